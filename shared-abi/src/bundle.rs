@@ -1,0 +1,231 @@
+//! The guest bundle: how guest images reach the hypervisor.
+//!
+//! The bundle is the hypervisor's boot module (QEMU `-initrd`). It is a small
+//! table of contents followed by the images, all integers little-endian:
+//!
+//! ```text
+//! offset 0   magic      8 bytes  "PVBUNDL1"
+//!        8   count      u32      number of entries (at most MAX_ENTRIES)
+//!       12   reserved   u32      0
+//!       16   entries    count x 128 bytes:
+//!              +0   name    [u8; 32]  domain name, NUL-padded UTF-8
+//!              +32  args    [u8; 80]  argument string, NUL-padded UTF-8
+//!              +112 offset  u64       image start, from the bundle's start
+//!              +120 size    u64       image length in bytes
+//!       ...  images     ELF files, each starting at its entry's offset
+//! ```
+//!
+//! A bad header rejects the whole bundle; a bad entry (range outside the
+//! bundle, empty name) rejects only that entry, so the other domains still
+//! start.
+
+use crate::start_info::{ARGS_LEN, NAME_LEN, padded_str};
+
+/// First eight bytes of every bundle.
+pub const MAGIC: [u8; 8] = *b"PVBUNDL1";
+/// Size of the header before the entry table.
+pub const HEADER_LEN: usize = 16;
+/// Size of one entry in the table.
+pub const ENTRY_LEN: usize = 128;
+/// Most entries a bundle may hold.
+pub const MAX_ENTRIES: u32 = 64;
+
+/// Why a bundle as a whole was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleError {
+    /// Shorter than its header or its entry table.
+    Truncated,
+    /// Does not start with [`MAGIC`].
+    BadMagic,
+    /// Claims more than [`MAX_ENTRIES`] entries.
+    TooManyEntries(u32),
+}
+
+impl core::fmt::Display for BundleError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BundleError::Truncated => write!(f, "bundle is truncated"),
+            BundleError::BadMagic => write!(f, "bundle has a bad magic number"),
+            BundleError::TooManyEntries(n) => {
+                write!(f, "bundle claims {n} entries (at most {MAX_ENTRIES})")
+            }
+        }
+    }
+}
+
+/// Why one entry was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryError {
+    /// The image range lies (partly) outside the bundle.
+    RangeOutsideBundle,
+    /// The name is empty.
+    EmptyName,
+}
+
+impl core::fmt::Display for EntryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EntryError::RangeOutsideBundle => write!(f, "image lies outside the bundle"),
+            EntryError::EmptyName => write!(f, "entry has an empty name"),
+        }
+    }
+}
+
+/// One guest image named by the bundle.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    /// The domain name.
+    pub name: &'a str,
+    /// The argument string.
+    pub args: &'a str,
+    /// The ELF image, or why it could not be located.
+    pub image: Result<&'a [u8], EntryError>,
+}
+
+/// A parsed bundle header over the bundle's bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Bundle<'a> {
+    bytes: &'a [u8],
+    count: usize,
+}
+
+impl<'a> Bundle<'a> {
+    /// Checks the header and that the entry table fits.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, BundleError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(BundleError::Truncated);
+        }
+        if bytes[..8] != MAGIC {
+            return Err(BundleError::BadMagic);
+        }
+        let count = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
+        if count > MAX_ENTRIES {
+            return Err(BundleError::TooManyEntries(count));
+        }
+        let count = count as usize;
+        if bytes.len() < HEADER_LEN + count * ENTRY_LEN {
+            return Err(BundleError::Truncated);
+        }
+        Ok(Self { bytes, count })
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the bundle has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The entries in table order.
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'a>> + 'a {
+        let bytes = self.bytes;
+        (0..self.count).map(move |index| {
+            let start = HEADER_LEN + index * ENTRY_LEN;
+            let raw = &bytes[start..start + ENTRY_LEN];
+            let name = padded_str(&raw[..NAME_LEN]);
+            let args = padded_str(&raw[NAME_LEN..NAME_LEN + ARGS_LEN]);
+            let offset = read_u64(&raw[112..120]);
+            let size = read_u64(&raw[120..128]);
+            let image = if name.is_empty() {
+                Err(EntryError::EmptyName)
+            } else {
+                offset
+                    .checked_add(size)
+                    .filter(|end| *end <= bytes.len() as u64)
+                    .map(|end| &bytes[offset as usize..end as usize])
+                    .ok_or(EntryError::RangeOutsideBundle)
+            };
+            Entry { name, args, image }
+        })
+    }
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]))
+}
+
+/// Encodes the header for `count` entries.
+pub fn encode_header(count: u32) -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    header[..8].copy_from_slice(&MAGIC);
+    header[8..12].copy_from_slice(&count.to_le_bytes());
+    header
+}
+
+/// Encodes one table entry. Names and arguments longer than their fields are
+/// refused (`None`) rather than silently cut.
+pub fn encode_entry(name: &str, args: &str, offset: u64, size: u64) -> Option<[u8; ENTRY_LEN]> {
+    if name.len() > NAME_LEN || args.len() > ARGS_LEN {
+        return None;
+    }
+    let mut entry = [0u8; ENTRY_LEN];
+    entry[..name.len()].copy_from_slice(name.as_bytes());
+    entry[NAME_LEN..NAME_LEN + args.len()].copy_from_slice(args.as_bytes());
+    entry[112..120].copy_from_slice(&offset.to_le_bytes());
+    entry[120..128].copy_from_slice(&size.to_le_bytes());
+    Some(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn bundle(entries: &[(&str, &str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::from(encode_header(entries.len() as u32));
+        let mut offset = (HEADER_LEN + entries.len() * ENTRY_LEN) as u64;
+        for (name, args, image) in entries {
+            out.extend(encode_entry(name, args, offset, image.len() as u64).unwrap());
+            offset += image.len() as u64;
+        }
+        for (_, _, image) in entries {
+            out.extend_from_slice(image);
+        }
+        out
+    }
+
+    #[test]
+    fn round_trips_entries() {
+        let bytes = bundle(&[("alpha", "x=1", b"ELF-A"), ("beta", "", b"ELF-BB")]);
+        let parsed = Bundle::parse(&bytes).unwrap();
+        let entries: Vec<_> = parsed.entries().collect();
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].name, entries[0].args), ("alpha", "x=1"));
+        assert_eq!(entries[0].image, Ok(&b"ELF-A"[..]));
+        assert_eq!(entries[1].image, Ok(&b"ELF-BB"[..]));
+    }
+
+    #[test]
+    fn rejects_bad_headers() {
+        assert_eq!(Bundle::parse(b"short").unwrap_err(), BundleError::Truncated);
+        let mut bytes = bundle(&[("a", "", b"x")]);
+        bytes[0] = b'X';
+        assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::BadMagic);
+        let mut bytes = Vec::from(encode_header(1000));
+        bytes.resize(4096, 0);
+        assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::TooManyEntries(1000));
+        let bytes = Vec::from(encode_header(2));
+        assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::Truncated);
+    }
+
+    #[test]
+    fn a_bad_entry_does_not_hide_the_others() {
+        let mut bytes = bundle(&[("a", "", b"one"), ("b", "", b"two")]);
+        // Point entry 0 far past the end, with an offset+size that overflows.
+        let start = HEADER_LEN;
+        bytes[start + 112..start + 120].copy_from_slice(&u64::MAX.to_le_bytes());
+        let entries: Vec<_> = Bundle::parse(&bytes).unwrap().entries().collect();
+        assert_eq!(entries[0].image, Err(EntryError::RangeOutsideBundle));
+        assert_eq!(entries[1].image, Ok(&b"two"[..]));
+    }
+
+    #[test]
+    fn refuses_to_encode_overlong_fields() {
+        assert!(encode_entry(&"n".repeat(33), "", 0, 0).is_none());
+        assert!(encode_entry("n", &"a".repeat(81), 0, 0).is_none());
+    }
+}

@@ -1,0 +1,68 @@
+//! Hypercall numbers and the calling convention.
+//!
+//! A guest issues `syscall` with the number in `rax` and up to five arguments in
+//! `rdi`, `rsi`, `rdx`, `r10`, `r8`. The result comes back in `rax`: a
+//! non-negative value on success, or a negative [`Status`](crate::Status).
+//! `rcx` and `r11` are clobbered (the `syscall` instruction uses them); every
+//! other register is preserved. Numbers are never reused or renumbered.
+
+/// Every hypercall the hypervisor knows. See `docs/abi/hypercalls.md`.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hypercall {
+    /// Returns [`ABI_VERSION`](crate::ABI_VERSION). No arguments.
+    AbiVersion = 0,
+    /// Early console: `(ptr, len)`; writes `len` bytes of guest memory.
+    ConsoleWrite = 1,
+    /// Gives up the CPU to the next runnable domain. No arguments.
+    Yield = 2,
+    /// Ends the calling domain: `(code)`. Does not return.
+    Shutdown = 3,
+    /// Copies the domain's [`StartInfo`](crate::start_info::StartInfo): `(ptr, len)`.
+    StartInfo = 4,
+}
+
+impl Hypercall {
+    /// Every defined call, in number order.
+    pub const ALL: [Hypercall; 5] = [
+        Hypercall::AbiVersion,
+        Hypercall::ConsoleWrite,
+        Hypercall::Yield,
+        Hypercall::Shutdown,
+        Hypercall::StartInfo,
+    ];
+
+    /// Decodes a number from `rax`; `None` for an unknown number.
+    pub fn from_number(number: u64) -> Option<Self> {
+        Self::ALL.into_iter().find(|call| *call as u64 == number)
+    }
+
+    /// The call's name as used in the documentation and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hypercall::AbiVersion => "abi_version",
+            Hypercall::ConsoleWrite => "console_write",
+            Hypercall::Yield => "yield",
+            Hypercall::Shutdown => "shutdown",
+            Hypercall::StartInfo => "start_info",
+        }
+    }
+}
+
+/// Largest `len` accepted by [`Hypercall::ConsoleWrite`] in one call.
+pub const CONSOLE_WRITE_MAX: u64 = 4096;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_and_are_dense() {
+        for (index, call) in Hypercall::ALL.into_iter().enumerate() {
+            assert_eq!(call as u64, index as u64);
+            assert_eq!(Hypercall::from_number(index as u64), Some(call));
+        }
+        assert_eq!(Hypercall::from_number(Hypercall::ALL.len() as u64), None);
+        assert_eq!(Hypercall::from_number(u64::MAX), None);
+    }
+}

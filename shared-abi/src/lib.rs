@@ -1,0 +1,31 @@
+//! The hypercall ABI of the microhypervisor: the single source of truth shared by
+//! the hypervisor, its guests and the build tooling.
+//!
+//! Everything that crosses the guest/hypervisor boundary is defined here:
+//! hypercall numbers ([`hypercall`]), status codes ([`status`]), the structs
+//! passed by pointer ([`start_info`]), the guest bundle format the hypervisor
+//! boots from ([`bundle`]) and the hypervisor's exit status ([`exit`]). Structs
+//! are `#[repr(C)]` with their size and field offsets asserted at compile time.
+//!
+//! With the `guest` feature, [`guest`] provides the safe wrappers guest kernels
+//! use; no guest code issues `syscall` itself.
+#![no_std]
+
+pub mod bundle;
+pub mod exit;
+pub mod hypercall;
+pub mod start_info;
+pub mod status;
+
+#[cfg(all(feature = "guest", target_arch = "x86_64"))]
+pub mod guest;
+
+pub use hypercall::Hypercall;
+pub use status::Status;
+
+/// ABI major version: bumped on any incompatible change.
+pub const ABI_MAJOR: u16 = 1;
+/// ABI minor version: bumped when calls or fields are added compatibly.
+pub const ABI_MINOR: u16 = 0;
+/// The version as returned by [`Hypercall::AbiVersion`]: `major << 16 | minor`.
+pub const ABI_VERSION: u32 = (ABI_MAJOR as u32) << 16 | ABI_MINOR as u32;
