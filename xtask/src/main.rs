@@ -1,1 +1,61 @@
-fn main() {}
+//! `cargo xtask`: the project's build, run and test driver.
+//!
+//! Parses the command line (see `cargo xtask --help`) and dispatches to
+//! `build`, `run` or `test`. Errors are printed as one line on stderr and end
+//! the process with status 1.
+
+mod artifacts;
+mod bundle;
+mod cli;
+mod elf_corrupt;
+mod expect;
+mod qemu;
+mod run;
+mod scenarios;
+mod test;
+mod unit_tests;
+
+use std::process::ExitCode;
+
+use cli::Command;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let result = cli::parse(&args).and_then(|command| match command {
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build { profile } => build(profile),
+        Command::Run(options) => run::run(options),
+        Command::Test(options) => test::run(options),
+    });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask build`: builds everything and checks every artifact exists.
+fn build(profile: artifacts::Profile) -> Result<ExitCode, String> {
+    let built = artifacts::build(profile, artifacts::Output::Inherit)?;
+    let missing = built.missing();
+    if !missing.is_empty() {
+        let paths: Vec<String> = missing
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        return Err(format!("the build did not produce {}", paths.join(", ")));
+    }
+    println!("hypervisor: {}", built.hypervisor().display());
+    for bin in artifacts::GUEST_BINS {
+        println!("guest {bin}: {}", built.guest(bin).display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,262 @@
+//! The QEMU scenarios `cargo xtask test` runs: which guests boot, with what
+//! hypervisor command line, and what the serial log and exit status must show.
+//!
+//! [`all`] is the table. Each guest binary checks its own expectations and
+//! prints `[<name>] done` before shutting down with code 0, or
+//! `[<name>] FAIL: ...` and code 1; every scenario therefore forbids `FAIL`.
+
+use std::time::Duration;
+
+use shared_abi::exit::HvExit;
+
+use crate::artifacts::Artifacts;
+use crate::bundle::GuestSpec;
+use crate::elf_corrupt::{Corruption, corrupt};
+use crate::expect::{Expectation, LineMatch};
+
+/// Time a scenario may run before QEMU is killed.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Instruction classes the `privileged` guest knows how to execute.
+const PRIVILEGED_CLASSES: [&str; 13] = [
+    "cli", "sti", "hlt", "mov-cr3", "mov-cr0", "in", "out", "rdmsr", "wrmsr", "lgdt", "lidt",
+    "invlpg", "int",
+];
+
+/// Broken images for the malformed-image scenario: domain name and damage.
+const MALFORMED: [(&str, Corruption); 6] = [
+    ("bad-magic", Corruption::BadMagic),
+    ("wrong-machine", Corruption::WrongMachine),
+    ("entry-outside", Corruption::EntryOutside),
+    ("overlap", Corruption::OverlappingSegments),
+    ("oversized", Corruption::OversizedSegment),
+    ("truncated", Corruption::Truncated),
+];
+
+/// Where a guest's ELF image comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageSource {
+    /// A guest binary as built.
+    Binary(&'static str),
+    /// A guest binary with one corruption applied.
+    Corrupt(&'static str, Corruption),
+}
+
+/// One domain of a scenario.
+#[derive(Clone, Debug)]
+pub struct Guest {
+    pub name: String,
+    pub args: String,
+    pub image: ImageSource,
+}
+
+/// One QEMU boot and what it must show.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub guests: Vec<Guest>,
+    /// Extra words for the hypervisor's command line.
+    pub cmdline: Vec<String>,
+    pub expect: Expectation,
+    pub timeout: Duration,
+}
+
+/// Every scenario, in the order they run.
+pub fn all() -> Vec<Scenario> {
+    let mut privileged = Scenario::new("privileged-instructions", HvExit::DomainFailed);
+    for class in PRIVILEGED_CLASSES {
+        let name = format!("priv-{class}");
+        let stopped = format!("'{name}' stopped at rip");
+        privileged = privileged.guest(&name, "privileged", class).line(&stopped);
+    }
+    privileged = privileged
+        .guest("survivor", "worker", "lines=20")
+        .line("privileged instruction")
+        .finishes("survivor")
+        .forbid("NOT CONTAINED");
+
+    let mut malformed = Scenario::new("malformed-images", HvExit::DomainFailed);
+    for (name, kind) in MALFORMED {
+        malformed = malformed
+            .corrupt_guest(name, "hello", kind)
+            .line(&format!("image '{name}' rejected"));
+    }
+    malformed = malformed.guest("good", "hello", "").finishes("good");
+
+    vec![
+        Scenario::new("boot-and-greet", HvExit::Success)
+            .guest("hello", "hello", "")
+            .line("hv: microhypervisor")
+            .line("[hello] hello from hello")
+            .finishes("hello"),
+        Scenario::new("two-guests", HvExit::Success)
+            .guest("one", "worker", "lines=5")
+            .guest("two", "worker", "lines=5")
+            .finishes("one")
+            .finishes("two")
+            .ordered(
+                LineMatch::Prefix("[two] ".into()),
+                LineMatch::Prefix("[one] ".into()),
+            ),
+        privileged,
+        Scenario::new("unknown-hypercall", HvExit::Success)
+            .guest("probe", "bad-hypercall", "unknown")
+            .finishes("probe"),
+        Scenario::new("bad-pointers", HvExit::Success)
+            .guest("probe", "bad-hypercall", "pointers")
+            .finishes("probe"),
+        malformed,
+        Scenario::new("guest-exception", HvExit::DomainFailed)
+            .guest("crash", "fault", "divide")
+            .guest("bystander", "worker", "lines=5")
+            .line("'crash' stopped at rip")
+            .line("divide error")
+            .finishes("bystander"),
+        Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
+            .guest("hello", "hello", "")
+            .cmdline("hv_selftest=fault")
+            .line("hv: FATAL:")
+            .line("rip="),
+    ]
+}
+
+impl Scenario {
+    fn new(name: &'static str, exit: HvExit) -> Self {
+        let mut expect = Expectation::new(exit);
+        expect.forbidden.push("FAIL".into());
+        Self {
+            name,
+            guests: Vec::new(),
+            cmdline: Vec::new(),
+            expect,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    fn guest(mut self, name: &str, bin: &'static str, args: &str) -> Self {
+        self.guests.push(Guest {
+            name: name.into(),
+            args: args.into(),
+            image: ImageSource::Binary(bin),
+        });
+        self
+    }
+
+    fn corrupt_guest(mut self, name: &str, bin: &'static str, kind: Corruption) -> Self {
+        let image = ImageSource::Corrupt(bin, kind);
+        self.guests.push(Guest {
+            name: name.into(),
+            args: String::new(),
+            image,
+        });
+        self
+    }
+
+    fn cmdline(mut self, word: &str) -> Self {
+        self.cmdline.push(word.into());
+        self
+    }
+
+    fn line(mut self, text: &str) -> Self {
+        self.expect.lines.push(text.into());
+        self
+    }
+
+    fn forbid(mut self, text: &str) -> Self {
+        self.expect.forbidden.push(text.into());
+        self
+    }
+
+    /// Requires guest `name` to pass its checks and shut down cleanly.
+    fn finishes(self, name: &str) -> Self {
+        self.line(&format!("[{name}] done"))
+            .line(&format!("'{name}' shut down with code 0"))
+    }
+
+    fn ordered(mut self, first: LineMatch, second: LineMatch) -> Self {
+        self.expect.ordered.push((first, second));
+        self
+    }
+
+    /// The bundle contents: each guest with its (possibly corrupted) image.
+    pub fn guest_specs(&self, artifacts: &Artifacts) -> Result<Vec<GuestSpec>, String> {
+        self.guests
+            .iter()
+            .map(|guest| {
+                let image = match guest.image {
+                    ImageSource::Binary(bin) => artifacts.read_guest(bin)?,
+                    ImageSource::Corrupt(bin, kind) => corrupt(&artifacts.read_guest(bin)?, kind),
+                };
+                Ok(GuestSpec {
+                    name: guest.name.clone(),
+                    args: guest.args.clone(),
+                    image,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::GUEST_BINS;
+
+    #[test]
+    fn table_is_consistent() {
+        let scenarios = all();
+        for (index, scenario) in scenarios.iter().enumerate() {
+            assert!(
+                scenarios[..index]
+                    .iter()
+                    .all(|other| other.name != scenario.name),
+                "{}",
+                scenario.name
+            );
+            assert!(
+                !scenario.guests.is_empty(),
+                "{} has no guests",
+                scenario.name
+            );
+            for guest in &scenario.guests {
+                let (ImageSource::Binary(bin) | ImageSource::Corrupt(bin, _)) = guest.image;
+                assert!(
+                    GUEST_BINS.contains(&bin),
+                    "{}: unknown binary {bin}",
+                    scenario.name
+                );
+            }
+            let specs: Vec<_> = scenario
+                .guests
+                .iter()
+                .map(|guest| GuestSpec {
+                    name: guest.name.clone(),
+                    args: guest.args.clone(),
+                    image: Vec::new(),
+                })
+                .collect();
+            crate::bundle::encode(&specs).unwrap();
+        }
+    }
+
+    #[test]
+    fn privileged_scenario_covers_every_class() {
+        let scenario = all()
+            .into_iter()
+            .find(|s| s.name == "privileged-instructions")
+            .unwrap();
+        assert_eq!(scenario.guests.len(), PRIVILEGED_CLASSES.len() + 1);
+        assert!(
+            scenario
+                .expect
+                .lines
+                .contains(&"'priv-mov-cr3' stopped at rip".to_string())
+        );
+        assert!(
+            scenario
+                .expect
+                .forbidden
+                .contains(&"NOT CONTAINED".to_string())
+        );
+    }
+}
