@@ -7,6 +7,9 @@
 
 use shared_abi::exit::HvExit;
 
+/// Most problems listed in one failure reason; the rest are counted.
+const MAX_PROBLEMS: usize = 4;
+
 /// A test applied to one line of the log (for ordering constraints).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LineMatch {
@@ -96,6 +99,11 @@ impl Expectation {
                 _ => problems.push(format!("no {first} before the last {second}")),
             }
         }
+        if problems.len() > MAX_PROBLEMS {
+            let more = problems.len() - MAX_PROBLEMS;
+            problems.truncate(MAX_PROBLEMS);
+            problems.push(format!("and {more} more"));
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -170,5 +178,13 @@ mod tests {
             "expected exit Success, but qemu exited with status 1"
         );
         assert!(expectation().check(None, GOOD).is_err());
+    }
+
+    #[test]
+    fn shortens_long_reports() {
+        let mut expectation = expectation();
+        expectation.lines = (0..10).map(|index| format!("line {index}")).collect();
+        let error = expectation.check(SUCCESS, GOOD).unwrap_err();
+        assert!(error.ends_with("missing `line 3`; and 6 more"), "{error}");
     }
 }

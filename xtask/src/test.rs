@@ -125,7 +125,10 @@ fn boot_and_check(
         .map_err(|error| (error, None))?;
     let mut log = captured.serial.clone();
     if !captured.stderr.trim().is_empty() {
-        log.push_str("\n--- qemu stderr ---\n");
+        if !log.is_empty() && !log.ends_with('\n') {
+            log.push('\n');
+        }
+        log.push_str("--- qemu stderr ---\n");
         log.push_str(&captured.stderr);
     }
     match captured.ending {
