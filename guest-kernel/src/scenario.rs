@@ -1,0 +1,47 @@
+//! Helpers for guests that check their own expectations.
+//!
+//! A scenario guest prints `done` and shuts down with 0 when every check
+//! held, or prints `FAIL: ...` and shuts down with 1 at the first check that
+//! did not. The test harness reads both the console and the exit code.
+
+use shared_abi::start_info::StartInfo;
+
+use crate::{hv, println};
+
+/// This domain's start information (a failed hypercall is a failed check).
+pub fn start_info() -> StartInfo {
+    match hv::start_info() {
+        Ok(info) => info,
+        Err(status) => fail(format_args!("start_info failed: {}", status.name())),
+    }
+}
+
+/// The value of `key=value` in an argument string, if present.
+pub fn arg<'a>(args: &'a str, key: &str) -> Option<&'a str> {
+    args.split_ascii_whitespace()
+        .filter_map(|word| word.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, value)| value)
+}
+
+/// Reports a failed check and ends the domain with code 1.
+pub fn fail(why: core::fmt::Arguments<'_>) -> ! {
+    println!("FAIL: {why}");
+    hv::shutdown(1)
+}
+
+/// Checks `condition`, failing with `what` if it does not hold.
+#[macro_export]
+macro_rules! check {
+    ($condition:expr, $($what:tt)*) => {
+        if !$condition {
+            $crate::scenario::fail(format_args!($($what)*));
+        }
+    };
+}
+
+/// Reports success and ends the domain with code 0.
+pub fn done() -> ! {
+    println!("done");
+    hv::shutdown(0)
+}

@@ -1,0 +1,102 @@
+//! Control registers, MSRs and CPU feature setup.
+
+use core::arch::asm;
+
+use x86_64::registers::model_specific::Msr;
+
+use crate::mm::address::MachineAddr;
+
+const EFER: u32 = 0xc000_0080;
+const EFER_SCE: u64 = 1 << 0;
+const EFER_NXE: u64 = 1 << 11;
+
+/// Features the hypervisor found and enabled.
+#[derive(Clone, Copy, Debug)]
+pub struct Features {
+    /// Supervisor-mode execution prevention.
+    pub smep: bool,
+    /// Supervisor-mode access prevention.
+    pub smap: bool,
+}
+
+/// Enables no-execute, write protection in ring 0, global pages, and
+/// SMEP/SMAP when the CPU has them. x87 and SSE stay disabled (CR0.EM set,
+/// CR4.OSFXSR clear): floating-point state is not switched between domains,
+/// so a guest's FPU or SSE instruction faults and is contained instead of
+/// leaking state. Panics if the CPU lacks no-execute support, which guest
+/// isolation relies on.
+pub fn init() -> Features {
+    let extended = core::arch::x86_64::__cpuid(0x8000_0001);
+    assert!(extended.edx & (1 << 20) != 0, "the CPU lacks no-execute (NX) support");
+    let leaf7 = core::arch::x86_64::__cpuid_count(7, 0);
+    let features = Features { smep: leaf7.ebx & (1 << 7) != 0, smap: leaf7.ebx & (1 << 20) != 0 };
+    // SAFETY: setting NXE and SCE in EFER only enables features this
+    // hypervisor uses; the MSR exists on every x86_64 CPU.
+    unsafe {
+        let mut efer = Msr::new(EFER);
+        let value = efer.read();
+        efer.write(value | EFER_NXE | EFER_SCE);
+    }
+    // SAFETY: the bits set are WP, EM and MP in CR0 (TS cleared), and PGE,
+    // SMEP and SMAP in CR4: none changes the meaning of current mappings for
+    // ring-0 code, which is soft-float and never touches user pages through
+    // user addresses.
+    unsafe {
+        let mut cr0: u64;
+        asm!("mov {}, cr0", out(reg) cr0, options(nomem, nostack));
+        cr0 |= (1 << 16) | (1 << 2) | (1 << 1);
+        cr0 &= !(1 << 3);
+        asm!("mov cr0, {}", in(reg) cr0, options(nostack));
+        let mut cr4: u64;
+        asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack));
+        cr4 |= 1 << 7;
+        if features.smep {
+            cr4 |= 1 << 20;
+        }
+        if features.smap {
+            cr4 |= 1 << 21;
+        }
+        asm!("mov cr4, {}", in(reg) cr4, options(nostack));
+    }
+    features
+}
+
+/// Loads CR3 (switching address space and flushing non-global entries).
+///
+/// # Safety
+///
+/// `root` must be a valid PML4 that maps the running code, stack and data.
+pub unsafe fn write_cr3(root: MachineAddr) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { asm!("mov cr3, {}", in(reg) root.as_u64(), options(nostack)) };
+}
+
+/// Reads CR3.
+pub fn read_cr3() -> MachineAddr {
+    let value: u64;
+    // SAFETY: reading CR3 has no side effects.
+    unsafe { asm!("mov {}, cr3", out(reg) value, options(nomem, nostack)) };
+    MachineAddr(value & !0xfff)
+}
+
+/// Reads CR2 (the last page-fault address).
+pub fn read_cr2() -> u64 {
+    let value: u64;
+    // SAFETY: reading CR2 has no side effects.
+    unsafe { asm!("mov {}, cr2", out(reg) value, options(nomem, nostack)) };
+    value
+}
+
+/// Reads the time-stamp counter.
+pub fn rdtsc() -> u64 {
+    // SAFETY: rdtsc is available on every x86_64 CPU and only reads.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Stops the CPU for good.
+pub fn halt_forever() -> ! {
+    loop {
+        // SAFETY: with interrupts disabled, hlt just parks the CPU.
+        unsafe { asm!("cli; hlt", options(nomem, nostack)) };
+    }
+}

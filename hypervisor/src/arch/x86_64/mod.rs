@@ -1,0 +1,33 @@
+//! Everything that touches the x86_64 CPU: boot, descriptor tables, ring
+//! transitions, control registers, the serial port and QEMU's exit device.
+//!
+//! The rest of the hypervisor reaches the CPU only through these modules.
+
+pub mod exception;
+
+#[cfg(target_os = "none")]
+pub mod boot;
+#[cfg(target_os = "none")]
+pub mod cpu;
+#[cfg(target_os = "none")]
+pub mod entry;
+#[cfg(target_os = "none")]
+pub mod fatal;
+#[cfg(target_os = "none")]
+pub mod gdt;
+#[cfg(target_os = "none")]
+pub mod idt;
+#[cfg(target_os = "none")]
+pub mod pic;
+#[cfg(target_os = "none")]
+pub mod pvh;
+#[cfg(target_os = "none")]
+pub mod qemu_exit;
+#[cfg(target_os = "none")]
+pub mod serial;
+#[cfg(target_os = "none")]
+pub mod start;
+#[cfg(target_os = "none")]
+pub mod syscall;
+#[cfg(target_os = "none")]
+pub mod trap;

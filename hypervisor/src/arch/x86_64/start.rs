@@ -1,0 +1,67 @@
+//! The first Rust code: called by the boot trampoline on the boot stack.
+//! Brings up the CPU (serial, descriptor tables, control registers, memory)
+//! in dependency order and hands over to [`crate::init::run`].
+
+use super::{boot, cpu, entry, gdt, idt, pic, pvh, qemu_exit, serial, syscall};
+use crate::mm::{frames, kernel_space};
+use shared_abi::exit::HvExit;
+
+/// Lowest machine memory never handed out (real-mode data, ROMs, the PVH
+/// start info and memory map).
+const LOW_MEMORY_END: u64 = 0x10_0000;
+
+unsafe extern "C" {
+    static __image_start_phys: u8;
+    static __image_end_phys: u8;
+}
+
+/// Entry from the trampoline with the `hvm_start_info` machine address.
+pub extern "C" fn hv_start(start_info: u32) -> ! {
+    serial::init();
+    crate::log::init();
+    let boot_info = match pvh::parse(start_info as u64) {
+        Ok(info) => info,
+        Err(error) => {
+            log::error!("{error}");
+            qemu_exit::exit(HvExit::HypervisorFault);
+        }
+    };
+    let options = crate::init::parse_cmdline(boot_info.cmdline);
+
+    let stack_top = boot::boot_stack().end;
+    // SAFETY: written once, before any guest runs and before syscall entry
+    // can read it.
+    unsafe { entry::KERNEL_STACK_TOP = stack_top };
+    gdt::init(stack_top);
+    idt::init();
+    pic::disable();
+    let features = cpu::init();
+    syscall::init();
+
+    let image = ((&raw const __image_start_phys) as u64, (&raw const __image_end_phys) as u64);
+    let usable = boot_info
+        .memory_map
+        .iter()
+        .filter(|range| range.kind == pvh::E820_RAM)
+        .map(|range| (range.addr, range.addr.saturating_add(range.size)));
+    let ram_top = usable.clone().map(|(_, end)| end).max().unwrap_or(0);
+    let module = boot_info.module.map_or((0, 0), |(addr, size)| (addr, addr + size));
+    let reserved = [
+        (0, LOW_MEMORY_END),
+        image,
+        module,
+        boot_info.cmdline_range,
+        boot_info.modlist_range,
+        (boot_info.start_info, boot_info.start_info + 4096),
+    ];
+    frames::init(usable, &reserved);
+    kernel_space::init(ram_top);
+    log::debug!(
+        "cpu: smep {} smap {}; {} MiB RAM, {} MiB free",
+        features.smep,
+        features.smap,
+        ram_top >> 20,
+        frames::free_frames() * 4096 >> 20
+    );
+    crate::init::run(&boot_info, options)
+}

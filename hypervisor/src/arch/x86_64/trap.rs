@@ -1,0 +1,49 @@
+//! The Rust side of every ring transition: decide whether an exception is
+//! the hypervisor's own (fatal) or a guest's (contained), hand guest exits
+//! to [`crate::dispatch`], and prepare the frame of whichever domain runs
+//! next.
+
+use super::cpu;
+use super::entry::TrapFrame;
+use super::fatal;
+use crate::dispatch::{self, GuestExit};
+
+const NMI: u64 = 2;
+const DOUBLE_FAULT: u64 = 8;
+const MACHINE_CHECK: u64 = 18;
+
+/// Called by the exception stubs.
+pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
+    match frame.vector {
+        DOUBLE_FAULT | MACHINE_CHECK => fatal::exception(frame),
+        NMI => {
+            log::warn!("non-maskable interrupt at rip {:#x}", frame.rip);
+            return;
+        }
+        _ if !frame.from_user() => fatal::exception(frame),
+        _ => {}
+    }
+    let fault_address = if frame.vector == 14 { cpu::read_cr2() } else { 0 };
+    let exit = GuestExit::Exception {
+        vector: frame.vector as u8,
+        error_code: frame.error_code,
+        fault_address,
+    };
+    resume_next(frame, exit);
+}
+
+/// Called by the `syscall` entry.
+pub extern "C" fn handle_syscall(frame: &mut TrapFrame) {
+    resume_next(frame, GuestExit::Hypercall);
+}
+
+fn resume_next(frame: &mut TrapFrame, exit: GuestExit) {
+    let mut regs = frame.registers();
+    let root = dispatch::guest_exit(exit, &mut regs);
+    if cpu::read_cr3() != root {
+        // SAFETY: `root` is a domain address space built by
+        // kernel_space::new_root, which maps the hypervisor identically.
+        unsafe { cpu::write_cr3(root) };
+    }
+    frame.load_guest(&regs);
+}

@@ -1,0 +1,128 @@
+//! The hypervisor command line (QEMU `-append`): space-separated `key=value`
+//! words.
+//!
+//! | word | meaning | default |
+//! |------|---------|---------|
+//! | `dom_mem=SIZE` | guest-physical memory per domain (`K`, `M`, `G` suffixes) | `16M` |
+//! | `loglevel=LEVEL` | `error`, `warn`, `info`, `debug` or `trace` | `info` |
+//! | `hv_selftest=fault` | fault inside the hypervisor after boot (tests the fatal path) | off |
+//!
+//! Unknown words are reported and ignored, never fatal.
+
+/// Default memory per domain.
+pub const DEFAULT_DOMAIN_MEMORY: u64 = 16 << 20;
+/// Smallest memory a domain may be given.
+pub const MIN_DOMAIN_MEMORY: u64 = 1 << 20;
+/// Largest memory a domain may be given.
+pub const MAX_DOMAIN_MEMORY: u64 = 4 << 30;
+
+/// A self-test the hypervisor runs instead of its guests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfTest {
+    /// Dereference an unmapped address in ring 0.
+    Fault,
+}
+
+/// Parsed options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Bytes of memory per domain.
+    pub domain_memory: u64,
+    /// Most verbose level logged.
+    pub log_level: log::LevelFilter,
+    /// A self-test to run, if any.
+    pub self_test: Option<SelfTest>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            domain_memory: DEFAULT_DOMAIN_MEMORY,
+            log_level: log::LevelFilter::Info,
+            self_test: None,
+        }
+    }
+}
+
+/// A word that could not be used, for the caller to report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejected<'a> {
+    /// The word as given.
+    pub word: &'a str,
+    /// Why it was ignored.
+    pub reason: &'static str,
+}
+
+/// Parses `cmdline`, calling `reject` for each word it ignores.
+pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Options {
+    let mut options = Options::default();
+    for word in cmdline.split_ascii_whitespace() {
+        let (key, value) = word.split_once('=').unwrap_or((word, ""));
+        let result = match key {
+            "dom_mem" => parse_size(value)
+                .filter(|size| (MIN_DOMAIN_MEMORY..=MAX_DOMAIN_MEMORY).contains(size))
+                .map(|size| options.domain_memory = size & !0xfff)
+                .ok_or("expected a size from 1M to 4G, like 16M"),
+            "loglevel" => value
+                .parse::<log::LevelFilter>()
+                .map(|level| options.log_level = level)
+                .map_err(|_| "expected error, warn, info, debug or trace"),
+            "hv_selftest" if value == "fault" => {
+                options.self_test = Some(SelfTest::Fault);
+                Ok(())
+            }
+            "hv_selftest" => Err("the only self-test is 'fault'"),
+            _ => Err("unknown option"),
+        };
+        if let Err(reason) = result {
+            reject(Rejected { word, reason });
+        }
+    }
+    options
+}
+
+/// Parses `16M`, `512K`, `1G` or a plain byte count.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'K' | b'k' => (&text[..text.len() - 1], 10),
+        b'M' | b'm' => (&text[..text.len() - 1], 20),
+        b'G' | b'g' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    let value: u64 = digits.parse().ok()?;
+    value.checked_mul(1 << shift)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn parses_known_words_and_reports_the_rest() {
+        let mut rejected = Vec::new();
+        let options = parse("dom_mem=8M loglevel=debug bogus dom_mem=3T hv_selftest=fault", |r| {
+            rejected.push(r.word)
+        });
+        assert_eq!(options.domain_memory, 8 << 20);
+        assert_eq!(options.log_level, log::LevelFilter::Debug);
+        assert_eq!(options.self_test, Some(SelfTest::Fault));
+        assert_eq!(rejected, ["bogus", "dom_mem=3T"]);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("16M"), Some(16 << 20));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("99999999999999G"), None);
+        assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("M"), None);
+    }
+
+    #[test]
+    fn out_of_range_memory_keeps_the_default() {
+        let options = parse("dom_mem=4K", |_| {});
+        assert_eq!(options.domain_memory, DEFAULT_DOMAIN_MEMORY);
+    }
+}

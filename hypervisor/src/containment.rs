@@ -1,0 +1,53 @@
+//! Reporting a guest that raised an exception it cannot handle: one line
+//! naming the domain, the instruction address and the cause (for a
+//! privileged instruction, which one).
+
+use core::fmt::Write;
+
+use crate::arch::x86_64::exception;
+use crate::domain::Domain;
+use crate::instruction::privileged_mnemonic;
+use crate::log::LineBuffer;
+use crate::mm::address::GuestVirtAddr;
+
+/// Logs why `domain` is being stopped.
+pub fn report(domain: &Domain, vector: u8, error_code: u64, fault_address: u64) {
+    let rip = domain.vcpu.regs.rip;
+    let mut cause = LineBuffer::new();
+    let _ = write!(cause, "{}", exception::name(vector));
+    match vector {
+        exception::GENERAL_PROTECTION | 6 => {
+            let mut code = [0u8; 15];
+            let fetched = (1..=code.len())
+                .rev()
+                .find(|len| domain.read_guest(GuestVirtAddr(rip), &mut code[..*len]).is_ok());
+            if let Some(len) = fetched {
+                match privileged_mnemonic(&code[..len]) {
+                    Some(mnemonic) => {
+                        let _ = write!(cause, " (privileged instruction {mnemonic})");
+                    }
+                    None if error_code != 0 => {
+                        let _ = write!(cause, " (error {error_code:#x})");
+                    }
+                    None => {}
+                }
+            }
+            if vector == exception::GENERAL_PROTECTION && error_code & 2 != 0 {
+                let _ = write!(cause, ", gate {}", error_code >> 3);
+            }
+        }
+        exception::PAGE_FAULT => {
+            let _ = write!(
+                cause,
+                " at {fault_address:#x} ({})",
+                exception::page_fault_cause(error_code)
+            );
+        }
+        _ if exception::has_error_code(vector) => {
+            let _ = write!(cause, " (error {error_code:#x})");
+        }
+        _ => {}
+    }
+    let cause = core::str::from_utf8(cause.as_bytes()).unwrap_or("?");
+    log::warn!("domain {} '{}' stopped at rip {rip:#x}: {cause}", domain.id, domain.name);
+}

@@ -1,0 +1,74 @@
+//! Building a domain from a bundle entry: validate the image, allocate and
+//! zero its memory, build its address space, load it, and set up its vCPU
+//! at the entry point. Any failure frees what was allocated and names the
+//! reason; it never affects other domains.
+
+use alloc::string::{String, ToString};
+use core::fmt;
+
+use super::address_space::AddressSpace;
+use super::domain::{Domain, State};
+use super::memory::DomainMemory;
+use super::vcpu::{Registers, Vcpu};
+use crate::console_line::ConsoleLine;
+use crate::loader::elf_image::{self, ImageError};
+use crate::loader::{self, LoadError};
+
+/// Why a domain could not be created.
+#[derive(Debug)]
+pub enum CreateError {
+    /// The image failed validation.
+    Image(ImageError),
+    /// Loading failed.
+    Load(LoadError),
+    /// The machine has no memory left for this domain.
+    OutOfMachineMemory(u64),
+}
+
+impl fmt::Display for CreateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CreateError::Image(error) => write!(f, "{error}"),
+            CreateError::Load(error) => write!(f, "{error}"),
+            CreateError::OutOfMachineMemory(bytes) => {
+                write!(f, "not enough machine memory for {} MiB", bytes >> 20)
+            }
+        }
+    }
+}
+
+/// Creates domain `id` named `name` from `image` with `memory_bytes`.
+pub fn create(
+    id: u32,
+    name: &str,
+    args: &str,
+    image: &[u8],
+    memory_bytes: u64,
+) -> Result<Domain, CreateError> {
+    let image = elf_image::validate(image, memory_bytes).map_err(CreateError::Image)?;
+    let memory = DomainMemory::allocate(memory_bytes).ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
+    let mut space = AddressSpace::new().ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
+    let loaded = loader::load(&image, &memory, &mut space.mapper(&memory)).map_err(CreateError::Load)?;
+    let regs = Registers {
+        rip: loaded.entry.as_u64(),
+        rsp: loaded.stack_pointer.as_u64(),
+        rdi: loaded.boot_info.as_u64(),
+        rflags: 0x202,
+        ..Registers::default()
+    };
+    log::info!(
+        "domain {id} '{name}' started ({} MiB, entry {:#x})",
+        memory_bytes >> 20,
+        regs.rip
+    );
+    Ok(Domain {
+        id,
+        name: name.to_string(),
+        args: String::from(args),
+        memory: Some(memory),
+        space: Some(space),
+        vcpu: Vcpu { regs },
+        state: State::Runnable,
+        console: ConsoleLine::default(),
+    })
+}

@@ -1,0 +1,64 @@
+//! The domain record.
+
+use alloc::string::String;
+
+use super::address_space::AddressSpace;
+use super::memory::DomainMemory;
+use super::vcpu::Vcpu;
+use crate::arch::x86_64::serial;
+use crate::console_line::ConsoleLine;
+
+/// What a domain is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Ready to run (or running).
+    Runnable,
+    /// Shut down by its own hypercall with this code.
+    Exited(u64),
+    /// Stopped by the hypervisor for misbehaving.
+    Stopped,
+}
+
+/// One guest.
+pub struct Domain {
+    /// Identifier, from 1.
+    pub id: u32,
+    /// Name from the bundle.
+    pub name: String,
+    /// Argument string from the bundle.
+    pub args: String,
+    /// Guest-physical memory (released when the domain ends).
+    pub memory: Option<DomainMemory>,
+    /// Address space (released when the domain ends).
+    pub space: Option<AddressSpace>,
+    /// The virtual CPU.
+    pub vcpu: Vcpu,
+    /// Current state.
+    pub state: State,
+    /// Partial early-console line.
+    pub console: ConsoleLine,
+}
+
+impl Domain {
+    /// Writes early-console bytes, one prefixed line at a time.
+    pub fn console_write(&mut self, bytes: &[u8]) {
+        let name = self.name.as_bytes();
+        self.console.push(bytes, |line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
+    }
+
+    /// Ends the domain: flushes its console and frees its memory and page
+    /// tables. The caller must not be running on this domain's tables.
+    pub fn release(&mut self, state: State) {
+        let name = self.name.as_bytes();
+        self.console.flush(|line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
+        self.state = state;
+        self.space = None;
+        self.memory = None;
+    }
+
+    /// Bytes of guest-physical memory.
+    pub fn memory_bytes(&self) -> u64 {
+        use crate::mm::guest_memory::GuestPhysMemory;
+        self.memory.as_ref().map_or(0, |memory| memory.size())
+    }
+}

@@ -1,0 +1,26 @@
+//! Domains: a guest's memory, address space, vCPU, console and fate.
+//!
+//! [`vcpu`] is pure; the rest is built on the machine's frame allocator and
+//! page tables. [`create`] turns a bundle entry into a runnable domain;
+//! [`table`] holds every domain and which one runs.
+
+pub mod vcpu;
+
+#[cfg(target_os = "none")]
+mod address_space;
+#[cfg(target_os = "none")]
+mod create;
+#[cfg(target_os = "none")]
+mod guest_access;
+#[cfg(target_os = "none")]
+mod memory;
+#[cfg(target_os = "none")]
+pub mod table;
+
+#[cfg(target_os = "none")]
+pub use create::{CreateError, create};
+#[cfg(target_os = "none")]
+pub use domain::{Domain, State};
+
+#[cfg(target_os = "none")]
+mod domain;

@@ -1,0 +1,40 @@
+//! The table of domains and the one that runs now.
+//!
+//! The hypervisor runs with interrupts masked on one CPU, so the lock is
+//! never contended; it exists to make the shared state explicit.
+
+use alloc::vec::Vec;
+use spin::Mutex;
+
+use super::domain::{Domain, State};
+
+/// All domains ever created, in creation order.
+pub struct DomainTable {
+    /// The domains (ended ones stay, for the final report).
+    pub domains: Vec<Domain>,
+    /// Index of the running domain.
+    pub current: usize,
+    /// Images that were rejected before a domain existed.
+    pub rejected: usize,
+}
+
+/// The global table.
+pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable {
+    domains: Vec::new(),
+    current: 0,
+    rejected: 0,
+});
+
+impl DomainTable {
+    /// Index of the next runnable domain after the current one.
+    pub fn next_runnable(&self) -> Option<usize> {
+        crate::sched::next_runnable(self.domains.len(), self.current, |index| {
+            self.domains[index].state == State::Runnable
+        })
+    }
+
+    /// Whether every domain exited with code 0 and no image was rejected.
+    pub fn all_succeeded(&self) -> bool {
+        self.rejected == 0 && self.domains.iter().all(|d| d.state == State::Exited(0))
+    }
+}

@@ -1,0 +1,77 @@
+//! The hypervisor's logger: one line per record on the serial port.
+//!
+//! Info records read `hv: message`; other levels name themselves:
+//! `hv: warning: message`, `hv: error: message`, `hv: debug: message`. The
+//! level is set from the command line (`loglevel=`).
+
+use core::fmt::{self, Write};
+
+use crate::arch::x86_64::serial;
+
+struct SerialLogger;
+
+static LOGGER: SerialLogger = SerialLogger;
+
+/// Installs the logger at `info` level.
+pub fn init() {
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+/// A line assembled on the stack, cut at its capacity rather than split.
+pub struct LineBuffer {
+    bytes: [u8; 512],
+    len: usize,
+}
+
+impl LineBuffer {
+    /// An empty line.
+    pub const fn new() -> Self {
+        Self { bytes: [0; 512], len: 0 }
+    }
+
+    /// The bytes so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl Default for LineBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for LineBuffer {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let room = self.bytes.len() - 1 - self.len;
+        let take = text.len().min(room);
+        self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
+    }
+}
+
+impl log::Log for SerialLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let mut line = LineBuffer::new();
+        let _ = match record.level() {
+            log::Level::Info => write!(line, "hv: {}", record.args()),
+            log::Level::Warn => write!(line, "hv: warning: {}", record.args()),
+            log::Level::Error => write!(line, "hv: error: {}", record.args()),
+            log::Level::Debug => write!(line, "hv: debug: {}", record.args()),
+            log::Level::Trace => write!(line, "hv: trace: {}", record.args()),
+        };
+        serial::write(&[line.as_bytes(), b"\n"]);
+    }
+
+    fn flush(&self) {}
+}

@@ -1,0 +1,64 @@
+//! The global machine frame allocator, built from the boot memory map.
+//!
+//! Frames handed out here are zeroed by whoever needs them zeroed
+//! ([`allocate_zeroed`] for page tables and guest memory).
+
+use spin::{Mutex, Once};
+
+use super::address::{MachineAddr, MachineFrame, PAGE_SIZE};
+use super::direct_map::machine_ptr;
+use super::frame_allocator::FrameAllocator;
+
+/// Highest machine address managed (the bitmap covers this much).
+pub const MAX_MACHINE_MEMORY: u64 = 16 << 30;
+const WORDS: usize = (MAX_MACHINE_MEMORY / PAGE_SIZE / 64) as usize;
+
+static mut BITMAP: [u64; WORDS] = [0; WORDS];
+static FRAMES: Once<Mutex<FrameAllocator<'static>>> = Once::new();
+
+/// Builds the allocator: `usable` ranges are freed, then `reserved` ranges
+/// (the image, boot data, low memory) are taken back.
+pub fn init(usable: impl Iterator<Item = (u64, u64)>, reserved: &[(u64, u64)]) {
+    FRAMES.call_once(|| {
+        // SAFETY: call_once runs this exactly once, so this is the only
+        // reference ever made to BITMAP.
+        let bits = unsafe { &mut *(&raw mut BITMAP) };
+        let mut allocator = FrameAllocator::new(bits);
+        for (start, end) in usable {
+            allocator.add_free_range(start, end);
+        }
+        for &(start, end) in reserved {
+            allocator.reserve_range(start, end);
+        }
+        Mutex::new(allocator)
+    });
+}
+
+fn with<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
+    f(&mut FRAMES.get().expect("frame allocator used before init").lock())
+}
+
+/// Allocates a zeroed frame.
+pub fn allocate_zeroed() -> Option<MachineFrame> {
+    let frame = with(|frames| frames.allocate())?;
+    // SAFETY: the frame was just allocated, so nothing else uses it, and the
+    // direct map covers every frame the allocator manages.
+    unsafe { core::ptr::write_bytes(machine_ptr(frame.start()), 0, PAGE_SIZE as usize) };
+    Some(frame)
+}
+
+/// Returns a frame.
+pub fn free(frame: MachineFrame) {
+    let was_used = with(|frames| frames.deallocate(frame));
+    debug_assert!(was_used, "double free of {frame:?}");
+}
+
+/// Frames currently free.
+pub fn free_frames() -> u64 {
+    with(|frames| frames.free_frames())
+}
+
+/// The machine address of a frame, for logs.
+pub fn address(frame: MachineFrame) -> MachineAddr {
+    frame.start()
+}

@@ -1,0 +1,163 @@
+//! A domain's guest-physical memory as the hypervisor reaches it, and the
+//! copy helpers built on it.
+//!
+//! Guest-physical memory is a list of machine frames (the p2m table); it need
+//! not be contiguous in machine memory. The hypervisor reaches a guest frame
+//! through its own mapping of that machine frame (the direct map on the
+//! target, a heap buffer in host tests), never through the guest's mappings.
+
+use super::address::{GuestFrame, GuestPhysAddr, PAGE_SIZE};
+
+/// Access to one domain's guest-physical frames.
+pub trait GuestPhysMemory {
+    /// Bytes of guest-physical memory, from address 0.
+    fn size(&self) -> u64;
+    /// The hypervisor's pointer to the 4 KiB `frame`, or `None` if the frame
+    /// is outside the domain's memory.
+    fn frame_ptr(&self, frame: GuestFrame) -> Option<*mut u8>;
+}
+
+/// A guest-physical range was outside the domain's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfRange(pub GuestPhysAddr);
+
+/// Calls `each(ptr, len)` for the page-sized pieces of `[addr, addr + len)`.
+fn for_each_piece<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    len: u64,
+    mut each: impl FnMut(*mut u8, usize, usize),
+) -> Result<(), OutOfRange> {
+    let end = addr.checked_add(len).ok_or(OutOfRange(addr))?;
+    if end.as_u64() > memory.size() {
+        return Err(OutOfRange(addr));
+    }
+    let mut cursor = addr;
+    let mut done = 0usize;
+    while cursor < end {
+        let in_page = (PAGE_SIZE - cursor.page_offset()).min(end.as_u64() - cursor.as_u64());
+        let page = memory.frame_ptr(cursor.frame()).ok_or(OutOfRange(cursor))?;
+        // SAFETY (of the pointer arithmetic): page_offset < PAGE_SIZE, so the
+        // result stays inside the frame the pointer names.
+        let ptr = page.wrapping_add(cursor.page_offset() as usize);
+        each(ptr, done, in_page as usize);
+        done += in_page as usize;
+        cursor = GuestPhysAddr(cursor.as_u64() + in_page);
+    }
+    Ok(())
+}
+
+/// Copies `bytes` into guest-physical memory at `addr`.
+pub fn write<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    bytes: &[u8],
+) -> Result<(), OutOfRange> {
+    for_each_piece(memory, addr, bytes.len() as u64, |ptr, done, len| {
+        // SAFETY: `ptr` points at `len` bytes inside a frame of this domain
+        // (checked by for_each_piece), and `bytes[done..done + len]` is in bounds.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr().add(done), ptr, len) }
+    })
+}
+
+/// Copies guest-physical memory at `addr` into `bytes`.
+pub fn read<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    bytes: &mut [u8],
+) -> Result<(), OutOfRange> {
+    for_each_piece(memory, addr, bytes.len() as u64, |ptr, done, len| {
+        // SAFETY: as in `write`, with source and destination swapped.
+        unsafe { core::ptr::copy_nonoverlapping(ptr, bytes.as_mut_ptr().add(done), len) }
+    })
+}
+
+/// Zeroes `len` bytes of guest-physical memory at `addr`.
+pub fn zero<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    len: u64,
+) -> Result<(), OutOfRange> {
+    for_each_piece(memory, addr, len, |ptr, _, len| {
+        // SAFETY: `ptr` points at `len` bytes inside a frame of this domain.
+        unsafe { core::ptr::write_bytes(ptr, 0, len) }
+    })
+}
+
+/// Copies the bytes of `value` (padding included, as an untyped copy) to
+/// guest-physical memory at `addr`.
+pub fn write_value<M: GuestPhysMemory + ?Sized, T>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    value: &T,
+) -> Result<(), OutOfRange> {
+    let src = value as *const T as *const u8;
+    for_each_piece(memory, addr, core::mem::size_of::<T>() as u64, |ptr, done, len| {
+        // SAFETY: `src` is valid for size_of::<T>() bytes; the copy is untyped,
+        // so padding bytes are copied as they are without being read as u8.
+        unsafe { core::ptr::copy_nonoverlapping(src.add(done), ptr, len) }
+    })
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! Guest memory backed by a heap buffer, for host tests.
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// `size` bytes of zeroed guest memory.
+    pub struct FakeGuestMemory {
+        pub bytes: core::cell::UnsafeCell<Vec<u8>>,
+    }
+
+    impl FakeGuestMemory {
+        pub fn new(size: usize) -> Self {
+            Self { bytes: core::cell::UnsafeCell::new(std::vec![0; size]) }
+        }
+        pub fn contents(&self) -> &[u8] {
+            // SAFETY: tests are single-threaded and do not hold frame pointers
+            // across this borrow.
+            unsafe { &*self.bytes.get() }
+        }
+    }
+
+    impl GuestPhysMemory for FakeGuestMemory {
+        fn size(&self) -> u64 {
+            self.contents().len() as u64
+        }
+        fn frame_ptr(&self, frame: GuestFrame) -> Option<*mut u8> {
+            let start = frame.start().as_u64();
+            (start < self.size()).then(|| {
+                // SAFETY: start is inside the buffer (checked above).
+                unsafe { (*self.bytes.get()).as_mut_ptr().add(start as usize) }
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeGuestMemory;
+    use super::*;
+
+    #[test]
+    fn copies_across_page_boundaries() {
+        let memory = FakeGuestMemory::new(3 * PAGE_SIZE as usize);
+        let data: [u8; 10] = core::array::from_fn(|i| i as u8 + 1);
+        write(&memory, GuestPhysAddr(PAGE_SIZE - 4), &data).unwrap();
+        let mut back = [0u8; 10];
+        read(&memory, GuestPhysAddr(PAGE_SIZE - 4), &mut back).unwrap();
+        assert_eq!(back, data);
+        zero(&memory, GuestPhysAddr(PAGE_SIZE - 2), 4).unwrap();
+        assert_eq!(&memory.contents()[PAGE_SIZE as usize - 4..PAGE_SIZE as usize + 4], &[1, 2, 0, 0, 0, 0, 7, 8]);
+    }
+
+    #[test]
+    fn refuses_ranges_outside_memory() {
+        let memory = FakeGuestMemory::new(PAGE_SIZE as usize);
+        assert!(write(&memory, GuestPhysAddr(PAGE_SIZE - 1), &[1, 2]).is_err());
+        assert!(zero(&memory, GuestPhysAddr(u64::MAX), 2).is_err());
+        assert!(read(&memory, GuestPhysAddr(0), &mut [0; 4096]).is_ok());
+    }
+}
