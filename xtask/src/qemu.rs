@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 /// The QEMU binary this project boots with.
 pub const QEMU: &str = "qemu-system-x86_64";
+/// Time QEMU gets to exit after SIGTERM before it is killed.
+const GRACE: Duration = Duration::from_secs(2);
 
 /// The accelerator the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,12 +177,32 @@ fn wait(child: &mut Child, timeout: Option<Duration>) -> Result<Ending, String> 
         if let Some((deadline, timeout)) = deadline
             && Instant::now() >= deadline
         {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(child);
             return Ok(Ending::TimedOut(timeout));
         }
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Asks QEMU to terminate (so it can restore the terminal it put in raw
+/// mode), then kills it if it has not exited within [`GRACE`].
+fn stop(child: &mut Child) {
+    let asked = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if asked.is_ok_and(|status| status.success()) {
+        let deadline = Instant::now() + GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[cfg(test)]
@@ -246,5 +268,18 @@ mod tests {
         assert!(matches!(captured.ending, Ending::TimedOut(_)));
         assert_eq!(captured.serial, "started\n");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn kills_when_terminate_is_ignored() {
+        let _guard = SPAWNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let boot = fake_boot(
+            "stubborn",
+            "trap '' TERM; echo started; while :; do sleep 1; done",
+        );
+        let captured = boot.run_captured(Duration::from_millis(300)).unwrap();
+        assert!(matches!(captured.ending, Ending::TimedOut(_)));
     }
 }

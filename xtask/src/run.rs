@@ -5,7 +5,7 @@
 //! binary, no arguments) is written to `target/bundles/default.bundle`.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::ExitCode;
+use std::process::{ExitCode, ExitStatus};
 
 use shared_abi::exit::HvExit;
 
@@ -62,22 +62,68 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
             eprintln!("qemu timed out after {}s and was killed", timeout.as_secs());
             Ok(ExitCode::from(EXIT_TIMED_OUT))
         }
-        Ending::Exited(status) => match status.code() {
-            Some(code) => Ok(match HvExit::from_qemu_status(code) {
-                Some(HvExit::Success) => ExitCode::from(0),
-                Some(HvExit::DomainFailed) => ExitCode::from(1),
-                Some(HvExit::HypervisorFault) => ExitCode::from(2),
-                Some(HvExit::NoDomains) => ExitCode::from(3),
-                None => {
-                    eprintln!("qemu exited unexpectedly with status {code}");
-                    ExitCode::from(EXIT_UNEXPECTED)
-                }
-            }),
-            None => {
-                let signal = status.signal().unwrap_or(0);
-                eprintln!("qemu exited unexpectedly after signal {signal}");
-                Ok(ExitCode::from(EXIT_UNEXPECTED))
+        Ending::Exited(status) => {
+            let (code, message) = exit_code(status);
+            if let Some(message) = message {
+                eprintln!("{message}");
             }
-        },
+            Ok(ExitCode::from(code))
+        }
+    }
+}
+
+/// This process's exit code for QEMU's exit status, with a message when QEMU
+/// did not end through the hypervisor.
+fn exit_code(status: ExitStatus) -> (u8, Option<String>) {
+    match status
+        .code()
+        .map(|code| (code, HvExit::from_qemu_status(code)))
+    {
+        Some((_, Some(HvExit::Success))) => (0, None),
+        Some((_, Some(HvExit::DomainFailed))) => (1, None),
+        Some((_, Some(HvExit::HypervisorFault))) => (2, None),
+        Some((_, Some(HvExit::NoDomains))) => (3, None),
+        Some((code, None)) => {
+            let message = format!("qemu exited unexpectedly with status {code}");
+            (EXIT_UNEXPECTED, Some(message))
+        }
+        None => {
+            let signal = status.signal().unwrap_or(0);
+            let message = format!("qemu exited unexpectedly after signal {signal}");
+            (EXIT_UNEXPECTED, Some(message))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exited(code: i32) -> ExitStatus {
+        ExitStatus::from_raw(code << 8)
+    }
+
+    #[test]
+    fn maps_hypervisor_statuses() {
+        assert_eq!(exit_code(exited(HvExit::Success.qemu_status())), (0, None));
+        assert_eq!(
+            exit_code(exited(HvExit::DomainFailed.qemu_status())),
+            (1, None)
+        );
+        assert_eq!(
+            exit_code(exited(HvExit::HypervisorFault.qemu_status())),
+            (2, None)
+        );
+        assert_eq!(
+            exit_code(exited(HvExit::NoDomains.qemu_status())),
+            (3, None)
+        );
+    }
+
+    #[test]
+    fn reports_other_endings() {
+        let message = "qemu exited unexpectedly with status 1".to_string();
+        assert_eq!(exit_code(exited(1)), (125, Some(message)));
+        assert_eq!(exit_code(ExitStatus::from_raw(9)).0, 125);
     }
 }
