@@ -23,6 +23,9 @@ pub fn report(domain: &Domain, vector: u8, error_code: u64, fault_address: u64) 
                 .find(|len| domain.read_guest(GuestVirtAddr(rip), &mut code[..*len]).is_ok());
             if let Some(len) = fetched {
                 match privileged_mnemonic(&code[..len]) {
+                    Some("int") if len >= 2 && code[0] == 0xcd => {
+                        let _ = write!(cause, " (privileged instruction int {:#x})", code[1]);
+                    }
                     Some(mnemonic) => {
                         let _ = write!(cause, " (privileged instruction {mnemonic})");
                     }
@@ -31,9 +34,6 @@ pub fn report(domain: &Domain, vector: u8, error_code: u64, fault_address: u64) 
                     }
                     None => {}
                 }
-            }
-            if vector == exception::GENERAL_PROTECTION && error_code & 2 != 0 {
-                let _ = write!(cause, ", gate {}", error_code >> 3);
             }
         }
         exception::PAGE_FAULT => {
