@@ -17,7 +17,10 @@ pub struct Console {
 impl Console {
     /// An empty console buffer.
     pub const fn new() -> Self {
-        Self { buffer: [0; 256], len: 0 }
+        Self {
+            buffer: [0; 256],
+            len: 0,
+        }
     }
 
     /// Sends what is buffered.

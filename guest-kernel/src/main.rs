@@ -49,10 +49,15 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let last_page = (offset + info.memory_bytes - 4096) as *mut u64;
     for index in 0..512 {
         // SAFETY: the page is usable guest memory mapped writable at `offset`.
-        unsafe { last_page.add(index).write_volatile(index as u64 * 0x0101_0101) };
+        unsafe {
+            last_page
+                .add(index)
+                .write_volatile(index as u64 * 0x0101_0101)
+        };
     }
     // SAFETY: as above.
-    let intact = (0..512).all(|i| unsafe { last_page.add(i).read_volatile() } == i as u64 * 0x0101_0101);
+    let intact =
+        (0..512).all(|i| unsafe { last_page.add(i).read_volatile() } == i as u64 * 0x0101_0101);
     check!(intact, "memory pattern did not read back");
     println!("physical memory mapped at {offset:#x}: pattern check passed");
     for turn in 1..=3 {

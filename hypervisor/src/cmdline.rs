@@ -102,9 +102,10 @@ mod tests {
     #[test]
     fn parses_known_words_and_reports_the_rest() {
         let mut rejected = Vec::new();
-        let options = parse("dom_mem=8M loglevel=debug bogus dom_mem=3T hv_selftest=fault", |r| {
-            rejected.push(r.word)
-        });
+        let options = parse(
+            "dom_mem=8M loglevel=debug bogus dom_mem=3T hv_selftest=fault",
+            |r| rejected.push(r.word),
+        );
         assert_eq!(options.domain_memory, 8 << 20);
         assert_eq!(options.log_level, log::LevelFilter::Debug);
         assert_eq!(options.self_test, Some(SelfTest::Fault));

@@ -19,7 +19,10 @@ pub struct ConsoleLine {
 
 impl Default for ConsoleLine {
     fn default() -> Self {
-        Self { bytes: [0; MAX_LINE], len: 0 }
+        Self {
+            bytes: [0; MAX_LINE],
+            len: 0,
+        }
     }
 }
 
@@ -80,7 +83,10 @@ mod tests {
 
     #[test]
     fn joins_pieces_into_lines() {
-        assert_eq!(collect(&[b"hel", b"lo\nwor", b"ld\r\n"], false), ["hello", "world"]);
+        assert_eq!(
+            collect(&[b"hel", b"lo\nwor", b"ld\r\n"], false),
+            ["hello", "world"]
+        );
         assert_eq!(collect(&[b"tail"], true), ["tail"]);
         assert!(collect(&[b""], true).is_empty());
     }

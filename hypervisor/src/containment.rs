@@ -18,9 +18,11 @@ pub fn report(domain: &Domain, vector: u8, error_code: u64, fault_address: u64) 
     match vector {
         exception::GENERAL_PROTECTION | 6 => {
             let mut code = [0u8; 15];
-            let fetched = (1..=code.len())
-                .rev()
-                .find(|len| domain.read_guest(GuestVirtAddr(rip), &mut code[..*len]).is_ok());
+            let fetched = (1..=code.len()).rev().find(|len| {
+                domain
+                    .read_guest(GuestVirtAddr(rip), &mut code[..*len])
+                    .is_ok()
+            });
             if let Some(len) = fetched {
                 match privileged_mnemonic(&code[..len]) {
                     Some("int") if len >= 2 && code[0] == 0xcd => {
@@ -49,5 +51,9 @@ pub fn report(domain: &Domain, vector: u8, error_code: u64, fault_address: u64) 
         _ => {}
     }
     let cause = core::str::from_utf8(cause.as_bytes()).unwrap_or("?");
-    log::warn!("domain {} '{}' stopped at rip {rip:#x}: {cause}", domain.id, domain.name);
+    log::warn!(
+        "domain {} '{}' stopped at rip {rip:#x}: {cause}",
+        domain.id,
+        domain.name
+    );
 }

@@ -40,7 +40,11 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
     domain.vcpu.regs = *regs;
     let outcome = match exit {
         GuestExit::Hypercall => hypercall::dispatch(domain),
-        GuestExit::Exception { vector, error_code, fault_address } => {
+        GuestExit::Exception {
+            vector,
+            error_code,
+            fault_address,
+        } => {
             containment::report(domain, vector, error_code, fault_address);
             Outcome::End(State::Stopped)
         }
@@ -57,7 +61,11 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
             unsafe { cpu::write_cr3(kernel_space::root()) };
             domain.release(state);
             if let State::Exited(code) = state {
-                log::info!("domain {} '{}' shut down with code {code}", domain.id, domain.name);
+                log::info!(
+                    "domain {} '{}' shut down with code {code}",
+                    domain.id,
+                    domain.name
+                );
             }
         }
     }
@@ -70,7 +78,10 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
 }
 
 fn root_of(domain: &Domain) -> MachineAddr {
-    domain.space.as_ref().map_or_else(kernel_space::root, |space| space.root())
+    domain
+        .space
+        .as_ref()
+        .map_or_else(kernel_space::root, |space| space.root())
 }
 
 /// Starts the first runnable domain. Never returns: from here on the
@@ -78,13 +89,20 @@ fn root_of(domain: &Domain) -> MachineAddr {
 pub fn start() -> ! {
     let (frame, root) = {
         let mut table = DOMAINS.lock();
-        let Some(first) = table.domains.iter().position(|d| d.state == State::Runnable) else {
+        let Some(first) = table
+            .domains
+            .iter()
+            .position(|d| d.state == State::Runnable)
+        else {
             finish(&table);
         };
         table.current = first;
         let mut frame = entry::TrapFrame::default();
         frame.load_guest(&table.domains[first].vcpu.regs);
-        (alloc::boxed::Box::new(frame), root_of(&table.domains[first]))
+        (
+            alloc::boxed::Box::new(frame),
+            root_of(&table.domains[first]),
+        )
     };
     // SAFETY: `root` is the first domain's address space, which maps the
     // hypervisor identically; the frame describes its initial ring 3 state
@@ -104,7 +122,11 @@ fn finish(table: &DomainTable) -> ! {
         log::info!("all domains finished");
         HvExit::Success
     } else {
-        let failed = table.domains.iter().filter(|d| d.state != State::Exited(0)).count();
+        let failed = table
+            .domains
+            .iter()
+            .filter(|d| d.state != State::Exited(0))
+            .count();
         log::info!(
             "all domains finished: {failed} failed or stopped, {} image(s) rejected",
             table.rejected

@@ -15,7 +15,11 @@ use crate::mm::direct_map::{DIRECT_MAP_SIZE, machine_ptr};
 /// Parses the command line, reporting ignored words, and applies the log level.
 pub fn parse_cmdline(text: &str) -> Options {
     let options = cmdline::parse(text, |rejected| {
-        log::warn!("ignoring command-line word '{}': {}", rejected.word, rejected.reason);
+        log::warn!(
+            "ignoring command-line word '{}': {}",
+            rejected.word,
+            rejected.reason
+        );
     });
     log::set_max_level(options.log_level);
     options
@@ -49,7 +53,11 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
             qemu_exit::exit(HvExit::NoDomains);
         }
     };
-    log::info!("bundle: {} image(s), {} MiB per domain", bundle.len(), options.domain_memory >> 20);
+    log::info!(
+        "bundle: {} image(s), {} MiB per domain",
+        bundle.len(),
+        options.domain_memory >> 20
+    );
     let mut table = DOMAINS.lock();
     for entry in bundle.entries() {
         let id = table.domains.len() as u32 + 1;

@@ -28,7 +28,10 @@ pub struct LineBuffer {
 impl LineBuffer {
     /// An empty line.
     pub const fn new() -> Self {
-        Self { bytes: [0; 512], len: 0 }
+        Self {
+            bytes: [0; 512],
+            len: 0,
+        }
     }
 
     /// The bytes so far.

@@ -6,8 +6,14 @@
 
 /// The index after `current` (wrapping, `current` itself last) for which
 /// `runnable` holds, or `None` if no domain is runnable.
-pub fn next_runnable(count: usize, current: usize, runnable: impl Fn(usize) -> bool) -> Option<usize> {
-    (1..=count).map(|step| (current + step) % count).find(|&index| runnable(index))
+pub fn next_runnable(
+    count: usize,
+    current: usize,
+    runnable: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    (1..=count)
+        .map(|step| (current + step) % count)
+        .find(|&index| runnable(index))
 }
 
 #[cfg(test)]

@@ -55,15 +55,50 @@ fn pointers(boot_info: &BootInfo) {
     let beyond = 0x0000_7000_0000_0000u64;
     let len = 16;
     use Hypercall::{ConsoleWrite, StartInfo as Info};
-    expect("console null", ConsoleWrite, [0, len, 0, 0, 0], Status::BadAddress);
-    expect("console hypervisor", ConsoleWrite, [hypervisor, len, 0, 0, 0], Status::BadAddress);
-    expect("console direct map", ConsoleWrite, [direct_map, len, 0, 0, 0], Status::BadAddress);
-    expect("console unmapped", ConsoleWrite, [beyond, len, 0, 0, 0], Status::BadAddress);
-    expect("console non-canonical", ConsoleWrite, [0x8000_0000_0000_0000, len, 0, 0, 0], Status::BadAddress);
+    expect(
+        "console null",
+        ConsoleWrite,
+        [0, len, 0, 0, 0],
+        Status::BadAddress,
+    );
+    expect(
+        "console hypervisor",
+        ConsoleWrite,
+        [hypervisor, len, 0, 0, 0],
+        Status::BadAddress,
+    );
+    expect(
+        "console direct map",
+        ConsoleWrite,
+        [direct_map, len, 0, 0, 0],
+        Status::BadAddress,
+    );
+    expect(
+        "console unmapped",
+        ConsoleWrite,
+        [beyond, len, 0, 0, 0],
+        Status::BadAddress,
+    );
+    expect(
+        "console non-canonical",
+        ConsoleWrite,
+        [0x8000_0000_0000_0000, len, 0, 0, 0],
+        Status::BadAddress,
+    );
     let message = b"ok";
     let ptr = message.as_ptr() as u64;
-    expect("console wrapping length", ConsoleWrite, [ptr, u64::MAX - 1, 0, 0, 0], Status::InvalidArgument);
-    expect("console oversized length", ConsoleWrite, [ptr, CONSOLE_WRITE_MAX + 1, 0, 0, 0], Status::InvalidArgument);
+    expect(
+        "console wrapping length",
+        ConsoleWrite,
+        [ptr, u64::MAX - 1, 0, 0, 0],
+        Status::InvalidArgument,
+    );
+    expect(
+        "console oversized length",
+        ConsoleWrite,
+        [ptr, CONSOLE_WRITE_MAX + 1, 0, 0, 0],
+        Status::InvalidArgument,
+    );
     // A range that starts in guest memory and runs off the end of the
     // mapped physical-memory window.
     let Some(offset) = boot_info.physical_memory_offset.into_option() else {
@@ -71,14 +106,39 @@ fn pointers(boot_info: &BootInfo) {
     };
     let info = scenario::start_info();
     let last = offset + info.memory_bytes - 8;
-    expect("console crossing the end", ConsoleWrite, [last, 64, 0, 0, 0], Status::BadAddress);
+    expect(
+        "console crossing the end",
+        ConsoleWrite,
+        [last, 64, 0, 0, 0],
+        Status::BadAddress,
+    );
     let size = core::mem::size_of::<StartInfo>() as u64;
-    expect("start_info null", Info, [0, size, 0, 0, 0], Status::BadAddress);
-    expect("start_info hypervisor", Info, [hypervisor, size, 0, 0, 0], Status::BadAddress);
-    expect("start_info short buffer", Info, [0x1000, size - 1, 0, 0, 0], Status::BufferTooSmall);
+    expect(
+        "start_info null",
+        Info,
+        [0, size, 0, 0, 0],
+        Status::BadAddress,
+    );
+    expect(
+        "start_info hypervisor",
+        Info,
+        [hypervisor, size, 0, 0, 0],
+        Status::BadAddress,
+    );
+    expect(
+        "start_info short buffer",
+        Info,
+        [0x1000, size - 1, 0, 0, 0],
+        Status::BufferTooSmall,
+    );
     // Code pages are read-only: the hypervisor must not write through them.
     let code = main as *const () as u64;
-    expect("start_info into code", Info, [code, size, 0, 0, 0], Status::BadAddress);
+    expect(
+        "start_info into code",
+        Info,
+        [code, size, 0, 0, 0],
+        Status::BadAddress,
+    );
     let written = call(ConsoleWrite as u64, [ptr, 0, 0, 0, 0]);
     check!(written == 0, "console zero length: got {written}");
 }

@@ -27,7 +27,9 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
     // the domain before anything after it runs.
     unsafe {
         match kind {
-            "divide" => asm!("div {0:e}", in(reg) 0u32, inout("eax") 1u32 => _, inout("edx") 0u32 => _),
+            "divide" => {
+                asm!("div {0:e}", in(reg) 0u32, inout("eax") 1u32 => _, inout("edx") 0u32 => _)
+            }
             "page-fault" => {
                 core::ptr::read_volatile(0xdead_0000 as *const u64);
             }

@@ -17,6 +17,9 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
         version >> 16,
         version & 0xffff
     );
-    check!(version == shared_abi::ABI_VERSION, "ABI version {version:#x}");
+    check!(
+        version == shared_abi::ABI_VERSION,
+        "ABI version {version:#x}"
+    );
     scenario::done()
 }

@@ -10,7 +10,9 @@ entry_point!(main);
 
 fn main(_boot_info: &'static mut BootInfo) -> ! {
     let info = scenario::start_info();
-    let lines: u32 = scenario::arg(info.args(), "lines").and_then(|n| n.parse().ok()).unwrap_or(5);
+    let lines: u32 = scenario::arg(info.args(), "lines")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
     for line in 1..=lines {
         println!("line {line}/{lines}");
         hv::yield_now();

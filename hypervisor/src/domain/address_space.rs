@@ -37,7 +37,10 @@ impl AddressSpace {
 
     /// A mapper that places `memory`'s frames in this space.
     pub fn mapper<'a>(&'a mut self, memory: &'a DomainMemory) -> DomainMapper<'a> {
-        DomainMapper { root: self.root, memory }
+        DomainMapper {
+            root: self.root,
+            memory,
+        }
     }
 }
 
@@ -56,11 +59,19 @@ pub struct DomainMapper<'a> {
 }
 
 impl GuestMapper for DomainMapper<'_> {
-    fn map(&mut self, page: GuestVirtAddr, frame: GuestFrame, flags: PageFlags) -> Result<(), MapError> {
+    fn map(
+        &mut self,
+        page: GuestVirtAddr,
+        frame: GuestFrame,
+        flags: PageFlags,
+    ) -> Result<(), MapError> {
         if !is_lower_half(page.as_u64()) {
             return Err(MapError::NonCanonical);
         }
-        let machine = self.memory.machine_frame(frame).ok_or(MapError::OutOfMemory)?;
+        let machine = self
+            .memory
+            .machine_frame(frame)
+            .ok_or(MapError::OutOfMemory)?;
         page_table::map(
             &mut MachineTables,
             self.root.as_u64(),

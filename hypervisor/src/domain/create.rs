@@ -46,9 +46,11 @@ pub fn create(
     memory_bytes: u64,
 ) -> Result<Domain, CreateError> {
     let image = elf_image::validate(image, memory_bytes).map_err(CreateError::Image)?;
-    let memory = DomainMemory::allocate(memory_bytes).ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
+    let memory = DomainMemory::allocate(memory_bytes)
+        .ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
     let mut space = AddressSpace::new().ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
-    let loaded = loader::load(&image, &memory, &mut space.mapper(&memory)).map_err(CreateError::Load)?;
+    let loaded =
+        loader::load(&image, &memory, &mut space.mapper(&memory)).map_err(CreateError::Load)?;
     let regs = Registers {
         rip: loaded.entry.as_u64(),
         rsp: loaded.stack_pointer.as_u64(),

@@ -43,14 +43,17 @@ impl Domain {
     /// Writes early-console bytes, one prefixed line at a time.
     pub fn console_write(&mut self, bytes: &[u8]) {
         let name = self.name.as_bytes();
-        self.console.push(bytes, |line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
+        self.console.push(bytes, |line| {
+            serial::write(&[b"[", name, b"] ", line, b"\n"])
+        });
     }
 
     /// Ends the domain: flushes its console and frees its memory and page
     /// tables. The caller must not be running on this domain's tables.
     pub fn release(&mut self, state: State) {
         let name = self.name.as_bytes();
-        self.console.flush(|line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
+        self.console
+            .flush(|line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
         self.state = state;
         self.space = None;
         self.memory = None;

@@ -27,11 +27,17 @@ impl Domain {
         if len == 0 {
             return Ok(());
         }
-        let end = addr.checked_add(len as u64).ok_or(Status::InvalidArgument)?;
+        let end = addr
+            .checked_add(len as u64)
+            .ok_or(Status::InvalidArgument)?;
         let (Some(space), Some(memory)) = (&self.space, &self.memory) else {
             return Err(Status::BadAddress);
         };
-        let required = if write { PageFlags::USER | PageFlags::WRITABLE } else { PageFlags::USER };
+        let required = if write {
+            PageFlags::USER | PageFlags::WRITABLE
+        } else {
+            PageFlags::USER
+        };
         let walk = |each: &mut dyn FnMut(MachineAddr, usize, usize)| -> Result<(), Status> {
             let mut cursor = addr;
             let mut offset = 0usize;
@@ -68,7 +74,13 @@ impl Domain {
         self.guest_pieces(addr, data.len(), true, |machine, offset, chunk| {
             // SAFETY: as in read_guest, with the direction reversed; the page
             // is writable in the guest's own view.
-            unsafe { core::ptr::copy_nonoverlapping(data.as_ptr().add(offset), machine_ptr(machine), chunk) }
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    data.as_ptr().add(offset),
+                    machine_ptr(machine),
+                    chunk,
+                )
+            }
         })
     }
 }

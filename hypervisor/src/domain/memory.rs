@@ -43,7 +43,8 @@ impl GuestPhysMemory for DomainMemory {
     }
 
     fn frame_ptr(&self, frame: GuestFrame) -> Option<*mut u8> {
-        self.machine_frame(frame).map(|machine| machine_ptr(machine.start()))
+        self.machine_frame(frame)
+            .map(|machine| machine_ptr(machine.start()))
     }
 }
 

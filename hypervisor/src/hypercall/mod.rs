@@ -28,11 +28,17 @@ pub fn dispatch(domain: &mut Domain) -> Outcome {
     let args = domain.vcpu.regs.hypercall_args();
     let (result, outcome) = match Hypercall::from_number(number) {
         None => {
-            log::debug!("domain {} '{}': unknown hypercall {number}", domain.id, domain.name);
+            log::debug!(
+                "domain {} '{}': unknown hypercall {number}",
+                domain.id,
+                domain.name
+            );
             (Err(Status::UnknownHypercall), Outcome::Resume)
         }
         Some(Hypercall::AbiVersion) => (Ok(shared_abi::ABI_VERSION as u64), Outcome::Resume),
-        Some(Hypercall::ConsoleWrite) => (console::write(domain, args[0], args[1]), Outcome::Resume),
+        Some(Hypercall::ConsoleWrite) => {
+            (console::write(domain, args[0], args[1]), Outcome::Resume)
+        }
         Some(Hypercall::Yield) => (Ok(0), Outcome::Yield),
         Some(Hypercall::Shutdown) => (Ok(0), Outcome::End(State::Exited(args[0]))),
         Some(Hypercall::StartInfo) => (info::start_info(domain, args[0], args[1]), Outcome::Resume),

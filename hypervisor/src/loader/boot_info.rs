@@ -32,7 +32,8 @@ pub struct BootFacts {
 /// Offset of the region array in the boot-information page.
 const REGIONS_OFFSET: u64 = size_of::<BootInfo>().next_multiple_of(16) as u64;
 
-const _: () = assert!(REGIONS_OFFSET as usize + 2 * size_of::<MemoryRegion>() <= PAGE_SIZE as usize);
+const _: () =
+    assert!(REGIONS_OFFSET as usize + 2 * size_of::<MemoryRegion>() <= PAGE_SIZE as usize);
 // MemoryRegions is `#[repr(C)] { ptr, len }`: the loader patches both fields.
 const _: () = assert!(size_of::<MemoryRegions>() == 16);
 
@@ -45,8 +46,16 @@ pub fn write_boot_info(
     facts: &BootFacts,
 ) -> Result<(), OutOfRange> {
     let regions = [
-        MemoryRegion { start: 0, end: facts.used, kind: MemoryRegionKind::Bootloader },
-        MemoryRegion { start: facts.used, end: facts.memory_size, kind: MemoryRegionKind::Usable },
+        MemoryRegion {
+            start: 0,
+            end: facts.used,
+            kind: MemoryRegionKind::Bootloader,
+        },
+        MemoryRegion {
+            start: facts.used,
+            end: facts.memory_size,
+            kind: MemoryRegionKind::Usable,
+        },
     ];
     let empty: &'static mut [MemoryRegion] = &mut [];
     let mut info = BootInfo::new(MemoryRegions::from(empty));
@@ -62,7 +71,15 @@ pub fn write_boot_info(
     guest_memory::write_value(memory, regions_phys, &regions)?;
     let slice_field = page.as_u64() + offset_of!(BootInfo, memory_regions) as u64;
     let regions_virt = page_virt.as_u64() + REGIONS_OFFSET;
-    guest_memory::write(memory, GuestPhysAddr(slice_field), &regions_virt.to_le_bytes())?;
-    guest_memory::write(memory, GuestPhysAddr(slice_field + 8), &(regions.len() as u64).to_le_bytes())?;
+    guest_memory::write(
+        memory,
+        GuestPhysAddr(slice_field),
+        &regions_virt.to_le_bytes(),
+    )?;
+    guest_memory::write(
+        memory,
+        GuestPhysAddr(slice_field + 8),
+        &(regions.len() as u64).to_le_bytes(),
+    )?;
     Ok(())
 }

@@ -62,7 +62,10 @@ pub struct GuestImage<'a> {
 impl GuestImage<'_> {
     /// Bytes of memory the segments occupy, in whole pages.
     pub fn footprint(&self) -> u64 {
-        self.segments.iter().map(|s| s.page_range().end - s.page_range().start).sum()
+        self.segments
+            .iter()
+            .map(|s| s.page_range().end - s.page_range().start)
+            .sum()
     }
 }
 
@@ -120,7 +123,10 @@ impl fmt::Display for ImageError {
                 write!(f, "segment at {v:#x} has file bytes outside the image")
             }
             ImageError::SegmentOutsideGuestSpace(v) => {
-                write!(f, "segment at {v:#x} lies outside the guest's lower-half address space")
+                write!(
+                    f,
+                    "segment at {v:#x} lies outside the guest's lower-half address space"
+                )
             }
             ImageError::OverlappingSegments(a, b) => {
                 write!(f, "segments at {a:#x} and {b:#x} overlap")
@@ -132,7 +138,10 @@ impl fmt::Display for ImageError {
                 available / 1024
             ),
             ImageError::EntryOutsideSegments(e) => {
-                write!(f, "entry point {e:#x} lies outside every executable segment")
+                write!(
+                    f,
+                    "entry point {e:#x} lies outside every executable segment"
+                )
             }
             ImageError::MissingBootloaderConfig => write!(
                 f,
@@ -148,10 +157,12 @@ pub fn validate(bytes: &[u8], memory_bytes: u64) -> Result<GuestImage<'_>, Image
     if bytes.len() < 4 || bytes[..4] != abi::ELFMAGIC {
         return Err(ImageError::BadMagic);
     }
-    let file = ElfBytes::<LittleEndian>::minimal_parse(bytes).map_err(parse_error)?;
-    if file.ehdr.class != elf::file::Class::ELF64 || bytes.get(abi::EI_DATA) != Some(&abi::ELFDATA2LSB) {
+    if bytes.get(abi::EI_CLASS) != Some(&abi::ELFCLASS64)
+        || bytes.get(abi::EI_DATA) != Some(&abi::ELFDATA2LSB)
+    {
         return Err(ImageError::WrongClass);
     }
+    let file = ElfBytes::<LittleEndian>::minimal_parse(bytes).map_err(parse_error)?;
     if file.ehdr.e_machine != abi::EM_X86_64 {
         return Err(ImageError::WrongMachine(file.ehdr.e_machine));
     }
@@ -160,9 +171,14 @@ pub fn validate(bytes: &[u8], memory_bytes: u64) -> Result<GuestImage<'_>, Image
     }
     let table = file.segments().ok_or(ImageError::NoSegments)?;
     let mut segments = Vec::new();
-    for header in table.iter().filter(|h| h.p_type == abi::PT_LOAD && h.p_memsz > 0) {
+    for header in table
+        .iter()
+        .filter(|h| h.p_type == abi::PT_LOAD && h.p_memsz > 0)
+    {
         if segments.len() == MAX_SEGMENTS {
-            return Err(ImageError::TooManySegments(table.iter().filter(|h| h.p_type == abi::PT_LOAD).count()));
+            return Err(ImageError::TooManySegments(
+                table.iter().filter(|h| h.p_type == abi::PT_LOAD).count(),
+            ));
         }
         let file_end = header.p_offset.checked_add(header.p_filesz);
         if header.p_filesz > header.p_memsz || file_end.is_none_or(|end| end > bytes.len() as u64) {
@@ -171,7 +187,11 @@ pub fn validate(bytes: &[u8], memory_bytes: u64) -> Result<GuestImage<'_>, Image
         let in_lower_half = header
             .p_vaddr
             .checked_add(header.p_memsz)
-            .is_some_and(|end| header.p_vaddr >= PAGE_SIZE && is_lower_half(end - 1) && align_up(end, PAGE_SIZE).is_some());
+            .is_some_and(|end| {
+                header.p_vaddr >= PAGE_SIZE
+                    && is_lower_half(end - 1)
+                    && align_up(end, PAGE_SIZE).is_some()
+            });
         if !in_lower_half {
             return Err(ImageError::SegmentOutsideGuestSpace(header.p_vaddr));
         }
@@ -190,7 +210,10 @@ pub fn validate(bytes: &[u8], memory_bytes: u64) -> Result<GuestImage<'_>, Image
     segments.sort_by_key(|s| s.vaddr);
     for pair in segments.windows(2) {
         if pair[0].vaddr + pair[0].mem_size > pair[1].vaddr {
-            return Err(ImageError::OverlappingSegments(pair[0].vaddr, pair[1].vaddr));
+            return Err(ImageError::OverlappingSegments(
+                pair[0].vaddr,
+                pair[1].vaddr,
+            ));
         }
     }
     let entry = file.ehdr.e_entry;
@@ -201,10 +224,18 @@ pub fn validate(bytes: &[u8], memory_bytes: u64) -> Result<GuestImage<'_>, Image
         return Err(ImageError::EntryOutsideSegments(entry));
     }
     let config = bootloader_config(&file)?;
-    let image = GuestImage { bytes, entry, segments, config };
+    let image = GuestImage {
+        bytes,
+        entry,
+        segments,
+        config,
+    };
     let needed = image.footprint();
     if needed > memory_bytes {
-        return Err(ImageError::TooLarge { needed, available: memory_bytes });
+        return Err(ImageError::TooLarge {
+            needed,
+            available: memory_bytes,
+        });
     }
     Ok(image)
 }
@@ -236,4 +267,149 @@ fn parse_error(error: elf::ParseError) -> ImageError {
         E::StringTableMissingNul(_) | E::Utf8Error(_) => "bad string table",
         _ => "unexpected structure",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::super::test_elf::{TestSegment, build, typical};
+    use super::*;
+    use std::vec;
+
+    const MEMORY: u64 = 16 << 20;
+
+    fn config() -> BootloaderConfig {
+        BootloaderConfig::new_default()
+    }
+
+    #[test]
+    fn accepts_a_typical_image() {
+        let bytes = typical(&config());
+        let image = validate(&bytes, MEMORY).unwrap();
+        assert_eq!(image.entry, 0x20_1000);
+        assert_eq!(image.segments.len(), 2);
+        assert!(image.segments[0].executable && !image.segments[0].writable);
+        assert_eq!(image.footprint(), 0x2000 + 0x3000);
+    }
+
+    #[test]
+    fn rejects_header_damage() {
+        let good = typical(&config());
+        let mut bad = good.clone();
+        bad[0] = b'X';
+        assert_eq!(validate(&bad, MEMORY).unwrap_err(), ImageError::BadMagic);
+        let mut bad = good.clone();
+        bad[18] = 3;
+        assert_eq!(
+            validate(&bad, MEMORY).unwrap_err(),
+            ImageError::WrongMachine(3)
+        );
+        let mut bad = good.clone();
+        bad[4] = 1;
+        assert_eq!(validate(&bad, MEMORY).unwrap_err(), ImageError::WrongClass);
+        let mut bad = good.clone();
+        bad[16] = 3;
+        assert_eq!(
+            validate(&bad, MEMORY).unwrap_err(),
+            ImageError::NotExecutable(3)
+        );
+        assert!(matches!(
+            validate(&good[..40], MEMORY),
+            Err(ImageError::Malformed(_))
+        ));
+        assert_eq!(
+            validate(b"\x7fEL", MEMORY).unwrap_err(),
+            ImageError::BadMagic
+        );
+    }
+
+    #[test]
+    fn rejects_bad_segments() {
+        let seg = |vaddr, mem_size, flags| TestSegment {
+            vaddr,
+            mem_size,
+            data: vec![0; 16],
+            flags,
+        };
+        let cfg = config();
+        let overlap = build(
+            &[seg(0x20_0000, 0x2000, 5), seg(0x20_1000, 0x1000, 6)],
+            0x20_0000,
+            Some(&cfg),
+        );
+        assert_eq!(
+            validate(&overlap, MEMORY).unwrap_err(),
+            ImageError::OverlappingSegments(0x20_0000, 0x20_1000)
+        );
+        let upper = build(
+            &[seg(0xffff_8000_0000_0000, 0x1000, 5)],
+            0xffff_8000_0000_0000,
+            Some(&cfg),
+        );
+        assert!(matches!(
+            validate(&upper, MEMORY),
+            Err(ImageError::SegmentOutsideGuestSpace(_))
+        ));
+        let null_page = build(&[seg(0, 0x1000, 5)], 0, Some(&cfg));
+        assert!(matches!(
+            validate(&null_page, MEMORY),
+            Err(ImageError::SegmentOutsideGuestSpace(0))
+        ));
+        let wraps = build(
+            &[seg(0x7fff_ffff_f000, 0x2000, 5)],
+            0x7fff_ffff_f000,
+            Some(&cfg),
+        );
+        assert!(matches!(
+            validate(&wraps, MEMORY),
+            Err(ImageError::SegmentOutsideGuestSpace(_))
+        ));
+        let huge = build(&[seg(0x20_0000, 1 << 40, 5)], 0x20_0000, Some(&cfg));
+        assert!(matches!(
+            validate(&huge, MEMORY),
+            Err(ImageError::TooLarge { .. })
+        ));
+        let mut file_past_end = build(&[seg(0x20_0000, 0x1000, 5)], 0x20_0000, Some(&cfg));
+        file_past_end[64 + 8..64 + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(
+            validate(&file_past_end, MEMORY).unwrap_err(),
+            ImageError::BadSegmentFileRange(0x20_0000)
+        );
+        let none = build(&[], 0x20_0000, Some(&cfg));
+        assert_eq!(validate(&none, MEMORY).unwrap_err(), ImageError::NoSegments);
+    }
+
+    #[test]
+    fn entry_must_be_in_an_executable_segment() {
+        let cfg = config();
+        let data_entry = build(
+            &[TestSegment {
+                vaddr: 0x20_0000,
+                mem_size: 0x1000,
+                data: vec![0; 8],
+                flags: 6,
+            }],
+            0x20_0000,
+            Some(&cfg),
+        );
+        assert_eq!(
+            validate(&data_entry, MEMORY).unwrap_err(),
+            ImageError::EntryOutsideSegments(0x20_0000)
+        );
+    }
+
+    #[test]
+    fn requires_the_bootloader_config() {
+        let segment = TestSegment {
+            vaddr: 0x20_0000,
+            mem_size: 0x1000,
+            data: vec![0; 8],
+            flags: 5,
+        };
+        let bytes = build(&[segment], 0x20_0000, None);
+        assert_eq!(
+            validate(&bytes, MEMORY).unwrap_err(),
+            ImageError::MissingBootloaderConfig
+        );
+    }
 }

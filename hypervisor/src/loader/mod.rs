@@ -8,5 +8,7 @@
 pub mod boot_info;
 pub mod elf_image;
 pub mod layout;
+#[cfg(test)]
+mod test_elf;
 
 pub use layout::{GuestMapper, LoadError, LoadedGuest, load};

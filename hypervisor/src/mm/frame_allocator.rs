@@ -21,7 +21,11 @@ impl<'a> FrameAllocator<'a> {
     /// An allocator for `bits.len() * 64` frames, all initially in use.
     pub fn new(bits: &'a mut [u64]) -> Self {
         bits.fill(u64::MAX);
-        Self { bits, cursor: 0, free: 0 }
+        Self {
+            bits,
+            cursor: 0,
+            free: 0,
+        }
     }
 
     /// Number of frames the bitmap can describe.

@@ -35,7 +35,10 @@ pub fn init(usable: impl Iterator<Item = (u64, u64)>, reserved: &[(u64, u64)]) {
 }
 
 fn with<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
-    f(&mut FRAMES.get().expect("frame allocator used before init").lock())
+    f(&mut FRAMES
+        .get()
+        .expect("frame allocator used before init")
+        .lock())
 }
 
 /// Allocates a zeroed frame.

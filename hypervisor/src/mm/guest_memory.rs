@@ -92,11 +92,16 @@ pub fn write_value<M: GuestPhysMemory + ?Sized, T>(
     value: &T,
 ) -> Result<(), OutOfRange> {
     let src = value as *const T as *const u8;
-    for_each_piece(memory, addr, core::mem::size_of::<T>() as u64, |ptr, done, len| {
-        // SAFETY: `src` is valid for size_of::<T>() bytes; the copy is untyped,
-        // so padding bytes are copied as they are without being read as u8.
-        unsafe { core::ptr::copy_nonoverlapping(src.add(done), ptr, len) }
-    })
+    for_each_piece(
+        memory,
+        addr,
+        core::mem::size_of::<T>() as u64,
+        |ptr, done, len| {
+            // SAFETY: `src` is valid for size_of::<T>() bytes; the copy is untyped,
+            // so padding bytes are copied as they are without being read as u8.
+            unsafe { core::ptr::copy_nonoverlapping(src.add(done), ptr, len) }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -113,7 +118,9 @@ pub mod fake {
 
     impl FakeGuestMemory {
         pub fn new(size: usize) -> Self {
-            Self { bytes: core::cell::UnsafeCell::new(std::vec![0; size]) }
+            Self {
+                bytes: core::cell::UnsafeCell::new(std::vec![0; size]),
+            }
         }
         pub fn contents(&self) -> &[u8] {
             // SAFETY: tests are single-threaded and do not hold frame pointers
@@ -150,7 +157,10 @@ mod tests {
         read(&memory, GuestPhysAddr(PAGE_SIZE - 4), &mut back).unwrap();
         assert_eq!(back, data);
         zero(&memory, GuestPhysAddr(PAGE_SIZE - 2), 4).unwrap();
-        assert_eq!(&memory.contents()[PAGE_SIZE as usize - 4..PAGE_SIZE as usize + 4], &[1, 2, 0, 0, 0, 0, 7, 8]);
+        assert_eq!(
+            &memory.contents()[PAGE_SIZE as usize - 4..PAGE_SIZE as usize + 4],
+            &[1, 2, 0, 0, 0, 0, 7, 8]
+        );
     }
 
     #[test]

@@ -39,7 +39,9 @@ static ROOT: Once<MachineAddr> = Once::new();
 /// switches to them.
 pub fn init(ram_top: u64) {
     let mut tables = MachineTables;
-    let root = tables.alloc_table().expect("no memory for the hypervisor's page tables");
+    let root = tables
+        .alloc_table()
+        .expect("no memory for the hypervisor's page tables");
     let global = PageFlags::GLOBAL | PageFlags::NO_EXECUTE;
 
     let direct_end = align_up(ram_top.max(4 << 30), LARGE_PAGE_SIZE)
@@ -47,8 +49,15 @@ pub fn init(ram_top: u64) {
         .min(DIRECT_MAP_SIZE);
     for machine in (0..direct_end).step_by(LARGE_PAGE_SIZE as usize) {
         let flags = global | PageFlags::WRITABLE;
-        page_table::map(&mut tables, root, DIRECT_MAP_BASE + machine, machine, PageSize::Size2M, flags)
-            .expect("direct map");
+        page_table::map(
+            &mut tables,
+            root,
+            DIRECT_MAP_BASE + machine,
+            machine,
+            PageSize::Size2M,
+            flags,
+        )
+        .expect("direct map");
     }
 
     let (text, rodata, data) = (
@@ -63,9 +72,19 @@ pub fn init(ram_top: u64) {
         (data, global | PageFlags::WRITABLE),
     ];
     for (range, flags) in sections {
-        for virt in range.step_by(PAGE_SIZE as usize).filter(|virt| *virt != guard) {
-            page_table::map(&mut tables, root, virt, virt - KERNEL_VMA, PageSize::Size4K, flags)
-                .expect("kernel image mapping");
+        for virt in range
+            .step_by(PAGE_SIZE as usize)
+            .filter(|virt| *virt != guard)
+        {
+            page_table::map(
+                &mut tables,
+                root,
+                virt,
+                virt - KERNEL_VMA,
+                PageSize::Size4K,
+                flags,
+            )
+            .expect("kernel image mapping");
         }
     }
 

@@ -16,14 +16,24 @@ impl TableMemory for MachineTables {
         debug_assert!(index < 512);
         // SAFETY: `table` is a page-table frame allocated by this module (or
         // the boot tables), reachable through the direct map; index < 512.
-        unsafe { machine_ptr(MachineAddr(table)).cast::<u64>().add(index).read_volatile() }
+        unsafe {
+            machine_ptr(MachineAddr(table))
+                .cast::<u64>()
+                .add(index)
+                .read_volatile()
+        }
     }
 
     fn write_entry(&mut self, table: u64, index: usize, value: u64) {
         debug_assert!(index < 512);
         // SAFETY: as for read_entry; page-table frames are owned by the
         // hypervisor and never mapped into a guest.
-        unsafe { machine_ptr(MachineAddr(table)).cast::<u64>().add(index).write_volatile(value) }
+        unsafe {
+            machine_ptr(MachineAddr(table))
+                .cast::<u64>()
+                .add(index)
+                .write_volatile(value)
+        }
     }
 
     fn alloc_table(&mut self) -> Option<u64> {

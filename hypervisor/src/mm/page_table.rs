@@ -217,7 +217,11 @@ fn free_table_recursive<M: TableMemory + ?Sized>(memory: &mut M, table: u64, lev
         for index in 0..ENTRIES {
             let flags = PageFlags::from_bits_retain(memory.read_entry(table, index));
             if flags.contains(PageFlags::PRESENT) && !flags.contains(PageFlags::HUGE) {
-                free_table_recursive(memory, memory.read_entry(table, index) & ADDRESS_MASK, level - 1);
+                free_table_recursive(
+                    memory,
+                    memory.read_entry(table, index) & ADDRESS_MASK,
+                    level - 1,
+                );
             }
         }
     }
@@ -245,7 +249,10 @@ pub mod fake {
     impl FakeTables {
         /// A memory with one root table at 0x1000.
         pub fn with_root() -> (Self, u64) {
-            let mut memory = Self { next: 0x1000, ..Self::default() };
+            let mut memory = Self {
+                next: 0x1000,
+                ..Self::default()
+            };
             let root = memory.alloc_table().unwrap();
             (memory, root)
         }
@@ -284,13 +291,28 @@ mod tests {
     #[test]
     fn maps_and_translates_4k_and_2m_pages() {
         let (mut memory, root) = FakeTables::with_root();
-        map(&mut memory, root, 0x40_0000, 0x9000, PageSize::Size4K, USER_RW).unwrap();
+        map(
+            &mut memory,
+            root,
+            0x40_0000,
+            0x9000,
+            PageSize::Size4K,
+            USER_RW,
+        )
+        .unwrap();
         let t = translate(&memory, root, 0x40_0123).unwrap();
         assert_eq!(t.phys, 0x9123);
         assert_eq!(t.size, PageSize::Size4K);
         assert!(t.flags.contains(USER_RW));
-        map(&mut memory, root, 0x8000_0000, 0x20_0000, PageSize::Size2M, PageFlags::NO_EXECUTE)
-            .unwrap();
+        map(
+            &mut memory,
+            root,
+            0x8000_0000,
+            0x20_0000,
+            PageSize::Size2M,
+            PageFlags::NO_EXECUTE,
+        )
+        .unwrap();
         let t = translate(&memory, root, 0x8012_3456).unwrap();
         assert_eq!(t.phys, 0x32_3456);
         assert_eq!(t.size, PageSize::Size2M);
@@ -303,28 +325,63 @@ mod tests {
     fn refuses_misaligned_noncanonical_and_double_mappings() {
         let (mut memory, root) = FakeTables::with_root();
         let map4k = |m: &mut FakeTables, v, p| map(m, root, v, p, PageSize::Size4K, USER_RW);
-        assert_eq!(map4k(&mut memory, 0x1001, 0x2000), Err(MapError::Misaligned));
-        assert_eq!(map4k(&mut memory, 0x0000_8000_0000_0000, 0x2000), Err(MapError::NonCanonical));
+        assert_eq!(
+            map4k(&mut memory, 0x1001, 0x2000),
+            Err(MapError::Misaligned)
+        );
+        assert_eq!(
+            map4k(&mut memory, 0x0000_8000_0000_0000, 0x2000),
+            Err(MapError::NonCanonical)
+        );
         map4k(&mut memory, 0x1000, 0x2000).unwrap();
-        assert_eq!(map4k(&mut memory, 0x1000, 0x3000), Err(MapError::AlreadyMapped));
+        assert_eq!(
+            map4k(&mut memory, 0x1000, 0x3000),
+            Err(MapError::AlreadyMapped)
+        );
         map(&mut memory, root, 0x20_0000, 0, PageSize::Size2M, USER_RW).unwrap();
-        assert_eq!(map4k(&mut memory, 0x20_1000, 0x3000), Err(MapError::AlreadyMapped));
+        assert_eq!(
+            map4k(&mut memory, 0x20_1000, 0x3000),
+            Err(MapError::AlreadyMapped)
+        );
         assert_eq!(translate(&memory, root, 0xffff_0000_0000_0000), None);
     }
 
     #[test]
     fn effective_rights_are_the_intersection_of_levels() {
         let (mut memory, root) = FakeTables::with_root();
-        map(&mut memory, root, 0x1000, 0x5000, PageSize::Size4K, PageFlags::WRITABLE).unwrap();
+        map(
+            &mut memory,
+            root,
+            0x1000,
+            0x5000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        )
+        .unwrap();
         // A supervisor intermediate table makes a later user leaf below it
         // user-visible only because map() upgrades the links.
         map(&mut memory, root, 0x2000, 0x6000, PageSize::Size4K, USER_RW).unwrap();
-        assert!(translate(&memory, root, 0x2000).unwrap().flags.contains(PageFlags::USER));
-        assert!(!translate(&memory, root, 0x1000).unwrap().flags.contains(PageFlags::USER));
+        assert!(
+            translate(&memory, root, 0x2000)
+                .unwrap()
+                .flags
+                .contains(PageFlags::USER)
+        );
+        assert!(
+            !translate(&memory, root, 0x1000)
+                .unwrap()
+                .flags
+                .contains(PageFlags::USER)
+        );
         // Clearing USER on the PML4 link removes it for everything below.
         let entry = memory.read_entry(root, 0);
         memory.write_entry(root, 0, entry & !PageFlags::USER.bits());
-        assert!(!translate(&memory, root, 0x2000).unwrap().flags.contains(PageFlags::USER));
+        assert!(
+            !translate(&memory, root, 0x2000)
+                .unwrap()
+                .flags
+                .contains(PageFlags::USER)
+        );
     }
 
     #[test]
@@ -339,8 +396,15 @@ mod tests {
     fn free_subtree_returns_every_table() {
         let (mut memory, root) = FakeTables::with_root();
         for page in 0..600u64 {
-            map(&mut memory, root, page * 0x1000, page * 0x1000, PageSize::Size4K, USER_RW)
-                .unwrap();
+            map(
+                &mut memory,
+                root,
+                page * 0x1000,
+                page * 0x1000,
+                PageSize::Size4K,
+                USER_RW,
+            )
+            .unwrap();
         }
         map(&mut memory, root, 0x4000_0000, 0, PageSize::Size2M, USER_RW).unwrap();
         let before = memory.tables.len();

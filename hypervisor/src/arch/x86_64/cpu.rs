@@ -27,9 +27,15 @@ pub struct Features {
 /// isolation relies on.
 pub fn init() -> Features {
     let extended = core::arch::x86_64::__cpuid(0x8000_0001);
-    assert!(extended.edx & (1 << 20) != 0, "the CPU lacks no-execute (NX) support");
+    assert!(
+        extended.edx & (1 << 20) != 0,
+        "the CPU lacks no-execute (NX) support"
+    );
     let leaf7 = core::arch::x86_64::__cpuid_count(7, 0);
-    let features = Features { smep: leaf7.ebx & (1 << 7) != 0, smap: leaf7.ebx & (1 << 20) != 0 };
+    let features = Features {
+        smep: leaf7.ebx & (1 << 7) != 0,
+        smap: leaf7.ebx & (1 << 20) != 0,
+    };
     // SAFETY: setting NXE and SCE in EFER only enables features this
     // hypervisor uses; the MSR exists on every x86_64 CPU.
     unsafe {

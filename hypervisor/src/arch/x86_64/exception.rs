@@ -41,7 +41,11 @@ pub const fn has_error_code(vector: u8) -> bool {
 
 /// Describes a page-fault error code: "not present, write, user".
 pub fn page_fault_cause(error_code: u64) -> &'static str {
-    match (error_code & 1 != 0, error_code & 2 != 0, error_code & 16 != 0) {
+    match (
+        error_code & 1 != 0,
+        error_code & 2 != 0,
+        error_code & 16 != 0,
+    ) {
         (_, _, true) => "instruction fetch",
         (false, true, _) => "write to an unmapped page",
         (false, false, _) => "read of an unmapped page",

@@ -44,10 +44,37 @@ pub fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 fn dump(out: &mut impl Write, f: &TrapFrame, cr2: u64) -> fmt::Result {
-    writeln!(out, "  rip={:#018x} cs={:#06x} rflags={:#010x}", f.rip, f.cs, f.rflags)?;
-    writeln!(out, "  rsp={:#018x} ss={:#06x} cr2={:#018x} cr3={:#018x}", f.rsp, f.ss, cr2, cpu::read_cr3().as_u64())?;
-    writeln!(out, "  rax={:#018x} rbx={:#018x} rcx={:#018x} rdx={:#018x}", f.rax, f.rbx, f.rcx, f.rdx)?;
-    writeln!(out, "  rsi={:#018x} rdi={:#018x} rbp={:#018x} r8 ={:#018x}", f.rsi, f.rdi, f.rbp, f.r8)?;
-    writeln!(out, "  r9 ={:#018x} r10={:#018x} r11={:#018x} r12={:#018x}", f.r9, f.r10, f.r11, f.r12)?;
-    writeln!(out, "  r13={:#018x} r14={:#018x} r15={:#018x}", f.r13, f.r14, f.r15)
+    writeln!(
+        out,
+        "  rip={:#018x} cs={:#06x} rflags={:#010x}",
+        f.rip, f.cs, f.rflags
+    )?;
+    writeln!(
+        out,
+        "  rsp={:#018x} ss={:#06x} cr2={:#018x} cr3={:#018x}",
+        f.rsp,
+        f.ss,
+        cr2,
+        cpu::read_cr3().as_u64()
+    )?;
+    writeln!(
+        out,
+        "  rax={:#018x} rbx={:#018x} rcx={:#018x} rdx={:#018x}",
+        f.rax, f.rbx, f.rcx, f.rdx
+    )?;
+    writeln!(
+        out,
+        "  rsi={:#018x} rdi={:#018x} rbp={:#018x} r8 ={:#018x}",
+        f.rsi, f.rdi, f.rbp, f.r8
+    )?;
+    writeln!(
+        out,
+        "  r9 ={:#018x} r10={:#018x} r11={:#018x} r12={:#018x}",
+        f.r9, f.r10, f.r11, f.r12
+    )?;
+    writeln!(
+        out,
+        "  r13={:#018x} r14={:#018x} r15={:#018x}",
+        f.r13, f.r14, f.r15
+    )
 }

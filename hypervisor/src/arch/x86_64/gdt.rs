@@ -46,7 +46,10 @@ pub fn init(kernel_stack_top: u64) {
     let tss = TSS.call_once(|| {
         let mut tss = TaskStateSegment::new();
         tss.privilege_stack_table[0] = VirtAddr::new(kernel_stack_top);
-        for (slot, index) in [DOUBLE_FAULT_IST, NMI_IST, MACHINE_CHECK_IST].into_iter().enumerate() {
+        for (slot, index) in [DOUBLE_FAULT_IST, NMI_IST, MACHINE_CHECK_IST]
+            .into_iter()
+            .enumerate()
+        {
             // SAFETY: only the address of the static is taken; the stacks are
             // used by nothing but the CPU through the IST.
             let stack = unsafe { &raw const IST_STACKS[slot] } as u64;

@@ -113,11 +113,15 @@ pub fn parse(addr: u64) -> Result<BootInformation, &'static str> {
         start_info: addr,
         memory_map,
         cmdline,
-        cmdline_range: (info.cmdline_paddr, info.cmdline_paddr + cmdline.len() as u64 + 1),
+        cmdline_range: (
+            info.cmdline_paddr,
+            info.cmdline_paddr + cmdline.len() as u64 + 1,
+        ),
         module,
         modlist_range: (
             info.modlist_paddr,
-            info.modlist_paddr + info.nr_modules as u64 * core::mem::size_of::<ModuleEntry>() as u64,
+            info.modlist_paddr
+                + info.nr_modules as u64 * core::mem::size_of::<ModuleEntry>() as u64,
         ),
     })
 }

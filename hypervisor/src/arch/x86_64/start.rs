@@ -38,14 +38,19 @@ pub extern "C" fn hv_start(start_info: u32) -> ! {
     let features = cpu::init();
     syscall::init();
 
-    let image = ((&raw const __image_start_phys) as u64, (&raw const __image_end_phys) as u64);
+    let image = (
+        (&raw const __image_start_phys) as u64,
+        (&raw const __image_end_phys) as u64,
+    );
     let usable = boot_info
         .memory_map
         .iter()
         .filter(|range| range.kind == pvh::E820_RAM)
         .map(|range| (range.addr, range.addr.saturating_add(range.size)));
     let ram_top = usable.clone().map(|(_, end)| end).max().unwrap_or(0);
-    let module = boot_info.module.map_or((0, 0), |(addr, size)| (addr, addr + size));
+    let module = boot_info
+        .module
+        .map_or((0, 0), |(addr, size)| (addr, addr + size));
     let reserved = [
         (0, LOW_MEMORY_END),
         image,

@@ -23,7 +23,11 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
         _ if !frame.from_user() => fatal::exception(frame),
         _ => {}
     }
-    let fault_address = if frame.vector == 14 { cpu::read_cr2() } else { 0 };
+    let fault_address = if frame.vector == 14 {
+        cpu::read_cr2()
+    } else {
+        0
+    };
     let exit = GuestExit::Exception {
         vector: frame.vector as u8,
         error_code: frame.error_code,
