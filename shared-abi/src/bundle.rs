@@ -207,7 +207,10 @@ mod tests {
         assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::BadMagic);
         let mut bytes = Vec::from(encode_header(1000));
         bytes.resize(4096, 0);
-        assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::TooManyEntries(1000));
+        assert_eq!(
+            Bundle::parse(&bytes).unwrap_err(),
+            BundleError::TooManyEntries(1000)
+        );
         let bytes = Vec::from(encode_header(2));
         assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::Truncated);
     }

@@ -55,7 +55,11 @@ mod tests {
     #[test]
     fn qemu_codes_round_trip() {
         assert_eq!(HvExit::Success.qemu_status(), 33);
-        for exit in [HvExit::Success, HvExit::DomainFailed, HvExit::HypervisorFault] {
+        for exit in [
+            HvExit::Success,
+            HvExit::DomainFailed,
+            HvExit::HypervisorFault,
+        ] {
             assert_eq!(HvExit::from_qemu_status(exit.qemu_status()), Some(exit));
         }
         assert_eq!(HvExit::from_qemu_status(0), None);

@@ -15,7 +15,8 @@ pub enum Corruption {
     EntryOutside,
     /// The second PT_LOAD segment moved onto the first one's virtual address.
     OverlappingSegments,
-    /// The first PT_LOAD segment's `p_memsz` set to 1 TiB.
+    /// The last PT_LOAD segment's `p_memsz` set to 1 TiB (the last, so that
+    /// it overlaps nothing and only its size is wrong).
     OversizedSegment,
     /// Only the first 40 bytes kept.
     Truncated,
@@ -55,8 +56,8 @@ pub fn corrupt(elf: &[u8], kind: Corruption) -> Vec<u8> {
             }
         }
         Corruption::OversizedSegment => {
-            if let Some(&first) = load_headers(elf).first() {
-                put(&mut out, first + P_MEMSZ, &(1u64 << 40).to_le_bytes());
+            if let Some(&last) = load_headers(elf).last() {
+                put(&mut out, last + P_MEMSZ, &(1u64 << 40).to_le_bytes());
             }
         }
         Corruption::Truncated => out.truncate(TRUNCATED_LEN),
@@ -156,8 +157,8 @@ mod tests {
         assert_eq!(read(&overlap, second_header() + P_VADDR, 8), 0x40_0000);
         assert_eq!(read(&overlap, PHOFF + P_VADDR, 8), 0x40_0000);
         let oversized = corrupt(&elf, Corruption::OversizedSegment);
-        assert_eq!(read(&oversized, PHOFF + P_MEMSZ, 8), 1 << 40);
-        assert_eq!(read(&oversized, second_header() + P_MEMSZ, 8), 0x1000);
+        assert_eq!(read(&oversized, second_header() + P_MEMSZ, 8), 1 << 40);
+        assert_ne!(read(&oversized, PHOFF + P_MEMSZ, 8), 1 << 40);
     }
 
     #[test]

@@ -17,20 +17,65 @@ use crate::expect::{Expectation, LineMatch};
 /// Time a scenario may run before QEMU is killed.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Instruction classes the `privileged` guest knows how to execute.
-const PRIVILEGED_CLASSES: [&str; 13] = [
-    "cli", "sti", "hlt", "mov-cr3", "mov-cr0", "in", "out", "rdmsr", "wrmsr", "lgdt", "lidt",
-    "invlpg", "int",
+/// Instruction classes the `privileged` guest knows how to execute, and the
+/// name the hypervisor's report must give each.
+const PRIVILEGED_CLASSES: [(&str, &str); 13] = [
+    ("cli", "cli"),
+    ("sti", "sti"),
+    ("hlt", "hlt"),
+    ("mov-cr3", "mov to cr3"),
+    ("mov-cr0", "mov to cr0"),
+    ("in", "in"),
+    ("out", "out"),
+    ("rdmsr", "rdmsr"),
+    ("wrmsr", "wrmsr"),
+    ("lgdt", "lgdt"),
+    ("lidt", "lidt"),
+    ("invlpg", "invlpg"),
+    ("int", "int 0x80"),
 ];
 
-/// Broken images for the malformed-image scenario: domain name and damage.
-const MALFORMED: [(&str, Corruption); 6] = [
-    ("bad-magic", Corruption::BadMagic),
-    ("wrong-machine", Corruption::WrongMachine),
-    ("entry-outside", Corruption::EntryOutside),
-    ("overlap", Corruption::OverlappingSegments),
-    ("oversized", Corruption::OversizedSegment),
-    ("truncated", Corruption::Truncated),
+/// Exceptions the `fault` guest raises, and the cause the report must give.
+const FAULTS: [(&str, &str); 6] = [
+    ("divide", "divide error"),
+    (
+        "page-fault",
+        "page fault at 0xdead0000 (read of an unmapped page)",
+    ),
+    (
+        "kernel-address",
+        "page fault at 0xffff800000100000 (read of a protected page)",
+    ),
+    ("invalid-opcode", "invalid opcode"),
+    ("breakpoint", "breakpoint"),
+    ("stack-overflow", "(write to an unmapped page)"),
+];
+
+/// Broken images for the malformed-image scenario: domain name, damage, and
+/// the reason the rejection must give.
+const MALFORMED: [(&str, Corruption, &str); 6] = [
+    (
+        "bad-magic",
+        Corruption::BadMagic,
+        "not an ELF file (bad magic)",
+    ),
+    (
+        "wrong-machine",
+        Corruption::WrongMachine,
+        "built for machine 3, not x86_64",
+    ),
+    (
+        "entry-outside",
+        Corruption::EntryOutside,
+        "entry point 0x10 lies outside",
+    ),
+    ("overlap", Corruption::OverlappingSegments, "overlap"),
+    (
+        "oversized",
+        Corruption::OversizedSegment,
+        "but the domain has",
+    ),
+    ("truncated", Corruption::Truncated, "malformed ELF"),
 ];
 
 /// Where a guest's ELF image comes from.
@@ -64,24 +109,40 @@ pub struct Scenario {
 /// Every scenario, in the order they run.
 pub fn all() -> Vec<Scenario> {
     let mut privileged = Scenario::new("privileged-instructions", HvExit::DomainFailed);
-    for class in PRIVILEGED_CLASSES {
+    for (class, mnemonic) in PRIVILEGED_CLASSES {
         let name = format!("priv-{class}");
         let stopped = format!("'{name}' stopped at rip");
-        privileged = privileged.guest(&name, "privileged", class).line(&stopped);
+        let cause = format!("general protection fault (privileged instruction {mnemonic})");
+        privileged = privileged
+            .guest(&name, "privileged", class)
+            .line(&stopped)
+            .line(&cause);
     }
     privileged = privileged
         .guest("survivor", "worker", "lines=20")
-        .line("privileged instruction")
         .finishes("survivor")
         .forbid("NOT CONTAINED");
 
     let mut malformed = Scenario::new("malformed-images", HvExit::DomainFailed);
-    for (name, kind) in MALFORMED {
+    for (name, kind, reason) in MALFORMED {
         malformed = malformed
             .corrupt_guest(name, "hello", kind)
-            .line(&format!("image '{name}' rejected"));
+            .line(&format!("image '{name}' rejected: "))
+            .line(reason);
     }
     malformed = malformed.guest("good", "hello", "").finishes("good");
+
+    let mut exceptions = Scenario::new("guest-exceptions", HvExit::DomainFailed);
+    for (kind, cause) in FAULTS {
+        exceptions = exceptions
+            .guest(kind, "fault", kind)
+            .line(&format!("'{kind}' stopped at rip"))
+            .line(cause);
+    }
+    exceptions = exceptions
+        .guest("bystander", "worker", "lines=10")
+        .finishes("bystander")
+        .forbid("NOT CONTAINED");
 
     vec![
         Scenario::new("boot-and-greet", HvExit::Success)
@@ -106,12 +167,19 @@ pub fn all() -> Vec<Scenario> {
             .guest("probe", "bad-hypercall", "pointers")
             .finishes("probe"),
         malformed,
-        Scenario::new("guest-exception", HvExit::DomainFailed)
-            .guest("crash", "fault", "divide")
-            .guest("bystander", "worker", "lines=5")
-            .line("'crash' stopped at rip")
-            .line("divide error")
-            .finishes("bystander"),
+        exceptions,
+        Scenario::new("every-image-rejected", HvExit::NoDomains)
+            .corrupt_guest("broken", "hello", Corruption::BadMagic)
+            .line("image 'broken' rejected")
+            .line("no domain could be started"),
+        Scenario::new("default-guests", HvExit::Success)
+            .guest("alpha", "guest-kernel", "")
+            .guest("beta", "guest-kernel", "")
+            .line("[alpha] Hello from alpha!")
+            .line("[beta] Hello from beta!")
+            .line("pattern check passed")
+            .line("'alpha' shut down with code 0")
+            .line("'beta' shut down with code 0"),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")

@@ -4,13 +4,26 @@
 //! next.
 
 use super::cpu;
-use super::entry::TrapFrame;
+use super::entry::{self, TrapFrame};
 use super::fatal;
 use crate::dispatch::{self, GuestExit};
 
 const NMI: u64 = 2;
 const DOUBLE_FAULT: u64 = 8;
 const MACHINE_CHECK: u64 = 18;
+const PAGE_FAULT: u64 = 14;
+/// Page-fault error code of a user-mode instruction fetch from a present
+/// (supervisor-only) page.
+const USER_FETCH_OF_PRESENT_PAGE: u64 = 0b10101;
+
+/// Whether a ring 3 page fault is a `syscall` that arrived at its entry
+/// point without the privilege change: seen on some nested KVM platforms,
+/// never on hardware or under TCG. A guest jumping to the entry point on
+/// purpose gets exactly what a `syscall` would have given it.
+fn is_unprivileged_syscall(frame: &TrapFrame) -> bool {
+    frame.rip == entry::syscall_entry as *const () as u64
+        && frame.error_code & USER_FETCH_OF_PRESENT_PAGE == USER_FETCH_OF_PRESENT_PAGE
+}
 
 /// Called by the exception stubs.
 pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
@@ -21,6 +34,16 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
             return;
         }
         _ if !frame.from_user() => fatal::exception(frame),
+        PAGE_FAULT if is_unprivileged_syscall(frame) => {
+            // The platform ran `syscall` without entering ring 0: it jumped
+            // to the entry point but kept CS at the user selector, so the
+            // first instruction fetch faulted. rcx and r11 hold what
+            // `syscall` saved, exactly as on the normal path.
+            frame.rip = frame.rcx;
+            frame.rflags = frame.r11;
+            resume_next(frame, GuestExit::Hypercall);
+            return;
+        }
         _ => {}
     }
     let fault_address = if frame.vector == 14 {
