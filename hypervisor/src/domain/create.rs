@@ -7,8 +7,8 @@ use alloc::string::{String, ToString};
 use core::fmt;
 
 use super::address_space::AddressSpace;
-use super::domain::{Domain, State};
 use super::memory::DomainMemory;
+use super::record::{Domain, State};
 use super::vcpu::{Registers, Vcpu};
 use crate::console_line::ConsoleLine;
 use crate::loader::elf_image::{self, ImageError};

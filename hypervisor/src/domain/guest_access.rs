@@ -8,7 +8,7 @@
 
 use shared_abi::Status;
 
-use super::domain::Domain;
+use super::record::Domain;
 use crate::mm::address::{GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
 use crate::mm::page_table::PageFlags;

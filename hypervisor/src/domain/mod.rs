@@ -20,7 +20,7 @@ pub mod table;
 #[cfg(target_os = "none")]
 pub use create::{CreateError, create};
 #[cfg(target_os = "none")]
-pub use domain::{Domain, State};
+pub use record::{Domain, State};
 
 #[cfg(target_os = "none")]
-mod domain;
+mod record;

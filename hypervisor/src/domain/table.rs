@@ -6,7 +6,7 @@
 use alloc::vec::Vec;
 use spin::Mutex;
 
-use super::domain::{Domain, State};
+use super::record::{Domain, State};
 
 /// All domains ever created, in creation order.
 pub struct DomainTable {

@@ -32,7 +32,7 @@ pub fn build(segments: &[TestSegment], entry: u64, config: Option<&BootloaderCon
     let strtab_offset = out.len() as u64;
     let strtab = b"\0.bootloader-config\0.shstrtab\0";
     out.extend_from_slice(strtab);
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     let shoff = out.len() as u64;

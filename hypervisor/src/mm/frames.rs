@@ -21,7 +21,9 @@ static FRAMES: Once<Mutex<FrameAllocator<'static>>> = Once::new();
 pub fn init(usable: impl Iterator<Item = (u64, u64)>, reserved: &[(u64, u64)]) {
     FRAMES.call_once(|| {
         // SAFETY: call_once runs this exactly once, so this is the only
-        // reference ever made to BITMAP.
+        // reference ever made to BITMAP (taken through a raw pointer, as
+        // references to a `static mut` may not be formed directly).
+        #[allow(clippy::deref_addrof)]
         let bits = unsafe { &mut *(&raw mut BITMAP) };
         let mut allocator = FrameAllocator::new(bits);
         for (start, end) in usable {

@@ -160,7 +160,7 @@ pub fn map<M: TableMemory + ?Sized>(
     size: PageSize,
     flags: PageFlags,
 ) -> Result<(), MapError> {
-    if virt % size.bytes() != 0 || phys % size.bytes() != 0 {
+    if !virt.is_multiple_of(size.bytes()) || !phys.is_multiple_of(size.bytes()) {
         return Err(MapError::Misaligned);
     }
     if !super::address::is_canonical(virt) {

@@ -66,7 +66,7 @@ const _: () = {
     assert!(offset_of!(TrapFrame, rip) == 17 * 8);
     assert!(size_of::<TrapFrame>() == 22 * 8);
     // 22 quadwords keep a 16-byte-aligned stack 16-byte aligned.
-    assert!(size_of::<TrapFrame>() % 16 == 0);
+    assert!(size_of::<TrapFrame>().is_multiple_of(16));
 };
 
 /// RFLAGS bits a guest may hold: CF PF AF ZF SF TF DF OF, RF, AC and ID.

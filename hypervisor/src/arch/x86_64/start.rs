@@ -66,7 +66,7 @@ pub extern "C" fn hv_start(start_info: u32) -> ! {
         features.smep,
         features.smap,
         ram_top >> 20,
-        frames::free_frames() * 4096 >> 20
+        (frames::free_frames() * 4096) >> 20
     );
     crate::init::run(&boot_info, options)
 }
