@@ -215,21 +215,20 @@ pub extern "C" fn syscall_entry() {
         "push rcx",
         "push 0",
         "push {vector}",
-        "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
-        "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14",
-        "push r15",
-        "cld",
-        "mov rdi, rsp",
-        "call {handler}",
-        "jmp {restore}",
+        "jmp {common}",
         user_rsp = sym SYSCALL_USER_RSP,
         stack_top = sym KERNEL_STACK_TOP,
         user_ss = const USER_SS,
         user_cs = const USER_CS,
         vector = const SYSCALL_VECTOR,
-        handler = sym super::trap::handle_syscall,
-        restore = sym trap_return,
+        common = sym syscall_common,
     )
+}
+
+/// Common hypercall path: frame complete but for the general registers.
+#[unsafe(naked)]
+extern "C" fn syscall_common() {
+    save_and_call!(super::trap::handle_syscall)
 }
 
 macro_rules! exception_stubs {
