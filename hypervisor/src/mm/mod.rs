@@ -8,7 +8,9 @@
 pub mod address;
 pub mod frame_allocator;
 pub mod guest_memory;
+pub mod guest_walk;
 pub mod page_table;
+pub mod shadow;
 
 pub mod direct_map;
 #[cfg(target_os = "none")]

@@ -160,6 +160,30 @@ pub fn map<M: TableMemory + ?Sized>(
     size: PageSize,
     flags: PageFlags,
 ) -> Result<(), MapError> {
+    install(memory, root, virt, phys, size, flags, false)
+}
+
+/// Like [`map`], but an existing leaf of the same size is replaced.
+pub fn remap<M: TableMemory + ?Sized>(
+    memory: &mut M,
+    root: u64,
+    virt: u64,
+    phys: u64,
+    size: PageSize,
+    flags: PageFlags,
+) -> Result<(), MapError> {
+    install(memory, root, virt, phys, size, flags, true)
+}
+
+fn install<M: TableMemory + ?Sized>(
+    memory: &mut M,
+    root: u64,
+    virt: u64,
+    phys: u64,
+    size: PageSize,
+    flags: PageFlags,
+    replace: bool,
+) -> Result<(), MapError> {
     if !virt.is_multiple_of(size.bytes()) || !phys.is_multiple_of(size.bytes()) {
         return Err(MapError::Misaligned);
     }
@@ -186,13 +210,32 @@ pub fn map<M: TableMemory + ?Sized>(
         };
     }
     let index = table_index(virt, size.leaf_level());
-    if memory.read_entry(table, index) & PageFlags::PRESENT.bits() != 0 {
+    if !replace && memory.read_entry(table, index) & PageFlags::PRESENT.bits() != 0 {
         return Err(MapError::AlreadyMapped);
     }
     let mut leaf = flags | PageFlags::PRESENT;
     leaf.set(PageFlags::HUGE, size != PageSize::Size4K);
     memory.write_entry(table, index, phys | leaf.bits());
     Ok(())
+}
+
+/// The page table and index holding the 4 KiB leaf for `virt`, if the
+/// intermediate tables exist (the leaf itself may be empty).
+pub fn leaf_slot<M: TableMemory + ?Sized>(
+    memory: &M,
+    root: u64,
+    virt: u64,
+) -> Option<(u64, usize)> {
+    let mut table = root;
+    for level in (1..4).rev() {
+        let entry = memory.read_entry(table, table_index(virt, level));
+        let flags = PageFlags::from_bits_retain(entry);
+        if !flags.contains(PageFlags::PRESENT) || flags.contains(PageFlags::HUGE) {
+            return None;
+        }
+        table = entry & ADDRESS_MASK;
+    }
+    Some((table, table_index(virt, 0)))
 }
 
 /// Frees every table below `root` reachable from PML4 entries

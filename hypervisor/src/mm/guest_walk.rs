@@ -1,0 +1,389 @@
+//! Walking a guest's own page tables, as the MMU would, with the guest's
+//! accessed and dirty bits emulated.
+//!
+//! Guest tables live in guest-physical memory and hold guest-physical
+//! addresses. A walk checks each entry against the access (write, fetch),
+//! stops at 2 MiB and 1 GiB leaves, and refuses any table or frame outside
+//! the domain's memory. A successful walk sets the accessed bit on every
+//! entry it used and, for a write, the dirty bit on the leaf: exactly what
+//! the hardware would have done had it walked these tables itself.
+//!
+//! The guest's user/supervisor bit is ignored: guest kernels run in ring 3
+//! and everything they map is theirs.
+
+use super::address::{GuestPhysAddr, GuestVirtAddr, is_lower_half};
+use super::guest_memory::{self, GuestPhysMemory};
+use super::page_table::{ADDRESS_MASK, PageFlags, PageSize, table_index};
+
+/// What the access was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    /// A write (else a read).
+    pub write: bool,
+    /// An instruction fetch.
+    pub fetch: bool,
+}
+
+/// Page-fault error-code bits, as the guest sees them.
+pub mod error_code {
+    /// The page was present (protection violation).
+    pub const PRESENT: u64 = 1 << 0;
+    /// The access was a write.
+    pub const WRITE: u64 = 1 << 1;
+    /// The access came from user mode (always, for a guest).
+    pub const USER: u64 = 1 << 2;
+    /// A reserved bit was set, or an entry named memory the domain does not own.
+    pub const RESERVED: u64 = 1 << 3;
+    /// The access was an instruction fetch.
+    pub const FETCH: u64 = 1 << 4;
+}
+
+/// A successful walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestMapping {
+    /// The guest-physical address the virtual address maps to.
+    pub phys: GuestPhysAddr,
+    /// The leaf's flags after the walk (accessed, and dirty if written).
+    pub leaf: PageFlags,
+    /// Writable at every level.
+    pub writable: bool,
+    /// Executable at every level.
+    pub executable: bool,
+    /// Size of the guest's leaf.
+    pub size: PageSize,
+}
+
+/// A walk that ends in a page fault for the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestFault {
+    /// The error code to deliver.
+    pub error_code: u64,
+}
+
+/// Walks the tables rooted at `root` for `addr` and `access`, updating
+/// accessed/dirty bits on success.
+pub fn walk<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    root: GuestPhysAddr,
+    addr: GuestVirtAddr,
+    access: Access,
+) -> Result<GuestMapping, GuestFault> {
+    let mut code = error_code::USER;
+    if access.write {
+        code |= error_code::WRITE;
+    }
+    if access.fetch {
+        code |= error_code::FETCH;
+    }
+    let not_present = GuestFault { error_code: code };
+    let protection = GuestFault {
+        error_code: code | error_code::PRESENT,
+    };
+    let reserved = GuestFault {
+        error_code: code | error_code::PRESENT | error_code::RESERVED,
+    };
+    if !is_lower_half(addr.as_u64()) {
+        return Err(not_present);
+    }
+
+    let mut table = root;
+    let mut used: [(GuestPhysAddr, u64); 4] = [(GuestPhysAddr(0), 0); 4];
+    let mut writable = true;
+    let mut executable = true;
+    for (depth, level) in (0..4).rev().enumerate() {
+        let slot = GuestPhysAddr(table.as_u64() + 8 * table_index(addr.as_u64(), level) as u64);
+        let entry = read_entry(memory, slot).ok_or(reserved)?;
+        let flags = PageFlags::from_bits_retain(entry);
+        if !flags.contains(PageFlags::PRESENT) {
+            return Err(not_present);
+        }
+        used[depth] = (slot, entry);
+        writable &= flags.contains(PageFlags::WRITABLE);
+        executable &= !flags.contains(PageFlags::NO_EXECUTE);
+        let size = match level {
+            0 => Some(PageSize::Size4K),
+            1 if flags.contains(PageFlags::HUGE) => Some(PageSize::Size2M),
+            2 if flags.contains(PageFlags::HUGE) => Some(PageSize::Size1G),
+            _ => None,
+        };
+        let Some(size) = size else {
+            table = GuestPhysAddr(entry & ADDRESS_MASK);
+            continue;
+        };
+        let base = entry & ADDRESS_MASK & !(size.bytes() - 1);
+        let phys = GuestPhysAddr(base + (addr.as_u64() & (size.bytes() - 1)));
+        if base
+            .checked_add(size.bytes())
+            .is_none_or(|end| end > memory.size())
+        {
+            return Err(reserved);
+        }
+        if (access.write && !writable) || (access.fetch && !executable) {
+            return Err(protection);
+        }
+        let mut leaf = flags | PageFlags::ACCESSED;
+        if access.write {
+            leaf |= PageFlags::DIRTY;
+        }
+        for (index, &(slot, entry)) in used[..=depth].iter().enumerate() {
+            let updated = if index == depth {
+                leaf.bits()
+            } else {
+                entry | PageFlags::ACCESSED.bits()
+            };
+            if updated != entry {
+                write_entry(memory, slot, updated);
+            }
+        }
+        return Ok(GuestMapping {
+            phys,
+            leaf,
+            writable,
+            executable,
+            size,
+        });
+    }
+    Err(not_present)
+}
+
+fn read_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr) -> Option<u64> {
+    let mut bytes = [0u8; 8];
+    guest_memory::read(memory, slot, &mut bytes).ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+fn write_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr, value: u64) {
+    // The slot was just read, so it is inside guest memory.
+    let _ = guest_memory::write(memory, slot, &value.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::address::PAGE_SIZE;
+    use crate::mm::guest_memory::fake::FakeGuestMemory;
+    use crate::mm::page_table::{self, TableMemory};
+
+    /// Guest tables in fake guest memory, tables allocated from the top.
+    struct Tables<'a> {
+        memory: &'a FakeGuestMemory,
+        next: u64,
+    }
+
+    impl TableMemory for Tables<'_> {
+        fn read_entry(&self, table: u64, index: usize) -> u64 {
+            read_entry(self.memory, GuestPhysAddr(table + 8 * index as u64)).unwrap()
+        }
+        fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+            write_entry(self.memory, GuestPhysAddr(table + 8 * index as u64), value)
+        }
+        fn alloc_table(&mut self) -> Option<u64> {
+            self.next -= PAGE_SIZE;
+            Some(self.next)
+        }
+        fn free_table(&mut self, _: u64) {}
+    }
+
+    const MEMORY: usize = 64 * PAGE_SIZE as usize;
+
+    fn setup(memory: &FakeGuestMemory) -> (Tables<'_>, u64) {
+        let mut tables = Tables {
+            memory,
+            next: MEMORY as u64,
+        };
+        let root = tables.alloc_table().unwrap();
+        (tables, root)
+    }
+
+    fn entry(memory: &FakeGuestMemory, root: u64, addr: u64) -> PageFlags {
+        let mut table = root;
+        for level in (1..4).rev() {
+            table = read_entry(
+                memory,
+                GuestPhysAddr(table + 8 * table_index(addr, level) as u64),
+            )
+            .unwrap()
+                & ADDRESS_MASK;
+        }
+        PageFlags::from_bits_retain(
+            read_entry(
+                memory,
+                GuestPhysAddr(table + 8 * table_index(addr, 0) as u64),
+            )
+            .unwrap(),
+        )
+    }
+
+    const READ: Access = Access {
+        write: false,
+        fetch: false,
+    };
+    const WRITE: Access = Access {
+        write: true,
+        fetch: false,
+    };
+    const FETCH: Access = Access {
+        write: false,
+        fetch: true,
+    };
+
+    #[test]
+    fn walks_and_emulates_accessed_and_dirty_bits() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, root) = setup(&memory);
+        let flags = PageFlags::WRITABLE;
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_0000,
+            0x3000,
+            PageSize::Size4K,
+            flags,
+        )
+        .unwrap();
+        let mapping = walk(&memory, GuestPhysAddr(root), GuestVirtAddr(0x40_0123), READ).unwrap();
+        assert_eq!(mapping.phys, GuestPhysAddr(0x3123));
+        assert!(mapping.writable && mapping.executable);
+        let leaf = entry(&memory, root, 0x40_0000);
+        assert!(leaf.contains(PageFlags::ACCESSED) && !leaf.contains(PageFlags::DIRTY));
+        walk(
+            &memory,
+            GuestPhysAddr(root),
+            GuestVirtAddr(0x40_0000),
+            WRITE,
+        )
+        .unwrap();
+        assert!(entry(&memory, root, 0x40_0000).contains(PageFlags::DIRTY));
+        let pml4 = read_entry(&memory, GuestPhysAddr(root)).unwrap();
+        assert!(PageFlags::from_bits_retain(pml4).contains(PageFlags::ACCESSED));
+    }
+
+    #[test]
+    fn reports_not_present_and_protection_faults() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, root) = setup(&memory);
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_0000,
+            0x3000,
+            PageSize::Size4K,
+            PageFlags::NO_EXECUTE,
+        )
+        .unwrap();
+        let root = GuestPhysAddr(root);
+        let fault = walk(&memory, root, GuestVirtAddr(0x50_0000), WRITE).unwrap_err();
+        assert_eq!(fault.error_code, error_code::USER | error_code::WRITE);
+        let fault = walk(&memory, root, GuestVirtAddr(0x40_0000), WRITE).unwrap_err();
+        assert_eq!(
+            fault.error_code,
+            error_code::USER | error_code::WRITE | error_code::PRESENT
+        );
+        let fault = walk(&memory, root, GuestVirtAddr(0x40_0000), FETCH).unwrap_err();
+        assert_eq!(
+            fault.error_code,
+            error_code::USER | error_code::FETCH | error_code::PRESENT
+        );
+        assert!(!entry(&memory, root.as_u64(), 0x40_0000).contains(PageFlags::DIRTY));
+    }
+
+    #[test]
+    fn large_pages_and_non_canonical_addresses() {
+        let memory = FakeGuestMemory::new(4 << 20);
+        let mut tables = Tables {
+            memory: &memory,
+            next: 4 << 20,
+        };
+        let root = tables.alloc_table().unwrap();
+        page_table::map(
+            &mut tables,
+            root,
+            0x4000_0000,
+            0x20_0000,
+            PageSize::Size2M,
+            PageFlags::WRITABLE,
+        )
+        .unwrap();
+        let mapping = walk(
+            &memory,
+            GuestPhysAddr(root),
+            GuestVirtAddr(0x4012_3456),
+            WRITE,
+        )
+        .unwrap();
+        assert_eq!(mapping.phys, GuestPhysAddr(0x32_3456));
+        assert_eq!(mapping.size, PageSize::Size2M);
+        assert!(mapping.leaf.contains(PageFlags::DIRTY | PageFlags::HUGE));
+        for addr in [0x0000_8000_0000_0000, 0xffff_8000_0000_0000] {
+            let fault = walk(&memory, GuestPhysAddr(root), GuestVirtAddr(addr), READ).unwrap_err();
+            assert_eq!(fault.error_code & error_code::PRESENT, 0);
+        }
+    }
+
+    #[test]
+    fn frames_outside_memory_never_map() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, root) = setup(&memory);
+        let outside = (MEMORY as u64) + 0x1000;
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_0000,
+            outside,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        )
+        .unwrap();
+        let fault = walk(&memory, GuestPhysAddr(root), GuestVirtAddr(0x40_0000), READ).unwrap_err();
+        assert_ne!(fault.error_code & error_code::RESERVED, 0);
+        // A large page that runs past the end of memory is refused too.
+        page_table::map(
+            &mut tables,
+            root,
+            0x4000_0000,
+            0,
+            PageSize::Size2M,
+            PageFlags::empty(),
+        )
+        .unwrap();
+        assert!(
+            walk(
+                &memory,
+                GuestPhysAddr(root),
+                GuestVirtAddr(0x4000_0000),
+                READ
+            )
+            .is_err()
+        );
+        // An intermediate table outside memory.
+        write_entry(&memory, GuestPhysAddr(root + 8), outside | 3);
+        let fault = walk(
+            &memory,
+            GuestPhysAddr(root),
+            GuestVirtAddr(0x80_0000_0000),
+            READ,
+        )
+        .unwrap_err();
+        assert_ne!(fault.error_code & error_code::RESERVED, 0);
+    }
+
+    #[test]
+    fn a_table_pointing_to_itself_walks_to_the_tables() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, root) = setup(&memory);
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_0000,
+            0x3000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        )
+        .unwrap();
+        // Recursive slot 5: the root maps itself.
+        write_entry(&memory, GuestPhysAddr(root + 8 * 5), root | 3);
+        let recursive = 5u64 << 39 | 5 << 30 | 5 << 21 | 5 << 12;
+        let mapping = walk(&memory, GuestPhysAddr(root), GuestVirtAddr(recursive), READ).unwrap();
+        assert_eq!(mapping.phys, GuestPhysAddr(root));
+    }
+}

@@ -1,0 +1,754 @@
+//! Shadow paging: the page tables the hardware walks for a domain, built
+//! from the guest's own tables on demand.
+//!
+//! The guest's tables (guest-virtual to guest-physical, in guest memory)
+//! are never loaded into CR3. For each guest root the domain uses, a shadow
+//! root (guest-virtual to machine, in hypervisor frames) starts empty and is
+//! filled one 4 KiB page at a time as the guest faults: the hypervisor walks
+//! the guest's tables, checks the access, translates the frame through the
+//! p2m, and installs the translation. This is a software TLB, and it keeps
+//! the TLB contract: a change to a guest entry is seen only after the guest
+//! invalidates it.
+//!
+//! - Accessed and dirty bits are emulated: the walk sets them in the guest
+//!   entries, and a page is shadowed read-only until the guest writes it (or
+//!   its dirty bit is already set), so the first write reaches the walk.
+//! - Guest 2 MiB and 1 GiB pages are shadowed as 4 KiB pieces marked with
+//!   [`LARGE_ORIGIN`] or [`GIANT_ORIGIN`], so that invalidating any address
+//!   of a large page drops every piece of it.
+//! - Up to [`CACHED_ROOTS`] shadow roots are kept, least recently used
+//!   evicted, so switching between address spaces does not start from
+//!   scratch. Like PCID-tagged TLBs, a cached root keeps its translations
+//!   until the guest invalidates them.
+//! - Shadow tables come from a fixed per-domain pool. When it runs dry, every
+//!   shadow of the domain is dropped and refilled on demand: filling never
+//!   fails and never takes memory from another domain.
+//!
+//! The upper half of every shadow root is the hypervisor's (supervisor-only)
+//! and the lower half maps only the domain's own frames.
+
+use super::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down};
+use super::guest_memory::GuestPhysMemory;
+use super::guest_walk::{self, Access, GuestFault, error_code};
+use super::page_table::{self, MapError, PageFlags, PageSize, TableMemory};
+
+/// Shadow roots kept per domain.
+pub const CACHED_ROOTS: usize = 4;
+/// Software bit in a shadow leaf: the guest mapped this page as part of a
+/// large page.
+pub const LARGE_ORIGIN: PageFlags = PageFlags::from_bits_retain(1 << 9);
+/// Software bit in a shadow leaf: the guest mapped this page as part of a
+/// 1 GiB page.
+pub const GIANT_ORIGIN: PageFlags = PageFlags::from_bits_retain(1 << 10);
+
+/// What the hardware TLB needs after a shadow change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlbFlush {
+    /// Nothing cached can be stale.
+    None,
+    /// Invalidate one page of the current address space.
+    Page(GuestVirtAddr),
+    /// Reload CR3.
+    All,
+}
+
+/// Counters, for tests and the bench.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShadowStats {
+    /// Pages filled.
+    pub fills: u64,
+    /// Roots built from scratch.
+    pub root_misses: u64,
+    /// Times the pool ran dry and every shadow was dropped.
+    pub recycles: u64,
+}
+
+/// A fixed pool of table frames over some [`TableMemory`].
+pub struct TablePool<T> {
+    memory: T,
+    free: alloc::vec::Vec<u64>,
+}
+
+impl<T: TableMemory> TablePool<T> {
+    /// Takes `frames` tables from `memory` for the pool, or `None` (having
+    /// returned what it took) if `memory` cannot provide them.
+    pub fn new(mut memory: T, frames: usize) -> Option<Self> {
+        let mut free = alloc::vec::Vec::new();
+        free.try_reserve_exact(frames).ok()?;
+        for _ in 0..frames {
+            match memory.alloc_table() {
+                Some(table) => free.push(table),
+                None => {
+                    free.into_iter().for_each(|table| memory.free_table(table));
+                    return None;
+                }
+            }
+        }
+        Some(Self { memory, free })
+    }
+
+    /// Frames not in use.
+    pub fn available(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Gives every frame back to the underlying memory.
+    pub fn release(mut self) {
+        while let Some(table) = self.free.pop() {
+            self.memory.free_table(table);
+        }
+    }
+}
+
+impl<T: TableMemory> TableMemory for TablePool<T> {
+    fn read_entry(&self, table: u64, index: usize) -> u64 {
+        self.memory.read_entry(table, index)
+    }
+    fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+        self.memory.write_entry(table, index, value)
+    }
+    fn alloc_table(&mut self) -> Option<u64> {
+        let table = self.free.pop()?;
+        for index in 0..page_table::ENTRIES {
+            self.memory.write_entry(table, index, 0);
+        }
+        Some(table)
+    }
+    fn free_table(&mut self, table: u64) {
+        self.free.push(table);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CachedRoot {
+    guest: GuestPhysAddr,
+    machine: u64,
+    last_used: u64,
+}
+
+/// The shadow state of one domain.
+pub struct Shadow<T> {
+    pool: TablePool<T>,
+    roots: [Option<CachedRoot>; CACHED_ROOTS],
+    current: usize,
+    clock: u64,
+    upper_half: [u64; 256],
+    stats: ShadowStats,
+}
+
+/// A lower-half shadow leaf: user-accessible, writable only when `writable`,
+/// marked with the size of the guest page it is a piece of.
+fn leaf_flags(writable: bool, executable: bool, size: PageSize) -> PageFlags {
+    let mut flags = PageFlags::USER;
+    flags.set(PageFlags::WRITABLE, writable);
+    flags.set(PageFlags::NO_EXECUTE, !executable);
+    match size {
+        PageSize::Size4K => flags,
+        PageSize::Size2M => flags | LARGE_ORIGIN,
+        PageSize::Size1G => flags | GIANT_ORIGIN,
+    }
+}
+
+impl<T: TableMemory> Shadow<T> {
+    /// Shadow state for a domain whose first address space is `guest_root`,
+    /// with tables from `pool`; `upper_half` is copied into every root.
+    pub fn new(
+        mut pool: TablePool<T>,
+        upper_half: [u64; 256],
+        guest_root: GuestPhysAddr,
+    ) -> Option<Self> {
+        let machine = pool.alloc_table()?;
+        let mut shadow = Self {
+            pool,
+            roots: [None; CACHED_ROOTS],
+            current: 0,
+            clock: 0,
+            upper_half,
+            stats: ShadowStats::default(),
+        };
+        shadow.install_upper_half(machine);
+        shadow.roots[0] = Some(CachedRoot {
+            guest: guest_root,
+            machine,
+            last_used: 0,
+        });
+        Some(shadow)
+    }
+
+    fn install_upper_half(&mut self, machine: u64) {
+        for (index, entry) in self.upper_half.iter().enumerate() {
+            self.pool.write_entry(machine, 256 + index, *entry);
+        }
+    }
+
+    fn current_root(&self) -> CachedRoot {
+        self.roots[self.current].expect("the current shadow root always exists")
+    }
+
+    /// The guest's current root (its virtual CR3).
+    pub fn guest_root(&self) -> GuestPhysAddr {
+        self.current_root().guest
+    }
+
+    /// The shadow root to load into CR3.
+    pub fn machine_root(&self) -> u64 {
+        self.current_root().machine
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ShadowStats {
+        self.stats
+    }
+
+    /// Shadow table frames still free in the pool.
+    pub fn pool_available(&self) -> usize {
+        self.pool.available()
+    }
+
+    /// Switches to the guest root `guest`, reusing its cached shadow if there
+    /// is one, else evicting the least recently used root.
+    pub fn switch(&mut self, guest: GuestPhysAddr) {
+        self.clock += 1;
+        if let Some(index) = self
+            .roots
+            .iter()
+            .position(|r| r.is_some_and(|r| r.guest == guest))
+        {
+            self.current = index;
+        } else {
+            self.stats.root_misses += 1;
+            let index = match self.roots.iter().position(Option::is_none) {
+                Some(free) => {
+                    // One root per slot: the pool always holds one for it,
+                    // because recycle never frees roots.
+                    let machine = self.alloc_root();
+                    self.roots[free] = Some(CachedRoot {
+                        guest,
+                        machine,
+                        last_used: 0,
+                    });
+                    free
+                }
+                None => {
+                    let victim = (0..CACHED_ROOTS)
+                        .min_by_key(|&i| self.roots[i].map_or(0, |r| r.last_used))
+                        .unwrap_or(0);
+                    let machine = self.roots[victim].map(|r| r.machine).unwrap_or(0);
+                    page_table::free_subtree(&mut self.pool, machine, 0..256);
+                    self.roots[victim] = Some(CachedRoot {
+                        guest,
+                        machine,
+                        last_used: 0,
+                    });
+                    victim
+                }
+            };
+            self.current = index;
+        }
+        if let Some(root) = self.roots[self.current].as_mut() {
+            root.last_used = self.clock;
+        }
+    }
+
+    fn alloc_root(&mut self) -> u64 {
+        let machine = match self.pool.alloc_table() {
+            Some(table) => table,
+            None => {
+                self.stats.recycles += 1;
+                self.drop_translations();
+                self.pool
+                    .alloc_table()
+                    .expect("a recycled pool holds a root")
+            }
+        };
+        self.install_upper_half(machine);
+        machine
+    }
+
+    /// Handles a hardware page fault at `addr`: walks the guest's tables and
+    /// installs the translation, or returns the fault the guest must see.
+    /// `p2m` gives the machine address of a guest frame.
+    pub fn fill<M: GuestPhysMemory + ?Sized>(
+        &mut self,
+        memory: &M,
+        p2m: impl Fn(GuestFrame) -> Option<u64>,
+        addr: GuestVirtAddr,
+        access: Access,
+    ) -> Result<TlbFlush, GuestFault> {
+        let mapping = guest_walk::walk(memory, self.guest_root(), addr, access)?;
+        let machine = p2m(mapping.phys.frame()).ok_or(GuestFault {
+            error_code: error_code::USER | error_code::PRESENT | error_code::RESERVED,
+        })?;
+        let writable =
+            mapping.writable && (access.write || mapping.leaf.contains(PageFlags::DIRTY));
+        let flags = leaf_flags(writable, mapping.executable, mapping.size);
+        let page = align_down(addr.as_u64(), PAGE_SIZE);
+        let root = self.machine_root();
+        let mut result =
+            page_table::remap(&mut self.pool, root, page, machine, PageSize::Size4K, flags);
+        let mut flush = TlbFlush::None;
+        if result == Err(MapError::OutOfMemory) {
+            self.stats.recycles += 1;
+            self.drop_translations();
+            flush = TlbFlush::All;
+            result =
+                page_table::remap(&mut self.pool, root, page, machine, PageSize::Size4K, flags);
+        }
+        result.expect("an emptied pool holds the three tables one page needs");
+        self.stats.fills += 1;
+        Ok(flush)
+    }
+
+    /// Drops every shadow translation (roots are kept).
+    fn drop_translations(&mut self) {
+        for root in self
+            .roots
+            .iter()
+            .flatten()
+            .map(|r| r.machine)
+            .collect::<alloc::vec::Vec<_>>()
+        {
+            page_table::free_subtree(&mut self.pool, root, 0..256);
+        }
+    }
+
+    /// The guest invalidated `addr`: drop it from every cached root. If the
+    /// page table holding it also holds pieces of a guest large page, all of
+    /// those go too (the address may lie in that large page); pieces of a
+    /// 1 GiB page span many tables, so they drop every translation.
+    pub fn invalidate_page(&mut self, addr: GuestVirtAddr) -> TlbFlush {
+        let roots: [Option<u64>; CACHED_ROOTS] =
+            core::array::from_fn(|i| self.roots[i].map(|r| r.machine));
+        let mut flush = TlbFlush::Page(addr);
+        for root in roots.into_iter().flatten() {
+            let Some((table, index)) = page_table::leaf_slot(&self.pool, root, addr.as_u64())
+            else {
+                continue;
+            };
+            let entry = PageFlags::from_bits_retain(self.pool.read_entry(table, index));
+            self.pool.write_entry(table, index, 0);
+            if entry.contains(PageFlags::PRESENT) && !entry.intersects(LARGE_ORIGIN | GIANT_ORIGIN)
+            {
+                continue;
+            }
+            for slot in 0..page_table::ENTRIES {
+                let other = PageFlags::from_bits_retain(self.pool.read_entry(table, slot));
+                if other.contains(GIANT_ORIGIN) {
+                    self.drop_translations();
+                    return TlbFlush::All;
+                }
+                if other.contains(LARGE_ORIGIN) {
+                    self.pool.write_entry(table, slot, 0);
+                    flush = TlbFlush::All;
+                }
+            }
+        }
+        flush
+    }
+
+    /// Drops every translation of the current address space.
+    pub fn flush_current(&mut self) -> TlbFlush {
+        let root = self.machine_root();
+        page_table::free_subtree(&mut self.pool, root, 0..256);
+        TlbFlush::All
+    }
+
+    /// Drops every translation of every cached address space.
+    pub fn flush_all(&mut self) -> TlbFlush {
+        self.drop_translations();
+        TlbFlush::All
+    }
+
+    /// Frees every table (roots included) back to the pool and returns the
+    /// pool, for the caller to release.
+    pub fn into_pool(mut self) -> TablePool<T> {
+        self.drop_translations();
+        for root in self.roots.iter().flatten() {
+            self.pool.free_table(root.machine);
+        }
+        self.pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::address::PAGE_SIZE;
+    use crate::mm::guest_memory::fake::FakeGuestMemory;
+    use crate::mm::page_table::fake::FakeTables;
+    use crate::mm::page_table::translate;
+
+    /// Guest tables written straight into fake guest memory.
+    struct GuestTables<'a> {
+        memory: &'a FakeGuestMemory,
+        next: u64,
+    }
+
+    impl TableMemory for GuestTables<'_> {
+        fn read_entry(&self, table: u64, index: usize) -> u64 {
+            let at = (table + 8 * index as u64) as usize;
+            u64::from_le_bytes(self.memory.contents()[at..at + 8].try_into().unwrap())
+        }
+        fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+            let _ = crate::mm::guest_memory::write(
+                self.memory,
+                GuestPhysAddr(table + 8 * index as u64),
+                &value.to_le_bytes(),
+            );
+        }
+        fn alloc_table(&mut self) -> Option<u64> {
+            self.next -= PAGE_SIZE;
+            Some(self.next)
+        }
+        fn free_table(&mut self, _: u64) {}
+    }
+
+    const GUEST_MEMORY: usize = 8 << 20;
+    /// Machine address of guest frame n: an arbitrary fixed offset.
+    const MACHINE_BASE: u64 = 0x1_0000_0000;
+
+    fn p2m(frame: GuestFrame) -> Option<u64> {
+        (frame.start().as_u64() < GUEST_MEMORY as u64)
+            .then(|| MACHINE_BASE + frame.start().as_u64())
+    }
+
+    struct World {
+        memory: FakeGuestMemory,
+        next_table: u64,
+    }
+
+    impl World {
+        fn new() -> Self {
+            Self {
+                memory: FakeGuestMemory::new(GUEST_MEMORY),
+                next_table: GUEST_MEMORY as u64,
+            }
+        }
+        fn tables(&mut self) -> GuestTables<'_> {
+            GuestTables {
+                memory: &self.memory,
+                next: self.next_table,
+            }
+        }
+        fn new_root(&mut self) -> GuestPhysAddr {
+            self.next_table -= PAGE_SIZE;
+            GuestPhysAddr(self.next_table)
+        }
+        fn map(
+            &mut self,
+            root: GuestPhysAddr,
+            virt: u64,
+            phys: u64,
+            size: PageSize,
+            flags: PageFlags,
+        ) {
+            let mut tables = self.tables();
+            page_table::remap(&mut tables, root.as_u64(), virt, phys, size, flags).unwrap();
+            self.next_table = tables.next;
+        }
+        fn guest_leaf(&mut self, root: GuestPhysAddr, virt: u64) -> PageFlags {
+            let tables = self.tables();
+            let (table, index) = page_table::leaf_slot(&tables, root.as_u64(), virt).unwrap();
+            PageFlags::from_bits_retain(tables.read_entry(table, index))
+        }
+    }
+
+    fn shadow(root: GuestPhysAddr, frames: usize) -> Shadow<FakeTables> {
+        let tables = FakeTables {
+            next: 0x1000,
+            ..FakeTables::default()
+        };
+        let mut upper = [0u64; 256];
+        upper[255] = 0xdead_0003;
+        Shadow::new(TablePool::new(tables, frames).unwrap(), upper, root).unwrap()
+    }
+
+    const READ: Access = Access {
+        write: false,
+        fetch: false,
+    };
+    const WRITE: Access = Access {
+        write: true,
+        fetch: false,
+    };
+    const FETCH: Access = Access {
+        write: false,
+        fetch: true,
+    };
+
+    fn shadow_entry(shadow: &Shadow<FakeTables>, virt: u64) -> Option<page_table::Translation> {
+        translate(&shadow.pool, shadow.machine_root(), virt)
+    }
+
+    #[test]
+    fn first_read_maps_read_only_and_the_first_write_sets_dirty() {
+        let mut world = World::new();
+        let root = world.new_root();
+        world.map(
+            root,
+            0x40_0000,
+            0x5000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        );
+        let mut shadow = shadow(root, 32);
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0010), READ)
+            .unwrap();
+        let entry = shadow_entry(&shadow, 0x40_0010).unwrap();
+        assert_eq!(entry.phys, MACHINE_BASE + 0x5010);
+        assert!(
+            entry.flags.contains(PageFlags::USER) && !entry.flags.contains(PageFlags::WRITABLE)
+        );
+        assert!(!world.guest_leaf(root, 0x40_0000).contains(PageFlags::DIRTY));
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0010), WRITE)
+            .unwrap();
+        assert!(
+            shadow_entry(&shadow, 0x40_0010)
+                .unwrap()
+                .flags
+                .contains(PageFlags::WRITABLE)
+        );
+        assert!(
+            world
+                .guest_leaf(root, 0x40_0000)
+                .contains(PageFlags::DIRTY | PageFlags::ACCESSED)
+        );
+    }
+
+    #[test]
+    fn honours_no_execute_and_read_only_guest_pages() {
+        let mut world = World::new();
+        let root = world.new_root();
+        world.map(
+            root,
+            0x40_0000,
+            0x5000,
+            PageSize::Size4K,
+            PageFlags::NO_EXECUTE,
+        );
+        let mut shadow = shadow(root, 32);
+        let fault = shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), FETCH)
+            .unwrap_err();
+        assert_eq!(
+            fault.error_code,
+            error_code::USER | error_code::PRESENT | error_code::FETCH
+        );
+        let fault = shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), WRITE)
+            .unwrap_err();
+        assert_eq!(
+            fault.error_code,
+            error_code::USER | error_code::PRESENT | error_code::WRITE
+        );
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+            .unwrap();
+        assert!(
+            shadow_entry(&shadow, 0x40_0000)
+                .unwrap()
+                .flags
+                .contains(PageFlags::NO_EXECUTE)
+        );
+    }
+
+    #[test]
+    fn stale_entries_stay_until_invalidated() {
+        let mut world = World::new();
+        let root = world.new_root();
+        world.map(
+            root,
+            0x40_0000,
+            0x5000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        );
+        let mut shadow = shadow(root, 32);
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+            .unwrap();
+        world.map(
+            root,
+            0x40_0000,
+            0x6000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        );
+        assert_eq!(
+            shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+            MACHINE_BASE + 0x5000,
+            "old mapping until invalidation"
+        );
+        assert_eq!(
+            shadow.invalidate_page(GuestVirtAddr(0x40_0000)),
+            TlbFlush::Page(GuestVirtAddr(0x40_0000))
+        );
+        assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+            .unwrap();
+        assert_eq!(
+            shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+            MACHINE_BASE + 0x6000
+        );
+    }
+
+    #[test]
+    fn large_pages_are_shadowed_in_pieces_and_invalidated_whole() {
+        let mut world = World::new();
+        let root = world.new_root();
+        world.map(
+            root,
+            0x4000_0000,
+            0x20_0000,
+            PageSize::Size2M,
+            PageFlags::WRITABLE,
+        );
+        world.map(
+            root,
+            0x4020_0000,
+            0x5000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        );
+        let mut shadow = shadow(root, 32);
+        for offset in [0x1000u64, 0x8000, 0x1f_f000] {
+            shadow
+                .fill(
+                    &world.memory,
+                    p2m,
+                    GuestVirtAddr(0x4000_0000 + offset),
+                    READ,
+                )
+                .unwrap();
+            assert_eq!(
+                shadow_entry(&shadow, 0x4000_0000 + offset).unwrap().phys,
+                MACHINE_BASE + 0x20_0000 + offset
+            );
+        }
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x4020_0000), READ)
+            .unwrap();
+        assert_eq!(
+            shadow.invalidate_page(GuestVirtAddr(0x4000_5000)),
+            TlbFlush::All
+        );
+        for offset in [0x1000u64, 0x8000, 0x1f_f000] {
+            assert!(shadow_entry(&shadow, 0x4000_0000 + offset).is_none());
+        }
+        assert!(
+            shadow_entry(&shadow, 0x4020_0000).is_some(),
+            "other pages stay"
+        );
+    }
+
+    #[test]
+    fn cached_roots_survive_switches_and_keep_the_upper_half() {
+        let mut world = World::new();
+        let (a, b) = (world.new_root(), world.new_root());
+        world.map(a, 0x40_0000, 0x5000, PageSize::Size4K, PageFlags::WRITABLE);
+        world.map(b, 0x40_0000, 0x6000, PageSize::Size4K, PageFlags::WRITABLE);
+        let mut shadow = shadow(a, 32);
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+            .unwrap();
+        shadow.switch(b);
+        assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+            .unwrap();
+        assert_eq!(
+            shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+            MACHINE_BASE + 0x6000
+        );
+        shadow.switch(a);
+        assert_eq!(
+            shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+            MACHINE_BASE + 0x5000,
+            "a's shadow is warm"
+        );
+        assert_eq!(shadow.stats().root_misses, 1);
+        assert_eq!(
+            shadow.pool.read_entry(shadow.machine_root(), 511),
+            0xdead_0003
+        );
+        // More roots than the cache holds: the least recently used goes.
+        for _ in 0..CACHED_ROOTS {
+            let root = world.new_root();
+            shadow.switch(root);
+        }
+        shadow.switch(a);
+        assert!(
+            shadow_entry(&shadow, 0x40_0000).is_none(),
+            "a was evicted and starts cold"
+        );
+    }
+
+    #[test]
+    fn an_exhausted_pool_recycles_and_never_fails() {
+        let mut world = World::new();
+        let root = world.new_root();
+        // One page in each of 40 different 2 MiB regions: 40 page tables.
+        for region in 0..40u64 {
+            world.map(
+                root,
+                region << 21,
+                0x5000,
+                PageSize::Size4K,
+                PageFlags::WRITABLE,
+            );
+        }
+        let mut shadow = shadow(root, 12);
+        for region in 0..40u64 {
+            shadow
+                .fill(&world.memory, p2m, GuestVirtAddr(region << 21), READ)
+                .unwrap();
+            assert!(shadow_entry(&shadow, region << 21).is_some());
+        }
+        assert!(shadow.stats().recycles > 0);
+    }
+
+    #[test]
+    fn frames_outside_the_domain_are_refused() {
+        let mut world = World::new();
+        let root = world.new_root();
+        world.map(
+            root,
+            0x40_0000,
+            GUEST_MEMORY as u64 + 0x1000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        );
+        let mut shadow = shadow(root, 32);
+        let fault = shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+            .unwrap_err();
+        assert_ne!(fault.error_code & error_code::RESERVED, 0);
+        assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+    }
+
+    #[test]
+    fn flushes_drop_translations_and_return_tables() {
+        let mut world = World::new();
+        let root = world.new_root();
+        world.map(
+            root,
+            0x40_0000,
+            0x5000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        );
+        let mut shadow = shadow(root, 32);
+        let before = shadow.pool_available();
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+            .unwrap();
+        assert_eq!(shadow.pool_available(), before - 3);
+        assert_eq!(shadow.flush_current(), TlbFlush::All);
+        assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+        assert_eq!(shadow.pool_available(), before);
+        assert_eq!(shadow.into_pool().available(), 32);
+    }
+}
