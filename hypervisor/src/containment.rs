@@ -1,17 +1,26 @@
 //! Reporting a guest that raised an exception it cannot handle: one line
 //! naming the domain, the instruction address and the cause (for a
-//! privileged instruction, which one).
+//! privileged instruction, which one; for a page fault, the address and the
+//! guest's view of why).
 
 use core::fmt::Write;
 
 use crate::arch::x86_64::exception;
 use crate::domain::Domain;
+use crate::domain::trap_delivery::Undeliverable;
 use crate::instruction::privileged_mnemonic;
 use crate::log::LineBuffer;
 use crate::mm::address::GuestVirtAddr;
 
-/// Logs why `domain` is being stopped.
-pub fn report(domain: &Domain, vector: u8, error_code: u64, fault_address: u64) {
+/// Logs why `domain` is being stopped: an exception it has no handler for,
+/// or whose handler could not be entered.
+pub fn report(
+    domain: &Domain,
+    vector: u8,
+    error_code: u64,
+    fault_address: u64,
+    why: Undeliverable,
+) {
     let rip = domain.vcpu.regs.rip;
     let mut cause = LineBuffer::new();
     let _ = write!(cause, "{}", exception::name(vector));
@@ -49,6 +58,9 @@ pub fn report(domain: &Domain, vector: u8, error_code: u64, fault_address: u64) 
             let _ = write!(cause, " (error {error_code:#x})");
         }
         _ => {}
+    }
+    if why == Undeliverable::BadStack {
+        let _ = write!(cause, "; its handler could not be entered (stack unusable)");
     }
     let cause = core::str::from_utf8(cause.as_bytes()).unwrap_or("?");
     log::warn!(

@@ -1,5 +1,6 @@
-//! What happens when a guest leaves ring 3: a hypercall is served, an
-//! exception stops the guest, and the scheduler picks who runs next.
+//! What happens when a guest leaves ring 3: a hypercall is served, a page
+//! fault is resolved by the shadow or reflected, an exception goes to the
+//! guest's handler or stops the guest, and the scheduler picks who runs next.
 //!
 //! Called by the arch entry code with the registers of the domain that was
 //! running; returns (through `regs`) the registers of the domain to resume
@@ -7,13 +8,14 @@
 
 use shared_abi::exit::HvExit;
 
-use crate::arch::x86_64::{cpu, entry, qemu_exit};
+use crate::arch::x86_64::{cpu, entry, exception, qemu_exit, tlb};
 use crate::containment;
 use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::vcpu::Registers;
-use crate::domain::{Domain, State};
+use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
-use crate::mm::address::MachineAddr;
+use crate::mm::address::{GuestVirtAddr, MachineAddr};
+use crate::mm::guest_walk::{Access, GuestFault};
 use crate::mm::kernel_space;
 
 /// Why the guest stopped running.
@@ -44,10 +46,7 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
             vector,
             error_code,
             fault_address,
-        } => {
-            containment::report(domain, vector, error_code, fault_address);
-            Outcome::End(State::Stopped)
-        }
+        } => exception(domain, vector, error_code, fault_address),
     };
     match outcome {
         Outcome::Resume => {
@@ -77,11 +76,49 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
     root_of(&table.domains[next])
 }
 
+/// A hardware exception from the guest: a page fault the shadow can
+/// resolve is hidden; anything else goes to the guest's handler, or stops
+/// the guest if it has none (or its handler cannot be entered).
+fn exception(domain: &mut Domain, vector: u8, hardware_error: u64, address: u64) -> Outcome {
+    let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
+        let access = Access {
+            write: hardware_error & 2 != 0,
+            fetch: hardware_error & 16 != 0,
+        };
+        let filled = match (domain.shadow.as_mut(), domain.memory.as_ref()) {
+            (Some(shadow), Some(memory)) => {
+                paging::fill(shadow, memory, GuestVirtAddr(address), access)
+            }
+            _ => Err(GuestFault {
+                error_code: hardware_error,
+            }),
+        };
+        match filled {
+            Ok(flush) => {
+                tlb::apply(flush);
+                return Outcome::Resume;
+            }
+            Err(fault) => (fault.error_code, address),
+        }
+    } else {
+        (hardware_error, 0)
+    };
+    match trap_delivery::deliver(domain, vector, error_code, fault_address) {
+        Ok(()) => Outcome::Resume,
+        Err(why) => {
+            containment::report(domain, vector, error_code, fault_address, why);
+            Outcome::End(State::Stopped)
+        }
+    }
+}
+
 fn root_of(domain: &Domain) -> MachineAddr {
     domain
-        .space
+        .shadow
         .as_ref()
-        .map_or_else(kernel_space::root, |space| space.root())
+        .map_or_else(kernel_space::root, |shadow| {
+            MachineAddr(shadow.machine_root())
+        })
 }
 
 /// Starts the first runnable domain. Never returns: from here on the

@@ -20,16 +20,46 @@ pub enum Hypercall {
     Shutdown = 3,
     /// Copies the domain's [`StartInfo`](crate::start_info::StartInfo): `(ptr, len)`.
     StartInfo = 4,
+    /// Switches address space: `(root)`, the guest-physical address of a
+    /// page-table root (the guest's CR3).
+    MmuSetBase = 5,
+    /// Returns the current page-table root (guest-physical). No arguments.
+    MmuGetBase = 6,
+    /// Invalidates one page: `(address)`, guest-virtual.
+    MmuInvalidatePage = 7,
+    /// Invalidates all translations: `(scope)`, a [`FlushScope`].
+    MmuFlush = 8,
+    /// Registers an exception handler: `(vector, handler)`; handler 0 removes it.
+    SetTrapHandler = 9,
+    /// Returns from an exception handler: restores the
+    /// [`ExceptionFrame`](crate::trap::ExceptionFrame) at `rsp`. No arguments.
+    Iret = 10,
+}
+
+/// Scope of [`Hypercall::MmuFlush`].
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlushScope {
+    /// Every translation of the current address space.
+    Current = 0,
+    /// Every translation of every address space of the domain.
+    All = 1,
 }
 
 impl Hypercall {
     /// Every defined call, in number order.
-    pub const ALL: [Hypercall; 5] = [
+    pub const ALL: [Hypercall; 11] = [
         Hypercall::AbiVersion,
         Hypercall::ConsoleWrite,
         Hypercall::Yield,
         Hypercall::Shutdown,
         Hypercall::StartInfo,
+        Hypercall::MmuSetBase,
+        Hypercall::MmuGetBase,
+        Hypercall::MmuInvalidatePage,
+        Hypercall::MmuFlush,
+        Hypercall::SetTrapHandler,
+        Hypercall::Iret,
     ];
 
     /// Decodes a number from `rax`; `None` for an unknown number.
@@ -45,6 +75,12 @@ impl Hypercall {
             Hypercall::Yield => "yield",
             Hypercall::Shutdown => "shutdown",
             Hypercall::StartInfo => "start_info",
+            Hypercall::MmuSetBase => "mmu_set_base",
+            Hypercall::MmuGetBase => "mmu_get_base",
+            Hypercall::MmuInvalidatePage => "mmu_invalidate_page",
+            Hypercall::MmuFlush => "mmu_flush",
+            Hypercall::SetTrapHandler => "set_trap_handler",
+            Hypercall::Iret => "iret",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod exit;
 pub mod hypercall;
 pub mod start_info;
 pub mod status;
+pub mod trap;
 
 #[cfg(all(feature = "guest", target_arch = "x86_64"))]
 pub mod guest;
@@ -26,6 +27,6 @@ pub use status::Status;
 /// ABI major version: bumped on any incompatible change.
 pub const ABI_MAJOR: u16 = 1;
 /// ABI minor version: bumped when calls or fields are added compatibly.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 /// The version as returned by [`Hypercall::AbiVersion`]: `major << 16 | minor`.
 pub const ABI_VERSION: u32 = (ABI_MAJOR as u32) << 16 | ABI_MINOR as u32;

@@ -44,7 +44,7 @@ const FAULTS: [(&str, &str); 6] = [
     ),
     (
         "kernel-address",
-        "page fault at 0xffff800000100000 (read of a protected page)",
+        "page fault at 0xffff800000100000 (read of an unmapped page)",
     ),
     ("invalid-opcode", "invalid opcode"),
     ("breakpoint", "breakpoint"),

@@ -1,13 +1,14 @@
 //! Building a domain from a bundle entry: validate the image, allocate and
-//! zero its memory, build its address space, load it, and set up its vCPU
+//! zero its memory, load it (with its initial page tables), create its shadow
+//! state, and set up its vCPU
 //! at the entry point. Any failure frees what was allocated and names the
 //! reason; it never affects other domains.
 
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use super::address_space::AddressSpace;
 use super::memory::DomainMemory;
+use super::paging;
 use super::record::{Domain, State};
 use super::vcpu::{Registers, Vcpu};
 use crate::console_line::ConsoleLine;
@@ -48,9 +49,9 @@ pub fn create(
     let image = elf_image::validate(image, memory_bytes).map_err(CreateError::Image)?;
     let memory = DomainMemory::allocate(memory_bytes)
         .ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
-    let mut space = AddressSpace::new().ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
-    let loaded =
-        loader::load(&image, &memory, &mut space.mapper(&memory)).map_err(CreateError::Load)?;
+    let loaded = loader::load(&image, &memory).map_err(CreateError::Load)?;
+    let shadow = paging::new_shadow(loaded.page_table_root)
+        .ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
     let regs = Registers {
         rip: loaded.entry.as_u64(),
         rsp: loaded.stack_pointer.as_u64(),
@@ -68,7 +69,8 @@ pub fn create(
         name: name.to_string(),
         args: String::from(args),
         memory: Some(memory),
-        space: Some(space),
+        shadow: Some(shadow),
+        traps: [0; shared_abi::trap::VECTORS as usize],
         vcpu: Vcpu { regs },
         state: State::Runnable,
         console: ConsoleLine::default(),

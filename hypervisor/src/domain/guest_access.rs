@@ -1,9 +1,10 @@
 //! Reading and writing guest memory by guest-virtual address, as hypercalls
 //! do with their pointer arguments.
 //!
-//! Every byte is translated through the domain's own tables and must be
-//! user-accessible (and writable, for writes) there, and the frame must be
-//! the domain's own. Data is copied in or out before it is used, so the
+//! Every byte is translated through the guest's own page tables, as the
+//! guest itself would see it (accessed and dirty bits included): it must be
+//! mapped (and writable, for writes) there, and the frame must be inside the
+//! domain's memory. Data is copied in or out before it is used, so the
 //! guest cannot change it under the hypervisor (no double fetch).
 
 use shared_abi::Status;
@@ -11,7 +12,7 @@ use shared_abi::Status;
 use super::record::Domain;
 use crate::mm::address::{GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
-use crate::mm::page_table::PageFlags;
+use crate::mm::guest_walk::{self, Access};
 
 impl Domain {
     /// Translates and checks each page of `[addr, addr + len)`, calling
@@ -30,24 +31,25 @@ impl Domain {
         let end = addr
             .checked_add(len as u64)
             .ok_or(Status::InvalidArgument)?;
-        let (Some(space), Some(memory)) = (&self.space, &self.memory) else {
+        let (Some(shadow), Some(memory)) = (&self.shadow, &self.memory) else {
             return Err(Status::BadAddress);
         };
-        let required = if write {
-            PageFlags::USER | PageFlags::WRITABLE
-        } else {
-            PageFlags::USER
+        let root = shadow.guest_root();
+        let access = Access {
+            write,
+            fetch: false,
         };
         let walk = |each: &mut dyn FnMut(MachineAddr, usize, usize)| -> Result<(), Status> {
             let mut cursor = addr;
             let mut offset = 0usize;
             while cursor < end {
                 let chunk = (PAGE_SIZE - cursor.page_offset()).min(end.as_u64() - cursor.as_u64());
-                let translation = space.translate(cursor).ok_or(Status::BadAddress)?;
-                let machine = MachineAddr(translation.phys);
-                if !translation.flags.contains(required) || !memory.owns(machine.frame()) {
-                    return Err(Status::BadAddress);
-                }
+                let mapping = guest_walk::walk(memory, root, cursor, access)
+                    .map_err(|_| Status::BadAddress)?;
+                let frame = memory
+                    .machine_frame(mapping.phys.frame())
+                    .ok_or(Status::BadAddress)?;
+                let machine = MachineAddr(frame.start().as_u64() + mapping.phys.page_offset());
                 each(machine, offset, chunk as usize);
                 offset += chunk as usize;
                 cursor = GuestVirtAddr(cursor.as_u64() + chunk);

@@ -30,11 +30,6 @@ impl DomainMemory {
     pub fn machine_frame(&self, frame: GuestFrame) -> Option<MachineFrame> {
         self.p2m.get(usize::try_from(frame.number()).ok()?).copied()
     }
-
-    /// Whether machine `frame` belongs to this domain.
-    pub fn owns(&self, frame: MachineFrame) -> bool {
-        self.p2m.contains(&frame)
-    }
 }
 
 impl GuestPhysMemory for DomainMemory {

@@ -7,15 +7,17 @@
 pub mod vcpu;
 
 #[cfg(target_os = "none")]
-mod address_space;
-#[cfg(target_os = "none")]
 mod create;
 #[cfg(target_os = "none")]
 mod guest_access;
 #[cfg(target_os = "none")]
 mod memory;
 #[cfg(target_os = "none")]
+pub mod paging;
+#[cfg(target_os = "none")]
 pub mod table;
+#[cfg(target_os = "none")]
+pub mod trap_delivery;
 
 #[cfg(target_os = "none")]
 pub use create::{CreateError, create};

@@ -2,8 +2,8 @@
 
 use alloc::string::String;
 
-use super::address_space::AddressSpace;
 use super::memory::DomainMemory;
+use super::paging::DomainShadow;
 use super::vcpu::Vcpu;
 use crate::arch::x86_64::serial;
 use crate::console_line::ConsoleLine;
@@ -29,8 +29,10 @@ pub struct Domain {
     pub args: String,
     /// Guest-physical memory (released when the domain ends).
     pub memory: Option<DomainMemory>,
-    /// Address space (released when the domain ends).
-    pub space: Option<AddressSpace>,
+    /// Shadow page tables (released when the domain ends).
+    pub shadow: Option<DomainShadow>,
+    /// Registered exception handlers by vector (0: none).
+    pub traps: [u64; shared_abi::trap::VECTORS as usize],
     /// The virtual CPU.
     pub vcpu: Vcpu,
     /// Current state.
@@ -55,7 +57,9 @@ impl Domain {
         self.console
             .flush(|line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
         self.state = state;
-        self.space = None;
+        if let Some(shadow) = self.shadow.take() {
+            shadow.into_pool().release();
+        }
         self.memory = None;
     }
 

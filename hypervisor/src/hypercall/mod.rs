@@ -6,9 +6,11 @@
 
 mod console;
 mod info;
+mod mmu;
 
 use shared_abi::{Hypercall, Status};
 
+use crate::domain::trap_delivery;
 use crate::domain::{Domain, State};
 
 /// What the caller of a hypercall does next.
@@ -42,6 +44,17 @@ pub fn dispatch(domain: &mut Domain) -> Outcome {
         Some(Hypercall::Yield) => (Ok(0), Outcome::Yield),
         Some(Hypercall::Shutdown) => (Ok(0), Outcome::End(State::Exited(args[0]))),
         Some(Hypercall::StartInfo) => (info::start_info(domain, args[0], args[1]), Outcome::Resume),
+        Some(Hypercall::MmuSetBase) => (mmu::set_base(domain, args[0]), Outcome::Resume),
+        Some(Hypercall::MmuGetBase) => (mmu::get_base(domain), Outcome::Resume),
+        Some(Hypercall::MmuInvalidatePage) => {
+            (mmu::invalidate_page(domain, args[0]), Outcome::Resume)
+        }
+        Some(Hypercall::MmuFlush) => (mmu::flush(domain, args[0]), Outcome::Resume),
+        Some(Hypercall::SetTrapHandler) => (
+            trap_delivery::set_handler(domain, args[0], args[1]),
+            Outcome::Resume,
+        ),
+        Some(Hypercall::Iret) => (trap_delivery::iret(domain), Outcome::Resume),
     };
     domain.vcpu.regs.rax = match result {
         Ok(value) => value,

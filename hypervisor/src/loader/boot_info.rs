@@ -19,7 +19,9 @@ pub struct BootFacts {
     pub memory_size: u64,
     /// Guest-physical bytes from 0 used by the loader.
     pub used: u64,
-    /// Guest-physical bytes holding the kernel's segments (from 0).
+    /// Guest-physical address of the kernel's segments.
+    pub kernel_addr: u64,
+    /// Guest-physical bytes holding the kernel's segments.
     pub kernel_len: u64,
     /// Where all guest-physical memory is mapped, if the kernel asked.
     pub physical_memory_offset: Option<u64>,
@@ -60,7 +62,7 @@ pub fn write_boot_info(
     let empty: &'static mut [MemoryRegion] = &mut [];
     let mut info = BootInfo::new(MemoryRegions::from(empty));
     info.physical_memory_offset = Optional::from(facts.physical_memory_offset);
-    info.kernel_addr = 0;
+    info.kernel_addr = facts.kernel_addr;
     info.kernel_len = facts.kernel_len;
     info.kernel_image_offset = 0;
     info.kernel_stack_bottom = facts.stack_bottom;

@@ -1,8 +1,11 @@
 //! Placing a validated guest image in guest-physical and guest-virtual memory.
 //!
-//! Guest-physical memory is handed out from address 0 upwards: first the
-//! segments, then the stack, then the boot-information page; everything
-//! after that is reported to the guest as usable. Guest-virtual placement
+//! Guest-physical memory is handed out from address 0 upwards: the
+//! segments, the stack, the boot-information page and the page tables the
+//! loader builds for the guest (in guest memory, in the guest's own format,
+//! exactly as a bootloader would); everything after that is reported to the
+//! guest as usable. The guest starts on those tables and may edit or replace
+//! them; the hypervisor only ever shadows them. Guest-virtual placement
 //! follows the kernel's `.bootloader-config`: a fixed address is honoured
 //! when it is free, and each dynamic mapping (stack, boot information,
 //! physical memory) gets the next free 512 GiB slot of the lower half.
@@ -11,9 +14,9 @@ use bootloader_api::config::Mapping;
 
 use super::boot_info::write_boot_info;
 use super::elf_image::GuestImage;
-use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_up};
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, LARGE_PAGE_SIZE, PAGE_SIZE, align_up};
 use crate::mm::guest_memory::{self, GuestPhysMemory};
-use crate::mm::page_table::{MapError, PageFlags};
+use crate::mm::page_table::{self, MapError, PageFlags, PageSize, TableMemory};
 
 /// Bytes covered by one PML4 slot.
 const SLOT_SIZE: u64 = 1 << 39;
@@ -21,17 +24,6 @@ const SLOT_SIZE: u64 = 1 << 39;
 const LOWER_HALF_SLOTS: u64 = 256;
 /// Largest stack a guest may ask for.
 pub const MAX_STACK: u64 = 4 << 20;
-
-/// Makes guest-virtual mappings on behalf of the loader.
-pub trait GuestMapper {
-    /// Maps the 4 KiB `page` to guest `frame` with `flags` (USER is implied).
-    fn map(
-        &mut self,
-        page: GuestVirtAddr,
-        frame: GuestFrame,
-        flags: PageFlags,
-    ) -> Result<(), MapError>;
-}
 
 /// Where the loaded guest starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +34,8 @@ pub struct LoadedGuest {
     pub stack_pointer: GuestVirtAddr,
     /// Address of the `BootInfo`, passed in `rdi`.
     pub boot_info: GuestVirtAddr,
+    /// Root of the page tables built for the guest (its initial CR3).
+    pub page_table_root: GuestPhysAddr,
     /// Guest-physical bytes used by the loader (the rest is usable).
     pub used: u64,
 }
@@ -94,23 +88,99 @@ impl From<guest_memory::OutOfRange> for LoadError {
     }
 }
 
-/// Hands out guest-physical frames from 0 upwards.
-struct FrameBump {
+/// Hands out guest-physical frames from 0 upwards, and builds the guest's
+/// page tables in them.
+struct Builder<'a, M: GuestPhysMemory> {
+    memory: &'a M,
     next: u64,
-    limit: u64,
+    root: u64,
 }
 
-impl FrameBump {
+impl<M: GuestPhysMemory> Builder<'_, M> {
     fn take(&mut self, pages: u64) -> Result<GuestPhysAddr, LoadError> {
         let start = self.next;
         let end = pages
             .checked_mul(PAGE_SIZE)
             .and_then(|bytes| start.checked_add(bytes))
-            .filter(|end| *end <= self.limit)
+            .filter(|end| *end <= self.memory.size())
             .ok_or(LoadError::OutOfGuestMemory)?;
         self.next = end;
         Ok(GuestPhysAddr(start))
     }
+
+    /// Maps `pages` 4 KiB pages from `virt` to consecutive frames from `phys`.
+    fn map_run(
+        &mut self,
+        virt: u64,
+        phys: GuestPhysAddr,
+        pages: u64,
+        flags: PageFlags,
+    ) -> Result<(), LoadError> {
+        let root = self.root;
+        for page in 0..pages {
+            let offset = page * PAGE_SIZE;
+            page_table::map(
+                self,
+                root,
+                virt + offset,
+                phys.as_u64() + offset,
+                PageSize::Size4K,
+                flags | PageFlags::USER,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Maps `bytes` from `virt` to `phys` with 2 MiB pages where both are
+    /// aligned, 4 KiB pages elsewhere.
+    fn map_range(
+        &mut self,
+        virt: u64,
+        phys: GuestPhysAddr,
+        bytes: u64,
+        flags: PageFlags,
+    ) -> Result<(), LoadError> {
+        let root = self.root;
+        let mut offset = 0;
+        while offset < bytes {
+            let (v, p) = (virt + offset, phys.as_u64() + offset);
+            if v % LARGE_PAGE_SIZE == 0
+                && p % LARGE_PAGE_SIZE == 0
+                && bytes - offset >= LARGE_PAGE_SIZE
+            {
+                page_table::map(self, root, v, p, PageSize::Size2M, flags | PageFlags::USER)?;
+                offset += LARGE_PAGE_SIZE;
+            } else {
+                self.map_run(v, GuestPhysAddr(p), 1, flags)?;
+                offset += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<M: GuestPhysMemory> TableMemory for Builder<'_, M> {
+    fn read_entry(&self, table: u64, index: usize) -> u64 {
+        let mut bytes = [0u8; 8];
+        let _ = guest_memory::read(
+            self.memory,
+            GuestPhysAddr(table + 8 * index as u64),
+            &mut bytes,
+        );
+        u64::from_le_bytes(bytes)
+    }
+    fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+        let _ = guest_memory::write(
+            self.memory,
+            GuestPhysAddr(table + 8 * index as u64),
+            &value.to_le_bytes(),
+        );
+    }
+    fn alloc_table(&mut self) -> Option<u64> {
+        // Guest memory arrives zeroed, so the new table is empty.
+        self.take(1).ok().map(|table| table.as_u64())
+    }
+    fn free_table(&mut self, _table: u64) {}
 }
 
 /// Tracks which PML4 slots of the lower half are in use.
@@ -164,39 +234,23 @@ impl Slots {
     }
 }
 
-/// Maps `pages` pages from `virt` to consecutive guest frames from `phys`.
-fn map_run(
-    mapper: &mut impl GuestMapper,
-    virt: u64,
-    phys: GuestPhysAddr,
-    pages: u64,
-    flags: PageFlags,
-) -> Result<(), LoadError> {
-    for page in 0..pages {
-        mapper.map(
-            GuestVirtAddr(virt + page * PAGE_SIZE),
-            GuestFrame(phys.frame().number() + page),
-            flags,
-        )?;
-    }
-    Ok(())
-}
-
-/// Loads `image` into `memory` (which must be zeroed), mapping it through
-/// `mapper`, and writes the `BootInfo`.
+/// Loads `image` into `memory` (which must be zeroed), builds the guest's
+/// page tables there, and writes the `BootInfo`.
 pub fn load(
     image: &GuestImage<'_>,
     memory: &impl GuestPhysMemory,
-    mapper: &mut impl GuestMapper,
 ) -> Result<LoadedGuest, LoadError> {
     let config = &image.config;
     if config.mappings.page_table_recursive.is_some() {
         return Err(LoadError::Unsupported("recursive page-table mapping"));
     }
-    let mut bump = FrameBump {
+    let mut bump = Builder {
+        memory,
         next: 0,
-        limit: memory.size(),
+        root: 0,
     };
+    bump.root = bump.take(1)?.as_u64();
+    let kernel_addr = bump.next;
     let mut slots = Slots(0, 0, 0, 0);
 
     for segment in &image.segments {
@@ -207,7 +261,7 @@ pub fn load(
         let mut flags = PageFlags::empty();
         flags.set(PageFlags::WRITABLE, segment.writable);
         flags.set(PageFlags::NO_EXECUTE, !segment.executable);
-        map_run(mapper, pages.start, base, page_count, flags)?;
+        bump.map_run(pages.start, base, page_count, flags)?;
         let file_bytes = &image.bytes
             [segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
         guest_memory::write(
@@ -216,7 +270,7 @@ pub fn load(
             file_bytes,
         )?;
     }
-    let kernel_len = bump.next;
+    let kernel_len = bump.next - kernel_addr;
 
     let stack_size = align_up(config.kernel_stack_size.max(PAGE_SIZE), PAGE_SIZE)
         .filter(|size| *size <= MAX_STACK)
@@ -230,39 +284,21 @@ pub fn load(
     )?;
     let stack_bottom = stack_region + PAGE_SIZE;
     let stack_phys = bump.take(stack_pages)?;
-    map_run(
-        mapper,
-        stack_bottom,
-        stack_phys,
-        stack_pages,
-        PageFlags::WRITABLE | PageFlags::NO_EXECUTE,
-    )?;
+    let data = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
+    bump.map_run(stack_bottom, stack_phys, stack_pages, data)?;
 
     let physical_memory_offset = match config.mappings.physical_memory {
         Some(mapping) => Some(slots.place("physical-memory mapping", mapping, memory.size())?),
         None => None,
     };
+    if let Some(offset) = physical_memory_offset {
+        bump.map_range(offset, GuestPhysAddr(0), memory.size(), data)?;
+    }
 
     let boot_info_virt = slots.place("boot information", config.mappings.boot_info, PAGE_SIZE)?;
     let boot_info_phys = bump.take(1)?;
-    map_run(
-        mapper,
-        boot_info_virt,
-        boot_info_phys,
-        1,
-        PageFlags::WRITABLE | PageFlags::NO_EXECUTE,
-    )?;
+    bump.map_run(boot_info_virt, boot_info_phys, 1, data)?;
     let used = bump.next;
-
-    if let Some(offset) = physical_memory_offset {
-        map_run(
-            mapper,
-            offset,
-            GuestPhysAddr(0),
-            memory.size() / PAGE_SIZE,
-            PageFlags::WRITABLE | PageFlags::NO_EXECUTE,
-        )?;
-    }
 
     write_boot_info(
         memory,
@@ -271,6 +307,7 @@ pub fn load(
         &super::boot_info::BootFacts {
             memory_size: memory.size(),
             used,
+            kernel_addr,
             kernel_len,
             physical_memory_offset,
             stack_bottom,
@@ -283,48 +320,40 @@ pub fn load(
         entry: GuestVirtAddr(image.entry),
         stack_pointer: GuestVirtAddr(stack_top - 8),
         boot_info: GuestVirtAddr(boot_info_virt),
+        page_table_root: GuestPhysAddr(bump.root),
         used,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
     use super::super::elf_image::validate;
     use super::super::test_elf::typical;
     use super::*;
     use crate::mm::guest_memory::fake::FakeGuestMemory;
+    use crate::mm::guest_walk::{self, Access, GuestMapping};
     use bootloader_api::BootloaderConfig;
-    use std::collections::BTreeMap;
-
-    /// Records mappings instead of building tables.
-    #[derive(Default)]
-    struct Recorder(BTreeMap<u64, (u64, PageFlags)>);
-
-    impl GuestMapper for Recorder {
-        fn map(
-            &mut self,
-            page: GuestVirtAddr,
-            frame: GuestFrame,
-            flags: PageFlags,
-        ) -> Result<(), MapError> {
-            match self.0.insert(page.as_u64(), (frame.number(), flags)) {
-                Some(_) => Err(MapError::AlreadyMapped),
-                None => Ok(()),
-            }
-        }
-    }
 
     fn load_with(
         config: BootloaderConfig,
         memory_size: usize,
-    ) -> (Result<LoadedGuest, LoadError>, Recorder, FakeGuestMemory) {
+    ) -> (Result<LoadedGuest, LoadError>, FakeGuestMemory) {
         let bytes = typical(&config);
         let image = validate(&bytes, memory_size as u64).unwrap();
         let memory = FakeGuestMemory::new(memory_size);
-        let mut recorder = Recorder::default();
-        let result = load(&image, &memory, &mut recorder);
-        (result, recorder, memory)
+        let result = load(&image, &memory);
+        (result, memory)
+    }
+
+    /// Walks the guest tables the loader built.
+    fn lookup(memory: &FakeGuestMemory, loaded: &LoadedGuest, virt: u64) -> Option<GuestMapping> {
+        guest_walk::walk(
+            memory,
+            loaded.page_table_root,
+            GuestVirtAddr(virt),
+            Access::default(),
+        )
+        .ok()
     }
 
     #[test]
@@ -332,46 +361,45 @@ mod tests {
         let mut config = BootloaderConfig::new_default();
         config.kernel_stack_size = 0x4000;
         config.mappings.physical_memory = Some(Mapping::Dynamic);
-        let (result, maps, memory) = load_with(config, 1 << 20);
+        let (result, memory) = load_with(config, 4 << 20);
         let loaded = result.unwrap();
         assert_eq!(loaded.entry, GuestVirtAddr(0x20_1000));
         // Code is read-only and executable; data is writable and NX.
-        let (code_frame, code_flags) = maps.0[&0x20_1000];
-        assert!(
-            !code_flags.contains(PageFlags::WRITABLE)
-                && !code_flags.contains(PageFlags::NO_EXECUTE)
-        );
-        let (data_frame, data_flags) = maps.0[&0x20_3000];
-        assert!(data_flags.contains(PageFlags::WRITABLE | PageFlags::NO_EXECUTE));
+        let code = lookup(&memory, &loaded, 0x20_1000).unwrap();
+        assert!(!code.writable && code.executable);
+        let data = lookup(&memory, &loaded, 0x20_3000).unwrap();
+        assert!(data.writable && !data.executable);
         let bytes = memory.contents();
-        assert_eq!(bytes[(code_frame * PAGE_SIZE) as usize], 0xc3);
-        assert_eq!(bytes[(data_frame * PAGE_SIZE) as usize], 0xaa);
-        assert_eq!(
-            bytes[(data_frame * PAGE_SIZE) as usize + 0x10],
-            0,
-            "bss is zero"
-        );
+        assert_eq!(bytes[code.phys.as_u64() as usize], 0xc3);
+        assert_eq!(bytes[data.phys.as_u64() as usize], 0xaa);
+        assert_eq!(bytes[data.phys.as_u64() as usize + 0x10], 0, "bss is zero");
         // The stack is mapped below its top, with an unmapped guard page.
         let top = loaded.stack_pointer.as_u64() + 8;
         assert_eq!(top % 16, 0);
-        assert!(maps.0.contains_key(&(top - PAGE_SIZE)));
-        assert!(maps.0.contains_key(&(top - 0x4000)));
-        assert!(!maps.0.contains_key(&(top - 0x5000)));
+        assert!(lookup(&memory, &loaded, top - PAGE_SIZE).is_some());
+        assert!(lookup(&memory, &loaded, top - 0x4000).is_some());
+        assert!(lookup(&memory, &loaded, top - 0x5000).is_none());
         // Boot information: memory regions patched to the guest address.
-        let (info_frame, _) = maps.0[&loaded.boot_info.as_u64()];
-        let info_at = (info_frame * PAGE_SIZE) as usize;
-        let field = info_at + core::mem::offset_of!(bootloader_api::BootInfo, memory_regions);
+        let info = lookup(&memory, &loaded, loaded.boot_info.as_u64())
+            .unwrap()
+            .phys
+            .as_u64() as usize;
+        let field = info + core::mem::offset_of!(bootloader_api::BootInfo, memory_regions);
         let ptr = u64::from_le_bytes(bytes[field..field + 8].try_into().unwrap());
         let len = u64::from_le_bytes(bytes[field + 8..field + 16].try_into().unwrap());
         assert_eq!(len, 2);
         assert_eq!(ptr & !(PAGE_SIZE - 1), loaded.boot_info.as_u64());
-        // All of guest memory is mapped at the physical-memory offset.
-        let mapped_phys = maps
-            .0
-            .iter()
-            .filter(|(_, (_, f))| f.contains(PageFlags::NO_EXECUTE))
-            .count();
-        assert!(mapped_phys as u64 >= (1 << 20) / PAGE_SIZE);
+        // All of guest memory is mapped at the physical-memory offset, with
+        // 2 MiB pages.
+        let offset = 1u64 << 40;
+        for phys in [0u64, 0x1234, (4 << 20) - 8] {
+            let mapping = lookup(&memory, &loaded, offset + phys).unwrap();
+            assert_eq!(mapping.phys, GuestPhysAddr(phys));
+            assert_eq!(mapping.size, PageSize::Size2M);
+        }
+        assert!(lookup(&memory, &loaded, offset + (4 << 20)).is_none());
+        // The tables themselves lie in the loader's part of memory.
+        assert!(loaded.page_table_root.as_u64() < loaded.used);
     }
 
     #[test]

@@ -100,15 +100,11 @@ pub fn root() -> MachineAddr {
     *ROOT.get().expect("kernel space used before init")
 }
 
-/// Allocates a new root table whose upper half is the hypervisor's, for a
-/// domain's address space. The lower half starts empty.
-pub fn new_root() -> Option<MachineAddr> {
-    let mut tables = MachineTables;
-    let new = tables.alloc_table()?;
+/// The hypervisor's PML4 entries 256..512, to be copied into every domain
+/// root so that the hypervisor is mapped identically (and supervisor-only)
+/// in all of them.
+pub fn upper_half() -> [u64; 256] {
+    let tables = MachineTables;
     let kernel = root().as_u64();
-    for index in 256..512 {
-        let entry = tables.read_entry(kernel, index);
-        tables.write_entry(new, index, entry);
-    }
-    Some(MachineAddr(new))
+    core::array::from_fn(|index| tables.read_entry(kernel, 256 + index))
 }

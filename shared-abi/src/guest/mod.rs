@@ -5,10 +5,11 @@
 //! `rax` into a `Result`.
 
 mod raw;
+pub mod trap;
 
 pub use raw::{hypercall, hypercall_number};
 
-use crate::hypercall::CONSOLE_WRITE_MAX;
+use crate::hypercall::{CONSOLE_WRITE_MAX, FlushScope};
 use crate::start_info::StartInfo;
 use crate::{Hypercall, Status};
 
@@ -66,4 +67,32 @@ pub fn start_info() -> Result<StartInfo, Status> {
         )
     };
     Status::result(raw).map(|_| info)
+}
+
+/// Switches to the address space whose page-table root (guest-physical) is
+/// `root`. Cached translations of that address space are kept (see
+/// `docs/abi/hypercalls.md`).
+pub fn mmu_set_base(root: u64) -> Result<(), Status> {
+    // SAFETY: the hypervisor validates the root; a root that maps nothing
+    // useful only faults this guest.
+    let raw = unsafe { hypercall(Hypercall::MmuSetBase, [root, 0, 0, 0, 0]) };
+    Status::result(raw).map(|_| ())
+}
+
+/// The current page-table root (guest-physical).
+pub fn mmu_get_base() -> u64 {
+    // SAFETY: takes no arguments and touches no guest memory.
+    unsafe { hypercall(Hypercall::MmuGetBase, [0; 5]) as u64 }
+}
+
+/// Drops the translation of the page containing `address`, as `invlpg`.
+pub fn mmu_invalidate_page(address: u64) {
+    // SAFETY: invalidation only makes the next access walk the tables again.
+    unsafe { hypercall(Hypercall::MmuInvalidatePage, [address, 0, 0, 0, 0]) };
+}
+
+/// Drops all translations of `scope`, as a CR3 reload would.
+pub fn mmu_flush(scope: FlushScope) {
+    // SAFETY: as for mmu_invalidate_page.
+    unsafe { hypercall(Hypercall::MmuFlush, [scope as u64, 0, 0, 0, 0]) };
 }

@@ -30,4 +30,6 @@ pub mod start;
 #[cfg(target_os = "none")]
 pub mod syscall;
 #[cfg(target_os = "none")]
+pub mod tlb;
+#[cfg(target_os = "none")]
 pub mod trap;

@@ -1,0 +1,38 @@
+//! A domain's paging: its shadow state over machine frames, and the glue
+//! between hardware page faults and [`Shadow::fill`].
+
+use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr};
+use crate::mm::guest_walk::{Access, GuestFault};
+use crate::mm::kernel_space;
+use crate::mm::machine_tables::MachineTables;
+use crate::mm::shadow::{Shadow, TablePool, TlbFlush};
+
+use super::memory::DomainMemory;
+
+/// Shadow table frames reserved per domain (1 MiB): enough for the working
+/// set of a small kernel; beyond it the shadows are recycled.
+pub const SHADOW_POOL_FRAMES: usize = 256;
+
+/// The shadow state of a domain, over machine tables.
+pub type DomainShadow = Shadow<MachineTables>;
+
+/// Creates the shadow state for a domain starting on `guest_root`.
+pub fn new_shadow(guest_root: GuestPhysAddr) -> Option<DomainShadow> {
+    let pool = TablePool::new(MachineTables, SHADOW_POOL_FRAMES)?;
+    Shadow::new(pool, kernel_space::upper_half(), guest_root)
+}
+
+/// Resolves a hardware page fault of the domain at `addr`.
+pub fn fill(
+    shadow: &mut DomainShadow,
+    memory: &DomainMemory,
+    addr: GuestVirtAddr,
+    access: Access,
+) -> Result<TlbFlush, GuestFault> {
+    let p2m = |frame: GuestFrame| {
+        memory
+            .machine_frame(frame)
+            .map(|machine| machine.start().as_u64())
+    };
+    shadow.fill(memory, p2m, addr, access)
+}

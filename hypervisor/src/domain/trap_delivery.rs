@@ -1,0 +1,90 @@
+//! Reflecting an exception to the guest's own handler, and returning from
+//! it (the `iret` hypercall).
+//!
+//! Delivery pushes an [`ExceptionFrame`] on the guest's current stack and
+//! resumes the guest at its handler; see `shared_abi::trap` for the
+//! contract. A guest with no handler for the vector, or whose stack cannot
+//! take the frame, is not entered: the caller stops it.
+
+use shared_abi::Status;
+use shared_abi::trap::ExceptionFrame;
+
+use super::record::Domain;
+use crate::mm::address::{GuestVirtAddr, align_down, is_lower_half};
+
+const FRAME_SIZE: u64 = core::mem::size_of::<ExceptionFrame>() as u64;
+
+/// Why an exception could not be delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undeliverable {
+    /// No handler registered for the vector.
+    NoHandler,
+    /// The frame could not be written to the guest's stack.
+    BadStack,
+}
+
+/// Enters the domain's handler for `vector`.
+pub fn deliver(
+    domain: &mut Domain,
+    vector: u8,
+    error_code: u64,
+    fault_address: u64,
+) -> Result<(), Undeliverable> {
+    let handler = domain.traps.get(vector as usize).copied().unwrap_or(0);
+    if handler == 0 {
+        return Err(Undeliverable::NoHandler);
+    }
+    let regs = domain.vcpu.regs;
+    let frame = ExceptionFrame {
+        rax: regs.rax,
+        rcx: regs.rcx,
+        r11: regs.r11,
+        vector: vector as u64,
+        error_code,
+        fault_address,
+        rip: regs.rip,
+        rflags: regs.rflags,
+        rsp: regs.rsp,
+        reserved: 0,
+    };
+    let top = align_down(regs.rsp.wrapping_sub(FRAME_SIZE), 16);
+    if top > regs.rsp || !is_lower_half(top) {
+        return Err(Undeliverable::BadStack);
+    }
+    domain
+        .write_guest(GuestVirtAddr(top), &frame.to_bytes())
+        .map_err(|_| Undeliverable::BadStack)?;
+    domain.vcpu.regs.rsp = top;
+    domain.vcpu.regs.rip = handler;
+    Ok(())
+}
+
+/// Restores the frame at the guest's `rsp` (the `iret` hypercall).
+pub fn iret(domain: &mut Domain) -> Result<u64, Status> {
+    let mut bytes = [0u8; FRAME_SIZE as usize];
+    domain.read_guest(GuestVirtAddr(domain.vcpu.regs.rsp), &mut bytes)?;
+    let frame = ExceptionFrame::from_bytes(&bytes);
+    if !is_lower_half(frame.rip) || !is_lower_half(frame.rsp) {
+        return Err(Status::InvalidArgument);
+    }
+    let regs = &mut domain.vcpu.regs;
+    regs.rip = frame.rip;
+    regs.rsp = frame.rsp;
+    regs.rflags = frame.rflags;
+    regs.rcx = frame.rcx;
+    regs.r11 = frame.r11;
+    Ok(frame.rax)
+}
+
+/// Registers `handler` for `vector` (0 removes it).
+pub fn set_handler(domain: &mut Domain, vector: u64, handler: u64) -> Result<u64, Status> {
+    let slot = domain
+        .traps
+        .get_mut(vector as usize)
+        .ok_or(Status::InvalidArgument)?;
+    if handler != 0 && !is_lower_half(handler) {
+        return Err(Status::BadAddress);
+    }
+    *slot = handler;
+    Ok(0)
+}

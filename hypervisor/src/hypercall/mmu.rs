@@ -1,0 +1,51 @@
+//! The memory-management calls: switch address space, read the current
+//! root, invalidate one page, flush.
+
+use shared_abi::Status;
+use shared_abi::hypercall::FlushScope;
+
+use crate::arch::x86_64::tlb;
+use crate::domain::Domain;
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, PAGE_SIZE};
+use crate::mm::guest_memory::GuestPhysMemory;
+
+/// `mmu_set_base(root)`: `root` must be a page-aligned guest-physical
+/// address inside the domain's memory. The caller reloads CR3.
+pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
+    let size = domain.memory.as_ref().map_or(0, |memory| memory.size());
+    if root % PAGE_SIZE != 0 || root >= size {
+        return Err(Status::InvalidArgument);
+    }
+    let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
+    shadow.switch(GuestPhysAddr(root));
+    Ok(0)
+}
+
+/// `mmu_get_base()`.
+pub fn get_base(domain: &Domain) -> Result<u64, Status> {
+    domain
+        .shadow
+        .as_ref()
+        .map(|shadow| shadow.guest_root().as_u64())
+        .ok_or(Status::InvalidArgument)
+}
+
+/// `mmu_invalidate_page(address)`. Any address is accepted (as `invlpg`
+/// accepts any address); one that maps nothing changes nothing.
+pub fn invalidate_page(domain: &mut Domain, address: u64) -> Result<u64, Status> {
+    let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
+    tlb::apply(shadow.invalidate_page(GuestVirtAddr(address)));
+    Ok(0)
+}
+
+/// `mmu_flush(scope)`.
+pub fn flush(domain: &mut Domain, scope: u64) -> Result<u64, Status> {
+    let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
+    let flush = match scope {
+        s if s == FlushScope::Current as u64 => shadow.flush_current(),
+        s if s == FlushScope::All as u64 => shadow.flush_all(),
+        _ => return Err(Status::InvalidArgument),
+    };
+    tlb::apply(flush);
+    Ok(0)
+}

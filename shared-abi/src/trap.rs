@@ -1,0 +1,129 @@
+//! Exceptions reflected to a guest: the frame its handler receives.
+//!
+//! A guest registers a handler per exception vector with
+//! `set_trap_handler(vector, handler)`. When it raises that exception (or
+//! the hypervisor cannot resolve a page fault it took), the hypervisor pushes
+//! an [`ExceptionFrame`] on the guest's current stack (16-byte aligned) and
+//! resumes the guest at the handler with `rsp` pointing at the frame. Every
+//! register but `rsp`, `rip` and `rflags` keeps the value it had at the
+//! fault. The handler returns with the `iret` hypercall, issued with `rsp`
+//! pointing at the frame again: the hypervisor restores `rip`, `rflags`,
+//! `rsp`, and the `rax`, `rcx` and `r11` that the `syscall` instruction
+//! itself clobbers, from the frame (which the handler may have changed).
+
+/// Number of exception vectors a guest can handle.
+pub const VECTORS: u64 = 32;
+
+/// Vector of the page fault.
+pub const PAGE_FAULT: u64 = 14;
+/// Vector of the general-protection fault.
+pub const GENERAL_PROTECTION: u64 = 13;
+
+/// IN/OUT: pushed by the hypervisor on exception entry, read back by `iret`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExceptionFrame {
+    /// IN/OUT: `rax` at the fault; restored by `iret`.
+    pub rax: u64,
+    /// IN/OUT: `rcx` at the fault; restored by `iret`.
+    pub rcx: u64,
+    /// IN/OUT: `r11` at the fault; restored by `iret`.
+    pub r11: u64,
+    /// IN: the exception vector.
+    pub vector: u64,
+    /// IN: the error code (0 for vectors without one). For page faults: bit
+    /// 0 protection violation, 1 write, 2 user (always set), 3 reserved bit
+    /// or frame outside the domain, 4 instruction fetch.
+    pub error_code: u64,
+    /// IN: the faulting address for page faults (the virtual CR2), else 0.
+    pub fault_address: u64,
+    /// IN/OUT: where the fault happened; where `iret` resumes.
+    pub rip: u64,
+    /// IN/OUT: flags at the fault; restored by `iret` (IOPL and IF are
+    /// forced by the hypervisor).
+    pub rflags: u64,
+    /// IN/OUT: stack pointer at the fault; restored by `iret`.
+    pub rsp: u64,
+    /// Padding to keep the frame a multiple of 16 bytes.
+    pub reserved: u64,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<ExceptionFrame>() == 80);
+    assert!(core::mem::offset_of!(ExceptionFrame, rax) == 0);
+    assert!(core::mem::offset_of!(ExceptionFrame, rcx) == 8);
+    assert!(core::mem::offset_of!(ExceptionFrame, r11) == 16);
+    assert!(core::mem::offset_of!(ExceptionFrame, vector) == 24);
+    assert!(core::mem::offset_of!(ExceptionFrame, error_code) == 32);
+    assert!(core::mem::offset_of!(ExceptionFrame, fault_address) == 40);
+    assert!(core::mem::offset_of!(ExceptionFrame, rip) == 48);
+    assert!(core::mem::offset_of!(ExceptionFrame, rflags) == 56);
+    assert!(core::mem::offset_of!(ExceptionFrame, rsp) == 64);
+};
+
+impl ExceptionFrame {
+    /// The frame as bytes, for copying to guest memory.
+    pub fn to_bytes(&self) -> [u8; 80] {
+        let words = [
+            self.rax,
+            self.rcx,
+            self.r11,
+            self.vector,
+            self.error_code,
+            self.fault_address,
+            self.rip,
+            self.rflags,
+            self.rsp,
+            self.reserved,
+        ];
+        let mut bytes = [0u8; 80];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// The frame from bytes read out of guest memory.
+    pub fn from_bytes(bytes: &[u8; 80]) -> Self {
+        let word = |index: usize| {
+            let mut chunk = [0u8; 8];
+            chunk.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
+            u64::from_le_bytes(chunk)
+        };
+        Self {
+            rax: word(0),
+            rcx: word(1),
+            r11: word(2),
+            vector: word(3),
+            error_code: word(4),
+            fault_address: word(5),
+            rip: word(6),
+            rflags: word(7),
+            rsp: word(8),
+            reserved: word(9),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_bytes_round_trip() {
+        let frame = ExceptionFrame {
+            rax: 1,
+            rcx: 2,
+            r11: 3,
+            vector: 14,
+            error_code: 6,
+            fault_address: 0xdead,
+            rip: 7,
+            rflags: 0x202,
+            rsp: 9,
+            reserved: 0,
+        };
+        assert_eq!(ExceptionFrame::from_bytes(&frame.to_bytes()), frame);
+        assert_eq!(&frame.to_bytes()[48..56], &7u64.to_le_bytes());
+    }
+}
