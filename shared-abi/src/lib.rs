@@ -14,6 +14,7 @@
 pub mod bundle;
 pub mod exit;
 pub mod hypercall;
+pub mod page_table;
 pub mod start_info;
 pub mod status;
 pub mod trap;

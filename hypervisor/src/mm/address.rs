@@ -94,11 +94,7 @@ pub const fn align_down(value: u64, align: u64) -> u64 {
     value & !(align - 1)
 }
 
-/// Whether `addr` is canonical (bits 63..47 all equal).
-pub const fn is_canonical(addr: u64) -> bool {
-    let top = addr >> 47;
-    top == 0 || top == 0x1ffff
-}
+pub use shared_abi::page_table::is_canonical;
 
 /// Whether `addr` lies in the lower (user, guest-owned) half.
 pub const fn is_lower_half(addr: u64) -> bool {

@@ -9,7 +9,7 @@ pub mod address;
 pub mod frame_allocator;
 pub mod guest_memory;
 pub mod guest_walk;
-pub mod page_table;
+pub use shared_abi::page_table;
 pub mod shadow;
 
 pub mod direct_map;

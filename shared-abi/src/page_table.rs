@@ -1,9 +1,12 @@
 //! Four-level x86_64 page tables, generic over where the tables live.
 //!
-//! The same walking and mapping code serves the hypervisor's own tables and
-//! each domain's tables: a [`TableMemory`] says how to read, write and allocate
-//! table frames, so the logic is unit-tested on the host against fake memory.
-//! Table addresses are "physical" in whatever space the memory uses.
+//! The entry format is part of the ABI: guests build their own tables in
+//! this format and the hypervisor reads them. The same walking and mapping
+//! code serves the hypervisor's tables (its own and the shadows), the tables
+//! the hypervisor builds for a guest at boot, and guest kernels' own tables:
+//! a [`TableMemory`] says how to read, write and allocate table frames, so
+//! the logic is unit-tested on the host against fake memory. Table addresses
+//! are "physical" in whatever space the memory uses.
 
 use bitflags::bitflags;
 
@@ -107,6 +110,12 @@ pub struct Translation {
     pub size: PageSize,
 }
 
+/// Whether `addr` is canonical (bits 63..47 all equal).
+pub const fn is_canonical(addr: u64) -> bool {
+    let top = addr >> 47;
+    top == 0 || top == 0x1ffff
+}
+
 /// Index of `virt` in the table at `level` (3 = PML4).
 pub const fn table_index(virt: u64, level: usize) -> usize {
     ((virt >> (12 + 9 * level)) & 0x1ff) as usize
@@ -114,7 +123,7 @@ pub const fn table_index(virt: u64, level: usize) -> usize {
 
 /// Walks the tables rooted at `root` for `virt`.
 pub fn translate<M: TableMemory + ?Sized>(memory: &M, root: u64, virt: u64) -> Option<Translation> {
-    if !super::address::is_canonical(virt) {
+    if !is_canonical(virt) {
         return None;
     }
     let mut table = root;
@@ -187,7 +196,7 @@ fn install<M: TableMemory + ?Sized>(
     if !virt.is_multiple_of(size.bytes()) || !phys.is_multiple_of(size.bytes()) {
         return Err(MapError::Misaligned);
     }
-    if !super::address::is_canonical(virt) {
+    if !is_canonical(virt) {
         return Err(MapError::NonCanonical);
     }
     let link_flags = PageFlags::PRESENT | PageFlags::WRITABLE | (flags & PageFlags::USER);
@@ -271,7 +280,7 @@ fn free_table_recursive<M: TableMemory + ?Sized>(memory: &mut M, table: u64, lev
     memory.free_table(table);
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod fake {
     //! An in-memory [`TableMemory`] for host tests.
     extern crate std;
