@@ -10,8 +10,12 @@
 //! scenario guests that check their own expectations.
 #![no_std]
 
+extern crate alloc;
+
 pub mod console;
+pub mod memory;
 pub mod scenario;
+pub mod traps;
 
 pub use shared_abi::guest as hv;
 

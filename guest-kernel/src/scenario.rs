@@ -45,3 +45,22 @@ pub fn done() -> ! {
     println!("done");
     hv::shutdown(0)
 }
+
+/// Bootloader config for guests that manage their own memory: all of
+/// guest-physical memory mapped (the page tables are reached through it).
+pub const MEMORY_CONFIG: bootloader_api::BootloaderConfig = {
+    let mut config = bootloader_api::BootloaderConfig::new_default();
+    config.mappings.physical_memory = Some(bootloader_api::config::Mapping::Dynamic);
+    config
+};
+
+/// Sets up guest memory management and the page-fault handler (demand
+/// paging first, then `hook`), and registers the heap.
+pub fn init_memory(
+    boot_info: &bootloader_api::BootInfo,
+    hook: Option<crate::traps::PageFaultHook>,
+) {
+    crate::memory::init(boot_info);
+    crate::traps::install_page_fault_handler(hook);
+    crate::memory::heap::init();
+}

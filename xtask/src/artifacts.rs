@@ -13,13 +13,19 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 6] = [
+pub const GUEST_BINS: [&str; 12] = [
     "guest-kernel",
     "hello",
     "privileged",
     "bad-hypercall",
     "worker",
     "fault",
+    "demand-paging",
+    "copy-on-write",
+    "address-spaces",
+    "dirty-bits",
+    "isolation",
+    "sparse",
 ];
 
 /// Cargo profile to build with.

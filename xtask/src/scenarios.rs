@@ -180,6 +180,42 @@ pub fn all() -> Vec<Scenario> {
             .line("pattern check passed")
             .line("'alpha' shut down with code 0")
             .line("'beta' shut down with code 0"),
+        Scenario::new("demand-paging", HvExit::Success)
+            .guest("demand", "demand-paging", "")
+            .line("pages mapped on demand by the guest's fault handler")
+            .finishes("demand"),
+        Scenario::new("copy-on-write", HvExit::Success)
+            .guest("cow", "copy-on-write", "")
+            .line("2 copies made, shared frame untouched")
+            .finishes("cow"),
+        Scenario::new("address-space-switches", HvExit::Success)
+            .guest("spaces", "address-spaces", "")
+            .line("10000 address-space switches, each space kept its own data")
+            .finishes("spaces"),
+        Scenario::new("dirty-bits", HvExit::Success)
+            .guest("dirty", "dirty-bits", "")
+            .line("accessed and dirty bits observed over 3 rounds")
+            .finishes("dirty"),
+        Scenario::new("memory-isolation", HvExit::Success)
+            .guest("isolated", "isolation", "")
+            .guest("neighbour", "worker", "lines=10")
+            .line("frame beyond memory: refused")
+            .line("huge frame number: refused")
+            .line("low frame number: the guest's own memory")
+            .line("hypervisor addresses: not mapped for the guest")
+            .finishes("isolated")
+            .finishes("neighbour"),
+        Scenario::new("sparse-mapping", HvExit::Success)
+            .guest("sparse", "sparse", "")
+            .guest("neighbour", "worker", "lines=20")
+            .cmdline("loglevel=debug")
+            .line("touched 4096 large pages (8 GiB) twice, all data correct")
+            .line("'sparse': ")
+            .line("times, recycled")
+            .line("'neighbour': ")
+            .line("shadow pool never exhausted")
+            .finishes("sparse")
+            .finishes("neighbour"),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")

@@ -1,6 +1,7 @@
 //! The domain record.
 
 use alloc::string::String;
+use core::fmt::Write;
 
 use super::memory::DomainMemory;
 use super::paging::DomainShadow;
@@ -58,6 +59,20 @@ impl Domain {
             .flush(|line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
         self.state = state;
         if let Some(shadow) = self.shadow.take() {
+            let stats = shadow.stats();
+            let mut pool = crate::log::LineBuffer::new();
+            let _ = match stats.recycles {
+                0 => write!(pool, "shadow pool never exhausted"),
+                n => write!(pool, "shadow pool exhausted {n} times, recycled"),
+            };
+            log::debug!(
+                "domain {} '{}': {} shadow fills, {} shadow roots built, {}",
+                self.id,
+                self.name,
+                stats.fills,
+                stats.root_misses + 1,
+                core::str::from_utf8(pool.as_bytes()).unwrap_or("")
+            );
             shadow.into_pool().release();
         }
         self.memory = None;

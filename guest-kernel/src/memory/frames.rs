@@ -1,0 +1,93 @@
+//! The guest's frame allocator: bump allocation through the usable regions,
+//! and a free list threaded through the freed frames themselves.
+
+use spin::Mutex;
+
+use super::phys_to_virt;
+
+const PAGE: u64 = 4096;
+const MAX_REGIONS: usize = 8;
+
+struct Frames {
+    regions: [(u64, u64); MAX_REGIONS],
+    count: usize,
+    current: usize,
+    next: u64,
+    free_list: u64,
+    in_use: u64,
+}
+
+static FRAMES: Mutex<Frames> = Mutex::new(Frames {
+    regions: [(0, 0); MAX_REGIONS],
+    count: 0,
+    current: 0,
+    next: 0,
+    free_list: 0,
+    in_use: 0,
+});
+
+/// Adds the usable range `[start, end)` (guest-physical).
+pub fn add_region(start: u64, end: u64) {
+    let mut frames = FRAMES.lock();
+    let start = start.next_multiple_of(PAGE);
+    let end = end & !(PAGE - 1);
+    if start < end && frames.count < MAX_REGIONS {
+        let index = frames.count;
+        frames.regions[index] = (start, end);
+        frames.count += 1;
+        if index == 0 {
+            frames.next = start;
+        }
+    }
+}
+
+/// Allocates a zeroed frame; returns its guest-physical address.
+pub fn allocate() -> Option<u64> {
+    let mut frames = FRAMES.lock();
+    let frame = if frames.free_list != 0 {
+        let frame = frames.free_list;
+        // SAFETY: a frame on the free list holds the address of the next
+        // one in its first word, written by `free`.
+        frames.free_list = unsafe { phys_to_virt(frame).cast::<u64>().read_volatile() };
+        frame
+    } else {
+        loop {
+            if frames.current >= frames.count {
+                return None;
+            }
+            let (_, end) = frames.regions[frames.current];
+            if frames.next + PAGE <= end {
+                let frame = frames.next;
+                frames.next += PAGE;
+                break frame;
+            }
+            frames.current += 1;
+            if frames.current < frames.count {
+                frames.next = frames.regions[frames.current].0;
+            }
+        }
+    };
+    frames.in_use += 1;
+    // SAFETY: the frame is usable guest memory no one else holds, mapped
+    // at the physical-memory offset.
+    unsafe { core::ptr::write_bytes(phys_to_virt(frame), 0, PAGE as usize) };
+    Some(frame)
+}
+
+/// Returns a frame.
+pub fn free(frame: u64) {
+    let mut frames = FRAMES.lock();
+    // SAFETY: the caller gives up the frame; its first word links the list.
+    unsafe {
+        phys_to_virt(frame)
+            .cast::<u64>()
+            .write_volatile(frames.free_list)
+    };
+    frames.free_list = frame;
+    frames.in_use -= 1;
+}
+
+/// Frames currently allocated.
+pub fn in_use() -> u64 {
+    FRAMES.lock().in_use
+}

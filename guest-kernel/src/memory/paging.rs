@@ -1,0 +1,125 @@
+//! The guest's own page tables: mapping, unmapping and inspecting entries in
+//! tables that live in guest-physical memory, in the format of
+//! `shared_abi::page_table` (the same code the hypervisor uses to read
+//! them).
+//!
+//! The hypervisor shadows these tables; like a TLB, it keeps using an old
+//! translation until told otherwise, so every change to a present entry is
+//! followed by `mmu_invalidate_page`.
+
+use shared_abi::page_table::{self, ADDRESS_MASK, ENTRIES, TableMemory};
+pub use shared_abi::page_table::{MapError, PageFlags, PageSize};
+
+use super::{frames, phys_to_virt};
+use crate::hv;
+
+/// Page tables reached through the physical-memory mapping, allocated from
+/// the guest's frame allocator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GuestTables;
+
+impl TableMemory for GuestTables {
+    fn read_entry(&self, table: u64, index: usize) -> u64 {
+        // SAFETY: `table` is a page-table frame of this guest, mapped at the
+        // physical-memory offset; index < 512.
+        unsafe { phys_to_virt(table).cast::<u64>().add(index).read_volatile() }
+    }
+    fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+        // SAFETY: as for read_entry.
+        unsafe {
+            phys_to_virt(table)
+                .cast::<u64>()
+                .add(index)
+                .write_volatile(value)
+        }
+    }
+    fn alloc_table(&mut self) -> Option<u64> {
+        frames::allocate()
+    }
+    fn free_table(&mut self, table: u64) {
+        frames::free(table)
+    }
+}
+
+/// The current address space's root (guest-physical).
+pub fn current_root() -> u64 {
+    hv::mmu_get_base()
+}
+
+/// Maps `virt` to `phys` in the tables at `root`. A new mapping needs no
+/// invalidation (nothing can be cached for an unmapped page).
+pub fn map(
+    root: u64,
+    virt: u64,
+    phys: u64,
+    size: PageSize,
+    flags: PageFlags,
+) -> Result<(), MapError> {
+    page_table::map(
+        &mut GuestTables,
+        root,
+        virt,
+        phys,
+        size,
+        flags | PageFlags::USER,
+    )
+}
+
+/// Points the existing 4 KiB entry for `virt` at `phys` with `flags` and
+/// invalidates it.
+pub fn remap(root: u64, virt: u64, phys: u64, flags: PageFlags) -> Result<(), MapError> {
+    page_table::remap(
+        &mut GuestTables,
+        root,
+        virt,
+        phys,
+        PageSize::Size4K,
+        flags | PageFlags::USER,
+    )?;
+    hv::mmu_invalidate_page(virt);
+    Ok(())
+}
+
+/// Removes the 4 KiB mapping of `virt`, invalidates it, and returns the
+/// frame it mapped.
+pub fn unmap(root: u64, virt: u64) -> Option<u64> {
+    let (table, index) = page_table::leaf_slot(&GuestTables, root, virt)?;
+    let entry = GuestTables.read_entry(table, index);
+    GuestTables.write_entry(table, index, 0);
+    hv::mmu_invalidate_page(virt);
+    (entry & PageFlags::PRESENT.bits() != 0).then_some(entry & ADDRESS_MASK)
+}
+
+/// The flags of the 4 KiB entry for `virt` (accessed and dirty included).
+pub fn entry_flags(root: u64, virt: u64) -> Option<PageFlags> {
+    let (table, index) = page_table::leaf_slot(&GuestTables, root, virt)?;
+    Some(PageFlags::from_bits_retain(
+        GuestTables.read_entry(table, index),
+    ))
+}
+
+/// Clears `flags` in the 4 KiB entry for `virt` and invalidates it.
+pub fn clear_flags(root: u64, virt: u64, flags: PageFlags) -> Option<()> {
+    let (table, index) = page_table::leaf_slot(&GuestTables, root, virt)?;
+    let entry = GuestTables.read_entry(table, index);
+    GuestTables.write_entry(table, index, entry & !flags.bits());
+    hv::mmu_invalidate_page(virt);
+    Some(())
+}
+
+/// The guest-physical address `virt` maps to in `root`.
+pub fn translate(root: u64, virt: u64) -> Option<u64> {
+    page_table::translate(&GuestTables, root, virt).map(|t| t.phys)
+}
+
+/// A new address space sharing every top-level entry of `root` (and so the
+/// lower-level tables beneath them): a mapping made later in a top-level
+/// slot that was empty belongs to the new space alone.
+pub fn clone_address_space(root: u64) -> Option<u64> {
+    let new = frames::allocate()?;
+    for index in 0..ENTRIES {
+        let entry = GuestTables.read_entry(root, index);
+        GuestTables.write_entry(new, index, entry);
+    }
+    Some(new)
+}
