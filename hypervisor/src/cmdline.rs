@@ -6,6 +6,7 @@
 //! | `dom_mem=SIZE` | guest-physical memory per domain (`K`, `M`, `G` suffixes) | `16M` |
 //! | `loglevel=LEVEL` | `error`, `warn`, `info`, `debug` or `trace` | `info` |
 //! | `hv_selftest=fault` | fault inside the hypervisor after boot (tests the fatal path) | off |
+//! | `hv_bench` | answer the bench fault probe (see `shared_abi::bench`) | off |
 //!
 //! Unknown words are reported and ignored, never fatal.
 
@@ -32,6 +33,8 @@ pub struct Options {
     pub log_level: log::LevelFilter,
     /// A self-test to run, if any.
     pub self_test: Option<SelfTest>,
+    /// Whether the bench fault probe is answered.
+    pub bench: bool,
 }
 
 impl Default for Options {
@@ -40,6 +43,7 @@ impl Default for Options {
             domain_memory: DEFAULT_DOMAIN_MEMORY,
             log_level: log::LevelFilter::Info,
             self_test: None,
+            bench: false,
         }
     }
 }
@@ -72,6 +76,10 @@ pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Opti
                 Ok(())
             }
             "hv_selftest" => Err("the only self-test is 'fault'"),
+            "hv_bench" if value.is_empty() => {
+                options.bench = true;
+                Ok(())
+            }
             _ => Err("unknown option"),
         };
         if let Err(reason) = result {

@@ -33,6 +33,10 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         shared_abi::ABI_MAJOR,
         shared_abi::ABI_MINOR
     );
+    if options.bench {
+        crate::arch::x86_64::trap::BENCH_PROBE.store(true, core::sync::atomic::Ordering::Relaxed);
+        log::info!("bench fault probe enabled");
+    }
     if options.self_test == Some(SelfTest::Fault) {
         log::info!("self-test: faulting inside the hypervisor");
         // An address in the upper half that nothing maps.

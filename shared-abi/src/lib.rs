@@ -11,6 +11,7 @@
 //! use; no guest code issues `syscall` itself.
 #![no_std]
 
+pub mod bench;
 pub mod bundle;
 pub mod exit;
 pub mod hypercall;

@@ -18,6 +18,7 @@ Usage:
   cargo xtask run   [--debug] [--accel auto|kvm|tcg] [--mem-per-domain SIZE]
                     [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR]
+  cargo xtask bench [--accel auto|kvm|tcg] [--timeout SECS]
   cargo xtask --help
 
 Commands:
@@ -28,12 +29,14 @@ Commands:
           124 timed out, 125 QEMU exited for another reason.
   test    Run the host unit tests, then every QEMU scenario (TCG unless
           --accel says otherwise), and print `N passed, M failed`.
+  bench   Boot the bench guest (KVM when available), print a table of
+          median cycle counts and ratios, and write target/bench.json.
 
 Options:
   --debug                Use the debug profile instead of release.
   --accel auto|kvm|tcg   Accelerator; auto picks kvm when /dev/kvm is usable.
   --mem-per-domain SIZE  Memory per domain (e.g. 64M), passed as dom_mem=SIZE.
-  --timeout SECS         Kill QEMU after SECS seconds (run has no default).
+  --timeout SECS         Kill QEMU after SECS seconds (run: none, bench: 300).
   --filter SUBSTR        Only run the scenarios whose name contains SUBSTR.
 ";
 
@@ -48,6 +51,15 @@ pub enum Command {
     Run(RunOptions),
     /// `cargo xtask test`.
     Test(TestOptions),
+    /// `cargo xtask bench`.
+    Bench(BenchOptions),
+}
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, PartialEq)]
+pub struct BenchOptions {
+    pub accel: AccelChoice,
+    pub timeout: Duration,
 }
 
 /// Options of `cargo xtask run`.
@@ -128,6 +140,20 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 }
             }
             Ok(Command::Test(options))
+        }
+        "bench" => {
+            let mut options = BenchOptions {
+                accel: AccelChoice::Auto,
+                timeout: Duration::from_secs(300),
+            };
+            while let Some(word) = words.next() {
+                match word {
+                    "--accel" => options.accel = parse_accel(&words.value(word)?)?,
+                    "--timeout" => options.timeout = parse_seconds(&words.value(word)?)?,
+                    other => return Err(unknown(other, "bench")),
+                }
+            }
+            Ok(Command::Bench(options))
         }
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"

@@ -1,10 +1,11 @@
 //! `cargo xtask`: the project's build, run and test driver.
 //!
 //! Parses the command line (see `cargo xtask --help`) and dispatches to
-//! `build`, `run` or `test`. Errors are printed as one line on stderr and end
+//! `build`, `run`, `test` or `bench`. Errors are printed as one line on stderr and end
 //! the process with status 1.
 
 mod artifacts;
+mod bench;
 mod bundle;
 mod cli;
 mod elf_corrupt;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Build { profile } => build(profile),
         Command::Run(options) => run::run(options),
         Command::Test(options) => test::run(options),
+        Command::Bench(options) => bench::run(options),
     });
     match result {
         Ok(code) => code,

@@ -53,7 +53,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     println!(
         "touched {PAGES} large pages ({} GiB) twice, all data correct",
-        PAGES * LARGE >> 30
+        (PAGES * LARGE) >> 30
     );
     scenario::done()
 }

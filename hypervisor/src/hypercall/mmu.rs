@@ -13,7 +13,7 @@ use crate::mm::guest_memory::GuestPhysMemory;
 /// address inside the domain's memory. The caller reloads CR3.
 pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
     let size = domain.memory.as_ref().map_or(0, |memory| memory.size());
-    if root % PAGE_SIZE != 0 || root >= size {
+    if !root.is_multiple_of(PAGE_SIZE) || root >= size {
         return Err(Status::InvalidArgument);
     }
     let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;

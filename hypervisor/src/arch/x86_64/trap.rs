@@ -3,6 +3,10 @@
 //! to [`crate::dispatch`], and prepare the frame of whichever domain runs
 //! next.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use shared_abi::bench::FAULT_PROBE_ADDRESS;
+
 use super::cpu;
 use super::entry::{self, TrapFrame};
 use super::fatal;
@@ -25,6 +29,9 @@ fn is_unprivileged_syscall(frame: &TrapFrame) -> bool {
         && frame.error_code & USER_FETCH_OF_PRESENT_PAGE == USER_FETCH_OF_PRESENT_PAGE
 }
 
+/// Whether the bench fault probe is answered (`hv_bench`).
+pub static BENCH_PROBE: AtomicBool = AtomicBool::new(false);
+
 /// Called by the exception stubs.
 pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
     match frame.vector {
@@ -34,6 +41,14 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
             return;
         }
         _ if !frame.from_user() => fatal::exception(frame),
+        PAGE_FAULT
+            if BENCH_PROBE.load(Ordering::Relaxed) && cpu::read_cr2() == FAULT_PROBE_ADDRESS =>
+        {
+            // The bench's baseline: a fault on the hypervisor's own mapping,
+            // answered with no work (see shared_abi::bench).
+            frame.rip = frame.rcx;
+            return;
+        }
         PAGE_FAULT if is_unprivileged_syscall(frame) => {
             // The platform ran `syscall` without entering ring 0: it jumped
             // to the entry point but kept CS at the user selector, so the

@@ -1,0 +1,208 @@
+//! `cargo xtask bench`: boots the `bench` guest once, collects the median
+//! cycle counts it prints (`bench <metric> <median> <samples>`), relates
+//! each figure to its baseline measured in the same boot, prints a table and
+//! writes `target/bench.json`.
+//!
+//! The JSON file is a list of objects with the keys `metric`, `value`,
+//! `unit`, `baseline`, `baseline_value`, `ratio` and `accel` (`baseline`,
+//! `baseline_value` and `ratio` are `null` for the baselines themselves), so
+//! runs can be compared.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use shared_abi::exit::HvExit;
+
+use crate::artifacts::{self, Output, Profile};
+use crate::bundle::{self, GuestSpec};
+use crate::cli::BenchOptions;
+use crate::qemu::{self, Accel, Boot, Ending};
+
+/// Every figure, its baseline (if any) and the ratio the issue sets as a target.
+const FIGURES: [(&str, Option<&str>, Option<f64>); 6] = [
+    ("null_hypercall", None, None),
+    ("bare_fault", None, None),
+    ("hidden_fault", Some("bare_fault"), Some(3.0)),
+    ("reflected_fault", Some("bare_fault"), None),
+    ("switch_warm", Some("null_hypercall"), Some(3.0)),
+    ("switch_cold", Some("null_hypercall"), None),
+];
+
+/// One measured figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    pub metric: String,
+    pub value: u64,
+    pub samples: u64,
+}
+
+/// Runs the bench guest and reports.
+pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
+    let qemu = qemu::find()?;
+    let accel = Accel::resolve(options.accel)?;
+    let artifacts = artifacts::build(Profile::Release, Output::Capture)?;
+    let bundle_path = artifacts::target_dir().join("bundles").join("bench.bundle");
+    let guest = GuestSpec {
+        name: "bench".into(),
+        args: String::new(),
+        image: artifacts.read_guest("bench")?,
+    };
+    bundle::write(&bundle_path, &[guest])?;
+    let boot = Boot {
+        qemu,
+        hypervisor: artifacts.hypervisor(),
+        bundle: bundle_path,
+        cmdline: vec!["hv_bench".into()],
+        accel,
+    };
+    eprintln!("bench: booting under {} ...", accel.name());
+    let captured = boot.run_captured(options.timeout)?;
+    let succeeded = matches!(
+        captured.ending,
+        Ending::Exited(status) if status.code().and_then(HvExit::from_qemu_status) == Some(HvExit::Success)
+    );
+    if !succeeded {
+        return Err(format!(
+            "the bench guest did not finish:\n{}{}",
+            captured.serial, captured.stderr
+        ));
+    }
+    let figures = parse(&captured.serial);
+    print!("{}", table(&figures, accel));
+    let path = artifacts::target_dir().join("bench.json");
+    std::fs::write(&path, json(&figures, accel))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Extracts `bench <metric> <median> <samples>` lines from the serial log.
+pub fn parse(serial: &str) -> Vec<Figure> {
+    serial
+        .lines()
+        .filter_map(|line| {
+            let rest = line.split_once("] bench ")?.1;
+            let mut words = rest.split_whitespace();
+            let metric = words.next()?.to_string();
+            let value = words.next()?.parse().ok()?;
+            let samples = words.next()?.parse().ok()?;
+            Some(Figure {
+                metric,
+                value,
+                samples,
+            })
+        })
+        .collect()
+}
+
+fn value_of(figures: &[Figure], metric: &str) -> Option<u64> {
+    figures.iter().find(|f| f.metric == metric).map(|f| f.value)
+}
+
+/// Ratio of `metric` to its baseline, if both were measured.
+fn ratio(figures: &[Figure], metric: &str, baseline: Option<&str>) -> Option<f64> {
+    let base = value_of(figures, baseline?)?;
+    let value = value_of(figures, metric)?;
+    (base > 0).then(|| value as f64 / base as f64)
+}
+
+/// The human-readable table.
+pub fn table(figures: &[Figure], accel: Accel) -> String {
+    let mut out = format!(
+        "{:<16} {:>14} {:>8}  {:<16} {:>7}  target\n",
+        "metric", "cycles", "samples", "baseline", "ratio"
+    );
+    for (metric, baseline, target) in FIGURES {
+        let Some(figure) = figures.iter().find(|f| f.metric == metric) else {
+            let _ = writeln!(out, "{metric:<16} {:>14}", "missing");
+            continue;
+        };
+        let measured = ratio(figures, metric, baseline);
+        let shown = measured.map_or("-".to_string(), |r| format!("{r:.2}"));
+        let target = match (target, measured) {
+            (Some(limit), Some(r)) if r <= limit => format!("<= {limit} met"),
+            (Some(limit), Some(_)) => format!("<= {limit} NOT met"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{metric:<16} {:>14} {:>8}  {:<16} {shown:>7}  {target}",
+            figure.value,
+            figure.samples,
+            baseline.unwrap_or("-"),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(median cycles per operation, one boot, accel {})",
+        accel.name()
+    );
+    out
+}
+
+/// The JSON file's contents.
+pub fn json(figures: &[Figure], accel: Accel) -> String {
+    let entries: Vec<String> = FIGURES
+        .iter()
+        .filter_map(|&(metric, baseline, _)| {
+            let value = value_of(figures, metric)?;
+            let (baseline_name, baseline_value, ratio) = match baseline {
+                Some(name) => (
+                    format!("\"{name}\""),
+                    value_of(figures, name).map_or("null".into(), |v| v.to_string()),
+                    ratio(figures, metric, Some(name)).map_or("null".into(), |r| format!("{r:.3}")),
+                ),
+                None => ("null".into(), "null".into(), "null".into()),
+            };
+            Some(format!(
+                "  {{\"metric\": \"{metric}\", \"value\": {value}, \"unit\": \"cycles\", \"baseline\": {baseline_name}, \"baseline_value\": {baseline_value}, \"ratio\": {ratio}, \"accel\": \"{}\"}}",
+                accel.name()
+            ))
+        })
+        .collect();
+    format!("[\n{}\n]\n", entries.join(",\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "hv: x\n[bench] bench null_hypercall 100 2000\n[bench] bench bare_fault 200 2000\n\
+        [bench] bench hidden_fault 500 4000\n[bench] bench switch_warm 400 2000\n[bench] done\n";
+
+    #[test]
+    fn parses_figures_and_ignores_other_lines() {
+        let figures = parse(LOG);
+        assert_eq!(figures.len(), 4);
+        assert_eq!(
+            figures[2],
+            Figure {
+                metric: "hidden_fault".into(),
+                value: 500,
+                samples: 4000
+            }
+        );
+    }
+
+    #[test]
+    fn ratios_targets_and_json() {
+        let figures = parse(LOG);
+        assert_eq!(
+            ratio(&figures, "hidden_fault", Some("bare_fault")),
+            Some(2.5)
+        );
+        let table = table(&figures, Accel::Tcg);
+        assert!(table.contains("<= 3 met"), "{table}");
+        assert!(
+            table.contains("switch_warm") && table.contains("NOT met"),
+            "{table}"
+        );
+        let json = json(&figures, Accel::Kvm);
+        assert!(json.contains("{\"metric\": \"hidden_fault\", \"value\": 500, \"unit\": \"cycles\", \"baseline\": \"bare_fault\", \"baseline_value\": 200, \"ratio\": 2.500, \"accel\": \"kvm\"}"));
+        assert!(json.contains("\"metric\": \"null_hypercall\", \"value\": 100, \"unit\": \"cycles\", \"baseline\": null"));
+        assert!(
+            !json.contains("reflected_fault"),
+            "unmeasured figures are left out"
+        );
+    }
+}
