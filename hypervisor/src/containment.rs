@@ -59,8 +59,14 @@ pub fn report(
         }
         _ => {}
     }
-    if why == Undeliverable::BadStack {
-        let _ = write!(cause, "; its handler could not be entered (stack unusable)");
+    match why {
+        Undeliverable::NoHandler => {}
+        Undeliverable::BadStack => {
+            let _ = write!(cause, "; its handler could not be entered (stack unusable)");
+        }
+        Undeliverable::HandlerFaulted => {
+            let _ = write!(cause, "; its handler faulted while being entered");
+        }
     }
     let cause = core::str::from_utf8(cause.as_bytes()).unwrap_or("?");
     log::warn!(

@@ -36,7 +36,7 @@ const PRIVILEGED_CLASSES: [(&str, &str); 13] = [
 ];
 
 /// Exceptions the `fault` guest raises, and the cause the report must give.
-const FAULTS: [(&str, &str); 6] = [
+const FAULTS: [(&str, &str); 8] = [
     ("divide", "divide error"),
     (
         "page-fault",
@@ -49,6 +49,14 @@ const FAULTS: [(&str, &str); 6] = [
     ("invalid-opcode", "invalid opcode"),
     ("breakpoint", "breakpoint"),
     ("stack-overflow", "(write to an unmapped page)"),
+    (
+        "unmapped-handler",
+        "its handler faulted while being entered",
+    ),
+    (
+        "bad-stack",
+        "invalid opcode; its handler could not be entered (stack unusable)",
+    ),
 ];
 
 /// Broken images for the malformed-image scenario: domain name, damage, and

@@ -1,13 +1,18 @@
 //! Hostile scenario guest: raises the exception named by its argument
 //! (`divide`, `page-fault`, `invalid-opcode`, `breakpoint`, `stack-overflow`,
-//! `kernel-address`). With no trap table yet, the hypervisor must stop it
-//! and report the cause.
+//! `kernel-address`) with no handler registered, or one whose handler
+//! cannot be entered (`unmapped-handler`, `bad-stack`). The hypervisor must
+//! stop it and report the cause.
 #![no_std]
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
 use core::arch::asm;
 use guest_kernel::{hv, println, scenario};
+use shared_abi::Hypercall;
+use shared_abi::trap::PAGE_FAULT;
+
+const INVALID_OPCODE: u64 = 6;
 
 entry_point!(main);
 
@@ -40,6 +45,19 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
             "breakpoint" => asm!("int3"),
             "stack-overflow" => {
                 recurse(0);
+            }
+            "unmapped-handler" => {
+                let nowhere = 0x7777_0000_0000u64;
+                for vector in [PAGE_FAULT, INVALID_OPCODE] {
+                    hv::hypercall(Hypercall::SetTrapHandler, [vector, nowhere, 0, 0, 0]);
+                }
+                asm!("ud2");
+            }
+            "bad-stack" => {
+                if hv::trap::set_handler(INVALID_OPCODE, |_| {}).is_err() {
+                    scenario::fail(format_args!("set_handler"));
+                }
+                asm!("mov rsp, {}", "ud2", in(reg) 0x6666_0000_0000u64);
             }
             other => scenario::fail(format_args!("unknown fault kind '{other}'")),
         }

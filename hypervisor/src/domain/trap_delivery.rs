@@ -21,6 +21,9 @@ pub enum Undeliverable {
     NoHandler,
     /// The frame could not be written to the guest's stack.
     BadStack,
+    /// The fault happened at the handler's own first instruction: entering
+    /// the handler again would fault again.
+    HandlerFaulted,
 }
 
 /// Enters the domain's handler for `vector`.
@@ -35,6 +38,9 @@ pub fn deliver(
         return Err(Undeliverable::NoHandler);
     }
     let regs = domain.vcpu.regs;
+    if regs.rip == handler {
+        return Err(Undeliverable::HandlerFaulted);
+    }
     let frame = ExceptionFrame {
         rax: regs.rax,
         rcx: regs.rcx,
