@@ -161,20 +161,11 @@ impl<M: GuestPhysMemory> Builder<'_, M> {
 
 impl<M: GuestPhysMemory> TableMemory for Builder<'_, M> {
     fn read_entry(&self, table: u64, index: usize) -> u64 {
-        let mut bytes = [0u8; 8];
-        let _ = guest_memory::read(
-            self.memory,
-            GuestPhysAddr(table + 8 * index as u64),
-            &mut bytes,
-        );
-        u64::from_le_bytes(bytes)
+        guest_memory::read_u64(self.memory, GuestPhysAddr(table + 8 * index as u64)).unwrap_or(0)
     }
     fn write_entry(&mut self, table: u64, index: usize, value: u64) {
-        let _ = guest_memory::write(
-            self.memory,
-            GuestPhysAddr(table + 8 * index as u64),
-            &value.to_le_bytes(),
-        );
+        let _ =
+            guest_memory::write_u64(self.memory, GuestPhysAddr(table + 8 * index as u64), value);
     }
     fn alloc_table(&mut self) -> Option<u64> {
         // Guest memory arrives zeroed, so the new table is empty.

@@ -84,6 +84,22 @@ pub fn zero<M: GuestPhysMemory + ?Sized>(
     })
 }
 
+/// Reads the little-endian word at `addr` (a page-table entry, say).
+pub fn read_u64<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u64> {
+    let mut bytes = [0u8; 8];
+    read(memory, addr, &mut bytes).ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// Writes `value` as a little-endian word at `addr`.
+pub fn write_u64<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    value: u64,
+) -> Result<(), OutOfRange> {
+    write(memory, addr, &value.to_le_bytes())
+}
+
 /// Copies the bytes of `value` (padding included, as an untyped copy) to
 /// guest-physical memory at `addr`.
 pub fn write_value<M: GuestPhysMemory + ?Sized, T>(
@@ -140,6 +156,37 @@ pub mod fake {
                 unsafe { (*self.bytes.get()).as_mut_ptr().add(start as usize) }
             })
         }
+    }
+
+    /// Guest page tables in a [`FakeGuestMemory`], new tables taken from
+    /// the top of memory downwards.
+    pub struct FakeGuestTables<'a> {
+        pub memory: &'a FakeGuestMemory,
+        pub next: u64,
+    }
+
+    impl<'a> FakeGuestTables<'a> {
+        /// Tables allocated downwards from the end of `memory`.
+        pub fn new(memory: &'a FakeGuestMemory) -> Self {
+            Self {
+                memory,
+                next: memory.size(),
+            }
+        }
+    }
+
+    impl shared_abi::page_table::TableMemory for FakeGuestTables<'_> {
+        fn read_entry(&self, table: u64, index: usize) -> u64 {
+            read_u64(self.memory, GuestPhysAddr(table + 8 * index as u64)).unwrap()
+        }
+        fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+            write_u64(self.memory, GuestPhysAddr(table + 8 * index as u64), value).unwrap()
+        }
+        fn alloc_table(&mut self) -> Option<u64> {
+            self.next -= PAGE_SIZE;
+            Some(self.next)
+        }
+        fn free_table(&mut self, _: u64) {}
     }
 }
 

@@ -147,50 +147,25 @@ pub fn walk<M: GuestPhysMemory + ?Sized>(
 }
 
 fn read_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr) -> Option<u64> {
-    let mut bytes = [0u8; 8];
-    guest_memory::read(memory, slot, &mut bytes).ok()?;
-    Some(u64::from_le_bytes(bytes))
+    guest_memory::read_u64(memory, slot)
 }
 
 fn write_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr, value: u64) {
     // The slot was just read, so it is inside guest memory.
-    let _ = guest_memory::write(memory, slot, &value.to_le_bytes());
+    let _ = guest_memory::write_u64(memory, slot, value);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::mm::address::PAGE_SIZE;
-    use crate::mm::guest_memory::fake::FakeGuestMemory;
+    use crate::mm::guest_memory::fake::{FakeGuestMemory, FakeGuestTables};
     use crate::mm::page_table::{self, TableMemory};
-
-    /// Guest tables in fake guest memory, tables allocated from the top.
-    struct Tables<'a> {
-        memory: &'a FakeGuestMemory,
-        next: u64,
-    }
-
-    impl TableMemory for Tables<'_> {
-        fn read_entry(&self, table: u64, index: usize) -> u64 {
-            read_entry(self.memory, GuestPhysAddr(table + 8 * index as u64)).unwrap()
-        }
-        fn write_entry(&mut self, table: u64, index: usize, value: u64) {
-            write_entry(self.memory, GuestPhysAddr(table + 8 * index as u64), value)
-        }
-        fn alloc_table(&mut self) -> Option<u64> {
-            self.next -= PAGE_SIZE;
-            Some(self.next)
-        }
-        fn free_table(&mut self, _: u64) {}
-    }
 
     const MEMORY: usize = 64 * PAGE_SIZE as usize;
 
-    fn setup(memory: &FakeGuestMemory) -> (Tables<'_>, u64) {
-        let mut tables = Tables {
-            memory,
-            next: MEMORY as u64,
-        };
+    fn setup(memory: &FakeGuestMemory) -> (FakeGuestTables<'_>, u64) {
+        let mut tables = FakeGuestTables::new(memory);
         let root = tables.alloc_table().unwrap();
         (tables, root)
     }
@@ -290,10 +265,7 @@ mod tests {
     #[test]
     fn large_pages_and_non_canonical_addresses() {
         let memory = FakeGuestMemory::new(4 << 20);
-        let mut tables = Tables {
-            memory: &memory,
-            next: 4 << 20,
-        };
+        let mut tables = FakeGuestTables::new(&memory);
         let root = tables.alloc_table().unwrap();
         page_table::map(
             &mut tables,

@@ -374,34 +374,9 @@ impl<T: TableMemory> Shadow<T> {
 mod tests {
     use super::*;
     use crate::mm::address::PAGE_SIZE;
-    use crate::mm::guest_memory::fake::FakeGuestMemory;
+    use crate::mm::guest_memory::fake::{FakeGuestMemory, FakeGuestTables};
     use crate::mm::page_table::fake::FakeTables;
     use crate::mm::page_table::translate;
-
-    /// Guest tables written straight into fake guest memory.
-    struct GuestTables<'a> {
-        memory: &'a FakeGuestMemory,
-        next: u64,
-    }
-
-    impl TableMemory for GuestTables<'_> {
-        fn read_entry(&self, table: u64, index: usize) -> u64 {
-            let at = (table + 8 * index as u64) as usize;
-            u64::from_le_bytes(self.memory.contents()[at..at + 8].try_into().unwrap())
-        }
-        fn write_entry(&mut self, table: u64, index: usize, value: u64) {
-            let _ = crate::mm::guest_memory::write(
-                self.memory,
-                GuestPhysAddr(table + 8 * index as u64),
-                &value.to_le_bytes(),
-            );
-        }
-        fn alloc_table(&mut self) -> Option<u64> {
-            self.next -= PAGE_SIZE;
-            Some(self.next)
-        }
-        fn free_table(&mut self, _: u64) {}
-    }
 
     const GUEST_MEMORY: usize = 8 << 20;
     /// Machine address of guest frame n: an arbitrary fixed offset.
@@ -424,8 +399,8 @@ mod tests {
                 next_table: GUEST_MEMORY as u64,
             }
         }
-        fn tables(&mut self) -> GuestTables<'_> {
-            GuestTables {
+        fn tables(&mut self) -> FakeGuestTables<'_> {
+            FakeGuestTables {
                 memory: &self.memory,
                 next: self.next_table,
             }
