@@ -14,6 +14,7 @@ pub mod arch;
 pub mod cmdline;
 pub mod console_line;
 pub mod domain;
+pub mod event;
 pub mod instruction;
 pub mod loader;
 pub mod mm;

@@ -34,6 +34,33 @@ pub enum Hypercall {
     /// Returns from an exception handler: restores the
     /// [`ExceptionFrame`](crate::trap::ExceptionFrame) at `rsp`. No arguments.
     Iret = 10,
+    /// Registers the shared-information page: `(gpa)`, page-aligned.
+    RegisterSharedInfo = 11,
+    /// Registers the event upcall entry point: `(handler)`; 0 removes it.
+    SetCallback = 12,
+    /// Arms the one-shot timer: `(deadline_ns)` in virtual time; 0 cancels.
+    SetTimer = 13,
+    /// Sleeps until an event is pending for the domain. No arguments.
+    Block = 14,
+    /// Binds a new port to a virtual IRQ: `(virq)`; returns the port.
+    EventBindVirq = 15,
+    /// Allocates a port for a peer to bind: `(remote_domain)`; returns the port.
+    EventAllocUnbound = 16,
+    /// Binds a new port to a peer's unbound port: `(remote_domain, remote_port)`.
+    EventBindInterdomain = 17,
+    /// Signals a port: `(port)`.
+    EventSend = 18,
+    /// Closes a port: `(port)`.
+    EventClose = 19,
+    /// Reports a port's state: `(port)`; returns a packed
+    /// [`PortStatus`](crate::event::PortStatus).
+    EventStatus = 20,
+    /// Unmasks a port and delivers its pending event: `(port)`.
+    EventUnmask = 21,
+    /// Delivers a pending upcall now (after unmasking). No arguments.
+    ForceCallback = 22,
+    /// Finds a domain by name: `(ptr, len)`; returns its id.
+    DomainLookup = 23,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].
@@ -48,7 +75,7 @@ pub enum FlushScope {
 
 impl Hypercall {
     /// Every defined call, in number order.
-    pub const ALL: [Hypercall; 11] = [
+    pub const ALL: [Hypercall; 24] = [
         Hypercall::AbiVersion,
         Hypercall::ConsoleWrite,
         Hypercall::Yield,
@@ -60,6 +87,19 @@ impl Hypercall {
         Hypercall::MmuFlush,
         Hypercall::SetTrapHandler,
         Hypercall::Iret,
+        Hypercall::RegisterSharedInfo,
+        Hypercall::SetCallback,
+        Hypercall::SetTimer,
+        Hypercall::Block,
+        Hypercall::EventBindVirq,
+        Hypercall::EventAllocUnbound,
+        Hypercall::EventBindInterdomain,
+        Hypercall::EventSend,
+        Hypercall::EventClose,
+        Hypercall::EventStatus,
+        Hypercall::EventUnmask,
+        Hypercall::ForceCallback,
+        Hypercall::DomainLookup,
     ];
 
     /// Decodes a number from `rax`; `None` for an unknown number.
@@ -81,6 +121,19 @@ impl Hypercall {
             Hypercall::MmuFlush => "mmu_flush",
             Hypercall::SetTrapHandler => "set_trap_handler",
             Hypercall::Iret => "iret",
+            Hypercall::RegisterSharedInfo => "register_shared_info",
+            Hypercall::SetCallback => "set_callback",
+            Hypercall::SetTimer => "set_timer",
+            Hypercall::Block => "block",
+            Hypercall::EventBindVirq => "event_bind_virq",
+            Hypercall::EventAllocUnbound => "event_alloc_unbound",
+            Hypercall::EventBindInterdomain => "event_bind_interdomain",
+            Hypercall::EventSend => "event_send",
+            Hypercall::EventClose => "event_close",
+            Hypercall::EventStatus => "event_status",
+            Hypercall::EventUnmask => "event_unmask",
+            Hypercall::ForceCallback => "force_callback",
+            Hypercall::DomainLookup => "domain_lookup",
         }
     }
 }

@@ -19,16 +19,28 @@ pub enum Status {
     InvalidArgument = -3,
     /// A buffer supplied by the caller is too small for the result.
     BufferTooSmall = -4,
+    /// A port (or domain) does not exist, or is in the wrong state for the call.
+    BadPort = -5,
+    /// A per-domain limit (ports, bindings) is reached.
+    LimitReached = -6,
+    /// The thing is already set up (a VIRQ bound twice, a port bound twice).
+    AlreadyBound = -7,
+    /// A required setup step is missing (no shared-information page yet).
+    NotReady = -8,
 }
 
 impl Status {
     /// Every status, for decoding.
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 9] = [
         Status::Ok,
         Status::UnknownHypercall,
         Status::BadAddress,
         Status::InvalidArgument,
         Status::BufferTooSmall,
+        Status::BadPort,
+        Status::LimitReached,
+        Status::AlreadyBound,
+        Status::NotReady,
     ];
 
     /// Decodes a raw `rax` value: `Ok(value)` for success, `Err(status)` for an
@@ -60,6 +72,10 @@ impl Status {
             Status::BadAddress => "BAD_ADDRESS",
             Status::InvalidArgument => "INVALID_ARGUMENT",
             Status::BufferTooSmall => "BUFFER_TOO_SMALL",
+            Status::BadPort => "BAD_PORT",
+            Status::LimitReached => "LIMIT_REACHED",
+            Status::AlreadyBound => "ALREADY_BOUND",
+            Status::NotReady => "NOT_READY",
         }
     }
 }

@@ -13,6 +13,8 @@
 
 /// Number of exception vectors a guest can handle.
 pub const VECTORS: u64 = 32;
+/// The `vector` of a frame pushed for an event upcall (not an exception).
+pub const UPCALL_VECTOR: u64 = 32;
 
 /// Vector of the page fault.
 pub const PAGE_FAULT: u64 = 14;
@@ -44,8 +46,9 @@ pub struct ExceptionFrame {
     pub rflags: u64,
     /// IN/OUT: stack pointer at the fault; restored by `iret`.
     pub rsp: u64,
-    /// Padding to keep the frame a multiple of 16 bytes.
-    pub reserved: u64,
+    /// IN/OUT: the virtual interrupt mask (`upcall_mask`) before entry;
+    /// entry sets the mask, `iret` restores this value.
+    pub saved_mask: u64,
 }
 
 const _: () = {
@@ -74,7 +77,7 @@ impl ExceptionFrame {
             self.rip,
             self.rflags,
             self.rsp,
-            self.reserved,
+            self.saved_mask,
         ];
         let mut bytes = [0u8; 80];
         for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
@@ -100,7 +103,7 @@ impl ExceptionFrame {
             rip: word(6),
             rflags: word(7),
             rsp: word(8),
-            reserved: word(9),
+            saved_mask: word(9),
         }
     }
 }
@@ -121,7 +124,7 @@ mod tests {
             rip: 7,
             rflags: 0x202,
             rsp: 9,
-            reserved: 0,
+            saved_mask: 0,
         };
         assert_eq!(ExceptionFrame::from_bytes(&frame.to_bytes()), frame);
         assert_eq!(&frame.to_bytes()[48..56], &7u64.to_le_bytes());
