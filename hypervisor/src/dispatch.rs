@@ -1,11 +1,17 @@
 //! What happens when a guest leaves ring 3: a hypercall is served, a page
 //! fault is resolved by the shadow or reflected, an exception goes to the
-//! guest's handler or stops the guest, and the scheduler picks who runs next.
+//! guest's handler or stops the guest, the timer preempts; then the
+//! scheduler picks who runs next, due timers fire, a pending upcall is
+//! delivered, and the timer is armed.
 //!
 //! Called by the arch entry code with the registers of the domain that was
 //! running; returns (through `regs`) the registers of the domain to resume
-//! and its root table. When no domain is left it ends the hypervisor.
+//! and its root table. When every domain is blocked it idles with `hlt`;
+//! when none is left it ends the hypervisor.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 
 use crate::arch::x86_64::{cpu, entry, exception, qemu_exit, tlb};
@@ -17,6 +23,10 @@ use crate::hypercall::{self, Outcome};
 use crate::mm::address::{GuestVirtAddr, MachineAddr};
 use crate::mm::guest_walk::{Access, GuestFault};
 use crate::mm::kernel_space;
+use crate::time;
+
+/// How long a domain runs before the timer preempts it.
+pub const TIME_SLICE_NS: u64 = 10_000_000;
 
 /// Why the guest stopped running.
 #[derive(Clone, Copy, Debug)]
@@ -32,46 +42,59 @@ pub enum GuestExit {
         /// CR2 for page faults.
         fault_address: u64,
     },
+    /// The hypervisor's timer fired.
+    Timer,
 }
+
+/// TSC at which the running domain's time slice ends.
+static SLICE_END: AtomicU64 = AtomicU64::new(0);
 
 /// Handles `exit` for the running domain and selects who runs next.
 pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
     let mut table = DOMAINS.lock();
     let current = table.current;
-    let domain = &mut table.domains[current];
-    domain.vcpu.regs = *regs;
+    table.domains[current].vcpu.regs = *regs;
     let outcome = match exit {
-        GuestExit::Hypercall => hypercall::dispatch(domain),
+        GuestExit::Hypercall => hypercall::dispatch(&mut table),
         GuestExit::Exception {
             vector,
             error_code,
             fault_address,
-        } => exception(domain, vector, error_code, fault_address),
+        } => exception(
+            &mut table.domains[current],
+            vector,
+            error_code,
+            fault_address,
+        ),
+        GuestExit::Timer => Outcome::Resume,
     };
-    match outcome {
-        Outcome::Resume => {
-            *regs = domain.vcpu.regs;
-            return root_of(domain);
+    let slice_over = time::now() >= SLICE_END.load(Ordering::Relaxed);
+    let stay = match outcome {
+        Outcome::Resume => !slice_over,
+        Outcome::Yield => false,
+        Outcome::Block => {
+            table.domains[current].state = State::Blocked;
+            false
         }
-        Outcome::Yield => {}
         Outcome::End(state) => {
-            // Leave the domain's tables before freeing them.
-            // SAFETY: the hypervisor's own root maps everything it uses.
-            unsafe { cpu::write_cr3(kernel_space::root()) };
-            domain.release(state);
-            if let State::Exited(code) = state {
-                log::info!(
-                    "domain {} '{}' shut down with code {code}",
-                    domain.id,
-                    domain.name
-                );
-            }
+            end_domain(&mut table, current, state);
+            false
         }
-    }
-    let Some(next) = table.next_runnable() else {
-        finish(&table);
     };
+    fire_due_timers(&mut table);
+    let next = if stay && table.domains[current].state == State::Runnable {
+        current
+    } else {
+        let next = pick_next(&mut table);
+        SLICE_END.store(
+            time::now() + time::ns_to_tsc(TIME_SLICE_NS),
+            Ordering::Relaxed,
+        );
+        next
+    };
+    let next = deliver_upcall_or_stop(&mut table, next);
     table.current = next;
+    arm_timer(&table);
     *regs = table.domains[next].vcpu.regs;
     root_of(&table.domains[next])
 }
@@ -112,6 +135,95 @@ fn exception(domain: &mut Domain, vector: u8, hardware_error: u64, address: u64)
     }
 }
 
+/// Ends the domain at `index`: closes its ports, leaves its tables, frees
+/// its memory.
+fn end_domain(table: &mut DomainTable, index: usize, state: State) {
+    hypercall::event::close_all(table, index);
+    // SAFETY: the hypervisor's own root maps everything it uses.
+    unsafe { cpu::write_cr3(kernel_space::root()) };
+    let domain = &mut table.domains[index];
+    domain.release(state);
+    if let State::Exited(code) = state {
+        log::info!(
+            "domain {} '{}' shut down with code {code}",
+            domain.id,
+            domain.name
+        );
+    }
+}
+
+/// Raises the timer VIRQ of every domain whose deadline has passed.
+fn fire_due_timers(table: &mut DomainTable) {
+    let now = time::now();
+    for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
+        if domain
+            .timer_deadline
+            .is_some_and(|deadline| deadline <= now)
+        {
+            domain.timer_deadline = None;
+            domain.raise_virq(Virq::Timer);
+        }
+    }
+}
+
+/// The next runnable domain after the current one, idling with `hlt`
+/// while every live domain is blocked. Ends the hypervisor when no domain
+/// is left, or when every one is blocked with nothing that could wake it.
+fn pick_next(table: &mut DomainTable) -> usize {
+    loop {
+        if let Some(next) = table.next_runnable() {
+            return next;
+        }
+        let blocked = table.domains.iter().filter(|d| d.state == State::Blocked);
+        let Some(deadline) = blocked.clone().filter_map(|d| d.timer_deadline).min() else {
+            for domain in blocked {
+                log::warn!(
+                    "domain {} '{}' is blocked with nothing to wake it",
+                    domain.id,
+                    domain.name
+                );
+            }
+            finish(table);
+        };
+        time::arm_at(deadline);
+        cpu::wait_for_interrupt();
+        fire_due_timers(table);
+    }
+}
+
+/// Delivers a due upcall to the domain at `index` before it runs; a domain
+/// whose callback cannot be entered is stopped and another one chosen.
+fn deliver_upcall_or_stop(table: &mut DomainTable, mut index: usize) -> usize {
+    loop {
+        let domain = &mut table.domains[index];
+        if !domain.upcall_due() {
+            return index;
+        }
+        match trap_delivery::deliver_upcall(domain) {
+            Ok(()) => return index,
+            Err(why) => {
+                containment::report(domain, shared_abi::trap::UPCALL_VECTOR as u8, 0, 0, why);
+                end_domain(table, index, State::Stopped);
+                table.current = index;
+                index = pick_next(table);
+            }
+        }
+    }
+}
+
+/// Arms the hardware timer for the end of the slice or the earliest
+/// domain timer, whichever comes first.
+fn arm_timer(table: &DomainTable) {
+    let slice_end = SLICE_END.load(Ordering::Relaxed);
+    let deadline = table
+        .domains
+        .iter()
+        .filter(|d| d.is_alive())
+        .filter_map(|d| d.timer_deadline)
+        .fold(slice_end, u64::min);
+    time::arm_at(deadline);
+}
+
 fn root_of(domain: &Domain) -> MachineAddr {
     domain
         .shadow
@@ -134,6 +246,11 @@ pub fn start() -> ! {
             finish(&table);
         };
         table.current = first;
+        SLICE_END.store(
+            time::now() + time::ns_to_tsc(TIME_SLICE_NS),
+            Ordering::Relaxed,
+        );
+        arm_timer(&table);
         let mut frame = entry::TrapFrame::default();
         frame.load_guest(&table.domains[first].vcpu.regs);
         (

@@ -30,6 +30,8 @@ pub mod hypercall;
 pub mod init;
 #[cfg(target_os = "none")]
 pub mod log;
+#[cfg(target_os = "none")]
+pub mod time;
 
 #[cfg(all(target_os = "none", not(test)))]
 #[panic_handler]

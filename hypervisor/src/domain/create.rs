@@ -74,5 +74,10 @@ pub fn create(
         vcpu: Vcpu { regs },
         state: State::Runnable,
         console: ConsoleLine::default(),
+        shared_info: None,
+        callback: 0,
+        timer_deadline: None,
+        start_tsc: crate::time::now(),
+        ports: crate::event::PortTable::default(),
     })
 }

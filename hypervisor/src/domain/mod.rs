@@ -9,6 +9,8 @@ pub mod vcpu;
 #[cfg(target_os = "none")]
 mod create;
 #[cfg(target_os = "none")]
+mod events;
+#[cfg(target_os = "none")]
 mod guest_access;
 #[cfg(target_os = "none")]
 mod memory;

@@ -8,12 +8,16 @@ use super::paging::DomainShadow;
 use super::vcpu::Vcpu;
 use crate::arch::x86_64::serial;
 use crate::console_line::ConsoleLine;
+use crate::event::PortTable;
+use crate::mm::address::MachineAddr;
 
 /// What a domain is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
     /// Ready to run (or running).
     Runnable,
+    /// Waiting for an event (the `block` hypercall).
+    Blocked,
     /// Shut down by its own hypercall with this code.
     Exited(u64),
     /// Stopped by the hypervisor for misbehaving.
@@ -40,6 +44,16 @@ pub struct Domain {
     pub state: State,
     /// Partial early-console line.
     pub console: ConsoleLine,
+    /// The shared-information page (a frame of the domain's own memory).
+    pub shared_info: Option<MachineAddr>,
+    /// The event upcall entry point (0: none).
+    pub callback: u64,
+    /// The one-shot timer's deadline, as a TSC value.
+    pub timer_deadline: Option<u64>,
+    /// TSC when the domain was created: virtual time 0.
+    pub start_tsc: u64,
+    /// Event-channel ports.
+    pub ports: PortTable,
 }
 
 impl Domain {
@@ -76,6 +90,11 @@ impl Domain {
             shadow.into_pool().release();
         }
         self.memory = None;
+    }
+
+    /// Whether the domain has not ended.
+    pub fn is_alive(&self) -> bool {
+        matches!(self.state, State::Runnable | State::Blocked)
     }
 
     /// Bytes of guest-physical memory.

@@ -7,6 +7,8 @@ use alloc::vec::Vec;
 use spin::Mutex;
 
 use super::record::{Domain, State};
+use crate::event::PortTable;
+use crate::event::ports::PortTables;
 
 /// All domains ever created, in creation order.
 pub struct DomainTable {
@@ -33,8 +35,20 @@ impl DomainTable {
         })
     }
 
+    /// The live domain with identifier `id`.
+    pub fn domain(&mut self, id: u32) -> Option<&mut Domain> {
+        let index = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.domains.get_mut(index).filter(|d| d.is_alive())
+    }
+
     /// Whether every domain exited with code 0 and no image was rejected.
     pub fn all_succeeded(&self) -> bool {
         self.rejected == 0 && self.domains.iter().all(|d| d.state == State::Exited(0))
+    }
+}
+
+impl PortTables for DomainTable {
+    fn table(&mut self, id: u32) -> Option<&mut PortTable> {
+        self.domain(id).map(|domain| &mut domain.ports)
     }
 }

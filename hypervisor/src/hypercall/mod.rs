@@ -5,13 +5,15 @@
 //! argument a guest passes can make the hypervisor fault.
 
 mod console;
+pub mod event;
 mod info;
 mod mmu;
+mod timer;
 
 use shared_abi::{Hypercall, Status};
 
-use crate::domain::trap_delivery;
-use crate::domain::{Domain, State};
+use crate::domain::table::DomainTable;
+use crate::domain::{State, trap_delivery};
 
 /// What the caller of a hypercall does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,45 +22,62 @@ pub enum Outcome {
     Resume,
     /// Let the next runnable domain run.
     Yield,
+    /// The domain sleeps until an event arrives.
+    Block,
     /// The domain is over.
     End(State),
 }
 
-/// Serves the hypercall in `domain`'s saved registers.
-pub fn dispatch(domain: &mut Domain) -> Outcome {
-    let number = domain.vcpu.regs.rax;
-    let args = domain.vcpu.regs.hypercall_args();
-    let (result, outcome) = match Hypercall::from_number(number) {
-        None => {
-            log::debug!(
-                "domain {} '{}': unknown hypercall {number}",
-                domain.id,
-                domain.name
-            );
-            (Err(Status::UnknownHypercall), Outcome::Resume)
-        }
-        Some(Hypercall::AbiVersion) => (Ok(shared_abi::ABI_VERSION as u64), Outcome::Resume),
-        Some(Hypercall::ConsoleWrite) => {
-            (console::write(domain, args[0], args[1]), Outcome::Resume)
-        }
-        Some(Hypercall::Yield) => (Ok(0), Outcome::Yield),
-        Some(Hypercall::Shutdown) => (Ok(0), Outcome::End(State::Exited(args[0]))),
-        Some(Hypercall::StartInfo) => (info::start_info(domain, args[0], args[1]), Outcome::Resume),
-        Some(Hypercall::MmuSetBase) => (mmu::set_base(domain, args[0]), Outcome::Resume),
-        Some(Hypercall::MmuGetBase) => (mmu::get_base(domain), Outcome::Resume),
-        Some(Hypercall::MmuInvalidatePage) => {
-            (mmu::invalidate_page(domain, args[0]), Outcome::Resume)
-        }
-        Some(Hypercall::MmuFlush) => (mmu::flush(domain, args[0]), Outcome::Resume),
-        Some(Hypercall::SetTrapHandler) => (
-            trap_delivery::set_handler(domain, args[0], args[1]),
-            Outcome::Resume,
-        ),
-        Some(Hypercall::Iret) => (trap_delivery::iret(domain), Outcome::Resume),
-    };
-    domain.vcpu.regs.rax = match result {
+/// Serves the hypercall in the current domain's saved registers.
+pub fn dispatch(table: &mut DomainTable) -> Outcome {
+    let current = table.current;
+    let (result, outcome) = serve(table);
+    table.domains[current].vcpu.regs.rax = match result {
         Ok(value) => value,
         Err(status) => status.to_raw(),
     };
     outcome
+}
+
+fn serve(table: &mut DomainTable) -> (Result<u64, Status>, Outcome) {
+    let current = table.current;
+    let domain = &mut table.domains[current];
+    let number = domain.vcpu.regs.rax;
+    let args = domain.vcpu.regs.hypercall_args();
+    let resume = |result| (result, Outcome::Resume);
+    let Some(call) = Hypercall::from_number(number) else {
+        log::debug!(
+            "domain {} '{}': unknown hypercall {number}",
+            domain.id,
+            domain.name
+        );
+        return resume(Err(Status::UnknownHypercall));
+    };
+    match call {
+        Hypercall::AbiVersion => resume(Ok(shared_abi::ABI_VERSION as u64)),
+        Hypercall::ConsoleWrite => resume(console::write(domain, args[0], args[1])),
+        Hypercall::Yield => (Ok(0), Outcome::Yield),
+        Hypercall::Shutdown => (Ok(0), Outcome::End(State::Exited(args[0]))),
+        Hypercall::StartInfo => resume(info::start_info(domain, args[0], args[1])),
+        Hypercall::MmuSetBase => resume(mmu::set_base(domain, args[0])),
+        Hypercall::MmuGetBase => resume(mmu::get_base(domain)),
+        Hypercall::MmuInvalidatePage => resume(mmu::invalidate_page(domain, args[0])),
+        Hypercall::MmuFlush => resume(mmu::flush(domain, args[0])),
+        Hypercall::SetTrapHandler => resume(trap_delivery::set_handler(domain, args[0], args[1])),
+        Hypercall::Iret => resume(trap_delivery::iret(domain)),
+        Hypercall::RegisterSharedInfo => resume(event::register_shared_info(domain, args[0])),
+        Hypercall::SetCallback => resume(event::set_callback(domain, args[0])),
+        Hypercall::SetTimer => resume(timer::set_timer(domain, args[0])),
+        Hypercall::Block => timer::block(domain),
+        Hypercall::EventBindVirq => resume(event::bind_virq(domain, args[0])),
+        Hypercall::EventStatus => resume(event::status(domain, args[0])),
+        Hypercall::EventUnmask => resume(event::unmask(domain, args[0])),
+        // Delivery happens on the way back to the guest.
+        Hypercall::ForceCallback => resume(Ok(0)),
+        Hypercall::EventAllocUnbound => resume(event::alloc_unbound(table, args[0])),
+        Hypercall::EventBindInterdomain => resume(event::bind_interdomain(table, args[0], args[1])),
+        Hypercall::EventSend => resume(event::send(table, args[0])),
+        Hypercall::EventClose => resume(event::close(table, args[0])),
+        Hypercall::DomainLookup => resume(event::lookup(table, args[0], args[1])),
+    }
 }

@@ -99,6 +99,15 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+/// Waits for the next interrupt with interrupts enabled only for the wait
+/// (`sti; hlt` is atomic: no interrupt slips in between), then disables
+/// them again. The interrupt handler runs before this returns.
+pub fn wait_for_interrupt() {
+    // SAFETY: the hypervisor's only interrupt source is the APIC timer,
+    // whose handler, when interrupting ring 0, only acknowledges it.
+    unsafe { asm!("sti; hlt; cli", options(nomem, nostack)) };
+}
+
 /// Stops the CPU for good.
 pub fn halt_forever() -> ! {
     loop {

@@ -152,6 +152,30 @@ macro_rules! save_and_call {
     };
 }
 
+/// Common interrupt path: frame complete but for the general registers.
+#[unsafe(naked)]
+extern "C" fn interrupt_common() {
+    save_and_call!(super::trap::handle_interrupt)
+}
+
+/// The APIC timer's entry.
+#[unsafe(naked)]
+pub extern "C" fn timer_entry() {
+    naked_asm!(
+        "push 0",
+        "push {vector}",
+        "jmp {common}",
+        vector = const super::apic::TIMER_VECTOR as u64,
+        common = sym interrupt_common,
+    )
+}
+
+/// The spurious-interrupt entry: nothing to do, not even an EOI.
+#[unsafe(naked)]
+pub extern "C" fn spurious_entry() {
+    naked_asm!("iretq")
+}
+
 /// Common exception path: frame complete but for the general registers.
 #[unsafe(naked)]
 extern "C" fn exception_common() {

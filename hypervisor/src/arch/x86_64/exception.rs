@@ -30,6 +30,7 @@ pub fn name(vector: u8) -> &'static str {
         19 => "SIMD floating-point exception",
         20 => "virtualization exception",
         21 => "control protection exception",
+        32 => "event upcall",
         _ => "reserved exception",
     }
 }

@@ -1,5 +1,5 @@
 //! The IDT: every exception vector enters [`entry`](super::entry) through
-//! its stub. Only `int3` and `into` may be raised from ring 3 (gate DPL 3);
+//! its stub, and so do the APIC timer and spurious interrupts. Only `int3` and `into` may be raised from ring 3 (gate DPL 3);
 //! any other `int N` from a guest is a general-protection fault.
 
 use spin::Once;
@@ -66,6 +66,20 @@ pub fn init() {
                 },
                 _ => {}
             }
+        }
+        let interrupts = [
+            (
+                super::apic::TIMER_VECTOR,
+                super::entry::timer_entry as *const (),
+            ),
+            (
+                super::apic::SPURIOUS_VECTOR,
+                super::entry::spurious_entry as *const (),
+            ),
+        ];
+        for (vector, entry) in interrupts {
+            // SAFETY: each entry point is written for exactly this vector.
+            unsafe { idt[vector].set_handler_addr(VirtAddr::new(entry as u64)) };
         }
         idt
     });

@@ -6,6 +6,9 @@
 pub mod exception;
 
 #[cfg(target_os = "none")]
+pub mod apic;
+
+#[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
 pub mod cpu;

@@ -7,9 +7,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use shared_abi::bench::FAULT_PROBE_ADDRESS;
 
-use super::cpu;
 use super::entry::{self, TrapFrame};
 use super::fatal;
+use super::{apic, cpu};
 use crate::dispatch::{self, GuestExit};
 
 const NMI: u64 = 2;
@@ -72,6 +72,16 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
         fault_address,
     };
     resume_next(frame, exit);
+}
+
+/// Called by the interrupt entries (the APIC timer).
+pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
+    apic::end_of_interrupt();
+    if frame.from_user() {
+        resume_next(frame, GuestExit::Timer);
+    }
+    // From ring 0 this interrupted the idle loop, which looks at the clock
+    // itself once `hlt` returns.
 }
 
 /// Called by the `syscall` entry.

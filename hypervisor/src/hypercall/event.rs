@@ -1,0 +1,171 @@
+//! Event-channel calls, the shared-information page and the upcall entry.
+
+use core::sync::atomic::Ordering;
+
+use shared_abi::Status;
+use shared_abi::shared_info::{SharedInfo, ns_multiplier};
+
+use crate::domain::Domain;
+use crate::domain::table::DomainTable;
+use crate::event::ports::{self, Port};
+use crate::mm::address::{GuestFrame, GuestVirtAddr, PAGE_SIZE, is_lower_half};
+
+/// Most bytes of a domain name `domain_lookup` reads.
+const NAME_MAX: u64 = 32;
+
+/// `register_shared_info(gpa)`: the page must be page-aligned guest memory.
+/// Its time fields are initialised, no port is pending or masked, and
+/// virtual interrupts start masked.
+pub fn register_shared_info(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
+    if !gpa.is_multiple_of(PAGE_SIZE) {
+        return Err(Status::InvalidArgument);
+    }
+    let memory = domain.memory.as_ref().ok_or(Status::InvalidArgument)?;
+    let frame = memory
+        .machine_frame(GuestFrame(gpa / PAGE_SIZE))
+        .ok_or(Status::InvalidArgument)?;
+    domain.shared_info = Some(frame.start());
+    let shared: &SharedInfo = domain.shared().ok_or(Status::InvalidArgument)?;
+    let time = &shared.time;
+    time.version.fetch_add(1, Ordering::SeqCst);
+    time.system_time_ns.store(0, Ordering::SeqCst);
+    time.tsc_timestamp.store(domain.start_tsc, Ordering::SeqCst);
+    time.tsc_to_ns_mul
+        .store(ns_multiplier(crate::time::tsc_hz()), Ordering::SeqCst);
+    time.tsc_hz.store(crate::time::tsc_hz(), Ordering::SeqCst);
+    let version = time.version.load(Ordering::SeqCst);
+    time.version.store((version | 1) + 1, Ordering::SeqCst);
+    shared.pending.store(0, Ordering::SeqCst);
+    shared.mask.store(0, Ordering::SeqCst);
+    shared.vcpu.upcall_pending.store(0, Ordering::SeqCst);
+    shared.vcpu.upcall_mask.store(1, Ordering::SeqCst);
+    Ok(0)
+}
+
+/// `set_callback(handler)`: 0 removes it.
+pub fn set_callback(domain: &mut Domain, handler: u64) -> Result<u64, Status> {
+    if handler != 0 && !is_lower_half(handler) {
+        return Err(Status::BadAddress);
+    }
+    domain.callback = handler;
+    Ok(0)
+}
+
+fn ready(domain: &Domain) -> Result<(), Status> {
+    domain.shared_info.map(|_| ()).ok_or(Status::NotReady)
+}
+
+/// `event_bind_virq(virq)`.
+pub fn bind_virq(domain: &mut Domain, virq: u64) -> Result<u64, Status> {
+    ready(domain)?;
+    domain.ports.bind_virq(virq).map(u64::from)
+}
+
+/// `event_alloc_unbound(remote)`: the peer must be a live domain.
+pub fn alloc_unbound(table: &mut DomainTable, remote: u64) -> Result<u64, Status> {
+    let current = table.current;
+    ready(&table.domains[current])?;
+    let remote = u32::try_from(remote).map_err(|_| Status::BadPort)?;
+    if table.domain(remote).is_none() {
+        return Err(Status::BadPort);
+    }
+    table.domains[current]
+        .ports
+        .alloc_unbound(remote)
+        .map(u64::from)
+}
+
+/// `event_bind_interdomain(remote, remote_port)`.
+pub fn bind_interdomain(
+    table: &mut DomainTable,
+    remote: u64,
+    remote_port: u64,
+) -> Result<u64, Status> {
+    let current = table.current;
+    ready(&table.domains[current])?;
+    let local = table.domains[current].id;
+    let remote = u32::try_from(remote).map_err(|_| Status::BadPort)?;
+    ports::bind_interdomain(table, local, remote, remote_port).map(u64::from)
+}
+
+/// `event_send(port)`: marks the peer's port (or, for a VIRQ port, the
+/// port itself) pending.
+pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
+    let current = table.current;
+    match table.domains[current].ports.get(port)? {
+        Port::Interdomain {
+            remote,
+            remote_port,
+        } => {
+            let peer = table.domain(remote).ok_or(Status::BadPort)?;
+            peer.raise(remote_port);
+            Ok(0)
+        }
+        Port::Virq(_) => {
+            table.domains[current].raise(port as u32);
+            Ok(0)
+        }
+        Port::Unbound { .. } | Port::Free => Err(Status::BadPort),
+    }
+}
+
+/// `event_close(port)`: a connected peer's end becomes unbound again.
+pub fn close(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
+    let current = table.current;
+    let local = table.domains[current].id;
+    let closed = table.domains[current].ports.close(port)?;
+    if let Some(shared) = table.domains[current].shared() {
+        shared.pending.fetch_and(!(1u64 << port), Ordering::SeqCst);
+    }
+    ports::disconnect_peer(table, local, port as u32, closed);
+    Ok(0)
+}
+
+/// Closes every port of the domain at `index` (it is ending).
+pub fn close_all(table: &mut DomainTable, index: usize) {
+    let local = table.domains[index].id;
+    let open: alloc::vec::Vec<u32> = table.domains[index]
+        .ports
+        .allocated()
+        .map(|(n, _)| n)
+        .collect();
+    for port in open {
+        if let Ok(closed) = table.domains[index].ports.close(port as u64) {
+            ports::disconnect_peer(table, local, port, closed);
+        }
+    }
+}
+
+/// `event_status(port)`.
+pub fn status(domain: &Domain, port: u64) -> Result<u64, Status> {
+    domain.ports.status(port).map(|status| status.encode())
+}
+
+/// `event_unmask(port)`: clears the mask bit; a pending event is then
+/// signalled as if it had just arrived.
+pub fn unmask(domain: &mut Domain, port: u64) -> Result<u64, Status> {
+    domain.ports.get(port)?;
+    let shared = domain.shared().ok_or(Status::NotReady)?;
+    let bit = 1u64 << port;
+    shared.mask.fetch_and(!bit, Ordering::SeqCst);
+    if shared.pending.load(Ordering::SeqCst) & bit != 0 {
+        shared.vcpu.upcall_pending.store(1, Ordering::SeqCst);
+    }
+    Ok(0)
+}
+
+/// `domain_lookup(ptr, len)`: the id of the live domain with that name.
+pub fn lookup(table: &mut DomainTable, ptr: u64, len: u64) -> Result<u64, Status> {
+    if len > NAME_MAX {
+        return Err(Status::InvalidArgument);
+    }
+    let mut name = [0u8; NAME_MAX as usize];
+    let name = &mut name[..len as usize];
+    table.domains[table.current].read_guest(GuestVirtAddr(ptr), name)?;
+    table
+        .domains
+        .iter()
+        .find(|d| d.is_alive() && d.name.as_bytes() == name)
+        .map(|d| u64::from(d.id))
+        .ok_or(Status::BadPort)
+}

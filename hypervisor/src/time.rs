@@ -1,0 +1,52 @@
+//! Time: the calibrated TSC as the hypervisor's clock, conversions to
+//! nanoseconds, and the one-shot timer deadline the scheduler asks for.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use shared_abi::shared_info::{ns_multiplier, ticks_to_ns};
+
+use crate::arch::x86_64::{apic, cpu};
+
+static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
+static TIMER_HZ: AtomicU64 = AtomicU64::new(1_000_000);
+
+/// Calibrates the clocks; call once at boot, after `apic::init`.
+pub fn init() {
+    let calibration = apic::calibrate();
+    TSC_HZ.store(calibration.tsc_hz, Ordering::Relaxed);
+    TIMER_HZ.store(calibration.timer_hz, Ordering::Relaxed);
+    log::info!(
+        "clock: TSC {} MHz, APIC timer {} kHz (calibrated against the PIT)",
+        calibration.tsc_hz / 1_000_000,
+        calibration.timer_hz / 1000
+    );
+}
+
+/// The TSC frequency.
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed)
+}
+
+/// The current TSC.
+pub fn now() -> u64 {
+    cpu::rdtsc()
+}
+
+/// TSC ticks to nanoseconds.
+pub fn tsc_to_ns(ticks: u64) -> u64 {
+    ticks_to_ns(ticks, ns_multiplier(tsc_hz()))
+}
+
+/// Nanoseconds to TSC ticks.
+pub fn ns_to_tsc(ns: u64) -> u64 {
+    ((ns as u128 * tsc_hz() as u128) / 1_000_000_000) as u64
+}
+
+/// Arms the hardware timer to fire at TSC value `deadline` (at once if it
+/// has passed).
+pub fn arm_at(deadline: u64) {
+    let ticks = deadline.saturating_sub(now());
+    let timer_ticks =
+        (ticks as u128 * TIMER_HZ.load(Ordering::Relaxed) as u128 / tsc_hz() as u128) as u64;
+    apic::arm(timer_ticks);
+}
