@@ -13,8 +13,11 @@
 extern crate alloc;
 
 pub mod console;
+pub mod interrupts;
 pub mod memory;
 pub mod scenario;
+pub mod threads;
+pub mod timer;
 pub mod traps;
 
 pub use shared_abi::guest as hv;

@@ -64,3 +64,21 @@ pub fn init_memory(
     crate::traps::install_page_fault_handler(hook);
     crate::memory::heap::init();
 }
+
+/// Sets up memory, virtual interrupts (left masked) and the page-fault
+/// handler: what event-driven scenario guests start with.
+pub fn init_interrupts(boot_info: &bootloader_api::BootInfo) {
+    init_memory(boot_info, None);
+    crate::interrupts::init();
+}
+
+/// Looks up domain `name`, yielding until it exists.
+pub fn find_domain(name: &str) -> u32 {
+    for _ in 0..10_000 {
+        if let Ok(id) = crate::hv::events::domain_lookup(name) {
+            return id;
+        }
+        crate::hv::yield_now();
+    }
+    fail(format_args!("domain '{name}' never appeared"))
+}

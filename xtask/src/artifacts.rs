@@ -13,7 +13,13 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 13] = [
+pub const GUEST_BINS: [&str; 19] = [
+    "exceptions",
+    "event-channels",
+    "timekeeping",
+    "ping-pong",
+    "spinner",
+    "flood",
     "bench",
     "guest-kernel",
     "hello",

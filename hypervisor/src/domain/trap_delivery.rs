@@ -14,6 +14,8 @@ use super::record::Domain;
 use crate::mm::address::{GuestVirtAddr, align_down, is_lower_half};
 
 const FRAME_SIZE: u64 = core::mem::size_of::<ExceptionFrame>() as u64;
+const RFLAGS_TF: u64 = 1 << 8;
+const RFLAGS_AC: u64 = 1 << 18;
 
 /// Why a handler could not be entered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +82,9 @@ fn enter(
         .map_err(|_| Undeliverable::BadStack)?;
     domain.vcpu.regs.rsp = top;
     domain.vcpu.regs.rip = handler;
+    // As an interrupt gate would: no single-stepping into the handler, and
+    // no alignment checks in it (the frame keeps the original flags).
+    domain.vcpu.regs.rflags &= !(RFLAGS_TF | RFLAGS_AC);
     domain.set_upcall_mask(1);
     Ok(())
 }

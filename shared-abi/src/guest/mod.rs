@@ -4,8 +4,10 @@
 //! types, passes pointers and lengths the hypervisor validates, and decodes
 //! `rax` into a `Result`.
 
+pub mod events;
 mod raw;
 pub mod trap;
+pub mod upcall;
 
 pub use raw::{hypercall, hypercall_number};
 

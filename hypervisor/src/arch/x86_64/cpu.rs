@@ -43,14 +43,15 @@ pub fn init() -> Features {
         let value = efer.read();
         efer.write(value | EFER_NXE | EFER_SCE);
     }
-    // SAFETY: the bits set are WP, EM and MP in CR0 (TS cleared), and PGE,
+    // SAFETY: the bits set are AM (alignment checks, for guests that ask for
+    // them with RFLAGS.AC), WP, EM and MP in CR0 (TS cleared), and PGE,
     // SMEP and SMAP in CR4: none changes the meaning of current mappings for
     // ring-0 code, which is soft-float and never touches user pages through
     // user addresses.
     unsafe {
         let mut cr0: u64;
         asm!("mov {}, cr0", out(reg) cr0, options(nomem, nostack));
-        cr0 |= (1 << 16) | (1 << 2) | (1 << 1);
+        cr0 |= (1 << 18) | (1 << 16) | (1 << 2) | (1 << 1);
         cr0 &= !(1 << 3);
         asm!("mov cr0, {}", in(reg) cr0, options(nostack));
         let mut cr4: u64;

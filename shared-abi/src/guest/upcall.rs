@@ -1,0 +1,93 @@
+//! The event upcall entry: saves every register of the interrupted context
+//! on its stack, lets a Rust handler choose which context to resume (the
+//! same one, or another thread's), and returns with `iret`.
+//!
+//! On entry the hypervisor has pushed an [`ExceptionFrame`] (vector
+//! `UPCALL_VECTOR`) with virtual interrupts masked. The stub pushes the
+//! remaining registers below it, forming an [`UpcallContext`], and calls the
+//! handler with it. The handler returns the context to resume; the stub
+//! restores it and issues `iret`, which also restores that context's
+//! virtual interrupt mask.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::Hypercall;
+use crate::trap::ExceptionFrame;
+
+/// A complete interrupted context: the registers the stub saved, then the
+/// hypervisor's frame.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(missing_docs)]
+pub struct UpcallContext {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rbx: u64,
+    /// rax, rcx, r11, rip, rflags, rsp and the saved mask.
+    pub frame: ExceptionFrame,
+}
+
+const _: () = {
+    assert!(core::mem::offset_of!(UpcallContext, frame) == 96);
+    assert!(core::mem::size_of::<UpcallContext>() % 16 == 0);
+};
+
+/// Chooses the context to resume after an upcall (return `context` itself
+/// to resume the interrupted code).
+pub type UpcallHandler = fn(context: *mut UpcallContext) -> *mut UpcallContext;
+
+static HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs `handler` and registers the entry stub with the hypervisor.
+pub fn set_handler(handler: UpcallHandler) -> Result<(), crate::Status> {
+    HANDLER.store(handler as usize, Ordering::Release);
+    // SAFETY: the stub is a valid upcall entry.
+    let raw = unsafe {
+        super::hypercall(
+            Hypercall::SetCallback,
+            [upcall_entry as *const () as u64, 0, 0, 0, 0],
+        )
+    };
+    crate::Status::result(raw).map(|_| ())
+}
+
+extern "C" fn dispatch(context: *mut UpcallContext) -> *mut UpcallContext {
+    let raw = HANDLER.load(Ordering::Acquire);
+    if raw == 0 {
+        return context;
+    }
+    // SAFETY: only `UpcallHandler` values are stored.
+    let handler: UpcallHandler = unsafe { core::mem::transmute::<usize, UpcallHandler>(raw) };
+    handler(context)
+}
+
+#[unsafe(naked)]
+extern "C" fn upcall_entry() {
+    core::arch::naked_asm!(
+        "push rbx", "push rdx", "push rsi", "push rdi", "push rbp", "push r8", "push r9", "push r10",
+        "push r12", "push r13", "push r14", "push r15",
+        "mov rdi, rsp",
+        "call {dispatch}",
+        "mov rsp, rax",
+        "pop r15", "pop r14", "pop r13", "pop r12", "pop r10", "pop r9", "pop r8", "pop rbp",
+        "pop rdi", "pop rsi", "pop rdx", "pop rbx",
+        "mov eax, {iret}",
+        "syscall",
+        "mov edi, 104",
+        "mov eax, {shutdown}",
+        "syscall",
+        "ud2",
+        dispatch = sym dispatch,
+        iret = const Hypercall::Iret as u32,
+        shutdown = const Hypercall::Shutdown as u32,
+    )
+}
