@@ -9,3 +9,9 @@
 
 /// The address whose faults the bench probe answers.
 pub const FAULT_PROBE_ADDRESS: u64 = 0xffff_8000_0000_0000;
+
+/// With `hv_bench`, `syscall` with this number in `rax` returns at once with
+/// `sysretq`, before any state is saved: the bare ring 3 to ring 0 to ring 3
+/// round trip the null hypercall is compared with. Without `hv_bench` it is
+/// an unknown hypercall.
+pub const BARE_SYSCALL: u64 = 0x0bec_0000;

@@ -230,6 +230,16 @@ pub static mut KERNEL_STACK_TOP: u64 = 0;
 #[unsafe(naked)]
 pub extern "C" fn syscall_entry() {
     naked_asm!(
+        // The bench's bare round trip (only with `hv_bench`): straight back,
+        // provided rcx is a canonical lower-half address.
+        "cmp rax, {bare}",
+        "jne 3f",
+        "cmp byte ptr [rip + {bench}], 0",
+        "je 3f",
+        "bt rcx, 47",
+        "jc 3f",
+        "sysretq",
+        "3:",
         "mov [rip + {user_rsp}], rsp",
         "mov rsp, [rip + {stack_top}]",
         "push {user_ss}",
@@ -246,13 +256,41 @@ pub extern "C" fn syscall_entry() {
         user_cs = const USER_CS,
         vector = const SYSCALL_VECTOR,
         common = sym syscall_common,
+        bare = const shared_abi::bench::BARE_SYSCALL,
+        bench = sym super::trap::BENCH_PROBE,
     )
 }
 
 /// Common hypercall path: frame complete but for the general registers.
+/// When the handler leaves `vector` as [`SYSCALL_VECTOR`], the frame
+/// resumes exactly where `syscall` left off (rcx = rip, r11 = rflags, rip in
+/// the lower half), and `sysretq` returns faster than `iretq`.
 #[unsafe(naked)]
 extern "C" fn syscall_common() {
-    save_and_call!(super::trap::handle_syscall)
+    naked_asm!(
+        "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
+        "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14",
+        "push r15",
+        "cld",
+        "mov rdi, rsp",
+        "call {handler}",
+        "cmp qword ptr [rsp + {vector}], {syscall_vector}",
+        "jne {restore}",
+        "pop r15", "pop r14", "pop r13", "pop r12", "add rsp, 8", "pop r10", "pop r9", "pop r8",
+        "pop rbp", "pop rdi", "pop rsi", "pop rdx", "add rsp, 8", "pop rbx", "pop rax",
+        // rsp now points at `vector`.
+        "mov rcx, [rsp + {rip}]",
+        "mov r11, [rsp + {rflags}]",
+        "mov rsp, [rsp + {rsp}]",
+        "sysretq",
+        handler = sym super::trap::handle_syscall,
+        restore = sym trap_return,
+        vector = const offset_of!(TrapFrame, vector),
+        syscall_vector = const SYSCALL_VECTOR,
+        rip = const offset_of!(TrapFrame, rip) - offset_of!(TrapFrame, vector),
+        rflags = const offset_of!(TrapFrame, rflags) - offset_of!(TrapFrame, vector),
+        rsp = const offset_of!(TrapFrame, rsp) - offset_of!(TrapFrame, vector),
+    )
 }
 
 macro_rules! exception_stubs {

@@ -84,10 +84,18 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
     // itself once `hlt` returns.
 }
 
-/// Called by the `syscall` entry.
+/// Called by the `syscall` entry. Leaves `vector` as `SYSCALL_VECTOR`
+/// when the resumed context can return with `sysretq`.
 pub extern "C" fn handle_syscall(frame: &mut TrapFrame) {
     resume_next(frame, GuestExit::Hypercall);
+    let sysret_safe = frame.rcx == frame.rip && frame.r11 == frame.rflags && frame.rip < LOWER_HALF_END;
+    if sysret_safe {
+        frame.vector = entry::SYSCALL_VECTOR;
+    }
 }
+
+/// First address above the lower half.
+const LOWER_HALF_END: u64 = 0x0000_8000_0000_0000;
 
 fn resume_next(frame: &mut TrapFrame, exit: GuestExit) {
     let mut regs = frame.registers();
