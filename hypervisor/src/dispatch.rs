@@ -68,6 +68,14 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
         ),
         GuestExit::Timer => Outcome::Resume,
     };
+    if outcome == Outcome::Resume && !matches!(exit, GuestExit::Timer) && !table.timers_changed {
+        // The fast path: the same domain continues and nothing about time
+        // changed, so the armed timer, the slice and the deadlines stand.
+        if let Some(root) = resume_current(&mut table, regs) {
+            return root;
+        }
+    }
+    table.timers_changed = false;
     let slice_over = time::now() >= SLICE_END.load(Ordering::Relaxed);
     let stay = match outcome {
         Outcome::Resume => !slice_over,
@@ -97,6 +105,17 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
     arm_timer(&table);
     *regs = table.domains[next].vcpu.regs;
     root_of(&table.domains[next])
+}
+
+/// Resumes the current domain, delivering a due upcall first; `None` if
+/// the upcall cannot be delivered (the slow path then stops the domain).
+fn resume_current(table: &mut DomainTable, regs: &mut Registers) -> Option<MachineAddr> {
+    let domain = &mut table.domains[table.current];
+    if domain.upcall_due() && trap_delivery::deliver_upcall(domain).is_err() {
+        return None;
+    }
+    *regs = domain.vcpu.regs;
+    Some(root_of(domain))
 }
 
 /// A hardware exception from the guest: a page fault the shadow can

@@ -42,10 +42,20 @@ pub fn ns_to_tsc(ns: u64) -> u64 {
     ((ns as u128 * tsc_hz() as u128) / 1_000_000_000) as u64
 }
 
+/// The deadline the hardware timer is armed for (0: none yet).
+static ARMED: AtomicU64 = AtomicU64::new(0);
+
 /// Arms the hardware timer to fire at TSC value `deadline` (at once if it
-/// has passed).
+/// has passed). Re-arming for the deadline already armed and still ahead
+/// is skipped: it would cost an APIC write (a VM exit under KVM) per
+/// hypercall.
 pub fn arm_at(deadline: u64) {
-    let ticks = deadline.saturating_sub(now());
+    let now = now();
+    if ARMED.load(Ordering::Relaxed) == deadline && deadline > now {
+        return;
+    }
+    ARMED.store(deadline, Ordering::Relaxed);
+    let ticks = deadline.saturating_sub(now);
     let timer_ticks =
         (ticks as u128 * TIMER_HZ.load(Ordering::Relaxed) as u128 / tsc_hz() as u128) as u64;
     apic::arm(timer_ticks);

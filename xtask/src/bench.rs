@@ -18,15 +18,34 @@ use crate::bundle::{self, GuestSpec};
 use crate::cli::BenchOptions;
 use crate::qemu::{self, Accel, Boot, Ending};
 
-/// Every figure, its baseline (if any) and the ratio the issue sets as a target.
-const FIGURES: [(&str, Option<&str>, Option<f64>); 6] = [
-    ("null_hypercall", None, None),
+/// Every figure, its baseline (if any) and the ratio the issues set as a target.
+const FIGURES: [(&str, Option<&str>, Option<f64>); 12] = [
+    ("bare_syscall", None, None),
+    ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("bare_fault", None, None),
     ("hidden_fault", Some("bare_fault"), Some(3.0)),
     ("reflected_fault", Some("bare_fault"), None),
     ("switch_warm", Some("null_hypercall"), Some(3.0)),
     ("switch_cold", Some("null_hypercall"), None),
+    ("event_same_domain", Some("null_hypercall"), Some(4.0)),
+    ("upcall_round_trip", Some("null_hypercall"), None),
+    (
+        "event_cross_domain_round_trip",
+        Some("null_hypercall"),
+        None,
+    ),
+    ("timer_lateness_ns", None, None),
+    ("timer_jitter_ns", None, None),
 ];
+
+/// The unit of a metric: nanoseconds for the `_ns` ones, else cycles.
+fn unit(metric: &str) -> &'static str {
+    if metric.ends_with("_ns") {
+        "ns"
+    } else {
+        "cycles"
+    }
+}
 
 /// One measured figure.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,12 +61,19 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     let accel = Accel::resolve(options.accel)?;
     let artifacts = artifacts::build(Profile::Release, Output::Capture)?;
     let bundle_path = artifacts::target_dir().join("bundles").join("bench.bundle");
-    let guest = GuestSpec {
-        name: "bench".into(),
-        args: String::new(),
-        image: artifacts.read_guest("bench")?,
-    };
-    bundle::write(&bundle_path, &[guest])?;
+    let guests = [
+        GuestSpec {
+            name: "bench".into(),
+            args: String::new(),
+            image: artifacts.read_guest("bench")?,
+        },
+        GuestSpec {
+            name: "echo".into(),
+            args: "role=pong peer=bench rounds=2000".into(),
+            image: artifacts.read_guest("ping-pong")?,
+        },
+    ];
+    bundle::write(&bundle_path, &guests)?;
     let boot = Boot {
         qemu,
         hypervisor: artifacts.hypervisor(),
@@ -109,12 +135,12 @@ fn ratio(figures: &[Figure], metric: &str, baseline: Option<&str>) -> Option<f64
 /// The human-readable table.
 pub fn table(figures: &[Figure], accel: Accel) -> String {
     let mut out = format!(
-        "{:<16} {:>14} {:>8}  {:<16} {:>7}  target\n",
-        "metric", "cycles", "samples", "baseline", "ratio"
+        "{:<30} {:>12} {:>6} {:>8}  {:<16} {:>7}  target\n",
+        "metric", "value", "unit", "samples", "baseline", "ratio"
     );
     for (metric, baseline, target) in FIGURES {
         let Some(figure) = figures.iter().find(|f| f.metric == metric) else {
-            let _ = writeln!(out, "{metric:<16} {:>14}", "missing");
+            let _ = writeln!(out, "{metric:<30} {:>12}", "missing");
             continue;
         };
         let measured = ratio(figures, metric, baseline);
@@ -126,8 +152,9 @@ pub fn table(figures: &[Figure], accel: Accel) -> String {
         };
         let _ = writeln!(
             out,
-            "{metric:<16} {:>14} {:>8}  {:<16} {shown:>7}  {target}",
+            "{metric:<30} {:>12} {:>6} {:>8}  {:<16} {shown:>7}  {target}",
             figure.value,
+            unit(metric),
             figure.samples,
             baseline.unwrap_or("-"),
         );
@@ -155,7 +182,8 @@ pub fn json(figures: &[Figure], accel: Accel) -> String {
                 None => ("null".into(), "null".into(), "null".into()),
             };
             Some(format!(
-                "  {{\"metric\": \"{metric}\", \"value\": {value}, \"unit\": \"cycles\", \"baseline\": {baseline_name}, \"baseline_value\": {baseline_value}, \"ratio\": {ratio}, \"accel\": \"{}\"}}",
+                "  {{\"metric\": \"{metric}\", \"value\": {value}, \"unit\": \"{}\", \"baseline\": {baseline_name}, \"baseline_value\": {baseline_value}, \"ratio\": {ratio}, \"accel\": \"{}\"}}",
+                unit(metric),
                 accel.name()
             ))
         })
@@ -199,7 +227,9 @@ mod tests {
         );
         let json = json(&figures, Accel::Kvm);
         assert!(json.contains("{\"metric\": \"hidden_fault\", \"value\": 500, \"unit\": \"cycles\", \"baseline\": \"bare_fault\", \"baseline_value\": 200, \"ratio\": 2.500, \"accel\": \"kvm\"}"));
-        assert!(json.contains("\"metric\": \"null_hypercall\", \"value\": 100, \"unit\": \"cycles\", \"baseline\": null"));
+        assert!(json.contains(
+            "\"metric\": \"bare_fault\", \"value\": 200, \"unit\": \"cycles\", \"baseline\": null"
+        ));
         assert!(
             !json.contains("reflected_fault"),
             "unmeasured figures are left out"

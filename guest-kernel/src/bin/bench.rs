@@ -1,8 +1,11 @@
 //! Bench guest: measures, in CPU cycles (rdtsc, median of many samples),
-//! what shadow paging costs a guest, and the baselines to compare with.
-//! Prints one `bench <metric> <median> <samples>` line per figure; `cargo
-//! xtask bench` turns them into a table and `target/bench.json`. Needs the
-//! hypervisor's `hv_bench` option for the bare-fault baseline.
+//! what hypercalls, shadow paging and virtual interrupts cost a guest, and
+//! the baselines to compare with. Prints one `bench <metric> <median>
+//! <samples>` line per figure; `cargo xtask bench` turns them into a table
+//! and `target/bench.json`. Needs the hypervisor's `hv_bench` option (for
+//! the bare syscall and bare fault baselines) and a second domain named
+//! `echo` running `ping-pong role=pong peer=bench` (for the cross-domain
+//! figure).
 #![no_std]
 #![no_main]
 
@@ -10,10 +13,14 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use bootloader_api::{BootInfo, entry_point};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use guest_kernel::interrupts::{self, now_ns};
 use guest_kernel::memory::frames;
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
 use guest_kernel::{hv, println, scenario};
-use shared_abi::bench::FAULT_PROBE_ADDRESS;
+use shared_abi::bench::{BARE_SYSCALL, FAULT_PROBE_ADDRESS};
+use shared_abi::event::Virq;
 use shared_abi::hypercall::FlushScope;
 use shared_abi::trap::ExceptionFrame;
 
@@ -69,9 +76,94 @@ fn skip_reflected(frame: &mut ExceptionFrame) -> bool {
     false
 }
 
+static HANDLED_AT: AtomicU64 = AtomicU64::new(0);
+static EVENTS: AtomicU64 = AtomicU64::new(0);
+
+fn stamp(_port: u32) {
+    HANDLED_AT.store(rdtsc(), Ordering::SeqCst);
+    EVENTS.fetch_add(1, Ordering::SeqCst);
+}
+
+fn bare_syscall() {
+    // SAFETY: with hv_bench the hypervisor returns at once, touching
+    // nothing; rcx and r11 are clobbered by syscall/sysret.
+    unsafe {
+        core::arch::asm!("syscall", inlateout("rax") BARE_SYSCALL => _, out("rcx") _, out("r11") _);
+    }
+}
+
+fn percentile(samples: &mut [u64], percent: usize) -> u64 {
+    samples.sort_unstable();
+    samples[(samples.len() - 1) * percent / 100]
+}
+
+/// Virtual interrupts: events in one domain and across domains, the upcall
+/// round trip, and timer lateness.
+fn event_figures(samples: &mut Vec<u64>) {
+    let me = scenario::start_info().domain_id;
+    let echo = scenario::find_domain("echo");
+    // Port 1 is offered to the echo domain (it binds port 1).
+    let to_echo =
+        hv::events::alloc_unbound(echo).unwrap_or_else(|_| scenario::fail(format_args!("alloc")));
+    let a = hv::events::alloc_unbound(me).unwrap_or_else(|_| scenario::fail(format_args!("alloc")));
+    let b = hv::events::bind_interdomain(me, a)
+        .unwrap_or_else(|_| scenario::fail(format_args!("bind")));
+    interrupts::on_port(b, stamp);
+    interrupts::on_port(to_echo, stamp);
+    interrupts::enable();
+
+    let mut round_trips = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let start = rdtsc();
+        let _ = hv::events::send(a);
+        let end = rdtsc();
+        samples.push(HANDLED_AT.load(Ordering::SeqCst).wrapping_sub(start));
+        round_trips.push(end.wrapping_sub(start));
+    }
+    report("event_same_domain", core::mem::take(samples));
+    report("upcall_round_trip", round_trips);
+
+    while hv::events::status(to_echo).map(|s| s.state)
+        != Ok(shared_abi::event::PortState::Interdomain)
+    {
+        hv::yield_now();
+    }
+    for round in 1..=SAMPLES as u64 {
+        let before = EVENTS.load(Ordering::SeqCst);
+        let start = rdtsc();
+        let _ = hv::events::send(to_echo);
+        interrupts::wait_for_event(|| EVENTS.load(Ordering::SeqCst) > before);
+        samples.push(HANDLED_AT.load(Ordering::SeqCst).wrapping_sub(start));
+        let _ = round;
+    }
+    report("event_cross_domain_round_trip", core::mem::take(samples));
+    let _ = hv::events::close(to_echo);
+
+    let timer = interrupts::bind_virq(Virq::Timer, stamp)
+        .unwrap_or_else(|_| scenario::fail(format_args!("bind timer")));
+    let mut lateness = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let before = EVENTS.load(Ordering::SeqCst);
+        let deadline = now_ns() + 1_000_000;
+        let _ = hv::events::set_timer(deadline);
+        interrupts::wait_for_event(|| EVENTS.load(Ordering::SeqCst) > before);
+        lateness.push(now_ns().saturating_sub(deadline));
+    }
+    let median = percentile(&mut lateness, 50);
+    let jitter = percentile(&mut lateness, 95) - percentile(&mut lateness, 5);
+    println!("bench timer_lateness_ns {median} {}", lateness.len());
+    println!("bench timer_jitter_ns {jitter} {}", lateness.len());
+    let _ = hv::events::close(timer);
+    interrupts::disable();
+}
+
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_memory(boot_info, Some(skip_reflected));
+    interrupts::init();
     let mut samples = Vec::with_capacity(SAMPLES);
+
+    samples.extend((0..SAMPLES).map(|_| timed(bare_syscall)));
+    report("bare_syscall", core::mem::take(&mut samples));
 
     samples.extend((0..SAMPLES).map(|_| {
         timed(|| {
@@ -130,5 +222,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     report("switch_cold", core::mem::take(&mut samples));
     let _ = hv::mmu_set_base(root);
+
+    event_figures(&mut samples);
     scenario::done()
 }

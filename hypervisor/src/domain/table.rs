@@ -18,6 +18,9 @@ pub struct DomainTable {
     pub current: usize,
     /// Images that were rejected before a domain existed.
     pub rejected: usize,
+    /// A domain timer was set or cancelled since the hardware timer was
+    /// last armed.
+    pub timers_changed: bool,
 }
 
 /// The global table.
@@ -25,6 +28,7 @@ pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable {
     domains: Vec::new(),
     current: 0,
     rejected: 0,
+    timers_changed: false,
 });
 
 impl DomainTable {

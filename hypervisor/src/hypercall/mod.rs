@@ -67,7 +67,11 @@ fn serve(table: &mut DomainTable) -> (Result<u64, Status>, Outcome) {
         Hypercall::Iret => resume(trap_delivery::iret(domain)),
         Hypercall::RegisterSharedInfo => resume(event::register_shared_info(domain, args[0])),
         Hypercall::SetCallback => resume(event::set_callback(domain, args[0])),
-        Hypercall::SetTimer => resume(timer::set_timer(domain, args[0])),
+        Hypercall::SetTimer => {
+            let result = timer::set_timer(domain, args[0]);
+            table.timers_changed = true;
+            resume(result)
+        }
         Hypercall::Block => timer::block(domain),
         Hypercall::EventBindVirq => resume(event::bind_virq(domain, args[0])),
         Hypercall::EventStatus => resume(event::status(domain, args[0])),

@@ -68,14 +68,23 @@ pub fn init() -> Features {
     features
 }
 
+/// The value last loaded into CR3, so that the hot path need not read it.
+static CURRENT_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// Loads CR3 (switching address space and flushing non-global entries).
 ///
 /// # Safety
 ///
 /// `root` must be a valid PML4 that maps the running code, stack and data.
 pub unsafe fn write_cr3(root: MachineAddr) {
+    CURRENT_ROOT.store(root.as_u64(), core::sync::atomic::Ordering::Relaxed);
     // SAFETY: guaranteed by the caller.
     unsafe { asm!("mov cr3, {}", in(reg) root.as_u64(), options(nostack)) };
+}
+
+/// The root last loaded with [`write_cr3`].
+pub fn current_root() -> MachineAddr {
+    MachineAddr(CURRENT_ROOT.load(core::sync::atomic::Ordering::Relaxed))
 }
 
 /// Reads CR3.

@@ -88,7 +88,8 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
 /// when the resumed context can return with `sysretq`.
 pub extern "C" fn handle_syscall(frame: &mut TrapFrame) {
     resume_next(frame, GuestExit::Hypercall);
-    let sysret_safe = frame.rcx == frame.rip && frame.r11 == frame.rflags && frame.rip < LOWER_HALF_END;
+    let sysret_safe =
+        frame.rcx == frame.rip && frame.r11 == frame.rflags && frame.rip < LOWER_HALF_END;
     if sysret_safe {
         frame.vector = entry::SYSCALL_VECTOR;
     }
@@ -100,7 +101,7 @@ const LOWER_HALF_END: u64 = 0x0000_8000_0000_0000;
 fn resume_next(frame: &mut TrapFrame, exit: GuestExit) {
     let mut regs = frame.registers();
     let root = dispatch::guest_exit(exit, &mut regs);
-    if cpu::read_cr3() != root {
+    if cpu::current_root() != root {
         // SAFETY: `root` is a domain address space built by
         // kernel_space::new_root, which maps the hypervisor identically.
         unsafe { cpu::write_cr3(root) };
