@@ -1,23 +1,28 @@
 //! The default guest kernel: greets, shows what its bootloader (the
-//! hypervisor) told it, checks its memory, takes turns with the other
-//! domains, and shuts down.
+//! hypervisor) told it, brings up its memory management, virtual interrupts
+//! and a periodic tick, runs two kernel threads preempted by the tick, and
+//! shuts down.
 #![no_std]
 #![no_main]
 
-use bootloader_api::config::{BootloaderConfig, Mapping};
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use bootloader_api::info::MemoryRegionKind;
 use bootloader_api::{BootInfo, entry_point};
-use guest_kernel::{check, hv, println, scenario};
+use guest_kernel::interrupts::{self, now_ns};
+use guest_kernel::{hv, println, scenario, threads, timer};
 
-/// Ask for all guest-physical memory to be mapped, as most kernels do.
-static CONFIG: BootloaderConfig = {
-    let mut config = BootloaderConfig::new_default();
-    config.mappings.physical_memory = Some(Mapping::Dynamic);
-    config.kernel_stack_size = 64 * 1024;
-    config
-};
+entry_point!(kernel_main, config = &scenario::MEMORY_CONFIG);
 
-entry_point!(kernel_main, config = &CONFIG);
+static WORK: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
+
+/// A kernel thread that computes for 50 ms without ever yielding.
+fn worker(index: u64) {
+    let until = now_ns() + 50_000_000;
+    while now_ns() < until {
+        WORK[index as usize].fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let info = scenario::start_info();
@@ -36,34 +41,27 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         .map(|region| region.end - region.start)
         .sum();
     println!(
-        "memory: {} KiB guest-physical, {} KiB usable; stack {} KiB",
+        "memory: {} KiB guest-physical, {} KiB usable; page tables at {:#x} (shadowed by the hypervisor)",
         info.memory_bytes / 1024,
         usable / 1024,
-        boot_info.kernel_stack_len / 1024
+        hv::mmu_get_base()
     );
-    let Some(offset) = boot_info.physical_memory_offset.into_option() else {
-        scenario::fail(format_args!("no physical-memory mapping"));
-    };
-    // Write a pattern through the physical-memory mapping into the last
-    // usable page and read it back.
-    let last_page = (offset + info.memory_bytes - 4096) as *mut u64;
-    for index in 0..512 {
-        // SAFETY: the page is usable guest memory mapped writable at `offset`.
-        unsafe {
-            last_page
-                .add(index)
-                .write_volatile(index as u64 * 0x0101_0101)
-        };
+    scenario::init_interrupts(boot_info);
+    timer::init();
+    threads::init();
+    interrupts::enable();
+    let ids = [threads::spawn(worker, 0), threads::spawn(worker, 1)];
+    while ids.iter().any(|id| id.is_some_and(|id| !threads::finished(id))) {
+        core::hint::spin_loop();
     }
-    // SAFETY: as above.
-    let intact =
-        (0..512).all(|i| unsafe { last_page.add(i).read_volatile() } == i as u64 * 0x0101_0101);
-    check!(intact, "memory pattern did not read back");
-    println!("physical memory mapped at {offset:#x}: pattern check passed");
-    for turn in 1..=3 {
-        println!("turn {turn}: yielding to the other domains");
-        hv::yield_now();
-    }
+    println!(
+        "two kernel threads ran {} and {} iterations, preempted by the tick ({} ticks, {} ms of virtual time)",
+        WORK[0].load(Ordering::Relaxed),
+        WORK[1].load(Ordering::Relaxed),
+        timer::ticks(),
+        now_ns() / 1_000_000
+    );
+    timer::sleep(20_000_000);
     println!("goodbye");
     hv::shutdown(0)
 }

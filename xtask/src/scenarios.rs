@@ -185,7 +185,7 @@ pub fn all() -> Vec<Scenario> {
             .guest("beta", "guest-kernel", "")
             .line("[alpha] Hello from alpha!")
             .line("[beta] Hello from beta!")
-            .line("pattern check passed")
+            .line("two kernel threads ran")
             .line("'alpha' shut down with code 0")
             .line("'beta' shut down with code 0"),
         Scenario::new("demand-paging", HvExit::Success)
