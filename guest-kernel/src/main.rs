@@ -51,7 +51,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     threads::init();
     interrupts::enable();
     let ids = [threads::spawn(worker, 0), threads::spawn(worker, 1)];
-    while ids.iter().any(|id| id.is_some_and(|id| !threads::finished(id))) {
+    while ids
+        .iter()
+        .any(|id| id.is_some_and(|id| !threads::finished(id)))
+    {
         core::hint::spin_loop();
     }
     println!(

@@ -82,3 +82,28 @@ pub fn find_domain(name: &str) -> u32 {
     }
     fail(format_args!("domain '{name}' never appeared"))
 }
+
+/// Binds port `remote_port` of domain `peer` once the peer has offered it,
+/// yielding until then.
+pub fn bind_when_offered(peer: u32, remote_port: u32) -> u32 {
+    for _ in 0..100_000 {
+        match crate::hv::events::bind_interdomain(peer, remote_port) {
+            Ok(port) => return port,
+            Err(_) => crate::hv::yield_now(),
+        }
+    }
+    fail(format_args!(
+        "port {remote_port} of domain {peer} was never offered"
+    ))
+}
+
+/// Yields until the peer has bound the port `port` this domain offered.
+pub fn wait_until_connected(port: u32) {
+    let connected = || {
+        crate::hv::events::status(port).map(|s| s.state)
+            == Ok(shared_abi::event::PortState::Interdomain)
+    };
+    while !connected() {
+        crate::hv::yield_now();
+    }
+}

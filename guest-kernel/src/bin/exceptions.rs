@@ -82,17 +82,23 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         .is_ok(),
         "map"
     );
-    // SAFETY (all cases): each raises its exception on purpose; `record`
-    // resumes at label 2, whose address the asm leaves in rcx.
+    // SAFETY: raises the exception on purpose; `record` resumes at label 2,
+    // whose address the asm leaves in rcx.
     expect("divide error", 0, Some((u64::MAX, 0)), None, || unsafe {
         asm!("lea rcx, [rip + 2f]", "div {0:e}", "2:", in(reg) 0u32, inout("eax") 1u32 => _, inout("edx") 0u32 => _, out("rcx") _);
     });
+    // SAFETY: raises the exception on purpose; `record` resumes at label 2,
+    // whose address the asm leaves in rcx.
     expect("debug (single step)", 1, None, None, || unsafe {
         asm!("lea rcx, [rip + 2f]", "pushfq", "or qword ptr [rsp], {tf}", "popfq", "nop", "2:", tf = const RFLAGS_TF, out("rcx") _);
     });
+    // SAFETY: raises the exception on purpose; `record` resumes at label 2,
+    // whose address the asm leaves in rcx.
     expect("breakpoint", 3, Some((u64::MAX, 0)), None, || unsafe {
         asm!("lea rcx, [rip + 2f]", "int3", "2:", out("rcx") _);
     });
+    // SAFETY: raises the exception on purpose; `record` resumes at label 2,
+    // whose address the asm leaves in rcx.
     expect("invalid opcode", 6, Some((u64::MAX, 0)), None, || unsafe {
         asm!("lea rcx, [rip + 2f]", "ud2", "2:", out("rcx") _);
     });
@@ -101,6 +107,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         13,
         Some((u64::MAX, 0)),
         None,
+        // SAFETY: raises the exception on purpose; `record` resumes at
+        // label 2, whose address the asm leaves in rcx.
         || unsafe {
             asm!("lea rcx, [rip + 2f]", "cli", "2:", out("rcx") _);
         },
@@ -110,6 +118,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         13,
         Some((0b111, 0b010)),
         None,
+        // SAFETY: raises the exception on purpose; `record` resumes at
+        // label 2, whose address the asm leaves in rcx.
         || unsafe {
             asm!("lea rcx, [rip + 2f]", "int 0x80", "2:", out("rcx") _);
         },
@@ -119,6 +129,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         14,
         Some((u64::MAX, 0b100)),
         Some(UNMAPPED + 8),
+        // SAFETY: raises the exception on purpose; `record` resumes at
+        // label 2, whose address the asm leaves in rcx.
         || unsafe {
             asm!("lea rcx, [rip + 2f]", "mov rax, [{a}]", "2:", a = in(reg) UNMAPPED + 8, out("rax") _, out("rcx") _);
         },
@@ -128,6 +140,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         14,
         Some((u64::MAX, 0b111)),
         Some(READ_ONLY + 16),
+        // SAFETY: raises the exception on purpose; `record` resumes at
+        // label 2, whose address the asm leaves in rcx.
         || unsafe {
             asm!("lea rcx, [rip + 2f]", "mov qword ptr [{a}], 1", "2:", a = in(reg) READ_ONLY + 16, out("rcx") _);
         },

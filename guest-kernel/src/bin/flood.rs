@@ -31,9 +31,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
                 .unwrap_or(500);
             let port = hv::events::alloc_unbound(peer)
                 .unwrap_or_else(|_| scenario::fail(format_args!("alloc")));
-            while hv::events::status(port).map(|s| s.state) != Ok(PortState::Interdomain) {
-                hv::yield_now();
-            }
+            scenario::wait_until_connected(port);
             let until = now_ns() + ms * 1_000_000;
             let mut sent = 0u64;
             while now_ns() < until {
@@ -44,12 +42,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
             println!("sent {sent} events in {ms} ms");
         }
         Some("sink") => {
-            let port = loop {
-                match hv::events::bind_interdomain(peer, 1) {
-                    Ok(port) => break port,
-                    Err(_) => hv::yield_now(),
-                }
-            };
+            let port = scenario::bind_when_offered(peer, 1);
             interrupts::on_port(port, on_event);
             interrupts::enable();
             interrupts::wait_for_event(|| {

@@ -39,11 +39,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
             PORT.store(port, Ordering::SeqCst);
             interrupts::on_port(port, on_pong);
             interrupts::enable();
-            while hv::events::status(port).map(|s| s.state)
-                != Ok(shared_abi::event::PortState::Interdomain)
-            {
-                hv::yield_now();
-            }
+            scenario::wait_until_connected(port);
             for round in 1..=rounds {
                 check!(hv::events::send(port).is_ok(), "send ping {round}");
                 interrupts::wait_for_event(|| RECEIVED.load(Ordering::SeqCst) >= round);
@@ -53,12 +49,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
             println!("{rounds} pings sent, {received} replies received");
         }
         Some("pong") => {
-            let port = loop {
-                match hv::events::bind_interdomain(peer, 1) {
-                    Ok(port) => break port,
-                    Err(_) => hv::yield_now(),
-                }
-            };
+            let port = scenario::bind_when_offered(peer, 1);
             interrupts::on_port(port, on_ping);
             interrupts::enable();
             interrupts::wait_for_event(|| RECEIVED.load(Ordering::SeqCst) >= rounds);

@@ -175,21 +175,21 @@ pub fn bind_interdomain(
 /// After `port` of `local` was closed (it was `closed`): an interdomain
 /// peer's end goes back to unbound, offered to `local` again.
 pub fn disconnect_peer(tables: &mut impl PortTables, local: DomainId, port: u32, closed: Port) {
-    if let Port::Interdomain {
+    let Port::Interdomain {
         remote,
         remote_port,
     } = closed
+    else {
+        return;
+    };
+    let peer_end = Port::Interdomain {
+        remote: local,
+        remote_port: port,
+    };
+    if let Some(table) = tables.table(remote)
+        && table.get(remote_port as u64) == Ok(peer_end)
     {
-        if let Some(table) = tables.table(remote) {
-            if table.get(remote_port as u64)
-                == Ok(Port::Interdomain {
-                    remote: local,
-                    remote_port: port,
-                })
-            {
-                table.set(remote_port, Port::Unbound { remote: local });
-            }
-        }
+        table.set(remote_port, Port::Unbound { remote: local });
     }
 }
 

@@ -38,7 +38,7 @@ pub struct UpcallContext {
 
 const _: () = {
     assert!(core::mem::offset_of!(UpcallContext, frame) == 96);
-    assert!(core::mem::size_of::<UpcallContext>() % 16 == 0);
+    assert!(core::mem::size_of::<UpcallContext>().is_multiple_of(16));
 };
 
 /// Chooses the context to resume after an upcall (return `context` itself
