@@ -14,7 +14,7 @@ use shared_abi::event::Virq;
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
 /// How late a deadline may be seen, in virtual time.
-const TOLERANCE_NS: u64 = 2_000_000;
+const TOLERANCE_NS: u64 = 5_000_000;
 static FIRED_AT: AtomicU64 = AtomicU64::new(0);
 static COUNTERS: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
 
