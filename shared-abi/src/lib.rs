@@ -17,6 +17,7 @@ pub mod event;
 pub mod exit;
 pub mod hypercall;
 pub mod page_table;
+pub mod ring;
 pub mod shared_info;
 pub mod start_info;
 pub mod status;
