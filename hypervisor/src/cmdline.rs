@@ -7,6 +7,7 @@
 //! | `loglevel=LEVEL` | `error`, `warn`, `info`, `debug` or `trace` | `info` |
 //! | `hv_selftest=fault` | fault inside the hypervisor after boot (tests the fatal path) | off |
 //! | `hv_bench` | answer the bench fault probe (see `shared_abi::bench`) | off |
+//! | `console_color` | colour each domain's console prefix (ANSI) | off |
 //!
 //! Unknown words are reported and ignored, never fatal.
 
@@ -35,6 +36,8 @@ pub struct Options {
     pub self_test: Option<SelfTest>,
     /// Whether the bench fault probe is answered.
     pub bench: bool,
+    /// Whether console prefixes are coloured.
+    pub console_color: bool,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             log_level: log::LevelFilter::Info,
             self_test: None,
             bench: false,
+            console_color: false,
         }
     }
 }
@@ -78,6 +82,10 @@ pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Opti
             "hv_selftest" => Err("the only self-test is 'fault'"),
             "hv_bench" if value.is_empty() => {
                 options.bench = true;
+                Ok(())
+            }
+            "console_color" if value.is_empty() => {
+                options.console_color = true;
                 Ok(())
             }
             _ => Err("unknown option"),

@@ -15,7 +15,6 @@ use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 
 use crate::arch::x86_64::{cpu, entry, exception, qemu_exit, tlb};
-use crate::containment;
 use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::vcpu::Registers;
 use crate::domain::{Domain, State, paging, trap_delivery};
@@ -24,6 +23,7 @@ use crate::mm::address::{GuestVirtAddr, MachineAddr};
 use crate::mm::guest_walk::{Access, GuestFault};
 use crate::mm::kernel_space;
 use crate::time;
+use crate::{console, containment};
 
 /// How long a domain runs before the timer preempts it.
 pub const TIME_SLICE_NS: u64 = 10_000_000;
@@ -44,6 +44,8 @@ pub enum GuestExit {
     },
     /// The hypervisor's timer fired.
     Timer,
+    /// A device interrupted (console input).
+    Device,
 }
 
 /// TSC at which the running domain's time slice ends.
@@ -66,9 +68,12 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
             error_code,
             fault_address,
         ),
-        GuestExit::Timer => Outcome::Resume,
+        GuestExit::Timer | GuestExit::Device => Outcome::Resume,
     };
-    if outcome == Outcome::Resume && !matches!(exit, GuestExit::Timer) && !table.timers_changed {
+    let quiet = !table.timers_changed
+        && !table.service_due
+        && matches!(exit, GuestExit::Hypercall | GuestExit::Exception { .. });
+    if outcome == Outcome::Resume && quiet {
         // The fast path: the same domain continues and nothing about time
         // changed, so the armed timer, the slice and the deadlines stand.
         if let Some(root) = resume_current(&mut table, regs) {
@@ -76,6 +81,8 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
         }
     }
     table.timers_changed = false;
+    table.service_due = false;
+    console::service(&mut table);
     let slice_over = time::now() >= SLICE_END.load(Ordering::Relaxed);
     let stay = match outcome {
         Outcome::Resume => !slice_over,
@@ -194,7 +201,16 @@ fn pick_next(table: &mut DomainTable) -> usize {
             return next;
         }
         let blocked = table.domains.iter().filter(|d| d.state == State::Blocked);
-        let Some(deadline) = blocked.clone().filter_map(|d| d.timer_deadline).min() else {
+        let console_can_wake = blocked.clone().any(|d| d.console.device.is_some());
+        let deadline = blocked.clone().filter_map(|d| d.timer_deadline).min();
+        let deadline = match (deadline, console_can_wake) {
+            (Some(deadline), _) => Some(deadline),
+            // Only keyboard input can wake someone: poll the clock now and
+            // then, but sleep in between.
+            (None, true) => Some(time::now() + time::ns_to_tsc(TIME_SLICE_NS)),
+            (None, false) => None,
+        };
+        let Some(deadline) = deadline else {
             for domain in blocked {
                 log::warn!(
                     "domain {} '{}' is blocked with nothing to wake it",
@@ -207,6 +223,7 @@ fn pick_next(table: &mut DomainTable) -> usize {
         time::arm_at(deadline);
         cpu::wait_for_interrupt();
         fire_due_timers(table);
+        console::service(table);
     }
 }
 

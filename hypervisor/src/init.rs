@@ -33,6 +33,7 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         shared_abi::ABI_MAJOR,
         shared_abi::ABI_MINOR
     );
+    crate::console::set_color(options.console_color);
     if options.bench {
         crate::arch::x86_64::trap::BENCH_PROBE.store(true, core::sync::atomic::Ordering::Relaxed);
         log::info!("bench fault probe enabled");

@@ -12,7 +12,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod cmdline;
-pub mod console_line;
+pub mod console;
 pub mod domain;
 pub mod event;
 pub mod instruction;

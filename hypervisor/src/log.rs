@@ -6,8 +6,6 @@
 
 use core::fmt::{self, Write};
 
-use crate::arch::x86_64::serial;
-
 struct SerialLogger;
 
 static LOGGER: SerialLogger = SerialLogger;
@@ -73,7 +71,8 @@ impl log::Log for SerialLogger {
             log::Level::Debug => write!(line, "hv: debug: {}", record.args()),
             log::Level::Trace => write!(line, "hv: trace: {}", record.args()),
         };
-        serial::write(&[line.as_bytes(), b"\n"]);
+        let _ = line.write_str("\n");
+        crate::console::message(line.as_bytes());
     }
 
     fn flush(&self) {}

@@ -61,6 +61,8 @@ pub enum Hypercall {
     ForceCallback = 22,
     /// Finds a domain by name: `(ptr, len)`; returns its id.
     DomainLookup = 23,
+    /// Attaches the split console rings in the page at guest-physical `(gpa)`.
+    ConsoleAttach = 24,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].
@@ -75,7 +77,7 @@ pub enum FlushScope {
 
 impl Hypercall {
     /// Every defined call, in number order.
-    pub const ALL: [Hypercall; 24] = [
+    pub const ALL: [Hypercall; 25] = [
         Hypercall::AbiVersion,
         Hypercall::ConsoleWrite,
         Hypercall::Yield,
@@ -100,6 +102,7 @@ impl Hypercall {
         Hypercall::EventUnmask,
         Hypercall::ForceCallback,
         Hypercall::DomainLookup,
+        Hypercall::ConsoleAttach,
     ];
 
     /// Decodes a number from `rax`; `None` for an unknown number. Numbers
@@ -135,6 +138,7 @@ impl Hypercall {
             Hypercall::EventUnmask => "event_unmask",
             Hypercall::ForceCallback => "force_callback",
             Hypercall::DomainLookup => "domain_lookup",
+            Hypercall::ConsoleAttach => "console_attach",
         }
     }
 }

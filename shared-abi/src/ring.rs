@@ -10,7 +10,7 @@
 //! other (the hypervisor's backend) keeps its own index privately and only
 //! reads the other side's index, checking it with [`check_peer_index`].
 
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 /// Bytes of the input ring (backend to guest).
 pub const INPUT_SIZE: usize = 1024;
@@ -108,7 +108,9 @@ impl<'a> Ring<'a> {
 
     /// Bytes waiting (as the indices in shared memory say).
     pub fn len(&self) -> u32 {
-        self.prod.load(Ordering::Acquire).wrapping_sub(self.cons.load(Ordering::Acquire))
+        self.prod
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.cons.load(Ordering::Acquire))
     }
 
     /// Whether no byte is waiting.
@@ -148,8 +150,18 @@ pub enum RingFault {
 /// `peer` the new value. For a peer producer, `peer - own` must not exceed
 /// the size; for a peer consumer, `own - peer` must not. Either way the
 /// peer may not move backwards from `last_seen`.
-pub fn check_peer_index(own: u32, last_seen: u32, peer: u32, size: u32, peer_produces: bool) -> Result<(), RingFault> {
-    let distance = if peer_produces { peer.wrapping_sub(own) } else { own.wrapping_sub(peer) };
+pub fn check_peer_index(
+    own: u32,
+    last_seen: u32,
+    peer: u32,
+    size: u32,
+    peer_produces: bool,
+) -> Result<(), RingFault> {
+    let distance = if peer_produces {
+        peer.wrapping_sub(own)
+    } else {
+        own.wrapping_sub(peer)
+    };
     if distance > size {
         return Err(RingFault::BeyondRing);
     }
@@ -189,7 +201,11 @@ mod tests {
         assert_eq!(ring.consume(&mut out), 2048);
         assert_eq!(&out[..2048], &data[1000..3048]);
         assert!(ring.is_empty());
-        assert_eq!(ring.consume(&mut out), 0, "nothing to read from an empty ring");
+        assert_eq!(
+            ring.consume(&mut out),
+            0,
+            "nothing to read from an empty ring"
+        );
     }
 
     #[test]
@@ -209,14 +225,32 @@ mod tests {
     fn untrusted_indices_are_checked() {
         // Peer producer: at most `size` ahead of our consumer index.
         assert_eq!(check_peer_index(100, 100, 100 + 2048, 2048, true), Ok(()));
-        assert_eq!(check_peer_index(100, 100, 100 + 2049, 2048, true), Err(RingFault::BeyondRing));
-        assert_eq!(check_peer_index(100, 150, 120, 2048, true), Err(RingFault::Backwards));
-        assert_eq!(check_peer_index(100, 100, 99, 2048, true), Err(RingFault::BeyondRing));
+        assert_eq!(
+            check_peer_index(100, 100, 100 + 2049, 2048, true),
+            Err(RingFault::BeyondRing)
+        );
+        assert_eq!(
+            check_peer_index(100, 150, 120, 2048, true),
+            Err(RingFault::Backwards)
+        );
+        assert_eq!(
+            check_peer_index(100, 100, 99, 2048, true),
+            Err(RingFault::BeyondRing)
+        );
         // Peer consumer: at most `size` behind our producer index.
         assert_eq!(check_peer_index(500, 10, 20, 1024, false), Ok(()));
-        assert_eq!(check_peer_index(500, 10, 600, 1024, false), Err(RingFault::BeyondRing));
-        assert_eq!(check_peer_index(5000, 4000, 3900, 1024, false), Err(RingFault::BeyondRing));
-        assert_eq!(check_peer_index(u32::MAX, u32::MAX - 5, 2, 1024, false), Err(RingFault::BeyondRing));
+        assert_eq!(
+            check_peer_index(500, 10, 600, 1024, false),
+            Err(RingFault::BeyondRing)
+        );
+        assert_eq!(
+            check_peer_index(5000, 4000, 3900, 1024, false),
+            Err(RingFault::BeyondRing)
+        );
+        assert_eq!(
+            check_peer_index(u32::MAX, u32::MAX - 5, 2, 1024, false),
+            Err(RingFault::BeyondRing)
+        );
     }
 
     #[test]
@@ -230,7 +264,9 @@ mod tests {
             while next < TOTAL {
                 seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 let chunk = 1 + (seed >> 24) as usize % 300;
-                let bytes: Vec<u8> = (next..(next + chunk).min(TOTAL)).map(|i| (i % 251) as u8).collect();
+                let bytes: Vec<u8> = (next..(next + chunk).min(TOTAL))
+                    .map(|i| (i % 251) as u8)
+                    .collect();
                 next += ring.produce(&bytes) as usize;
             }
         });
@@ -243,7 +279,12 @@ mod tests {
             let want = 1 + (seed >> 22) as usize % buffer.len();
             let count = ring.consume(&mut buffer[..want]) as usize;
             for (offset, byte) in buffer[..count].iter().enumerate() {
-                assert_eq!(*byte, ((received + offset) % 251) as u8, "byte {} out of order", received + offset);
+                assert_eq!(
+                    *byte,
+                    ((received + offset) % 251) as u8,
+                    "byte {} out of order",
+                    received + offset
+                );
             }
             received += count;
         }

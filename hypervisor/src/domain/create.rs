@@ -11,7 +11,7 @@ use super::memory::DomainMemory;
 use super::paging;
 use super::record::{Domain, State};
 use super::vcpu::{Registers, Vcpu};
-use crate::console_line::ConsoleLine;
+use crate::console::DomainConsole;
 use crate::loader::elf_image::{self, ImageError};
 use crate::loader::{self, LoadError};
 
@@ -73,7 +73,7 @@ pub fn create(
         traps: [0; shared_abi::trap::VECTORS as usize],
         vcpu: Vcpu { regs },
         state: State::Runnable,
-        console: ConsoleLine::default(),
+        console: DomainConsole::default(),
         shared_info: None,
         callback: 0,
         timer_deadline: None,

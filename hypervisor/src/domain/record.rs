@@ -6,8 +6,7 @@ use core::fmt::Write;
 use super::memory::DomainMemory;
 use super::paging::DomainShadow;
 use super::vcpu::Vcpu;
-use crate::arch::x86_64::serial;
-use crate::console_line::ConsoleLine;
+use crate::console::{self, DomainConsole};
 use crate::event::PortTable;
 use crate::mm::address::MachineAddr;
 
@@ -42,8 +41,8 @@ pub struct Domain {
     pub vcpu: Vcpu,
     /// Current state.
     pub state: State,
-    /// Partial early-console line.
-    pub console: ConsoleLine,
+    /// The domain's side of the console (unfinished line, split console).
+    pub console: DomainConsole,
     /// The shared-information page (a frame of the domain's own memory).
     pub shared_info: Option<MachineAddr>,
     /// The event upcall entry point (0: none).
@@ -59,18 +58,14 @@ pub struct Domain {
 impl Domain {
     /// Writes early-console bytes, one prefixed line at a time.
     pub fn console_write(&mut self, bytes: &[u8]) {
-        let name = self.name.as_bytes();
-        self.console.push(bytes, |line| {
-            serial::write(&[b"[", name, b"] ", line, b"\n"])
-        });
+        console::write_early(self, bytes);
     }
 
     /// Ends the domain: flushes its console and frees its memory and page
     /// tables. The caller must not be running on this domain's tables.
     pub fn release(&mut self, state: State) {
-        let name = self.name.as_bytes();
-        self.console
-            .flush(|line| serial::write(&[b"[", name, b"] ", line, b"\n"]));
+        console::flush(self);
+        self.console.device = None;
         self.state = state;
         if let Some(shadow) = self.shadow.take() {
             let stats = shadow.stats();

@@ -21,6 +21,8 @@ pub struct DomainTable {
     /// A domain timer was set or cancelled since the hardware timer was
     /// last armed.
     pub timers_changed: bool,
+    /// A device backend was notified and must run before a guest resumes.
+    pub service_due: bool,
 }
 
 /// The global table.
@@ -29,6 +31,7 @@ pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable {
     current: 0,
     rejected: 0,
     timers_changed: false,
+    service_due: false,
 });
 
 impl DomainTable {

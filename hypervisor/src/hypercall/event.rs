@@ -3,6 +3,7 @@
 use core::sync::atomic::Ordering;
 
 use shared_abi::Status;
+use shared_abi::event::Virq;
 use shared_abi::shared_info::{SharedInfo, ns_multiplier};
 
 use crate::domain::Domain;
@@ -88,8 +89,9 @@ pub fn bind_interdomain(
     ports::bind_interdomain(table, local, remote, remote_port).map(u64::from)
 }
 
-/// `event_send(port)`: marks the peer's port (or, for a VIRQ port, the
-/// port itself) pending.
+/// `event_send(port)`: marks the peer's port pending; on the timer VIRQ
+/// port, the port itself; on a device VIRQ port (console, block), notifies
+/// the device's backend.
 pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
     let current = table.current;
     match table.domains[current].ports.get(port)? {
@@ -101,8 +103,14 @@ pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
             peer.raise(remote_port);
             Ok(0)
         }
-        Port::Virq(_) => {
+        Port::Virq(Virq::Timer) => {
             table.domains[current].raise(port as u32);
+            Ok(0)
+        }
+        Port::Virq(_) => {
+            // A device port: the guest notifies its backend, which runs
+            // before the guest is resumed.
+            table.service_due = true;
             Ok(0)
         }
         Port::Unbound { .. } | Port::Free => Err(Status::BadPort),

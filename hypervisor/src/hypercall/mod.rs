@@ -83,5 +83,6 @@ fn serve(table: &mut DomainTable) -> (Result<u64, Status>, Outcome) {
         Hypercall::EventSend => resume(event::send(table, args[0])),
         Hypercall::EventClose => resume(event::close(table, args[0])),
         Hypercall::DomainLookup => resume(event::lookup(table, args[0], args[1])),
+        Hypercall::ConsoleAttach => resume(crate::console::attach(domain, args[0])),
     }
 }

@@ -14,6 +14,8 @@ use crate::mm::direct_map::machine_ptr;
 
 /// Vector of the APIC timer interrupt.
 pub const TIMER_VECTOR: u8 = 0x40;
+/// Vector of the COM1 receive interrupt.
+pub const SERIAL_VECTOR: u8 = 0x41;
 /// Vector of the spurious interrupt.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 

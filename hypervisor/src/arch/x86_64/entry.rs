@@ -170,6 +170,18 @@ pub extern "C" fn timer_entry() {
     )
 }
 
+/// The COM1 receive interrupt's entry.
+#[unsafe(naked)]
+pub extern "C" fn serial_entry() {
+    naked_asm!(
+        "push 0",
+        "push {vector}",
+        "jmp {common}",
+        vector = const super::apic::SERIAL_VECTOR as u64,
+        common = sym interrupt_common,
+    )
+}
+
 /// The spurious-interrupt entry: nothing to do, not even an EOI.
 #[unsafe(naked)]
 pub extern "C" fn spurious_entry() {

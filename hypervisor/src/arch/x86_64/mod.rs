@@ -21,6 +21,8 @@ pub mod gdt;
 #[cfg(target_os = "none")]
 pub mod idt;
 #[cfg(target_os = "none")]
+pub mod ioapic;
+#[cfg(target_os = "none")]
 pub mod pic;
 #[cfg(target_os = "none")]
 pub mod pvh;

@@ -6,6 +6,7 @@
 use spin::Mutex;
 use uart_16550::backend::PioBackend;
 use uart_16550::{Config, Uart16550};
+use x86_64::instructions::port::Port;
 
 const COM1: u16 = 0x3f8;
 
@@ -21,6 +22,38 @@ pub fn init() {
     if uart.init(Config::default()).is_ok() {
         *PORT.lock() = Some(uart);
     }
+}
+
+/// ISA interrupt line of COM1.
+pub const IRQ: u8 = 4;
+
+/// Enables the receive interrupt (IER bit 0; MCR OUT2 gates the line on PCs).
+pub fn enable_receive_interrupt() {
+    let mut ier = Port::<u8>::new(COM1 + 1);
+    let mut mcr = Port::<u8>::new(COM1 + 4);
+    // SAFETY: COM1's interrupt-enable and modem-control registers; only
+    // this module drives the UART.
+    unsafe {
+        ier.write(0x01);
+        let value = mcr.read();
+        mcr.write(value | 0x08);
+    }
+}
+
+/// Reads every byte the UART has received into `buffer`; returns the count.
+pub fn receive(buffer: &mut [u8]) -> usize {
+    let mut lsr = Port::<u8>::new(COM1 + 5);
+    let mut data = Port::<u8>::new(COM1);
+    let mut count = 0;
+    // SAFETY: reading the line-status and data registers of COM1; the
+    // data register is read only while LSR says a byte is ready.
+    unsafe {
+        while count < buffer.len() && lsr.read() & 1 != 0 {
+            buffer[count] = data.read();
+            count += 1;
+        }
+    }
+    count
 }
 
 /// Writes every byte of each part, in order, as one unit.

@@ -2,7 +2,7 @@
 //! Brings up the CPU (serial, descriptor tables, control registers, memory)
 //! in dependency order and hands over to [`crate::init::run`].
 
-use super::{apic, boot, cpu, entry, gdt, idt, pic, pvh, qemu_exit, serial, syscall};
+use super::{apic, boot, cpu, entry, gdt, idt, ioapic, pic, pvh, qemu_exit, serial, syscall};
 use crate::mm::{frames, kernel_space};
 use shared_abi::exit::HvExit;
 
@@ -63,6 +63,8 @@ pub extern "C" fn hv_start(start_info: u32) -> ! {
     kernel_space::init(ram_top);
     apic::init();
     crate::time::init();
+    ioapic::route(serial::IRQ, apic::SERIAL_VECTOR);
+    serial::enable_receive_interrupt();
     log::debug!(
         "cpu: smep {} smap {}; {} MiB RAM, {} MiB free",
         features.smep,

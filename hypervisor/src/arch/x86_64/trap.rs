@@ -9,7 +9,7 @@ use shared_abi::bench::FAULT_PROBE_ADDRESS;
 
 use super::entry::{self, TrapFrame};
 use super::fatal;
-use super::{apic, cpu};
+use super::{apic, cpu, serial};
 use crate::dispatch::{self, GuestExit};
 
 const NMI: u64 = 2;
@@ -74,14 +74,27 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
     resume_next(frame, exit);
 }
 
-/// Called by the interrupt entries (the APIC timer).
+/// Called by the interrupt entries (the APIC timer, COM1 input).
 pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
+    let exit = if frame.vector == apic::SERIAL_VECTOR as u64 {
+        let mut buffer = [0u8; 64];
+        loop {
+            let count = serial::receive(&mut buffer);
+            if count == 0 {
+                break;
+            }
+            crate::console::uart_input(&buffer[..count]);
+        }
+        GuestExit::Device
+    } else {
+        GuestExit::Timer
+    };
     apic::end_of_interrupt();
     if frame.from_user() {
-        resume_next(frame, GuestExit::Timer);
+        resume_next(frame, exit);
     }
     // From ring 0 this interrupted the idle loop, which looks at the clock
-    // itself once `hlt` returns.
+    // and the console itself once `hlt` returns.
 }
 
 /// Called by the `syscall` entry. Leaves `vector` as `SYSCALL_VECTOR`

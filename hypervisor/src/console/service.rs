@@ -1,0 +1,236 @@
+//! The console's shared state and the work it does between guest runs:
+//! routing keyboard input, draining output rings, filling input rings.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use shared_abi::Status;
+use shared_abi::event::Virq;
+use spin::Mutex;
+
+use super::device::{INPUT_QUEUE_LIMIT, RingDevice};
+use super::escape::{Action, END_OF_INPUT, Escape};
+use super::screen::{LineState, Screen};
+use crate::arch::x86_64::serial;
+use crate::domain::Domain;
+use crate::domain::table::DomainTable;
+use crate::log::LineBuffer;
+use crate::mm::address::{GuestFrame, PAGE_SIZE};
+
+/// A domain's side of the console.
+#[derive(Debug, Default)]
+pub struct DomainConsole {
+    /// The unfinished output line.
+    pub line: LineState,
+    /// The split console, once attached (and while not disconnected).
+    pub device: Option<RingDevice>,
+    /// Keyboard input waiting for room in the input ring.
+    pub input: VecDeque<u8>,
+}
+
+struct Console {
+    screen: Screen,
+    escape: Escape,
+    focus: u32,
+    color: bool,
+    keyboard: VecDeque<u8>,
+}
+
+static CONSOLE: Mutex<Console> = Mutex::new(Console {
+    screen: Screen { open: None },
+    escape: Escape { pending: false },
+    focus: 1,
+    color: false,
+    keyboard: VecDeque::new(),
+});
+
+const COLORS: [u8; 6] = [b'2', b'3', b'4', b'5', b'6', b'1'];
+
+/// Colours domain prefixes (when the terminal supports it).
+pub fn set_color(on: bool) {
+    CONSOLE.lock().color = on;
+}
+
+fn prefix(console: &Console, domain: &Domain) -> LineBuffer {
+    let mut prefix = LineBuffer::new();
+    let _ = if console.color {
+        let color = COLORS[(domain.id as usize - 1) % COLORS.len()] as char;
+        write!(prefix, "\x1b[3{color}m[{}]\x1b[0m ", domain.name)
+    } else {
+        write!(prefix, "[{}] ", domain.name)
+    };
+    prefix
+}
+
+fn emit(bytes: &[u8]) {
+    serial::write(&[bytes]);
+}
+
+/// Feeds early-console bytes of `domain` to the screen.
+pub fn write_early(domain: &mut Domain, bytes: &[u8]) {
+    let mut console = CONSOLE.lock();
+    let console = &mut *console;
+    let prefix = prefix(console, domain);
+    let focused = console.focus == domain.id;
+    console.screen.feed(
+        domain.id,
+        prefix.as_bytes(),
+        &mut domain.console.line,
+        bytes,
+        focused,
+        &mut emit,
+    );
+}
+
+/// Flushes a domain's unfinished line (it is ending).
+pub fn flush(domain: &mut Domain) {
+    let mut console = CONSOLE.lock();
+    let console = &mut *console;
+    let prefix = prefix(console, domain);
+    console.screen.flush(
+        domain.id,
+        prefix.as_bytes(),
+        &mut domain.console.line,
+        &mut emit,
+    );
+}
+
+/// Writes a line of the hypervisor's own (the logger's path), keeping
+/// domains' unfinished lines intact. Falls back to the raw port when the
+/// console is busy (a log line from inside the console).
+pub fn message(text: &[u8]) {
+    match CONSOLE.try_lock() {
+        Some(mut console) => console.screen.message(text, &mut emit),
+        None => emit(text),
+    }
+}
+
+/// Bytes read from the UART by its interrupt handler.
+pub fn uart_input(bytes: &[u8]) {
+    CONSOLE.lock().keyboard.extend(bytes.iter().copied());
+}
+
+/// Whether keyboard input is waiting to be routed.
+pub fn work_pending() -> bool {
+    !CONSOLE.lock().keyboard.is_empty()
+}
+
+/// `console_attach(gpa)`: connects the split console rings in the domain's
+/// page at `gpa`.
+pub fn attach(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
+    if !gpa.is_multiple_of(PAGE_SIZE) {
+        return Err(Status::InvalidArgument);
+    }
+    let memory = domain.memory.as_ref().ok_or(Status::InvalidArgument)?;
+    let frame = memory
+        .machine_frame(GuestFrame(gpa / PAGE_SIZE))
+        .ok_or(Status::InvalidArgument)?;
+    domain.console.device = Some(RingDevice::attach(frame.start()));
+    Ok(0)
+}
+
+/// Routes keyboard input, drains every split console's output and fills
+/// its input, raising the console VIRQ of each domain that saw progress.
+pub fn service(table: &mut DomainTable) {
+    let mut console = CONSOLE.lock();
+    let console = &mut *console;
+    let keys: Vec<u8> = console.keyboard.drain(..).collect();
+    for key in keys {
+        match console.escape.feed(key) {
+            Action::Deliver(byte) => {
+                if let Some(domain) = table.domain(console.focus) {
+                    if domain.console.input.len() < INPUT_QUEUE_LIMIT {
+                        domain.console.input.push_back(byte);
+                    }
+                }
+            }
+            Action::Focus(id) => focus(console, table, id),
+            Action::List => list(console, table),
+            Action::EndOfInput => {
+                for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
+                    domain.console.input.push_back(END_OF_INPUT);
+                }
+            }
+            Action::Nothing => {}
+        }
+    }
+    for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
+        let Some(mut device) = domain.console.device.take() else {
+            continue;
+        };
+        let prefix = prefix(console, domain);
+        let focused = console.focus == domain.id;
+        let line = &mut domain.console.line;
+        let screen = &mut console.screen;
+        let drained = device.drain(|bytes| {
+            screen.feed(
+                domain.id,
+                prefix.as_bytes(),
+                line,
+                bytes,
+                focused,
+                &mut emit,
+            )
+        });
+        let filled = drained.and_then(|moved| {
+            device
+                .fill(&mut domain.console.input)
+                .map(|more| moved || more)
+        });
+        match filled {
+            Ok(progress) => {
+                domain.console.device = Some(device);
+                if progress {
+                    domain.raise_virq(Virq::Console);
+                }
+            }
+            Err(corrupt) => {
+                let mut text = LineBuffer::new();
+                let _ = writeln!(
+                    text,
+                    "hv: warning: domain {} '{}': console ring corrupt ({}: {:?}); console disconnected",
+                    domain.id, domain.name, corrupt.index, corrupt.fault
+                );
+                console.screen.message(text.as_bytes(), &mut emit);
+                domain.console.input.clear();
+            }
+        }
+    }
+}
+
+fn focus(console: &mut Console, table: &mut DomainTable, id: u32) {
+    let mut text = LineBuffer::new();
+    match table.domain(id) {
+        Some(domain) => {
+            console.focus = id;
+            let _ = writeln!(
+                text,
+                "hv: console input goes to domain {id} '{}'",
+                domain.name
+            );
+            console.screen.message(text.as_bytes(), &mut emit);
+            let prefix = prefix(console, domain);
+            console
+                .screen
+                .show_partial(id, prefix.as_bytes(), &mut domain.console.line, &mut emit);
+        }
+        None => {
+            let _ = writeln!(text, "hv: no running domain {id}");
+            console.screen.message(text.as_bytes(), &mut emit);
+        }
+    }
+}
+
+fn list(console: &mut Console, table: &DomainTable) {
+    for domain in &table.domains {
+        let mut text = LineBuffer::new();
+        let marker = if domain.id == console.focus { '*' } else { ' ' };
+        let _ = writeln!(
+            text,
+            "hv: {marker} {} {:<16} {:?}",
+            domain.id, domain.name, domain.state
+        );
+        console.screen.message(text.as_bytes(), &mut emit);
+    }
+}
