@@ -1,12 +1,12 @@
-//! `print!` and `println!` on the hypercall console.
+//! `print!` and `println!`: on the split console once it is attached
+//! (`drivers::console`), on the early hypercall console before that.
 //!
-//! Formatted text is gathered in a small stack buffer and sent with one
-//! `console_write` hypercall per buffer-full, so a line usually costs one
-//! hypercall. The hypervisor prefixes each line with the domain's name.
+//! Formatted text is gathered in a small stack buffer and written a
+//! buffer-full at a time, so a line on the early console costs one
+//! hypercall and on the split console usually none. The hypervisor
+//! prefixes each line with the domain's name.
 
 use core::fmt::{self, Write};
-
-use crate::hv;
 
 /// A `fmt::Write` sink that batches bytes into hypercalls.
 pub struct Console {
@@ -26,8 +26,7 @@ impl Console {
     /// Sends what is buffered.
     pub fn flush(&mut self) {
         if self.len > 0 {
-            // The console cannot fail for a buffer on our own stack.
-            let _ = hv::console_write(&self.buffer[..self.len]);
+            crate::drivers::console::write(&self.buffer[..self.len]);
             self.len = 0;
         }
     }
@@ -70,4 +69,40 @@ macro_rules! print {
 macro_rules! println {
     () => { $crate::print!("\n") };
     ($($arg:tt)*) => { $crate::console::print(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// A line for the early console only (the panic path).
+pub struct EarlyLine {
+    buffer: [u8; 256],
+    len: usize,
+}
+
+impl EarlyLine {
+    /// An empty line.
+    pub const fn new() -> Self {
+        Self {
+            buffer: [0; 256],
+            len: 0,
+        }
+    }
+
+    /// Sends the line with the `console_write` hypercall.
+    pub fn send(&self) {
+        let _ = crate::hv::console_write(&self.buffer[..self.len]);
+    }
+}
+
+impl Default for EarlyLine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for EarlyLine {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let take = text.len().min(self.buffer.len() - self.len);
+        self.buffer[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
+    }
 }

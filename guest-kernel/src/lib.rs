@@ -13,19 +13,25 @@
 extern crate alloc;
 
 pub mod console;
+pub mod drivers;
 pub mod interrupts;
 pub mod memory;
 pub mod scenario;
+pub mod shell;
 pub mod threads;
 pub mod timer;
 pub mod traps;
 
 pub use shared_abi::guest as hv;
 
-/// Reports the panic on the console and ends the domain with code 101.
+/// Reports the panic on the early console (which needs nothing else to
+/// work) and ends the domain with code 101.
 #[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    println!("panic: {info}");
+    use core::fmt::Write;
+    let mut line = console::EarlyLine::new();
+    let _ = writeln!(line, "panic: {info}");
+    line.send();
     hv::shutdown(101)
 }

@@ -1,7 +1,8 @@
 //! The default guest kernel: greets, shows what its bootloader (the
 //! hypervisor) told it, brings up its memory management, virtual interrupts
-//! and a periodic tick, runs two kernel threads preempted by the tick, and
-//! shuts down.
+//! and a periodic tick, runs two kernel threads preempted by the tick, then
+//! attaches the split console and runs a shell until `shutdown` or end of
+//! input.
 #![no_std]
 #![no_main]
 
@@ -10,7 +11,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use bootloader_api::info::MemoryRegionKind;
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::interrupts::{self, now_ns};
-use guest_kernel::{hv, println, scenario, threads, timer};
+use guest_kernel::{drivers, hv, println, scenario, shell, threads, timer};
 
 entry_point!(kernel_main, config = &scenario::MEMORY_CONFIG);
 
@@ -64,7 +65,12 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         timer::ticks(),
         now_ns() / 1_000_000
     );
-    timer::sleep(20_000_000);
-    println!("goodbye");
-    hv::shutdown(0)
+    if let Err(status) = drivers::console::init() {
+        println!(
+            "split console unavailable ({}); staying on the early console",
+            status.name()
+        );
+        scenario::exit(1);
+    }
+    shell::run(info.name())
 }

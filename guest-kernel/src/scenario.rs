@@ -27,7 +27,14 @@ pub fn arg<'a>(args: &'a str, key: &str) -> Option<&'a str> {
 /// Reports a failed check and ends the domain with code 1.
 pub fn fail(why: core::fmt::Arguments<'_>) -> ! {
     println!("FAIL: {why}");
-    hv::shutdown(1)
+    exit(1)
+}
+
+/// Ends the domain with `code` after the console has shown everything
+/// written so far.
+pub fn exit(code: u64) -> ! {
+    crate::drivers::console::flush();
+    hv::shutdown(code)
 }
 
 /// Checks `condition`, failing with `what` if it does not hold.
@@ -43,7 +50,7 @@ macro_rules! check {
 /// Reports success and ends the domain with code 0.
 pub fn done() -> ! {
     println!("done");
-    hv::shutdown(0)
+    exit(0)
 }
 
 /// Bootloader config for guests that manage their own memory: all of

@@ -44,6 +44,10 @@ pub struct Expectation {
     /// For each `(a, b)`: some line matching `a` comes before some line
     /// matching `b` (the first `a` precedes the last `b`).
     pub ordered: Vec<(LineMatch, LineMatch)>,
+    /// Each must equal some whole line.
+    pub exact: Vec<String>,
+    /// Checks of the whole log that a substring cannot express.
+    pub checks: Vec<fn(&str) -> Result<(), String>>,
 }
 
 impl Expectation {
@@ -54,6 +58,8 @@ impl Expectation {
             lines: Vec::new(),
             forbidden: Vec::new(),
             ordered: Vec::new(),
+            exact: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
@@ -82,6 +88,16 @@ impl Expectation {
         for wanted in &self.lines {
             if !lines.iter().any(|line| line.contains(wanted.as_str())) {
                 problems.push(format!("missing `{wanted}`"));
+            }
+        }
+        for wanted in &self.exact {
+            if !lines.iter().any(|line| line == wanted) {
+                problems.push(format!("missing the line `{wanted}`"));
+            }
+        }
+        for check in &self.checks {
+            if let Err(problem) = check(log) {
+                problems.push(problem);
             }
         }
         for banned in &self.forbidden {

@@ -7,6 +7,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Read;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -71,6 +72,10 @@ pub fn find() -> Result<PathBuf, String> {
     })
 }
 
+/// What ends console input for every domain: the console's escape key
+/// (Ctrl-A) then Ctrl-D.
+pub const END_OF_INPUT: &[u8] = b"\x01\x04";
+
 /// One QEMU run of the hypervisor.
 #[derive(Clone, Debug)]
 pub struct Boot {
@@ -117,20 +122,55 @@ impl Boot {
         command
     }
 
-    /// Runs QEMU with the serial console on this process's stdin/stdout.
+    /// Runs QEMU with the serial console on this process's stdout. A
+    /// terminal on stdin is handed to QEMU as it is (interactive use); any
+    /// other stdin (a pipe, a file, /dev/null) is copied to the console and
+    /// followed by [`END_OF_INPUT`], so the guests see its end.
     pub fn run_attached(&self, timeout: Option<Duration>) -> Result<Ending, String> {
-        let mut child = spawn(self.command(), &self.qemu)?;
+        let mut command = self.command();
+        if std::io::stdin().is_terminal() {
+            let mut child = spawn(command, &self.qemu)?;
+            return wait(&mut child, timeout);
+        }
+        command.stdin(Stdio::piped());
+        let mut child = spawn(command, &self.qemu)?;
+        if let Some(mut pipe) = child.stdin.take() {
+            thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut pipe);
+                let _ = pipe.write_all(END_OF_INPUT);
+                // Keep the pipe open: QEMU treats a closed stdin as a hang-up.
+                thread::sleep(Duration::from_secs(u64::MAX / 4));
+            });
+        }
         wait(&mut child, timeout)
     }
 
-    /// Runs QEMU with stdin closed, collecting its output.
+    /// Runs QEMU with no console input but [`END_OF_INPUT`], collecting
+    /// its output.
     pub fn run_captured(&self, timeout: Duration) -> Result<Captured, String> {
+        self.run_captured_with_input(timeout, END_OF_INPUT)
+    }
+
+    /// Runs QEMU with `input` typed at the console, collecting its output.
+    pub fn run_captured_with_input(
+        &self,
+        timeout: Duration,
+        input: &[u8],
+    ) -> Result<Captured, String> {
         let mut command = self.command();
         command
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = spawn(command, &self.qemu)?;
+        if let Some(mut pipe) = child.stdin.take() {
+            let input = input.to_vec();
+            thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+                // Held open until QEMU exits (the write end then fails).
+                thread::sleep(Duration::from_secs(u64::MAX / 4));
+            });
+        }
         let stdout = child.stdout.take().map(collect);
         let stderr = child.stderr.take().map(collect);
         let ending = wait(&mut child, Some(timeout));

@@ -112,6 +112,8 @@ pub struct Scenario {
     pub cmdline: Vec<String>,
     pub expect: Expectation,
     pub timeout: Duration,
+    /// Typed at the console (the end-of-input sequence is appended).
+    pub input: Vec<u8>,
 }
 
 /// Every scenario, in the order they run.
@@ -289,6 +291,7 @@ impl Scenario {
             cmdline: Vec::new(),
             expect,
             timeout: DEFAULT_TIMEOUT,
+            input: Vec::new(),
         }
     }
 
@@ -330,6 +333,21 @@ impl Scenario {
     fn finishes(self, name: &str) -> Self {
         self.line(&format!("[{name}] done"))
             .line(&format!("'{name}' shut down with code 0"))
+    }
+
+    fn exact(mut self, line: &str) -> Self {
+        self.expect.exact.push(line.into());
+        self
+    }
+
+    fn check(mut self, check: fn(&str) -> Result<(), String>) -> Self {
+        self.expect.checks.push(check);
+        self
+    }
+
+    fn input(mut self, text: &[u8]) -> Self {
+        self.input = text.to_vec();
+        self
     }
 
     fn ordered(mut self, first: LineMatch, second: LineMatch) -> Self {

@@ -120,8 +120,10 @@ fn boot_and_check(
         cmdline: scenario.cmdline.clone(),
         accel,
     };
+    let mut input = scenario.input.clone();
+    input.extend_from_slice(crate::qemu::END_OF_INPUT);
     let captured = boot
-        .run_captured(scenario.timeout)
+        .run_captured_with_input(scenario.timeout, &input)
         .map_err(|error| (error, None))?;
     let mut log = captured.serial.clone();
     if !captured.stderr.trim().is_empty() {

@@ -73,6 +73,10 @@ pub fn init() {
                 super::entry::timer_entry as *const (),
             ),
             (
+                super::apic::SERIAL_VECTOR,
+                super::entry::serial_entry as *const (),
+            ),
+            (
                 super::apic::SPURIOUS_VECTOR,
                 super::entry::spurious_entry as *const (),
             ),

@@ -4,22 +4,43 @@
 //! which holds one lock per call so that lines never interleave.
 
 use spin::Mutex;
+use uart_16550::Uart16550;
 use uart_16550::backend::PioBackend;
-use uart_16550::{Config, Uart16550};
 use x86_64::instructions::port::Port;
 
 const COM1: u16 = 0x3f8;
 
 static PORT: Mutex<Option<Uart16550<PioBackend>>> = Mutex::new(None);
 
-/// Initialises COM1 (115200 8N1). Output before this is dropped.
+/// Initialises COM1: 115200 baud, 8N1, OUT2 set (the PC's interrupt
+/// gate), FIFOs off. Output before this is dropped.
+///
+/// QEMU starts feeding console input at power-on, and none of it may be
+/// lost, so the registers are programmed here rather than by the driver
+/// crate's `init` (which drains the receiver), bytes already received are
+/// handed to the console first, and the FIFOs stay off: changing the FIFO
+/// mode clears them, and with them off QEMU holds further input until the
+/// one-byte receive buffer is read.
 pub fn init() {
-    // SAFETY: COM1 is a standard port on the PC platform QEMU emulates and
-    // this is the only code that drives it.
-    let Ok(mut uart) = (unsafe { Uart16550::new_port(COM1) }) else {
-        return;
+    let mut early = [0u8; 16];
+    let received = receive(&mut early);
+    crate::console::uart_input(&early[..received]);
+    let register = |offset: u16, value: u8| {
+        let mut port = Port::<u8>::new(COM1 + offset);
+        // SAFETY: COM1's configuration registers; only this module drives
+        // the UART.
+        unsafe { port.write(value) };
     };
-    if uart.init(Config::default()).is_ok() {
+    register(1, 0x00); // IER: no interrupts yet
+    register(3, 0x80); // LCR: divisor latch
+    register(0, 0x01); // DLL: 115200 baud
+    register(1, 0x00); // DLM
+    register(3, 0x03); // LCR: 8 data bits, no parity, 1 stop bit
+    register(2, 0x00); // FCR: FIFOs off
+    register(4, 0x0b); // MCR: DTR, RTS, OUT2
+    // SAFETY: COM1 exists on the PC platform QEMU emulates and this is the
+    // only code that drives it.
+    if let Ok(uart) = unsafe { Uart16550::new_port(COM1) } {
         *PORT.lock() = Some(uart);
     }
 }
