@@ -273,6 +273,49 @@ pub fn all() -> Vec<Scenario> {
             .finishes("flooder")
             .finishes("sink")
             .finishes("bystander"),
+        Scenario::new("shell-session", HvExit::Success)
+            .guest("alpha", "guest-kernel", "")
+            .input(b"echo hello\nuptime\nshutdown\n")
+            .exact("[alpha] shell ready: type 'help'")
+            .exact("[alpha] alpha> echo hello")
+            .exact("[alpha] hello")
+            .exact("[alpha] alpha> uptime")
+            .line("[alpha] up ")
+            .exact("[alpha] alpha> shutdown")
+            .exact("[alpha] bye")
+            .exact("hv: domain 1 'alpha' shut down with code 0")
+            .check(uptime_is_plausible),
+        Scenario::new("console-focus", HvExit::Success)
+            .guest("alpha", "guest-kernel", "")
+            .guest("beta", "guest-kernel", "")
+            .input(b"echo uno\n\x012echo dos\n")
+            .exact("hv: console input goes to domain 2 'beta'")
+            .exact("[alpha] uno")
+            .exact("[beta] dos")
+            .forbid("[alpha] dos")
+            .forbid("[beta] uno")
+            .line("[alpha] end of input: shutting down")
+            .line("[beta] end of input: shutting down")
+            .line("'alpha' shut down with code 0")
+            .line("'beta' shut down with code 0"),
+        Scenario::new("console-1mib", HvExit::Success)
+            .guest("printer", "console-flood", "bytes=1048576")
+            .guest("other", "worker", "lines=100")
+            .finishes("printer")
+            .finishes("other")
+            .check(printed_data_is_intact),
+        Scenario::new("hostile-console-ring", HvExit::Success)
+            .guest("beyond", "hostile-console", "mode=beyond")
+            .guest("backwards", "hostile-console", "mode=backwards")
+            .guest("alpha", "guest-kernel", "")
+            .input(b"\x013echo still served\n")
+            .exact("hv: warning: domain 1 'beyond': console ring corrupt (output producer: BeyondRing); console disconnected")
+            .line("domain 2 'backwards': console ring corrupt (input consumer")
+            .exact("[beyond] still running after corrupting my console")
+            .exact("[backwards] still running after corrupting my console")
+            .exact("[alpha] still served")
+            .line("'alpha' shut down with code 0")
+            .check(each_corruption_reported_once),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
@@ -436,4 +479,64 @@ mod tests {
                 .contains(&"NOT CONTAINED".to_string())
         );
     }
+}
+
+/// The `up N.NNN s` line shows a small, positive virtual time.
+fn uptime_is_plausible(log: &str) -> Result<(), String> {
+    let line = log
+        .lines()
+        .find_map(|l| l.strip_prefix("[alpha] up "))
+        .ok_or("no uptime line")?;
+    let seconds: f64 = line
+        .trim_end_matches(" s")
+        .parse()
+        .map_err(|_| format!("bad uptime `{line}`"))?;
+    if (0.0..60.0).contains(&seconds) && seconds > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("implausible uptime {seconds} s"))
+    }
+}
+
+/// Every `data` line the printer sent arrived, in order: the FNV-1a hash of
+/// what arrived equals the one the guest computed over what it sent.
+fn printed_data_is_intact(log: &str) -> Result<(), String> {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut lines = 0u64;
+    for line in log
+        .lines()
+        .filter_map(|l| l.strip_prefix("[printer] "))
+        .filter(|l| l.starts_with("data "))
+    {
+        for byte in line.bytes().chain(std::iter::once(b'\n')) {
+            hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        lines += 1;
+    }
+    let expected = format!("[printer] checksum {hash:016x} lines {lines}");
+    if log.lines().any(|l| l == expected) {
+        Ok(())
+    } else {
+        let sent = log
+            .lines()
+            .find(|l| l.starts_with("[printer] checksum"))
+            .unwrap_or("no checksum line");
+        Err(format!(
+            "received {lines} lines hashing to {hash:016x}, but the guest sent `{sent}`"
+        ))
+    }
+}
+
+/// A corrupt ring is reported once, however often the guest notifies.
+fn each_corruption_reported_once(log: &str) -> Result<(), String> {
+    for name in ["'beyond'", "'backwards'"] {
+        let count = log
+            .lines()
+            .filter(|l| l.contains(name) && l.contains("console ring corrupt"))
+            .count();
+        if count != 1 {
+            return Err(format!("{name}'s corrupt ring reported {count} times"));
+        }
+    }
+    Ok(())
 }

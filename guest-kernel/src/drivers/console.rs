@@ -40,7 +40,8 @@ pub fn attached() -> bool {
     RINGS.get().is_some()
 }
 
-fn notify() {
+/// Notifies the backend (it runs before this domain resumes).
+pub fn notify() {
     let _ = hv::events::send(PORT.load(Ordering::SeqCst));
 }
 

@@ -1,0 +1,47 @@
+//! Scenario guest: prints `bytes=N` bytes (default 1 MiB) through the split
+//! console as numbered 64-byte lines, then the FNV-1a checksum of exactly
+//! what it printed, so the test can check that everything arrived complete
+//! and in order.
+#![no_std]
+#![no_main]
+
+use bootloader_api::{BootInfo, entry_point};
+use guest_kernel::{drivers, println, scenario};
+
+entry_point!(main, config = &scenario::MEMORY_CONFIG);
+
+const LINE: usize = 64;
+
+fn main(boot_info: &'static mut BootInfo) -> ! {
+    scenario::init_interrupts(boot_info);
+    guest_kernel::interrupts::enable();
+    if drivers::console::init().is_err() {
+        scenario::fail(format_args!("console attach"));
+    }
+    let info = scenario::start_info();
+    let total: usize = scenario::arg(info.args(), "bytes")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 20);
+    let lines = total / LINE;
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut line = [0u8; LINE];
+    for number in 0..lines {
+        // "data NNNNNNNN " then a payload derived from the number, then "\n".
+        let head = b"data ";
+        line[..5].copy_from_slice(head);
+        for (i, digit) in line[5..13].iter_mut().enumerate() {
+            *digit = b'0' + ((number / 10usize.pow(7 - i as u32)) % 10) as u8;
+        }
+        line[13] = b' ';
+        for (i, byte) in line[14..LINE - 1].iter_mut().enumerate() {
+            *byte = b'a' + ((number * 7 + i) % 26) as u8;
+        }
+        line[LINE - 1] = b'\n';
+        for byte in &line {
+            hash = (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        drivers::console::write(&line);
+    }
+    println!("checksum {hash:016x} lines {lines}");
+    scenario::done()
+}

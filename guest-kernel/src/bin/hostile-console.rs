@@ -1,0 +1,54 @@
+//! Hostile scenario guest: attaches the split console, prints a line
+//! properly, then corrupts a ring index (`mode=beyond`: the output producer
+//! far past the ring; `mode=backwards`: the input consumer moved back) and
+//! notifies the backend. The backend must disconnect this console, say so
+//! once, and go on serving everyone else; the guest carries on and reports
+//! through the early console.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::Ordering;
+
+use bootloader_api::{BootInfo, entry_point};
+use guest_kernel::memory::phys_to_virt;
+use guest_kernel::{drivers, hv, println, scenario, timer};
+use shared_abi::ring::ConsoleRings;
+
+entry_point!(main, config = &scenario::MEMORY_CONFIG);
+
+fn main(boot_info: &'static mut BootInfo) -> ! {
+    scenario::init_interrupts(boot_info);
+    guest_kernel::interrupts::enable();
+    timer::init();
+    if drivers::console::init().is_err() {
+        scenario::fail(format_args!("console attach"));
+    }
+    println!("console attached, about to corrupt it");
+    drivers::console::flush();
+    let info = scenario::start_info();
+    // Attach a fresh page the test controls (this replaces the driver's
+    // rings), then corrupt it.
+    let page = guest_kernel::memory::frames::allocate()
+        .unwrap_or_else(|| scenario::fail(format_args!("frame")));
+    // SAFETY: console_attach validates the page; it is this guest's own.
+    let raw = unsafe { hv::hypercall(shared_abi::Hypercall::ConsoleAttach, [page, 0, 0, 0, 0]) };
+    if raw != 0 {
+        scenario::fail(format_args!("re-attach: {raw}"));
+    }
+    // SAFETY: the page is this guest's, mapped at the physical offset.
+    let rings = unsafe { &*phys_to_virt(page).cast::<ConsoleRings>() };
+    match scenario::arg(info.args(), "mode") {
+        Some("backwards") => rings
+            .in_cons
+            .store(0u32.wrapping_sub(5000), Ordering::SeqCst),
+        _ => rings.out_prod.store(100_000, Ordering::SeqCst),
+    }
+    // Notify repeatedly: the backend must report once and stay up.
+    for _ in 0..5 {
+        drivers::console::notify();
+        timer::sleep(20_000_000);
+    }
+    let line = b"still running after corrupting my console\n";
+    let _ = hv::console_write(line);
+    hv::shutdown(0)
+}
