@@ -20,6 +20,7 @@ use crate::{hv, threads};
 pub type PortHandler = fn(port: u32);
 
 static SHARED: Once<&'static SharedInfo> = Once::new();
+static BLOCKED_CYCLES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 static HANDLERS: [AtomicUsize; MAX_PORTS as usize] =
     [const { AtomicUsize::new(0) }; MAX_PORTS as usize];
 
@@ -109,8 +110,19 @@ pub fn wait_for_event(ready: impl Fn() -> bool) {
             enable();
             return;
         }
+        // SAFETY: rdtsc is allowed in ring 3.
+        let start = unsafe { core::arch::x86_64::_rdtsc() };
         let _ = hv::events::block();
+        // SAFETY: as above.
+        let slept = unsafe { core::arch::x86_64::_rdtsc() } - start;
+        BLOCKED_CYCLES.fetch_add(slept, Ordering::Relaxed);
     }
+}
+
+/// TSC cycles spent asleep in [`wait_for_event`] (upcalls included), so
+/// that a measurement can count only the cycles the guest kept the CPU.
+pub fn blocked_cycles() -> u64 {
+    BLOCKED_CYCLES.load(Ordering::Relaxed)
 }
 
 fn on_upcall(context: *mut UpcallContext) -> *mut UpcallContext {

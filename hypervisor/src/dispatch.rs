@@ -70,9 +70,8 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
         ),
         GuestExit::Timer | GuestExit::Device => Outcome::Resume,
     };
-    let quiet = !table.timers_changed
-        && !table.service_due
-        && matches!(exit, GuestExit::Hypercall | GuestExit::Exception { .. });
+    let quiet =
+        !table.timers_changed && matches!(exit, GuestExit::Hypercall | GuestExit::Exception { .. });
     if outcome == Outcome::Resume && quiet {
         // The fast path: the same domain continues and nothing about time
         // changed, so the armed timer, the slice and the deadlines stand.
@@ -81,8 +80,6 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
         }
     }
     table.timers_changed = false;
-    table.service_due = false;
-    console::service(&mut table);
     let slice_over = time::now() >= SLICE_END.load(Ordering::Relaxed);
     let stay = match outcome {
         Outcome::Resume => !slice_over,
@@ -96,6 +93,7 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
             false
         }
     };
+    console::service(&mut table);
     fire_due_timers(&mut table);
     let next = if stay && table.domains[current].state == State::Runnable {
         current

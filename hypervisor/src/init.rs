@@ -37,6 +37,7 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
     if options.bench {
         crate::arch::x86_64::trap::BENCH_PROBE.store(true, core::sync::atomic::Ordering::Relaxed);
         log::info!("bench fault probe enabled");
+        uart_bench();
     }
     if options.self_test == Some(SelfTest::Fault) {
         log::info!("self-test: faulting inside the hypervisor");
@@ -93,4 +94,22 @@ fn bundle_bytes(boot: &BootInformation) -> Option<&'static [u8]> {
     // SAFETY: the module is in RAM covered by the direct map, reserved from
     // the frame allocator, and never written.
     Some(unsafe { core::slice::from_raw_parts(machine_ptr(MachineAddr(addr)), size as usize) })
+}
+
+/// Bytes the raw UART bench writes.
+const UART_BENCH_BYTES: u64 = 16 * 1024;
+
+/// Writes lines straight to the UART and reports the throughput: the
+/// baseline for the console figures of `cargo xtask bench`.
+fn uart_bench() {
+    let mut line = [b'u'; 64];
+    line[..14].copy_from_slice(b"hv: uart-raw  ");
+    line[63] = b'\n';
+    let start = crate::time::now();
+    for _ in 0..UART_BENCH_BYTES / line.len() as u64 {
+        crate::arch::x86_64::serial::write(&[&line]);
+    }
+    let elapsed = crate::time::now() - start;
+    let rate = UART_BENCH_BYTES * crate::time::tsc_hz() / elapsed.max(1);
+    log::info!("bench uart_raw_bytes_per_s {rate} 1");
 }

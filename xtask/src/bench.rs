@@ -18,8 +18,9 @@ use crate::bundle::{self, GuestSpec};
 use crate::cli::BenchOptions;
 use crate::qemu::{self, Accel, Boot, Ending};
 
-/// Every figure, its baseline (if any) and the ratio the issues set as a target.
-const FIGURES: [(&str, Option<&str>, Option<f64>); 12] = [
+/// Every figure, its baseline (if any) and the ratio the issues set as a
+/// target (a negative limit means "at least" the absolute value).
+const FIGURES: [(&str, Option<&str>, Option<f64>); 17] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("bare_fault", None, None),
@@ -36,12 +37,31 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 12] = [
     ),
     ("timer_lateness_ns", None, None),
     ("timer_jitter_ns", None, None),
+    ("uart_raw_bytes_per_s", None, None),
+    (
+        "console_split_bytes_per_s",
+        Some("uart_raw_bytes_per_s"),
+        Some(-0.9),
+    ),
+    (
+        "console_early_bytes_per_s",
+        Some("uart_raw_bytes_per_s"),
+        None,
+    ),
+    ("console_early_cycles_per_byte", None, None),
+    (
+        "console_split_cycles_per_byte",
+        Some("console_early_cycles_per_byte"),
+        Some(0.25),
+    ),
 ];
 
 /// The unit of a metric: nanoseconds for the `_ns` ones, else cycles.
 fn unit(metric: &str) -> &'static str {
     if metric.ends_with("_ns") {
         "ns"
+    } else if metric.ends_with("_bytes_per_s") {
+        "B/s"
     } else {
         "cycles"
     }
@@ -107,7 +127,10 @@ pub fn parse(serial: &str) -> Vec<Figure> {
     serial
         .lines()
         .filter_map(|line| {
-            let rest = line.split_once("] bench ")?.1;
+            let rest = line
+                .split_once("] bench ")
+                .or_else(|| line.split_once("hv: bench "))?
+                .1;
             let mut words = rest.split_whitespace();
             let metric = words.next()?.to_string();
             let value = words.next()?.parse().ok()?;
@@ -146,6 +169,8 @@ pub fn table(figures: &[Figure], accel: Accel) -> String {
         let measured = ratio(figures, metric, baseline);
         let shown = measured.map_or("-".to_string(), |r| format!("{r:.2}"));
         let target = match (target, measured) {
+            (Some(limit), Some(r)) if limit < 0.0 && r >= -limit => format!(">= {} met", -limit),
+            (Some(limit), Some(_)) if limit < 0.0 => format!(">= {} NOT met", -limit),
             (Some(limit), Some(r)) if r <= limit => format!("<= {limit} met"),
             (Some(limit), Some(_)) => format!("<= {limit} NOT met"),
             _ => String::new(),
@@ -159,11 +184,7 @@ pub fn table(figures: &[Figure], accel: Accel) -> String {
             baseline.unwrap_or("-"),
         );
     }
-    let _ = writeln!(
-        out,
-        "(median cycles per operation, one boot, accel {})",
-        accel.name()
-    );
+    let _ = writeln!(out, "(medians, one boot, accel {})", accel.name());
     out
 }
 

@@ -157,6 +157,56 @@ fn event_figures(samples: &mut Vec<u64>) {
     interrupts::disable();
 }
 
+/// Bytes each console figure writes.
+const CONSOLE_BYTES: usize = 16 * 1024;
+
+/// Console throughput and guest cycles per byte: the split console against
+/// the early (hypercall) console. The raw UART figure comes from the
+/// hypervisor itself, in the same boot.
+fn console_figures() {
+    interrupts::enable();
+    if guest_kernel::drivers::console::init().is_err() {
+        scenario::fail(format_args!("console attach"));
+    }
+    let hz = interrupts::shared().time.tsc_hz.load(Ordering::Relaxed);
+    let mut line = [b'c'; 64];
+    line[63] = b'\n';
+    let lines = CONSOLE_BYTES / line.len();
+
+    line[..6].copy_from_slice(b"split ");
+    let blocked_before = interrupts::blocked_cycles();
+    let start = rdtsc();
+    for _ in 0..lines {
+        guest_kernel::drivers::console::write(&line);
+    }
+    guest_kernel::drivers::console::flush();
+    let elapsed = rdtsc() - start;
+    let busy = elapsed - (interrupts::blocked_cycles() - blocked_before);
+    println!(
+        "bench console_split_bytes_per_s {} 1",
+        CONSOLE_BYTES as u64 * hz / elapsed.max(1)
+    );
+    println!(
+        "bench console_split_cycles_per_byte {} {CONSOLE_BYTES}",
+        busy / CONSOLE_BYTES as u64
+    );
+
+    line[..6].copy_from_slice(b"early ");
+    let start = rdtsc();
+    for _ in 0..lines {
+        let _ = hv::console_write(&line);
+    }
+    let elapsed = rdtsc() - start;
+    println!(
+        "bench console_early_bytes_per_s {} 1",
+        CONSOLE_BYTES as u64 * hz / elapsed.max(1)
+    );
+    println!(
+        "bench console_early_cycles_per_byte {} {CONSOLE_BYTES}",
+        elapsed / CONSOLE_BYTES as u64
+    );
+}
+
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_memory(boot_info, Some(skip_reflected));
     interrupts::init();
@@ -224,5 +274,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     let _ = hv::mmu_set_base(root);
 
     event_figures(&mut samples);
+    console_figures();
     scenario::done()
 }

@@ -21,8 +21,6 @@ pub struct DomainTable {
     /// A domain timer was set or cancelled since the hardware timer was
     /// last armed.
     pub timers_changed: bool,
-    /// A device backend was notified and must run before a guest resumes.
-    pub service_due: bool,
 }
 
 /// The global table.
@@ -31,7 +29,6 @@ pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable {
     current: 0,
     rejected: 0,
     timers_changed: false,
-    service_due: false,
 });
 
 impl DomainTable {

@@ -90,8 +90,8 @@ pub fn bind_interdomain(
 }
 
 /// `event_send(port)`: marks the peer's port pending; on the timer VIRQ
-/// port, the port itself; on a device VIRQ port (console, block), notifies
-/// the device's backend.
+/// port, the port itself; on a device VIRQ port (console, block), asks the
+/// device's backend to run at the next scheduling point.
 pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
     let current = table.current;
     match table.domains[current].ports.get(port)? {
@@ -107,12 +107,10 @@ pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
             table.domains[current].raise(port as u32);
             Ok(0)
         }
-        Port::Virq(_) => {
-            // A device port: the guest notifies its backend, which runs
-            // before the guest is resumed.
-            table.service_due = true;
-            Ok(0)
-        }
+        // A device port notifies its backend. Backends run at every
+        // scheduling point (when the guest blocks, yields or its slice
+        // ends), so the work is done off the guest's own time.
+        Port::Virq(_) => Ok(0),
         Port::Unbound { .. } | Port::Free => Err(Status::BadPort),
     }
 }
