@@ -48,6 +48,9 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         .iter()
         .map(|size| format!("dom_mem={size}"))
         .collect();
+    if colour_terminal() {
+        cmdline.push("console_color".to_string());
+    }
     cmdline.extend(options.extra_cmdline);
     let boot = Boot {
         qemu,
@@ -126,4 +129,10 @@ mod tests {
         assert_eq!(exit_code(exited(1)), (125, Some(message)));
         assert_eq!(exit_code(ExitStatus::from_raw(9)).0, 125);
     }
+}
+
+/// Whether stdout is a terminal that shows ANSI colours.
+fn colour_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var("TERM").is_ok_and(|term| !term.is_empty() && term != "dumb")
 }
