@@ -53,11 +53,7 @@ fn read_line() -> Line {
                 return Line::Text(line);
             }
             END_OF_INPUT if line.is_empty() => return Line::EndOfInput,
-            BACKSPACE | DELETE => {
-                if line.pop().is_some() {
-                    console::write(&[BACKSPACE]);
-                }
-            }
+            BACKSPACE | DELETE if line.pop().is_some() => console::write(&[BACKSPACE]),
             b'\t' => {
                 line.push(' ');
                 console::write(b" ");

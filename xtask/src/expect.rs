@@ -33,6 +33,9 @@ impl std::fmt::Display for LineMatch {
     }
 }
 
+/// A check of a whole serial log: `Err` says what is wrong.
+pub type LogCheck = fn(&str) -> Result<(), String>;
+
 /// The outcome a scenario requires.
 #[derive(Clone, Debug)]
 pub struct Expectation {
@@ -47,7 +50,7 @@ pub struct Expectation {
     /// Each must equal some whole line.
     pub exact: Vec<String>,
     /// Checks of the whole log that a substring cannot express.
-    pub checks: Vec<fn(&str) -> Result<(), String>>,
+    pub checks: Vec<LogCheck>,
 }
 
 impl Expectation {

@@ -98,6 +98,13 @@ fn exit_code(status: ExitStatus) -> (u8, Option<String>) {
     }
 }
 
+/// Whether stdout is a terminal that shows ANSI colours.
+fn colour_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+        && std::env::var("TERM").is_ok_and(|term| !term.is_empty() && term != "dumb")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,10 +136,4 @@ mod tests {
         assert_eq!(exit_code(exited(1)), (125, Some(message)));
         assert_eq!(exit_code(ExitStatus::from_raw(9)).0, 125);
     }
-}
-
-/// Whether stdout is a terminal that shows ANSI colours.
-fn colour_terminal() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdout().is_terminal() && std::env::var("TERM").is_ok_and(|term| !term.is_empty() && term != "dumb")
 }

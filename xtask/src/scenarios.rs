@@ -383,7 +383,7 @@ impl Scenario {
         self
     }
 
-    fn check(mut self, check: fn(&str) -> Result<(), String>) -> Self {
+    fn check(mut self, check: crate::expect::LogCheck) -> Self {
         self.expect.checks.push(check);
         self
     }
@@ -415,6 +415,66 @@ impl Scenario {
             })
             .collect()
     }
+}
+
+/// The `up N.NNN s` line shows a small, positive virtual time.
+fn uptime_is_plausible(log: &str) -> Result<(), String> {
+    let line = log
+        .lines()
+        .find_map(|l| l.strip_prefix("[alpha] up "))
+        .ok_or("no uptime line")?;
+    let seconds: f64 = line
+        .trim_end_matches(" s")
+        .parse()
+        .map_err(|_| format!("bad uptime `{line}`"))?;
+    if (0.0..60.0).contains(&seconds) && seconds > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("implausible uptime {seconds} s"))
+    }
+}
+
+/// Every `data` line the printer sent arrived, in order: the FNV-1a hash of
+/// what arrived equals the one the guest computed over what it sent.
+fn printed_data_is_intact(log: &str) -> Result<(), String> {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut lines = 0u64;
+    for line in log
+        .lines()
+        .filter_map(|l| l.strip_prefix("[printer] "))
+        .filter(|l| l.starts_with("data "))
+    {
+        for byte in line.bytes().chain(std::iter::once(b'\n')) {
+            hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        lines += 1;
+    }
+    let expected = format!("[printer] checksum {hash:016x} lines {lines}");
+    if log.lines().any(|l| l == expected) {
+        Ok(())
+    } else {
+        let sent = log
+            .lines()
+            .find(|l| l.starts_with("[printer] checksum"))
+            .unwrap_or("no checksum line");
+        Err(format!(
+            "received {lines} lines hashing to {hash:016x}, but the guest sent `{sent}`"
+        ))
+    }
+}
+
+/// A corrupt ring is reported once, however often the guest notifies.
+fn each_corruption_reported_once(log: &str) -> Result<(), String> {
+    for name in ["'beyond'", "'backwards'"] {
+        let count = log
+            .lines()
+            .filter(|l| l.contains(name) && l.contains("console ring corrupt"))
+            .count();
+        if count != 1 {
+            return Err(format!("{name}'s corrupt ring reported {count} times"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -479,64 +539,4 @@ mod tests {
                 .contains(&"NOT CONTAINED".to_string())
         );
     }
-}
-
-/// The `up N.NNN s` line shows a small, positive virtual time.
-fn uptime_is_plausible(log: &str) -> Result<(), String> {
-    let line = log
-        .lines()
-        .find_map(|l| l.strip_prefix("[alpha] up "))
-        .ok_or("no uptime line")?;
-    let seconds: f64 = line
-        .trim_end_matches(" s")
-        .parse()
-        .map_err(|_| format!("bad uptime `{line}`"))?;
-    if (0.0..60.0).contains(&seconds) && seconds > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("implausible uptime {seconds} s"))
-    }
-}
-
-/// Every `data` line the printer sent arrived, in order: the FNV-1a hash of
-/// what arrived equals the one the guest computed over what it sent.
-fn printed_data_is_intact(log: &str) -> Result<(), String> {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    let mut lines = 0u64;
-    for line in log
-        .lines()
-        .filter_map(|l| l.strip_prefix("[printer] "))
-        .filter(|l| l.starts_with("data "))
-    {
-        for byte in line.bytes().chain(std::iter::once(b'\n')) {
-            hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        lines += 1;
-    }
-    let expected = format!("[printer] checksum {hash:016x} lines {lines}");
-    if log.lines().any(|l| l == expected) {
-        Ok(())
-    } else {
-        let sent = log
-            .lines()
-            .find(|l| l.starts_with("[printer] checksum"))
-            .unwrap_or("no checksum line");
-        Err(format!(
-            "received {lines} lines hashing to {hash:016x}, but the guest sent `{sent}`"
-        ))
-    }
-}
-
-/// A corrupt ring is reported once, however often the guest notifies.
-fn each_corruption_reported_once(log: &str) -> Result<(), String> {
-    for name in ["'beyond'", "'backwards'"] {
-        let count = log
-            .lines()
-            .filter(|l| l.contains(name) && l.contains("console ring corrupt"))
-            .count();
-        if count != 1 {
-            return Err(format!("{name}'s corrupt ring reported {count} times"));
-        }
-    }
-    Ok(())
 }

@@ -139,10 +139,10 @@ pub fn service(table: &mut DomainTable) {
     for key in keys {
         match console.escape.feed(key) {
             Action::Deliver(byte) => {
-                if let Some(domain) = table.domain(console.focus) {
-                    if domain.console.input.len() < INPUT_QUEUE_LIMIT {
-                        domain.console.input.push_back(byte);
-                    }
+                if let Some(domain) = table.domain(console.focus)
+                    && domain.console.input.len() < INPUT_QUEUE_LIMIT
+                {
+                    domain.console.input.push_back(byte);
                 }
             }
             Action::Focus(id) => focus(console, table, id),
