@@ -16,7 +16,6 @@ use crate::arch::x86_64::serial;
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::log::LineBuffer;
-use crate::mm::address::{GuestFrame, PAGE_SIZE};
 
 /// A domain's side of the console.
 #[derive(Debug, Default)]
@@ -119,14 +118,8 @@ pub fn work_pending() -> bool {
 /// `console_attach(gpa)`: connects the split console rings in the domain's
 /// page at `gpa`.
 pub fn attach(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
-    if !gpa.is_multiple_of(PAGE_SIZE) {
-        return Err(Status::InvalidArgument);
-    }
-    let memory = domain.memory.as_ref().ok_or(Status::InvalidArgument)?;
-    let frame = memory
-        .machine_frame(GuestFrame(gpa / PAGE_SIZE))
-        .ok_or(Status::InvalidArgument)?;
-    domain.console.device = Some(RingDevice::attach(frame.start()));
+    let page = domain.shared_page(gpa)?;
+    domain.console.device = Some(RingDevice::attach(page));
     Ok(0)
 }
 

@@ -10,7 +10,7 @@
 use shared_abi::Status;
 
 use super::record::Domain;
-use crate::mm::address::{GuestVirtAddr, MachineAddr, PAGE_SIZE};
+use crate::mm::address::{GuestFrame, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
 use crate::mm::guest_walk::{self, Access};
 
@@ -84,5 +84,21 @@ impl Domain {
                 )
             }
         })
+    }
+}
+
+impl Domain {
+    /// The machine address of the domain's page at guest-physical `gpa`,
+    /// for a page the guest shares with the hypervisor (shared information,
+    /// device rings): it must be page-aligned and inside the domain's memory.
+    pub fn shared_page(&self, gpa: u64) -> Result<MachineAddr, Status> {
+        if !gpa.is_multiple_of(PAGE_SIZE) {
+            return Err(Status::InvalidArgument);
+        }
+        let memory = self.memory.as_ref().ok_or(Status::InvalidArgument)?;
+        let frame = memory
+            .machine_frame(GuestFrame(gpa / PAGE_SIZE))
+            .ok_or(Status::InvalidArgument)?;
+        Ok(frame.start())
     }
 }

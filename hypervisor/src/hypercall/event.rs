@@ -9,7 +9,7 @@ use shared_abi::shared_info::{SharedInfo, ns_multiplier};
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::event::ports::{self, Port};
-use crate::mm::address::{GuestFrame, GuestVirtAddr, PAGE_SIZE, is_lower_half};
+use crate::mm::address::{GuestVirtAddr, is_lower_half};
 
 /// Most bytes of a domain name `domain_lookup` reads.
 const NAME_MAX: u64 = 32;
@@ -18,14 +18,7 @@ const NAME_MAX: u64 = 32;
 /// Its time fields are initialised, no port is pending or masked, and
 /// virtual interrupts start masked.
 pub fn register_shared_info(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
-    if !gpa.is_multiple_of(PAGE_SIZE) {
-        return Err(Status::InvalidArgument);
-    }
-    let memory = domain.memory.as_ref().ok_or(Status::InvalidArgument)?;
-    let frame = memory
-        .machine_frame(GuestFrame(gpa / PAGE_SIZE))
-        .ok_or(Status::InvalidArgument)?;
-    domain.shared_info = Some(frame.start());
+    domain.shared_info = Some(domain.shared_page(gpa)?);
     let shared: &SharedInfo = domain.shared().ok_or(Status::InvalidArgument)?;
     let time = &shared.time;
     time.version.fetch_add(1, Ordering::SeqCst);

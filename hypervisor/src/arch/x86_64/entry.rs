@@ -158,29 +158,34 @@ extern "C" fn interrupt_common() {
     save_and_call!(super::trap::handle_interrupt)
 }
 
-/// The APIC timer's entry.
-#[unsafe(naked)]
-pub extern "C" fn timer_entry() {
-    naked_asm!(
-        "push 0",
-        "push {vector}",
-        "jmp {common}",
-        vector = const super::apic::TIMER_VECTOR as u64,
-        common = sym interrupt_common,
-    )
+/// An interrupt entry: pushes a zero error code and the vector, then
+/// takes the common interrupt path.
+macro_rules! interrupt_stub {
+    ($(#[$doc:meta])* $name:ident, $vector:expr) => {
+        $(#[$doc])*
+        #[unsafe(naked)]
+        pub extern "C" fn $name() {
+            naked_asm!(
+                "push 0",
+                "push {vector}",
+                "jmp {common}",
+                vector = const $vector as u64,
+                common = sym interrupt_common,
+            )
+        }
+    };
 }
 
-/// The COM1 receive interrupt's entry.
-#[unsafe(naked)]
-pub extern "C" fn serial_entry() {
-    naked_asm!(
-        "push 0",
-        "push {vector}",
-        "jmp {common}",
-        vector = const super::apic::SERIAL_VECTOR as u64,
-        common = sym interrupt_common,
-    )
-}
+interrupt_stub!(
+    /// The APIC timer's entry.
+    timer_entry,
+    super::apic::TIMER_VECTOR
+);
+interrupt_stub!(
+    /// The COM1 receive interrupt's entry.
+    serial_entry,
+    super::apic::SERIAL_VECTOR
+);
 
 /// The spurious-interrupt entry: nothing to do, not even an EOI.
 #[unsafe(naked)]
