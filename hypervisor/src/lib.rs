@@ -13,6 +13,7 @@ extern crate alloc;
 pub mod arch;
 pub mod cmdline;
 pub mod console;
+pub mod devices;
 pub mod domain;
 pub mod event;
 pub mod instruction;

@@ -22,6 +22,7 @@ pub mod shared_info;
 pub mod start_info;
 pub mod status;
 pub mod trap;
+pub mod virtqueue;
 
 #[cfg(all(feature = "guest", target_arch = "x86_64"))]
 pub mod guest;

@@ -1,0 +1,333 @@
+//! Reading one virtio-blk request out of a split virtqueue, without
+//! trusting anything the guest wrote.
+//!
+//! Every descriptor is copied out of guest memory once and then checked:
+//! its index is inside the queue, the chain neither loops nor exceeds
+//! [`MAX_CHAIN`], every buffer lies inside the domain's memory, and the
+//! buffers are in the order and direction virtio-blk requires (a readable
+//! header, data in the direction of the request, a writable status byte).
+//! Indirect descriptors are not offered and so are refused.
+
+use shared_abi::virtqueue::{
+    BLOCK_ID_BYTES, BlockRequestHeader, BlockRequestType, DESC_F_INDIRECT, DESC_F_NEXT,
+    DESC_F_WRITE, Descriptor, SECTOR_SIZE,
+};
+
+use crate::mm::address::GuestPhysAddr;
+use crate::mm::guest_memory::{self, GuestPhysMemory};
+
+/// Longest chain accepted (header, up to 62 data buffers, status).
+pub const MAX_CHAIN: usize = 64;
+
+/// A data buffer of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Where it is in guest-physical memory.
+    pub addr: GuestPhysAddr,
+    /// Its length.
+    pub len: u32,
+}
+
+/// A checked request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockRequest {
+    /// Head descriptor (what the used ring reports).
+    pub head: u16,
+    /// What to do.
+    pub kind: BlockRequestType,
+    /// First sector (reads and writes).
+    pub sector: u64,
+    /// Data buffers, in order.
+    pub data: [Segment; MAX_CHAIN - 2],
+    /// How many of `data` are used.
+    pub segments: usize,
+    /// Total data bytes.
+    pub data_len: u64,
+    /// Where the status byte goes.
+    pub status: GuestPhysAddr,
+}
+
+impl BlockRequest {
+    /// The data buffers.
+    pub fn data(&self) -> &[Segment] {
+        &self.data[..self.segments]
+    }
+}
+
+/// Why a chain was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainError {
+    /// A descriptor index is not inside the queue.
+    IndexOutOfRange(u16),
+    /// The chain is longer than the queue or [`MAX_CHAIN`] (a loop, or abuse).
+    TooLong,
+    /// A buffer lies (partly) outside the domain's memory, or the
+    /// descriptor table does.
+    OutsideMemory,
+    /// An indirect descriptor (not offered).
+    Indirect,
+    /// The request is not shaped as virtio-blk requires.
+    Malformed(&'static str),
+    /// The request type is unknown (answered with UNSUPP if the status
+    /// byte is usable).
+    Unsupported(u32),
+}
+
+/// Copies the chain starting at `head` out of the descriptor table at
+/// `table` (a queue of `size` entries).
+pub fn read_chain<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    table: GuestPhysAddr,
+    size: u16,
+    head: u16,
+) -> Result<([Descriptor; MAX_CHAIN], usize), ChainError> {
+    let mut chain = [Descriptor::default(); MAX_CHAIN];
+    let mut index = head;
+    let limit = MAX_CHAIN.min(size as usize);
+    for count in 0..limit {
+        if index >= size {
+            return Err(ChainError::IndexOutOfRange(index));
+        }
+        let mut bytes = [0u8; 16];
+        let slot = table
+            .checked_add(16 * index as u64)
+            .ok_or(ChainError::OutsideMemory)?;
+        guest_memory::read(memory, slot, &mut bytes).map_err(|_| ChainError::OutsideMemory)?;
+        let descriptor = Descriptor {
+            addr: u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default()),
+            len: u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default()),
+            flags: u16::from_le_bytes(bytes[12..14].try_into().unwrap_or_default()),
+            next: u16::from_le_bytes(bytes[14..16].try_into().unwrap_or_default()),
+        };
+        if descriptor.flags & DESC_F_INDIRECT != 0 {
+            return Err(ChainError::Indirect);
+        }
+        let inside = descriptor
+            .addr
+            .checked_add(descriptor.len as u64)
+            .is_some_and(|end| end <= memory.size());
+        if !inside {
+            return Err(ChainError::OutsideMemory);
+        }
+        chain[count] = descriptor;
+        if descriptor.flags & DESC_F_NEXT == 0 {
+            return Ok((chain, count + 1));
+        }
+        index = descriptor.next;
+    }
+    Err(ChainError::TooLong)
+}
+
+/// Checks the shape of a chain and reads its header.
+pub fn parse<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    head: u16,
+    chain: &[Descriptor],
+) -> Result<BlockRequest, ChainError> {
+    let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
+        return Err(ChainError::Malformed("empty chain"));
+    };
+    if chain.len() < 2 {
+        return Err(ChainError::Malformed(
+            "a request needs a header and a status byte",
+        ));
+    }
+    if first.flags & DESC_F_WRITE != 0
+        || (first.len as usize) < core::mem::size_of::<BlockRequestHeader>()
+    {
+        return Err(ChainError::Malformed(
+            "the header must be a readable 16-byte buffer",
+        ));
+    }
+    if last.flags & DESC_F_WRITE == 0 || last.len < 1 {
+        return Err(ChainError::Malformed("the status must be a writable byte"));
+    }
+    let mut bytes = [0u8; 16];
+    guest_memory::read(memory, GuestPhysAddr(first.addr), &mut bytes)
+        .map_err(|_| ChainError::OutsideMemory)?;
+    let raw_type = u32::from_le_bytes(bytes[0..4].try_into().unwrap_or_default());
+    let sector = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+    let status = GuestPhysAddr(last.addr + last.len as u64 - 1);
+    let kind = BlockRequestType::from_raw(raw_type).ok_or(ChainError::Unsupported(raw_type))?;
+
+    let middle = &chain[1..chain.len() - 1];
+    let mut data = [Segment {
+        addr: GuestPhysAddr(0),
+        len: 0,
+    }; MAX_CHAIN - 2];
+    let mut data_len = 0u64;
+    for (slot, descriptor) in data.iter_mut().zip(middle) {
+        let device_writes = descriptor.flags & DESC_F_WRITE != 0;
+        let wanted = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
+        if device_writes != wanted {
+            return Err(ChainError::Malformed(
+                "a data buffer has the wrong direction",
+            ));
+        }
+        *slot = Segment {
+            addr: GuestPhysAddr(descriptor.addr),
+            len: descriptor.len,
+        };
+        data_len += descriptor.len as u64;
+    }
+    match kind {
+        BlockRequestType::In | BlockRequestType::Out
+            if data_len == 0 || data_len % SECTOR_SIZE != 0 =>
+        {
+            return Err(ChainError::Malformed(
+                "data must be a whole number of sectors",
+            ));
+        }
+        BlockRequestType::Flush if data_len != 0 => {
+            return Err(ChainError::Malformed("a flush carries no data"));
+        }
+        BlockRequestType::GetId if data_len < BLOCK_ID_BYTES as u64 => {
+            return Err(ChainError::Malformed("get-id needs 20 bytes"));
+        }
+        _ => {}
+    }
+    Ok(BlockRequest {
+        head,
+        kind,
+        sector,
+        data,
+        segments: middle.len(),
+        data_len,
+        status,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::guest_memory::fake::FakeGuestMemory;
+    use crate::mm::guest_memory::write;
+
+    const TABLE: u64 = 0x1000;
+    const SIZE: u16 = 8;
+
+    fn put(memory: &FakeGuestMemory, index: u16, d: Descriptor) {
+        let mut bytes = [0u8; 16];
+        bytes[0..8].copy_from_slice(&d.addr.to_le_bytes());
+        bytes[8..12].copy_from_slice(&d.len.to_le_bytes());
+        bytes[12..14].copy_from_slice(&d.flags.to_le_bytes());
+        bytes[14..16].copy_from_slice(&d.next.to_le_bytes());
+        write(memory, GuestPhysAddr(TABLE + 16 * index as u64), &bytes).unwrap();
+    }
+
+    fn header(memory: &FakeGuestMemory, at: u64, kind: u32, sector: u64) {
+        let mut bytes = [0u8; 16];
+        bytes[0..4].copy_from_slice(&kind.to_le_bytes());
+        bytes[8..16].copy_from_slice(&sector.to_le_bytes());
+        write(memory, GuestPhysAddr(at), &bytes).unwrap();
+    }
+
+    fn d(addr: u64, len: u32, flags: u16, next: u16) -> Descriptor {
+        Descriptor {
+            addr,
+            len,
+            flags,
+            next,
+        }
+    }
+
+    fn read_request(memory: &FakeGuestMemory, head: u16) -> Result<BlockRequest, ChainError> {
+        let (chain, len) = read_chain(memory, GuestPhysAddr(TABLE), SIZE, head)?;
+        parse(memory, head, &chain[..len])
+    }
+
+    #[test]
+    fn parses_a_read_with_two_data_buffers() {
+        let memory = FakeGuestMemory::new(64 * 1024);
+        header(&memory, 0x2000, 0, 7);
+        put(&memory, 0, d(0x2000, 16, DESC_F_NEXT, 3));
+        put(&memory, 3, d(0x3000, 512, DESC_F_NEXT | DESC_F_WRITE, 5));
+        put(&memory, 5, d(0x4000, 1024, DESC_F_NEXT | DESC_F_WRITE, 1));
+        put(&memory, 1, d(0x5000, 1, DESC_F_WRITE, 0));
+        let request = read_request(&memory, 0).unwrap();
+        assert_eq!(request.kind, BlockRequestType::In);
+        assert_eq!(request.sector, 7);
+        assert_eq!(request.data_len, 1536);
+        assert_eq!(request.data().len(), 2);
+        assert_eq!(request.status, GuestPhysAddr(0x5000));
+    }
+
+    #[test]
+    fn refuses_loops_bad_indices_and_buffers_outside_memory() {
+        let memory = FakeGuestMemory::new(64 * 1024);
+        header(&memory, 0x2000, 0, 0);
+        // 0 -> 1 -> 0 -> ...
+        put(&memory, 0, d(0x2000, 16, DESC_F_NEXT, 1));
+        put(&memory, 1, d(0x3000, 512, DESC_F_NEXT | DESC_F_WRITE, 0));
+        assert_eq!(read_request(&memory, 0).unwrap_err(), ChainError::TooLong);
+        put(&memory, 1, d(0x3000, 512, DESC_F_NEXT | DESC_F_WRITE, 99));
+        assert_eq!(
+            read_request(&memory, 0).unwrap_err(),
+            ChainError::IndexOutOfRange(99)
+        );
+        assert_eq!(
+            read_request(&memory, SIZE).unwrap_err(),
+            ChainError::IndexOutOfRange(SIZE)
+        );
+        put(&memory, 1, d(0xfff0, 512, DESC_F_WRITE, 0));
+        assert_eq!(
+            read_request(&memory, 0).unwrap_err(),
+            ChainError::OutsideMemory
+        );
+        put(&memory, 1, d(u64::MAX - 4, 16, DESC_F_WRITE, 0));
+        assert_eq!(
+            read_request(&memory, 0).unwrap_err(),
+            ChainError::OutsideMemory
+        );
+        put(&memory, 1, d(0x3000, 16, DESC_F_INDIRECT, 0));
+        assert_eq!(read_request(&memory, 0).unwrap_err(), ChainError::Indirect);
+        let outside_table = read_chain(&memory, GuestPhysAddr(0xfff8), SIZE, 0);
+        assert_eq!(outside_table.unwrap_err(), ChainError::OutsideMemory);
+    }
+
+    #[test]
+    fn refuses_misshapen_requests() {
+        let memory = FakeGuestMemory::new(64 * 1024);
+        header(&memory, 0x2000, 1, 0);
+        // A write whose data buffer the device would write.
+        put(&memory, 0, d(0x2000, 16, DESC_F_NEXT, 1));
+        put(&memory, 1, d(0x3000, 512, DESC_F_NEXT | DESC_F_WRITE, 2));
+        put(&memory, 2, d(0x4000, 1, DESC_F_WRITE, 0));
+        assert!(matches!(
+            read_request(&memory, 0),
+            Err(ChainError::Malformed(_))
+        ));
+        // Half a sector.
+        put(&memory, 1, d(0x3000, 256, DESC_F_NEXT, 2));
+        assert!(matches!(
+            read_request(&memory, 0),
+            Err(ChainError::Malformed(_))
+        ));
+        // A status byte the device may not write.
+        put(&memory, 1, d(0x3000, 512, DESC_F_NEXT, 2));
+        put(&memory, 2, d(0x4000, 1, 0, 0));
+        assert!(matches!(
+            read_request(&memory, 0),
+            Err(ChainError::Malformed(_))
+        ));
+        // Unknown type.
+        put(&memory, 2, d(0x4000, 1, DESC_F_WRITE, 0));
+        header(&memory, 0x2000, 77, 0);
+        assert_eq!(
+            read_request(&memory, 0).unwrap_err(),
+            ChainError::Unsupported(77)
+        );
+        // A flush with data.
+        header(&memory, 0x2000, 4, 0);
+        assert!(matches!(
+            read_request(&memory, 0),
+            Err(ChainError::Malformed(_))
+        ));
+        // A proper flush.
+        put(&memory, 0, d(0x2000, 16, DESC_F_NEXT, 2));
+        assert_eq!(
+            read_request(&memory, 0).unwrap().kind,
+            BlockRequestType::Flush
+        );
+    }
+}
