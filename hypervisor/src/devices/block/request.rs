@@ -172,7 +172,7 @@ pub fn parse<M: GuestPhysMemory + ?Sized>(
     }
     match kind {
         BlockRequestType::In | BlockRequestType::Out
-            if data_len == 0 || data_len % SECTOR_SIZE != 0 =>
+            if data_len == 0 || !data_len.is_multiple_of(SECTOR_SIZE) =>
         {
             return Err(ChainError::Malformed(
                 "data must be a whole number of sectors",
