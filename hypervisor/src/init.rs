@@ -48,6 +48,13 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         let value = unsafe { unmapped.read_volatile() };
         log::error!("self-test read {value:#x} from an unmapped address");
     }
+    match crate::devices::block::disk::probe() {
+        Some(sectors) => log::info!(
+            "disk: virtio-blk, {sectors} sectors ({} MiB)",
+            sectors >> 11
+        ),
+        None => log::info!("disk: none"),
+    }
     let Some(bytes) = bundle_bytes(boot) else {
         log::error!("no guest bundle: pass one with -initrd");
         qemu_exit::exit(HvExit::NoDomains);

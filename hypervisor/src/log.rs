@@ -56,7 +56,12 @@ impl Write for LineBuffer {
 
 impl log::Log for SerialLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        // Libraries' own records (virtio_drivers, ...) are debugging detail.
+        let ours = metadata.target().starts_with("hypervisor");
         metadata.level() <= log::max_level()
+            && (ours
+                || metadata.level() <= log::Level::Warn
+                || log::max_level() >= log::LevelFilter::Debug)
     }
 
     fn log(&self, record: &log::Record<'_>) {

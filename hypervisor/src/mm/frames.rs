@@ -52,6 +52,11 @@ pub fn allocate_zeroed() -> Option<MachineFrame> {
     Some(frame)
 }
 
+/// Allocates `count` physically contiguous frames (not zeroed).
+pub fn allocate_contiguous(count: u64) -> Option<MachineFrame> {
+    with(|frames| frames.allocate_contiguous(count, 1))
+}
+
 /// Returns a frame.
 pub fn free(frame: MachineFrame) {
     let was_used = with(|frames| frames.deallocate(frame));

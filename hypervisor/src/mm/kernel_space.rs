@@ -95,6 +95,34 @@ pub fn init(ram_top: u64) {
     unsafe { cpu::write_cr3(MachineAddr(root)) };
 }
 
+/// Makes sure the device registers at `[addr, addr + size)` are reachable
+/// through the direct map (uncached), mapping the 2 MiB pages around them
+/// if RAM did not already cover them. Every address space sees the new
+/// mappings: they live below the shared direct-map PML4 entry.
+pub fn map_device(addr: MachineAddr, size: u64) {
+    let mut tables = MachineTables;
+    let root = root().as_u64();
+    let first = addr.as_u64() & !(LARGE_PAGE_SIZE - 1);
+    let end = addr.as_u64().saturating_add(size.max(1));
+    let flags =
+        PageFlags::GLOBAL | PageFlags::NO_EXECUTE | PageFlags::WRITABLE | PageFlags::NO_CACHE;
+    for machine in (first..end).step_by(LARGE_PAGE_SIZE as usize) {
+        if machine >= DIRECT_MAP_SIZE
+            || page_table::translate(&tables, root, DIRECT_MAP_BASE + machine).is_some()
+        {
+            continue;
+        }
+        let _ = page_table::map(
+            &mut tables,
+            root,
+            DIRECT_MAP_BASE + machine,
+            machine,
+            PageSize::Size2M,
+            flags,
+        );
+    }
+}
+
 /// The hypervisor's root table.
 pub fn root() -> MachineAddr {
     *ROOT.get().expect("kernel space used before init")

@@ -23,6 +23,8 @@ pub mod idt;
 #[cfg(target_os = "none")]
 pub mod ioapic;
 #[cfg(target_os = "none")]
+pub mod pci;
+#[cfg(target_os = "none")]
 pub mod pic;
 #[cfg(target_os = "none")]
 pub mod pvh;
