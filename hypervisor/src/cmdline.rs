@@ -8,11 +8,15 @@
 //! | `hv_selftest=fault` | fault inside the hypervisor after boot (tests the fatal path) | off |
 //! | `hv_bench` | answer the bench fault probe (see `shared_abi::bench`) | off |
 //! | `console_color` | colour each domain's console prefix (ANSI) | off |
+//! | `dom_disk=SIZE` | each domain's region of the physical disk | `4M` |
 //!
 //! Unknown words are reported and ignored, never fatal.
 
 /// Default memory per domain.
 pub const DEFAULT_DOMAIN_MEMORY: u64 = 16 << 20;
+/// Default disk region per domain.
+pub const DEFAULT_DOMAIN_DISK: u64 = 4 << 20;
+
 /// Smallest memory a domain may be given.
 pub const MIN_DOMAIN_MEMORY: u64 = 1 << 20;
 /// Largest memory a domain may be given.
@@ -38,6 +42,8 @@ pub struct Options {
     pub bench: bool,
     /// Whether console prefixes are coloured.
     pub console_color: bool,
+    /// Bytes of the physical disk per domain.
+    pub domain_disk: u64,
 }
 
 impl Default for Options {
@@ -48,6 +54,7 @@ impl Default for Options {
             self_test: None,
             bench: false,
             console_color: false,
+            domain_disk: DEFAULT_DOMAIN_DISK,
         }
     }
 }
@@ -71,6 +78,10 @@ pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Opti
                 .filter(|size| (MIN_DOMAIN_MEMORY..=MAX_DOMAIN_MEMORY).contains(size))
                 .map(|size| options.domain_memory = size & !0xfff)
                 .ok_or("expected a size from 1M to 4G, like 16M"),
+            "dom_disk" => parse_size(value)
+                .filter(|size| *size >= 512)
+                .map(|size| options.domain_disk = size & !511)
+                .ok_or("expected a size of at least 512 bytes, like 4M"),
             "loglevel" => value
                 .parse::<log::LevelFilter>()
                 .map(|level| options.log_level = level)

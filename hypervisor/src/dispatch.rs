@@ -94,6 +94,7 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
         }
     };
     console::service(&mut table);
+    crate::devices::block::service(&mut table);
     fire_due_timers(&mut table);
     let next = if stay && table.domains[current].state == State::Runnable {
         current
@@ -222,6 +223,7 @@ fn pick_next(table: &mut DomainTable) -> usize {
         cpu::wait_for_interrupt();
         fire_due_timers(table);
         console::service(table);
+        crate::devices::block::service(table);
     }
 }
 

@@ -48,12 +48,14 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         let value = unsafe { unmapped.read_volatile() };
         log::error!("self-test read {value:#x} from an unmapped address");
     }
-    match crate::devices::block::disk::probe() {
-        Some(sectors) => log::info!(
-            "disk: virtio-blk, {sectors} sectors ({} MiB)",
-            sectors >> 11
-        ),
-        None => log::info!("disk: none"),
+    let disk_sectors = crate::devices::block::disk::probe().unwrap_or(0);
+    if disk_sectors > 0 {
+        log::info!(
+            "disk: virtio-blk, {disk_sectors} sectors ({} MiB)",
+            disk_sectors >> 11
+        );
+    } else {
+        log::info!("disk: none");
     }
     let Some(bytes) = bundle_bytes(boot) else {
         log::error!("no guest bundle: pass one with -initrd");
@@ -82,7 +84,15 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                     .map_err(|error| alloc::format!("{error}"))
             });
         match result {
-            Ok(domain) => table.domains.push(domain),
+            Ok(mut domain) => {
+                let region = options.domain_disk / 512;
+                let first = (id as u64 - 1) * region;
+                if first + region <= disk_sectors {
+                    domain.disk.first_sector = first;
+                    domain.disk.sectors = region;
+                }
+                table.domains.push(domain);
+            }
             Err(reason) => {
                 log::error!("image '{}' rejected: {reason}", entry.name);
                 table.rejected += 1;

@@ -63,6 +63,11 @@ pub enum Hypercall {
     DomainLookup = 23,
     /// Attaches the split console rings in the page at guest-physical `(gpa)`.
     ConsoleAttach = 24,
+    /// Returns the sectors of the domain's virtual disk (0: none). No arguments.
+    BlockInfo = 25,
+    /// Registers the block virtqueue: `(descriptors, available, used, size)`,
+    /// guest-physical addresses and the queue size.
+    BlockQueueSetup = 26,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].
@@ -77,7 +82,7 @@ pub enum FlushScope {
 
 impl Hypercall {
     /// Every defined call, in number order.
-    pub const ALL: [Hypercall; 25] = [
+    pub const ALL: [Hypercall; 27] = [
         Hypercall::AbiVersion,
         Hypercall::ConsoleWrite,
         Hypercall::Yield,
@@ -103,6 +108,8 @@ impl Hypercall {
         Hypercall::ForceCallback,
         Hypercall::DomainLookup,
         Hypercall::ConsoleAttach,
+        Hypercall::BlockInfo,
+        Hypercall::BlockQueueSetup,
     ];
 
     /// Decodes a number from `rax`; `None` for an unknown number. Numbers
@@ -139,6 +146,8 @@ impl Hypercall {
             Hypercall::ForceCallback => "force_callback",
             Hypercall::DomainLookup => "domain_lookup",
             Hypercall::ConsoleAttach => "console_attach",
+            Hypercall::BlockInfo => "block_info",
+            Hypercall::BlockQueueSetup => "block_queue_setup",
         }
     }
 }

@@ -79,5 +79,6 @@ pub fn create(
         timer_deadline: None,
         start_tsc: crate::time::now(),
         ports: crate::event::PortTable::default(),
+        disk: crate::devices::block::DomainDisk::default(),
     })
 }

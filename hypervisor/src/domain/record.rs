@@ -53,6 +53,8 @@ pub struct Domain {
     pub start_tsc: u64,
     /// Event-channel ports.
     pub ports: PortTable,
+    /// The virtual disk (its region of the physical disk and its queue).
+    pub disk: crate::devices::block::DomainDisk,
 }
 
 impl Domain {

@@ -84,5 +84,9 @@ fn serve(table: &mut DomainTable) -> (Result<u64, Status>, Outcome) {
         Hypercall::EventClose => resume(event::close(table, args[0])),
         Hypercall::DomainLookup => resume(event::lookup(table, args[0], args[1])),
         Hypercall::ConsoleAttach => resume(crate::console::attach(domain, args[0])),
+        Hypercall::BlockInfo => resume(Ok(domain.disk.sectors)),
+        Hypercall::BlockQueueSetup => resume(crate::devices::block::backend::setup(
+            domain, args[0], args[1], args[2], args[3],
+        )),
     }
 }

@@ -3,7 +3,32 @@
 //! `disk` drives the physical virtio-blk device QEMU provides.
 
 #[cfg(target_os = "none")]
+pub mod backend;
+#[cfg(target_os = "none")]
 pub mod disk;
 pub mod request;
 #[cfg(target_os = "none")]
 mod virtio_hal;
+
+#[cfg(target_os = "none")]
+pub use backend::DomainDisk;
+
+/// Serves every domain's block queue (called at scheduling points).
+#[cfg(target_os = "none")]
+pub fn service(table: &mut crate::domain::table::DomainTable) {
+    static BOUNCE: spin::Mutex<alloc::vec::Vec<u8>> = spin::Mutex::new(alloc::vec::Vec::new());
+    let mut bounce = BOUNCE.lock();
+    for domain in table
+        .domains
+        .iter_mut()
+        .filter(|d| d.is_alive() && d.disk.queue.is_some())
+    {
+        if let Some(why) = backend::service(domain, &mut bounce) {
+            log::warn!(
+                "domain {} '{}': block queue disconnected: {why}",
+                domain.id,
+                domain.name
+            );
+        }
+    }
+}
