@@ -100,6 +100,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         bundle: bundle_path,
         cmdline: vec!["hv_bench".into()],
         accel,
+        disk: None,
     };
     eprintln!("bench: booting under {} ...", accel.name());
     let captured = boot.run_captured(options.timeout)?;

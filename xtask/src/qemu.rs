@@ -85,6 +85,8 @@ pub struct Boot {
     /// Words of the hypervisor's command line.
     pub cmdline: Vec<String>,
     pub accel: Accel,
+    /// A raw disk image attached as a virtio-blk PCI device.
+    pub disk: Option<PathBuf>,
 }
 
 /// How a QEMU run ended.
@@ -119,6 +121,13 @@ impl Boot {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
         command.args(["-accel", self.accel.name()]);
+        if let Some(disk) = &self.disk {
+            command.arg("-drive").arg(format!(
+                "file={},format=raw,if=none,id=disk0",
+                disk.display()
+            ));
+            command.args(["-device", "virtio-blk-pci,drive=disk0"]);
+        }
         command
     }
 
@@ -270,6 +279,7 @@ mod tests {
             bundle,
             cmdline: vec!["a=1".into(), "b".into()],
             accel: Accel::Tcg,
+            disk: None,
         }
     }
 

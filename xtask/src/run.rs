@@ -58,6 +58,7 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         bundle: bundle_path,
         cmdline,
         accel,
+        disk: None,
     };
 
     match boot.run_attached(options.timeout)? {

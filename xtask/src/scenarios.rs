@@ -114,6 +114,8 @@ pub struct Scenario {
     pub timeout: Duration,
     /// Typed at the console (the end-of-input sequence is appended).
     pub input: Vec<u8>,
+    /// Size of a fresh, zeroed disk image to attach (MiB), if any.
+    pub disk_mib: Option<u64>,
 }
 
 /// Every scenario, in the order they run.
@@ -316,6 +318,19 @@ pub fn all() -> Vec<Scenario> {
             .exact("[alpha] still served")
             .line("'alpha' shut down with code 0")
             .check(each_corruption_reported_once),
+        Scenario::new("block-edges-and-isolation", HvExit::Success)
+            .guest("blk1", "block-test", "")
+            .guest("blk2", "block-test", "")
+            .disk(16)
+            .line("[blk1] virtual disk: 8192 sectors")
+            .line("[blk1] first and last sectors written, flushed and read back")
+            .line("[blk2] first and last sectors written, flushed and read back")
+            .line("requests outside the virtual disk fail with an I/O error")
+            .line("5 requests in flight at once completed")
+            .line("[blk1] device id pvhv-disk-1")
+            .finishes("blk1")
+            .finishes("blk2")
+            .check(patterns_are_on_disk_in_separate_regions),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
@@ -335,6 +350,7 @@ impl Scenario {
             expect,
             timeout: DEFAULT_TIMEOUT,
             input: Vec::new(),
+            disk_mib: None,
         }
     }
 
@@ -386,6 +402,33 @@ impl Scenario {
     fn check(mut self, check: crate::expect::LogCheck) -> Self {
         self.expect.checks.push(check);
         self
+    }
+
+    fn disk(mut self, mib: u64) -> Self {
+        self.disk_mib = Some(mib);
+        self
+    }
+
+    /// Where this scenario's disk image lives.
+    pub fn disk_path(&self) -> std::path::PathBuf {
+        crate::artifacts::target_dir()
+            .join("disks")
+            .join(format!("{}.img", self.name))
+    }
+
+    /// Creates a fresh zeroed disk image for this scenario, if it uses one.
+    pub fn disk_image(&self) -> Result<Option<std::path::PathBuf>, (String, Option<String>)> {
+        let Some(mib) = self.disk_mib else {
+            return Ok(None);
+        };
+        let path = self.disk_path();
+        let create = || -> std::io::Result<()> {
+            std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+            let file = std::fs::File::create(&path)?;
+            file.set_len(mib << 20)
+        };
+        create().map_err(|error| (format!("cannot create {}: {error}", path.display()), None))?;
+        Ok(Some(path))
     }
 
     fn input(mut self, text: &[u8]) -> Self {
@@ -461,6 +504,34 @@ fn printed_data_is_intact(log: &str) -> Result<(), String> {
             "received {lines} lines hashing to {hash:016x}, but the guest sent `{sent}`"
         ))
     }
+}
+
+/// After the boot, the disk image holds each domain's patterns in its own
+/// 4 MiB region: written, flushed, and not in the other's region.
+fn patterns_are_on_disk_in_separate_regions(_log: &str) -> Result<(), String> {
+    let path = crate::artifacts::target_dir()
+        .join("disks")
+        .join("block-edges-and-isolation.img");
+    let image = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let pattern = |seed: u8| -> Vec<u8> {
+        (0..4096usize)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    };
+    let region = 4 << 20;
+    for domain in 1..=2u8 {
+        let start = (domain as usize - 1) * region;
+        let first = image.get(start..start + 4096).ok_or("image too small")?;
+        let last = image
+            .get(start + region - 4096..start + region)
+            .ok_or("image too small")?;
+        if first != pattern(domain) || last != pattern(domain ^ 0x5a) {
+            return Err(format!(
+                "domain {domain}'s patterns are not at the edges of its region in the image"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A corrupt ring is reported once, however often the guest notifies.

@@ -119,6 +119,7 @@ fn boot_and_check(
         bundle: bundle_path,
         cmdline: scenario.cmdline.clone(),
         accel,
+        disk: scenario.disk_image()?,
     };
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);

@@ -2,4 +2,5 @@
 //! to its backend in the hypervisor through rings in shared memory and
 //! event-channel notifications.
 
+pub mod block;
 pub mod console;

@@ -108,7 +108,8 @@ pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
     }
 }
 
-/// `event_close(port)`: a connected peer's end becomes unbound again.
+/// `event_close(port)`: a connected peer's end becomes unbound again and
+/// is raised once.
 pub fn close(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
     let current = table.current;
     let local = table.domains[current].id;
@@ -116,8 +117,22 @@ pub fn close(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
     if let Some(shared) = table.domains[current].shared() {
         shared.pending.fetch_and(!(1u64 << port), Ordering::SeqCst);
     }
-    ports::disconnect_peer(table, local, port as u32, closed);
+    hang_up(table, local, port as u32, closed);
     Ok(0)
+}
+
+/// The peer of a closed interdomain port: its end becomes unbound and is
+/// raised once, so that a peer waiting on it notices.
+fn hang_up(table: &mut DomainTable, local: u32, port: u32, closed: Port) {
+    ports::disconnect_peer(table, local, port, closed);
+    if let Port::Interdomain {
+        remote,
+        remote_port,
+    } = closed
+        && let Some(peer) = table.domain(remote)
+    {
+        peer.raise(remote_port);
+    }
 }
 
 /// Closes every port of the domain at `index` (it is ending).
@@ -130,7 +145,7 @@ pub fn close_all(table: &mut DomainTable, index: usize) {
         .collect();
     for port in open {
         if let Ok(closed) = table.domains[index].ports.close(port as u64) {
-            ports::disconnect_peer(table, local, port, closed);
+            hang_up(table, local, port, closed);
         }
     }
 }

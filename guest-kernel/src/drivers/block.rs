@@ -1,0 +1,231 @@
+//! The block frontend: one virtio split virtqueue in guest memory, shared
+//! with the hypervisor's backend, carrying virtio-blk requests.
+//!
+//! Requests are submitted asynchronously ([`submit`]) and several may be in
+//! flight; completions arrive on the block VIRQ and are collected with
+//! [`wait`]. [`read`], [`write`] and [`flush`] are the synchronous wrappers
+//! most callers want. Buffers are guest-physical (the physical-memory
+//! mapping makes any frame addressable).
+
+use core::sync::atomic::{AtomicU16, Ordering, fence};
+
+use shared_abi::event::Virq;
+use shared_abi::virtqueue::{
+    BlockRequestHeader, BlockRequestType, BlockStatus, DESC_F_NEXT, DESC_F_WRITE, Descriptor,
+    Layout, SECTOR_SIZE,
+};
+use spin::{Mutex, Once};
+
+use crate::memory::{frames, phys_to_virt};
+use crate::{hv, interrupts};
+
+/// Queue entries.
+pub const QUEUE_SIZE: u16 = 16;
+/// Requests in flight at most (each takes three descriptors).
+pub const MAX_IN_FLIGHT: usize = (QUEUE_SIZE / 3) as usize;
+
+struct Queue {
+    descriptors: u64,
+    available: u64,
+    used: u64,
+    /// Per request slot: its header and status live in this page.
+    scratch: u64,
+    next_available: u16,
+    last_used: u16,
+    free: [bool; MAX_IN_FLIGHT],
+    done: [Option<u8>; MAX_IN_FLIGHT],
+}
+
+static QUEUE: Once<Mutex<Queue>> = Once::new();
+static SECTORS: AtomicU16 = AtomicU16::new(0);
+static PORT: AtomicU16 = AtomicU16::new(0);
+
+fn virt<T>(phys: u64) -> *mut T {
+    phys_to_virt(phys).cast()
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockError {
+    /// No disk, or the queue could not be set up.
+    NoDisk,
+    /// The device answered with this status.
+    Status(u8),
+    /// Too many requests in flight.
+    Busy,
+}
+
+/// Sets up the queue; returns the disk's size in sectors.
+pub fn init() -> Result<u64, BlockError> {
+    // SAFETY: block_info takes no arguments.
+    let sectors = unsafe { hv::hypercall(shared_abi::Hypercall::BlockInfo, [0; 5]) };
+    if sectors <= 0 {
+        return Err(BlockError::NoDisk);
+    }
+    let port = interrupts::bind_virq(Virq::Block, |_| {}).map_err(|_| BlockError::NoDisk)?;
+    PORT.store(port as u16, Ordering::SeqCst);
+    let page = || frames::allocate().ok_or(BlockError::NoDisk);
+    let (descriptors, available, used, scratch) = (page()?, page()?, page()?, page()?);
+    let args = [descriptors, available, used, QUEUE_SIZE as u64, 0];
+    // SAFETY: the pages are this guest's own; the hypervisor validates them.
+    let raw = unsafe { hv::hypercall(shared_abi::Hypercall::BlockQueueSetup, args) };
+    if raw != 0 {
+        return Err(BlockError::NoDisk);
+    }
+    QUEUE.call_once(|| {
+        Mutex::new(Queue {
+            descriptors,
+            available,
+            used,
+            scratch,
+            next_available: 0,
+            last_used: 0,
+            free: [true; MAX_IN_FLIGHT],
+            done: [None; MAX_IN_FLIGHT],
+        })
+    });
+    SECTORS.store(sectors.min(u16::MAX as i64) as u16, Ordering::SeqCst);
+    Ok(sectors as u64)
+}
+
+/// A request in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket(usize);
+
+/// Submits a request on `data` (guest-physical, `len` bytes) without
+/// waiting for it.
+pub fn submit(
+    kind: BlockRequestType,
+    sector: u64,
+    data: Option<(u64, u32)>,
+) -> Result<Ticket, BlockError> {
+    let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
+    let ticket = interrupts::without(|| {
+        let mut q = queue.lock();
+        let slot = q
+            .free
+            .iter()
+            .position(|free| *free)
+            .ok_or(BlockError::Busy)?;
+        q.free[slot] = false;
+        q.done[slot] = None;
+        let header_at = q.scratch + 64 * slot as u64;
+        let status_at = header_at + 32;
+        let header = BlockRequestHeader {
+            request_type: kind as u32,
+            reserved: 0,
+            sector,
+        };
+        // SAFETY: the scratch page is this driver's; slot areas are disjoint.
+        unsafe {
+            virt::<BlockRequestHeader>(header_at).write(header);
+            virt::<u8>(status_at).write_volatile(0xff);
+        }
+        let first = (3 * slot) as u16;
+        let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
+        let mut chain = [Descriptor {
+            addr: header_at,
+            len: 16,
+            flags: DESC_F_NEXT,
+            next: first + 1,
+        }; 3];
+        let mut count = 1;
+        if let Some((addr, len)) = data {
+            let flags = DESC_F_NEXT | if device_writes { DESC_F_WRITE } else { 0 };
+            chain[1] = Descriptor {
+                addr,
+                len,
+                flags,
+                next: first + 2,
+            };
+            count = 2;
+        } else {
+            chain[0].next = first + 1;
+        }
+        chain[count] = Descriptor {
+            addr: status_at,
+            len: 1,
+            flags: DESC_F_WRITE,
+            next: 0,
+        };
+        for (index, descriptor) in chain[..=count].iter().enumerate() {
+            let at = q.descriptors + 16 * (first as u64 + index as u64);
+            // SAFETY: the descriptor table is this driver's page.
+            unsafe { virt::<Descriptor>(at).write(*descriptor) };
+        }
+        let layout = Layout { size: QUEUE_SIZE };
+        let ring = q.available + layout.available_slot(q.next_available);
+        // SAFETY: the available ring is this driver's page.
+        unsafe { virt::<u16>(ring).write_volatile(first) };
+        q.next_available = q.next_available.wrapping_add(1);
+        fence(Ordering::Release);
+        // SAFETY: as above; the index is published after the entry.
+        unsafe {
+            virt::<u16>(q.available + Layout::AVAILABLE_IDX).write_volatile(q.next_available)
+        };
+        Ok(Ticket(slot))
+    })?;
+    let _ = hv::events::send(PORT.load(Ordering::SeqCst) as u32);
+    Ok(ticket)
+}
+
+/// Collects completions from the used ring.
+fn reap(q: &mut Queue) {
+    let layout = Layout { size: QUEUE_SIZE };
+    // SAFETY: the used ring is this driver's page; the backend writes it.
+    let used_idx = unsafe { virt::<u16>(q.used + Layout::USED_IDX).read_volatile() };
+    fence(Ordering::Acquire);
+    while q.last_used != used_idx {
+        // SAFETY: as above.
+        let head = unsafe { virt::<u32>(q.used + layout.used_slot(q.last_used)).read_volatile() };
+        let slot = head as usize / 3;
+        if slot < MAX_IN_FLIGHT {
+            // SAFETY: the scratch page is this driver's.
+            let status = unsafe { virt::<u8>(q.scratch + 64 * slot as u64 + 32).read_volatile() };
+            q.done[slot] = Some(status);
+        }
+        q.last_used = q.last_used.wrapping_add(1);
+    }
+    // Ask to be notified at the next completion (event index).
+    // SAFETY: the available ring is this driver's page.
+    unsafe { virt::<u16>(q.available + layout.used_event()).write_volatile(q.last_used) };
+}
+
+/// Waits for `ticket` to complete; returns its status.
+pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
+    let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
+    let done = || {
+        let mut q = queue.lock();
+        reap(&mut q);
+        q.done[ticket.0].is_some()
+    };
+    interrupts::wait_for_event(done);
+    let status = interrupts::without(|| {
+        let mut q = queue.lock();
+        q.free[ticket.0] = true;
+        q.done[ticket.0].take()
+    });
+    match status {
+        Some(s) if s == BlockStatus::Ok as u8 => Ok(()),
+        Some(s) => Err(BlockError::Status(s)),
+        None => Err(BlockError::Status(0xff)),
+    }
+}
+
+/// Reads `len` bytes (whole sectors) at `sector` into guest-physical `buffer`.
+pub fn read(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
+    wait(submit(BlockRequestType::In, sector, Some((buffer, len)))?)
+}
+
+/// Writes `len` bytes (whole sectors) from guest-physical `buffer` at `sector`.
+pub fn write(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
+    wait(submit(BlockRequestType::Out, sector, Some((buffer, len)))?)
+}
+
+/// Makes every completed write durable.
+pub fn flush() -> Result<(), BlockError> {
+    wait(submit(BlockRequestType::Flush, 0, None)?)
+}
+
+/// Sector size.
+pub const SECTOR: u64 = SECTOR_SIZE;
