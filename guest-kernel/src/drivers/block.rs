@@ -37,7 +37,6 @@ struct Queue {
 }
 
 static QUEUE: Once<Mutex<Queue>> = Once::new();
-static SECTORS: AtomicU16 = AtomicU16::new(0);
 static PORT: AtomicU16 = AtomicU16::new(0);
 
 fn virt<T>(phys: u64) -> *mut T {
@@ -84,7 +83,6 @@ pub fn init() -> Result<u64, BlockError> {
             done: [None; MAX_IN_FLIGHT],
         })
     });
-    SECTORS.store(sectors.min(u16::MAX as i64) as u16, Ordering::SeqCst);
     Ok(sectors as u64)
 }
 
@@ -165,8 +163,13 @@ pub fn submit(
         };
         Ok(Ticket(slot))
     })?;
-    let _ = hv::events::send(PORT.load(Ordering::SeqCst) as u32);
+    notify();
     Ok(ticket)
+}
+
+/// Notifies the backend that requests are available.
+pub fn notify() {
+    let _ = hv::events::send(PORT.load(Ordering::SeqCst) as u32);
 }
 
 /// Collects completions from the used ring.

@@ -127,16 +127,16 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
                 let (status, written) = execute(domain.id, &domain.disk, memory, &request, bounce);
                 (request.status, written, status)
             }
-            Err(ChainError::Malformed(why)) => {
-                let _ = why;
-                return Some("a request is malformed");
-            }
+            Err(ChainError::Malformed(why)) => return Some(why),
             Err(ChainError::Unsupported(_)) => return Some("a request has an unknown type"),
-            Err(_) => {
-                return Some(
-                    "a descriptor chain is corrupt (loop, bad index or buffer outside memory)",
-                );
+            Err(ChainError::OutsideMemory) => {
+                return Some("a buffer lies outside the domain's memory");
             }
+            Err(ChainError::TooLong) => return Some("a descriptor chain loops or is too long"),
+            Err(ChainError::IndexOutOfRange(_)) => {
+                return Some("a descriptor index is outside the queue");
+            }
+            Err(ChainError::Indirect) => return Some("indirect descriptors are not offered"),
         };
         let _ = guest_memory::write(memory, status_at, &[status as u8]);
         let used_slot =
