@@ -94,6 +94,8 @@ pub struct Boot {
 pub enum Ending {
     Exited(ExitStatus),
     TimedOut(Duration),
+    /// Killed on purpose when its output showed what was waited for.
+    Killed,
 }
 
 /// Output of a captured run.
@@ -166,6 +168,18 @@ impl Boot {
         timeout: Duration,
         input: &[u8],
     ) -> Result<Captured, String> {
+        self.run_captured_until(timeout, input, None)
+    }
+
+    /// Like [`Boot::run_captured_with_input`], but QEMU is killed outright
+    /// (SIGKILL, as a power cut would) as soon as its output contains
+    /// `kill_on`.
+    pub fn run_captured_until(
+        &self,
+        timeout: Duration,
+        input: &[u8],
+        kill_on: Option<&str>,
+    ) -> Result<Captured, String> {
         let mut command = self.command();
         command
             .stdin(Stdio::piped())
@@ -180,9 +194,13 @@ impl Boot {
                 thread::sleep(Duration::from_secs(u64::MAX / 4));
             });
         }
-        let stdout = child.stdout.take().map(collect);
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stdout = child
+            .stdout
+            .take()
+            .map(|pipe| collect_watching(pipe, kill_on.map(str::to_string), seen.clone()));
         let stderr = child.stderr.take().map(collect);
-        let ending = wait(&mut child, Some(timeout));
+        let ending = wait_or_kill(&mut child, timeout, &seen);
         // The readers end once QEMU (the only writer) has exited.
         let serial = stdout
             .map(|reader| reader.join().unwrap_or_default())
@@ -212,6 +230,56 @@ fn collect(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
         let _ = pipe.read_to_end(&mut bytes);
         String::from_utf8_lossy(&bytes).into_owned()
     })
+}
+
+/// Like [`collect`], setting `seen` once the text contains `pattern`.
+fn collect_watching(
+    mut pipe: impl Read + Send + 'static,
+    pattern: Option<String>,
+    seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(count) = pipe.read(&mut chunk) {
+            if count == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&chunk[..count]);
+            if let Some(pattern) = &pattern
+                && String::from_utf8_lossy(&bytes).contains(pattern.as_str())
+            {
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Waits for QEMU like [`wait`], but kills it at once when `seen` is set.
+fn wait_or_kill(
+    child: &mut Child,
+    timeout: Duration,
+    seen: &std::sync::atomic::AtomicBool,
+) -> Result<Ending, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if seen.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Ending::Killed);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(Ending::Exited(status)),
+            Ok(None) => {}
+            Err(error) => return Err(format!("cannot wait for qemu: {error}")),
+        }
+        if Instant::now() >= deadline {
+            stop(child);
+            return Ok(Ending::TimedOut(timeout));
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Waits for QEMU, killing it when `timeout` expires.

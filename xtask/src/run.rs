@@ -66,6 +66,7 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
             eprintln!("qemu timed out after {}s and was killed", timeout.as_secs());
             Ok(ExitCode::from(EXIT_TIMED_OUT))
         }
+        Ending::Killed => Ok(ExitCode::from(EXIT_UNEXPECTED)),
         Ending::Exited(status) => {
             let (code, message) = exit_code(status);
             if let Some(message) = message {

@@ -116,6 +116,10 @@ pub struct Scenario {
     pub input: Vec<u8>,
     /// Size of a fresh, zeroed disk image to attach (MiB), if any.
     pub disk_mib: Option<u64>,
+    /// Use the disk image another scenario left behind, as it is.
+    pub disk_from: Option<&'static str>,
+    /// Kill QEMU (SIGKILL) as soon as its output contains this.
+    pub kill_on: Option<&'static str>,
 }
 
 /// Every scenario, in the order they run.
@@ -345,6 +349,17 @@ pub fn all() -> Vec<Scenario> {
             .exact("[outside] still running after the bad request")
             .exact("[index] still running after the bad request")
             .finishes("good"),
+        Scenario::new("persistence-killed-after-flush", HvExit::Success)
+            .guest("blk1", "block-test", "mode=persist")
+            .disk(16)
+            .kill_on("flushed; waiting to be killed")
+            .line("[blk1] flushed; waiting to be killed")
+            .check(persisted_pattern_is_in_the_image),
+        Scenario::new("persistence-read-back", HvExit::Success)
+            .guest("blk1", "block-test", "mode=verify")
+            .reuse_disk("persistence-killed-after-flush")
+            .line("[blk1] pattern from the previous boot found at sector 8184")
+            .finishes("blk1"),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
@@ -365,6 +380,8 @@ impl Scenario {
             timeout: DEFAULT_TIMEOUT,
             input: Vec::new(),
             disk_mib: None,
+            disk_from: None,
+            kill_on: None,
         }
     }
 
@@ -425,13 +442,38 @@ impl Scenario {
 
     /// Where this scenario's disk image lives.
     pub fn disk_path(&self) -> std::path::PathBuf {
+        let name = self.disk_from.unwrap_or(self.name);
         crate::artifacts::target_dir()
             .join("disks")
-            .join(format!("{}.img", self.name))
+            .join(format!("{name}.img"))
+    }
+
+    fn kill_on(mut self, text: &'static str) -> Self {
+        self.kill_on = Some(text);
+        self.expect.killed = true;
+        self
+    }
+
+    fn reuse_disk(mut self, scenario: &'static str) -> Self {
+        self.disk_from = Some(scenario);
+        self
     }
 
     /// Creates a fresh zeroed disk image for this scenario, if it uses one.
     pub fn disk_image(&self) -> Result<Option<std::path::PathBuf>, (String, Option<String>)> {
+        if self.disk_from.is_some() {
+            let path = self.disk_path();
+            return match path.is_file() {
+                true => Ok(Some(path)),
+                false => Err((
+                    format!(
+                        "{} is missing (its scenario must run first)",
+                        path.display()
+                    ),
+                    None,
+                )),
+            };
+        }
         let Some(mib) = self.disk_mib else {
             return Ok(None);
         };
@@ -546,6 +588,23 @@ fn patterns_are_on_disk_in_separate_regions(_log: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The pattern the guest flushed just before QEMU was killed is in the
+/// image, read from the host.
+fn persisted_pattern_is_in_the_image(_log: &str) -> Result<(), String> {
+    let path = crate::artifacts::target_dir()
+        .join("disks")
+        .join("persistence-killed-after-flush.img");
+    let image = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let expected: Vec<u8> = (0..4096usize)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(1 ^ 0x5a))
+        .collect();
+    let region_end = 4 << 20;
+    match image.get(region_end - 4096..region_end) {
+        Some(found) if found == expected => Ok(()),
+        _ => Err("the flushed pattern is not in the disk image after the kill".into()),
+    }
 }
 
 /// A corrupt ring is reported once, however often the guest notifies.

@@ -124,7 +124,7 @@ fn boot_and_check(
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
     let captured = boot
-        .run_captured_with_input(scenario.timeout, &input)
+        .run_captured_until(scenario.timeout, &input, scenario.kill_on)
         .map_err(|error| (error, None))?;
     let mut log = captured.serial.clone();
     if !captured.stderr.trim().is_empty() {
@@ -141,6 +141,10 @@ fn boot_and_check(
         Ending::Exited(status) => scenario
             .expect
             .check(status.code(), &captured.serial)
+            .map_err(|reason| (reason, Some(log))),
+        Ending::Killed => scenario
+            .expect
+            .check(None, &captured.serial)
             .map_err(|reason| (reason, Some(log))),
     }
 }

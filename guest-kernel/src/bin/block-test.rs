@@ -1,8 +1,9 @@
 //! Scenario guest: the block driver end to end. Writes patterns at the
 //! first and last sectors of its virtual disk, flushes, reads them back,
 //! checks that requests beyond the disk fail, keeps several requests in
-//! flight, and reads the device identifier. With `mode=verify` it only
-//! checks a pattern a previous boot wrote (persistence).
+//! flight, and reads the device identifier. With `mode=persist` it writes
+//! and flushes a pattern and waits to be killed; with `mode=verify` it
+//! checks the pattern a previous boot left (persistence).
 #![no_std]
 #![no_main]
 
@@ -50,6 +51,17 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         );
         println!("pattern from the previous boot found at sector {last}");
         scenario::done();
+    }
+
+    if scenario::arg(info.args(), "mode") == Some("persist") {
+        fill(out, seed ^ 0x5a);
+        check!(block::write(last, out_phys, BYTES).is_ok(), "write last");
+        check!(block::flush().is_ok(), "flush");
+        println!("flushed; waiting to be killed");
+        guest_kernel::drivers::console::flush();
+        loop {
+            let _ = guest_kernel::hv::events::block();
+        }
     }
 
     println!("virtual disk: {sectors} sectors");
