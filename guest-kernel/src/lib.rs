@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod console;
 pub mod drivers;
+pub mod fs;
 pub mod interrupts;
 pub mod memory;
 pub mod scenario;

@@ -3,6 +3,11 @@
 //! ends the domain cleanly, so a piped script can drive it.
 
 use alloc::string::String;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use spin::Once;
+
+use crate::fs::ext2::Ext2;
 
 use crate::drivers::console;
 use crate::interrupts::now_ns;
@@ -67,6 +72,62 @@ fn read_line() -> Line {
     }
 }
 
+static FILESYSTEM: Once<Ext2> = Once::new();
+static DISK_SECTORS: AtomicU64 = AtomicU64::new(0);
+
+/// Brings up the block driver and mounts the disk's ext2 filesystem, if
+/// there is a disk.
+pub fn mount_disk() {
+    if let Ok(sectors) = crate::drivers::block::init() {
+        DISK_SECTORS.store(sectors, Ordering::Relaxed);
+        match Ext2::mount() {
+            Ok(fs) => {
+                FILESYSTEM.call_once(|| fs);
+                println!("disk: {sectors} sectors, ext2 filesystem mounted");
+            }
+            Err(error) => println!("disk: {sectors} sectors, no ext2 filesystem ({error:?})"),
+        }
+    }
+}
+
+fn files(command: &str, path: &str) {
+    let Some(fs) = FILESYSTEM.get() else {
+        println!("no filesystem");
+        return;
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    let inode = match fs.lookup(path) {
+        Ok(inode) => inode,
+        Err(error) => {
+            println!("{path}: {error:?}");
+            return;
+        }
+    };
+    match command {
+        "ls" => match fs.read_dir(&inode) {
+            Ok(mut entries) => {
+                entries.sort();
+                for (name, _, directory) in entries.iter().filter(|(n, _, _)| n != "." && n != "..")
+                {
+                    println!("{name}{}", if *directory { "/" } else { "" });
+                }
+            }
+            Err(error) => println!("{path}: {error:?}"),
+        },
+        _ => match fs.read_file(&inode) {
+            Ok(data) if command == "cat" => crate::drivers::console::write(&data),
+            Ok(data) => {
+                let mut hash = 0xcbf2_9ce4_8422_2325u64;
+                for byte in &data {
+                    hash = (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3);
+                }
+                println!("fnv1a {hash:016x} {} bytes {path}", data.len());
+            }
+            Err(error) => println!("{path}: {error:?}"),
+        },
+    }
+}
+
 fn execute(line: &str) {
     let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
     match command {
@@ -79,6 +140,10 @@ fn execute(line: &str) {
             println!("  mem         guest-physical memory in use");
             println!("  ticks       timer ticks so far");
             println!("  threads     kernel threads");
+            println!("  disk        the virtual disk");
+            println!("  ls [PATH]   list a directory of the disk's ext2 filesystem");
+            println!("  cat PATH    print a file");
+            println!("  sum PATH    FNV-1a checksum of a file");
             println!("  shutdown    end this domain");
         }
         "echo" => println!("{}", rest.trim()),
@@ -103,6 +168,14 @@ fn execute(line: &str) {
             let (live, finished) = threads::count();
             println!("{live} threads, {finished} finished");
         }
+        "disk" => match FILESYSTEM.get() {
+            Some(_) => println!(
+                "disk: {} sectors, ext2 mounted",
+                DISK_SECTORS.load(Ordering::Relaxed)
+            ),
+            None => println!("no disk (or no ext2 filesystem on it)"),
+        },
+        "ls" | "cat" | "sum" => files(command, rest.trim()),
         "shutdown" => {
             println!("bye");
             finish();

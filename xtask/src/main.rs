@@ -8,6 +8,7 @@ mod artifacts;
 mod bench;
 mod bundle;
 mod cli;
+mod disk_image;
 mod elf_corrupt;
 mod expect;
 mod qemu;

@@ -43,6 +43,8 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         .join("default.bundle");
     bundle::write(&bundle_path, &guests)?;
 
+    let disk = crate::disk_image::directory().join("default.img");
+    crate::disk_image::ext2(&disk, DEFAULT_DOMAINS.len())?;
     let mut cmdline: Vec<String> = options
         .mem_per_domain
         .iter()
@@ -58,7 +60,7 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         bundle: bundle_path,
         cmdline,
         accel,
-        disk: None,
+        disk: Some(disk),
     };
 
     match boot.run_attached(options.timeout)? {

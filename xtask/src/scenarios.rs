@@ -118,6 +118,8 @@ pub struct Scenario {
     pub disk_mib: Option<u64>,
     /// Use the disk image another scenario left behind, as it is.
     pub disk_from: Option<&'static str>,
+    /// Attach the guests' ext2 image (one copy per domain).
+    pub ext2: bool,
     /// Kill QEMU (SIGKILL) as soon as its output contains this.
     pub kill_on: Option<&'static str>,
 }
@@ -360,6 +362,19 @@ pub fn all() -> Vec<Scenario> {
             .reuse_disk("persistence-killed-after-flush")
             .line("[blk1] pattern from the previous boot found at sector 8184")
             .finishes("blk1"),
+        Scenario::new("ext2-files", HvExit::Success)
+            .guest("alpha", "guest-kernel", "")
+            .guest("beta", "guest-kernel", "")
+            .ext2_disk()
+            .input(b"ls\nls /docs\ncat /hello.txt\nsum /docs/numbers.txt\ncat /missing\n")
+            .exact("[alpha] disk: 8192 sectors, ext2 filesystem mounted")
+            .exact("[beta] disk: 8192 sectors, ext2 filesystem mounted")
+            .exact("[alpha] docs/")
+            .exact("[alpha] hello.txt")
+            .exact("[alpha] numbers.txt")
+            .exact("[alpha] Hello from the guest's disk!")
+            .exact("[alpha] /missing: NotFound")
+            .check(checksum_matches_the_repository_file),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
@@ -381,6 +396,7 @@ impl Scenario {
             input: Vec::new(),
             disk_mib: None,
             disk_from: None,
+            ext2: false,
             kill_on: None,
         }
     }
@@ -459,10 +475,10 @@ impl Scenario {
         self
     }
 
-    /// Creates a fresh zeroed disk image for this scenario, if it uses one.
+    /// Creates this scenario's disk image, if it uses one.
     pub fn disk_image(&self) -> Result<Option<std::path::PathBuf>, (String, Option<String>)> {
+        let path = self.disk_path();
         if self.disk_from.is_some() {
-            let path = self.disk_path();
             return match path.is_file() {
                 true => Ok(Some(path)),
                 false => Err((
@@ -474,17 +490,17 @@ impl Scenario {
                 )),
             };
         }
-        let Some(mib) = self.disk_mib else {
-            return Ok(None);
+        let made = match (self.ext2, self.disk_mib) {
+            (true, _) => crate::disk_image::ext2(&path, self.guests.len()),
+            (false, Some(mib)) => crate::disk_image::zeroed(&path, mib),
+            (false, None) => return Ok(None),
         };
-        let path = self.disk_path();
-        let create = || -> std::io::Result<()> {
-            std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
-            let file = std::fs::File::create(&path)?;
-            file.set_len(mib << 20)
-        };
-        create().map_err(|error| (format!("cannot create {}: {error}", path.display()), None))?;
-        Ok(Some(path))
+        made.map(|()| Some(path)).map_err(|error| (error, None))
+    }
+
+    fn ext2_disk(mut self) -> Self {
+        self.ext2 = true;
+        self
     }
 
     fn input(mut self, text: &[u8]) -> Self {
@@ -604,6 +620,25 @@ fn persisted_pattern_is_in_the_image(_log: &str) -> Result<(), String> {
     match image.get(region_end - 4096..region_end) {
         Some(found) if found == expected => Ok(()),
         _ => Err("the flushed pattern is not in the disk image after the kill".into()),
+    }
+}
+
+/// `sum /docs/numbers.txt` in the guest equals the FNV-1a hash of the file
+/// in the repository the image was made from.
+fn checksum_matches_the_repository_file(log: &str) -> Result<(), String> {
+    let path = crate::artifacts::workspace_root().join("guest-kernel/disk/docs/numbers.txt");
+    let data = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for byte in &data {
+        hash = (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    let expected = format!(
+        "[alpha] fnv1a {hash:016x} {} bytes /docs/numbers.txt",
+        data.len()
+    );
+    match log.lines().any(|line| line == expected) {
+        true => Ok(()),
+        false => Err(format!("missing the line `{expected}`")),
     }
 }
 

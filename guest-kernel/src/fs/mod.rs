@@ -1,0 +1,3 @@
+//! Filesystems the guest kernel can read from its virtual disk.
+
+pub mod ext2;
