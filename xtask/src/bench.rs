@@ -20,7 +20,7 @@ use crate::qemu::{self, Accel, Boot, Ending};
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 17] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 21] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("bare_fault", None, None),
@@ -49,6 +49,18 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 17] = [
         None,
     ),
     ("console_early_cycles_per_byte", None, None),
+    ("block_direct_seq_mb_per_s", None, None),
+    (
+        "block_split_seq_mb_per_s",
+        Some("block_direct_seq_mb_per_s"),
+        Some(-0.9),
+    ),
+    ("block_direct_rand_iops", None, None),
+    (
+        "block_split_rand_iops",
+        Some("block_direct_rand_iops"),
+        Some(-0.8),
+    ),
     (
         "console_split_cycles_per_byte",
         Some("console_early_cycles_per_byte"),
@@ -60,6 +72,10 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 17] = [
 fn unit(metric: &str) -> &'static str {
     if metric.ends_with("_ns") {
         "ns"
+    } else if metric.ends_with("_mb_per_s") {
+        "MB/s"
+    } else if metric.ends_with("_iops") {
+        "IOPS"
     } else if metric.ends_with("_bytes_per_s") {
         "B/s"
     } else {
@@ -94,13 +110,15 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         },
     ];
     bundle::write(&bundle_path, &guests)?;
+    let disk = crate::disk_image::directory().join("bench.img");
+    crate::disk_image::zeroed(&disk, 16)?;
     let boot = Boot {
         qemu,
         hypervisor: artifacts.hypervisor(),
         bundle: bundle_path,
         cmdline: vec!["hv_bench".into()],
         accel,
-        disk: None,
+        disk: Some(disk),
     };
     eprintln!("bench: booting under {} ...", accel.name());
     let captured = boot.run_captured(options.timeout)?;

@@ -189,7 +189,17 @@ fn reap(q: &mut Queue) {
         }
         q.last_used = q.last_used.wrapping_add(1);
     }
-    // Ask to be notified at the next completion (event index).
+    // No completion notifications while not waiting (event index: an
+    // event index just behind never passes).
+    // SAFETY: the available ring is this driver's page.
+    unsafe {
+        virt::<u16>(q.available + layout.used_event()).write_volatile(q.last_used.wrapping_sub(1))
+    };
+}
+
+/// Asks to be notified at the next completion.
+fn arm(q: &Queue) {
+    let layout = Layout { size: QUEUE_SIZE };
     // SAFETY: the available ring is this driver's page.
     unsafe { virt::<u16>(q.available + layout.used_event()).write_volatile(q.last_used) };
 }
@@ -200,7 +210,17 @@ pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     let done = || {
         let mut q = queue.lock();
         reap(&mut q);
-        q.done[ticket.0].is_some()
+        if q.done[ticket.0].is_some() {
+            return true;
+        }
+        // About to sleep: ask for a notification, then look once more.
+        arm(&q);
+        reap(&mut q);
+        if q.done[ticket.0].is_some() {
+            return true;
+        }
+        arm(&q);
+        false
     };
     interrupts::wait_for_event(done);
     let status = interrupts::without(|| {

@@ -165,6 +165,31 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
     None
 }
 
+/// The hypervisor's view of `[addr, addr + len)` of guest memory as one
+/// slice, when the frames behind it are consecutive in machine memory.
+fn contiguous<'a>(
+    memory: &'a impl GuestPhysMemory,
+    addr: GuestPhysAddr,
+    len: usize,
+) -> Option<&'a mut [u8]> {
+    let end = addr.checked_add(len as u64)?;
+    if len == 0 || end.as_u64() > memory.size() {
+        return None;
+    }
+    let first = memory.frame_ptr(addr.frame())?;
+    let last_frame = GuestPhysAddr(end.as_u64() - 1).frame();
+    for (step, frame) in (addr.frame().number()..=last_frame.number()).enumerate() {
+        let expected = first.wrapping_add(step * 4096);
+        if memory.frame_ptr(crate::mm::address::GuestFrame(frame)) != Some(expected) {
+            return None;
+        }
+    }
+    // SAFETY: the range lies in frames of the domain's memory that are
+    // consecutive in the hypervisor's direct map (checked above); the guest
+    // cannot run while the backend holds the slice.
+    Some(unsafe { core::slice::from_raw_parts_mut(first.add(addr.page_offset() as usize), len) })
+}
+
 /// Carries out one request; returns its status and the bytes written into
 /// the guest's buffers.
 fn execute(
@@ -200,6 +225,26 @@ fn execute(
                 return (BlockStatus::IoError, 0);
             }
             let physical = (disk.first_sector + request.sector) as usize;
+            if let [segment] = request.data()
+                && let Some(direct) = contiguous(memory, segment.addr, segment.len as usize)
+            {
+                // Zero copy: the device reads or writes the guest's frames.
+                let done = match request.kind {
+                    BlockRequestType::In => {
+                        disk::with(|device| device.read_blocks(physical, direct))
+                    }
+                    _ => disk::with(|device| device.write_blocks(physical, direct)),
+                };
+                let written = if request.kind == BlockRequestType::In {
+                    request.data_len as u32
+                } else {
+                    0
+                };
+                return match done {
+                    Some(Ok(())) => (BlockStatus::Ok, written),
+                    _ => (BlockStatus::IoError, 0),
+                };
+            }
             bounce.resize(request.data_len as usize, 0);
             if request.kind == BlockRequestType::In {
                 if disk::with(|device| device.read_blocks(physical, bounce)) != Some(Ok(())) {

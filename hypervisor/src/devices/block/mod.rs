@@ -13,22 +13,29 @@ mod virtio_hal;
 #[cfg(target_os = "none")]
 pub use backend::DomainDisk;
 
+#[cfg(target_os = "none")]
+static BOUNCE: spin::Mutex<alloc::vec::Vec<u8>> = spin::Mutex::new(alloc::vec::Vec::new());
+
 /// Serves every domain's block queue (called at scheduling points).
 #[cfg(target_os = "none")]
 pub fn service(table: &mut crate::domain::table::DomainTable) {
-    static BOUNCE: spin::Mutex<alloc::vec::Vec<u8>> = spin::Mutex::new(alloc::vec::Vec::new());
-    let mut bounce = BOUNCE.lock();
     for domain in table
         .domains
         .iter_mut()
         .filter(|d| d.is_alive() && d.disk.queue.is_some())
     {
-        if let Some(why) = backend::service(domain, &mut bounce) {
-            log::warn!(
-                "domain {} '{}': block queue disconnected: {why}",
-                domain.id,
-                domain.name
-            );
-        }
+        service_domain(domain);
+    }
+}
+
+/// Serves one domain's block queue now (its notification).
+#[cfg(target_os = "none")]
+pub fn service_domain(domain: &mut crate::domain::Domain) {
+    if let Some(why) = backend::service(domain, &mut BOUNCE.lock()) {
+        log::warn!(
+            "domain {} '{}': block queue disconnected: {why}",
+            domain.id,
+            domain.name
+        );
     }
 }
