@@ -375,6 +375,13 @@ pub fn all() -> Vec<Scenario> {
             .exact("[alpha] Hello from the guest's disk!")
             .exact("[alpha] /missing: NotFound")
             .check(checksum_matches_the_repository_file),
+        Scenario::new("virtio-drivers-interop", HvExit::Success)
+            .guest("vio", "virtio-interop", "")
+            .disk(8)
+            .exact("[vio] virtio-drivers sees 8192 sectors")
+            .exact("[vio] write, flush and read back at the first and last sectors passed")
+            .exact("[vio] a read beyond the disk fails")
+            .finishes("vio"),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")

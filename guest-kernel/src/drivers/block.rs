@@ -12,7 +12,7 @@ use core::sync::atomic::{AtomicU16, Ordering, fence};
 use shared_abi::event::Virq;
 use shared_abi::virtqueue::{
     BlockRequestHeader, BlockRequestType, BlockStatus, DESC_F_NEXT, DESC_F_WRITE, Descriptor,
-    Layout, SECTOR_SIZE,
+    Layout, SECTOR_SIZE, need_event,
 };
 use spin::{Mutex, Once};
 
@@ -155,15 +155,24 @@ pub fn submit(
         let ring = q.available + layout.available_slot(q.next_available);
         // SAFETY: the available ring is this driver's page.
         unsafe { virt::<u16>(ring).write_volatile(first) };
+        let old = q.next_available;
         q.next_available = q.next_available.wrapping_add(1);
         fence(Ordering::Release);
         // SAFETY: as above; the index is published after the entry.
         unsafe {
             virt::<u16>(q.available + Layout::AVAILABLE_IDX).write_volatile(q.next_available)
         };
-        Ok(Ticket(slot))
+        fence(Ordering::SeqCst);
+        // Event index: notify only if the backend asked to hear about this
+        // index (otherwise it has yet to see earlier ones and will see this).
+        // SAFETY: the used ring is this driver's page; the backend writes it.
+        let avail_event = unsafe { virt::<u16>(q.used + layout.avail_event()).read_volatile() };
+        Ok((Ticket(slot), need_event(avail_event, q.next_available, old)))
     })?;
-    notify();
+    let (ticket, notify_needed) = ticket;
+    if notify_needed {
+        notify();
+    }
     Ok(ticket)
 }
 
