@@ -165,13 +165,9 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
     None
 }
 
-/// The hypervisor's view of `[addr, addr + len)` of guest memory as one
-/// slice, when the frames behind it are consecutive in machine memory.
-fn contiguous<'a>(
-    memory: &'a impl GuestPhysMemory,
-    addr: GuestPhysAddr,
-    len: usize,
-) -> Option<&'a mut [u8]> {
+/// The hypervisor's pointer to `[addr, addr + len)` of guest memory as one
+/// run, when the frames behind it are consecutive in machine memory.
+fn contiguous(memory: &impl GuestPhysMemory, addr: GuestPhysAddr, len: usize) -> Option<*mut u8> {
     let end = addr.checked_add(len as u64)?;
     if len == 0 || end.as_u64() > memory.size() {
         return None;
@@ -184,10 +180,7 @@ fn contiguous<'a>(
             return None;
         }
     }
-    // SAFETY: the range lies in frames of the domain's memory that are
-    // consecutive in the hypervisor's direct map (checked above); the guest
-    // cannot run while the backend holds the slice.
-    Some(unsafe { core::slice::from_raw_parts_mut(first.add(addr.page_offset() as usize), len) })
+    Some(first.wrapping_add(addr.page_offset() as usize))
 }
 
 /// Carries out one request; returns its status and the bytes written into
@@ -226,8 +219,13 @@ fn execute(
             }
             let physical = (disk.first_sector + request.sector) as usize;
             if let [segment] = request.data()
-                && let Some(direct) = contiguous(memory, segment.addr, segment.len as usize)
+                && let Some(start) = contiguous(memory, segment.addr, segment.len as usize)
             {
+                // SAFETY: `start` begins `segment.len` bytes of the domain's
+                // own frames, consecutive in the direct map (checked by
+                // `contiguous`); the guest cannot run while the device uses them.
+                let direct =
+                    unsafe { core::slice::from_raw_parts_mut(start, segment.len as usize) };
                 // Zero copy: the device reads or writes the guest's frames.
                 let done = match request.kind {
                     BlockRequestType::In => {
