@@ -134,16 +134,39 @@ impl TrapFrame {
     }
 }
 
+/// Pushes the general registers below the vector/error-code pair (r15
+/// lowest, as [`TrapFrame`] lays them out), clears the direction flag and
+/// points `rdi` at the frame.
+macro_rules! save_registers {
+    () => {
+        concat!(
+            "push rax\n",
+            "push rbx\n",
+            "push rcx\n",
+            "push rdx\n",
+            "push rsi\n",
+            "push rdi\n",
+            "push rbp\n",
+            "push r8\n",
+            "push r9\n",
+            "push r10\n",
+            "push r11\n",
+            "push r12\n",
+            "push r13\n",
+            "push r14\n",
+            "push r15\n",
+            "cld\n",
+            "mov rdi, rsp",
+        )
+    };
+}
+
 /// Saves the general registers below the vector/error-code pair, calls
 /// `handler(frame)`, then returns through [`trap_return`].
 macro_rules! save_and_call {
     ($handler:path) => {
         naked_asm!(
-            "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
-            "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14",
-            "push r15",
-            "cld",
-            "mov rdi, rsp",
+            save_registers!(),
             "call {handler}",
             "jmp {restore}",
             handler = sym $handler,
@@ -285,11 +308,7 @@ pub extern "C" fn syscall_entry() {
 #[unsafe(naked)]
 extern "C" fn syscall_common() {
     naked_asm!(
-        "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
-        "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14",
-        "push r15",
-        "cld",
-        "mov rdi, rsp",
+        save_registers!(),
         "call {handler}",
         "cmp qword ptr [rsp + {vector}], {syscall_vector}",
         "jne {restore}",
