@@ -11,6 +11,7 @@ mod cli;
 mod disk_image;
 mod elf_corrupt;
 mod expect;
+mod log_checks;
 mod qemu;
 mod run;
 mod scenarios;

@@ -13,6 +13,11 @@ use crate::artifacts::Artifacts;
 use crate::bundle::GuestSpec;
 use crate::elf_corrupt::{Corruption, corrupt};
 use crate::expect::{Expectation, LineMatch};
+use crate::log_checks::{
+    checksum_matches_the_repository_file, each_corruption_reported_once,
+    patterns_are_on_disk_in_separate_regions, persisted_pattern_is_in_the_image,
+    printed_data_is_intact, uptime_is_plausible,
+};
 
 /// Time a scenario may run before QEMU is killed.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -537,130 +542,6 @@ impl Scenario {
             })
             .collect()
     }
-}
-
-/// The `up N.NNN s` line shows a small, positive virtual time.
-fn uptime_is_plausible(log: &str) -> Result<(), String> {
-    let line = log
-        .lines()
-        .find_map(|l| l.strip_prefix("[alpha] up "))
-        .ok_or("no uptime line")?;
-    let seconds: f64 = line
-        .trim_end_matches(" s")
-        .parse()
-        .map_err(|_| format!("bad uptime `{line}`"))?;
-    if (0.0..60.0).contains(&seconds) && seconds > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("implausible uptime {seconds} s"))
-    }
-}
-
-/// Every `data` line the printer sent arrived, in order: the FNV-1a hash of
-/// what arrived equals the one the guest computed over what it sent.
-fn printed_data_is_intact(log: &str) -> Result<(), String> {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    let mut lines = 0u64;
-    for line in log
-        .lines()
-        .filter_map(|l| l.strip_prefix("[printer] "))
-        .filter(|l| l.starts_with("data "))
-    {
-        for byte in line.bytes().chain(std::iter::once(b'\n')) {
-            hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        lines += 1;
-    }
-    let expected = format!("[printer] checksum {hash:016x} lines {lines}");
-    if log.lines().any(|l| l == expected) {
-        Ok(())
-    } else {
-        let sent = log
-            .lines()
-            .find(|l| l.starts_with("[printer] checksum"))
-            .unwrap_or("no checksum line");
-        Err(format!(
-            "received {lines} lines hashing to {hash:016x}, but the guest sent `{sent}`"
-        ))
-    }
-}
-
-/// After the boot, the disk image holds each domain's patterns in its own
-/// 4 MiB region: written, flushed, and not in the other's region.
-fn patterns_are_on_disk_in_separate_regions(_log: &str) -> Result<(), String> {
-    let path = crate::artifacts::target_dir()
-        .join("disks")
-        .join("block-edges-and-isolation.img");
-    let image = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let pattern = |seed: u8| -> Vec<u8> {
-        (0..4096usize)
-            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-            .collect()
-    };
-    let region = 4 << 20;
-    for domain in 1..=2u8 {
-        let start = (domain as usize - 1) * region;
-        let first = image.get(start..start + 4096).ok_or("image too small")?;
-        let last = image
-            .get(start + region - 4096..start + region)
-            .ok_or("image too small")?;
-        if first != pattern(domain) || last != pattern(domain ^ 0x5a) {
-            return Err(format!(
-                "domain {domain}'s patterns are not at the edges of its region in the image"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The pattern the guest flushed just before QEMU was killed is in the
-/// image, read from the host.
-fn persisted_pattern_is_in_the_image(_log: &str) -> Result<(), String> {
-    let path = crate::artifacts::target_dir()
-        .join("disks")
-        .join("persistence-killed-after-flush.img");
-    let image = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let expected: Vec<u8> = (0..4096usize)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(1 ^ 0x5a))
-        .collect();
-    let region_end = 4 << 20;
-    match image.get(region_end - 4096..region_end) {
-        Some(found) if found == expected => Ok(()),
-        _ => Err("the flushed pattern is not in the disk image after the kill".into()),
-    }
-}
-
-/// `sum /docs/numbers.txt` in the guest equals the FNV-1a hash of the file
-/// in the repository the image was made from.
-fn checksum_matches_the_repository_file(log: &str) -> Result<(), String> {
-    let path = crate::artifacts::workspace_root().join("guest-kernel/disk/docs/numbers.txt");
-    let data = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for byte in &data {
-        hash = (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    let expected = format!(
-        "[alpha] fnv1a {hash:016x} {} bytes /docs/numbers.txt",
-        data.len()
-    );
-    match log.lines().any(|line| line == expected) {
-        true => Ok(()),
-        false => Err(format!("missing the line `{expected}`")),
-    }
-}
-
-/// A corrupt ring is reported once, however often the guest notifies.
-fn each_corruption_reported_once(log: &str) -> Result<(), String> {
-    for name in ["'beyond'", "'backwards'"] {
-        let count = log
-            .lines()
-            .filter(|l| l.contains(name) && l.contains("console ring corrupt"))
-            .count();
-        if count != 1 {
-            return Err(format!("{name}'s corrupt ring reported {count} times"));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,347 @@
+//! Host tests of shadow paging against fake guest memory and fake machine
+//! tables.
+
+use super::*;
+use crate::mm::address::PAGE_SIZE;
+use crate::mm::guest_memory::fake::{FakeGuestMemory, FakeGuestTables};
+use crate::mm::page_table::fake::FakeTables;
+use crate::mm::page_table::translate;
+
+const GUEST_MEMORY: usize = 8 << 20;
+/// Machine address of guest frame n: an arbitrary fixed offset.
+const MACHINE_BASE: u64 = 0x1_0000_0000;
+
+fn p2m(frame: GuestFrame) -> Option<u64> {
+    (frame.start().as_u64() < GUEST_MEMORY as u64).then(|| MACHINE_BASE + frame.start().as_u64())
+}
+
+struct World {
+    memory: FakeGuestMemory,
+    next_table: u64,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            memory: FakeGuestMemory::new(GUEST_MEMORY),
+            next_table: GUEST_MEMORY as u64,
+        }
+    }
+    fn tables(&mut self) -> FakeGuestTables<'_> {
+        FakeGuestTables {
+            memory: &self.memory,
+            next: self.next_table,
+        }
+    }
+    fn new_root(&mut self) -> GuestPhysAddr {
+        self.next_table -= PAGE_SIZE;
+        GuestPhysAddr(self.next_table)
+    }
+    fn map(&mut self, root: GuestPhysAddr, virt: u64, phys: u64, size: PageSize, flags: PageFlags) {
+        let mut tables = self.tables();
+        page_table::remap(&mut tables, root.as_u64(), virt, phys, size, flags).unwrap();
+        self.next_table = tables.next;
+    }
+    fn guest_leaf(&mut self, root: GuestPhysAddr, virt: u64) -> PageFlags {
+        let tables = self.tables();
+        let (table, index) = page_table::leaf_slot(&tables, root.as_u64(), virt).unwrap();
+        PageFlags::from_bits_retain(tables.read_entry(table, index))
+    }
+}
+
+fn shadow(root: GuestPhysAddr, frames: usize) -> Shadow<FakeTables> {
+    let tables = FakeTables {
+        next: 0x1000,
+        ..FakeTables::default()
+    };
+    let mut upper = [0u64; 256];
+    upper[255] = 0xdead_0003;
+    Shadow::new(TablePool::new(tables, frames).unwrap(), upper, root).unwrap()
+}
+
+const READ: Access = Access {
+    write: false,
+    fetch: false,
+};
+const WRITE: Access = Access {
+    write: true,
+    fetch: false,
+};
+const FETCH: Access = Access {
+    write: false,
+    fetch: true,
+};
+
+fn shadow_entry(shadow: &Shadow<FakeTables>, virt: u64) -> Option<page_table::Translation> {
+    translate(&shadow.pool, shadow.machine_root(), virt)
+}
+
+#[test]
+fn first_read_maps_read_only_and_the_first_write_sets_dirty() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        0x5000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0010), READ)
+        .unwrap();
+    let entry = shadow_entry(&shadow, 0x40_0010).unwrap();
+    assert_eq!(entry.phys, MACHINE_BASE + 0x5010);
+    assert!(entry.flags.contains(PageFlags::USER) && !entry.flags.contains(PageFlags::WRITABLE));
+    assert!(!world.guest_leaf(root, 0x40_0000).contains(PageFlags::DIRTY));
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0010), WRITE)
+        .unwrap();
+    assert!(
+        shadow_entry(&shadow, 0x40_0010)
+            .unwrap()
+            .flags
+            .contains(PageFlags::WRITABLE)
+    );
+    assert!(
+        world
+            .guest_leaf(root, 0x40_0000)
+            .contains(PageFlags::DIRTY | PageFlags::ACCESSED)
+    );
+}
+
+#[test]
+fn honours_no_execute_and_read_only_guest_pages() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        0x5000,
+        PageSize::Size4K,
+        PageFlags::NO_EXECUTE,
+    );
+    let mut shadow = shadow(root, 32);
+    let fault = shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), FETCH)
+        .unwrap_err();
+    assert_eq!(
+        fault.error_code,
+        error_code::USER | error_code::PRESENT | error_code::FETCH
+    );
+    let fault = shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), WRITE)
+        .unwrap_err();
+    assert_eq!(
+        fault.error_code,
+        error_code::USER | error_code::PRESENT | error_code::WRITE
+    );
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+        .unwrap();
+    assert!(
+        shadow_entry(&shadow, 0x40_0000)
+            .unwrap()
+            .flags
+            .contains(PageFlags::NO_EXECUTE)
+    );
+}
+
+#[test]
+fn stale_entries_stay_until_invalidated() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        0x5000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+        .unwrap();
+    world.map(
+        root,
+        0x40_0000,
+        0x6000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    assert_eq!(
+        shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+        MACHINE_BASE + 0x5000,
+        "old mapping until invalidation"
+    );
+    assert_eq!(
+        shadow.invalidate_page(GuestVirtAddr(0x40_0000)),
+        TlbFlush::Page(GuestVirtAddr(0x40_0000))
+    );
+    assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+        .unwrap();
+    assert_eq!(
+        shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+        MACHINE_BASE + 0x6000
+    );
+}
+
+#[test]
+fn large_pages_are_shadowed_in_pieces_and_invalidated_whole() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x4000_0000,
+        0x20_0000,
+        PageSize::Size2M,
+        PageFlags::WRITABLE,
+    );
+    world.map(
+        root,
+        0x4020_0000,
+        0x5000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    for offset in [0x1000u64, 0x8000, 0x1f_f000] {
+        shadow
+            .fill(
+                &world.memory,
+                p2m,
+                GuestVirtAddr(0x4000_0000 + offset),
+                READ,
+            )
+            .unwrap();
+        assert_eq!(
+            shadow_entry(&shadow, 0x4000_0000 + offset).unwrap().phys,
+            MACHINE_BASE + 0x20_0000 + offset
+        );
+    }
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x4020_0000), READ)
+        .unwrap();
+    assert_eq!(
+        shadow.invalidate_page(GuestVirtAddr(0x4000_5000)),
+        TlbFlush::All
+    );
+    for offset in [0x1000u64, 0x8000, 0x1f_f000] {
+        assert!(shadow_entry(&shadow, 0x4000_0000 + offset).is_none());
+    }
+    assert!(
+        shadow_entry(&shadow, 0x4020_0000).is_some(),
+        "other pages stay"
+    );
+}
+
+#[test]
+fn cached_roots_survive_switches_and_keep_the_upper_half() {
+    let mut world = World::new();
+    let (a, b) = (world.new_root(), world.new_root());
+    world.map(a, 0x40_0000, 0x5000, PageSize::Size4K, PageFlags::WRITABLE);
+    world.map(b, 0x40_0000, 0x6000, PageSize::Size4K, PageFlags::WRITABLE);
+    let mut shadow = shadow(a, 32);
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+        .unwrap();
+    shadow.switch(b);
+    assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+        .unwrap();
+    assert_eq!(
+        shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+        MACHINE_BASE + 0x6000
+    );
+    shadow.switch(a);
+    assert_eq!(
+        shadow_entry(&shadow, 0x40_0000).unwrap().phys,
+        MACHINE_BASE + 0x5000,
+        "a's shadow is warm"
+    );
+    assert_eq!(shadow.stats().root_misses, 1);
+    assert_eq!(
+        shadow.pool.read_entry(shadow.machine_root(), 511),
+        0xdead_0003
+    );
+    // More roots than the cache holds: the least recently used goes.
+    for _ in 0..CACHED_ROOTS {
+        let root = world.new_root();
+        shadow.switch(root);
+    }
+    shadow.switch(a);
+    assert!(
+        shadow_entry(&shadow, 0x40_0000).is_none(),
+        "a was evicted and starts cold"
+    );
+}
+
+#[test]
+fn an_exhausted_pool_recycles_and_never_fails() {
+    let mut world = World::new();
+    let root = world.new_root();
+    // One page in each of 40 different 2 MiB regions: 40 page tables.
+    for region in 0..40u64 {
+        world.map(
+            root,
+            region << 21,
+            0x5000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        );
+    }
+    let mut shadow = shadow(root, 12);
+    for region in 0..40u64 {
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(region << 21), READ)
+            .unwrap();
+        assert!(shadow_entry(&shadow, region << 21).is_some());
+    }
+    assert!(shadow.stats().recycles > 0);
+}
+
+#[test]
+fn frames_outside_the_domain_are_refused() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        GUEST_MEMORY as u64 + 0x1000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    let fault = shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+        .unwrap_err();
+    assert_ne!(fault.error_code & error_code::RESERVED, 0);
+    assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+}
+
+#[test]
+fn flushes_drop_translations_and_return_tables() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        0x5000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    let before = shadow.pool_available();
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
+        .unwrap();
+    assert_eq!(shadow.pool_available(), before - 3);
+    assert_eq!(shadow.flush_current(), TlbFlush::All);
+    assert!(shadow_entry(&shadow, 0x40_0000).is_none());
+    assert_eq!(shadow.pool_available(), before);
+    assert_eq!(shadow.into_pool().available(), 32);
+}
