@@ -14,6 +14,7 @@ mod expect;
 mod log_checks;
 mod qemu;
 mod run;
+mod scenario;
 mod scenarios;
 mod test;
 mod unit_tests;

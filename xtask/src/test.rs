@@ -11,7 +11,8 @@ use crate::artifacts::{self, Artifacts, Output};
 use crate::bundle;
 use crate::cli::TestOptions;
 use crate::qemu::{self, Accel, AccelChoice, Boot, Ending};
-use crate::scenarios::{self, Scenario};
+use crate::scenario::Scenario;
+use crate::scenarios;
 use crate::unit_tests::{self, Tally, print_indented, print_progress};
 
 /// Runs the whole test suite; the exit code is success only without failures.
