@@ -33,15 +33,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     let page = || frames::allocate().unwrap_or_else(|| scenario::fail(format_args!("frame")));
     let (table, available, used, data) = (page(), page(), page(), page());
-    // SAFETY: block_queue_setup validates what it is given.
-    let raw = unsafe {
-        hv::hypercall(
-            shared_abi::Hypercall::BlockQueueSetup,
-            [table, available, used, SIZE as u64, 0],
-        )
-    };
-    if raw != 0 {
-        scenario::fail(format_args!("queue setup: {raw}"));
+    if let Err(status) = hv::devices::block_queue_setup(table, available, used, SIZE) {
+        scenario::fail(format_args!("queue setup: {}", status.name()));
     }
     let info = scenario::start_info();
     let mode = scenario::arg(info.args(), "mode").unwrap_or("outside");

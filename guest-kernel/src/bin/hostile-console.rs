@@ -30,10 +30,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     // rings), then corrupt it.
     let page = guest_kernel::memory::frames::allocate()
         .unwrap_or_else(|| scenario::fail(format_args!("frame")));
-    // SAFETY: console_attach validates the page; it is this guest's own.
-    let raw = unsafe { hv::hypercall(shared_abi::Hypercall::ConsoleAttach, [page, 0, 0, 0, 0]) };
-    if raw != 0 {
-        scenario::fail(format_args!("re-attach: {raw}"));
+    if let Err(status) = hv::devices::console_attach(page) {
+        scenario::fail(format_args!("re-attach: {}", status.name()));
     }
     // SAFETY: the page is this guest's, mapped at the physical offset.
     let rings = unsafe { &*phys_to_virt(page).cast::<ConsoleRings>() };

@@ -11,7 +11,6 @@ use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::memory::paging;
 use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::{check, hv, interrupts, println, scenario};
-use shared_abi::Hypercall;
 use shared_abi::event::Virq;
 use virtio_drivers::device::blk::VirtIOBlk;
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
@@ -79,12 +78,11 @@ struct HypercallTransport {
 
 impl HypercallTransport {
     fn new() -> Self {
-        // SAFETY: block_info takes no arguments.
-        let sectors = unsafe { hv::hypercall(Hypercall::BlockInfo, [0; 5]) };
+        let sectors = hv::devices::block_info();
         let port = hv::events::bind_virq(Virq::Block)
             .unwrap_or_else(|_| scenario::fail(format_args!("bind")));
         let mut config = [0u8; 64];
-        config[..8].copy_from_slice(&(sectors.max(0) as u64).to_le_bytes());
+        config[..8].copy_from_slice(&sectors.to_le_bytes());
         Self {
             status: DeviceStatus::empty(),
             config,
@@ -126,10 +124,9 @@ impl Transport for HypercallTransport {
         driver_area: PhysAddr,
         device_area: PhysAddr,
     ) {
-        let args = [descriptors, driver_area, device_area, size as u64, 0];
-        // SAFETY: the hypervisor validates the queue's addresses.
-        let raw = unsafe { hv::hypercall(Hypercall::BlockQueueSetup, args) };
-        self.queue_set = raw == 0;
+        let size = u16::try_from(size).unwrap_or(0);
+        self.queue_set =
+            hv::devices::block_queue_setup(descriptors, driver_area, device_area, size).is_ok();
     }
     fn queue_unset(&mut self, _queue: u16) {
         self.queue_set = false;

@@ -56,21 +56,16 @@ pub enum BlockError {
 
 /// Sets up the queue; returns the disk's size in sectors.
 pub fn init() -> Result<u64, BlockError> {
-    // SAFETY: block_info takes no arguments.
-    let sectors = unsafe { hv::hypercall(shared_abi::Hypercall::BlockInfo, [0; 5]) };
-    if sectors <= 0 {
+    let sectors = hv::devices::block_info();
+    if sectors == 0 {
         return Err(BlockError::NoDisk);
     }
     let port = interrupts::bind_virq(Virq::Block, |_| {}).map_err(|_| BlockError::NoDisk)?;
     PORT.store(port as u16, Ordering::SeqCst);
     let page = || frames::allocate().ok_or(BlockError::NoDisk);
     let (descriptors, available, used, scratch) = (page()?, page()?, page()?, page()?);
-    let args = [descriptors, available, used, QUEUE_SIZE as u64, 0];
-    // SAFETY: the pages are this guest's own; the hypervisor validates them.
-    let raw = unsafe { hv::hypercall(shared_abi::Hypercall::BlockQueueSetup, args) };
-    if raw != 0 {
-        return Err(BlockError::NoDisk);
-    }
+    hv::devices::block_queue_setup(descriptors, available, used, QUEUE_SIZE)
+        .map_err(|_| BlockError::NoDisk)?;
     QUEUE.call_once(|| {
         Mutex::new(Queue {
             descriptors,
@@ -83,7 +78,7 @@ pub fn init() -> Result<u64, BlockError> {
             done: [None; MAX_IN_FLIGHT],
         })
     });
-    Ok(sectors as u64)
+    Ok(sectors)
 }
 
 /// A request in flight.

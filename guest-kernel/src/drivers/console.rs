@@ -26,9 +26,7 @@ pub fn init() -> Result<(), shared_abi::Status> {
     let port = interrupts::bind_virq(Virq::Console, |_| {})?;
     PORT.store(port, Ordering::SeqCst);
     let page = frames::allocate().ok_or(shared_abi::Status::LimitReached)?;
-    // SAFETY: console_attach takes a guest-physical address it validates.
-    let raw = unsafe { hv::hypercall(shared_abi::Hypercall::ConsoleAttach, [page, 0, 0, 0, 0]) };
-    shared_abi::Status::result(raw)?;
+    hv::devices::console_attach(page)?;
     // SAFETY: the page is this guest's, mapped at the physical offset, and
     // stays attached for the guest's lifetime.
     RINGS.call_once(|| unsafe { &*phys_to_virt(page).cast::<ConsoleRings>() });

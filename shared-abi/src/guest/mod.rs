@@ -4,6 +4,7 @@
 //! types, passes pointers and lengths the hypervisor validates, and decodes
 //! `rax` into a `Result`.
 
+pub mod devices;
 pub mod events;
 mod raw;
 pub mod trap;
