@@ -129,10 +129,7 @@ fn resume_current(table: &mut DomainTable, regs: &mut Registers) -> Option<Machi
 /// the guest if it has none (or its handler cannot be entered).
 fn exception(domain: &mut Domain, vector: u8, hardware_error: u64, address: u64) -> Outcome {
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
-        let access = Access {
-            write: hardware_error & 2 != 0,
-            fetch: hardware_error & 16 != 0,
-        };
+        let access = Access::of_page_fault(hardware_error);
         let filled = match (domain.shadow.as_mut(), domain.memory.as_ref()) {
             (Some(shadow), Some(memory)) => {
                 paging::fill(shadow, memory, GuestVirtAddr(address), access)

@@ -35,10 +35,7 @@ impl Domain {
             return Err(Status::BadAddress);
         };
         let root = shadow.guest_root();
-        let access = Access {
-            write,
-            fetch: false,
-        };
+        let access = if write { Access::WRITE } else { Access::READ };
         let walk = |each: &mut dyn FnMut(MachineAddr, usize, usize)| -> Result<(), Status> {
             let mut cursor = addr;
             let mut offset = 0usize;

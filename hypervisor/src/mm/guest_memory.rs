@@ -84,6 +84,13 @@ pub fn zero<M: GuestPhysMemory + ?Sized>(
     })
 }
 
+/// Reads the little-endian 16-bit value at `addr` (a ring index, say).
+pub fn read_u16<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u16> {
+    let mut bytes = [0u8; 2];
+    read(memory, addr, &mut bytes).ok()?;
+    Some(u16::from_le_bytes(bytes))
+}
+
 /// Reads the little-endian word at `addr` (a page-table entry, say).
 pub fn read_u64<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u64> {
     let mut bytes = [0u8; 8];

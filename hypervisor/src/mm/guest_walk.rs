@@ -24,6 +24,32 @@ pub struct Access {
     pub fetch: bool,
 }
 
+impl Access {
+    /// A data read.
+    pub const READ: Access = Access {
+        write: false,
+        fetch: false,
+    };
+    /// A data write.
+    pub const WRITE: Access = Access {
+        write: true,
+        fetch: false,
+    };
+    /// An instruction fetch.
+    pub const FETCH: Access = Access {
+        write: false,
+        fetch: true,
+    };
+
+    /// The access a hardware page-fault error code describes.
+    pub const fn of_page_fault(error_code: u64) -> Access {
+        Access {
+            write: error_code & error_code::WRITE != 0,
+            fetch: error_code & error_code::FETCH != 0,
+        }
+    }
+}
+
 /// Page-fault error-code bits, as the guest sees them.
 pub mod error_code {
     /// The page was present (protection violation).
@@ -189,18 +215,9 @@ mod tests {
         )
     }
 
-    const READ: Access = Access {
-        write: false,
-        fetch: false,
-    };
-    const WRITE: Access = Access {
-        write: true,
-        fetch: false,
-    };
-    const FETCH: Access = Access {
-        write: false,
-        fetch: true,
-    };
+    const READ: Access = Access::READ;
+    const WRITE: Access = Access::WRITE;
+    const FETCH: Access = Access::FETCH;
 
     #[test]
     fn walks_and_emulates_accessed_and_dirty_bits() {

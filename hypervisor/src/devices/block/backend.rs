@@ -48,12 +48,6 @@ pub struct DomainDisk {
     pub queue: Option<BlockQueue>,
 }
 
-fn read_u16(memory: &impl GuestPhysMemory, addr: GuestPhysAddr) -> Option<u16> {
-    let mut bytes = [0u8; 2];
-    guest_memory::read(memory, addr, &mut bytes).ok()?;
-    Some(u16::from_le_bytes(bytes))
-}
-
 /// `block_queue_setup(descriptors, available, used, size)`.
 pub fn setup(
     domain: &mut Domain,
@@ -93,8 +87,11 @@ pub fn setup(
         available: GuestPhysAddr(available),
         used,
         layout,
-        last_available: read_u16(memory, GuestPhysAddr(available + Layout::AVAILABLE_IDX))
-            .unwrap_or(0),
+        last_available: guest_memory::read_u16(
+            memory,
+            GuestPhysAddr(available + Layout::AVAILABLE_IDX),
+        )
+        .unwrap_or(0),
         used_index: 0,
     });
     Ok(0)
@@ -106,7 +103,7 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
     let (Some(mut queue), Some(memory)) = (domain.disk.queue.take(), domain.memory.as_ref()) else {
         return None;
     };
-    let available = read_u16(
+    let available = guest_memory::read_u16(
         memory,
         GuestPhysAddr(queue.available.as_u64() + Layout::AVAILABLE_IDX),
     )?;
@@ -119,7 +116,7 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
         let slot = GuestPhysAddr(
             queue.available.as_u64() + queue.layout.available_slot(queue.last_available),
         );
-        let head = read_u16(memory, slot)?;
+        let head = guest_memory::read_u16(memory, slot)?;
         let parsed = request::read_chain(memory, queue.descriptors, queue.layout.size, head)
             .and_then(|(chain, len)| request::parse(memory, head, &chain[..len]));
         let (status_at, written, status) = match parsed {
@@ -152,7 +149,7 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
     let _ = guest_memory::write(memory, used_idx, &queue.used_index.to_le_bytes());
     let avail_event = GuestPhysAddr(queue.used.as_u64() + queue.layout.avail_event());
     let _ = guest_memory::write(memory, avail_event, &queue.last_available.to_le_bytes());
-    let used_event = read_u16(
+    let used_event = guest_memory::read_u16(
         memory,
         GuestPhysAddr(queue.available.as_u64() + queue.layout.used_event()),
     )

@@ -59,18 +59,9 @@ fn shadow(root: GuestPhysAddr, frames: usize) -> Shadow<FakeTables> {
     Shadow::new(TablePool::new(tables, frames).unwrap(), upper, root).unwrap()
 }
 
-const READ: Access = Access {
-    write: false,
-    fetch: false,
-};
-const WRITE: Access = Access {
-    write: true,
-    fetch: false,
-};
-const FETCH: Access = Access {
-    write: false,
-    fetch: true,
-};
+const READ: Access = Access::READ;
+const WRITE: Access = Access::WRITE;
+const FETCH: Access = Access::FETCH;
 
 fn shadow_entry(shadow: &Shadow<FakeTables>, virt: u64) -> Option<page_table::Translation> {
     translate(&shadow.pool, shadow.machine_root(), virt)
