@@ -12,6 +12,7 @@
 
 extern crate alloc;
 
+pub mod checksum;
 pub mod console;
 pub mod drivers;
 pub mod fs;

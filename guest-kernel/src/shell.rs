@@ -117,11 +117,9 @@ fn files(command: &str, path: &str) {
         _ => match fs.read_file(&inode) {
             Ok(data) if command == "cat" => crate::drivers::console::write(&data),
             Ok(data) => {
-                let mut hash = 0xcbf2_9ce4_8422_2325u64;
-                for byte in &data {
-                    hash = (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3);
-                }
-                println!("fnv1a {hash:016x} {} bytes {path}", data.len());
+                let mut hash = crate::checksum::Fnv1a::new();
+                hash.update(&data);
+                println!("fnv1a {:016x} {} bytes {path}", hash.value(), data.len());
             }
             Err(error) => println!("{path}: {error:?}"),
         },

@@ -6,6 +6,7 @@
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
+use guest_kernel::checksum::Fnv1a;
 use guest_kernel::{drivers, println, scenario};
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
@@ -23,7 +24,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1 << 20);
     let lines = total / LINE;
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut hash = Fnv1a::new();
     let mut line = [0u8; LINE];
     for number in 0..lines {
         // "data NNNNNNNN " then a payload derived from the number, then "\n".
@@ -37,11 +38,9 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
             *byte = b'a' + ((number * 7 + i) % 26) as u8;
         }
         line[LINE - 1] = b'\n';
-        for byte in &line {
-            hash = (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3);
-        }
+        hash.update(&line);
         drivers::console::write(&line);
     }
-    println!("checksum {hash:016x} lines {lines}");
+    println!("checksum {:016x} lines {lines}", hash.value());
     scenario::done()
 }
