@@ -175,26 +175,19 @@ impl<M: GuestPhysMemory> TableMemory for Builder<'_, M> {
 }
 
 /// Tracks which PML4 slots of the lower half are in use.
-struct Slots(u64, u64, u64, u64);
+struct Slots([bool; LOWER_HALF_SLOTS as usize]);
 
 impl Slots {
     fn mark(&mut self, range: core::ops::Range<u64>) {
         let first = range.start / SLOT_SIZE;
         let last = (range.end - 1) / SLOT_SIZE;
         for slot in first..=last.min(LOWER_HALF_SLOTS - 1) {
-            let word = match slot / 64 {
-                0 => &mut self.0,
-                1 => &mut self.1,
-                2 => &mut self.2,
-                _ => &mut self.3,
-            };
-            *word |= 1 << (slot % 64);
+            self.0[slot as usize] = true;
         }
     }
 
     fn is_free(&self, slot: u64) -> bool {
-        let word = [self.0, self.1, self.2, self.3][(slot / 64) as usize];
-        word & (1 << (slot % 64)) == 0
+        !self.0[slot as usize]
     }
 
     /// Places a mapping of `size` bytes: at `fixed` if given and free, else in
@@ -242,7 +235,7 @@ pub fn load(
     };
     bump.root = bump.take(1)?.as_u64();
     let kernel_addr = bump.next;
-    let mut slots = Slots(0, 0, 0, 0);
+    let mut slots = Slots([false; LOWER_HALF_SLOTS as usize]);
 
     for segment in &image.segments {
         let pages = segment.page_range();

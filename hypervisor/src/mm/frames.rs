@@ -5,7 +5,7 @@
 
 use spin::{Mutex, Once};
 
-use super::address::{MachineAddr, MachineFrame, PAGE_SIZE};
+use super::address::{MachineFrame, PAGE_SIZE};
 use super::direct_map::machine_ptr;
 use super::frame_allocator::FrameAllocator;
 
@@ -66,9 +66,4 @@ pub fn free(frame: MachineFrame) {
 /// Frames currently free.
 pub fn free_frames() -> u64 {
     with(|frames| frames.free_frames())
-}
-
-/// The machine address of a frame, for logs.
-pub fn address(frame: MachineFrame) -> MachineAddr {
-    frame.start()
 }
