@@ -21,6 +21,5 @@ mod service;
 pub use device::{INPUT_QUEUE_LIMIT, RingDevice};
 #[cfg(target_os = "none")]
 pub use service::{
-    DomainConsole, attach, flush, message, service, set_color, uart_input, work_pending,
-    write_early,
+    DomainConsole, attach, flush, message, service, set_color, uart_input, write_early,
 };

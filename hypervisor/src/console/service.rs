@@ -110,11 +110,6 @@ pub fn uart_input(bytes: &[u8]) {
     CONSOLE.lock().keyboard.extend(bytes.iter().copied());
 }
 
-/// Whether keyboard input is waiting to be routed.
-pub fn work_pending() -> bool {
-    !CONSOLE.lock().keyboard.is_empty()
-}
-
 /// `console_attach(gpa)`: connects the split console rings in the domain's
 /// page at `gpa`.
 pub fn attach(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {

@@ -80,9 +80,4 @@ impl Domain {
             shared.vcpu.upcall_mask.store(mask, Ordering::SeqCst);
         }
     }
-
-    /// Nanoseconds of virtual time at TSC `tsc`.
-    pub fn virtual_time(&self, tsc: u64) -> u64 {
-        crate::time::tsc_to_ns(tsc.saturating_sub(self.start_tsc))
-    }
 }
