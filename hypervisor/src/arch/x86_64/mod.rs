@@ -30,7 +30,6 @@ pub mod pic;
 pub mod pvh;
 #[cfg(target_os = "none")]
 pub mod qemu_exit;
-#[cfg(target_os = "none")]
 pub mod serial;
 #[cfg(target_os = "none")]
 pub mod start;

@@ -2,98 +2,290 @@
 //!
 //! All output (log lines and guest console lines) goes through [`write`],
 //! which holds one lock per call so that lines never interleave.
+//!
+//! The UART is programmed by the `uart_16550` driver's own `init`, with the
+//! FIFOs off, so the driver and the device agree that the transmitter holds
+//! one byte: the driver then writes one byte per transmitter-empty check and
+//! never overwrites a byte the host has not taken yet, however slowly the
+//! host reads. FIFOs stay off for input too: QEMU then holds further input
+//! until the one-byte receive buffer is read, so none is dropped.
+//!
+//! QEMU feeds console input from power-on, and the driver's `init` discards
+//! received bytes twice: it resets the receiver through the FIFO control
+//! register (which, with FIFOs off, empties the receive buffer) and then
+//! reads and drops what is left. [`KeepInput`] sits between the driver and
+//! the port: it leaves the receiver reset out (without FIFOs it has no other
+//! effect) and keeps what `init` reads from the data register, and [`init`]
+//! hands those bytes to the caller.
 
-use spin::Mutex;
-use uart_16550::Uart16550;
-use uart_16550::backend::PioBackend;
-use x86_64::instructions::port::Port;
+use uart_16550::backend::Backend;
+use uart_16550::spec::registers::IER;
+use uart_16550::{BaudRate, Config, Uart16550};
 
-const COM1: u16 = 0x3f8;
+/// The line settings: 115200 baud, 8N1, no FIFOs, no interrupts yet.
+pub const CONFIG: Config = Config {
+    baud_rate: BaudRate::Baud115200,
+    fifo_trigger_level: None,
+    ..Config::DEFAULT
+};
 
-static PORT: Mutex<Option<Uart16550<PioBackend>>> = Mutex::new(None);
+/// Register offsets this module watches.
+const DATA: u8 = 0;
+const FCR: u8 = 2;
+const LCR: u8 = 3;
+/// FCR: FIFOs enabled.
+const FCR_ENABLE: u8 = 0x01;
+/// FCR: reset the receiver (the receive buffer, without FIFOs).
+const FCR_RECEIVER_RESET: u8 = 0x02;
+const LCR_DLAB: u8 = 0x80;
+/// Most received bytes kept while the driver initialises the UART (without
+/// FIFOs the device holds one at a time; the driver reads at most 17).
+const KEPT_MAX: usize = 32;
 
-/// Initialises COM1: 115200 baud, 8N1, OUT2 set (the PC's interrupt
-/// gate), FIFOs off. Output before this is dropped.
-///
-/// QEMU starts feeding console input at power-on, and none of it may be
-/// lost, so the registers are programmed here rather than by the driver
-/// crate's `init` (which drains the receiver), bytes already received are
-/// handed to the console first, and the FIFOs stay off: changing the FIFO
-/// mode clears them, and with them off QEMU holds further input until the
-/// one-byte receive buffer is read.
-pub fn init() {
-    let mut early = [0u8; 16];
-    let received = receive(&mut early);
-    crate::console::uart_input(&early[..received]);
-    let register = |offset: u16, value: u8| {
-        let mut port = Port::<u8>::new(COM1 + offset);
-        // SAFETY: COM1's configuration registers; only this module drives
-        // the UART.
-        unsafe { port.write(value) };
-    };
-    register(1, 0x00); // IER: no interrupts yet
-    register(3, 0x80); // LCR: divisor latch
-    register(0, 0x01); // DLL: 115200 baud
-    register(1, 0x00); // DLM
-    register(3, 0x03); // LCR: 8 data bits, no parity, 1 stop bit
-    register(2, 0x00); // FCR: FIFOs off
-    register(4, 0x0b); // MCR: DTR, RTS, OUT2
-    // SAFETY: COM1 exists on the PC platform QEMU emulates and this is the
-    // only code that drives it.
-    if let Ok(uart) = unsafe { Uart16550::new_port(COM1) } {
+/// A backend that never lets received bytes be thrown away: it records
+/// data-register reads while `keeping` is set, so that bytes the driver
+/// drains during `init` are not lost, and drops the receiver-reset bit from
+/// FIFO-control writes that leave the FIFOs off.
+#[derive(Debug)]
+pub struct KeepInput<B> {
+    inner: B,
+    divisor_latch: bool,
+    keeping: bool,
+    kept: [u8; KEPT_MAX],
+    kept_len: usize,
+}
+
+impl<B> KeepInput<B> {
+    /// Wraps `inner`, keeping received bytes until [`Self::take_kept`].
+    pub const fn new(inner: B) -> Self {
+        Self {
+            inner,
+            divisor_latch: false,
+            keeping: true,
+            kept: [0; KEPT_MAX],
+            kept_len: 0,
+        }
+    }
+
+    /// Stops keeping and returns the bytes kept so far.
+    pub fn take_kept(&mut self) -> ([u8; KEPT_MAX], usize) {
+        self.keeping = false;
+        let kept = (self.kept, self.kept_len);
+        self.kept_len = 0;
+        kept
+    }
+}
+
+impl<B: Backend> Backend for KeepInput<B> {
+    unsafe fn read(&mut self, register_offset: u8) -> u8 {
+        // SAFETY: forwarded from the caller.
+        let value = unsafe { self.inner.read(register_offset) };
+        if self.keeping
+            && register_offset == DATA
+            && !self.divisor_latch
+            && self.kept_len < KEPT_MAX
+        {
+            self.kept[self.kept_len] = value;
+            self.kept_len += 1;
+        }
+        value
+    }
+
+    unsafe fn write(&mut self, register_offset: u8, mut value: u8) {
+        if register_offset == LCR {
+            self.divisor_latch = value & LCR_DLAB != 0;
+        }
+        if register_offset == FCR && value & FCR_ENABLE == 0 {
+            value &= !FCR_RECEIVER_RESET;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.write(register_offset, value) }
+    }
+}
+
+/// Programs the UART behind `backend` with [`CONFIG`]; returns the driver
+/// and every byte that had already been received.
+pub fn configure<B: Backend>(backend: B) -> Option<(Uart16550<KeepInput<B>>, KeptBytes)> {
+    // SAFETY: the caller hands over a backend for a whole 16550's registers.
+    let mut uart = unsafe { Uart16550::new_with_backend(KeepInput::new(backend)) };
+    uart.init(CONFIG).ok()?;
+    let (bytes, len) = uart.backend_mut().take_kept();
+    Some((uart, KeptBytes { bytes, len }))
+}
+
+/// Bytes received before the UART was configured.
+#[derive(Clone, Copy, Debug)]
+pub struct KeptBytes {
+    bytes: [u8; KEPT_MAX],
+    len: usize,
+}
+
+impl KeptBytes {
+    /// The bytes, oldest first.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+#[cfg(target_os = "none")]
+pub use com1::*;
+
+#[cfg(target_os = "none")]
+mod com1 {
+    use spin::Mutex;
+    use uart_16550::Uart16550;
+    use uart_16550::backend::PioBackend;
+
+    use super::{IER, KeepInput, KeptBytes, configure};
+
+    const COM1: u16 = 0x3f8;
+
+    /// ISA interrupt line of COM1.
+    pub const IRQ: u8 = 4;
+
+    static PORT: Mutex<Option<Uart16550<KeepInput<PioBackend>>>> = Mutex::new(None);
+
+    /// Initialises COM1 (see the module's documentation). Output before this
+    /// is dropped. Returns the input that arrived before it, for the console.
+    pub fn init() -> Option<KeptBytes> {
+        // SAFETY: COM1 exists on the PC platform QEMU emulates and this is
+        // the only code that drives it.
+        let pio = unsafe { Uart16550::new_port(COM1) }.ok()?.backend().clone();
+        let (uart, kept) = configure(pio)?;
         *PORT.lock() = Some(uart);
+        Some(kept)
     }
-}
 
-/// ISA interrupt line of COM1.
-pub const IRQ: u8 = 4;
-
-/// Enables the receive interrupt (IER bit 0; MCR OUT2 gates the line on PCs).
-pub fn enable_receive_interrupt() {
-    let mut ier = Port::<u8>::new(COM1 + 1);
-    let mut mcr = Port::<u8>::new(COM1 + 4);
-    // SAFETY: COM1's interrupt-enable and modem-control registers; only
-    // this module drives the UART.
-    unsafe {
-        ier.write(0x01);
-        let value = mcr.read();
-        mcr.write(value | 0x08);
-    }
-}
-
-/// Reads every byte the UART has received into `buffer`; returns the count.
-pub fn receive(buffer: &mut [u8]) -> usize {
-    let mut lsr = Port::<u8>::new(COM1 + 5);
-    let mut data = Port::<u8>::new(COM1);
-    let mut count = 0;
-    // SAFETY: reading the line-status and data registers of COM1; the
-    // data register is read only while LSR says a byte is ready.
-    unsafe {
-        while count < buffer.len() && lsr.read() & 1 != 0 {
-            buffer[count] = data.read();
-            count += 1;
+    /// Enables the receive interrupt (OUT2, which gates the line on PCs,
+    /// is set by the driver's `init`).
+    pub fn enable_receive_interrupt() {
+        if let Some(uart) = PORT.lock().as_mut() {
+            uart.enable_interrupts(IER::DATA_READY);
         }
     }
-    count
-}
 
-/// Writes every byte of each part, in order, as one unit.
-pub fn write(parts: &[&[u8]]) {
-    let mut port = PORT.lock();
-    if let Some(uart) = port.as_mut() {
-        for part in parts {
-            uart.send_bytes_exact(part);
+    /// Reads every byte the UART has received into `buffer`; returns the count.
+    pub fn receive(buffer: &mut [u8]) -> usize {
+        PORT.lock()
+            .as_mut()
+            .map_or(0, |uart| uart.receive_bytes(buffer))
+    }
+
+    /// Writes every byte of each part, in order, as one unit.
+    pub fn write(parts: &[&[u8]]) {
+        let mut port = PORT.lock();
+        if let Some(uart) = port.as_mut() {
+            for part in parts {
+                uart.send_bytes_exact(part);
+            }
         }
     }
+
+    /// Writes bytes from a context that may have interrupted a holder of the
+    /// lock (the fatal-fault path): the lock is taken over.
+    pub fn write_forced(bytes: &[u8]) {
+        if PORT.is_locked() {
+            // SAFETY: only called on the way to stopping the machine, when the
+            // interrupted holder will never run again.
+            unsafe { PORT.force_unlock() };
+        }
+        write(&[bytes]);
+    }
 }
 
-/// Writes bytes from a context that may have interrupted a holder of the
-/// lock (the fatal-fault path): the lock is taken over.
-pub fn write_forced(bytes: &[u8]) {
-    if PORT.is_locked() {
-        // SAFETY: only called on the way to stopping the machine, when the
-        // interrupted holder will never run again.
-        unsafe { PORT.force_unlock() };
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::collections::VecDeque;
+    use std::vec::Vec;
+
+    /// A 16550 without FIFOs on a slow line: the transmitter holds one byte
+    /// and the host takes it only every `slowness` status reads. A byte
+    /// written while one is still held overwrites it, as on QEMU's UART.
+    struct SlowUart {
+        scratch: u8,
+        lcr: u8,
+        held: Option<u8>,
+        slowness: u32,
+        reads_left: u32,
+        line: Vec<u8>,
+        overwritten: usize,
+        input: VecDeque<u8>,
     }
-    write(&[bytes]);
+
+    impl SlowUart {
+        fn new(slowness: u32, input: &[u8]) -> Self {
+            Self {
+                scratch: 0,
+                lcr: 0,
+                held: None,
+                slowness,
+                reads_left: slowness,
+                line: Vec::new(),
+                overwritten: 0,
+                input: input.iter().copied().collect(),
+            }
+        }
+    }
+
+    impl Backend for &mut SlowUart {
+        unsafe fn read(&mut self, offset: u8) -> u8 {
+            match offset {
+                0 if self.lcr & LCR_DLAB == 0 => self.input.pop_front().unwrap_or(0),
+                2 => 0x01, // ISR: nothing pending, no FIFOs
+                5 => {
+                    if let Some(byte) = self.held {
+                        self.reads_left -= 1;
+                        if self.reads_left == 0 {
+                            self.line.push(byte);
+                            self.held = None;
+                            self.reads_left = self.slowness;
+                        }
+                    }
+                    let ready = u8::from(!self.input.is_empty());
+                    let empty = if self.held.is_none() { 0x60 } else { 0 };
+                    ready | empty
+                }
+                7 => self.scratch,
+                _ => 0,
+            }
+        }
+
+        unsafe fn write(&mut self, offset: u8, value: u8) {
+            match offset {
+                0 if self.lcr & LCR_DLAB == 0 => {
+                    if self.held.replace(value).is_some() {
+                        self.overwritten += 1;
+                    }
+                }
+                2 if value & FCR_RECEIVER_RESET != 0 => self.input.clear(),
+                3 => self.lcr = value,
+                7 => self.scratch = value,
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn a_slow_host_loses_no_output() {
+        let mut device = SlowUart::new(7, b"");
+        let (mut uart, _) = configure(&mut device).expect("the fake answers");
+        let text: Vec<u8> = (0..4000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        uart.send_bytes_exact(&text);
+        // Let the last byte go out.
+        for _ in 0..8 {
+            let _ = uart.lsr();
+        }
+        drop(uart);
+        assert_eq!(device.overwritten, 0);
+        assert_eq!(device.line, text);
+    }
+
+    #[test]
+    fn input_received_before_configuration_is_kept() {
+        let mut device = SlowUart::new(1, b"ls\n");
+        let (_, kept) = configure(&mut device).expect("the fake answers");
+        assert_eq!(kept.as_slice(), b"ls\n");
+    }
 }

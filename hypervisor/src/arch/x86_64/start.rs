@@ -17,8 +17,11 @@ unsafe extern "C" {
 
 /// Entry from the trampoline with the `hvm_start_info` machine address.
 pub extern "C" fn hv_start(start_info: u32) -> ! {
-    serial::init();
+    let early_input = serial::init();
     crate::log::init();
+    if let Some(kept) = early_input {
+        crate::console::uart_input(kept.as_slice());
+    }
     let boot_info = match pvh::parse(start_info as u64) {
         Ok(info) => info,
         Err(error) => {

@@ -27,7 +27,7 @@
 //! The upper half of every shadow root is the hypervisor's (supervisor-only)
 //! and the lower half maps only the domain's own frames.
 
-use super::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down};
+use super::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down, is_lower_half};
 use super::guest_memory::GuestPhysMemory;
 use super::guest_walk::{self, Access, GuestFault, error_code};
 use super::page_table::{self, MapError, PageFlags, PageSize, TableMemory};
@@ -316,7 +316,14 @@ impl<T: TableMemory> Shadow<T> {
     /// page table holding it also holds pieces of a guest large page, all of
     /// those go too (the address may lie in that large page); pieces of a
     /// 1 GiB page span many tables, so they drop every translation.
+    ///
+    /// Only the guest's half is ever walked: an address in the upper half
+    /// (the hypervisor's own tables, shared by every root) or a
+    /// non-canonical one names no guest translation and changes nothing.
     pub fn invalidate_page(&mut self, addr: GuestVirtAddr) -> TlbFlush {
+        if !is_lower_half(addr.as_u64()) {
+            return TlbFlush::None;
+        }
         let roots: [Option<u64>; CACHED_ROOTS] =
             core::array::from_fn(|i| self.roots[i].map(|r| r.machine));
         let mut flush = TlbFlush::Page(addr);

@@ -336,3 +336,34 @@ fn flushes_drop_translations_and_return_tables() {
     assert_eq!(shadow.pool_available(), before);
     assert_eq!(shadow.into_pool().available(), 32);
 }
+
+#[test]
+fn invalidating_a_hypervisor_address_leaves_the_upper_half_alone() {
+    // The hypervisor's own tables, mapping one page of its image, become
+    // the upper half of every shadow root.
+    let mut tables = FakeTables {
+        next: 0x1000,
+        ..FakeTables::default()
+    };
+    let hypervisor_root = tables.alloc_table().unwrap();
+    let image = 0xffff_ffff_8000_0000;
+    page_table::map(
+        &mut tables,
+        hypervisor_root,
+        image,
+        0x20_0000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    )
+    .unwrap();
+    let upper: [u64; 256] =
+        core::array::from_fn(|index| tables.read_entry(hypervisor_root, 256 + index));
+    let mut world = World::new();
+    let root = world.new_root();
+    let mut shadow = Shadow::new(TablePool::new(tables, 16).unwrap(), upper, root).unwrap();
+    for addr in [image, image + 0x123, 0xffff_8000_0000_0000, 0x0000_8000_0000_0000] {
+        assert_eq!(shadow.invalidate_page(GuestVirtAddr(addr)), TlbFlush::None);
+    }
+    let still = shadow_entry(&shadow, image).expect("the hypervisor's mapping survives");
+    assert_eq!(still.phys, 0x20_0000);
+}
