@@ -47,6 +47,15 @@ impl Accel {
         }
     }
 
+    /// The value of QEMU's `-cpu` option: the default model plus the
+    /// protections the hypervisor turns on (SMEP, SMAP, and UMIP, which
+    /// keeps `sgdt`/`sidt`/`sldt`/`smsw`/`str` from revealing its tables).
+    /// Under KVM a feature the host lacks is dropped by QEMU with a
+    /// warning, and the hypervisor reports the hole that leaves.
+    pub fn cpu_model(self) -> &'static str {
+        "qemu64,+smep,+smap,+umip"
+    }
+
     /// The value of QEMU's `-accel` option.
     pub fn name(self) -> &'static str {
         match self {
@@ -70,6 +79,28 @@ pub fn find() -> Result<PathBuf, String> {
     std::env::split_paths(&path).map(|dir| dir.join(QEMU)).find(|candidate| candidate.is_file()).ok_or_else(|| {
         format!("{QEMU} not found: install it with `sudo apt-get install qemu-system-x86` (Debian/Ubuntu)")
     })
+}
+
+/// How the serial output is read while QEMU runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadPace {
+    /// As fast as it arrives.
+    Eager,
+    /// As a slow terminal would: small reads with a delay between them
+    /// and a long pause now and then, so QEMU's output pipe fills up and
+    /// the guest machine's UART has to wait for the host.
+    Slow,
+}
+
+impl ReadPace {
+    /// Bytes per read, delay after each read, and a longer pause after
+    /// every so many reads.
+    const SLOW: (usize, Duration, usize, Duration) = (
+        4096,
+        Duration::from_millis(20),
+        16,
+        Duration::from_millis(300),
+    );
 }
 
 /// What ends console input for every domain: the console's escape key
@@ -123,6 +154,7 @@ impl Boot {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
         command.args(["-accel", self.accel.name()]);
+        command.args(["-cpu", self.accel.cpu_model()]);
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
                 "file={},format=raw,if=none,id=disk0",
@@ -168,17 +200,18 @@ impl Boot {
         timeout: Duration,
         input: &[u8],
     ) -> Result<Captured, String> {
-        self.run_captured_until(timeout, input, None)
+        self.run_captured_until(timeout, input, None, ReadPace::Eager)
     }
 
     /// Like [`Boot::run_captured_with_input`], but QEMU is killed outright
     /// (SIGKILL, as a power cut would) as soon as its output contains
-    /// `kill_on`.
+    /// `kill_on`, and its output is read at `pace`.
     pub fn run_captured_until(
         &self,
         timeout: Duration,
         input: &[u8],
         kill_on: Option<&str>,
+        pace: ReadPace,
     ) -> Result<Captured, String> {
         let mut command = self.command();
         command
@@ -198,7 +231,7 @@ impl Boot {
         let stdout = child
             .stdout
             .take()
-            .map(|pipe| collect_watching(pipe, kill_on.map(str::to_string), seen.clone()));
+            .map(|pipe| collect_watching(pipe, kill_on.map(str::to_string), seen.clone(), pace));
         let stderr = child.stderr.take().map(collect);
         let ending = wait_or_kill(&mut child, timeout, &seen);
         // The readers end once QEMU (the only writer) has exited.
@@ -232,20 +265,32 @@ fn collect(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
     })
 }
 
-/// Like [`collect`], setting `seen` once the text contains `pattern`.
+/// Like [`collect`] at `pace`, setting `seen` once the text contains
+/// `pattern`.
 fn collect_watching(
     mut pipe: impl Read + Send + 'static,
     pattern: Option<String>,
     seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pace: ReadPace,
 ) -> thread::JoinHandle<String> {
     thread::spawn(move || {
         let mut bytes = Vec::new();
         let mut chunk = [0u8; 4096];
-        while let Ok(count) = pipe.read(&mut chunk) {
+        let (size, delay, pause_every, pause) = ReadPace::SLOW;
+        let mut reads = 0usize;
+        while let Ok(count) = pipe.read(&mut chunk[..size]) {
             if count == 0 {
                 break;
             }
             bytes.extend_from_slice(&chunk[..count]);
+            if pace == ReadPace::Slow {
+                reads += 1;
+                thread::sleep(if reads.is_multiple_of(pause_every) {
+                    pause
+                } else {
+                    delay
+                });
+            }
             if let Some(pattern) = &pattern
                 && String::from_utf8_lossy(&bytes).contains(pattern.as_str())
             {

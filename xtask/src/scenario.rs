@@ -50,6 +50,8 @@ pub struct Scenario {
     pub ext2: bool,
     /// Kill QEMU (SIGKILL) as soon as its output contains this.
     pub kill_on: Option<&'static str>,
+    /// How fast the test reads QEMU's serial output.
+    pub pace: crate::qemu::ReadPace,
 }
 
 impl Scenario {
@@ -67,7 +69,14 @@ impl Scenario {
             disk_from: None,
             ext2: false,
             kill_on: None,
+            pace: crate::qemu::ReadPace::Eager,
         }
+    }
+
+    /// Reads the serial output as a slow terminal would.
+    pub fn slow_reader(mut self) -> Self {
+        self.pace = crate::qemu::ReadPace::Slow;
+        self
     }
 
     pub fn guest(mut self, name: &str, bin: &'static str, args: &str) -> Self {
@@ -108,6 +117,15 @@ impl Scenario {
     pub fn finishes(self, name: &str) -> Self {
         self.line(&format!("[{name}] done"))
             .line(&format!("'{name}' shut down with code 0"))
+    }
+
+    /// Requires the hypervisor's report that domain `name` was stopped,
+    /// with `cause` ending the same line.
+    pub fn stopped(mut self, name: &str, cause: &str) -> Self {
+        self.expect
+            .reports
+            .push((format!("'{name}' stopped at rip 0x"), format!(": {cause}")));
+        self
     }
 
     pub fn exact(mut self, line: &str) -> Self {

@@ -125,7 +125,7 @@ fn boot_and_check(
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
     let captured = boot
-        .run_captured_until(scenario.timeout, &input, scenario.kill_on)
+        .run_captured_until(scenario.timeout, &input, scenario.kill_on, scenario.pace)
         .map_err(|error| (error, None))?;
     let mut log = captured.serial.clone();
     if !captured.stderr.trim().is_empty() {

@@ -135,8 +135,11 @@ impl TrapFrame {
 }
 
 /// Pushes the general registers below the vector/error-code pair (r15
-/// lowest, as [`TrapFrame`] lays them out), clears the direction flag and
-/// points `rdi` at the frame.
+/// lowest, as [`TrapFrame`] lays them out), loads RFLAGS with only its
+/// reserved bit (direction flag clear, as Rust code expects; AC clear, so
+/// a guest that set it with `popf` cannot turn SMAP off for the handler;
+/// interrupts stay off) and points `rdi` at the frame. `popfq` rather than
+/// `clac` works on every CPU, with or without SMAP.
 macro_rules! save_registers {
     () => {
         concat!(
@@ -155,7 +158,8 @@ macro_rules! save_registers {
             "push r13\n",
             "push r14\n",
             "push r15\n",
-            "cld\n",
+            "push 2\n",
+            "popfq\n",
             "mov rdi, rsp",
         )
     };

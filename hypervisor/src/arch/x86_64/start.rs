@@ -68,10 +68,14 @@ pub extern "C" fn hv_start(start_info: u32) -> ! {
     crate::time::init();
     ioapic::route(serial::IRQ, apic::SERIAL_VECTOR);
     serial::enable_receive_interrupt();
+    if !features.umip {
+        log::warn!("cpu: no UMIP: guests can read the descriptor-table addresses with sgdt/sidt");
+    }
     log::debug!(
-        "cpu: smep {} smap {}; {} MiB RAM, {} MiB free",
+        "cpu: smep {} smap {} umip {}; {} MiB RAM, {} MiB free",
         features.smep,
         features.smap,
+        features.umip,
         ram_top >> 20,
         (frames::free_frames() * 4096) >> 20
     );

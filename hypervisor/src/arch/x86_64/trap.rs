@@ -32,8 +32,19 @@ fn is_unprivileged_syscall(frame: &TrapFrame) -> bool {
 /// Whether the bench fault probe is answered (`hv_bench`).
 pub static BENCH_PROBE: AtomicBool = AtomicBool::new(false);
 
+/// Stops the machine if the entry code left RFLAGS.AC set: a guest may set
+/// it with `popf`, and the hypervisor must never run with SMAP overridden.
+fn check_entry_flags(frame: &TrapFrame) {
+    assert!(
+        cpu::rflags() & cpu::RFLAGS_AC == 0,
+        "entry for vector {:#x} left RFLAGS.AC set",
+        frame.vector
+    );
+}
+
 /// Called by the exception stubs.
 pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
+    check_entry_flags(frame);
     match frame.vector {
         DOUBLE_FAULT | MACHINE_CHECK => fatal::exception(frame),
         NMI => {
@@ -76,6 +87,7 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
 
 /// Called by the interrupt entries (the APIC timer, COM1 input).
 pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
+    check_entry_flags(frame);
     let exit = if frame.vector == apic::SERIAL_VECTOR as u64 {
         let mut buffer = [0u8; 64];
         loop {
