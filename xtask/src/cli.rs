@@ -17,7 +17,7 @@ Usage:
   cargo xtask build [--debug]
   cargo xtask run   [--debug] [--accel auto|kvm|tcg] [--mem-per-domain SIZE]
                     [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
-  cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR]
+  cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR] [--repeat N]
   cargo xtask bench [--accel auto|kvm|tcg] [--timeout SECS]
   cargo xtask --help
 
@@ -38,6 +38,8 @@ Options:
   --mem-per-domain SIZE  Memory per domain (e.g. 64M), passed as dom_mem=SIZE.
   --timeout SECS         Kill QEMU after SECS seconds (run: none, bench: 300).
   --filter SUBSTR        Only run the scenarios whose name contains SUBSTR.
+  --repeat N             Run the selected scenarios N times (1 to 1000); a
+                         scenario passes only if every run passed.
 ";
 
 /// What the user asked for.
@@ -79,6 +81,8 @@ pub struct TestOptions {
     /// `None` means the test default (TCG).
     pub accel: Option<AccelChoice>,
     pub filter: Option<String>,
+    /// Runs of each selected scenario.
+    pub repeat: u32,
 }
 
 /// Parses the arguments after the program name.
@@ -130,12 +134,14 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 profile: Profile::Release,
                 accel: None,
                 filter: None,
+                repeat: 1,
             };
             while let Some(word) = words.next() {
                 match word {
                     "--debug" => options.profile = Profile::Debug,
                     "--accel" => options.accel = Some(parse_accel(&words.value(word)?)?),
                     "--filter" => options.filter = Some(words.value(word)?),
+                    "--repeat" => options.repeat = parse_repeat(&words.value(word)?)?,
                     other => return Err(unknown(other, "test")),
                 }
             }
@@ -226,6 +232,18 @@ fn parse_size(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
+/// Most runs `--repeat` accepts.
+const MAX_REPEAT: u32 = 1000;
+
+fn parse_repeat(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(runs) if (1..=MAX_REPEAT).contains(&runs) => Ok(runs),
+        _ => Err(format!(
+            "invalid --repeat `{value}`: expected a number of runs from 1 to {MAX_REPEAT}"
+        )),
+    }
+}
+
 fn parse_seconds(value: &str) -> Result<Duration, String> {
     match value.parse::<u64>() {
         Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
@@ -267,6 +285,7 @@ mod tests {
             profile: Profile::Release,
             accel: None,
             filter: Some("boot".into()),
+            repeat: 1,
         };
         assert_eq!(
             parse_words("test --filter boot"),
@@ -290,5 +309,12 @@ mod tests {
         assert!(parse_words("run --mem-per-domain lots").is_err());
         assert!(parse_words("run --timeout 0").is_err());
         assert!(parse_words("test --filter").is_err());
+        assert!(parse_words("test --repeat 0").is_err());
+        assert!(parse_words("test --repeat 1001").is_err());
+        assert!(parse_words("test --repeat many").is_err());
+        assert!(matches!(
+            parse_words("test --repeat 5"),
+            Ok(Command::Test(TestOptions { repeat: 5, .. }))
+        ));
     }
 }

@@ -208,6 +208,13 @@ pub fn all() -> Vec<Scenario> {
         Scenario::new("bad-pointers", HvExit::Success)
             .guest("probe", "bad-hypercall", "pointers")
             .finishes("probe"),
+        // Once, one such call crashed the whole machine.
+        Scenario::new("invalidate-hypervisor-pages", HvExit::Success)
+            .guest("probe", "bad-hypercall", "invalidate-hypervisor")
+            .guest("bystander", "worker", "lines=20")
+            .line("[probe] 24580 hypervisor pages invalidated; still running")
+            .finishes("probe")
+            .finishes("bystander"),
         malformed,
         exceptions,
         Scenario::new("every-image-rejected", HvExit::NoDomains)

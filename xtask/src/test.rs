@@ -3,7 +3,10 @@
 //!
 //! Scenarios run one at a time, each from its own bundle under
 //! `target/bundles/`, with QEMU's output captured and shown (indented) only
-//! when the scenario fails.
+//! when the scenario fails. With `--repeat N` the whole selection runs N
+//! times in order (so scenarios that read a disk an earlier one wrote keep
+//! their order), and a scenario counts as passed only if all N runs
+//! passed: a flake is a failure.
 
 use std::process::ExitCode;
 
@@ -30,9 +33,16 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     match artifacts::build(options.profile, Output::Capture) {
         Ok(artifacts) => {
             println!("ok");
-            for scenario in &scenarios {
-                tally += run_scenario(scenario, &artifacts, &qemu, accel);
+            let mut passes = vec![0u32; scenarios.len()];
+            for run in 1..=options.repeat {
+                if options.repeat > 1 {
+                    println!("run {run} of {}", options.repeat);
+                }
+                for (scenario, passed) in scenarios.iter().zip(&mut passes) {
+                    *passed += u32::from(run_scenario(scenario, &artifacts, &qemu, accel));
+                }
             }
+            tally += repeat_tally(&scenarios, &passes, options.repeat);
         }
         Err(error) => {
             println!("FAILED");
@@ -70,31 +80,44 @@ fn selected(filter: Option<&str>) -> Result<Vec<Scenario>, String> {
     Ok(chosen)
 }
 
-/// Runs one scenario and prints its result line (and its log on failure).
+/// One tally entry per scenario: passed only if every run passed. With
+/// more than one run, prints each scenario's pass count.
+fn repeat_tally(scenarios: &[Scenario], passes: &[u32], runs: u32) -> Tally {
+    let mut tally = Tally::default();
+    for (scenario, &passed) in scenarios.iter().zip(passes) {
+        if runs > 1 {
+            let verdict = if passed == runs { "ok" } else { "FAILED" };
+            println!("{:<40} {passed}/{runs} {verdict}", scenario.name);
+        }
+        if passed == runs {
+            tally.passed += 1;
+        } else {
+            tally.failed += 1;
+        }
+    }
+    tally
+}
+
+/// Runs one scenario and prints its result line (and its log on failure);
+/// returns whether it passed.
 fn run_scenario(
     scenario: &Scenario,
     artifacts: &Artifacts,
     qemu: &std::path::Path,
     accel: Accel,
-) -> Tally {
+) -> bool {
     print_progress(&format!("scenario {} ... ", scenario.name));
     match boot_and_check(scenario, artifacts, qemu, accel) {
         Ok(()) => {
             println!("ok");
-            Tally {
-                passed: 1,
-                failed: 0,
-            }
+            true
         }
         Err((reason, log)) => {
             println!("FAILED: {reason}");
             if let Some(log) = log {
                 print_indented(&log);
             }
-            Tally {
-                passed: 0,
-                failed: 1,
-            }
+            false
         }
     }
 }
