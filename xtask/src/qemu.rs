@@ -10,6 +10,7 @@ use std::io::Read;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -204,13 +205,14 @@ impl Boot {
     }
 
     /// Like [`Boot::run_captured_with_input`], but QEMU is killed outright
-    /// (SIGKILL, as a power cut would) as soon as its output contains
-    /// `kill_on`, and its output is read at `pace`.
+    /// (SIGKILL, as a power cut would) once `kill_on.1` has passed since
+    /// its output first contained `kill_on.0`, and its output is read at
+    /// `pace`.
     pub fn run_captured_until(
         &self,
         timeout: Duration,
         input: &[u8],
-        kill_on: Option<&str>,
+        kill_on: Option<(&str, Duration)>,
         pace: ReadPace,
     ) -> Result<Captured, String> {
         let mut command = self.command();
@@ -227,13 +229,15 @@ impl Boot {
                 thread::sleep(Duration::from_secs(u64::MAX / 4));
             });
         }
-        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = Arc::new(OnceLock::new());
+        let pattern = kill_on.map(|(pattern, _)| pattern.to_string());
         let stdout = child
             .stdout
             .take()
-            .map(|pipe| collect_watching(pipe, kill_on.map(str::to_string), seen.clone(), pace));
+            .map(|pipe| collect_watching(pipe, pattern, seen.clone(), pace));
         let stderr = child.stderr.take().map(collect);
-        let ending = wait_or_kill(&mut child, timeout, &seen);
+        let delay = kill_on.map_or(Duration::ZERO, |(_, delay)| delay);
+        let ending = wait_or_kill(&mut child, timeout, &seen, delay);
         // The readers end once QEMU (the only writer) has exited.
         let serial = stdout
             .map(|reader| reader.join().unwrap_or_default())
@@ -265,12 +269,12 @@ fn collect(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
     })
 }
 
-/// Like [`collect`] at `pace`, setting `seen` once the text contains
-/// `pattern`.
+/// Like [`collect`] at `pace`, setting `seen` to the time the text first
+/// contained `pattern`.
 fn collect_watching(
     mut pipe: impl Read + Send + 'static,
     pattern: Option<String>,
-    seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: Arc<OnceLock<Instant>>,
     pace: ReadPace,
 ) -> thread::JoinHandle<String> {
     thread::spawn(move || {
@@ -292,24 +296,26 @@ fn collect_watching(
                 });
             }
             if let Some(pattern) = &pattern
+                && seen.get().is_none()
                 && String::from_utf8_lossy(&bytes).contains(pattern.as_str())
             {
-                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = seen.set(Instant::now());
             }
         }
         String::from_utf8_lossy(&bytes).into_owned()
     })
 }
 
-/// Waits for QEMU like [`wait`], but kills it at once when `seen` is set.
+/// Waits for QEMU like [`wait`], but kills it `delay` after `seen` is set.
 fn wait_or_kill(
     child: &mut Child,
     timeout: Duration,
-    seen: &std::sync::atomic::AtomicBool,
+    seen: &OnceLock<Instant>,
+    delay: Duration,
 ) -> Result<Ending, String> {
     let deadline = Instant::now() + timeout;
     loop {
-        if seen.load(std::sync::atomic::Ordering::SeqCst) {
+        if seen.get().is_some_and(|at| at.elapsed() >= delay) {
             let _ = child.kill();
             let _ = child.wait();
             return Ok(Ending::Killed);
@@ -323,7 +329,7 @@ fn wait_or_kill(
             stop(child);
             return Ok(Ending::TimedOut(timeout));
         }
-        thread::sleep(Duration::from_millis(5));
+        thread::sleep(Duration::from_millis(1));
     }
 }
 
