@@ -128,7 +128,7 @@ fn last_number(log: &str, prefix: &str) -> Option<u64> {
     log.lines()
         .filter_map(|line| line.trim_end().strip_prefix(prefix))
         .filter_map(|rest| rest.parse().ok())
-        .last()
+        .next_back()
 }
 
 /// splitmix64: spreads consecutive seeds apart.

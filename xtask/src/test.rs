@@ -63,7 +63,7 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
 
 /// One QEMU test: a scenario from the table, or the crash trials.
 enum Item {
-    Scenario(Scenario),
+    Scenario(Box<Scenario>),
     CrashTrials,
 }
 
@@ -80,7 +80,7 @@ impl Item {
 fn selected(filter: Option<&str>) -> Result<Vec<Item>, String> {
     let all: Vec<Item> = scenarios::all()
         .into_iter()
-        .map(Item::Scenario)
+        .map(|scenario| Item::Scenario(Box::new(scenario)))
         .chain([Item::CrashTrials])
         .collect();
     let Some(filter) = filter else {
