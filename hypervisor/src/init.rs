@@ -169,4 +169,8 @@ fn disk_bench(sectors: u64) {
         "bench block_direct_rand_iops {} {reads}",
         reads * crate::time::tsc_hz() / elapsed.max(1)
     );
+    log::info!(
+        "bench block_direct_rand_cycles_per_request {} {reads}",
+        elapsed / reads
+    );
 }

@@ -18,7 +18,7 @@ Usage:
   cargo xtask run   [--debug] [--accel auto|kvm|tcg] [--mem-per-domain SIZE]
                     [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR] [--repeat N]
-  cargo xtask bench [--accel auto|kvm|tcg] [--timeout SECS]
+  cargo xtask bench [--accel auto|kvm|tcg | --icount] [--timeout SECS] [--compare OLD.json]
   cargo xtask --help
 
 Commands:
@@ -31,6 +31,9 @@ Commands:
           --accel says otherwise), and print `N passed, M failed`.
   bench   Boot the bench guest (KVM when available), print a table of
           median cycle counts and ratios, and write target/bench.json.
+          --icount counts instructions instead (TCG, -icount shift=0):
+          deterministic, the figure to optimise code paths against.
+          --compare OLD.json prints old, new and the change per figure.
 
 Options:
   --debug                Use the debug profile instead of release.
@@ -61,7 +64,11 @@ pub enum Command {
 #[derive(Debug, PartialEq)]
 pub struct BenchOptions {
     pub accel: AccelChoice,
+    /// Count instructions (TCG with `-icount shift=0,sleep=off`).
+    pub icount: bool,
     pub timeout: Duration,
+    /// A previous `bench.json` to compare with.
+    pub compare: Option<std::path::PathBuf>,
 }
 
 /// Options of `cargo xtask run`.
@@ -150,14 +157,25 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "bench" => {
             let mut options = BenchOptions {
                 accel: AccelChoice::Auto,
+                icount: false,
                 timeout: Duration::from_secs(300),
+                compare: None,
             };
+            let mut accel_given = false;
             while let Some(word) = words.next() {
                 match word {
-                    "--accel" => options.accel = parse_accel(&words.value(word)?)?,
+                    "--accel" => {
+                        options.accel = parse_accel(&words.value(word)?)?;
+                        accel_given = true;
+                    }
+                    "--icount" => options.icount = true,
+                    "--compare" => options.compare = Some(words.value(word)?.into()),
                     "--timeout" => options.timeout = parse_seconds(&words.value(word)?)?,
                     other => return Err(unknown(other, "bench")),
                 }
+            }
+            if options.icount && accel_given && options.accel != AccelChoice::Tcg {
+                return Err("--icount runs under TCG: drop --accel or use --accel tcg".into());
             }
             Ok(Command::Bench(options))
         }
@@ -309,6 +327,15 @@ mod tests {
         assert!(parse_words("run --mem-per-domain lots").is_err());
         assert!(parse_words("run --timeout 0").is_err());
         assert!(parse_words("test --filter").is_err());
+        assert!(parse_words("bench --icount --accel kvm").is_err());
+        assert!(matches!(
+            parse_words("bench --icount --compare old.json"),
+            Ok(Command::Bench(BenchOptions {
+                icount: true,
+                compare: Some(_),
+                ..
+            }))
+        ));
         assert!(parse_words("test --repeat 0").is_err());
         assert!(parse_words("test --repeat 1001").is_err());
         assert!(parse_words("test --repeat many").is_err());

@@ -32,6 +32,10 @@ pub enum AccelChoice {
 pub enum Accel {
     Kvm,
     Tcg,
+    /// TCG with `-icount shift=0,sleep=off`: the guest-visible TSC advances
+    /// by exactly one per instruction executed, so TSC deltas are
+    /// instruction counts and a run is deterministic.
+    TcgIcount,
 }
 
 impl Accel {
@@ -61,7 +65,23 @@ impl Accel {
     pub fn name(self) -> &'static str {
         match self {
             Accel::Kvm => "kvm",
-            Accel::Tcg => "tcg",
+            Accel::Tcg | Accel::TcgIcount => "tcg",
+        }
+    }
+
+    /// How reports name the mode: `kvm`, `tcg` or `tcg-icount`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Accel::TcgIcount => "tcg-icount",
+            other => other.name(),
+        }
+    }
+
+    /// QEMU options beyond `-accel` the mode needs.
+    pub fn extra_args(self) -> &'static [&'static str] {
+        match self {
+            Accel::TcgIcount => &["-icount", "shift=0,sleep=off"],
+            Accel::Kvm | Accel::Tcg => &[],
         }
     }
 }
@@ -155,6 +175,7 @@ impl Boot {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
         command.args(["-accel", self.accel.name()]);
+        command.args(self.accel.extra_args());
         command.args(["-cpu", self.accel.cpu_model()]);
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
@@ -424,6 +445,24 @@ mod tests {
             captured.serial
         );
         assert_eq!(captured.stderr, "oops\n");
+    }
+
+    #[test]
+    fn icount_mode_counts_instructions() {
+        let _guard = SPAWNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut boot = fake_boot("icount", "echo \"$*\"");
+        boot.accel = Accel::TcgIcount;
+        let captured = boot.run_captured(Duration::from_secs(10)).unwrap();
+        assert!(
+            captured
+                .serial
+                .contains("-accel tcg -icount shift=0,sleep=off"),
+            "{}",
+            captured.serial
+        );
+        assert_eq!(Accel::TcgIcount.label(), "tcg-icount");
     }
 
     #[test]
