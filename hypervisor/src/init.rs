@@ -33,9 +33,15 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         shared_abi::ABI_MAJOR,
         shared_abi::ABI_MINOR
     );
+    crate::arch::x86_64::trap::install(crate::arch::x86_64::trap::Core {
+        hypercall_fast: dispatch::hypercall_fast,
+        exit: dispatch::exit,
+        uart_input: crate::console::uart_input,
+    });
     crate::console::set_color(options.console_color);
     if options.bench {
         crate::arch::x86_64::trap::BENCH_PROBE.store(true, core::sync::atomic::Ordering::Relaxed);
+        crate::arch::x86_64::syscall::use_bench_entry();
         log::info!("bench fault probe enabled");
         uart_bench();
     }
