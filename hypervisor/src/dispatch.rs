@@ -14,8 +14,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 
-use shared_abi::Hypercall;
-
 use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
 use crate::arch::x86_64::trap::{Exit, Fast};
 use crate::arch::x86_64::{cpu, entry, exception, qemu_exit, tlb};
@@ -57,8 +55,8 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
 /// that needs only the calling domain ([`hypercall::domain_call`]) is
 /// served on the scratch frame itself, with no copy of the registers;
 /// [`Fast::Served`] when it made an upcall due, which [`exit`] delivers.
-pub fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
-    let Some(call) = Hypercall::from_number(frame.rax).and_then(hypercall::domain_call) else {
+pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
+    let Some(call) = hypercall::domain_call_numbered(frame.rax) else {
         return Fast::Unserved;
     };
     let mut table = DOMAINS.lock();
@@ -68,17 +66,14 @@ pub fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     if domain.upcall_due() {
         return Fast::Served;
     }
-    load_root(root_of(domain));
     Fast::Done
 }
 
 /// Loads `root` into CR3 unless it is loaded already.
 fn load_root(root: MachineAddr) {
-    if cpu::current_root() != root {
-        // SAFETY: `root` is a domain address space built by
-        // kernel_space::new_root, which maps the hypervisor identically.
-        unsafe { cpu::write_cr3(root) };
-    }
+    // SAFETY: `root` is a domain address space built by
+    // kernel_space::new_root, which maps the hypervisor identically.
+    unsafe { cpu::switch_root(root) };
 }
 
 /// Handles `exit` for the running domain and selects who runs next.

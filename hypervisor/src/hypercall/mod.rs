@@ -34,7 +34,7 @@ pub enum Outcome {
 pub type DomainCall = fn(&mut Domain, &[u64; 5]) -> Result<u64, Status>;
 
 /// The handler of `call` if it is a [`DomainCall`].
-pub fn domain_call(call: Hypercall) -> Option<DomainCall> {
+pub const fn domain_call(call: Hypercall) -> Option<DomainCall> {
     let call: DomainCall = match call {
         Hypercall::AbiVersion => |_, _| Ok(shared_abi::ABI_VERSION as u64),
         Hypercall::ConsoleWrite => |domain, args| console::write(domain, args[0], args[1]),
@@ -63,6 +63,23 @@ pub fn domain_call(call: Hypercall) -> Option<DomainCall> {
         _ => return None,
     };
     Some(call)
+}
+
+/// Every domain call by number (`None`: not a domain call, or unknown).
+static DOMAIN_CALLS: [Option<DomainCall>; Hypercall::ALL.len()] = {
+    let mut table: [Option<DomainCall>; Hypercall::ALL.len()] = [None; Hypercall::ALL.len()];
+    let mut number = 0;
+    while number < table.len() {
+        table[number] = domain_call(Hypercall::ALL[number]);
+        number += 1;
+    }
+    table
+};
+
+/// The handler of hypercall `number` if it is a [`DomainCall`]: one table
+/// lookup, for the fast path.
+pub fn domain_call_numbered(number: u64) -> Option<DomainCall> {
+    *DOMAIN_CALLS.get(usize::try_from(number).ok()?)?
 }
 
 /// The value `rax` carries back for `result`.

@@ -90,6 +90,18 @@ pub unsafe fn write_cr3(root: MachineAddr) {
     unsafe { asm!("mov cr3, {}", in(reg) root.as_u64(), options(nostack)) };
 }
 
+/// Loads `root` into CR3 unless it is loaded already.
+///
+/// # Safety
+///
+/// As for [`write_cr3`].
+pub unsafe fn switch_root(root: MachineAddr) {
+    if current_root() != root {
+        // SAFETY: guaranteed by the caller.
+        unsafe { write_cr3(root) };
+    }
+}
+
 /// The root last loaded with [`write_cr3`].
 pub fn current_root() -> MachineAddr {
     MachineAddr(CURRENT_ROOT.load(core::sync::atomic::Ordering::Relaxed))

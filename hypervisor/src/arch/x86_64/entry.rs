@@ -36,6 +36,7 @@ use super::exception::has_error_code;
 use super::gdt::{USER_CS, USER_SS};
 use super::percpu;
 use super::registers::Registers;
+use super::trap::Fast;
 
 /// Vector value recorded in frames built by `syscall` entry.
 pub const SYSCALL_VECTOR: u64 = 0x100;
@@ -324,42 +325,47 @@ pub unsafe extern "C" fn enter_frame(frame: *const TrapFrame) -> ! {
     naked_asm!("mov rsp, rdi", "jmp {restore}", restore = sym trap_return)
 }
 
-/// `syscall` entry: switch to the kernel stack and build a [`ScratchFrame`]
-/// as an exception would have, with `rip` from `rcx` and `rflags` from
-/// `r11` (SFMASK has already cleared IF, DF, TF and AC). The fast path
-/// serves the call there and returns with `sysretq`; otherwise the frame
-/// is completed and the full path decides how to return.
+/// `syscall` entry: switch to the kernel stack and save the scratch
+/// registers (SFMASK has already cleared IF, DF, TF and AC), leaving room
+/// above them for what an exception would have pushed. The fast path
+/// ([`HYPERCALL_FAST`]) serves the call there and the guest resumes with
+/// `sysretq` (its rip and rflags are still in rcx and r11, its rsp in the
+/// per-CPU block). Otherwise the frame is completed (vector, error code,
+/// rip from rcx, rflags from r11, the guest's rsp and selectors), and the
+/// full path decides how to return.
 #[unsafe(naked)]
 pub extern "C" fn syscall_entry() {
     naked_asm!(
         "swapgs",
         "mov gs:[{user_rsp}], rsp",
         "mov rsp, gs:[{stack_top}]",
-        "push {user_ss}",
-        "push qword ptr gs:[{user_rsp}]",
-        "push r11",
-        "push {user_cs}",
-        "push rcx",
-        "push 0",
-        "push {vector}",
+        "sub rsp, {hardware}",
         push_scratch!(),
         "mov rdi, rsp",
-        "call {fast}",
+        "call qword ptr [rip + {fast}]",
         "test al, al",
         "jnz 3f",
-        // Served: rcx and r11 still hold the guest's rip and rflags.
         "pop rdi", "pop rsi", "pop rdx", "pop r10", "pop r8", "pop r9", "pop rax",
         "pop rcx", "pop r11",
-        // rsp points at the vector; the guest's rsp is 5 slots up.
-        "mov rsp, [rsp + 40]",
+        "mov rsp, gs:[{user_rsp}]",
         "swapgs",
         "sysretq",
         "3:",
+        "mov rcx, [rsp + {rcx_at}]",
+        "mov r11, [rsp + {r11_at}]",
+        "mov qword ptr [rsp + {vector_at}], {vector}",
+        "mov qword ptr [rsp + {error_at}], 0",
+        "mov [rsp + {rip_at}], rcx",
+        "mov qword ptr [rsp + {cs_at}], {user_cs}",
+        "mov [rsp + {rflags_at}], r11",
+        "mov rcx, gs:[{user_rsp}]",
+        "mov [rsp + {rsp_at}], rcx",
+        "mov qword ptr [rsp + {ss_at}], {user_ss}",
         push_preserved!(),
         "mov rdi, rsp",
         "movzx esi, al",
         "call {handler}",
-        "cmp qword ptr [rsp + {vector_at}], {syscall_vector}",
+        "cmp qword ptr [rsp + {full_vector_at}], {vector}",
         "jne {restore}",
         // Resume where `syscall` left off: restore everything but rcx and
         // r11, which sysretq loads from rip and rflags.
@@ -374,18 +380,36 @@ pub extern "C" fn syscall_entry() {
         "sysretq",
         user_rsp = const percpu::USER_RSP,
         stack_top = const percpu::KERNEL_STACK_TOP,
+        hardware = const size_of::<ScratchFrame>() - offset_of!(ScratchFrame, vector),
+        fast = sym HYPERCALL_FAST,
+        rcx_at = const offset_of!(ScratchFrame, rcx),
+        r11_at = const offset_of!(ScratchFrame, r11),
+        vector_at = const offset_of!(ScratchFrame, vector),
+        error_at = const offset_of!(ScratchFrame, error_code),
+        rip_at = const offset_of!(ScratchFrame, rip),
+        cs_at = const offset_of!(ScratchFrame, cs),
+        rflags_at = const offset_of!(ScratchFrame, rflags),
+        rsp_at = const offset_of!(ScratchFrame, rsp),
+        ss_at = const offset_of!(ScratchFrame, ss),
         user_ss = const USER_SS,
         user_cs = const USER_CS,
         vector = const SYSCALL_VECTOR,
-        fast = sym super::trap::handle_hypercall_fast,
         handler = sym super::trap::handle_syscall,
         restore = sym trap_return,
-        vector_at = const offset_of!(TrapFrame, scratch) + offset_of!(ScratchFrame, vector),
-        syscall_vector = const SYSCALL_VECTOR,
+        full_vector_at = const offset_of!(TrapFrame, scratch) + offset_of!(ScratchFrame, vector),
         rip = const offset_of!(ScratchFrame, rip) - offset_of!(ScratchFrame, vector),
         rflags = const offset_of!(ScratchFrame, rflags) - offset_of!(ScratchFrame, vector),
         rsp = const offset_of!(ScratchFrame, rsp) - offset_of!(ScratchFrame, vector),
     )
+}
+
+/// The fast hypercall path the `syscall` entry calls with the scratch
+/// frame (see `trap::Core::hypercall_fast`); until the core is installed,
+/// nothing is served fast.
+pub static mut HYPERCALL_FAST: extern "C" fn(&mut ScratchFrame) -> Fast = unserved;
+
+extern "C" fn unserved(_: &mut ScratchFrame) -> Fast {
+    Fast::Unserved
 }
 
 /// The `syscall` entry while the bench runs (`hv_bench`): the bench's bare

@@ -54,9 +54,8 @@ pub enum Fast {
 #[derive(Clone, Copy, Debug)]
 pub struct Core {
     /// Tries to serve a hypercall on the scratch frame alone, without the
-    /// caller's other registers; on [`Fast::Done`] it has also loaded the
-    /// address space to resume.
-    pub hypercall_fast: fn(&mut ScratchFrame) -> Fast,
+    /// caller's other registers (called by the `syscall` entry itself).
+    pub hypercall_fast: extern "C" fn(&mut ScratchFrame) -> Fast,
     /// Serves a guest's exit: on return, `frame` holds the context to
     /// resume and its address space is loaded.
     pub exit: fn(&mut TrapFrame, Exit),
@@ -70,6 +69,10 @@ static CORE: Once<Core> = Once::new();
 /// Registers the core; exits before this are fatal.
 pub fn install(core: Core) {
     CORE.call_once(|| core);
+    // SAFETY: written once at boot, before any guest can issue `syscall`
+    // (the only reader, the entry code); the function follows the C ABI
+    // the entry code calls it with.
+    unsafe { entry::HYPERCALL_FAST = core.hypercall_fast };
 }
 
 fn core() -> &'static Core {
@@ -178,12 +181,6 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
     }
     // From ring 0 this interrupted the idle loop, which looks at the clock
     // and the console itself once `hlt` returns.
-}
-
-/// Called first by the `syscall` entry, with only the scratch registers
-/// saved.
-pub extern "C" fn handle_hypercall_fast(frame: &mut ScratchFrame) -> Fast {
-    (core().hypercall_fast)(frame)
 }
 
 /// Called by the `syscall` entry when the fast path could not finish
