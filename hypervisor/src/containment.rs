@@ -16,12 +16,12 @@ use crate::mm::address::GuestVirtAddr;
 /// or whose handler could not be entered.
 pub fn report(
     domain: &Domain,
+    rip: u64,
     vector: u8,
     error_code: u64,
     fault_address: u64,
     why: Undeliverable,
 ) {
-    let rip = domain.vcpu.regs.rip;
     let mut cause = LineBuffer::new();
     let _ = write!(cause, "{}", exception::name(vector));
     match vector {

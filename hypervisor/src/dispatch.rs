@@ -4,21 +4,20 @@
 //! scheduler picks who runs next, due timers fire, a pending upcall is
 //! delivered, and the timer is armed.
 //!
-//! Called by the arch entry code with the registers of the domain that was
-//! running; returns (through `regs`) the registers of the domain to resume
-//! and its root table. When every domain is blocked it idles with `hlt`;
-//! when none is left it ends the hypervisor.
-
-use core::sync::atomic::{AtomicU64, Ordering};
+//! Called by the arch entry code with the frame of the domain that was
+//! running: while a domain runs, its registers live in that frame, and the
+//! common case (the same domain resumes) changes the frame in place. Only
+//! when another domain is chosen are the registers parked in the domain's
+//! vCPU and the next domain's loaded into the frame. When every domain is
+//! blocked it idles with `hlt`; when none is left it ends the hypervisor.
 
 use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 
 use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
 use crate::arch::x86_64::trap::{Exit, Fast};
-use crate::arch::x86_64::{cpu, entry, exception, qemu_exit, tlb};
+use crate::arch::x86_64::{cpu, entry, exception, percpu, qemu_exit, tlb};
 use crate::domain::table::{DOMAINS, DomainTable};
-use crate::domain::vcpu::Registers;
 use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
 use crate::mm::address::{GuestVirtAddr, MachineAddr};
@@ -30,25 +29,29 @@ use crate::{console, containment};
 /// How long a domain runs before the timer preempts it.
 pub const TIME_SLICE_NS: u64 = 10_000_000;
 
-/// TSC at which the running domain's time slice ends.
-static SLICE_END: AtomicU64 = AtomicU64::new(0);
-
 /// The core's side of every guest exit (registered with the arch entry
 /// code): serves `exit` and leaves in `frame` the context to resume, with
 /// its address space loaded.
 pub fn exit(frame: &mut TrapFrame, exit: Exit) {
-    let mut regs = frame.registers();
-    let root = match exit {
-        Exit::HypercallServed => {
-            let mut table = DOMAINS.lock();
-            let current = table.current;
-            table.domains[current].vcpu.regs = regs;
-            resume(table, Outcome::Resume, true, &mut regs)
-        }
-        _ => guest_exit(exit, &mut regs),
+    let mut table = DOMAINS.lock();
+    let current = table.current;
+    let outcome = match exit {
+        Exit::Hypercall => hypercall::dispatch(&mut table, frame),
+        Exit::Exception {
+            vector,
+            error_code,
+            fault_address,
+        } => exception(
+            &mut table.domains[current],
+            frame,
+            vector,
+            error_code,
+            fault_address,
+        ),
+        Exit::HypercallServed | Exit::Timer | Exit::Device => Outcome::Resume,
     };
-    load_root(root);
-    frame.load_guest(&regs);
+    let quiet = !matches!(exit, Exit::Timer | Exit::Device);
+    resume(table, outcome, quiet, frame);
 }
 
 /// The fast hypercall path (registered with the arch entry code): a call
@@ -76,54 +79,28 @@ fn load_root(root: MachineAddr) {
     unsafe { cpu::switch_root(root) };
 }
 
-/// Handles `exit` for the running domain and selects who runs next.
-pub fn guest_exit(exit: Exit, regs: &mut Registers) -> MachineAddr {
-    let mut table = DOMAINS.lock();
-    let current = table.current;
-    table.domains[current].vcpu.regs = *regs;
-    let outcome = match exit {
-        Exit::Hypercall => hypercall::dispatch(&mut table),
-        Exit::Exception {
-            vector,
-            error_code,
-            fault_address,
-        } => exception(
-            &mut table.domains[current],
-            vector,
-            error_code,
-            fault_address,
-        ),
-        Exit::Timer | Exit::Device | Exit::HypercallServed => Outcome::Resume,
-    };
-    let quiet = matches!(
-        exit,
-        Exit::Hypercall | Exit::HypercallServed | Exit::Exception { .. }
-    );
-    resume(table, outcome, quiet, regs)
-}
-
 /// After an exit was served with `outcome`: the current domain continues
-/// if it may, else the scheduler picks who runs; due timers fire and a due
-/// upcall is delivered. `quiet` says nothing about time changed (no timer
-/// interrupt) unless a domain timer was set. Returns the root to load, with
-/// the registers to resume in `regs`.
+/// in `frame` if it may, else the scheduler picks who runs; due timers
+/// fire and a due upcall is delivered. `quiet` says no time-driven event
+/// happened (no timer interrupt): then, unless a domain timer was set, the
+/// armed timer, the slice and the deadlines stand.
 fn resume(
     mut table: spin::MutexGuard<'_, DomainTable>,
     outcome: Outcome,
     quiet: bool,
-    regs: &mut Registers,
-) -> MachineAddr {
+    frame: &mut TrapFrame,
+) {
     let current = table.current;
-    let quiet = quiet && !table.timers_changed;
-    if outcome == Outcome::Resume && quiet {
-        // The fast path: the same domain continues and nothing about time
-        // changed, so the armed timer, the slice and the deadlines stand.
-        if let Some(root) = resume_current(&mut table, regs) {
-            return root;
+    if outcome == Outcome::Resume && quiet && !table.timers_changed {
+        let domain = &mut table.domains[current];
+        if !domain.upcall_due() || trap_delivery::deliver_upcall(domain, frame).is_ok() {
+            return;
         }
+        // The upcall cannot be delivered: the slow path stops the domain.
     }
+    table.domains[current].vcpu.regs = frame.registers();
     table.timers_changed = false;
-    let slice_over = time::now() >= SLICE_END.load(Ordering::Relaxed);
+    let slice_over = time::now() >= percpu::this().slice_end();
     let stay = match outcome {
         Outcome::Resume => !slice_over,
         Outcome::Yield => false,
@@ -143,34 +120,31 @@ fn resume(
         current
     } else {
         let next = pick_next(&mut table);
-        SLICE_END.store(
-            time::now() + time::ns_to_tsc(TIME_SLICE_NS),
-            Ordering::Relaxed,
-        );
+        start_slice();
         next
     };
     let next = deliver_upcall_or_stop(&mut table, next);
     table.current = next;
     arm_timer(&table);
-    *regs = table.domains[next].vcpu.regs;
-    root_of(&table.domains[next])
+    frame.load_guest(&table.domains[next].vcpu.regs);
+    load_root(root_of(&table.domains[next]));
 }
 
-/// Resumes the current domain, delivering a due upcall first; `None` if
-/// the upcall cannot be delivered (the slow path then stops the domain).
-fn resume_current(table: &mut DomainTable, regs: &mut Registers) -> Option<MachineAddr> {
-    let domain = &mut table.domains[table.current];
-    if domain.upcall_due() && trap_delivery::deliver_upcall(domain).is_err() {
-        return None;
-    }
-    *regs = domain.vcpu.regs;
-    Some(root_of(domain))
+/// Starts a new time slice now.
+fn start_slice() {
+    percpu::this().set_slice_end(time::now() + time::ns_to_tsc(TIME_SLICE_NS));
 }
 
 /// A hardware exception from the guest: a page fault the shadow can
 /// resolve is hidden; anything else goes to the guest's handler, or stops
 /// the guest if it has none (or its handler cannot be entered).
-fn exception(domain: &mut Domain, vector: u8, hardware_error: u64, address: u64) -> Outcome {
+fn exception(
+    domain: &mut Domain,
+    frame: &mut TrapFrame,
+    vector: u8,
+    hardware_error: u64,
+    address: u64,
+) -> Outcome {
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
         let access = Access::of_page_fault(hardware_error);
         let filled = match (domain.shadow.as_mut(), domain.memory.as_ref()) {
@@ -191,10 +165,11 @@ fn exception(domain: &mut Domain, vector: u8, hardware_error: u64, address: u64)
     } else {
         (hardware_error, 0)
     };
-    match trap_delivery::deliver(domain, vector, error_code, fault_address) {
+    match trap_delivery::deliver(domain, frame, vector, error_code, fault_address) {
         Ok(()) => Outcome::Resume,
         Err(why) => {
-            containment::report(domain, vector, error_code, fault_address, why);
+            let rip = frame.scratch.rip;
+            containment::report(domain, rip, vector, error_code, fault_address, why);
             Outcome::End(State::Stopped)
         }
     }
@@ -275,10 +250,14 @@ fn deliver_upcall_or_stop(table: &mut DomainTable, mut index: usize) -> usize {
         if !domain.upcall_due() {
             return index;
         }
-        match trap_delivery::deliver_upcall(domain) {
+        let mut regs = domain.vcpu.regs;
+        let delivered = trap_delivery::deliver_upcall(domain, &mut regs);
+        domain.vcpu.regs = regs;
+        match delivered {
             Ok(()) => return index,
             Err(why) => {
-                containment::report(domain, shared_abi::trap::UPCALL_VECTOR as u8, 0, 0, why);
+                let vector = shared_abi::trap::UPCALL_VECTOR as u8;
+                containment::report(domain, regs.rip, vector, 0, 0, why);
                 end_domain(table, index, State::Stopped);
                 table.current = index;
                 index = pick_next(table);
@@ -290,7 +269,7 @@ fn deliver_upcall_or_stop(table: &mut DomainTable, mut index: usize) -> usize {
 /// Arms the hardware timer for the end of the slice or the earliest
 /// domain timer, whichever comes first.
 fn arm_timer(table: &DomainTable) {
-    let slice_end = SLICE_END.load(Ordering::Relaxed);
+    let slice_end = percpu::this().slice_end();
     let deadline = table
         .domains
         .iter()
@@ -322,10 +301,7 @@ pub fn start() -> ! {
             finish(&table);
         };
         table.current = first;
-        SLICE_END.store(
-            time::now() + time::ns_to_tsc(TIME_SLICE_NS),
-            Ordering::Relaxed,
-        );
+        start_slice();
         arm_timer(&table);
         let mut frame = entry::TrapFrame::default();
         frame.load_guest(&table.domains[first].vcpu.regs);

@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use shared_abi::shared_info::{ns_multiplier, ticks_to_ns};
 
-use crate::arch::x86_64::{apic, cpu};
+use crate::arch::x86_64::{apic, cpu, percpu};
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TIMER_HZ: AtomicU64 = AtomicU64::new(1_000_000);
@@ -42,19 +42,17 @@ pub fn ns_to_tsc(ns: u64) -> u64 {
     ((ns as u128 * tsc_hz() as u128) / 1_000_000_000) as u64
 }
 
-/// The deadline the hardware timer is armed for (0: none yet).
-static ARMED: AtomicU64 = AtomicU64::new(0);
-
 /// Arms the hardware timer to fire at TSC value `deadline` (at once if it
 /// has passed). Re-arming for the deadline already armed and still ahead
 /// is skipped: it would cost an APIC write (a VM exit under KVM) per
 /// hypercall.
 pub fn arm_at(deadline: u64) {
     let now = now();
-    if ARMED.load(Ordering::Relaxed) == deadline && deadline > now {
+    let cpu = percpu::this();
+    if cpu.armed_deadline() == deadline && deadline > now {
         return;
     }
-    ARMED.store(deadline, Ordering::Relaxed);
+    cpu.set_armed_deadline(deadline);
     let ticks = deadline.saturating_sub(now);
     let timer_ticks =
         (ticks as u128 * TIMER_HZ.load(Ordering::Relaxed) as u128 / tsc_hz() as u128) as u64;

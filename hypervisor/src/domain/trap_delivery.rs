@@ -11,6 +11,7 @@ use shared_abi::Status;
 use shared_abi::trap::{ExceptionFrame, UPCALL_VECTOR};
 
 use super::record::Domain;
+use super::vcpu::Context;
 use crate::mm::address::{GuestVirtAddr, align_down, is_lower_half};
 
 const FRAME_SIZE: u64 = core::mem::size_of::<ExceptionFrame>() as u64;
@@ -29,26 +30,39 @@ pub enum Undeliverable {
     HandlerFaulted,
 }
 
-/// Enters the domain's handler for exception `vector`.
+/// Enters the domain's handler for exception `vector`, from `context`
+/// (the domain's own, live or saved).
 pub fn deliver(
     domain: &mut Domain,
+    context: &mut impl Context,
     vector: u8,
     error_code: u64,
     fault_address: u64,
 ) -> Result<(), Undeliverable> {
     let handler = domain.traps.get(vector as usize).copied().unwrap_or(0);
-    enter(domain, handler, vector as u64, error_code, fault_address)
+    enter(
+        domain,
+        context,
+        handler,
+        vector as u64,
+        error_code,
+        fault_address,
+    )
 }
 
 /// Enters the domain's event callback (the caller checked it is due).
-pub fn deliver_upcall(domain: &mut Domain) -> Result<(), Undeliverable> {
-    enter(domain, domain.callback, UPCALL_VECTOR, 0, 0)
+pub fn deliver_upcall(
+    domain: &mut Domain,
+    context: &mut impl Context,
+) -> Result<(), Undeliverable> {
+    enter(domain, context, domain.callback, UPCALL_VECTOR, 0, 0)
 }
 
 /// Pushes a frame and resumes the guest at `handler` with virtual
 /// interrupts masked (the previous mask is saved in the frame).
 fn enter(
     domain: &mut Domain,
+    context: &mut impl Context,
     handler: u64,
     vector: u64,
     error_code: u64,
@@ -57,54 +71,54 @@ fn enter(
     if handler == 0 {
         return Err(Undeliverable::NoHandler);
     }
-    let regs = domain.vcpu.regs;
-    if regs.rip == handler && vector != UPCALL_VECTOR {
+    let (rip, rsp) = (context.rip(), context.rsp());
+    if rip == handler && vector != UPCALL_VECTOR {
         return Err(Undeliverable::HandlerFaulted);
     }
     let frame = ExceptionFrame {
-        rax: regs.rax,
-        rcx: regs.rcx,
-        r11: regs.r11,
+        rax: context.rax(),
+        rcx: context.rcx(),
+        r11: context.r11(),
         vector,
         error_code,
         fault_address,
-        rip: regs.rip,
-        rflags: regs.rflags,
-        rsp: regs.rsp,
+        rip,
+        rflags: context.rflags(),
+        rsp,
         saved_mask: domain.upcall_mask() as u64,
     };
-    let top = align_down(regs.rsp.wrapping_sub(FRAME_SIZE), 16);
-    if top > regs.rsp || !is_lower_half(top) {
+    let top = align_down(rsp.wrapping_sub(FRAME_SIZE), 16);
+    if top > rsp || !is_lower_half(top) {
         return Err(Undeliverable::BadStack);
     }
     domain
         .write_guest(GuestVirtAddr(top), &frame.to_bytes())
         .map_err(|_| Undeliverable::BadStack)?;
-    domain.vcpu.regs.rsp = top;
-    domain.vcpu.regs.rip = handler;
+    context.set_rsp(top);
+    context.set_rip(handler);
     // As an interrupt gate would: no single-stepping into the handler, and
     // no alignment checks in it (the frame keeps the original flags).
-    domain.vcpu.regs.rflags &= !(RFLAGS_TF | RFLAGS_AC);
+    context.set_rflags(frame.rflags & !(RFLAGS_TF | RFLAGS_AC));
     domain.set_upcall_mask(1);
     Ok(())
 }
 
-/// Restores the frame at the guest's `rsp` (the `iret` hypercall),
-/// including the virtual interrupt mask. An upcall that became due is
-/// delivered before the guest runs again (by the dispatcher).
-pub fn iret(domain: &mut Domain) -> Result<u64, Status> {
+/// Restores the frame at the guest's `rsp` (the `iret` hypercall) into
+/// `context`, including the virtual interrupt mask; returns the frame's
+/// `rax`. An upcall that became due is delivered before the guest runs
+/// again (by the dispatcher).
+pub fn iret(domain: &mut Domain, context: &mut impl Context) -> Result<u64, Status> {
     let mut bytes = [0u8; FRAME_SIZE as usize];
-    domain.read_guest(GuestVirtAddr(domain.vcpu.regs.rsp), &mut bytes)?;
+    domain.read_guest(GuestVirtAddr(context.rsp()), &mut bytes)?;
     let frame = ExceptionFrame::from_bytes(&bytes);
     if !is_lower_half(frame.rip) || !is_lower_half(frame.rsp) {
         return Err(Status::InvalidArgument);
     }
-    let regs = &mut domain.vcpu.regs;
-    regs.rip = frame.rip;
-    regs.rsp = frame.rsp;
-    regs.rflags = frame.rflags;
-    regs.rcx = frame.rcx;
-    regs.r11 = frame.r11;
+    context.set_rip(frame.rip);
+    context.set_rsp(frame.rsp);
+    context.set_rflags(frame.rflags);
+    context.set_rcx(frame.rcx);
+    context.set_r11(frame.r11);
     domain.set_upcall_mask(u8::from(frame.saved_mask != 0));
     Ok(frame.rax)
 }

@@ -1,10 +1,88 @@
-//! A virtual CPU's register state, saved while its domain is not running.
+//! A virtual CPU: its register state, saved while its domain is not
+//! running, and [`Context`], the view of a guest context the core reads
+//! and changes (the saved registers of a waiting vCPU, or the live frame
+//! on the kernel stack of the running one).
 
 pub use crate::arch::x86_64::registers::Registers;
 
 /// A virtual CPU.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Vcpu {
-    /// Saved registers (current while the vCPU is not running).
+    /// Saved registers: valid while the vCPU is not running (the running
+    /// vCPU's registers are in the frame on the kernel stack).
     pub regs: Registers,
+}
+
+/// The registers of a guest context that hypercalls and trap delivery
+/// read and change. Setters of a live frame keep it safe to resume: flags
+/// are sanitised when the frame is restored.
+pub trait Context {
+    /// Instruction pointer.
+    fn rip(&self) -> u64;
+    /// Sets the instruction pointer (the caller checked it is lower-half).
+    fn set_rip(&mut self, value: u64);
+    /// Stack pointer.
+    fn rsp(&self) -> u64;
+    /// Sets the stack pointer.
+    fn set_rsp(&mut self, value: u64);
+    /// Flags as the guest sees them.
+    fn rflags(&self) -> u64;
+    /// Sets the flags (sanitised before the guest runs).
+    fn set_rflags(&mut self, value: u64);
+    /// `rax`, `rcx` and `r11`: what `syscall` and a trap frame carry.
+    fn rax(&self) -> u64;
+    /// Sets `rax`.
+    fn set_rax(&mut self, value: u64);
+    /// `rcx`.
+    fn rcx(&self) -> u64;
+    /// Sets `rcx`.
+    fn set_rcx(&mut self, value: u64);
+    /// `r11`.
+    fn r11(&self) -> u64;
+    /// Sets `r11`.
+    fn set_r11(&mut self, value: u64);
+}
+
+macro_rules! context_fields {
+    ($($field:ident . $($path:ident).* , $set:ident);* $(;)?) => {
+        $(
+            fn $field(&self) -> u64 {
+                self.$($path).*
+            }
+            fn $set(&mut self, value: u64) {
+                self.$($path).* = value;
+            }
+        )*
+    };
+}
+
+impl Context for Registers {
+    context_fields!(
+        rip.rip, set_rip;
+        rsp.rsp, set_rsp;
+        rflags.rflags, set_rflags;
+        rax.rax, set_rax;
+        rcx.rcx, set_rcx;
+        r11.r11, set_r11;
+    );
+}
+
+#[cfg(target_os = "none")]
+impl Context for crate::arch::x86_64::entry::TrapFrame {
+    context_fields!(
+        rip.scratch.rip, set_rip;
+        rsp.scratch.rsp, set_rsp;
+        rax.scratch.rax, set_rax;
+        rcx.scratch.rcx, set_rcx;
+        r11.scratch.r11, set_r11;
+    );
+
+    fn rflags(&self) -> u64 {
+        self.scratch.rflags
+    }
+
+    /// The frame is restored as it is: the flags are sanitised here.
+    fn set_rflags(&mut self, value: u64) {
+        self.scratch.rflags = crate::arch::x86_64::entry::guest_rflags(value);
+    }
 }

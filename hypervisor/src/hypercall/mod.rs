@@ -12,6 +12,7 @@ mod timer;
 
 use shared_abi::{Hypercall, Status};
 
+use crate::arch::x86_64::entry::TrapFrame;
 use crate::domain::table::DomainTable;
 use crate::domain::{Domain, State, trap_delivery};
 
@@ -90,19 +91,20 @@ pub fn encode(result: Result<u64, Status>) -> u64 {
     }
 }
 
-/// Serves the hypercall in the current domain's saved registers.
-pub fn dispatch(table: &mut DomainTable) -> Outcome {
-    let current = table.current;
-    let (result, outcome) = serve(table);
-    table.domains[current].vcpu.regs.rax = encode(result);
+/// Serves the hypercall in `context`, the current domain's live registers
+/// (number in `rax`, arguments in `rdi`, `rsi`, `rdx`, `r10`, `r8`); the
+/// result goes back in `rax`.
+pub fn dispatch(table: &mut DomainTable, context: &mut TrapFrame) -> Outcome {
+    let (result, outcome) = serve(table, context);
+    context.scratch.rax = encode(result);
     outcome
 }
 
-fn serve(table: &mut DomainTable) -> (Result<u64, Status>, Outcome) {
+fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Status>, Outcome) {
     let current = table.current;
     let domain = &mut table.domains[current];
-    let number = domain.vcpu.regs.rax;
-    let args = domain.vcpu.regs.hypercall_args();
+    let number = context.scratch.rax;
+    let args = *context.scratch.args();
     let resume = |result| (result, Outcome::Resume);
     let Some(call) = Hypercall::from_number(number) else {
         log::debug!(
@@ -115,7 +117,7 @@ fn serve(table: &mut DomainTable) -> (Result<u64, Status>, Outcome) {
     match call {
         Hypercall::Yield => (Ok(0), Outcome::Yield),
         Hypercall::Shutdown => (Ok(0), Outcome::End(State::Exited(args[0]))),
-        Hypercall::Iret => resume(trap_delivery::iret(domain)),
+        Hypercall::Iret => resume(trap_delivery::iret(domain, context)),
         Hypercall::SetTimer => {
             let result = timer::set_timer(domain, args[0]);
             table.timers_changed = true;

@@ -113,6 +113,12 @@ const GUEST_RFLAGS_MASK: u64 = 0x0000_0000_0025_0dd5;
 /// Always set for a guest: the reserved bit 1 and IF.
 const GUEST_RFLAGS_FORCED: u64 = 0x202;
 
+/// `rflags` as a guest may hold them: IOPL 0, interrupts enabled, no
+/// nested-task or VM86 bits.
+pub const fn guest_rflags(rflags: u64) -> u64 {
+    (rflags & GUEST_RFLAGS_MASK) | GUEST_RFLAGS_FORCED
+}
+
 impl TrapFrame {
     /// Whether the interrupted code ran in ring 3.
     pub fn from_user(&self) -> bool {
@@ -168,7 +174,7 @@ impl TrapFrame {
                 error_code: 0,
                 rip: regs.rip,
                 cs: USER_CS as u64,
-                rflags: (regs.rflags & GUEST_RFLAGS_MASK) | GUEST_RFLAGS_FORCED,
+                rflags: guest_rflags(regs.rflags),
                 rsp: regs.rsp,
                 ss: USER_SS as u64,
             },

@@ -25,10 +25,3 @@ pub struct Registers {
     pub rsp: u64,
     pub rflags: u64,
 }
-
-impl Registers {
-    /// The five hypercall arguments (`rdi`, `rsi`, `rdx`, `r10`, `r8`).
-    pub fn hypercall_args(&self) -> [u64; 5] {
-        [self.rdi, self.rsi, self.rdx, self.r10, self.r8]
-    }
-}

@@ -186,7 +186,7 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
 /// Called by the `syscall` entry when the fast path could not finish
 /// (`fast` is what it returned), with the whole frame saved. Leaves
 /// `vector` as `SYSCALL_VECTOR` when the resumed context can return with
-/// `sysretq`.
+/// `sysretq`, and 0 when it needs `iretq`.
 pub extern "C" fn handle_syscall(frame: &mut TrapFrame, fast: u8) {
     let exit = match fast {
         1 => Exit::HypercallServed,
@@ -195,9 +195,11 @@ pub extern "C" fn handle_syscall(frame: &mut TrapFrame, fast: u8) {
     (core().exit)(frame, exit);
     let s = &mut frame.scratch;
     let sysret_safe = s.rcx == s.rip && s.r11 == s.rflags && s.rip < LOWER_HALF_END;
-    if sysret_safe {
-        s.vector = entry::SYSCALL_VECTOR;
-    }
+    s.vector = if sysret_safe {
+        entry::SYSCALL_VECTOR
+    } else {
+        0
+    };
 }
 
 /// First address above the lower half.
