@@ -26,6 +26,30 @@ pub fn uptime_is_plausible(log: &str) -> Result<(), String> {
     }
 }
 
+/// The README guest slept at least its 50 ms and the 10 ms tick ran
+/// meanwhile: at least 4 ticks, and no more than the time allows.
+pub fn ticks_match_the_sleep(log: &str) -> Result<(), String> {
+    let line = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("[readme] "))
+        .find(|l| l.contains(" ticks while sleeping "))
+        .ok_or("no tick line")?;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (Some(ticks), Some(ms)) = (
+        words.first().and_then(|w| w.parse::<u64>().ok()),
+        words.get(4).and_then(|w| w.parse::<u64>().ok()),
+    ) else {
+        return Err(format!("bad tick line `{line}`"));
+    };
+    if ms >= 50 && ticks >= 4 && ticks <= ms / 10 + 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{ticks} ticks in {ms} ms: expected a 50 ms sleep with a 10 ms tick"
+        ))
+    }
+}
+
 /// Every `data` line the printer sent arrived, in order: the FNV-1a hash of
 /// what arrived equals the one the guest computed over what it sent.
 pub fn printed_data_is_intact(log: &str) -> Result<(), String> {

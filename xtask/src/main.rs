@@ -13,6 +13,8 @@ mod elf_corrupt;
 mod expect;
 mod log_checks;
 mod qemu;
+#[cfg(test)]
+mod readme;
 mod run;
 mod scenario;
 mod scenarios;

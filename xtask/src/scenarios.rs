@@ -12,7 +12,7 @@ use crate::expect::LineMatch;
 use crate::log_checks::{
     checksum_matches_the_repository_file, each_corruption_reported_once,
     patterns_are_on_disk_in_separate_regions, persisted_pattern_is_in_the_image,
-    printed_data_is_intact, uptime_is_plausible,
+    printed_data_is_intact, ticks_match_the_sleep, uptime_is_plausible,
 };
 use crate::scenario::Scenario;
 
@@ -343,6 +343,18 @@ pub fn all() -> Vec<Scenario> {
             .exact("[vio] write, flush and read back at the first and last sectors passed")
             .exact("[vio] a read beyond the disk fails")
             .finishes("vio"),
+        Scenario::new("readme-guest", HvExit::Success)
+            .guest("readme", "readme-guest", "")
+            .input(b"Ada\n")
+            .exact("[readme] Hello from readme, domain 1!")
+            .line("[readme] mapped 0x400000000000 to frame 0x")
+            .line(", read back 0x12345678")
+            .exact("[readme] What is your name?")
+            .exact("[readme] Ada")
+            .exact("[readme] Nice to meet you, Ada.")
+            .exact("hv: domain 1 'readme' shut down with code 0")
+            .forbid("panic")
+            .check(ticks_match_the_sleep),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
