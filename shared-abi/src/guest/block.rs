@@ -3,15 +3,15 @@
 //!
 //! Requests are submitted asynchronously ([`submit`]) and several may be in
 //! flight; completions arrive on the block VIRQ and are collected with
-//! [`wait`]. [`read`], [`write`] and [`flush`] are the synchronous wrappers
+//! [`wait`]. [`read`], [`write()`] and [`flush`] are the synchronous wrappers
 //! most callers want. Buffers are guest-physical and must be contiguous in
 //! guest-physical memory (a frame from
-//! [`frames`](super::memory::frames) is); [`disk`](super::disk) reads and
+//! [`frames`] is); [`disk`](super::disk) reads and
 //! writes ordinary byte buffers through a frame of its own.
 //!
-//! Order: [`interrupts::init`](super::interrupts::init), then [`init`], then
+//! Order: [`interrupts::init`], then [`init`], then
 //! requests; waiting sleeps with
-//! [`interrupts::wait_for_event`](super::interrupts::wait_for_event), so it
+//! [`interrupts::wait_for_event`], so it
 //! returns with virtual interrupts enabled. Not for use from event
 //! handlers.
 //!

@@ -8,9 +8,9 @@
 //! slice ends, so short writes need no notification at all.
 //!
 //! Order: [`memory::init`](super::memory::init) and
-//! [`interrupts::init`](super::interrupts::init), then [`init`] (the
+//! [`interrupts::init`], then [`init`] (the
 //! runtime's [`init`](super::init) does all three). Until [`init`],
-//! [`write`] and `print!` use the early (hypercall) console and there is no
+//! [`write()`] and `print!` use the early (hypercall) console and there is no
 //! input. Reading and writing sleep with [`interrupts::wait_for_event`], so
 //! they return with virtual interrupts enabled.
 //!
@@ -43,7 +43,7 @@ static RINGS: Once<&'static ConsoleRings> = Once::new();
 static PORT: AtomicU32 = AtomicU32::new(0);
 
 /// Attaches the split console: binds the console VIRQ and attaches a ring
-/// page from [`frames`](super::memory::frames).
+/// page from [`frames`].
 ///
 /// # Errors
 ///

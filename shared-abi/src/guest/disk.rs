@@ -1,8 +1,8 @@
 //! Sector reads and writes on ordinary byte buffers: the
-//! [`block`](super::block) frontend works on guest-physical buffers, so
+//! [`block`] frontend works on guest-physical buffers, so
 //! these copy through a frame of their own, a page at a time.
 //!
-//! Order: [`block::init`](super::block::init) first. Each call waits for
+//! Order: [`block::init`] first. Each call waits for
 //! its requests (with virtual interrupts enabled on return); not for use
 //! from event handlers.
 //!

@@ -43,7 +43,7 @@ static HANDLERS: [AtomicUsize; MAX_PORTS as usize] =
 static UPCALL_EXIT: AtomicUsize = AtomicUsize::new(0);
 
 /// Registers a shared-information page (a frame from
-/// [`frames`](super::memory::frames)) and the upcall entry. Virtual
+/// [`frames`]) and the upcall entry. Virtual
 /// interrupts start masked; call [`enable`]. Calling it again does nothing.
 ///
 /// # Errors

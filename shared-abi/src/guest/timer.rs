@@ -5,7 +5,7 @@
 //!
 //! The hypervisor gives each domain one one-shot timer (`set_timer`); this
 //! module multiplexes it between the tick and sleepers, always arming the
-//! earliest deadline. Order: [`interrupts::init`](super::interrupts::init)
+//! earliest deadline. Order: [`interrupts::init`]
 //! (done by the runtime's [`init`](super::init)), then [`start_tick`] if you
 //! want ticks, then [`enable`](super::interrupts::enable) for them to
 //! arrive. [`sleep`] works without a tick. A guest that binds the timer
