@@ -19,6 +19,7 @@ Usage:
                     [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR]
   cargo xtask bench [--accel auto|kvm|tcg] [--timeout SECS]
+  cargo xtask new-guest DIR
   cargo xtask --help
 
 Commands:
@@ -31,6 +32,9 @@ Commands:
           --accel says otherwise), and print `N passed, M failed`.
   bench   Boot the bench guest (KVM when available), print a table of
           median cycle counts and ratios, and write target/bench.json.
+  new-guest  Create a guest kernel crate in DIR (new or empty), named after
+          DIR's last component, on this checkout's shared-abi runtime;
+          `cargo build --release` in DIR builds it.
 
 Options:
   --debug                Use the debug profile instead of release.
@@ -53,6 +57,8 @@ pub enum Command {
     Test(TestOptions),
     /// `cargo xtask bench`.
     Bench(BenchOptions),
+    /// `cargo xtask new-guest DIR`.
+    NewGuest { dir: std::path::PathBuf },
 }
 
 /// Options of `cargo xtask bench`.
@@ -155,6 +161,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             Ok(Command::Bench(options))
         }
+        "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
         )),

@@ -14,6 +14,7 @@ use crate::log_checks::{
     patterns_are_on_disk_in_separate_regions, persisted_pattern_is_in_the_image,
     printed_data_is_intact, ticks_match_the_sleep, uptime_is_plausible,
 };
+use crate::new_guest;
 use crate::scenario::Scenario;
 
 /// Instruction classes the `privileged` guest knows how to execute, and the
@@ -355,6 +356,12 @@ pub fn all() -> Vec<Scenario> {
             .exact("hv: domain 1 'readme' shut down with code 0")
             .forbid("panic")
             .check(ticks_match_the_sleep),
+        Scenario::new("new-guest-scaffold", HvExit::Success)
+            .prepare(new_guest::scaffold_and_build)
+            .file_guest("scaffold", new_guest::scaffold_image(), "")
+            .exact("[scaffold] scaffolded-guest: hello from domain 1 'scaffold'")
+            .exact("hv: domain 1 'scaffold' shut down with code 0")
+            .forbid("panic"),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
@@ -387,12 +394,19 @@ mod tests {
                 scenario.name
             );
             for guest in &scenario.guests {
-                let (ImageSource::Binary(bin) | ImageSource::Corrupt(bin, _)) = guest.image;
-                assert!(
-                    GUEST_BINS.contains(&bin),
-                    "{}: unknown binary {bin}",
-                    scenario.name
-                );
+                match &guest.image {
+                    ImageSource::Binary(bin) | ImageSource::Corrupt(bin, _) => assert!(
+                        GUEST_BINS.contains(bin),
+                        "{}: unknown binary {bin}",
+                        scenario.name
+                    ),
+                    ImageSource::File(path) => assert!(
+                        path.is_absolute() && scenario.prepare.is_some(),
+                        "{}: {} is built by nothing",
+                        scenario.name,
+                        path.display()
+                    ),
+                }
             }
             let specs: Vec<_> = scenario
                 .guests
