@@ -11,6 +11,7 @@ mod cli;
 mod disk_image;
 mod elf_corrupt;
 mod expect;
+mod guest_template;
 mod log_checks;
 mod new_guest;
 mod qemu;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use crate::artifacts::{TARGET, workspace_root};
+use crate::guest_template as template;
 
 /// Names Cargo or the toolchain reserve, besides Rust's keywords.
 const RESERVED: [&str; 9] = [
@@ -112,14 +113,14 @@ pub fn create(dir: &Path) -> Result<String, String> {
     }
     let root = workspace_root();
     let files = [
-        ("Cargo.toml", manifest(&name, &root)?),
-        (".cargo/config.toml", CARGO_CONFIG.to_string()),
+        ("Cargo.toml", template::manifest(&name, &root)?),
+        (".cargo/config.toml", template::CARGO_CONFIG.to_string()),
         (
             "rust-toolchain.toml",
             read(&root.join("rust-toolchain.toml"))?,
         ),
         (".gitignore", "/target\n".to_string()),
-        ("src/main.rs", MAIN_RS.replace("NAME", &name)),
+        ("src/main.rs", template::MAIN_RS.replace("NAME", &name)),
     ];
     for (path, contents) in files {
         let path = dir.join(path);
@@ -192,81 +193,9 @@ pub fn scaffold_and_build() -> Result<(), String> {
     result
 }
 
-fn read(path: &Path) -> Result<String, String> {
+pub fn read(path: &Path) -> Result<String, String> {
     fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
 }
-
-/// The workspace's requirement for `bootloader_api` (`"0.11"`, or a table),
-/// as written in its `[workspace.dependencies]`.
-fn bootloader_api_requirement(workspace_manifest: &str) -> Option<&str> {
-    workspace_manifest
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("bootloader_api"))
-        .find_map(|rest| rest.trim_start().strip_prefix('='))
-        .map(str::trim)
-}
-
-/// A TOML basic string holding `text`.
-fn toml_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn manifest(name: &str, root: &Path) -> Result<String, String> {
-    let workspace = read(&root.join("Cargo.toml"))?;
-    let bootloader_api = bootloader_api_requirement(&workspace)
-        .ok_or("the workspace's Cargo.toml names no bootloader_api version")?;
-    let shared_abi = root.join("shared-abi");
-    let shared_abi = shared_abi
-        .to_str()
-        .ok_or_else(|| format!("{} is not valid UTF-8", shared_abi.display()))?;
-    Ok(format!(
-        "[package]
-name = \"{name}\"
-version = \"0.1.0\"
-edition = \"2024\"
-publish = false
-
-[dependencies]
-# The hypercall ABI and the guest runtime, from the hypervisor's checkout.
-shared-abi = {{ path = {}, features = [\"guest\"] }}
-# The boot protocol: the hypervisor is this kernel's bootloader.
-bootloader_api = {bootloader_api}
-
-# A workspace of its own, so that a workspace above this directory does not
-# claim this crate.
-[workspace]
-",
-        toml_string(shared_abi)
-    ))
-}
-
-const CARGO_CONFIG: &str = "\
-# Guests are bare-metal kernels linked at fixed addresses, not PIE.
-[build]
-target = \"x86_64-unknown-none\"
-
-[target.x86_64-unknown-none]
-rustflags = [\"-C\", \"relocation-model=static\"]
-";
-
-const MAIN_RS: &str = r#"//! NAME: a guest kernel for the microhypervisor, on the runtime of
-//! `shared_abi::guest` (see its documentation: `cargo doc --open`).
-#![no_std]
-#![no_main]
-
-use shared_abi::guest::{self as hv, BootInfo};
-use shared_abi::{entry_point, println};
-
-entry_point!(main);
-
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    // Memory, virtual interrupts and the split console; first, always.
-    hv::init(boot_info).expect("runtime");
-    let info = hv::start_info().expect("start_info");
-    println!("NAME: hello from domain {} '{}'", info.domain_id, info.name());
-    hv::exit(0)
-}
-"#;
 
 #[cfg(test)]
 mod tests {
@@ -293,14 +222,6 @@ mod tests {
         }
         assert!(crate_name(Path::new("/")).is_err());
         assert!(crate_name(Path::new("a/..")).is_err());
-    }
-
-    #[test]
-    fn reads_the_workspace_requirement() {
-        let manifest = "[workspace.dependencies]\nbootloader_api = \"0.11\"\nspin = \"0.12\"\n";
-        assert_eq!(bootloader_api_requirement(manifest), Some("\"0.11\""));
-        let real = read(&workspace_root().join("Cargo.toml")).unwrap();
-        assert!(bootloader_api_requirement(&real).is_some());
     }
 
     #[test]
