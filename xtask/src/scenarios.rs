@@ -217,6 +217,7 @@ pub fn all() -> Vec<Scenario> {
             .guest("clock", "timekeeping", "")
             .line("deadline +1 ms met")
             .line("deadline +20 ms met")
+            .line("slept 5 ms without a tick")
             .line("3 threads that never yield all ran, preempted by the tick")
             .line("slept")
             .finishes("clock"),
@@ -295,6 +296,7 @@ pub fn all() -> Vec<Scenario> {
             .line("[blk2] first and last sectors written, flushed and read back")
             .line("requests outside the virtual disk fail with an I/O error")
             .line("5 requests in flight at once completed")
+            .line("[blk1] 12 sectors written and read back as byte buffers")
             .line("[blk1] device id pvhv-disk-1")
             .finishes("blk1")
             .finishes("blk2")
