@@ -35,7 +35,7 @@ use crate::virtqueue::{
     Layout, SECTOR_SIZE, need_event,
 };
 
-/// Queue entries.
+/// Entries of the virtqueue [`init`] sets up.
 pub const QUEUE_SIZE: u16 = 16;
 /// Requests in flight at most (each takes three descriptors).
 pub const MAX_IN_FLIGHT: usize = (QUEUE_SIZE / 3) as usize;
@@ -107,7 +107,7 @@ pub fn init() -> Result<u64, BlockError> {
     Ok(sectors)
 }
 
-/// A request in flight.
+/// A request in flight, from [`submit`]; give it to [`wait`] exactly once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ticket(usize);
 
@@ -203,7 +203,8 @@ pub fn submit(
     Ok(ticket)
 }
 
-/// Notifies the backend that requests are available.
+/// Notifies the backend that requests are available ([`submit`] does it
+/// when the backend asked to be told).
 pub fn notify() {
     let _ = hv::events::send(PORT.load(Ordering::SeqCst) as u32);
 }

@@ -66,7 +66,8 @@ pub fn attached() -> bool {
     RINGS.get().is_some()
 }
 
-/// Notifies the backend (it runs before this domain resumes).
+/// Notifies the backend through the console VIRQ port (it runs before this
+/// domain resumes). [`write`](write()) and [`flush`] do it when needed.
 pub fn notify() {
     let _ = hv::events::send(PORT.load(Ordering::SeqCst));
 }
@@ -90,7 +91,8 @@ pub fn write(mut bytes: &[u8]) {
     }
 }
 
-/// Waits until the backend has taken everything written so far.
+/// Waits until the backend has taken everything written so far (nothing to
+/// wait for before [`init`]: the early console is synchronous).
 pub fn flush() {
     if let Some(rings) = RINGS.get() {
         let ring = rings.output_ring();

@@ -88,7 +88,8 @@ pub fn disable() -> bool {
     shared().vcpu.upcall_mask.swap(1, Ordering::SeqCst) == 0
 }
 
-/// Unmasks virtual interrupts; delivers anything pending at once.
+/// Unmasks virtual interrupts; delivers anything pending at once (one
+/// `force_callback`, only when something is pending). Needs [`init`].
 pub fn enable() {
     let vcpu = &shared().vcpu;
     vcpu.upcall_mask.store(0, Ordering::SeqCst);
@@ -97,7 +98,8 @@ pub fn enable() {
     }
 }
 
-/// Runs `f` with virtual interrupts masked.
+/// Runs `f` with virtual interrupts masked, then restores the flag as it
+/// was (nesting works). Needs [`init`].
 pub fn without<R>(f: impl FnOnce() -> R) -> R {
     let was_enabled = disable();
     let result = f();
@@ -125,12 +127,15 @@ pub fn bind_virq(virq: Virq, handler: PortHandler) -> Result<u32, Status> {
     Ok(port)
 }
 
-/// Masks one port (events stay pending until it is unmasked).
+/// Masks one port: its events stay pending until [`unmask_port`]. A bit in
+/// the shared page, no hypercall. Needs [`init`].
 pub fn mask_port(port: u32) {
     shared().mask.fetch_or(1 << port, Ordering::SeqCst);
 }
 
-/// Unmasks one port, delivering a pending event.
+/// Unmasks one port, delivering an event that arrived while it was masked
+/// (the `event_unmask` hypercall; a `BadPort` answer for a port not in use
+/// is ignored).
 pub fn unmask_port(port: u32) {
     let _ = hv::events::unmask(port);
 }
