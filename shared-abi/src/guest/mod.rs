@@ -1,6 +1,11 @@
 //! The guest runtime (feature `guest`): safe hypercall wrappers and what
 //! every guest kernel needs on top of them.
 //!
+//! **Available with the crate feature `guest`, on x86_64 only** (the
+//! wrappers issue `syscall`). The documentation shows this module whatever
+//! the features; code sees it only with
+//! `shared-abi = { ..., features = ["guest"] }`.
+//!
 //! This is the only place a guest issues `syscall`. Each wrapper takes Rust
 //! types, passes pointers and lengths the hypervisor validates, and decodes
 //! `rax` into a `Result`; `docs/abi/hypercalls.md` is the reference for
