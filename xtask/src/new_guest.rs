@@ -202,6 +202,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn takes_exactly_one_directory() {
+        let words = |line: &str| {
+            line.split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(parse_args(&words("../g")), Ok(PathBuf::from("../g")));
+        assert!(parse_args(&words("")).is_err());
+        assert!(parse_args(&words("--force")).is_err());
+        assert!(parse_args(&words("a b")).is_err());
+        assert_eq!(
+            crate::cli::parse(&words("new-guest x")),
+            Ok(crate::cli::Command::NewGuest { dir: "x".into() })
+        );
+    }
+
+    #[test]
     fn names_come_from_the_last_component() {
         assert_eq!(
             crate_name(Path::new("/tmp/a/my-guest")),
