@@ -8,7 +8,6 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use bootloader_api::info::MemoryRegionKind;
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::interrupts::{self, now_ns};
 use guest_kernel::{drivers, hv, println, scenario, shell, threads, timer};
@@ -35,12 +34,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         version >> 16,
         version & 0xffff
     );
-    let usable: u64 = boot_info
-        .memory_regions
-        .iter()
-        .filter(|region| region.kind == MemoryRegionKind::Usable)
-        .map(|region| region.end - region.start)
-        .sum();
+    let usable = hv::memory::usable_bytes(boot_info);
     println!(
         "memory: {} KiB guest-physical, {} KiB usable; page tables at {:#x} (shadowed by the hypervisor)",
         info.memory_bytes / 1024,

@@ -33,8 +33,7 @@ pub fn fail(why: core::fmt::Arguments<'_>) -> ! {
 /// Ends the domain with `code` after the console has shown everything
 /// written so far.
 pub fn exit(code: u64) -> ! {
-    crate::drivers::console::flush();
-    hv::shutdown(code)
+    hv::exit(code)
 }
 
 /// Checks `condition`, failing with `what` if it does not hold.
@@ -55,11 +54,7 @@ pub fn done() -> ! {
 
 /// Bootloader config for guests that manage their own memory: all of
 /// guest-physical memory mapped (the page tables are reached through it).
-pub const MEMORY_CONFIG: bootloader_api::BootloaderConfig = {
-    let mut config = bootloader_api::BootloaderConfig::new_default();
-    config.mappings.physical_memory = Some(bootloader_api::config::Mapping::Dynamic);
-    config
-};
+pub const MEMORY_CONFIG: bootloader_api::BootloaderConfig = hv::entry::BOOT_CONFIG;
 
 /// Sets up guest memory management and the page-fault handler (demand
 /// paging first, then `hook`), and registers the heap.
@@ -76,7 +71,9 @@ pub fn init_memory(
 /// handler: what event-driven scenario guests start with.
 pub fn init_interrupts(boot_info: &bootloader_api::BootInfo) {
     init_memory(boot_info, None);
-    crate::interrupts::init();
+    if let Err(status) = crate::interrupts::init() {
+        fail(format_args!("interrupts::init: {}", status.name()));
+    }
 }
 
 /// Looks up domain `name`, yielding until it exists.

@@ -54,8 +54,12 @@ static TABLE: Mutex<Table> = Mutex::new(Table {
 });
 static RESCHEDULE: AtomicBool = AtomicBool::new(false);
 
-/// Marks the boot thread as thread 0 (call once, before spawning).
+/// Marks the boot thread as thread 0 and hooks the scheduler into the
+/// runtime: the tick requests a reschedule, and the end of every upcall
+/// switches threads (call once, before spawning).
 pub fn init() {
+    crate::timer::set_tick_hook(request_reschedule);
+    interrupts::set_upcall_exit(after_upcall);
     interrupts::without(|| {
         let mut table = TABLE.lock();
         table.threads[0].state = State::Running;

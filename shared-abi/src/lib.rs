@@ -7,8 +7,17 @@
 //! boots from ([`bundle`]) and the hypervisor's exit status ([`exit`]). Structs
 //! are `#[repr(C)]` with their size and field offsets asserted at compile time.
 //!
-//! With the `guest` feature, [`guest`] provides the safe wrappers guest kernels
-//! use; no guest code issues `syscall` itself.
+//! With the `guest` feature, [`guest`] is the guest runtime: the safe
+//! wrappers guest kernels use (no guest code issues `syscall` itself), the
+//! entry point ([`entry_point!`]), [`print!`]/[`println!`], memory, events,
+//! timer, console and disk helpers. The hypervisor and the build tooling use
+//! this crate without it, and then none of that code is compiled. The
+//! documentation always shows it (`cfg(doc)`): `cargo doc -p shared-abi`
+//! needs no flag, but a guest must enable the feature:
+//!
+//! ```toml
+//! shared-abi = { path = "../shared-abi", features = ["guest"] }
+//! ```
 #![no_std]
 
 pub mod bench;
@@ -24,7 +33,7 @@ pub mod status;
 pub mod trap;
 pub mod virtqueue;
 
-#[cfg(all(feature = "guest", target_arch = "x86_64"))]
+#[cfg(any(all(feature = "guest", target_arch = "x86_64"), doc))]
 pub mod guest;
 
 pub use hypercall::Hypercall;

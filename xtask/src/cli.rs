@@ -19,6 +19,7 @@ Usage:
                     [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR] [--repeat N]
   cargo xtask bench [--accel auto|kvm|tcg | --icount] [--timeout SECS] [--compare OLD.json]
+  cargo xtask new-guest DIR
   cargo xtask --help
 
 Commands:
@@ -34,6 +35,9 @@ Commands:
           --icount counts instructions instead (TCG, -icount shift=0):
           deterministic, the figure to optimise code paths against.
           --compare OLD.json prints old, new and the change per figure.
+  new-guest  Create a guest kernel crate in DIR (new or empty), named after
+          DIR's last component, on this checkout's shared-abi runtime;
+          `cargo build --release` in DIR builds it.
 
 Options:
   --debug                Use the debug profile instead of release.
@@ -58,6 +62,8 @@ pub enum Command {
     Test(TestOptions),
     /// `cargo xtask bench`.
     Bench(BenchOptions),
+    /// `cargo xtask new-guest DIR`.
+    NewGuest { dir: std::path::PathBuf },
 }
 
 /// Options of `cargo xtask bench`.
@@ -179,6 +185,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             Ok(Command::Bench(options))
         }
+        "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
         )),

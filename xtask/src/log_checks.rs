@@ -26,6 +26,31 @@ pub fn uptime_is_plausible(log: &str) -> Result<(), String> {
     }
 }
 
+/// The README guest slept at least its 50 ms and the 10 ms tick ran
+/// meanwhile: at least once (a tick late by a host stall counts once for
+/// the periods it missed), and no more often than the time allows.
+pub fn ticks_match_the_sleep(log: &str) -> Result<(), String> {
+    let line = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("[readme] "))
+        .find(|l| l.contains(" ticks while sleeping "))
+        .ok_or("no tick line")?;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (Some(ticks), Some(ms)) = (
+        words.first().and_then(|w| w.parse::<u64>().ok()),
+        words.get(4).and_then(|w| w.parse::<u64>().ok()),
+    ) else {
+        return Err(format!("bad tick line `{line}`"));
+    };
+    if ms >= 50 && ticks >= 1 && ticks <= ms / 10 + 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{ticks} ticks in {ms} ms: expected a 50 ms sleep with a 10 ms tick"
+        ))
+    }
+}
+
 /// Every `data` line the printer sent arrived, in order: the FNV-1a hash of
 /// what arrived equals the one the guest computed over what it sent.
 pub fn printed_data_is_intact(log: &str) -> Result<(), String> {
@@ -148,5 +173,15 @@ mod tests {
         assert!(printed_data_is_intact(&log).is_ok());
         let lost = format!("[printer] data 1\n[printer] checksum {hash:016x} lines 2\n");
         assert!(printed_data_is_intact(&lost).is_err());
+    }
+
+    #[test]
+    fn tick_check_needs_a_full_sleep_and_a_plausible_count() {
+        let line = |text: &str| format!("[readme] hello\n[readme] {text}\n");
+        assert!(ticks_match_the_sleep(&line("5 ticks while sleeping 50 ms")).is_ok());
+        assert!(ticks_match_the_sleep(&line("0 ticks while sleeping 50 ms")).is_err());
+        assert!(ticks_match_the_sleep(&line("9 ticks while sleeping 50 ms")).is_err());
+        assert!(ticks_match_the_sleep(&line("5 ticks while sleeping 49 ms")).is_err());
+        assert!(ticks_match_the_sleep("[readme] hello\n").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's build, run and test driver.
 //!
 //! Parses the command line (see `cargo xtask --help`) and dispatches to
-//! `build`, `run`, `test` or `bench`. Errors are printed as one line on stderr and end
+//! `build`, `run`, `test`, `bench` or `new-guest`. Errors are printed as one line on stderr and end
 //! the process with status 1.
 
 mod artifacts;
@@ -12,8 +12,12 @@ mod crash_trials;
 mod disk_image;
 mod elf_corrupt;
 mod expect;
+mod guest_template;
 mod log_checks;
+mod new_guest;
 mod qemu;
+#[cfg(test)]
+mod readme;
 mod run;
 mod scenario;
 mod scenarios;
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Command::Run(options) => run::run(options),
         Command::Test(options) => test::run(options),
         Command::Bench(options) => bench::run(options),
+        Command::NewGuest { dir } => new_guest::run(&dir),
     });
     match result {
         Ok(code) => code,

@@ -21,6 +21,8 @@ pub enum ImageSource {
     Binary(&'static str),
     /// A guest binary with one corruption applied.
     Corrupt(&'static str, Corruption),
+    /// An ELF file built outside this workspace.
+    File(std::path::PathBuf),
 }
 
 /// One domain of a scenario.
@@ -52,6 +54,8 @@ pub struct Scenario {
     pub kill_on: Option<&'static str>,
     /// How fast the test reads QEMU's serial output.
     pub pace: crate::qemu::ReadPace,
+    /// Run before the bundle is written (to build an image from a file).
+    pub prepare: Option<fn() -> Result<(), String>>,
 }
 
 impl Scenario {
@@ -70,6 +74,7 @@ impl Scenario {
             ext2: false,
             kill_on: None,
             pace: crate::qemu::ReadPace::Eager,
+            prepare: None,
         }
     }
 
@@ -85,6 +90,23 @@ impl Scenario {
             args: args.into(),
             image: ImageSource::Binary(bin),
         });
+        self
+    }
+
+    /// A guest whose image is the ELF file at `path`.
+    pub fn file_guest(mut self, name: &str, path: std::path::PathBuf, args: &str) -> Self {
+        self.guests.push(Guest {
+            name: name.into(),
+            args: args.into(),
+            image: ImageSource::File(path),
+        });
+        self
+    }
+
+    /// Runs `prepare` before the bundle is written; its error fails the
+    /// scenario.
+    pub fn prepare(mut self, prepare: fn() -> Result<(), String>) -> Self {
+        self.prepare = Some(prepare);
         self
     }
 
@@ -200,14 +222,21 @@ impl Scenario {
         self
     }
 
-    /// The bundle contents: each guest with its (possibly corrupted) image.
+    /// The bundle contents: each guest with its (possibly corrupted) image,
+    /// after running the scenario's `prepare` step.
     pub fn guest_specs(&self, artifacts: &Artifacts) -> Result<Vec<GuestSpec>, String> {
+        if let Some(prepare) = self.prepare {
+            prepare()?;
+        }
         self.guests
             .iter()
             .map(|guest| {
-                let image = match guest.image {
+                let image = match &guest.image {
                     ImageSource::Binary(bin) => artifacts.read_guest(bin)?,
-                    ImageSource::Corrupt(bin, kind) => corrupt(&artifacts.read_guest(bin)?, kind),
+                    ImageSource::Corrupt(bin, kind) => corrupt(&artifacts.read_guest(bin)?, *kind),
+                    ImageSource::File(path) => std::fs::read(path).map_err(|error| {
+                        format!("cannot read guest image {}: {error}", path.display())
+                    })?,
                 };
                 Ok(GuestSpec {
                     name: guest.name.clone(),

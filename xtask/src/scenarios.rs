@@ -12,8 +12,9 @@ use crate::expect::LineMatch;
 use crate::log_checks::{
     checksum_matches_the_repository_file, each_corruption_reported_once,
     patterns_are_on_disk_in_separate_regions, persisted_pattern_is_in_the_image,
-    printed_data_is_intact, uptime_is_plausible,
+    printed_data_is_intact, ticks_match_the_sleep, uptime_is_plausible,
 };
+use crate::new_guest;
 use crate::scenario::Scenario;
 
 /// Instruction classes the `privileged` guest knows how to execute, and the
@@ -286,6 +287,7 @@ pub fn all() -> Vec<Scenario> {
             .guest("clock", "timekeeping", "")
             .line("deadline +1 ms met")
             .line("deadline +20 ms met")
+            .line("slept 5 ms without a tick")
             .line("3 threads that never yield all ran, preempted by the tick")
             .line("slept")
             .finishes("clock"),
@@ -373,6 +375,7 @@ pub fn all() -> Vec<Scenario> {
             .line("[blk2] first and last sectors written, flushed and read back")
             .line("requests outside the virtual disk fail with an I/O error")
             .line("5 requests in flight at once completed")
+            .line("[blk1] 12 sectors written and read back as byte buffers")
             .line("[blk1] device id pvhv-disk-1")
             .finishes("blk1")
             .finishes("blk2")
@@ -422,6 +425,24 @@ pub fn all() -> Vec<Scenario> {
             .exact("[vio] write, flush and read back at the first and last sectors passed")
             .exact("[vio] a read beyond the disk fails")
             .finishes("vio"),
+        Scenario::new("readme-guest", HvExit::Success)
+            .guest("readme", "readme-guest", "")
+            .input(b"Ada\n")
+            .exact("[readme] Hello from readme, domain 1!")
+            .line("[readme] mapped 0x400000000000 to frame 0x")
+            .line(", read back 0x12345678")
+            .exact("[readme] What is your name?")
+            .exact("[readme] Ada")
+            .exact("[readme] Nice to meet you, Ada.")
+            .exact("hv: domain 1 'readme' shut down with code 0")
+            .forbid("panic")
+            .check(ticks_match_the_sleep),
+        Scenario::new("new-guest-scaffold", HvExit::Success)
+            .prepare(new_guest::scaffold_and_build)
+            .file_guest("scaffold", new_guest::scaffold_image(), "")
+            .exact("[scaffold] scaffolded-guest: hello from domain 1 'scaffold'")
+            .exact("hv: domain 1 'scaffold' shut down with code 0")
+            .forbid("panic"),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
@@ -454,12 +475,19 @@ mod tests {
                 scenario.name
             );
             for guest in &scenario.guests {
-                let (ImageSource::Binary(bin) | ImageSource::Corrupt(bin, _)) = guest.image;
-                assert!(
-                    GUEST_BINS.contains(&bin),
-                    "{}: unknown binary {bin}",
-                    scenario.name
-                );
+                match &guest.image {
+                    ImageSource::Binary(bin) | ImageSource::Corrupt(bin, _) => assert!(
+                        GUEST_BINS.contains(bin),
+                        "{}: unknown binary {bin}",
+                        scenario.name
+                    ),
+                    ImageSource::File(path) => assert!(
+                        path.is_absolute() && scenario.prepare.is_some(),
+                        "{}: {} is built by nothing",
+                        scenario.name,
+                        path.display()
+                    ),
+                }
             }
             let specs: Vec<_> = scenario
                 .guests

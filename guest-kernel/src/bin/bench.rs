@@ -281,7 +281,9 @@ fn block_figures() {
 
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_memory(boot_info, Some(skip_reflected));
-    interrupts::init();
+    if let Err(status) = interrupts::init() {
+        scenario::fail(format_args!("interrupts::init: {}", status.name()));
+    }
     let mut samples = Vec::with_capacity(SAMPLES);
 
     samples.extend((0..SAMPLES).map(|_| timed(bare_syscall)));

@@ -30,7 +30,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         hv::events::bind_virq(Virq::Timer) == Err(Status::NotReady),
         "events before the shared page"
     );
-    interrupts::init();
+    check!(interrupts::init().is_ok(), "interrupts::init");
     let me = scenario::start_info().domain_id;
     // A loopback pair: what is sent on `a` arrives at `b`.
     let a = hv::events::alloc_unbound(me)

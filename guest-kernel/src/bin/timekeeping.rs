@@ -1,6 +1,7 @@
 //! Scenario guest: virtual time and the timer. One-shot deadlines arrive
 //! within a stated tolerance (asserted in virtual time); then a periodic
-//! tick preempts kernel threads that never yield, and sleep sleeps.
+//! tick preempts kernel threads that never yield, and sleep sleeps (to its
+//! own deadline, with and without the tick).
 #![no_std]
 #![no_main]
 
@@ -59,6 +60,17 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     check!(hv::events::close(port).is_ok(), "close");
 
+    // The runtime's sleep arms the one-shot timer itself: no tick needed.
+    let start = now_ns();
+    timer::sleep(5_000_000);
+    let late = (now_ns() - start).saturating_sub(5_000_000);
+    check!(
+        now_ns() - start >= 5_000_000 && late <= TOLERANCE_NS,
+        "a 5 ms sleep without a tick took {} µs",
+        (now_ns() - start) / 1000
+    );
+    println!("slept 5 ms without a tick ({} µs late)", late / 1000);
+
     timer::init();
     threads::init();
     let ids: [usize; 3] = core::array::from_fn(|i| {
@@ -83,6 +95,11 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     timer::sleep(30_000_000);
     let slept = now_ns() - start;
     check!(slept >= 30_000_000, "slept only {slept} ns");
+    check!(
+        slept - 30_000_000 <= TOLERANCE_NS,
+        "a 30 ms sleep took {} µs",
+        slept / 1000
+    );
     println!("slept {} ms", slept / 1_000_000);
     scenario::done()
 }

@@ -1,22 +1,105 @@
-//! Safe hypercall wrappers for guest kernels (feature `guest`).
+//! The guest runtime (feature `guest`): safe hypercall wrappers and what
+//! every guest kernel needs on top of them.
+//!
+//! **Available with the crate feature `guest`, on x86_64 only** (the
+//! wrappers issue `syscall`). The documentation shows this module whatever
+//! the features; code sees it only with
+//! `shared-abi = { ..., features = ["guest"] }`.
 //!
 //! This is the only place a guest issues `syscall`. Each wrapper takes Rust
 //! types, passes pointers and lengths the hypervisor validates, and decodes
-//! `rax` into a `Result`.
+//! `rax` into a `Result`; `docs/abi/hypercalls.md` is the reference for
+//! each call. On top of the wrappers:
+//!
+//! | module | what it gives |
+//! |--------|---------------|
+//! | [`entry`] | [`entry_point!`](crate::entry_point), the boot config, the panic handler |
+//! | [`print`] | [`print!`](crate::print) and [`println!`](crate::println) |
+//! | [`memory`] | physical-memory mapping, frame allocator, page-table helper |
+//! | [`interrupts`] | shared-information page, port handlers, masking, [`now_ns`](interrupts::now_ns), [`wait_for_event`](interrupts::wait_for_event) |
+//! | [`timer`] | periodic tick, one-shot [`sleep`](timer::sleep) |
+//! | [`console`] | the split console: output ring, [`read_line`](console::read_line) |
+//! | [`block`], [`disk`] | the split block device: requests, sector reads and writes |
+//! | [`trap`], [`upcall`] | exception handlers and the event upcall entry |
+//!
+//! A guest starts with [`init`] (memory, virtual interrupts, split console),
+//! then uses the rest in any order, and ends with [`exit`]:
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! use shared_abi::guest::{self as hv, BootInfo};
+//! shared_abi::entry_point!(main);
+//! fn main(boot_info: &'static mut BootInfo) -> ! {
+//!     hv::init(boot_info).expect("runtime");
+//!     shared_abi::println!("hello from {}", hv::start_info().expect("start_info").name());
+//!     hv::exit(0)
+//! }
+//! ```
+//!
+//! The runtime keeps its state in statics: one guest, one vCPU. Code that
+//! runs from an event handler (with virtual interrupts masked) must not take
+//! a lock that the code it interrupted may hold: the frame allocator and the
+//! block queue take locks, so call them with
+//! [`interrupts::without`] where handlers use them too.
 
+pub mod block;
+pub mod console;
 pub mod devices;
+pub mod disk;
+pub mod entry;
 pub mod events;
+pub mod interrupts;
+pub mod memory;
+pub mod print;
 mod raw;
+pub mod timer;
 pub mod trap;
 pub mod upcall;
 
+pub use bootloader_api::BootInfo;
 pub use raw::{hypercall, hypercall_number};
 
 use crate::hypercall::{CONSOLE_WRITE_MAX, FlushScope};
 use crate::start_info::StartInfo;
 use crate::{Hypercall, Status};
 
-/// The hypervisor's ABI version (`major << 16 | minor`).
+/// Sets up the runtime: [`memory::init`] (frame allocator from `boot_info`),
+/// [`interrupts::init`] (shared-information page and upcall, virtual
+/// interrupts left masked) and [`console::init`] (the split console, so
+/// that `print!` stops using the early console and
+/// [`console::read_line`] works). Call it first; calling it again does
+/// nothing.
+///
+/// # Errors
+///
+/// The errors of [`interrupts::init`] and [`console::init`]; `print!` then
+/// still works on the early console.
+///
+/// # Panics
+///
+/// If the bootloader config does not map physical memory (the default
+/// config of [`entry_point!`](crate::entry_point) does).
+pub fn init(boot_info: &BootInfo) -> Result<(), Status> {
+    memory::init(boot_info);
+    interrupts::init()?;
+    if !console::attached() {
+        console::init()?;
+    }
+    Ok(())
+}
+
+/// Ends this domain with `code` (0 means success) after the split console
+/// has shown everything written so far (use it rather than [`shutdown`]
+/// once the split console is attached, or the last lines may be lost).
+pub fn exit(code: u64) -> ! {
+    console::flush();
+    shutdown(code)
+}
+
+/// The hypervisor's ABI version (`major << 16 | minor`). Never fails;
+/// check the major version against [`ABI_MAJOR`](crate::ABI_MAJOR) before
+/// relying on anything else.
 pub fn abi_version() -> u32 {
     // SAFETY: abi_version takes no arguments and touches no guest memory.
     let raw = unsafe { hypercall(Hypercall::AbiVersion, [0; 5]) };
@@ -24,8 +107,20 @@ pub fn abi_version() -> u32 {
 }
 
 /// Writes `bytes` to the early console, in pieces of at most
-/// [`CONSOLE_WRITE_MAX`] bytes. The hypervisor prefixes each line with the
-/// domain's name.
+/// [`CONSOLE_WRITE_MAX`] bytes. Always available (no setup needed),
+/// unbuffered and synchronous: meant for boot messages and panics. The
+/// hypervisor prefixes each line with the domain's name and shows control
+/// characters other than tab as `?`.
+///
+/// # Errors
+///
+/// [`Status::BadAddress`] if part of `bytes` is not readable by the guest
+/// (it always is for a Rust slice); pieces before the failing one were
+/// written.
+///
+/// ```no_run
+/// shared_abi::guest::console_write(b"booting\n").ok();
+/// ```
 pub fn console_write(bytes: &[u8]) -> Result<(), Status> {
     for chunk in bytes.chunks(CONSOLE_WRITE_MAX as usize) {
         // SAFETY: the hypervisor only reads `chunk.len()` bytes at `chunk`,
@@ -41,13 +136,15 @@ pub fn console_write(bytes: &[u8]) -> Result<(), Status> {
     Ok(())
 }
 
-/// Lets the next runnable domain run.
+/// Lets the next runnable domain run (round robin); returns when this
+/// domain runs again. Never needed for fairness: domains are preempted.
 pub fn yield_now() {
     // SAFETY: yield takes no arguments and touches no guest memory.
     unsafe { hypercall(Hypercall::Yield, [0; 5]) };
 }
 
-/// Ends this domain with `code` (0 means success).
+/// Ends this domain with `code` (0 means success) at once; does not
+/// return. Output still in the split console's ring is lost: see [`exit`].
 pub fn shutdown(code: u64) -> ! {
     // SAFETY: shutdown takes a plain integer; it does not return.
     unsafe { hypercall(Hypercall::Shutdown, [code, 0, 0, 0, 0]) };
@@ -57,7 +154,18 @@ pub fn shutdown(code: u64) -> ! {
     }
 }
 
-/// Reads this domain's start information.
+/// Reads this domain's start information: its id, name, argument string
+/// (from the bundle) and memory size. Needs no setup.
+///
+/// # Errors
+///
+/// [`Status::BadAddress`] or [`Status::BufferTooSmall`] only if the
+/// hypervisor disagrees with this crate about the struct (an ABI mismatch).
+///
+/// ```no_run
+/// let info = shared_abi::guest::start_info().expect("start_info");
+/// shared_abi::println!("domain {} '{}' args '{}'", info.domain_id, info.name(), info.args());
+/// ```
 pub fn start_info() -> Result<StartInfo, Status> {
     let mut info = StartInfo::zeroed();
     let ptr = &mut info as *mut StartInfo as u64;
@@ -72,9 +180,16 @@ pub fn start_info() -> Result<StartInfo, Status> {
     Status::result(raw).map(|_| info)
 }
 
-/// Switches to the address space whose page-table root (guest-physical) is
-/// `root`. Cached translations of that address space are kept (see
-/// `docs/abi/hypercalls.md`).
+/// Switches to the address space whose top-level table (PML4) is at
+/// guest-physical `root`, as `mov cr3`. The hypervisor keeps the shadows of
+/// the last 4 address spaces: translations it cached for `root` before are
+/// still used, so invalidate every entry changed since (see the memory
+/// contract in `docs/abi/hypercalls.md`).
+///
+/// # Errors
+///
+/// [`Status::InvalidArgument`] when `root` is not page-aligned or lies
+/// outside the domain's memory.
 pub fn mmu_set_base(root: u64) -> Result<(), Status> {
     // SAFETY: the hypervisor validates the root; a root that maps nothing
     // useful only faults this guest.
@@ -82,19 +197,23 @@ pub fn mmu_set_base(root: u64) -> Result<(), Status> {
     Status::result(raw).map(|_| ())
 }
 
-/// The current page-table root (guest-physical).
+/// The current top-level table (guest-physical), as reading `cr3`. At entry
+/// it is the table the hypervisor built as the guest's bootloader.
 pub fn mmu_get_base() -> u64 {
     // SAFETY: takes no arguments and touches no guest memory.
     unsafe { hypercall(Hypercall::MmuGetBase, [0; 5]) as u64 }
 }
 
-/// Drops the translation of the page containing `address`, as `invlpg`.
+/// Drops the cached translation of the page containing `address` in every
+/// cached address space, as `invlpg`. Call it after changing or removing a
+/// present entry ([`memory::paging`] does). Any address is accepted.
 pub fn mmu_invalidate_page(address: u64) {
     // SAFETY: invalidation only makes the next access walk the tables again.
     unsafe { hypercall(Hypercall::MmuInvalidatePage, [address, 0, 0, 0, 0]) };
 }
 
-/// Drops all translations of `scope`, as a CR3 reload would.
+/// Drops all cached translations of `scope` (the current address space, as a
+/// CR3 reload, or every cached one). Never fails.
 pub fn mmu_flush(scope: FlushScope) {
     // SAFETY: as for mmu_invalidate_page.
     unsafe { hypercall(Hypercall::MmuFlush, [scope as u64, 0, 0, 0, 0]) };

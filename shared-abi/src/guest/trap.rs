@@ -7,6 +7,19 @@
 //! the [`ExceptionFrame`], restores them, and returns with the `iret`
 //! hypercall (which restores `rax`, `rcx`, `r11`, `rip`, `rflags` and `rsp`
 //! from the frame, including any change the handler made).
+//!
+//! Handlers run on the stack of the code that faulted, with virtual
+//! interrupts as they were. Needs no setup before [`set_handler`].
+//!
+//! ```no_run
+//! use shared_abi::guest::trap;
+//! use shared_abi::trap::ExceptionFrame;
+//! fn skip_ud2(frame: &mut ExceptionFrame) {
+//!     frame.rip += 2; // resume after the two-byte `ud2`
+//! }
+//! trap::set_handler(6, skip_ud2)?; // invalid opcode
+//! # Ok::<(), shared_abi::Status>(())
+//! ```
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,7 +33,13 @@ pub type TrapHandler = fn(&mut ExceptionFrame);
 static HANDLERS: [AtomicUsize; VECTORS as usize] =
     [const { AtomicUsize::new(0) }; VECTORS as usize];
 
-/// Installs `handler` for `vector` (0..32).
+/// Installs `handler` for exception `vector` (0..32; the constants in
+/// [`crate::trap`]) and registers the entry stub for it with the
+/// hypervisor. Replaces an earlier handler.
+///
+/// # Errors
+///
+/// [`Status::InvalidArgument`] for a vector of 32 or more.
 pub fn set_handler(vector: u64, handler: TrapHandler) -> Result<(), Status> {
     if vector >= VECTORS {
         return Err(Status::InvalidArgument);
@@ -36,7 +55,12 @@ pub fn set_handler(vector: u64, handler: TrapHandler) -> Result<(), Status> {
     Status::result(raw).map(|_| ())
 }
 
-/// Removes the handler for `vector`: the exception then stops the domain.
+/// Removes the handler for `vector`: the exception then stops the domain
+/// with a report.
+///
+/// # Errors
+///
+/// [`Status::InvalidArgument`] for a vector of 32 or more.
 pub fn clear_handler(vector: u64) -> Result<(), Status> {
     // SAFETY: removing a handler touches no memory.
     let raw = unsafe { super::hypercall(Hypercall::SetTrapHandler, [vector, 0, 0, 0, 0]) };

@@ -47,7 +47,17 @@ pub type UpcallHandler = fn(context: *mut UpcallContext) -> *mut UpcallContext;
 
 static HANDLER: AtomicUsize = AtomicUsize::new(0);
 
-/// Installs `handler` and registers the entry stub with the hypervisor.
+/// Installs `handler` and registers the entry stub with the hypervisor as
+/// the event upcall. [`interrupts::init`](super::interrupts::init) installs
+/// the runtime's own handler (which dispatches to port handlers and then to
+/// [`set_upcall_exit`](super::interrupts::set_upcall_exit)); call this only
+/// in a guest that does not use the [`interrupts`](super::interrupts)
+/// module.
+///
+/// # Errors
+///
+/// Only [`Status::BadAddress`](crate::Status::BadAddress) if the stub lay in
+/// the upper half (it cannot).
 pub fn set_handler(handler: UpcallHandler) -> Result<(), crate::Status> {
     HANDLER.store(handler as usize, Ordering::Release);
     // SAFETY: the stub is a valid upcall entry.

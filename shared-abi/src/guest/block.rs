@@ -3,23 +3,39 @@
 //!
 //! Requests are submitted asynchronously ([`submit`]) and several may be in
 //! flight; completions arrive on the block VIRQ and are collected with
-//! [`wait`]. [`read`], [`write`] and [`flush`] are the synchronous wrappers
-//! most callers want. Buffers are guest-physical (the physical-memory
-//! mapping makes any frame addressable).
+//! [`wait`]. [`read`], [`write()`] and [`flush`] are the synchronous wrappers
+//! most callers want. Buffers are guest-physical and must be contiguous in
+//! guest-physical memory (a frame from
+//! [`frames`] is); [`disk`](super::disk) reads and
+//! writes ordinary byte buffers through a frame of its own.
+//!
+//! Order: [`interrupts::init`], then [`init`], then
+//! requests; waiting sleeps with
+//! [`interrupts::wait_for_event`], so it
+//! returns with virtual interrupts enabled. Not for use from event
+//! handlers.
+//!
+//! ```no_run
+//! use shared_abi::guest::{block, memory::frames};
+//! let sectors = block::init().expect("no disk");
+//! let frame = frames::allocate().expect("out of memory");
+//! block::read(sectors - 8, frame, 4096).expect("read the last 4 KiB");
+//! ```
 
 use core::sync::atomic::{AtomicU16, Ordering, fence};
 
-use shared_abi::event::Virq;
-use shared_abi::virtqueue::{
+use spin::{Mutex, Once};
+
+use super::interrupts;
+use super::memory::{frames, phys_to_virt};
+use crate::event::Virq;
+use crate::guest as hv;
+use crate::virtqueue::{
     BlockRequestHeader, BlockRequestType, BlockStatus, DESC_F_NEXT, DESC_F_WRITE, Descriptor,
     Layout, SECTOR_SIZE, need_event,
 };
-use spin::{Mutex, Once};
 
-use crate::memory::{frames, phys_to_virt};
-use crate::{hv, interrupts};
-
-/// Queue entries.
+/// Entries of the virtqueue [`init`] sets up.
 pub const QUEUE_SIZE: u16 = 16;
 /// Requests in flight at most (each takes three descriptors).
 pub const MAX_IN_FLIGHT: usize = (QUEUE_SIZE / 3) as usize;
@@ -43,7 +59,8 @@ fn virt<T>(phys: u64) -> *mut T {
     phys_to_virt(phys).cast()
 }
 
-/// Why a request failed.
+/// Why a request failed (virtio-blk status 1 is an I/O error, for example
+/// a sector beyond the disk; 2 an unsupported request).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockError {
     /// No disk, or the queue could not be set up.
@@ -52,9 +69,18 @@ pub enum BlockError {
     Status(u8),
     /// Too many requests in flight.
     Busy,
+    /// A buffer that is not a whole number of sectors.
+    Length,
 }
 
-/// Sets up the queue; returns the disk's size in sectors.
+/// Sets up the queue (four frames and the block VIRQ); returns the disk's
+/// size in 512-byte sectors. Call it once.
+///
+/// # Errors
+///
+/// [`BlockError::NoDisk`] when the domain has no disk (`block_info` is 0),
+/// the block VIRQ cannot be bound (already bound, or before
+/// [`interrupts::init`]), no frame is left, or `block_queue_setup` fails.
 pub fn init() -> Result<u64, BlockError> {
     let sectors = hv::devices::block_info();
     if sectors == 0 {
@@ -81,12 +107,18 @@ pub fn init() -> Result<u64, BlockError> {
     Ok(sectors)
 }
 
-/// A request in flight.
+/// A request in flight, from [`submit`]; give it to [`wait`] exactly once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ticket(usize);
 
-/// Submits a request on `data` (guest-physical, `len` bytes) without
-/// waiting for it.
+/// Submits a request on `data` (guest-physical, `len` bytes, a multiple of
+/// 512 for reads and writes) without waiting for it; collect it with
+/// [`wait`]. Up to [`MAX_IN_FLIGHT`] requests may be in flight.
+///
+/// # Errors
+///
+/// [`BlockError::NoDisk`] before [`init`]; [`BlockError::Busy`] with
+/// [`MAX_IN_FLIGHT`] requests in flight.
 pub fn submit(
     kind: BlockRequestType,
     sector: u64,
@@ -171,7 +203,8 @@ pub fn submit(
     Ok(ticket)
 }
 
-/// Notifies the backend that requests are available.
+/// Notifies the backend that requests are available ([`submit`] does it
+/// when the backend asked to be told).
 pub fn notify() {
     let _ = hv::events::send(PORT.load(Ordering::SeqCst) as u32);
 }
@@ -209,6 +242,11 @@ fn arm(q: &Queue) {
 }
 
 /// Waits for `ticket` to complete; returns its status.
+///
+/// # Errors
+///
+/// [`BlockError::Status`] with the device's status byte;
+/// [`BlockError::NoDisk`] before [`init`].
 pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
     let done = || {
@@ -239,20 +277,23 @@ pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     }
 }
 
-/// Reads `len` bytes (whole sectors) at `sector` into guest-physical `buffer`.
+/// Reads `len` bytes (whole sectors) at `sector` into guest-physical
+/// `buffer` and waits for them. Errors as [`submit`] and [`wait`].
 pub fn read(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
     wait(submit(BlockRequestType::In, sector, Some((buffer, len)))?)
 }
 
-/// Writes `len` bytes (whole sectors) from guest-physical `buffer` at `sector`.
+/// Writes `len` bytes (whole sectors) from guest-physical `buffer` at
+/// `sector` and waits for the device to take them (durable after
+/// [`flush`]). Errors as [`submit`] and [`wait`].
 pub fn write(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
     wait(submit(BlockRequestType::Out, sector, Some((buffer, len)))?)
 }
 
-/// Makes every completed write durable.
+/// Makes every completed write durable. Errors as [`submit`] and [`wait`].
 pub fn flush() -> Result<(), BlockError> {
     wait(submit(BlockRequestType::Flush, 0, None)?)
 }
 
-/// Sector size.
+/// Sector size in bytes.
 pub const SECTOR: u64 = SECTOR_SIZE;

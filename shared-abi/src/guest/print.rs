@@ -1,10 +1,14 @@
-//! `print!` and `println!`: on the split console once it is attached
-//! (`drivers::console`), on the early hypercall console before that.
+//! [`print!`](crate::print) and [`println!`](crate::println): on the split
+//! console once it is attached ([`console::init`](super::console::init)), on
+//! the early hypercall console before that, so they work from the first
+//! line of a guest.
 //!
 //! Formatted text is gathered in a small stack buffer and written a
 //! buffer-full at a time, so a line on the early console costs one
 //! hypercall and on the split console usually none. The hypervisor
-//! prefixes each line with the domain's name.
+//! prefixes each line with the domain's name. Output on the split console
+//! may still be in its ring when the domain ends: end with
+//! [`exit`](super::exit), which flushes it, rather than `shutdown`.
 
 use core::fmt::{self, Write};
 
@@ -26,7 +30,7 @@ impl Console {
     /// Sends what is buffered.
     pub fn flush(&mut self) {
         if self.len > 0 {
-            crate::drivers::console::write(&self.buffer[..self.len]);
+            super::console::write(&self.buffer[..self.len]);
             self.len = 0;
         }
     }
@@ -51,27 +55,35 @@ impl Write for Console {
     }
 }
 
-/// Formats `args` to the console in one go.
+/// Formats `args` to the console in one go (what `print!` calls).
 pub fn print(args: fmt::Arguments<'_>) {
     let mut console = Console::new();
     let _ = console.write_fmt(args);
     console.flush();
 }
 
-/// Prints to the hypercall console.
+/// Prints to the guest's console (split once attached, early before),
+/// like `std::print!` (feature `guest`).
+///
+/// ```no_run
+/// shared_abi::print!("{} + {} = ", 1, 2);
+/// shared_abi::println!("{}", 1 + 2);
+/// ```
 #[macro_export]
 macro_rules! print {
-    ($($arg:tt)*) => { $crate::console::print(format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::guest::print::print(format_args!($($arg)*)) };
 }
 
-/// Prints a line to the hypercall console.
+/// Prints a line to the guest's console, like `std::println!` (feature
+/// `guest`; see [`print!`](crate::print)).
 #[macro_export]
 macro_rules! println {
     () => { $crate::print!("\n") };
-    ($($arg:tt)*) => { $crate::console::print(format_args!("{}\n", format_args!($($arg)*))) };
+    ($($arg:tt)*) => { $crate::guest::print::print(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
-/// A line for the early console only (the panic path).
+/// A line for the early console only, truncated at 256 bytes (the panic
+/// path: it needs no memory set up and no lock).
 pub struct EarlyLine {
     buffer: [u8; 256],
     len: usize,
@@ -88,7 +100,7 @@ impl EarlyLine {
 
     /// Sends the line with the `console_write` hypercall.
     pub fn send(&self) {
-        let _ = crate::hv::console_write(&self.buffer[..self.len]);
+        let _ = super::console_write(&self.buffer[..self.len]);
     }
 }
 

@@ -1,5 +1,11 @@
 //! The guest's frame allocator: bump allocation through the usable regions,
 //! and a free list threaded through the freed frames themselves.
+//!
+//! [`super::init`] feeds it the `BootInfo`'s usable regions; before that
+//! [`allocate`] returns `None`. Frames are guest-physical addresses, reached
+//! through [`super::phys_to_virt`]. The allocator takes a lock: do not
+//! allocate from an event handler that may interrupt an allocation (run
+//! such code with [`interrupts::without`](crate::guest::interrupts::without)).
 
 use spin::Mutex;
 
@@ -26,7 +32,8 @@ static FRAMES: Mutex<Frames> = Mutex::new(Frames {
     in_use: 0,
 });
 
-/// Adds the usable range `[start, end)` (guest-physical).
+/// Adds the usable range `[start, end)` (guest-physical; rounded inwards to
+/// whole pages). At most 8 ranges are kept; further ones are ignored.
 pub fn add_region(start: u64, end: u64) {
     let mut frames = FRAMES.lock();
     let start = start.next_multiple_of(PAGE);
@@ -41,7 +48,17 @@ pub fn add_region(start: u64, end: u64) {
     }
 }
 
-/// Allocates a zeroed frame; returns its guest-physical address.
+/// Allocates a zeroed 4 KiB frame; returns its guest-physical address, or
+/// `None` when memory is exhausted (or [`super::init`] was not called).
+///
+/// ```no_run
+/// use shared_abi::guest::memory::{frames, phys_to_virt};
+/// let frame = frames::allocate().expect("out of memory");
+/// // The frame is zeroed and reachable through the physical-memory mapping.
+/// // SAFETY: the frame is ours and mapped at the physical-memory offset.
+/// assert_eq!(unsafe { phys_to_virt(frame).read() }, 0);
+/// frames::free(frame);
+/// ```
 pub fn allocate() -> Option<u64> {
     let mut frames = FRAMES.lock();
     let frame = if frames.free_list != 0 {
@@ -74,7 +91,8 @@ pub fn allocate() -> Option<u64> {
     Some(frame)
 }
 
-/// Returns a frame.
+/// Returns `frame` (from [`allocate`]) to the allocator. The caller must no
+/// longer use it, nor leave it mapped anywhere.
 pub fn free(frame: u64) {
     let mut frames = FRAMES.lock();
     // SAFETY: the caller gives up the frame; its first word links the list.

@@ -5,13 +5,27 @@
 //!
 //! The hypervisor shadows these tables; like a TLB, it keeps using an old
 //! translation until told otherwise, so every change to a present entry is
-//! followed by `mmu_invalidate_page`.
+//! followed by `mmu_invalidate_page` (these functions do it).
+//!
+//! Every function takes the guest-physical address of a top-level table
+//! (`root`; [`current_root`] for the address space in use) and needs
+//! [`super::init`]. Mappings are always made user-accessible (`USER`): the
+//! guest kernel itself runs in ring 3. Tables are allocated from
+//! [`super::frames`].
+//!
+//! ```no_run
+//! use shared_abi::guest::memory::paging::{self, PageFlags};
+//! let page = 0x4000_0000_0000;
+//! let frame = paging::map_page(page, PageFlags::WRITABLE).expect("map");
+//! assert_eq!(paging::translate(paging::current_root(), page), Some(frame));
+//! assert_eq!(paging::unmap(paging::current_root(), page), Some(frame));
+//! ```
 
-use shared_abi::page_table::{self, ADDRESS_MASK, ENTRIES, TableMemory};
-pub use shared_abi::page_table::{MapError, PageFlags, PageSize};
+use crate::page_table::{self, ADDRESS_MASK, ENTRIES, TableMemory};
+pub use crate::page_table::{MapError, PageFlags, PageSize};
 
 use super::{frames, phys_to_virt};
-use crate::hv;
+use crate::guest as hv;
 
 /// Page tables reached through the physical-memory mapping, allocated from
 /// the guest's frame allocator.
@@ -41,13 +55,36 @@ impl TableMemory for GuestTables {
     }
 }
 
-/// The current address space's root (guest-physical).
+/// The current address space's root (guest-physical): `mmu_get_base`.
 pub fn current_root() -> u64 {
     hv::mmu_get_base()
 }
 
-/// Maps `virt` to `phys` in the tables at `root`. A new mapping needs no
-/// invalidation (nothing can be cached for an unmapped page).
+/// Maps a fresh zeroed frame at `virt` (4 KiB, page-aligned) in the current
+/// address space with `flags` (plus `PRESENT` and `USER`); returns the
+/// frame.
+///
+/// # Errors
+///
+/// [`MapError::OutOfMemory`] when no frame is left for the page or a table,
+/// and the errors of [`map`]; the frame is returned to the allocator then.
+pub fn map_page(virt: u64, flags: PageFlags) -> Result<u64, MapError> {
+    let frame = frames::allocate().ok_or(MapError::OutOfMemory)?;
+    map(current_root(), virt, frame, PageSize::Size4K, flags)
+        .inspect_err(|_| frames::free(frame))?;
+    Ok(frame)
+}
+
+/// Maps `virt` to `phys` (both aligned to `size`) in the tables at `root`
+/// with `flags` (plus `PRESENT` and `USER`), creating intermediate tables as
+/// needed. A new mapping needs no invalidation (nothing can be cached for
+/// an unmapped page).
+///
+/// # Errors
+///
+/// [`MapError::Misaligned`], [`MapError::NonCanonical`],
+/// [`MapError::AlreadyMapped`] (use [`remap`] to replace a 4 KiB mapping),
+/// [`MapError::OutOfMemory`] when no frame is left for a table.
 pub fn map(
     root: u64,
     virt: u64,
@@ -65,8 +102,13 @@ pub fn map(
     )
 }
 
-/// Points the existing 4 KiB entry for `virt` at `phys` with `flags` and
-/// invalidates it.
+/// Points the 4 KiB entry for `virt` at `phys` with `flags` (whatever it
+/// mapped before) and invalidates it.
+///
+/// # Errors
+///
+/// As [`map`], except that an existing mapping is replaced; a 2 MiB or
+/// 1 GiB page covering `virt` gives [`MapError::AlreadyMapped`].
 pub fn remap(root: u64, virt: u64, phys: u64, flags: PageFlags) -> Result<(), MapError> {
     page_table::remap(
         &mut GuestTables,
@@ -81,7 +123,8 @@ pub fn remap(root: u64, virt: u64, phys: u64, flags: PageFlags) -> Result<(), Ma
 }
 
 /// Removes the 4 KiB mapping of `virt`, invalidates it, and returns the
-/// frame it mapped.
+/// frame it mapped (`None` if nothing was mapped). The frame is not freed:
+/// hand it to [`frames::free`] when no other mapping uses it.
 pub fn unmap(root: u64, virt: u64) -> Option<u64> {
     let (table, index) = page_table::leaf_slot(&GuestTables, root, virt)?;
     let entry = GuestTables.read_entry(table, index);
@@ -90,7 +133,8 @@ pub fn unmap(root: u64, virt: u64) -> Option<u64> {
     (entry & PageFlags::PRESENT.bits() != 0).then_some(entry & ADDRESS_MASK)
 }
 
-/// The flags of the 4 KiB entry for `virt` (accessed and dirty included).
+/// The flags of the 4 KiB entry for `virt` (accessed and dirty included;
+/// `None` when no page table covers it).
 pub fn entry_flags(root: u64, virt: u64) -> Option<PageFlags> {
     let (table, index) = page_table::leaf_slot(&GuestTables, root, virt)?;
     Some(PageFlags::from_bits_retain(
@@ -107,7 +151,8 @@ pub fn clear_flags(root: u64, virt: u64, flags: PageFlags) -> Option<()> {
     Some(())
 }
 
-/// The guest-physical address `virt` maps to in `root`.
+/// The guest-physical address `virt` maps to in `root` (any page size), or
+/// `None` when it is not mapped.
 pub fn translate(root: u64, virt: u64) -> Option<u64> {
     page_table::translate(&GuestTables, root, virt).map(|t| t.phys)
 }
