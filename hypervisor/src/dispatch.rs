@@ -11,6 +11,7 @@
 //! vCPU and the next domain's loaded into the frame. When every domain is
 //! blocked it idles with `hlt`; when none is left it ends the hypervisor.
 
+use shared_abi::Hypercall;
 use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 
@@ -60,6 +61,10 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
 /// [`Fast::Served`] when it made an upcall due, which [`exit`] delivers.
 pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     let Some(call) = hypercall::domain_call_numbered(frame.rax) else {
+        frame.complete_syscall();
+        if frame.rax == Hypercall::Iret as u64 {
+            return iret_fast(frame);
+        }
         return Fast::Unserved;
     };
     let mut table = DOMAINS.lock();
@@ -67,9 +72,30 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     let domain = &mut table.domains[current];
     frame.rax = hypercall::encode(call(domain, frame.args()));
     if domain.upcall_due() {
+        frame.complete_syscall();
         return Fast::Served;
     }
     Fast::Done
+}
+
+/// `iret` on the completed scratch frame: the frame the guest's handler
+/// returns to is restored into it and resumed with `iretq`.
+fn iret_fast(frame: &mut ScratchFrame) -> Fast {
+    let mut table = DOMAINS.lock();
+    let current = table.current;
+    let domain = &mut table.domains[current];
+    match trap_delivery::iret(domain, frame) {
+        Ok(rax) => frame.rax = rax,
+        Err(status) => {
+            // Refused: the call returns its status where `syscall` left off.
+            frame.rax = status.to_raw();
+            return Fast::Done;
+        }
+    }
+    if domain.upcall_due() {
+        return Fast::Served;
+    }
+    Fast::Iret
 }
 
 /// Loads `root` into CR3 unless it is loaded already.

@@ -53,7 +53,12 @@ impl Domain {
             }
             Ok(())
         };
-        walk(&mut |_, _, _| {})?;
+        // A range within one page is checked by the walk that serves it;
+        // a longer one is checked whole first, so that nothing is copied
+        // unless all of it can be.
+        if addr.page_offset() + len as u64 > PAGE_SIZE {
+            walk(&mut |_, _, _| {})?;
+        }
         walk(&mut each)
     }
 

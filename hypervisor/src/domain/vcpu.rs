@@ -86,3 +86,23 @@ impl Context for crate::arch::x86_64::entry::TrapFrame {
         self.scratch.rflags = crate::arch::x86_64::entry::guest_rflags(value);
     }
 }
+
+#[cfg(target_os = "none")]
+impl Context for crate::arch::x86_64::entry::ScratchFrame {
+    context_fields!(
+        rip.rip, set_rip;
+        rsp.rsp, set_rsp;
+        rax.rax, set_rax;
+        rcx.rcx, set_rcx;
+        r11.r11, set_r11;
+    );
+
+    fn rflags(&self) -> u64 {
+        self.rflags
+    }
+
+    /// The frame is restored as it is: the flags are sanitised here.
+    fn set_rflags(&mut self, value: u64) {
+        self.rflags = crate::arch::x86_64::entry::guest_rflags(value);
+    }
+}

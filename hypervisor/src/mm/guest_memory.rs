@@ -6,6 +6,10 @@
 //! through its own mapping of that machine frame (the direct map on the
 //! target, a heap buffer in host tests), never through the guest's mappings.
 
+use core::ptr::NonNull;
+
+use volatile::VolatilePtr;
+
 use super::address::{GuestFrame, GuestPhysAddr, PAGE_SIZE};
 
 /// Access to one domain's guest-physical frames.
@@ -91,8 +95,29 @@ pub fn read_u16<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) ->
     Some(u16::from_le_bytes(bytes))
 }
 
-/// Reads the little-endian word at `addr` (a page-table entry, say).
+/// The aligned word at `addr` (never crossing a page), as a volatile
+/// pointer: the guest owns the memory and may change it at any time.
+fn word<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    addr: GuestPhysAddr,
+) -> Option<VolatilePtr<'_, u64>> {
+    if !addr.as_u64().is_multiple_of(8) || addr.as_u64() >= memory.size() {
+        return None;
+    }
+    let page = memory.frame_ptr(addr.frame())?;
+    let word = NonNull::new(page.wrapping_add(addr.page_offset() as usize).cast::<u64>())?;
+    // SAFETY: the word is 8-aligned inside one frame of this domain (the
+    // frame pointer is valid for the whole 4 KiB page), and it is only
+    // read or written by value, never referenced.
+    Some(unsafe { VolatilePtr::new(word) })
+}
+
+/// Reads the little-endian word at `addr` (a page-table entry, say): one
+/// load when it is aligned, as page-table entries are.
 pub fn read_u64<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u64> {
+    if let Some(word) = word(memory, addr) {
+        return Some(u64::from_le(word.read()));
+    }
     let mut bytes = [0u8; 8];
     read(memory, addr, &mut bytes).ok()?;
     Some(u64::from_le_bytes(bytes))
@@ -104,6 +129,10 @@ pub fn write_u64<M: GuestPhysMemory + ?Sized>(
     addr: GuestPhysAddr,
     value: u64,
 ) -> Result<(), OutOfRange> {
+    if let Some(word) = word(memory, addr) {
+        word.write(value.to_le());
+        return Ok(());
+    }
     write(memory, addr, &value.to_le_bytes())
 }
 

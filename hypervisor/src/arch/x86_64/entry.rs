@@ -100,6 +100,21 @@ const _: () = {
 pub type HypercallArgs = [u64; 5];
 
 impl ScratchFrame {
+    /// Fills in what an exception would have pushed for a `syscall` the
+    /// fast path saved (vector, error code, rip from rcx, rflags from r11,
+    /// the caller's rsp from the per-CPU block, the user selectors), making
+    /// this a complete frame. The fast path calls it before anything but
+    /// the `syscall` return reads those fields.
+    pub fn complete_syscall(&mut self) {
+        self.vector = SYSCALL_VECTOR;
+        self.error_code = 0;
+        self.rip = self.rcx;
+        self.cs = USER_CS as u64;
+        self.rflags = self.r11;
+        self.rsp = percpu::this().user_rsp();
+        self.ss = USER_SS as u64;
+    }
+
     /// The hypercall arguments, read in place.
     pub fn args(&self) -> &HypercallArgs {
         // SAFETY: rdi, rsi, rdx, r10 and r8 are the first five fields of a
@@ -336,9 +351,10 @@ pub unsafe extern "C" fn enter_frame(frame: *const TrapFrame) -> ! {
 /// above them for what an exception would have pushed. The fast path
 /// ([`HYPERCALL_FAST`]) serves the call there and the guest resumes with
 /// `sysretq` (its rip and rflags are still in rcx and r11, its rsp in the
-/// per-CPU block). Otherwise the frame is completed (vector, error code,
-/// rip from rcx, rflags from r11, the guest's rsp and selectors), and the
-/// full path decides how to return.
+/// per-CPU block), or with `iretq` from the frame the fast path completed
+/// ([`Fast::Iret`]). Otherwise the fast path has completed the frame
+/// ([`ScratchFrame::complete_syscall`]) and the full path runs and decides
+/// how to return.
 #[unsafe(naked)]
 pub extern "C" fn syscall_entry() {
     naked_asm!(
@@ -357,16 +373,8 @@ pub extern "C" fn syscall_entry() {
         "swapgs",
         "sysretq",
         "3:",
-        "mov rcx, [rsp + {rcx_at}]",
-        "mov r11, [rsp + {r11_at}]",
-        "mov qword ptr [rsp + {vector_at}], {vector}",
-        "mov qword ptr [rsp + {error_at}], 0",
-        "mov [rsp + {rip_at}], rcx",
-        "mov qword ptr [rsp + {cs_at}], {user_cs}",
-        "mov [rsp + {rflags_at}], r11",
-        "mov rcx, gs:[{user_rsp}]",
-        "mov [rsp + {rsp_at}], rcx",
-        "mov qword ptr [rsp + {ss_at}], {user_ss}",
+        "cmp al, {iret}",
+        "je 5f",
         push_preserved!(),
         "mov rdi, rsp",
         "movzx esi, al",
@@ -384,21 +392,18 @@ pub extern "C" fn syscall_entry() {
         "mov rsp, [rsp + {rsp}]",
         "swapgs",
         "sysretq",
+        // Served, to resume from the frame the fast path completed.
+        "5:",
+        "pop rdi", "pop rsi", "pop rdx", "pop r10", "pop r8", "pop r9", "pop rax",
+        "pop rcx", "pop r11",
+        "add rsp, 16",
+        "swapgs",
+        "iretq",
+        iret = const Fast::Iret as u8,
         user_rsp = const percpu::USER_RSP,
         stack_top = const percpu::KERNEL_STACK_TOP,
         hardware = const size_of::<ScratchFrame>() - offset_of!(ScratchFrame, vector),
         fast = sym HYPERCALL_FAST,
-        rcx_at = const offset_of!(ScratchFrame, rcx),
-        r11_at = const offset_of!(ScratchFrame, r11),
-        vector_at = const offset_of!(ScratchFrame, vector),
-        error_at = const offset_of!(ScratchFrame, error_code),
-        rip_at = const offset_of!(ScratchFrame, rip),
-        cs_at = const offset_of!(ScratchFrame, cs),
-        rflags_at = const offset_of!(ScratchFrame, rflags),
-        rsp_at = const offset_of!(ScratchFrame, rsp),
-        ss_at = const offset_of!(ScratchFrame, ss),
-        user_ss = const USER_SS,
-        user_cs = const USER_CS,
         vector = const SYSCALL_VECTOR,
         handler = sym super::trap::handle_syscall,
         restore = sym trap_return,
@@ -414,7 +419,8 @@ pub extern "C" fn syscall_entry() {
 /// nothing is served fast.
 pub static mut HYPERCALL_FAST: extern "C" fn(&mut ScratchFrame) -> Fast = unserved;
 
-extern "C" fn unserved(_: &mut ScratchFrame) -> Fast {
+extern "C" fn unserved(frame: &mut ScratchFrame) -> Fast {
+    frame.complete_syscall();
     Fast::Unserved
 }
 

@@ -27,9 +27,8 @@ pub struct PerCpu {
     /// Top of this CPU's kernel stack (also TSS.rsp0): `syscall` entry
     /// switches to it.
     kernel_stack_top: u64,
-    /// The guest's `rsp` while `syscall` entry switches stacks (written
-    /// and read only by the entry code).
-    #[allow(dead_code)]
+    /// The guest's `rsp` while `syscall` entry switches stacks (written by
+    /// the entry code).
     user_rsp: AtomicU64,
     /// TSC at which the running domain's time slice ends.
     slice_end: AtomicU64,
@@ -85,6 +84,11 @@ impl PerCpu {
     /// The kernel stack top.
     pub fn kernel_stack_top(&self) -> u64 {
         self.kernel_stack_top
+    }
+
+    /// The `rsp` of the guest whose `syscall` is being served.
+    pub fn user_rsp(&self) -> u64 {
+        self.user_rsp.load(Ordering::Relaxed)
     }
 
     /// When the running domain's slice ends (TSC).

@@ -48,6 +48,9 @@ pub enum Fast {
     Served = 1,
     /// Not a call the fast path serves ([`Exit::Hypercall`]).
     Unserved = 2,
+    /// Served, and the frame (completed by the fast path) resumes with
+    /// `iretq`: the call changed more than `rax`.
+    Iret = 3,
 }
 
 /// What the core provides to the entry code.
@@ -55,6 +58,8 @@ pub enum Fast {
 pub struct Core {
     /// Tries to serve a hypercall on the scratch frame alone, without the
     /// caller's other registers (called by the `syscall` entry itself).
+    /// Unless it returns [`Fast::Done`] it must have completed the frame
+    /// ([`ScratchFrame::complete_syscall`]).
     pub hypercall_fast: extern "C" fn(&mut ScratchFrame) -> Fast,
     /// Serves a guest's exit: on return, `frame` holds the context to
     /// resume and its address space is loaded.
