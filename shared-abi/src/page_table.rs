@@ -52,6 +52,29 @@ pub trait TableMemory {
     fn alloc_table(&mut self) -> Option<u64>;
     /// Returns a table no longer referenced by any entry.
     fn free_table(&mut self, table: u64);
+
+    /// Zeroes every entry of `table`. Memory that can do it faster than
+    /// one entry at a time overrides this.
+    fn zero_table(&mut self, table: u64) {
+        for index in 0..ENTRIES {
+            self.write_entry(table, index, 0);
+        }
+    }
+
+    /// Writes `values` into consecutive entries of `table` from `first`.
+    fn write_entries(&mut self, table: u64, first: usize, values: &[u64]) {
+        for (offset, value) in values.iter().enumerate() {
+            self.write_entry(table, first + offset, *value);
+        }
+    }
+
+    /// The first index in `range` whose entry is present, if any. Memory
+    /// that can skip runs of empty entries faster overrides this.
+    fn next_present(&self, table: u64, range: core::ops::Range<usize>) -> Option<usize> {
+        range
+            .into_iter()
+            .find(|&index| self.read_entry(table, index) & PageFlags::PRESENT.bits() != 0)
+    }
 }
 
 /// Why a mapping could not be made.
@@ -255,26 +278,25 @@ pub fn free_subtree<M: TableMemory + ?Sized>(
     root: u64,
     pml4_range: core::ops::Range<usize>,
 ) {
-    for index in pml4_range {
+    let end = pml4_range.end;
+    let mut from = pml4_range.start;
+    while let Some(index) = memory.next_present(root, from..end) {
         let entry = memory.read_entry(root, index);
-        if entry & PageFlags::PRESENT.bits() != 0 {
-            free_table_recursive(memory, entry & ADDRESS_MASK, 2);
-            memory.write_entry(root, index, 0);
-        }
+        free_table_recursive(memory, entry & ADDRESS_MASK, 2);
+        memory.write_entry(root, index, 0);
+        from = index + 1;
     }
 }
 
 fn free_table_recursive<M: TableMemory + ?Sized>(memory: &mut M, table: u64, level: usize) {
     if level > 0 {
-        for index in 0..ENTRIES {
+        let mut from = 0;
+        while let Some(index) = memory.next_present(table, from..ENTRIES) {
             let flags = PageFlags::from_bits_retain(memory.read_entry(table, index));
-            if flags.contains(PageFlags::PRESENT) && !flags.contains(PageFlags::HUGE) {
-                free_table_recursive(
-                    memory,
-                    memory.read_entry(table, index) & ADDRESS_MASK,
-                    level - 1,
-                );
+            if !flags.contains(PageFlags::HUGE) {
+                free_table_recursive(memory, flags.bits() & ADDRESS_MASK, level - 1);
             }
+            from = index + 1;
         }
     }
     memory.free_table(table);

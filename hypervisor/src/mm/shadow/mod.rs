@@ -111,10 +111,17 @@ impl<T: TableMemory> TableMemory for TablePool<T> {
     }
     fn alloc_table(&mut self) -> Option<u64> {
         let table = self.free.pop()?;
-        for index in 0..page_table::ENTRIES {
-            self.memory.write_entry(table, index, 0);
-        }
+        self.memory.zero_table(table);
         Some(table)
+    }
+    fn zero_table(&mut self, table: u64) {
+        self.memory.zero_table(table)
+    }
+    fn write_entries(&mut self, table: u64, first: usize, values: &[u64]) {
+        self.memory.write_entries(table, first, values)
+    }
+    fn next_present(&self, table: u64, range: core::ops::Range<usize>) -> Option<usize> {
+        self.memory.next_present(table, range)
     }
     fn free_table(&mut self, table: u64) {
         self.free.push(table);
@@ -178,9 +185,7 @@ impl<T: TableMemory> Shadow<T> {
     }
 
     fn install_upper_half(&mut self, machine: u64) {
-        for (index, entry) in self.upper_half.iter().enumerate() {
-            self.pool.write_entry(machine, 256 + index, *entry);
-        }
+        self.pool.write_entries(machine, 256, &self.upper_half);
     }
 
     fn current_root(&self) -> CachedRoot {
