@@ -1,0 +1,132 @@
+//! Damage done to a freshly made ext2 region before a boot: targeted
+//! corruptions, each of which the guest must answer with a specific error,
+//! and random corruption from a seed.
+//!
+//! Random damage XORs bytes, most of them inside the structures the guest
+//! reads (superblock, group descriptors, the inodes and blocks of the files
+//! it reads), the rest anywhere. ext2 has no checksums: a damaged data
+//! block, block pointer, inode size or directory entry can give a file
+//! other bytes without any inconsistency a reader could see. So the damage
+//! step records, for each file, whether any damaged byte lies among the
+//! bytes that decide its content ([`Ext2Map::content_ranges`]); the check
+//! demands the exact bytes, or an error, only of the files it did not.
+
+use crate::ext2_map::Ext2Map;
+
+/// A targeted corruption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Damage {
+    /// The superblock's magic is zeroed.
+    BadMagic,
+    /// The `inline_data` incompatible feature is set.
+    UnsupportedFeature,
+    /// Inodes per group is 0x7fffffff.
+    InodesPerGroup,
+    /// Blocks per group is 1,000,000.
+    BlocksPerGroup,
+    /// Group 1's inode table points past the end of the disk.
+    GroupOutside,
+    /// `/hello.txt`'s size is 2^40 + 5 bytes.
+    HugeInodeSize,
+    /// `/hello.txt`'s size is 8 MiB (its block map holds one block).
+    Inflated8MiB,
+    /// `/docs/numbers.txt`'s first block pointer lies beyond the disk.
+    BlockBeyond,
+    /// The first entry of the root directory has a record length of 5.
+    DirentLength,
+}
+
+/// Files the random-damage guests read (and the checker compares).
+pub const RANDOM_FILES: [&str; 4] = [
+    "/hello.txt",
+    "/docs/about.txt",
+    "/docs/numbers.txt",
+    "/medium.bin",
+];
+
+fn put32(region: &mut [u8], at: usize, value: u32) {
+    region[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+/// Applies `damage` to a pristine region.
+pub fn apply(region: &mut [u8], damage: Damage) -> Result<(), String> {
+    let map = Ext2Map::new(region)?;
+    let blocks = map.blocks;
+    let hello = *map.path_inodes("/hello.txt")?.last().unwrap();
+    let numbers = *map.path_inodes("/docs/numbers.txt")?.last().unwrap();
+    let hello_at = map.inode(hello).start;
+    let numbers_at = map.inode(numbers).start;
+    let root_block = map.blocks(2).data[0];
+    let root_at = map.block(root_block).start;
+    let group1_at = map.descriptor(1).start;
+    match damage {
+        Damage::BadMagic => region[1024 + 0x38..1024 + 0x3a].fill(0),
+        Damage::UnsupportedFeature => region[1024 + 0x61] |= 0x80,
+        Damage::InodesPerGroup => put32(region, 1024 + 0x28, 0x7fff_ffff),
+        Damage::BlocksPerGroup => put32(region, 1024 + 0x20, 1_000_000),
+        Damage::GroupOutside => put32(region, group1_at + 8, 0x00ff_0000),
+        Damage::HugeInodeSize => {
+            put32(region, hello_at + 4, 5);
+            put32(region, hello_at + 108, 1 << 8);
+        }
+        Damage::Inflated8MiB => put32(region, hello_at + 4, 8 << 20),
+        Damage::BlockBeyond => put32(region, numbers_at + 40, blocks as u32 + 1000),
+        Damage::DirentLength => {
+            region[root_at + 4..root_at + 6].copy_from_slice(&5u16.to_le_bytes())
+        }
+    }
+    Ok(())
+}
+
+/// A small deterministic generator (xorshift64*).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+/// Damages a pristine region from `seed`; returns the files of
+/// [`RANDOM_FILES`] whose content-deciding bytes were hit.
+pub fn random(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String> {
+    const HITS: usize = 24;
+    let pristine = region.to_vec();
+    let map = Ext2Map::new(&pristine)?;
+    let mut targets = vec![1024..2048, map.descriptor(0), map.descriptor(1)];
+    let mut per_file = Vec::new();
+    for file in RANDOM_FILES {
+        let ranges = map.content_ranges(file)?;
+        targets.extend(ranges.iter().cloned());
+        per_file.push((file, ranges));
+    }
+    let mut rng = Rng::new(seed);
+    let mut hit = Vec::new();
+    for _ in 0..HITS {
+        let at = match rng.below(4) {
+            0 => rng.below(map.blocks * map.block_size) as usize,
+            _ => {
+                let range = &targets[rng.below(targets.len() as u64) as usize];
+                range.start + rng.below(range.len() as u64) as usize
+            }
+        };
+        region[at] ^= 1 + rng.below(255) as u8;
+        hit.push(at);
+    }
+    Ok(per_file
+        .into_iter()
+        .filter(|(_, ranges)| hit.iter().any(|at| ranges.iter().any(|r| r.contains(at))))
+        .map(|(file, _)| file)
+        .collect())
+}
