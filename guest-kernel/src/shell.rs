@@ -130,7 +130,12 @@ fn read(volume: &Volume, path: &str, print: bool) {
         let mut hash = crate::checksum::Fnv1a::new();
         let mut total = 0u64;
         loop {
-            let count = file.read(&mut chunk)?;
+            let count = file.read(&mut chunk).inspect_err(|_| {
+                // Whatever was printed ends its line before the error's.
+                if print && total > 0 {
+                    println!();
+                }
+            })?;
             if count == 0 {
                 return Ok((hash, total));
             }
@@ -146,12 +151,7 @@ fn read(volume: &Volume, path: &str, print: bool) {
             println!("fnv1a {:016x} {total} bytes {path}", hash.value())
         }
         Ok(_) => {}
-        Err(error) => {
-            if print {
-                println!();
-            }
-            println!("{path}: {error}")
-        }
+        Err(error) => println!("{path}: {error}"),
     }
 }
 

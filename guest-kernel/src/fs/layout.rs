@@ -94,6 +94,18 @@ pub struct Geometry {
     pub groups: u64,
     /// `ext2`, `ext3` or `ext4`.
     pub kind: &'static str,
+    /// Whether files may use extents (otherwise all use block maps).
+    pub extents: bool,
+}
+
+impl Geometry {
+    /// Largest file size a block map can address: 12 direct blocks and
+    /// single, double and triple indirect ones.
+    pub fn block_map_limit(&self) -> u64 {
+        let per_block = self.block_size / 4;
+        (12 + per_block + per_block * per_block + per_block * per_block * per_block)
+            * self.block_size
+    }
 }
 
 /// Checks the superblock and the group descriptors on `disk`.
@@ -234,5 +246,6 @@ pub fn check(disk: &mut impl ReadAt) -> Result<Geometry, FsError> {
         blocks,
         groups,
         kind,
+        extents: incompat & INCOMPAT_EXTENTS != 0,
     })
 }

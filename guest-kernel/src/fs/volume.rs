@@ -9,6 +9,7 @@
 //! target is read and a chain of links stops after [`MAX_SYMLINK_HOPS`].
 
 use alloc::boxed::Box;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -128,9 +129,15 @@ impl Volume {
     /// Opens the regular file at `path`.
     pub fn open(&self, path: &str) -> Result<FileReader, FsError> {
         let path = self.resolve(path)?;
-        Ok(FileReader {
-            file: self.fs.open(path.as_str())?,
-        })
+        let file = self.fs.open(path.as_str())?;
+        let size = file.metadata().len();
+        let limit = self.geometry.block_map_limit();
+        if !self.geometry.extents && size > limit {
+            return Err(FsError::Corrupt(format!(
+                "file size {size} is more than the {limit} bytes a block map can address"
+            )));
+        }
+        Ok(FileReader { file })
     }
 }
 
