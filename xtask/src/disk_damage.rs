@@ -98,29 +98,47 @@ impl Rng {
     }
 }
 
-/// Damages a pristine region from `seed`; returns the files of
-/// [`RANDOM_FILES`] whose content-deciding bytes were hit.
+/// Damages a pristine region from `seed`: one to four bytes, each XORed
+/// with a random non-zero value, in a structure picked at random
+/// (superblock fields, group descriptors, the inodes along the files'
+/// paths, directory entries, indirect blocks, or anywhere at all). Returns
+/// the files of [`RANDOM_FILES`] whose content-deciding bytes were hit.
 pub fn random(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String> {
-    const HITS: usize = 24;
     let pristine = region.to_vec();
     let map = Ext2Map::new(&pristine)?;
-    let mut targets = vec![1024..2048, map.descriptor(0), map.descriptor(1)];
+    let head = |range: std::ops::Range<usize>, len: usize| range.start..range.start + len;
+    let mut inodes = Vec::new();
+    let mut directories = Vec::new();
+    let mut indirect = Vec::new();
     let mut per_file = Vec::new();
     for file in RANDOM_FILES {
-        let ranges = map.content_ranges(file)?;
-        targets.extend(ranges.iter().cloned());
-        per_file.push((file, ranges));
+        let path = map.path_inodes(file)?;
+        for (depth, inode) in path.iter().enumerate() {
+            inodes.push(head(map.inode(*inode), 0x70));
+            if depth + 1 < path.len() {
+                let blocks = map.blocks(*inode).data;
+                directories.extend(blocks.iter().map(|b| head(map.block(*b), 128)));
+            }
+        }
+        let own = map.blocks(*path.last().unwrap());
+        indirect.extend(own.indirect.iter().map(|b| head(map.block(*b), 64)));
+        per_file.push((file, map.content_ranges(file)?));
     }
+    let everything = vec![0..(map.blocks * map.block_size) as usize];
+    let kinds = [
+        vec![1024..1024 + 0x68],
+        vec![map.descriptor(0), map.descriptor(1)],
+        inodes,
+        directories,
+        indirect,
+        everything,
+    ];
     let mut rng = Rng::new(seed);
     let mut hit = Vec::new();
-    for _ in 0..HITS {
-        let at = match rng.below(4) {
-            0 => rng.below(map.blocks * map.block_size) as usize,
-            _ => {
-                let range = &targets[rng.below(targets.len() as u64) as usize];
-                range.start + rng.below(range.len() as u64) as usize
-            }
-        };
+    for _ in 0..1 + rng.below(4) {
+        let ranges = &kinds[rng.below(kinds.len() as u64) as usize];
+        let range = &ranges[rng.below(ranges.len() as u64) as usize];
+        let at = range.start + rng.below(range.len() as u64) as usize;
         region[at] ^= 1 + rng.below(255) as u8;
         hit.push(at);
     }

@@ -15,7 +15,7 @@ use crate::fs_checks::{
 use crate::scenario::Scenario;
 
 /// Seeds of the random-damage boot, one domain each.
-pub const RANDOM_SEEDS: [u64; 6] = [1, 2, 3, 4, 5, 6];
+pub const RANDOM_SEEDS: [u64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 /// Targeted corruptions: domain name, damage, command typed, and the line
 /// the domain must answer with (after its name prefix).
