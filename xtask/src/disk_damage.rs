@@ -124,9 +124,9 @@ pub fn random(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String>
         indirect.extend(own.indirect.iter().map(|b| head(map.block(*b), 64)));
         per_file.push((file, map.content_ranges(file)?));
     }
-    let everything = vec![0..(map.blocks * map.block_size) as usize];
+    let everything: Vec<_> = std::iter::once(0..(map.blocks * map.block_size) as usize).collect();
     let kinds = [
-        vec![1024..1024 + 0x68],
+        std::iter::once(1024..1024 + 0x68).collect(),
         vec![map.descriptor(0), map.descriptor(1)],
         inodes,
         directories,

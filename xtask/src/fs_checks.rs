@@ -72,7 +72,7 @@ pub fn random_damage_reads_are_exact_or_errors(log: &str) -> Result<(), String> 
         let words: Vec<&str> = line.split_whitespace().collect();
         let seed = words.get(1).ok_or("bad damage record")?;
         let hit = &words[3.min(words.len())..];
-        let domain = format!("random{}", index + 1);
+        let domain = format!("seed-{seed}");
         require(log, &format!("[{domain}] alive")).map_err(|e| format!("seed {seed}: {e}"))?;
         require(
             log,

@@ -137,10 +137,10 @@ pub fn all() -> Vec<Scenario> {
         .chain(["ls /\n".into(), "ls /docs\n".into(), "echo alive\n".into()])
         .collect();
     for (index, seed) in RANDOM_SEEDS.iter().enumerate() {
-        let name = format!("random{}", index + 1);
+        let name = format!("seed-{seed}");
         regions.push(Region::Random(*seed));
         input.extend(focus(index + 1, &script));
-        random = random.guest(&name, "guest-kernel", &format!("seed={seed}"));
+        random = random.guest(&name, "guest-kernel", "");
     }
     random = random
         .regions(&regions)

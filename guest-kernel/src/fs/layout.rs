@@ -169,7 +169,7 @@ pub fn check(disk: &mut impl ReadAt) -> Result<Geometry, FsError> {
     }
     let per_group_limit = 8 * block_size;
     let blocks_per_group = le32(&sb, 0x20) as u64;
-    if !(8..=per_group_limit).contains(&blocks_per_group) || blocks_per_group % 8 != 0 {
+    if !(8..=per_group_limit).contains(&blocks_per_group) || !blocks_per_group.is_multiple_of(8) {
         return corrupt(format!(
             "blocks per group {blocks_per_group} is not a multiple of 8 from 8 to {per_group_limit}"
         ));
@@ -194,9 +194,7 @@ pub fn check(disk: &mut impl ReadAt) -> Result<Geometry, FsError> {
         ));
     }
     let descriptor_size = if wide { le16(&sb, 0xfe) as u64 } else { 32 };
-    if wide
-        && (descriptor_size < 64 || descriptor_size > 1024 || !descriptor_size.is_power_of_two())
-    {
+    if wide && (!(64..=1024).contains(&descriptor_size) || !descriptor_size.is_power_of_two()) {
         return corrupt(format!("group descriptor size {descriptor_size}"));
     }
     let table_start = first_data + 1;

@@ -26,7 +26,7 @@ static ALLOCATOR: TalcLock<spin::Mutex<()>, Manual> = TalcLock::new(Manual);
 
 /// Bytes of heap for `usable` bytes of usable memory.
 pub const fn size_for(usable: u64) -> u64 {
-    let size = usable / 4 * 3 & !0xfff;
+    let size = (usable / 4 * 3) & !0xfff;
     if size < MIN_HEAP { MIN_HEAP } else { size }
 }
 
