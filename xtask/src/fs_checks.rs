@@ -68,9 +68,23 @@ pub fn random_damage_reads_are_exact_or_errors(log: &str) -> Result<(), String> 
     let record_path = disk_image::directory().join("fs-random-damage.damage");
     let record = std::fs::read_to_string(&record_path)
         .map_err(|e| format!("cannot read {}: {e}", record_path.display()))?;
-    for (index, line) in record.lines().enumerate() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let seed = words.get(1).ok_or("bad damage record")?;
+    judge_random_damage(log, &record, &host_file)
+}
+
+/// [`random_damage_reads_are_exact_or_errors`] with the damage `record`
+/// (`seed S hit FILE...` per domain, in domain order) and the host's files
+/// given.
+fn judge_random_damage(
+    log: &str,
+    record: &str,
+    host: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<(), String> {
+    let lines: Vec<&str> = log.lines().map(|l| l.trim_end_matches('\r')).collect();
+    for (index, entry) in record.lines().enumerate() {
+        let words: Vec<&str> = entry.split_whitespace().collect();
+        let (Some(&"seed"), Some(seed)) = (words.first(), words.get(1)) else {
+            return Err(format!("bad damage record `{entry}`"));
+        };
         let hit = &words[3.min(words.len())..];
         let domain = format!("seed-{seed}");
         require(log, &format!("[{domain}] alive")).map_err(|e| format!("seed {seed}: {e}"))?;
@@ -80,16 +94,14 @@ pub fn random_damage_reads_are_exact_or_errors(log: &str) -> Result<(), String> 
         )
         .map_err(|e| format!("seed {seed}: {e}"))?;
         for file in RANDOM_FILES {
-            let data = host_file(file)?;
-            let exact = sum_line(&domain, file, &data);
+            let exact = sum_line(&domain, file, &host(file)?);
             let prefix = format!("[{domain}] fnv1a ");
             let suffix = format!(" bytes {file}");
-            let got = log
-                .lines()
-                .map(|l| l.trim_end_matches('\r'))
+            let got = lines
+                .iter()
                 .find(|l| l.starts_with(&prefix) && l.ends_with(&suffix));
             match got {
-                Some(line) if line != exact && !hit.contains(&file) => {
+                Some(line) if **line != exact && !hit.contains(&file) => {
                     return Err(format!(
                         "seed {seed}: {file} read as `{line}`, the host wrote `{exact}`, and the damage did not touch its bytes"
                     ));
@@ -98,8 +110,8 @@ pub fn random_damage_reads_are_exact_or_errors(log: &str) -> Result<(), String> 
                 None => {
                     let error = format!("[{domain}] {file}: ");
                     let no_fs = format!("[{domain}] no filesystem");
-                    if !log
-                        .lines()
+                    if !lines
+                        .iter()
                         .any(|l| l.starts_with(&error) || l.starts_with(&no_fs))
                     {
                         return Err(format!("seed {seed}: no answer for {file}"));
@@ -109,4 +121,50 @@ pub fn random_damage_reads_are_exact_or_errors(log: &str) -> Result<(), String> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(_: &str) -> Result<Vec<u8>, String> {
+        Ok(b"abc".to_vec())
+    }
+
+    /// A log in which domain `seed-7` answered `answer(file)` for each file.
+    fn log(answer: impl Fn(&str) -> String) -> String {
+        let mut log = String::new();
+        for file in RANDOM_FILES {
+            log.push_str(&format!("[seed-7] {}\n", answer(file)));
+        }
+        log.push_str("[seed-7] alive\nhv: domain 1 'seed-7' shut down with code 0\n");
+        log
+    }
+
+    #[test]
+    fn random_damage_judge_accepts_exact_bytes_and_errors() {
+        let good = sum_line("seed-7", "/x", b"abc");
+        let good = good.trim_end_matches(" /x").trim_start_matches("[seed-7] ");
+        let exact = log(|file| format!("{good} {file}"));
+        assert_eq!(judge_random_damage(&exact, "seed 7 hit \n", &host), Ok(()));
+        let errors = log(|file| format!("{file}: corrupt filesystem: something"));
+        assert_eq!(judge_random_damage(&errors, "seed 7 hit \n", &host), Ok(()));
+    }
+
+    #[test]
+    fn random_damage_judge_rejects_wrong_bytes_unless_the_file_was_hit() {
+        let wrong = log(|file| format!("fnv1a 0000000000000000 3 bytes {file}"));
+        assert!(judge_random_damage(&wrong, "seed 7 hit /hello.txt\n", &host).is_err());
+        let all = format!("seed 7 hit {}\n", RANDOM_FILES.join(" "));
+        assert_eq!(judge_random_damage(&wrong, &all, &host), Ok(()));
+    }
+
+    #[test]
+    fn random_damage_judge_requires_the_domain_to_survive() {
+        let errors = log(|file| format!("{file}: an error"));
+        let crashed = errors.replace("shut down with code 0", "shut down with code 101");
+        assert!(judge_random_damage(&crashed, "seed 7 hit \n", &host).is_err());
+        let silent = log(|_| "something else".into());
+        assert!(judge_random_damage(&silent, "seed 7 hit \n", &host).is_err());
+    }
 }
