@@ -16,6 +16,34 @@ use crate::scenario::Scenario;
 
 /// Seeds of the random-damage boot, one domain each.
 pub const RANDOM_SEEDS: [u64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+/// Environment variable naming other seeds (`42`, or `9-16`; at most 9).
+pub const SEEDS_VARIABLE: &str = "FS_DAMAGE_SEEDS";
+
+/// The seeds to damage images with: [`RANDOM_SEEDS`], or those named by
+/// [`SEEDS_VARIABLE`] (to reproduce a failure, or to search further).
+fn seeds() -> Vec<u64> {
+    let Ok(text) = std::env::var(SEEDS_VARIABLE) else {
+        return RANDOM_SEEDS.to_vec();
+    };
+    let parsed = match text.split_once('-') {
+        Some((first, last)) => first
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .zip(last.trim().parse::<u64>().ok())
+            .map(|(first, last)| (first..=last).collect::<Vec<_>>()),
+        None => text.trim().parse().ok().map(|seed| vec![seed]),
+    };
+    match parsed {
+        Some(seeds) if (1..=9).contains(&seeds.len()) => seeds,
+        _ => {
+            eprintln!(
+                "error: {SEEDS_VARIABLE}={text}: expected a seed or a range of at most 9 seeds, like 9-16"
+            );
+            std::process::exit(1)
+        }
+    }
+}
 
 /// Targeted corruptions: domain name, damage, command typed, and the line
 /// the domain must answer with (after its name prefix).
@@ -92,6 +120,7 @@ pub fn all() -> Vec<Scenario> {
         .guest("alpha", "guest-kernel", "")
         .guest("beta", "guest-kernel", "")
         .regions(&[Region::Tree, Region::Ext4])
+        .cmdline("dom_mem=32M")
         .input(&input)
         .exact("[alpha] disk: 32768 sectors, ext2 filesystem mounted")
         .exact("[beta] disk: 32768 sectors, ext4 filesystem mounted")
@@ -136,7 +165,7 @@ pub fn all() -> Vec<Scenario> {
         .map(|file| format!("sum {file}\n"))
         .chain(["ls /\n".into(), "ls /docs\n".into(), "echo alive\n".into()])
         .collect();
-    for (index, seed) in RANDOM_SEEDS.iter().enumerate() {
+    for (index, seed) in seeds().iter().enumerate() {
         let name = format!("seed-{seed}");
         regions.push(Region::Random(*seed));
         input.extend(focus(index + 1, &script));
