@@ -8,7 +8,7 @@ use core::fmt::Write;
 use crate::arch::x86_64::exception;
 use crate::domain::Domain;
 use crate::domain::trap_delivery::Undeliverable;
-use crate::instruction::privileged_mnemonic;
+use crate::instruction::privileged_instruction;
 use crate::log::LineBuffer;
 use crate::mm::address::GuestVirtAddr;
 
@@ -32,19 +32,14 @@ pub fn report(
                     .read_guest(GuestVirtAddr(rip), &mut code[..*len])
                     .is_ok()
             });
-            if let Some(len) = fetched {
-                match privileged_mnemonic(&code[..len]) {
-                    Some("int") if len >= 2 && code[0] == 0xcd => {
-                        let _ = write!(cause, " (privileged instruction int {:#x})", code[1]);
-                    }
-                    Some(mnemonic) => {
-                        let _ = write!(cause, " (privileged instruction {mnemonic})");
-                    }
-                    None if error_code != 0 => {
-                        let _ = write!(cause, " (error {error_code:#x})");
-                    }
-                    None => {}
+            match fetched.and_then(|len| privileged_instruction(&code[..len])) {
+                Some(instruction) => {
+                    let _ = write!(cause, " (privileged instruction {instruction})");
                 }
+                None if error_code != 0 => {
+                    let _ = write!(cause, " (error {error_code:#x})");
+                }
+                None => {}
             }
         }
         exception::PAGE_FAULT => {

@@ -14,6 +14,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 
+use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
+use crate::arch::x86_64::trap::{Exit, Fast};
 use crate::arch::x86_64::{cpu, entry, exception, qemu_exit, tlb};
 use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::vcpu::Registers;
@@ -28,37 +30,60 @@ use crate::{console, containment};
 /// How long a domain runs before the timer preempts it.
 pub const TIME_SLICE_NS: u64 = 10_000_000;
 
-/// Why the guest stopped running.
-#[derive(Clone, Copy, Debug)]
-pub enum GuestExit {
-    /// It issued `syscall`.
-    Hypercall,
-    /// It raised an exception.
-    Exception {
-        /// Exception vector.
-        vector: u8,
-        /// Error code (0 when the vector has none).
-        error_code: u64,
-        /// CR2 for page faults.
-        fault_address: u64,
-    },
-    /// The hypervisor's timer fired.
-    Timer,
-    /// A device interrupted (console input).
-    Device,
-}
-
 /// TSC at which the running domain's time slice ends.
 static SLICE_END: AtomicU64 = AtomicU64::new(0);
 
+/// The core's side of every guest exit (registered with the arch entry
+/// code): serves `exit` and leaves in `frame` the context to resume, with
+/// its address space loaded.
+pub fn exit(frame: &mut TrapFrame, exit: Exit) {
+    let mut regs = frame.registers();
+    let root = match exit {
+        Exit::HypercallServed => {
+            let mut table = DOMAINS.lock();
+            let current = table.current;
+            table.domains[current].vcpu.regs = regs;
+            resume(table, Outcome::Resume, true, &mut regs)
+        }
+        _ => guest_exit(exit, &mut regs),
+    };
+    load_root(root);
+    frame.load_guest(&regs);
+}
+
+/// The fast hypercall path (registered with the arch entry code): a call
+/// that needs only the calling domain ([`hypercall::domain_call`]) is
+/// served on the scratch frame itself, with no copy of the registers;
+/// [`Fast::Served`] when it made an upcall due, which [`exit`] delivers.
+pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
+    let Some(call) = hypercall::domain_call_numbered(frame.rax) else {
+        return Fast::Unserved;
+    };
+    let mut table = DOMAINS.lock();
+    let current = table.current;
+    let domain = &mut table.domains[current];
+    frame.rax = hypercall::encode(call(domain, frame.args()));
+    if domain.upcall_due() {
+        return Fast::Served;
+    }
+    Fast::Done
+}
+
+/// Loads `root` into CR3 unless it is loaded already.
+fn load_root(root: MachineAddr) {
+    // SAFETY: `root` is a domain address space built by
+    // kernel_space::new_root, which maps the hypervisor identically.
+    unsafe { cpu::switch_root(root) };
+}
+
 /// Handles `exit` for the running domain and selects who runs next.
-pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
+pub fn guest_exit(exit: Exit, regs: &mut Registers) -> MachineAddr {
     let mut table = DOMAINS.lock();
     let current = table.current;
     table.domains[current].vcpu.regs = *regs;
     let outcome = match exit {
-        GuestExit::Hypercall => hypercall::dispatch(&mut table),
-        GuestExit::Exception {
+        Exit::Hypercall => hypercall::dispatch(&mut table),
+        Exit::Exception {
             vector,
             error_code,
             fault_address,
@@ -68,10 +93,28 @@ pub fn guest_exit(exit: GuestExit, regs: &mut Registers) -> MachineAddr {
             error_code,
             fault_address,
         ),
-        GuestExit::Timer | GuestExit::Device => Outcome::Resume,
+        Exit::Timer | Exit::Device | Exit::HypercallServed => Outcome::Resume,
     };
-    let quiet =
-        !table.timers_changed && matches!(exit, GuestExit::Hypercall | GuestExit::Exception { .. });
+    let quiet = matches!(
+        exit,
+        Exit::Hypercall | Exit::HypercallServed | Exit::Exception { .. }
+    );
+    resume(table, outcome, quiet, regs)
+}
+
+/// After an exit was served with `outcome`: the current domain continues
+/// if it may, else the scheduler picks who runs; due timers fire and a due
+/// upcall is delivered. `quiet` says nothing about time changed (no timer
+/// interrupt) unless a domain timer was set. Returns the root to load, with
+/// the registers to resume in `regs`.
+fn resume(
+    mut table: spin::MutexGuard<'_, DomainTable>,
+    outcome: Outcome,
+    quiet: bool,
+    regs: &mut Registers,
+) -> MachineAddr {
+    let current = table.current;
+    let quiet = quiet && !table.timers_changed;
     if outcome == Outcome::Resume && quiet {
         // The fast path: the same domain continues and nothing about time
         // changed, so the armed timer, the slice and the deadlines stand.

@@ -33,9 +33,15 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         shared_abi::ABI_MAJOR,
         shared_abi::ABI_MINOR
     );
+    crate::arch::x86_64::trap::install(crate::arch::x86_64::trap::Core {
+        hypercall_fast: dispatch::hypercall_fast,
+        exit: dispatch::exit,
+        uart_input: crate::console::uart_input,
+    });
     crate::console::set_color(options.console_color);
     if options.bench {
         crate::arch::x86_64::trap::BENCH_PROBE.store(true, core::sync::atomic::Ordering::Relaxed);
+        crate::arch::x86_64::syscall::use_bench_entry();
         log::info!("bench fault probe enabled");
         uart_bench();
     }
@@ -168,5 +174,9 @@ fn disk_bench(sectors: u64) {
     log::info!(
         "bench block_direct_rand_iops {} {reads}",
         reads * crate::time::tsc_hz() / elapsed.max(1)
+    );
+    log::info!(
+        "bench block_direct_rand_cycles_per_request {} {reads}",
+        elapsed / reads
     );
 }

@@ -6,7 +6,14 @@
 //! The JSON file is a list of objects with the keys `metric`, `value`,
 //! `unit`, `baseline`, `baseline_value`, `ratio` and `accel` (`baseline`,
 //! `baseline_value` and `ratio` are `null` for the baselines themselves), so
-//! runs can be compared.
+//! runs can be compared (`--compare OLD.json`).
+//!
+//! Which mode to trust for what: `--icount` (TCG, one TSC tick per
+//! instruction) for the cost of a code path, deterministic from run to run;
+//! KVM on bare metal for absolute time; never nested KVM, where every exit
+//! costs about a million cycles whatever the path does. Under icount device
+//! time is free, so throughput figures mean nothing there: the per-byte and
+//! per-request figures are instruction counts.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -20,7 +27,7 @@ use crate::qemu::{self, Accel, Boot, Ending};
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 21] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 23] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("bare_fault", None, None),
@@ -66,10 +73,17 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 21] = [
         Some("console_early_cycles_per_byte"),
         Some(0.25),
     ),
+    ("block_direct_rand_cycles_per_request", None, None),
+    (
+        "block_split_rand_cycles_per_request",
+        Some("block_direct_rand_cycles_per_request"),
+        Some(2.0),
+    ),
 ];
 
-/// The unit of a metric: nanoseconds for the `_ns` ones, else cycles.
-fn unit(metric: &str) -> &'static str {
+/// The unit of a metric under `accel`: nanoseconds for the `_ns` ones,
+/// throughputs, else cycles (instructions under icount).
+fn unit(metric: &str, accel: Accel) -> &'static str {
     if metric.ends_with("_ns") {
         "ns"
     } else if metric.ends_with("_mb_per_s") {
@@ -78,6 +92,8 @@ fn unit(metric: &str) -> &'static str {
         "IOPS"
     } else if metric.ends_with("_bytes_per_s") {
         "B/s"
+    } else if accel == Accel::TcgIcount {
+        "instructions"
     } else {
         "cycles"
     }
@@ -94,7 +110,10 @@ pub struct Figure {
 /// Runs the bench guest and reports.
 pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     let qemu = qemu::find()?;
-    let accel = Accel::resolve(options.accel)?;
+    let accel = match options.icount {
+        true => Accel::TcgIcount,
+        false => Accel::resolve(options.accel)?,
+    };
     let artifacts = artifacts::build(Profile::Release, Output::Capture)?;
     let bundle_path = artifacts::target_dir().join("bundles").join("bench.bundle");
     let guests = [
@@ -120,7 +139,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         accel,
         disk: Some(disk),
     };
-    eprintln!("bench: booting under {} ...", accel.name());
+    eprintln!("bench: booting under {} ...", accel.label());
     let captured = boot.run_captured(options.timeout)?;
     let succeeded = matches!(
         captured.ending,
@@ -138,6 +157,13 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     std::fs::write(&path, json(&figures, accel))
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
     println!("wrote {}", path.display());
+    if let Some(old) = &options.compare {
+        let text =
+            std::fs::read_to_string(old).map_err(|e| format!("reading {}: {e}", old.display()))?;
+        let previous = read_json(&text)
+            .ok_or_else(|| format!("{} is not a bench.json this tool wrote", old.display()))?;
+        print!("{}", comparison(&previous, &figures));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -198,12 +224,57 @@ pub fn table(figures: &[Figure], accel: Accel) -> String {
             out,
             "{metric:<30} {:>12} {:>6} {:>8}  {:<16} {shown:>7}  {target}",
             figure.value,
-            unit(metric),
+            unit(metric, accel),
             figure.samples,
             baseline.unwrap_or("-"),
         );
     }
-    let _ = writeln!(out, "(medians, one boot, accel {})", accel.name());
+    let _ = writeln!(out, "(medians, one boot, accel {})", accel.label());
+    out
+}
+
+/// Reads the `metric` and `value` of each line of a `bench.json` written
+/// by [`json`]; `None` if no line has them.
+pub fn read_json(text: &str) -> Option<Vec<(String, u64)>> {
+    let field = |line: &str, key: &str| -> Option<String> {
+        let rest = &line[line.find(key)? + key.len()..];
+        let end = rest.find([',', '"', '}'])?;
+        Some(rest[..end].trim().to_string())
+    };
+    let figures: Vec<(String, u64)> = text
+        .lines()
+        .filter_map(|line| {
+            let metric = field(line, "\"metric\": \"")?;
+            let value = field(line, "\"value\": ")?.parse().ok()?;
+            Some((metric, value))
+        })
+        .collect();
+    (!figures.is_empty()).then_some(figures)
+}
+
+/// Old, new and the change of every figure measured in both runs.
+pub fn comparison(old: &[(String, u64)], new: &[Figure]) -> String {
+    let mut out = format!(
+        "{:<40} {:>12} {:>12} {:>9}\n",
+        "metric", "old", "new", "change"
+    );
+    for figure in new {
+        let Some((_, before)) = old.iter().find(|(metric, _)| *metric == figure.metric) else {
+            continue;
+        };
+        let change = match *before {
+            0 => "-".to_string(),
+            before => format!(
+                "{:+.1}%",
+                (figure.value as f64 / before as f64 - 1.0) * 100.0
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "{:<40} {before:>12} {:>12} {change:>9}",
+            figure.metric, figure.value
+        );
+    }
     out
 }
 
@@ -223,8 +294,8 @@ pub fn json(figures: &[Figure], accel: Accel) -> String {
             };
             Some(format!(
                 "  {{\"metric\": \"{metric}\", \"value\": {value}, \"unit\": \"{}\", \"baseline\": {baseline_name}, \"baseline_value\": {baseline_value}, \"ratio\": {ratio}, \"accel\": \"{}\"}}",
-                unit(metric),
-                accel.name()
+                unit(metric, accel),
+                accel.label()
             ))
         })
         .collect();
@@ -274,5 +345,26 @@ mod tests {
             !json.contains("reflected_fault"),
             "unmeasured figures are left out"
         );
+        let icount = super::json(&figures, Accel::TcgIcount);
+        assert!(icount.contains("\"unit\": \"instructions\""), "{icount}");
+        assert!(icount.contains("\"accel\": \"tcg-icount\""), "{icount}");
+    }
+
+    #[test]
+    fn compares_with_a_previous_run() {
+        let figures = parse(LOG);
+        let old = read_json(&json(&figures, Accel::TcgIcount)).unwrap();
+        assert_eq!(old[0], ("null_hypercall".to_string(), 100));
+        let new = [Figure {
+            metric: "null_hypercall".into(),
+            value: 50,
+            samples: 1,
+        }];
+        let table = comparison(&old, &new);
+        assert!(
+            table.contains("null_hypercall") && table.contains("-50.0%"),
+            "{table}"
+        );
+        assert_eq!(read_json("not json"), None);
     }
 }

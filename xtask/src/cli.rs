@@ -17,8 +17,8 @@ Usage:
   cargo xtask build [--debug]
   cargo xtask run   [--debug] [--accel auto|kvm|tcg] [--mem-per-domain SIZE]
                     [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
-  cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR]
-  cargo xtask bench [--accel auto|kvm|tcg] [--timeout SECS]
+  cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR] [--repeat N]
+  cargo xtask bench [--accel auto|kvm|tcg | --icount] [--timeout SECS] [--compare OLD.json]
   cargo xtask --help
 
 Commands:
@@ -31,6 +31,9 @@ Commands:
           --accel says otherwise), and print `N passed, M failed`.
   bench   Boot the bench guest (KVM when available), print a table of
           median cycle counts and ratios, and write target/bench.json.
+          --icount counts instructions instead (TCG, -icount shift=0):
+          deterministic, the figure to optimise code paths against.
+          --compare OLD.json prints old, new and the change per figure.
 
 Options:
   --debug                Use the debug profile instead of release.
@@ -38,6 +41,8 @@ Options:
   --mem-per-domain SIZE  Memory per domain (e.g. 64M), passed as dom_mem=SIZE.
   --timeout SECS         Kill QEMU after SECS seconds (run: none, bench: 300).
   --filter SUBSTR        Only run the scenarios whose name contains SUBSTR.
+  --repeat N             Run the selected scenarios N times (1 to 1000); a
+                         scenario passes only if every run passed.
 ";
 
 /// What the user asked for.
@@ -59,7 +64,11 @@ pub enum Command {
 #[derive(Debug, PartialEq)]
 pub struct BenchOptions {
     pub accel: AccelChoice,
+    /// Count instructions (TCG with `-icount shift=0,sleep=off`).
+    pub icount: bool,
     pub timeout: Duration,
+    /// A previous `bench.json` to compare with.
+    pub compare: Option<std::path::PathBuf>,
 }
 
 /// Options of `cargo xtask run`.
@@ -79,6 +88,8 @@ pub struct TestOptions {
     /// `None` means the test default (TCG).
     pub accel: Option<AccelChoice>,
     pub filter: Option<String>,
+    /// Runs of each selected scenario.
+    pub repeat: u32,
 }
 
 /// Parses the arguments after the program name.
@@ -130,12 +141,14 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 profile: Profile::Release,
                 accel: None,
                 filter: None,
+                repeat: 1,
             };
             while let Some(word) = words.next() {
                 match word {
                     "--debug" => options.profile = Profile::Debug,
                     "--accel" => options.accel = Some(parse_accel(&words.value(word)?)?),
                     "--filter" => options.filter = Some(words.value(word)?),
+                    "--repeat" => options.repeat = parse_repeat(&words.value(word)?)?,
                     other => return Err(unknown(other, "test")),
                 }
             }
@@ -144,14 +157,25 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "bench" => {
             let mut options = BenchOptions {
                 accel: AccelChoice::Auto,
+                icount: false,
                 timeout: Duration::from_secs(300),
+                compare: None,
             };
+            let mut accel_given = false;
             while let Some(word) = words.next() {
                 match word {
-                    "--accel" => options.accel = parse_accel(&words.value(word)?)?,
+                    "--accel" => {
+                        options.accel = parse_accel(&words.value(word)?)?;
+                        accel_given = true;
+                    }
+                    "--icount" => options.icount = true,
+                    "--compare" => options.compare = Some(words.value(word)?.into()),
                     "--timeout" => options.timeout = parse_seconds(&words.value(word)?)?,
                     other => return Err(unknown(other, "bench")),
                 }
+            }
+            if options.icount && accel_given && options.accel != AccelChoice::Tcg {
+                return Err("--icount runs under TCG: drop --accel or use --accel tcg".into());
             }
             Ok(Command::Bench(options))
         }
@@ -226,6 +250,18 @@ fn parse_size(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
+/// Most runs `--repeat` accepts.
+const MAX_REPEAT: u32 = 1000;
+
+fn parse_repeat(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(runs) if (1..=MAX_REPEAT).contains(&runs) => Ok(runs),
+        _ => Err(format!(
+            "invalid --repeat `{value}`: expected a number of runs from 1 to {MAX_REPEAT}"
+        )),
+    }
+}
+
 fn parse_seconds(value: &str) -> Result<Duration, String> {
     match value.parse::<u64>() {
         Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
@@ -267,6 +303,7 @@ mod tests {
             profile: Profile::Release,
             accel: None,
             filter: Some("boot".into()),
+            repeat: 1,
         };
         assert_eq!(
             parse_words("test --filter boot"),
@@ -290,5 +327,21 @@ mod tests {
         assert!(parse_words("run --mem-per-domain lots").is_err());
         assert!(parse_words("run --timeout 0").is_err());
         assert!(parse_words("test --filter").is_err());
+        assert!(parse_words("bench --icount --accel kvm").is_err());
+        assert!(matches!(
+            parse_words("bench --icount --compare old.json"),
+            Ok(Command::Bench(BenchOptions {
+                icount: true,
+                compare: Some(_),
+                ..
+            }))
+        ));
+        assert!(parse_words("test --repeat 0").is_err());
+        assert!(parse_words("test --repeat 1001").is_err());
+        assert!(parse_words("test --repeat many").is_err());
+        assert!(matches!(
+            parse_words("test --repeat 5"),
+            Ok(Command::Test(TestOptions { repeat: 5, .. }))
+        ));
     }
 }

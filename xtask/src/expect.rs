@@ -49,6 +49,9 @@ pub struct Expectation {
     pub ordered: Vec<(LineMatch, LineMatch)>,
     /// Each must equal some whole line.
     pub exact: Vec<String>,
+    /// For each `(a, b)`: some line contains `a` and ends with `b` (a
+    /// report naming its subject and its cause on one line).
+    pub reports: Vec<(String, String)>,
     /// Checks of the whole log that a substring cannot express.
     pub checks: Vec<LogCheck>,
     /// The boot is killed on purpose (no exit status to check).
@@ -64,6 +67,7 @@ impl Expectation {
             forbidden: Vec::new(),
             ordered: Vec::new(),
             exact: Vec::new(),
+            reports: Vec::new(),
             checks: Vec::new(),
             killed: false,
         }
@@ -100,6 +104,14 @@ impl Expectation {
         for wanted in &self.exact {
             if !lines.iter().any(|line| line == wanted) {
                 problems.push(format!("missing the line `{wanted}`"));
+            }
+        }
+        for (subject, ending) in &self.reports {
+            let found = lines
+                .iter()
+                .any(|line| line.contains(subject.as_str()) && line.ends_with(ending.as_str()));
+            if !found {
+                problems.push(format!("no line with `{subject}` ending in `{ending}`"));
             }
         }
         for check in &self.checks {

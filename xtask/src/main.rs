@@ -8,6 +8,7 @@ mod artifacts;
 mod bench;
 mod bundle;
 mod cli;
+mod crash_trials;
 mod disk_damage;
 mod disk_image;
 mod elf_corrupt;

@@ -10,6 +10,7 @@ use std::io::Read;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,10 @@ pub enum AccelChoice {
 pub enum Accel {
     Kvm,
     Tcg,
+    /// TCG with `-icount shift=0,sleep=off`: the guest-visible TSC advances
+    /// by exactly one per instruction executed, so TSC deltas are
+    /// instruction counts and a run is deterministic.
+    TcgIcount,
 }
 
 impl Accel {
@@ -47,11 +52,36 @@ impl Accel {
         }
     }
 
+    /// The value of QEMU's `-cpu` option: the default model plus the
+    /// protections the hypervisor turns on (SMEP, SMAP, and UMIP, which
+    /// keeps `sgdt`/`sidt`/`sldt`/`smsw`/`str` from revealing its tables).
+    /// Under KVM a feature the host lacks is dropped by QEMU with a
+    /// warning, and the hypervisor reports the hole that leaves.
+    pub fn cpu_model(self) -> &'static str {
+        "qemu64,+smep,+smap,+umip"
+    }
+
     /// The value of QEMU's `-accel` option.
     pub fn name(self) -> &'static str {
         match self {
             Accel::Kvm => "kvm",
-            Accel::Tcg => "tcg",
+            Accel::Tcg | Accel::TcgIcount => "tcg",
+        }
+    }
+
+    /// How reports name the mode: `kvm`, `tcg` or `tcg-icount`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Accel::TcgIcount => "tcg-icount",
+            other => other.name(),
+        }
+    }
+
+    /// QEMU options beyond `-accel` the mode needs.
+    pub fn extra_args(self) -> &'static [&'static str] {
+        match self {
+            Accel::TcgIcount => &["-icount", "shift=0,sleep=off"],
+            Accel::Kvm | Accel::Tcg => &[],
         }
     }
 }
@@ -70,6 +100,28 @@ pub fn find() -> Result<PathBuf, String> {
     std::env::split_paths(&path).map(|dir| dir.join(QEMU)).find(|candidate| candidate.is_file()).ok_or_else(|| {
         format!("{QEMU} not found: install it with `sudo apt-get install qemu-system-x86` (Debian/Ubuntu)")
     })
+}
+
+/// How the serial output is read while QEMU runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadPace {
+    /// As fast as it arrives.
+    Eager,
+    /// As a slow terminal would: small reads with a delay between them
+    /// and a long pause now and then, so QEMU's output pipe fills up and
+    /// the guest machine's UART has to wait for the host.
+    Slow,
+}
+
+impl ReadPace {
+    /// Bytes per read, delay after each read, and a longer pause after
+    /// every so many reads.
+    const SLOW: (usize, Duration, usize, Duration) = (
+        4096,
+        Duration::from_millis(20),
+        16,
+        Duration::from_millis(300),
+    );
 }
 
 /// What ends console input for every domain: the console's escape key
@@ -123,6 +175,8 @@ impl Boot {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
         command.args(["-accel", self.accel.name()]);
+        command.args(self.accel.extra_args());
+        command.args(["-cpu", self.accel.cpu_model()]);
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
                 "file={},format=raw,if=none,id=disk0",
@@ -168,17 +222,19 @@ impl Boot {
         timeout: Duration,
         input: &[u8],
     ) -> Result<Captured, String> {
-        self.run_captured_until(timeout, input, None)
+        self.run_captured_until(timeout, input, None, ReadPace::Eager)
     }
 
     /// Like [`Boot::run_captured_with_input`], but QEMU is killed outright
-    /// (SIGKILL, as a power cut would) as soon as its output contains
-    /// `kill_on`.
+    /// (SIGKILL, as a power cut would) once `kill_on.1` has passed since
+    /// its output first contained `kill_on.0`, and its output is read at
+    /// `pace`.
     pub fn run_captured_until(
         &self,
         timeout: Duration,
         input: &[u8],
-        kill_on: Option<&str>,
+        kill_on: Option<(&str, Duration)>,
+        pace: ReadPace,
     ) -> Result<Captured, String> {
         let mut command = self.command();
         command
@@ -194,13 +250,15 @@ impl Boot {
                 thread::sleep(Duration::from_secs(u64::MAX / 4));
             });
         }
-        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = Arc::new(OnceLock::new());
+        let pattern = kill_on.map(|(pattern, _)| pattern.to_string());
         let stdout = child
             .stdout
             .take()
-            .map(|pipe| collect_watching(pipe, kill_on.map(str::to_string), seen.clone()));
+            .map(|pipe| collect_watching(pipe, pattern, seen.clone(), pace));
         let stderr = child.stderr.take().map(collect);
-        let ending = wait_or_kill(&mut child, timeout, &seen);
+        let delay = kill_on.map_or(Duration::ZERO, |(_, delay)| delay);
+        let ending = wait_or_kill(&mut child, timeout, &seen, delay);
         // The readers end once QEMU (the only writer) has exited.
         let serial = stdout
             .map(|reader| reader.join().unwrap_or_default())
@@ -232,39 +290,53 @@ fn collect(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
     })
 }
 
-/// Like [`collect`], setting `seen` once the text contains `pattern`.
+/// Like [`collect`] at `pace`, setting `seen` to the time the text first
+/// contained `pattern`.
 fn collect_watching(
     mut pipe: impl Read + Send + 'static,
     pattern: Option<String>,
-    seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: Arc<OnceLock<Instant>>,
+    pace: ReadPace,
 ) -> thread::JoinHandle<String> {
     thread::spawn(move || {
         let mut bytes = Vec::new();
         let mut chunk = [0u8; 4096];
-        while let Ok(count) = pipe.read(&mut chunk) {
+        let (size, delay, pause_every, pause) = ReadPace::SLOW;
+        let mut reads = 0usize;
+        while let Ok(count) = pipe.read(&mut chunk[..size]) {
             if count == 0 {
                 break;
             }
             bytes.extend_from_slice(&chunk[..count]);
+            if pace == ReadPace::Slow {
+                reads += 1;
+                thread::sleep(if reads.is_multiple_of(pause_every) {
+                    pause
+                } else {
+                    delay
+                });
+            }
             if let Some(pattern) = &pattern
+                && seen.get().is_none()
                 && String::from_utf8_lossy(&bytes).contains(pattern.as_str())
             {
-                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = seen.set(Instant::now());
             }
         }
         String::from_utf8_lossy(&bytes).into_owned()
     })
 }
 
-/// Waits for QEMU like [`wait`], but kills it at once when `seen` is set.
+/// Waits for QEMU like [`wait`], but kills it `delay` after `seen` is set.
 fn wait_or_kill(
     child: &mut Child,
     timeout: Duration,
-    seen: &std::sync::atomic::AtomicBool,
+    seen: &OnceLock<Instant>,
+    delay: Duration,
 ) -> Result<Ending, String> {
     let deadline = Instant::now() + timeout;
     loop {
-        if seen.load(std::sync::atomic::Ordering::SeqCst) {
+        if seen.get().is_some_and(|at| at.elapsed() >= delay) {
             let _ = child.kill();
             let _ = child.wait();
             return Ok(Ending::Killed);
@@ -278,7 +350,7 @@ fn wait_or_kill(
             stop(child);
             return Ok(Ending::TimedOut(timeout));
         }
-        thread::sleep(Duration::from_millis(5));
+        thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -373,6 +445,24 @@ mod tests {
             captured.serial
         );
         assert_eq!(captured.stderr, "oops\n");
+    }
+
+    #[test]
+    fn icount_mode_counts_instructions() {
+        let _guard = SPAWNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut boot = fake_boot("icount", "echo \"$*\"");
+        boot.accel = Accel::TcgIcount;
+        let captured = boot.run_captured(Duration::from_secs(10)).unwrap();
+        assert!(
+            captured
+                .serial
+                .contains("-accel tcg -icount shift=0,sleep=off"),
+            "{}",
+            captured.serial
+        );
+        assert_eq!(Accel::TcgIcount.label(), "tcg-icount");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Scenario {
     pub regions: Vec<Region>,
     /// Kill QEMU (SIGKILL) as soon as its output contains this.
     pub kill_on: Option<&'static str>,
+    /// How fast the test reads QEMU's serial output.
+    pub pace: crate::qemu::ReadPace,
 }
 
 impl Scenario {
@@ -71,7 +73,14 @@ impl Scenario {
             ext2: false,
             regions: Vec::new(),
             kill_on: None,
+            pace: crate::qemu::ReadPace::Eager,
         }
+    }
+
+    /// Reads the serial output as a slow terminal would.
+    pub fn slow_reader(mut self) -> Self {
+        self.pace = crate::qemu::ReadPace::Slow;
+        self
     }
 
     pub fn guest(mut self, name: &str, bin: &'static str, args: &str) -> Self {
@@ -112,6 +121,15 @@ impl Scenario {
     pub fn finishes(self, name: &str) -> Self {
         self.line(&format!("[{name}] done"))
             .line(&format!("'{name}' shut down with code 0"))
+    }
+
+    /// Requires the hypervisor's report that domain `name` was stopped,
+    /// with `cause` ending the same line.
+    pub fn stopped(mut self, name: &str, cause: &str) -> Self {
+        self.expect
+            .reports
+            .push((format!("'{name}' stopped at rip 0x"), format!(": {cause}")));
+        self
     }
 
     pub fn exact(mut self, line: &str) -> Self {

@@ -3,13 +3,18 @@
 //!
 //! Scenarios run one at a time, each from its own bundle under
 //! `target/bundles/`, with QEMU's output captured and shown (indented) only
-//! when the scenario fails.
+//! when the scenario fails. With `--repeat N` the whole selection runs N
+//! times in order (so scenarios that read a disk an earlier one wrote keep
+//! their order), and a scenario counts as passed only if all N runs
+//! passed: a flake is a failure.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::artifacts::{self, Artifacts, Output};
 use crate::bundle;
 use crate::cli::TestOptions;
+use crate::crash_trials;
 use crate::qemu::{self, Accel, AccelChoice, Boot, Ending};
 use crate::scenario::Scenario;
 use crate::scenarios;
@@ -19,7 +24,7 @@ use crate::unit_tests::{self, Tally, print_indented, print_progress};
 pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel.unwrap_or(AccelChoice::Tcg))?;
-    let scenarios = selected(options.filter.as_deref())?;
+    let items = selected(options.filter.as_deref())?;
 
     let mut tally = Tally::default();
     for suite in unit_tests::SUITES {
@@ -30,9 +35,16 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     match artifacts::build(options.profile, Output::Capture) {
         Ok(artifacts) => {
             println!("ok");
-            for scenario in &scenarios {
-                tally += run_scenario(scenario, &artifacts, &qemu, accel);
+            let mut passes = vec![0u32; items.len()];
+            for run in 1..=options.repeat {
+                if options.repeat > 1 {
+                    println!("run {run} of {}", options.repeat);
+                }
+                for (item, passed) in items.iter().zip(&mut passes) {
+                    *passed += u32::from(run_item(item, &artifacts, &qemu, accel));
+                }
             }
+            tally += repeat_tally(&items, &passes, options.repeat);
         }
         Err(error) => {
             println!("FAILED");
@@ -49,17 +61,35 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     })
 }
 
-/// The scenarios whose name contains `filter` (all without one).
-fn selected(filter: Option<&str>) -> Result<Vec<Scenario>, String> {
-    let all = scenarios::all();
+/// One QEMU test: a scenario from the table, or the crash trials.
+enum Item {
+    Scenario(Box<Scenario>),
+    CrashTrials,
+}
+
+impl Item {
+    fn name(&self) -> &'static str {
+        match self {
+            Item::Scenario(scenario) => scenario.name,
+            Item::CrashTrials => crash_trials::NAME,
+        }
+    }
+}
+
+/// The tests whose name contains `filter` (all without one).
+fn selected(filter: Option<&str>) -> Result<Vec<Item>, String> {
+    let all: Vec<Item> = scenarios::all()
+        .into_iter()
+        .map(|scenario| Item::Scenario(Box::new(scenario)))
+        .chain([Item::CrashTrials])
+        .collect();
     let Some(filter) = filter else {
         return Ok(all);
     };
-    let names: Vec<&str> = all.iter().map(|scenario| scenario.name).collect();
-    let chosen: Vec<Scenario> = all
-        .iter()
-        .filter(|scenario| scenario.name.contains(filter))
-        .cloned()
+    let names: Vec<&str> = all.iter().map(Item::name).collect();
+    let chosen: Vec<Item> = all
+        .into_iter()
+        .filter(|item| item.name().contains(filter))
         .collect();
     if chosen.is_empty() {
         return Err(format!(
@@ -70,31 +100,46 @@ fn selected(filter: Option<&str>) -> Result<Vec<Scenario>, String> {
     Ok(chosen)
 }
 
-/// Runs one scenario and prints its result line (and its log on failure).
-fn run_scenario(
-    scenario: &Scenario,
-    artifacts: &Artifacts,
-    qemu: &std::path::Path,
-    accel: Accel,
-) -> Tally {
-    print_progress(&format!("scenario {} ... ", scenario.name));
-    match boot_and_check(scenario, artifacts, qemu, accel) {
-        Ok(()) => {
-            println!("ok");
-            Tally {
-                passed: 1,
-                failed: 0,
+/// One tally entry per scenario: passed only if every run passed. With
+/// more than one run, prints each scenario's pass count.
+fn repeat_tally(items: &[Item], passes: &[u32], runs: u32) -> Tally {
+    let mut tally = Tally::default();
+    for (item, &passed) in items.iter().zip(passes) {
+        if runs > 1 {
+            let verdict = if passed == runs { "ok" } else { "FAILED" };
+            println!("{:<40} {passed}/{runs} {verdict}", item.name());
+        }
+        if passed == runs {
+            tally.passed += 1;
+        } else {
+            tally.failed += 1;
+        }
+    }
+    tally
+}
+
+/// Runs one test and prints its result line (and its log on failure);
+/// returns whether it passed.
+fn run_item(item: &Item, artifacts: &Artifacts, qemu: &std::path::Path, accel: Accel) -> bool {
+    print_progress(&format!("scenario {} ... ", item.name()));
+    let result = match item {
+        Item::Scenario(scenario) => boot_and_check(scenario, artifacts, qemu, accel).map(|()| None),
+        Item::CrashTrials => crash_trials::run(artifacts, qemu, accel).map(Some),
+    };
+    match result {
+        Ok(summary) => {
+            match summary {
+                Some(summary) => println!("ok: {summary}"),
+                None => println!("ok"),
             }
+            true
         }
         Err((reason, log)) => {
             println!("FAILED: {reason}");
             if let Some(log) = log {
                 print_indented(&log);
             }
-            Tally {
-                passed: 0,
-                failed: 1,
-            }
+            false
         }
     }
 }
@@ -125,7 +170,12 @@ fn boot_and_check(
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
     let captured = boot
-        .run_captured_until(scenario.timeout, &input, scenario.kill_on)
+        .run_captured_until(
+            scenario.timeout,
+            &input,
+            scenario.kill_on.map(|pattern| (pattern, Duration::ZERO)),
+            scenario.pace,
+        )
         .map_err(|error| (error, None))?;
     let mut log = captured.serial.clone();
     if !captured.stderr.trim().is_empty() {

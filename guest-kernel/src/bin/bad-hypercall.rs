@@ -1,8 +1,10 @@
 //! Hostile scenario guest: calls the hypervisor with arguments it must
 //! refuse, and checks each answer. `unknown` probes numbers no call has;
 //! `pointers` passes null, hypervisor, out-of-memory, read-only and
-//! overflowing pointers and lengths. Every case must return a status and
-//! leave the guest running.
+//! overflowing pointers and lengths; `invalidate-hypervisor` invalidates
+//! every page of the hypervisor's image window and of the start of its
+//! direct map, and non-canonical addresses (once enough to crash the whole
+//! machine). Every case must return a status and leave the guest running.
 #![no_std]
 #![no_main]
 
@@ -144,11 +146,34 @@ fn pointers(boot_info: &BootInfo) {
     check!(written == 0, "console zero length: got {written}");
 }
 
+/// `mmu_invalidate_page` on addresses that name the hypervisor's own
+/// translations: it must change nothing and return success, as `invlpg`
+/// of an address the guest does not map would.
+fn invalidate_hypervisor() {
+    let kernel_window = (0xffff_ffff_8000_0000u64..0xffff_ffff_8200_0000).step_by(4096);
+    let direct_map = (0xffff_8000_0000_0000u64..0xffff_8000_0400_0000).step_by(4096);
+    let odd = [
+        0x0000_8000_0000_0000,
+        0x8000_0000_0000_0000,
+        u64::MAX,
+        0xffff_ffff_ffff_f000,
+    ];
+    let mut calls = 0u64;
+    for address in kernel_window.chain(direct_map).chain(odd) {
+        let got = call(Hypercall::MmuInvalidatePage as u64, [address, 0, 0, 0, 0]);
+        check!(got == 0, "invalidate {address:#x}: got {got}");
+        calls += 1;
+    }
+    hv::yield_now();
+    println!("{calls} hypervisor pages invalidated; still running");
+}
+
 fn main(boot_info: &'static mut BootInfo) -> ! {
     let info = scenario::start_info();
     match info.args() {
         "unknown" => unknown(),
         "pointers" => pointers(boot_info),
+        "invalidate-hypervisor" => invalidate_hypervisor(),
         other => scenario::fail(format_args!("unknown case '{other}'")),
     }
     scenario::done()

@@ -273,6 +273,10 @@ fn block_figures() {
         "bench block_split_rand_iops {} {reads}",
         reads * hz / elapsed.max(1)
     );
+    println!(
+        "bench block_split_rand_cycles_per_request {} {reads}",
+        elapsed / reads
+    );
 }
 
 fn main(boot_info: &'static mut BootInfo) -> ! {

@@ -1,7 +1,12 @@
 //! Hostile scenario guest: executes the privileged instruction named by its
 //! argument (`cli`, `sti`, `hlt`, `mov-cr3`, `mov-cr0`, `in`, `out`, `rdmsr`,
-//! `wrmsr`, `lgdt`, `lidt`, `invlpg`, `int`). The hypervisor must stop it;
-//! if the instruction ever completes, the guest says `NOT CONTAINED`.
+//! `wrmsr`, `lgdt`, `lidt`, `invlpg`, `int`, `xsetbv`, and the stores UMIP
+//! makes fault: `sgdt`, `sidt`, `sldt`, `smsw`, `str`). The hypervisor must
+//! stop it; if the instruction ever completes, the guest says `NOT
+//! CONTAINED`. `ac-then-hlt` sets RFLAGS.AC with `popf`, spins long enough
+//! to be preempted by the hypervisor's timer several times, then executes
+//! `hlt`: the hypervisor must never run with the flag set (it stops itself
+//! if its entry code left it set).
 #![no_std]
 #![no_main]
 
@@ -36,6 +41,32 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
             "lidt" => asm!("lidt [{}]", in(reg) table.as_ptr()),
             "invlpg" => asm!("invlpg [{}]", in(reg) table.as_ptr()),
             "int" => asm!("int 0x80"),
+            "xsetbv" => asm!("xsetbv", in("ecx") 0, in("eax") 1, in("edx") 0),
+            "sgdt" => asm!("sgdt [{}]", in(reg) table.as_ptr()),
+            "sidt" => asm!("sidt [{}]", in(reg) table.as_ptr()),
+            "sldt" => asm!("sldt {:x}", out(reg) _),
+            "smsw" => asm!("smsw {:r}", out(reg) _),
+            "str" => asm!("str {:x}", out(reg) _),
+            "ac-then-hlt" => asm!(
+                "pushfq",
+                "or qword ptr [rsp], {ac}",
+                "popfq",
+                "rdtsc",
+                "shl rdx, 32",
+                "or rax, rdx",
+                "mov rcx, rax",
+                "2:",
+                "rdtsc",
+                "shl rdx, 32",
+                "or rax, rdx",
+                "sub rax, rcx",
+                "cmp rax, {spin}",
+                "jb 2b",
+                "hlt",
+                ac = const 1u64 << 18,
+                spin = const 200_000_000u64,
+                out("rax") _, out("rcx") _, out("rdx") _,
+            ),
             other => scenario::fail(format_args!("unknown instruction class '{other}'")),
         }
     }

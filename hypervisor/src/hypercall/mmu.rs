@@ -4,13 +4,14 @@
 use shared_abi::Status;
 use shared_abi::hypercall::FlushScope;
 
-use crate::arch::x86_64::tlb;
+use crate::arch::x86_64::{cpu, tlb};
 use crate::domain::Domain;
-use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, PAGE_SIZE};
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::guest_memory::GuestPhysMemory;
 
 /// `mmu_set_base(root)`: `root` must be a page-aligned guest-physical
-/// address inside the domain's memory. The caller reloads CR3.
+/// address inside the domain's memory. The calling domain's new shadow
+/// root is loaded at once.
 pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
     let size = domain.memory.as_ref().map_or(0, |memory| memory.size());
     if !root.is_multiple_of(PAGE_SIZE) || root >= size {
@@ -18,6 +19,9 @@ pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
     }
     let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
     shadow.switch(GuestPhysAddr(root));
+    // SAFETY: a shadow root maps the hypervisor identically (its upper half
+    // is the hypervisor's), and the caller is the running domain.
+    unsafe { cpu::switch_root(MachineAddr(shadow.machine_root())) };
     Ok(0)
 }
 

@@ -10,6 +10,10 @@
 //!
 //! The guest's user/supervisor bit is ignored: guest kernels run in ring 3
 //! and everything they map is theirs.
+//!
+//! Reserved bits are checked as the MMU checks them: a page-size bit in a
+//! PML4 entry, and the bits between the PAT bit and the frame of a 2 MiB or
+//! 1 GiB leaf, raise a reserved-bit fault (error code P | RSVD).
 
 use super::address::{GuestPhysAddr, GuestVirtAddr, is_lower_half};
 use super::guest_memory::{self, GuestPhysMemory};
@@ -123,6 +127,9 @@ pub fn walk<M: GuestPhysMemory + ?Sized>(
         if !flags.contains(PageFlags::PRESENT) {
             return Err(not_present);
         }
+        if reserved_bits_set(entry, level) {
+            return Err(reserved);
+        }
         used[depth] = (slot, entry);
         writable &= flags.contains(PageFlags::WRITABLE);
         executable &= !flags.contains(PageFlags::NO_EXECUTE);
@@ -170,6 +177,23 @@ pub fn walk<M: GuestPhysMemory + ?Sized>(
         });
     }
     Err(not_present)
+}
+
+/// Bits 13..21 of a 2 MiB leaf (between the PAT bit and the frame).
+const LARGE_RESERVED: u64 = 0x1f_e000;
+/// Bits 13..30 of a 1 GiB leaf.
+const GIANT_RESERVED: u64 = 0x3fff_e000;
+
+/// Whether a present entry at `level` (3: PML4 .. 0: page table) has a bit
+/// set that the architecture reserves there.
+fn reserved_bits_set(entry: u64, level: usize) -> bool {
+    let huge = entry & PageFlags::HUGE.bits() != 0;
+    match level {
+        3 => huge,
+        2 if huge => entry & GIANT_RESERVED != 0,
+        1 if huge => entry & LARGE_RESERVED != 0,
+        _ => false,
+    }
 }
 
 fn read_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr) -> Option<u64> {
@@ -354,6 +378,65 @@ mod tests {
         )
         .unwrap_err();
         assert_ne!(fault.error_code & error_code::RESERVED, 0);
+    }
+
+    #[test]
+    fn reserved_bits_fault_as_the_mmu_would() {
+        let memory = FakeGuestMemory::new(4 << 20);
+        let mut tables = FakeGuestTables::new(&memory);
+        let root = tables.alloc_table().unwrap();
+        page_table::map(
+            &mut tables,
+            root,
+            0x4000_0000,
+            0x20_0000,
+            PageSize::Size2M,
+            PageFlags::WRITABLE,
+        )
+        .unwrap();
+        let reserved = error_code::USER | error_code::PRESENT | error_code::RESERVED;
+        // The 2 MiB leaf's slot, found through the tables.
+        let pml4 = read_entry(&memory, GuestPhysAddr(root)).unwrap() & ADDRESS_MASK;
+        let pdpt_slot = GuestPhysAddr(pml4 + 8 * table_index(0x4000_0000, 2) as u64);
+        let pd = read_entry(&memory, pdpt_slot).unwrap() & ADDRESS_MASK;
+        let pd_slot = GuestPhysAddr(pd + 8 * table_index(0x4000_0000, 1) as u64);
+        let leaf = read_entry(&memory, pd_slot).unwrap();
+        // A base with bit 13 set is not 2 MiB aligned: reserved.
+        write_entry(&memory, pd_slot, leaf | 1 << 13);
+        let fault = walk(
+            &memory,
+            GuestPhysAddr(root),
+            GuestVirtAddr(0x4000_0000),
+            READ,
+        );
+        assert_eq!(fault.unwrap_err().error_code, reserved);
+        // The PAT bit (12) of a large page is not reserved.
+        write_entry(&memory, pd_slot, leaf | 1 << 12);
+        assert!(
+            walk(
+                &memory,
+                GuestPhysAddr(root),
+                GuestVirtAddr(0x4000_0000),
+                READ
+            )
+            .is_ok()
+        );
+        // A 1 GiB leaf with bits below 30 set in its base (its PAT bit
+        // is not reserved); a 4 KiB entry has no reserved bits here.
+        let giant = PageFlags::PRESENT.bits() | PageFlags::HUGE.bits() | 1 << 30;
+        assert!(reserved_bits_set(giant | 1 << 21, 2));
+        assert!(!reserved_bits_set(giant | 1 << 12, 2));
+        assert!(!reserved_bits_set(0x1000 | 1 << 13 | 1, 0));
+        // A page-size bit in a PML4 entry.
+        let entry = read_entry(&memory, GuestPhysAddr(root)).unwrap();
+        write_entry(&memory, GuestPhysAddr(root), entry | PageFlags::HUGE.bits());
+        let fault = walk(
+            &memory,
+            GuestPhysAddr(root),
+            GuestVirtAddr(0x4000_0000),
+            WRITE,
+        );
+        assert_eq!(fault.unwrap_err().error_code, reserved | error_code::WRITE);
     }
 
     #[test]

@@ -17,10 +17,14 @@ pub struct Features {
     pub smep: bool,
     /// Supervisor-mode access prevention.
     pub smap: bool,
+    /// User-mode instruction prevention: `sgdt`, `sidt`, `sldt`, `smsw`
+    /// and `str` fault in ring 3 instead of revealing the hypervisor's
+    /// descriptor tables.
+    pub umip: bool,
 }
 
 /// Enables no-execute, write protection in ring 0, global pages, and
-/// SMEP/SMAP when the CPU has them. x87 and SSE stay disabled (CR0.EM set,
+/// SMEP, SMAP and UMIP when the CPU has them. x87 and SSE stay disabled (CR0.EM set,
 /// CR4.OSFXSR clear): floating-point state is not switched between domains,
 /// so a guest's FPU or SSE instruction faults and is contained instead of
 /// leaking state. Panics if the CPU lacks no-execute support, which guest
@@ -35,6 +39,7 @@ pub fn init() -> Features {
     let features = Features {
         smep: leaf7.ebx & (1 << 7) != 0,
         smap: leaf7.ebx & (1 << 20) != 0,
+        umip: leaf7.ecx & (1 << 2) != 0,
     };
     // SAFETY: setting NXE and SCE in EFER only enables features this
     // hypervisor uses; the MSR exists on every x86_64 CPU.
@@ -45,9 +50,9 @@ pub fn init() -> Features {
     }
     // SAFETY: the bits set are AM (alignment checks, for guests that ask for
     // them with RFLAGS.AC), WP, EM and MP in CR0 (TS cleared), and PGE,
-    // SMEP and SMAP in CR4: none changes the meaning of current mappings for
-    // ring-0 code, which is soft-float and never touches user pages through
-    // user addresses.
+    // SMEP, SMAP and UMIP in CR4: none changes the meaning of current
+    // mappings for ring-0 code, which is soft-float, never touches user
+    // pages through user addresses and never runs the UMIP instructions.
     unsafe {
         let mut cr0: u64;
         asm!("mov {}, cr0", out(reg) cr0, options(nomem, nostack));
@@ -62,6 +67,9 @@ pub fn init() -> Features {
         }
         if features.smap {
             cr4 |= 1 << 21;
+        }
+        if features.umip {
+            cr4 |= 1 << 11;
         }
         asm!("mov cr4, {}", in(reg) cr4, options(nostack));
     }
@@ -82,6 +90,18 @@ pub unsafe fn write_cr3(root: MachineAddr) {
     unsafe { asm!("mov cr3, {}", in(reg) root.as_u64(), options(nostack)) };
 }
 
+/// Loads `root` into CR3 unless it is loaded already.
+///
+/// # Safety
+///
+/// As for [`write_cr3`].
+pub unsafe fn switch_root(root: MachineAddr) {
+    if current_root() != root {
+        // SAFETY: guaranteed by the caller.
+        unsafe { write_cr3(root) };
+    }
+}
+
 /// The root last loaded with [`write_cr3`].
 pub fn current_root() -> MachineAddr {
     MachineAddr(CURRENT_ROOT.load(core::sync::atomic::Ordering::Relaxed))
@@ -100,6 +120,17 @@ pub fn read_cr2() -> u64 {
     let value: u64;
     // SAFETY: reading CR2 has no side effects.
     unsafe { asm!("mov {}, cr2", out(reg) value, options(nomem, nostack)) };
+    value
+}
+
+/// RFLAGS.AC: alignment checks in ring 3, SMAP override in ring 0.
+pub const RFLAGS_AC: u64 = 1 << 18;
+
+/// Reads RFLAGS.
+pub fn rflags() -> u64 {
+    let value: u64;
+    // SAFETY: pushing and popping RFLAGS only reads it.
+    unsafe { asm!("pushfq; pop {}", out(reg) value, options(nomem, preserves_flags)) };
     value
 }
 

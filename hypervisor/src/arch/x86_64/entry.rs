@@ -1,12 +1,13 @@
-//! Every ring transition: exception entry, `syscall` entry, and the single
-//! return path into a guest.
+//! Every ring transition: exception and interrupt entry, `syscall` entry,
+//! and the returns into a guest.
 //!
-//! Each entry builds a [`TrapFrame`] on the kernel stack and calls a Rust
-//! handler with a pointer to it; the handler may rewrite the frame (to
-//! resume another domain), and [`trap_return`] restores it with `iretq`.
+//! Each entry builds a frame on the kernel stack and calls a Rust handler
+//! with a pointer to it; the handler may rewrite the frame (to resume
+//! another domain), and the exit path restores it with `iretq`, or with
+//! `sysretq` when it resumes exactly where a `syscall` left off.
 //!
 //! ```text
-//!  kernel stack top (TSS.rsp0, KERNEL_STACK_TOP)
+//!  kernel stack top (TSS.rsp0, per-CPU kernel_stack_top)
 //!  +---------------+
 //!  | ss            |  \
 //!  | rsp           |   |
@@ -15,40 +16,46 @@
 //!  | rip           |  /
 //!  | error_code    |  CPU-pushed, or 0 from the stub
 //!  | vector        |  from the stub; SYSCALL_VECTOR for hypercalls
-//!  | rax ... r15   |  general registers, r15 lowest
-//!  +---------------+  <- rsp when the handler is called (16-byte aligned)
+//!  | r11 rcx rax   |  \  the registers a Rust call may clobber:
+//!  | r9 r8 r10     |   | a ScratchFrame from here up; the hypercall
+//!  | rdx rsi rdi   |  /  arguments rdi, rsi, rdx, r10, r8 lie in order
+//!  | r15 ... rbx   |  the registers Rust preserves, rbx lowest
+//!  +---------------+  <- rsp when a full-frame handler is called
 //! ```
+//!
+//! A hypercall first saves only the scratch part and asks
+//! `handle_hypercall_fast` to serve it there; only when that cannot (the
+//! call may switch domains or deliver an upcall) does it save the rest and
+//! take the full path. Entries from ring 3 execute `swapgs` first and
+//! returns to ring 3 execute it last (see `percpu`).
 
 use core::arch::naked_asm;
 use core::mem::{offset_of, size_of};
 
 use super::exception::has_error_code;
 use super::gdt::{USER_CS, USER_SS};
-use crate::domain::vcpu::Registers;
+use super::percpu;
+use super::registers::Registers;
+use super::trap::Fast;
 
 /// Vector value recorded in frames built by `syscall` entry.
 pub const SYSCALL_VECTOR: u64 = 0x100;
 
-/// The saved state of an interrupted context.
+/// The registers a Rust call may clobber, then what the CPU (or the
+/// `syscall` entry) pushed: the part of the frame every entry saves first.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 #[allow(missing_docs)]
-pub struct TrapFrame {
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub r11: u64,
-    pub r10: u64,
-    pub r9: u64,
-    pub r8: u64,
-    pub rbp: u64,
+pub struct ScratchFrame {
     pub rdi: u64,
     pub rsi: u64,
     pub rdx: u64,
-    pub rcx: u64,
-    pub rbx: u64,
+    pub r10: u64,
+    pub r8: u64,
+    pub r9: u64,
     pub rax: u64,
+    pub rcx: u64,
+    pub r11: u64,
     pub vector: u64,
     pub error_code: u64,
     pub rip: u64,
@@ -58,16 +65,48 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
-// The push order in the stubs below must produce exactly this layout.
+/// The saved state of an interrupted context: the callee-saved registers
+/// below a [`ScratchFrame`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(missing_docs)]
+pub struct TrapFrame {
+    pub rbx: u64,
+    pub rbp: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub scratch: ScratchFrame,
+}
+
+// The push order in the stubs below must produce exactly these layouts.
 const _: () = {
-    assert!(offset_of!(TrapFrame, r15) == 0);
-    assert!(offset_of!(TrapFrame, rax) == 14 * 8);
-    assert!(offset_of!(TrapFrame, vector) == 15 * 8);
-    assert!(offset_of!(TrapFrame, rip) == 17 * 8);
+    assert!(offset_of!(ScratchFrame, rdi) == 0);
+    assert!(offset_of!(ScratchFrame, r8) == 4 * 8);
+    assert!(offset_of!(ScratchFrame, r11) == 8 * 8);
+    assert!(offset_of!(ScratchFrame, vector) == 9 * 8);
+    assert!(offset_of!(ScratchFrame, rip) == 11 * 8);
+    assert!(size_of::<ScratchFrame>() == 16 * 8);
+    assert!(offset_of!(TrapFrame, r15) == 5 * 8);
+    assert!(offset_of!(TrapFrame, scratch) == 6 * 8);
     assert!(size_of::<TrapFrame>() == 22 * 8);
-    // 22 quadwords keep a 16-byte-aligned stack 16-byte aligned.
+    // Both keep a 16-byte-aligned stack 16-byte aligned.
+    assert!(size_of::<ScratchFrame>().is_multiple_of(16));
     assert!(size_of::<TrapFrame>().is_multiple_of(16));
 };
+
+/// The hypercall arguments (`rdi`, `rsi`, `rdx`, `r10`, `r8`), in order.
+pub type HypercallArgs = [u64; 5];
+
+impl ScratchFrame {
+    /// The hypercall arguments, read in place.
+    pub fn args(&self) -> &HypercallArgs {
+        // SAFETY: rdi, rsi, rdx, r10 and r8 are the first five fields of a
+        // repr(C) struct of u64s (asserted above), so they form a [u64; 5].
+        unsafe { &*(&raw const self.rdi).cast::<HypercallArgs>() }
+    }
+}
 
 /// RFLAGS bits a guest may hold: CF PF AF ZF SF TF DF OF, RF, AC and ID.
 const GUEST_RFLAGS_MASK: u64 = 0x0000_0000_0025_0dd5;
@@ -77,30 +116,31 @@ const GUEST_RFLAGS_FORCED: u64 = 0x202;
 impl TrapFrame {
     /// Whether the interrupted code ran in ring 3.
     pub fn from_user(&self) -> bool {
-        self.cs & 3 == 3
+        self.scratch.cs & 3 == 3
     }
 
     /// The guest registers held in this frame.
     pub fn registers(&self) -> Registers {
+        let s = &self.scratch;
         Registers {
-            rax: self.rax,
+            rax: s.rax,
             rbx: self.rbx,
-            rcx: self.rcx,
-            rdx: self.rdx,
-            rsi: self.rsi,
-            rdi: self.rdi,
+            rcx: s.rcx,
+            rdx: s.rdx,
+            rsi: s.rsi,
+            rdi: s.rdi,
             rbp: self.rbp,
-            r8: self.r8,
-            r9: self.r9,
-            r10: self.r10,
-            r11: self.r11,
+            r8: s.r8,
+            r9: s.r9,
+            r10: s.r10,
+            r11: s.r11,
             r12: self.r12,
             r13: self.r13,
             r14: self.r14,
             r15: self.r15,
-            rip: self.rip,
-            rsp: self.rsp,
-            rflags: self.rflags,
+            rip: s.rip,
+            rsp: s.rsp,
+            rflags: s.rflags,
         }
     }
 
@@ -108,65 +148,86 @@ impl TrapFrame {
     /// sanitised: IOPL 0, interrupts enabled, no nested-task or VM86 bits.
     pub fn load_guest(&mut self, regs: &Registers) {
         *self = TrapFrame {
-            r15: regs.r15,
-            r14: regs.r14,
-            r13: regs.r13,
-            r12: regs.r12,
-            r11: regs.r11,
-            r10: regs.r10,
-            r9: regs.r9,
-            r8: regs.r8,
-            rbp: regs.rbp,
-            rdi: regs.rdi,
-            rsi: regs.rsi,
-            rdx: regs.rdx,
-            rcx: regs.rcx,
             rbx: regs.rbx,
-            rax: regs.rax,
-            vector: 0,
-            error_code: 0,
-            rip: regs.rip,
-            cs: USER_CS as u64,
-            rflags: (regs.rflags & GUEST_RFLAGS_MASK) | GUEST_RFLAGS_FORCED,
-            rsp: regs.rsp,
-            ss: USER_SS as u64,
+            rbp: regs.rbp,
+            r12: regs.r12,
+            r13: regs.r13,
+            r14: regs.r14,
+            r15: regs.r15,
+            scratch: ScratchFrame {
+                rdi: regs.rdi,
+                rsi: regs.rsi,
+                rdx: regs.rdx,
+                r10: regs.r10,
+                r8: regs.r8,
+                r9: regs.r9,
+                rax: regs.rax,
+                rcx: regs.rcx,
+                r11: regs.r11,
+                vector: 0,
+                error_code: 0,
+                rip: regs.rip,
+                cs: USER_CS as u64,
+                rflags: (regs.rflags & GUEST_RFLAGS_MASK) | GUEST_RFLAGS_FORCED,
+                rsp: regs.rsp,
+                ss: USER_SS as u64,
+            },
         };
     }
 }
 
-/// Pushes the general registers below the vector/error-code pair (r15
-/// lowest, as [`TrapFrame`] lays them out), clears the direction flag and
-/// points `rdi` at the frame.
-macro_rules! save_registers {
+/// Pushes the scratch registers below the vector/error-code pair (rdi
+/// lowest, as [`ScratchFrame`] lays them out).
+macro_rules! push_scratch {
     () => {
         concat!(
-            "push rax\n",
-            "push rbx\n",
+            "push r11\n",
             "push rcx\n",
+            "push rax\n",
+            "push r9\n",
+            "push r8\n",
+            "push r10\n",
             "push rdx\n",
             "push rsi\n",
             "push rdi\n",
-            "push rbp\n",
-            "push r8\n",
-            "push r9\n",
-            "push r10\n",
-            "push r11\n",
-            "push r12\n",
-            "push r13\n",
-            "push r14\n",
-            "push r15\n",
-            "cld\n",
-            "mov rdi, rsp",
         )
     };
 }
 
-/// Saves the general registers below the vector/error-code pair, calls
-/// `handler(frame)`, then returns through [`trap_return`].
+/// Pushes the callee-saved registers below a scratch frame (rbx lowest).
+macro_rules! push_preserved {
+    () => {
+        concat!(
+            "push r15\n",
+            "push r14\n",
+            "push r13\n",
+            "push r12\n",
+            "push rbp\n",
+            "push rbx\n",
+        )
+    };
+}
+
+/// From an exception or interrupt stub (vector and error code pushed):
+/// `swapgs` if the CPU came from ring 3, saves every register, loads RFLAGS
+/// with only its reserved bit (direction flag clear, as Rust code expects;
+/// AC clear, so a guest that set it with `popf` cannot turn SMAP off for
+/// the handler; interrupts stay off; `popfq` rather than `clac` works on
+/// every CPU, with or without SMAP), calls `handler(frame)` and returns
+/// through [`trap_return`].
 macro_rules! save_and_call {
     ($handler:path) => {
         naked_asm!(
-            save_registers!(),
+            // rsp points at the vector; the CPU-pushed cs is 3 slots up.
+            "test byte ptr [rsp + 24], 3",
+            "jz 2f",
+            "swapgs",
+            "2:",
+            push_scratch!(),
+            push_preserved!(),
+            "push 2",
+            "popfq",
+            "mov rdi, rsp",
             "call {handler}",
             "jmp {restore}",
             handler = sym $handler,
@@ -222,26 +283,32 @@ extern "C" fn exception_common() {
     save_and_call!(super::trap::handle_exception)
 }
 
-/// Restores the frame at `rsp` and returns from the trap.
+/// Restores the frame at `rsp` and returns from the trap, with `swapgs`
+/// when it returns to ring 3.
 #[unsafe(naked)]
 pub extern "C" fn trap_return() -> ! {
     naked_asm!(
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop r11",
-        "pop r10",
-        "pop r9",
-        "pop r8",
+        "pop rbx",
         "pop rbp",
+        "pop r12",
+        "pop r13",
+        "pop r14",
+        "pop r15",
         "pop rdi",
         "pop rsi",
         "pop rdx",
-        "pop rcx",
-        "pop rbx",
+        "pop r10",
+        "pop r8",
+        "pop r9",
         "pop rax",
+        "pop rcx",
+        "pop r11",
         "add rsp, 16",
+        // rsp points at the rip the CPU will pop; cs is one slot up.
+        "test byte ptr [rsp + 8], 3",
+        "jz 2f",
+        "swapgs",
+        "2:",
         "iretq",
     )
 }
@@ -251,81 +318,114 @@ pub extern "C" fn trap_return() -> ! {
 /// # Safety
 ///
 /// `frame` must describe a ring 3 context (see [`TrapFrame::load_guest`]),
-/// with the address space it runs in already loaded.
+/// with the address space it runs in already loaded, and GS_BASE must hold
+/// the per-CPU block (the return swaps it for the guest's).
 #[unsafe(naked)]
 pub unsafe extern "C" fn enter_frame(frame: *const TrapFrame) -> ! {
     naked_asm!("mov rsp, rdi", "jmp {restore}", restore = sym trap_return)
 }
 
-/// Scratch slot for the guest's `rsp` during `syscall` entry (one CPU,
-/// interrupts masked by SFMASK, so it is never used twice at once).
-#[unsafe(no_mangle)]
-static mut SYSCALL_USER_RSP: u64 = 0;
-/// Top of the kernel stack, also TSS.rsp0.
-#[unsafe(no_mangle)]
-pub static mut KERNEL_STACK_TOP: u64 = 0;
-
-/// `syscall` entry: switch to the kernel stack and build a [`TrapFrame`] as
-/// an exception would have, with `rip` from `rcx` and `rflags` from `r11`.
+/// `syscall` entry: switch to the kernel stack and save the scratch
+/// registers (SFMASK has already cleared IF, DF, TF and AC), leaving room
+/// above them for what an exception would have pushed. The fast path
+/// ([`HYPERCALL_FAST`]) serves the call there and the guest resumes with
+/// `sysretq` (its rip and rflags are still in rcx and r11, its rsp in the
+/// per-CPU block). Otherwise the frame is completed (vector, error code,
+/// rip from rcx, rflags from r11, the guest's rsp and selectors), and the
+/// full path decides how to return.
 #[unsafe(naked)]
 pub extern "C" fn syscall_entry() {
     naked_asm!(
-        // The bench's bare round trip (only with `hv_bench`): straight back,
-        // provided rcx is a canonical lower-half address.
-        "cmp rax, {bare}",
-        "jne 3f",
-        "cmp byte ptr [rip + {bench}], 0",
-        "je 3f",
-        "bt rcx, 47",
-        "jc 3f",
+        "swapgs",
+        "mov gs:[{user_rsp}], rsp",
+        "mov rsp, gs:[{stack_top}]",
+        "sub rsp, {hardware}",
+        push_scratch!(),
+        "mov rdi, rsp",
+        "call qword ptr [rip + {fast}]",
+        "test al, al",
+        "jnz 3f",
+        "pop rdi", "pop rsi", "pop rdx", "pop r10", "pop r8", "pop r9", "pop rax",
+        "pop rcx", "pop r11",
+        "mov rsp, gs:[{user_rsp}]",
+        "swapgs",
         "sysretq",
         "3:",
-        "mov [rip + {user_rsp}], rsp",
-        "mov rsp, [rip + {stack_top}]",
-        "push {user_ss}",
-        "push qword ptr [rip + {user_rsp}]",
-        "push r11",
-        "push {user_cs}",
-        "push rcx",
-        "push 0",
-        "push {vector}",
-        "jmp {common}",
-        user_rsp = sym SYSCALL_USER_RSP,
-        stack_top = sym KERNEL_STACK_TOP,
-        user_ss = const USER_SS,
-        user_cs = const USER_CS,
-        vector = const SYSCALL_VECTOR,
-        common = sym syscall_common,
-        bare = const shared_abi::bench::BARE_SYSCALL,
-        bench = sym super::trap::BENCH_PROBE,
-    )
-}
-
-/// Common hypercall path: frame complete but for the general registers.
-/// When the handler leaves `vector` as [`SYSCALL_VECTOR`], the frame
-/// resumes exactly where `syscall` left off (rcx = rip, r11 = rflags, rip in
-/// the lower half), and `sysretq` returns faster than `iretq`.
-#[unsafe(naked)]
-extern "C" fn syscall_common() {
-    naked_asm!(
-        save_registers!(),
+        "mov rcx, [rsp + {rcx_at}]",
+        "mov r11, [rsp + {r11_at}]",
+        "mov qword ptr [rsp + {vector_at}], {vector}",
+        "mov qword ptr [rsp + {error_at}], 0",
+        "mov [rsp + {rip_at}], rcx",
+        "mov qword ptr [rsp + {cs_at}], {user_cs}",
+        "mov [rsp + {rflags_at}], r11",
+        "mov rcx, gs:[{user_rsp}]",
+        "mov [rsp + {rsp_at}], rcx",
+        "mov qword ptr [rsp + {ss_at}], {user_ss}",
+        push_preserved!(),
+        "mov rdi, rsp",
+        "movzx esi, al",
         "call {handler}",
-        "cmp qword ptr [rsp + {vector}], {syscall_vector}",
+        "cmp qword ptr [rsp + {full_vector_at}], {vector}",
         "jne {restore}",
-        "pop r15", "pop r14", "pop r13", "pop r12", "add rsp, 8", "pop r10", "pop r9", "pop r8",
-        "pop rbp", "pop rdi", "pop rsi", "pop rdx", "add rsp, 8", "pop rbx", "pop rax",
+        // Resume where `syscall` left off: restore everything but rcx and
+        // r11, which sysretq loads from rip and rflags.
+        "pop rbx", "pop rbp", "pop r12", "pop r13", "pop r14", "pop r15",
+        "pop rdi", "pop rsi", "pop rdx", "pop r10", "pop r8", "pop r9", "pop rax",
+        "add rsp, 16",
         // rsp now points at `vector`.
         "mov rcx, [rsp + {rip}]",
         "mov r11, [rsp + {rflags}]",
         "mov rsp, [rsp + {rsp}]",
+        "swapgs",
         "sysretq",
+        user_rsp = const percpu::USER_RSP,
+        stack_top = const percpu::KERNEL_STACK_TOP,
+        hardware = const size_of::<ScratchFrame>() - offset_of!(ScratchFrame, vector),
+        fast = sym HYPERCALL_FAST,
+        rcx_at = const offset_of!(ScratchFrame, rcx),
+        r11_at = const offset_of!(ScratchFrame, r11),
+        vector_at = const offset_of!(ScratchFrame, vector),
+        error_at = const offset_of!(ScratchFrame, error_code),
+        rip_at = const offset_of!(ScratchFrame, rip),
+        cs_at = const offset_of!(ScratchFrame, cs),
+        rflags_at = const offset_of!(ScratchFrame, rflags),
+        rsp_at = const offset_of!(ScratchFrame, rsp),
+        ss_at = const offset_of!(ScratchFrame, ss),
+        user_ss = const USER_SS,
+        user_cs = const USER_CS,
+        vector = const SYSCALL_VECTOR,
         handler = sym super::trap::handle_syscall,
         restore = sym trap_return,
-        vector = const offset_of!(TrapFrame, vector),
-        syscall_vector = const SYSCALL_VECTOR,
-        rip = const offset_of!(TrapFrame, rip) - offset_of!(TrapFrame, vector),
-        rflags = const offset_of!(TrapFrame, rflags) - offset_of!(TrapFrame, vector),
-        rsp = const offset_of!(TrapFrame, rsp) - offset_of!(TrapFrame, vector),
+        full_vector_at = const offset_of!(TrapFrame, scratch) + offset_of!(ScratchFrame, vector),
+        rip = const offset_of!(ScratchFrame, rip) - offset_of!(ScratchFrame, vector),
+        rflags = const offset_of!(ScratchFrame, rflags) - offset_of!(ScratchFrame, vector),
+        rsp = const offset_of!(ScratchFrame, rsp) - offset_of!(ScratchFrame, vector),
+    )
+}
+
+/// The fast hypercall path the `syscall` entry calls with the scratch
+/// frame (see `trap::Core::hypercall_fast`); until the core is installed,
+/// nothing is served fast.
+pub static mut HYPERCALL_FAST: extern "C" fn(&mut ScratchFrame) -> Fast = unserved;
+
+extern "C" fn unserved(_: &mut ScratchFrame) -> Fast {
+    Fast::Unserved
+}
+
+/// The `syscall` entry while the bench runs (`hv_bench`): the bench's bare
+/// round trip goes straight back (provided rcx is a canonical lower-half
+/// address), everything else takes [`syscall_entry`]. Kept apart so that
+/// the hypercall path pays nothing for it.
+#[unsafe(naked)]
+pub extern "C" fn bench_syscall_entry() {
+    naked_asm!(
+        "cmp rax, {bare}",
+        "jne {entry}",
+        "bt rcx, 47",
+        "jc {entry}",
+        "sysretq",
+        bare = const shared_abi::bench::BARE_SYSCALL,
+        entry = sym syscall_entry,
     )
 }
 

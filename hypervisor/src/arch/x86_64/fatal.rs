@@ -23,15 +23,15 @@ impl Write for FatalWriter {
 /// Reports an exception taken by the hypervisor and stops.
 pub fn exception(frame: &TrapFrame) -> ! {
     let cr2 = cpu::read_cr2();
-    let vector = frame.vector as u8;
+    let vector = frame.scratch.vector as u8;
     let mut out = FatalWriter;
     let _ = writeln!(
         out,
         "hv: FATAL: {} (vector {}, error {:#x}) in the hypervisor at rip {:#x}",
         exception::name(vector),
         vector,
-        frame.error_code,
-        frame.rip
+        frame.scratch.error_code,
+        frame.scratch.rip
     );
     let _ = dump(&mut out, frame, cr2);
     qemu_exit::exit(HvExit::HypervisorFault)
@@ -43,17 +43,19 @@ pub fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     qemu_exit::exit(HvExit::HypervisorFault)
 }
 
-fn dump(out: &mut impl Write, f: &TrapFrame, cr2: u64) -> fmt::Result {
+fn dump(out: &mut impl Write, frame: &TrapFrame, cr2: u64) -> fmt::Result {
+    let f = frame.registers();
+    let s = &frame.scratch;
     writeln!(
         out,
         "  rip={:#018x} cs={:#06x} rflags={:#010x}",
-        f.rip, f.cs, f.rflags
+        s.rip, s.cs, s.rflags
     )?;
     writeln!(
         out,
         "  rsp={:#018x} ss={:#06x} cr2={:#018x} cr3={:#018x}",
-        f.rsp,
-        f.ss,
+        s.rsp,
+        s.ss,
         cr2,
         cpu::read_cr3().as_u64()
     )?;

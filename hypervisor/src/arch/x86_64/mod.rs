@@ -4,6 +4,7 @@
 //! The rest of the hypervisor reaches the CPU only through these modules.
 
 pub mod exception;
+pub mod registers;
 
 #[cfg(target_os = "none")]
 pub mod apic;
@@ -24,6 +25,8 @@ pub mod idt;
 pub mod ioapic;
 #[cfg(target_os = "none")]
 pub mod pci;
+#[cfg(target_os = "none")]
+pub mod percpu;
 #[cfg(target_os = "none")]
 pub mod pic;
 #[cfg(target_os = "none")]

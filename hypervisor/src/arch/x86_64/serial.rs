@@ -19,7 +19,6 @@
 //! hands those bytes to the caller.
 
 use uart_16550::backend::Backend;
-use uart_16550::spec::registers::IER;
 use uart_16550::{BaudRate, Config, Uart16550};
 
 /// The line settings: 115200 baud, 8N1, no FIFOs, no interrupts yet.
@@ -136,7 +135,9 @@ mod com1 {
     use uart_16550::Uart16550;
     use uart_16550::backend::PioBackend;
 
-    use super::{IER, KeepInput, KeptBytes, configure};
+    use uart_16550::spec::registers::IER;
+
+    use super::{KeepInput, KeptBytes, configure};
 
     const COM1: u16 = 0x3f8;
 
@@ -150,7 +151,7 @@ mod com1 {
     pub fn init() -> Option<KeptBytes> {
         // SAFETY: COM1 exists on the PC platform QEMU emulates and this is
         // the only code that drives it.
-        let pio = unsafe { Uart16550::new_port(COM1) }.ok()?.backend().clone();
+        let pio = *unsafe { Uart16550::new_port(COM1) }.ok()?.backend();
         let (uart, kept) = configure(pio)?;
         *PORT.lock() = Some(uart);
         Some(kept)
@@ -255,9 +256,8 @@ mod tests {
         unsafe fn write(&mut self, offset: u8, value: u8) {
             match offset {
                 0 if self.lcr & LCR_DLAB == 0 => {
-                    if self.held.replace(value).is_some() {
-                        self.overwritten += 1;
-                    }
+                    let was_held = self.held.replace(value).is_some();
+                    self.overwritten += usize::from(was_held);
                 }
                 2 if value & FCR_RECEIVER_RESET != 0 => self.input.clear(),
                 3 => self.lcr = value,
@@ -277,7 +277,6 @@ mod tests {
         for _ in 0..8 {
             let _ = uart.lsr();
         }
-        drop(uart);
         assert_eq!(device.overwritten, 0);
         assert_eq!(device.line, text);
     }

@@ -2,7 +2,7 @@
 //! Brings up the CPU (serial, descriptor tables, control registers, memory)
 //! in dependency order and hands over to [`crate::init::run`].
 
-use super::{apic, boot, cpu, entry, gdt, idt, ioapic, pic, pvh, qemu_exit, serial, syscall};
+use super::{apic, boot, cpu, gdt, idt, ioapic, percpu, pic, pvh, qemu_exit, serial, syscall};
 use crate::mm::{frames, kernel_space};
 use shared_abi::exit::HvExit;
 
@@ -32,9 +32,7 @@ pub extern "C" fn hv_start(start_info: u32) -> ! {
     let options = crate::init::parse_cmdline(boot_info.cmdline);
 
     let stack_top = boot::boot_stack().end;
-    // SAFETY: written once, before any guest runs and before syscall entry
-    // can read it.
-    unsafe { entry::KERNEL_STACK_TOP = stack_top };
+    percpu::init(stack_top);
     gdt::init(stack_top);
     idt::init();
     pic::disable();
@@ -68,10 +66,14 @@ pub extern "C" fn hv_start(start_info: u32) -> ! {
     crate::time::init();
     ioapic::route(serial::IRQ, apic::SERIAL_VECTOR);
     serial::enable_receive_interrupt();
+    if !features.umip {
+        log::warn!("cpu: no UMIP: guests can read the descriptor-table addresses with sgdt/sidt");
+    }
     log::debug!(
-        "cpu: smep {} smap {}; {} MiB RAM, {} MiB free",
+        "cpu: smep {} smap {} umip {}; {} MiB RAM, {} MiB free",
         features.smep,
         features.smap,
+        features.umip,
         ram_top >> 20,
         (frames::free_frames() * 4096) >> 20
     );

@@ -1,16 +1,86 @@
 //! The Rust side of every ring transition: decide whether an exception is
-//! the hypervisor's own (fatal) or a guest's (contained), hand guest exits
-//! to [`crate::dispatch`], and prepare the frame of whichever domain runs
-//! next.
+//! the hypervisor's own (fatal) or a guest's (contained), and hand each
+//! guest exit, as a typed [`Exit`], to the core that [`install`] registered.
+//!
+//! This is mechanism only: what an exit means (which domain runs next, what
+//! a hypercall does) is the core's business. The core receives the frame
+//! and leaves in it the context to resume (and loads its address space).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use shared_abi::bench::FAULT_PROBE_ADDRESS;
+use spin::Once;
 
-use super::entry::{self, TrapFrame};
+use super::entry::{self, ScratchFrame, TrapFrame};
 use super::fatal;
 use super::{apic, cpu, serial};
-use crate::dispatch::{self, GuestExit};
+
+/// Why a guest stopped running.
+#[derive(Clone, Copy, Debug)]
+pub enum Exit {
+    /// It issued `syscall`.
+    Hypercall,
+    /// It issued `syscall` and the fast path served it (`rax` holds the
+    /// result), but something became due that needs the full path.
+    HypercallServed,
+    /// It raised an exception.
+    Exception {
+        /// Exception vector.
+        vector: u8,
+        /// Error code (0 when the vector has none).
+        error_code: u64,
+        /// CR2 for page faults.
+        fault_address: u64,
+    },
+    /// The hypervisor's timer fired.
+    Timer,
+    /// A device interrupted (console input).
+    Device,
+}
+
+/// What the fast hypercall path did (see [`Core::hypercall_fast`]).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fast {
+    /// Served; the caller resumes with `sysretq`, only `rax` changed.
+    Done = 0,
+    /// Served, but the full exit path must run ([`Exit::HypercallServed`]).
+    Served = 1,
+    /// Not a call the fast path serves ([`Exit::Hypercall`]).
+    Unserved = 2,
+}
+
+/// What the core provides to the entry code.
+#[derive(Clone, Copy, Debug)]
+pub struct Core {
+    /// Tries to serve a hypercall on the scratch frame alone, without the
+    /// caller's other registers (called by the `syscall` entry itself).
+    pub hypercall_fast: extern "C" fn(&mut ScratchFrame) -> Fast,
+    /// Serves a guest's exit: on return, `frame` holds the context to
+    /// resume and its address space is loaded.
+    pub exit: fn(&mut TrapFrame, Exit),
+    /// Takes bytes the UART received (called in interrupt context, also
+    /// while the hypervisor idles).
+    pub uart_input: fn(&[u8]),
+}
+
+static CORE: Once<Core> = Once::new();
+
+/// Registers the core; exits before this are fatal.
+pub fn install(core: Core) {
+    CORE.call_once(|| core);
+    // SAFETY: written once at boot, before any guest can issue `syscall`
+    // (the only reader, the entry code); the function follows the C ABI
+    // the entry code calls it with.
+    unsafe { entry::HYPERCALL_FAST = core.hypercall_fast };
+}
+
+fn core() -> &'static Core {
+    match CORE.get() {
+        Some(core) => core,
+        None => panic!("a guest exit before the core was installed"),
+    }
+}
 
 const NMI: u64 = 2;
 const DOUBLE_FAULT: u64 = 8;
@@ -24,20 +94,35 @@ const USER_FETCH_OF_PRESENT_PAGE: u64 = 0b10101;
 /// point without the privilege change: seen on some nested KVM platforms,
 /// never on hardware or under TCG. A guest jumping to the entry point on
 /// purpose gets exactly what a `syscall` would have given it.
-fn is_unprivileged_syscall(frame: &TrapFrame) -> bool {
-    frame.rip == entry::syscall_entry as *const () as u64
+fn is_unprivileged_syscall(frame: &ScratchFrame) -> bool {
+    let entries = [
+        entry::syscall_entry as *const () as u64,
+        entry::bench_syscall_entry as *const () as u64,
+    ];
+    entries.contains(&frame.rip)
         && frame.error_code & USER_FETCH_OF_PRESENT_PAGE == USER_FETCH_OF_PRESENT_PAGE
 }
 
 /// Whether the bench fault probe is answered (`hv_bench`).
 pub static BENCH_PROBE: AtomicBool = AtomicBool::new(false);
 
+/// Stops the machine if the entry code left RFLAGS.AC set: a guest may set
+/// it with `popf`, and the hypervisor must never run with SMAP overridden.
+fn check_entry_flags(frame: &TrapFrame) {
+    assert!(
+        cpu::rflags() & cpu::RFLAGS_AC == 0,
+        "entry for vector {:#x} left RFLAGS.AC set",
+        frame.scratch.vector
+    );
+}
+
 /// Called by the exception stubs.
 pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
-    match frame.vector {
+    check_entry_flags(frame);
+    match frame.scratch.vector {
         DOUBLE_FAULT | MACHINE_CHECK => fatal::exception(frame),
         NMI => {
-            log::warn!("non-maskable interrupt at rip {:#x}", frame.rip);
+            log::warn!("non-maskable interrupt at rip {:#x}", frame.scratch.rip);
             return;
         }
         _ if !frame.from_user() => fatal::exception(frame),
@@ -46,78 +131,74 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
         {
             // The bench's baseline: a fault on the hypervisor's own mapping,
             // answered with no work (see shared_abi::bench).
-            frame.rip = frame.rcx;
+            frame.scratch.rip = frame.scratch.rcx;
             return;
         }
-        PAGE_FAULT if is_unprivileged_syscall(frame) => {
+        PAGE_FAULT if is_unprivileged_syscall(&frame.scratch) => {
             // The platform ran `syscall` without entering ring 0: it jumped
             // to the entry point but kept CS at the user selector, so the
             // first instruction fetch faulted. rcx and r11 hold what
             // `syscall` saved, exactly as on the normal path.
-            frame.rip = frame.rcx;
-            frame.rflags = frame.r11;
-            resume_next(frame, GuestExit::Hypercall);
+            frame.scratch.rip = frame.scratch.rcx;
+            frame.scratch.rflags = frame.scratch.r11;
+            (core().exit)(frame, Exit::Hypercall);
             return;
         }
         _ => {}
     }
-    let fault_address = if frame.vector == 14 {
+    let fault_address = if frame.scratch.vector == PAGE_FAULT {
         cpu::read_cr2()
     } else {
         0
     };
-    let exit = GuestExit::Exception {
-        vector: frame.vector as u8,
-        error_code: frame.error_code,
+    let exit = Exit::Exception {
+        vector: frame.scratch.vector as u8,
+        error_code: frame.scratch.error_code,
         fault_address,
     };
-    resume_next(frame, exit);
+    (core().exit)(frame, exit);
 }
 
 /// Called by the interrupt entries (the APIC timer, COM1 input).
 pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
-    let exit = if frame.vector == apic::SERIAL_VECTOR as u64 {
+    check_entry_flags(frame);
+    let exit = if frame.scratch.vector == apic::SERIAL_VECTOR as u64 {
         let mut buffer = [0u8; 64];
         loop {
             let count = serial::receive(&mut buffer);
             if count == 0 {
                 break;
             }
-            crate::console::uart_input(&buffer[..count]);
+            (core().uart_input)(&buffer[..count]);
         }
-        GuestExit::Device
+        Exit::Device
     } else {
-        GuestExit::Timer
+        Exit::Timer
     };
     apic::end_of_interrupt();
     if frame.from_user() {
-        resume_next(frame, exit);
+        (core().exit)(frame, exit);
     }
     // From ring 0 this interrupted the idle loop, which looks at the clock
     // and the console itself once `hlt` returns.
 }
 
-/// Called by the `syscall` entry. Leaves `vector` as `SYSCALL_VECTOR`
-/// when the resumed context can return with `sysretq`.
-pub extern "C" fn handle_syscall(frame: &mut TrapFrame) {
-    resume_next(frame, GuestExit::Hypercall);
-    let sysret_safe =
-        frame.rcx == frame.rip && frame.r11 == frame.rflags && frame.rip < LOWER_HALF_END;
+/// Called by the `syscall` entry when the fast path could not finish
+/// (`fast` is what it returned), with the whole frame saved. Leaves
+/// `vector` as `SYSCALL_VECTOR` when the resumed context can return with
+/// `sysretq`.
+pub extern "C" fn handle_syscall(frame: &mut TrapFrame, fast: u8) {
+    let exit = match fast {
+        1 => Exit::HypercallServed,
+        _ => Exit::Hypercall,
+    };
+    (core().exit)(frame, exit);
+    let s = &mut frame.scratch;
+    let sysret_safe = s.rcx == s.rip && s.r11 == s.rflags && s.rip < LOWER_HALF_END;
     if sysret_safe {
-        frame.vector = entry::SYSCALL_VECTOR;
+        s.vector = entry::SYSCALL_VECTOR;
     }
 }
 
 /// First address above the lower half.
 const LOWER_HALF_END: u64 = 0x0000_8000_0000_0000;
-
-fn resume_next(frame: &mut TrapFrame, exit: GuestExit) {
-    let mut regs = frame.registers();
-    let root = dispatch::guest_exit(exit, &mut regs);
-    if cpu::current_root() != root {
-        // SAFETY: `root` is a domain address space built by
-        // kernel_space::new_root, which maps the hypervisor identically.
-        unsafe { cpu::write_cr3(root) };
-    }
-    frame.load_guest(&regs);
-}
