@@ -113,8 +113,14 @@ fn test_tree() -> Result<PathBuf, String> {
     Ok(root)
 }
 
-/// Runs `mke2fs` on `source`, making a `bytes`-byte filesystem of `kind`.
-fn make_filesystem(source: &Path, kind: &str, bytes: u64) -> Result<Vec<u8>, String> {
+/// Runs `mke2fs` on `source`, making a `bytes`-byte filesystem of `kind`
+/// with the `extra` options.
+fn make_filesystem(
+    source: &Path,
+    kind: &str,
+    bytes: u64,
+    extra: &[&str],
+) -> Result<Vec<u8>, String> {
     let one = directory().join(format!("region-{kind}.img"));
     let _ = fs::remove_file(&one);
     // An existing file of the right size: mke2fs then says nothing.
@@ -123,20 +129,24 @@ fn make_filesystem(source: &Path, kind: &str, bytes: u64) -> Result<Vec<u8>, Str
         .into_iter()
         .find(|candidate| Path::new(candidate).is_file())
         .unwrap_or("mke2fs");
-    let status = Command::new(mke2fs)
-        .args(["-q", "-t", kind, "-b", "1024", "-d"])
+    let output = Command::new(mke2fs)
+        .args(["-q", "-t", kind, "-b", "1024"])
+        .args(extra)
+        .arg("-d")
         .arg(source)
         .arg("-F")
         .arg(&one)
-        .status()
+        .output()
         .map_err(|_| {
             "mke2fs not found: install it with `sudo apt-get install e2fsprogs` (Debian/Ubuntu)"
                 .to_string()
         })?;
-    if !status.success() {
+    if !output.status.success() {
         return Err(format!(
-            "mke2fs failed ({status}) building {}",
-            one.display()
+            "mke2fs failed ({}) building {}: {}",
+            output.status,
+            one.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
     fs::read(&one).map_err(|error| format!("cannot read {}: {error}", one.display()))
@@ -177,7 +187,13 @@ pub fn regions(path: &Path, regions: &[Region]) -> Result<Vec<(u64, Vec<&'static
         let mut bytes = match made.iter().find(|(k, p, _)| *k == kind && *p == is_plain) {
             Some((_, _, bytes)) => bytes.clone(),
             None => {
-                let bytes = make_filesystem(source, kind, region.bytes())?;
+                // The damaged images' expected errors name inode-table
+                // sizes: pin what e2fsprogs versions might choose.
+                let extra: &[&str] = match (is_plain, kind) {
+                    (false, "ext2") => &["-I", "128", "-N", "8192"],
+                    _ => &[],
+                };
+                let bytes = make_filesystem(source, kind, region.bytes(), extra)?;
                 made.push((kind, is_plain, bytes.clone()));
                 bytes
             }
