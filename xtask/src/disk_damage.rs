@@ -9,7 +9,11 @@
 //! other bytes without any inconsistency a reader could see. So the damage
 //! step records, for each file, whether any damaged byte lies among the
 //! bytes that decide its content ([`Ext2Map::content_ranges`]); the check
-//! demands the exact bytes, or an error, only of the files it did not.
+//! demands the exact bytes, or an error, only of the files it did not. On
+//! ext4 with metadata checksums only a file's data blocks count as its own
+//! bytes: damage anywhere else must be detected.
+
+use std::ops::Range;
 
 use crate::ext2_map::Ext2Map;
 
@@ -106,7 +110,7 @@ impl Rng {
 pub fn random(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String> {
     let pristine = region.to_vec();
     let map = Ext2Map::new(&pristine)?;
-    let head = |range: std::ops::Range<usize>, len: usize| range.start..range.start + len;
+    let head = |range: Range<usize>, len: usize| range.start..range.start + len;
     let mut inodes = Vec::new();
     let mut directories = Vec::new();
     let mut indirect = Vec::new();
@@ -133,6 +137,13 @@ pub fn random(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String>
         indirect,
         everything,
     ];
+    let hit = scatter(region, seed, &kinds);
+    Ok(files_hit(&per_file, &hit))
+}
+
+/// XORs one to four bytes of `region` from `seed`, each in a range of a
+/// kind picked at random; returns the offsets.
+fn scatter(region: &mut [u8], seed: u64, kinds: &[Vec<Range<usize>>]) -> Vec<usize> {
     let mut rng = Rng::new(seed);
     let mut hit = Vec::new();
     for _ in 0..1 + rng.below(4) {
@@ -142,11 +153,53 @@ pub fn random(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String>
         region[at] ^= 1 + rng.below(255) as u8;
         hit.push(at);
     }
-    Ok(per_file
-        .into_iter()
+    hit
+}
+
+/// The files whose ranges contain one of the offsets in `hit`.
+fn files_hit(per_file: &[(&'static str, Vec<Range<usize>>)], hit: &[usize]) -> Vec<&'static str> {
+    per_file
+        .iter()
         .filter(|(_, ranges)| hit.iter().any(|at| ranges.iter().any(|r| r.contains(at))))
-        .map(|(file, _)| file)
-        .collect())
+        .map(|(file, _)| *file)
+        .collect()
+}
+
+/// Damages a pristine ext4 region (with `metadata_csum`) from `seed`, as
+/// [`random`] does: superblock fields, group descriptors, the inodes and
+/// directory blocks along the files' paths, or anywhere. Every structure
+/// hit there carries a checksum, so only a hit in a file's data blocks may
+/// go unnoticed; returns the files whose data blocks were hit.
+pub fn random_ext4(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String> {
+    let scratch = crate::disk_image::directory().join(format!("ext4-damage-{seed}.img"));
+    std::fs::write(&scratch, &*region).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let mut paths = vec!["/", "/docs"];
+    paths.extend(RANDOM_FILES);
+    let entries = crate::ext4_map::entries(&scratch, &paths);
+    let _ = std::fs::remove_file(&scratch);
+    let _ = std::fs::remove_file(scratch.with_extension("debugfs"));
+    let entries = entries?;
+    let head = |range: &Range<usize>, len: usize| range.start..range.start + len;
+    let inodes = entries.iter().map(|e| head(&e.inode, 0x80)).collect();
+    let directories = entries[..2]
+        .iter()
+        .flat_map(|e| e.data.iter().map(|r| head(r, 128)))
+        .collect();
+    let descriptors = (0..2).map(|g| 2048 + 64 * g..2048 + 64 * (g + 1)).collect();
+    let kinds = [
+        std::iter::once(1024..1024 + 0x68).collect(),
+        descriptors,
+        inodes,
+        directories,
+        std::iter::once(0..region.len()).collect(),
+    ];
+    let hit = scatter(region, seed, &kinds);
+    let per_file: Vec<_> = RANDOM_FILES
+        .iter()
+        .zip(&entries[2..])
+        .map(|(file, entry)| (*file, entry.data.clone()))
+        .collect();
+    Ok(files_hit(&per_file, &hit))
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub enum Region {
     Damaged(Damage),
     /// The test tree as ext2, damaged at random from this seed.
     Random(u64),
+    /// The test tree as ext4, damaged at random from this seed.
+    RandomExt4(u64),
 }
 
 impl Region {
@@ -158,9 +160,12 @@ pub fn ext2(path: &Path, domains: usize) -> Result<(), String> {
 }
 
 /// An image at `path` with one region per entry of `regions`; returns, for
-/// each region damaged at random, its seed and the files whose content the
-/// damage may have changed undetectably.
-pub fn regions(path: &Path, regions: &[Region]) -> Result<Vec<(u64, Vec<&'static str>)>, String> {
+/// each region damaged at random, the region and the files whose content
+/// the damage may have changed undetectably.
+pub fn regions(
+    path: &Path,
+    regions: &[Region],
+) -> Result<Vec<(Region, Vec<&'static str>)>, String> {
     if regions.iter().any(|r| r.bytes() != regions[0].bytes()) {
         return Err("every region of a disk image must have the same size".into());
     }
@@ -180,7 +185,7 @@ pub fn regions(path: &Path, regions: &[Region]) -> Result<Vec<(u64, Vec<&'static
         let source = tree.as_deref().unwrap_or(&plain);
         let (source, kind) = match region {
             Region::Plain => (plain.as_path(), "ext2"),
-            Region::Ext4 => (source, "ext4"),
+            Region::Ext4 | Region::RandomExt4(_) => (source, "ext4"),
             _ => (source, "ext2"),
         };
         let is_plain = *region == Region::Plain;
@@ -191,6 +196,7 @@ pub fn regions(path: &Path, regions: &[Region]) -> Result<Vec<(u64, Vec<&'static
                 // sizes: pin what e2fsprogs versions might choose.
                 let extra: &[&str] = match (is_plain, kind) {
                     (false, "ext2") => &["-I", "128", "-N", "8192"],
+                    (false, _) => &["-I", "256"],
                     _ => &[],
                 };
                 let bytes = make_filesystem(source, kind, region.bytes(), extra)?;
@@ -200,7 +206,10 @@ pub fn regions(path: &Path, regions: &[Region]) -> Result<Vec<(u64, Vec<&'static
         };
         match region {
             Region::Damaged(damage) => disk_damage::apply(&mut bytes, *damage)?,
-            Region::Random(seed) => random.push((*seed, disk_damage::random(&mut bytes, *seed)?)),
+            Region::Random(seed) => random.push((*region, disk_damage::random(&mut bytes, *seed)?)),
+            Region::RandomExt4(seed) => {
+                random.push((*region, disk_damage::random_ext4(&mut bytes, *seed)?))
+            }
             _ => {}
         }
         image.extend_from_slice(&bytes);

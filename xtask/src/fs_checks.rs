@@ -65,15 +65,32 @@ pub fn heap_follows_memory(log: &str) -> Result<(), String> {
 /// cleanly, and each file read either failed or gave the host's bytes,
 /// unless the damage hit that file's own bytes.
 pub fn random_damage_reads_are_exact_or_errors(log: &str) -> Result<(), String> {
-    let record_path = disk_image::directory().join("fs-random-damage.damage");
+    judge_recorded(log, "fs-random-damage")
+}
+
+/// As [`random_damage_reads_are_exact_or_errors`], for the ext4 images.
+pub fn random_ext4_damage_reads_are_exact_or_errors(log: &str) -> Result<(), String> {
+    judge_recorded(log, "fs-random-damage-ext4")
+}
+
+fn judge_recorded(log: &str, scenario: &str) -> Result<(), String> {
+    let record_path = disk_image::directory().join(format!("{scenario}.damage"));
     let record = std::fs::read_to_string(&record_path)
         .map_err(|e| format!("cannot read {}: {e}", record_path.display()))?;
     judge_random_damage(log, &record, &host_file)
 }
 
+/// The domain damaged from `seed` on a filesystem of `kind`.
+pub fn random_domain(kind: &str, seed: u64) -> String {
+    match kind {
+        "ext4" => format!("ext4-seed-{seed}"),
+        _ => format!("seed-{seed}"),
+    }
+}
+
 /// [`random_damage_reads_are_exact_or_errors`] with the damage `record`
-/// (`seed S hit FILE...` per domain, in domain order) and the host's files
-/// given.
+/// (`KIND seed S hit FILE...` per domain, in domain order) and the host's
+/// files given.
 fn judge_random_damage(
     log: &str,
     record: &str,
@@ -82,11 +99,15 @@ fn judge_random_damage(
     let lines: Vec<&str> = log.lines().map(|l| l.trim_end_matches('\r')).collect();
     for (index, entry) in record.lines().enumerate() {
         let words: Vec<&str> = entry.split_whitespace().collect();
-        let (Some(&"seed"), Some(seed)) = (words.first(), words.get(1)) else {
+        let (Some(kind), Some(&"seed"), Some(seed)) = (words.first(), words.get(1), words.get(2))
+        else {
             return Err(format!("bad damage record `{entry}`"));
         };
-        let hit = &words[3.min(words.len())..];
-        let domain = format!("seed-{seed}");
+        let seed: u64 = seed
+            .parse()
+            .map_err(|_| format!("bad damage record `{entry}`"))?;
+        let hit = &words[4.min(words.len())..];
+        let domain = random_domain(kind, seed);
         require(log, &format!("[{domain}] alive")).map_err(|e| format!("seed {seed}: {e}"))?;
         require(
             log,
@@ -146,16 +167,22 @@ mod tests {
         let good = sum_line("seed-7", "/x", b"abc");
         let good = good.trim_end_matches(" /x").trim_start_matches("[seed-7] ");
         let exact = log(|file| format!("{good} {file}"));
-        assert_eq!(judge_random_damage(&exact, "seed 7 hit \n", &host), Ok(()));
+        assert_eq!(
+            judge_random_damage(&exact, "ext2 seed 7 hit \n", &host),
+            Ok(())
+        );
         let errors = log(|file| format!("{file}: corrupt filesystem: something"));
-        assert_eq!(judge_random_damage(&errors, "seed 7 hit \n", &host), Ok(()));
+        assert_eq!(
+            judge_random_damage(&errors, "ext2 seed 7 hit \n", &host),
+            Ok(())
+        );
     }
 
     #[test]
     fn random_damage_judge_rejects_wrong_bytes_unless_the_file_was_hit() {
         let wrong = log(|file| format!("fnv1a 0000000000000000 3 bytes {file}"));
-        assert!(judge_random_damage(&wrong, "seed 7 hit /hello.txt\n", &host).is_err());
-        let all = format!("seed 7 hit {}\n", RANDOM_FILES.join(" "));
+        assert!(judge_random_damage(&wrong, "ext2 seed 7 hit /hello.txt\n", &host).is_err());
+        let all = format!("ext2 seed 7 hit {}\n", RANDOM_FILES.join(" "));
         assert_eq!(judge_random_damage(&wrong, &all, &host), Ok(()));
     }
 
@@ -163,8 +190,8 @@ mod tests {
     fn random_damage_judge_requires_the_domain_to_survive() {
         let errors = log(|file| format!("{file}: an error"));
         let crashed = errors.replace("shut down with code 0", "shut down with code 101");
-        assert!(judge_random_damage(&crashed, "seed 7 hit \n", &host).is_err());
+        assert!(judge_random_damage(&crashed, "ext2 seed 7 hit \n", &host).is_err());
         let silent = log(|_| "something else".into());
-        assert!(judge_random_damage(&silent, "seed 7 hit \n", &host).is_err());
+        assert!(judge_random_damage(&silent, "ext2 seed 7 hit \n", &host).is_err());
     }
 }

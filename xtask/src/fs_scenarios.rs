@@ -10,7 +10,8 @@ use shared_abi::exit::HvExit;
 use crate::disk_damage::{Damage, RANDOM_FILES};
 use crate::disk_image::Region;
 use crate::fs_checks::{
-    heap_follows_memory, random_damage_reads_are_exact_or_errors, streamed_files_match_the_host,
+    heap_follows_memory, random_damage_reads_are_exact_or_errors, random_domain,
+    random_ext4_damage_reads_are_exact_or_errors, streamed_files_match_the_host,
 };
 use crate::scenario::Scenario;
 
@@ -157,7 +158,17 @@ pub fn all() -> Vec<Scenario> {
     }
     corrupt = corrupt.regions(&regions).input(&input).forbid("panic");
 
-    let mut random = Scenario::new("fs-random-damage", HvExit::Success);
+    let random = random_damage("fs-random-damage", Region::Random)
+        .check(random_damage_reads_are_exact_or_errors);
+    let random_ext4 = random_damage("fs-random-damage-ext4", Region::RandomExt4)
+        .check(random_ext4_damage_reads_are_exact_or_errors);
+    vec![tree, corrupt, random, random_ext4]
+}
+
+/// A boot of one domain per seed, each region damaged by `region(seed)`,
+/// each shell reading every file of [`RANDOM_FILES`] and listing.
+fn random_damage(name: &'static str, region: fn(u64) -> Region) -> Scenario {
+    let mut scenario = Scenario::new(name, HvExit::Success);
     let mut regions = Vec::new();
     let mut input = Vec::new();
     let script: String = RANDOM_FILES
@@ -166,16 +177,13 @@ pub fn all() -> Vec<Scenario> {
         .chain(["ls /\n".into(), "ls /docs\n".into(), "echo alive\n".into()])
         .collect();
     for (index, seed) in seeds().iter().enumerate() {
-        let name = format!("seed-{seed}");
-        regions.push(Region::Random(*seed));
+        let kind = match region(*seed) {
+            Region::RandomExt4(_) => "ext4",
+            _ => "ext2",
+        };
+        regions.push(region(*seed));
         input.extend(focus(index + 1, &script));
-        random = random.guest(&name, "guest-kernel", "");
+        scenario = scenario.guest(&random_domain(kind, *seed), "guest-kernel", "");
     }
-    random = random
-        .regions(&regions)
-        .input(&input)
-        .forbid("panic")
-        .check(random_damage_reads_are_exact_or_errors);
-
-    vec![tree, corrupt, random]
+    scenario.regions(&regions).input(&input).forbid("panic")
 }

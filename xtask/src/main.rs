@@ -14,6 +14,7 @@ mod disk_image;
 mod elf_corrupt;
 mod expect;
 mod ext2_map;
+mod ext4_map;
 mod fs_checks;
 mod fs_scenarios;
 mod log_checks;

@@ -186,7 +186,14 @@ impl Scenario {
                 crate::disk_image::regions(&path, &self.regions).map_err(|error| (error, None))?;
             let record: String = random
                 .iter()
-                .map(|(seed, hit)| format!("seed {seed} hit {}\n", hit.join(" ")))
+                .filter_map(|(region, hit)| {
+                    let (kind, seed) = match region {
+                        Region::Random(seed) => ("ext2", seed),
+                        Region::RandomExt4(seed) => ("ext4", seed),
+                        _ => return None,
+                    };
+                    Some(format!("{kind} seed {seed} hit {}\n", hit.join(" ")))
+                })
                 .collect();
             std::fs::write(path.with_extension("damage"), record)
                 .map_err(|error| (format!("cannot record the damage: {error}"), None))?;
