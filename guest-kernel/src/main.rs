@@ -66,6 +66,6 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         );
         scenario::exit(1);
     }
-    shell::mount_disk();
-    shell::run(info.name())
+    let disk = shell::mount_disk();
+    shell::run(info.name(), disk)
 }

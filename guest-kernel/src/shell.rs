@@ -3,11 +3,11 @@
 //! ends the domain cleanly, so a piped script can drive it.
 
 use alloc::string::String;
-use core::sync::atomic::{AtomicU64, Ordering};
+use alloc::vec;
 
-use spin::Once;
-
-use crate::fs::ext2::Ext2;
+use crate::fs::disk::VirtualDisk;
+use crate::fs::error::FsError;
+use crate::fs::volume::Volume;
 
 use crate::drivers::console;
 use crate::interrupts::now_ns;
@@ -25,7 +25,7 @@ enum Line {
 }
 
 /// Runs the shell until `shutdown` or end of input; never returns.
-pub fn run(name: &str) -> ! {
+pub fn run(name: &str, disk: Option<Disk>) -> ! {
     println!("shell ready: type 'help'");
     loop {
         print!("{name}> ");
@@ -35,7 +35,7 @@ pub fn run(name: &str) -> ! {
                 println!("end of input: shutting down");
                 finish();
             }
-            Line::Text(line) => execute(line.trim()),
+            Line::Text(line) => execute(line.trim(), disk.as_ref()),
         }
     }
 }
@@ -72,61 +72,103 @@ fn read_line() -> Line {
     }
 }
 
-static FILESYSTEM: Once<Ext2> = Once::new();
-static DISK_SECTORS: AtomicU64 = AtomicU64::new(0);
+/// The virtual disk and the filesystem mounted from it, if any.
+pub struct Disk {
+    sectors: u64,
+    volume: Option<Volume>,
+}
 
-/// Brings up the block driver and mounts the disk's ext2 filesystem, if
-/// there is a disk.
-pub fn mount_disk() {
-    if let Ok(sectors) = crate::drivers::block::init() {
-        DISK_SECTORS.store(sectors, Ordering::Relaxed);
-        match Ext2::mount() {
-            Ok(fs) => {
-                FILESYSTEM.call_once(|| fs);
-                println!("disk: {sectors} sectors, ext2 filesystem mounted");
-            }
-            Err(error) => println!("disk: {sectors} sectors, no ext2 filesystem ({error:?})"),
+/// Bytes read from a file per step of `cat` and `sum`.
+const CHUNK: usize = 16 * 1024;
+
+/// Brings up the block driver and mounts the disk's filesystem, if there
+/// is a disk; says what it found in one line.
+pub fn mount_disk() -> Option<Disk> {
+    let sectors = crate::drivers::block::init().ok()?;
+    let volume = match VirtualDisk::new(sectors)
+        .map_err(FsError::from)
+        .and_then(Volume::mount)
+    {
+        Ok(volume) => {
+            println!(
+                "disk: {sectors} sectors, {} filesystem mounted",
+                volume.geometry().kind
+            );
+            Some(volume)
         }
+        Err(error) => {
+            println!("disk: {sectors} sectors, not mounted: {error}");
+            None
+        }
+    };
+    Some(Disk { sectors, volume })
+}
+
+fn absolute(path: &str) -> String {
+    match path.starts_with('/') {
+        true => path.into(),
+        false => alloc::format!("/{path}"),
     }
 }
 
-fn files(command: &str, path: &str) {
-    let Some(fs) = FILESYSTEM.get() else {
+fn list(volume: &Volume, path: &str) {
+    match volume.list(path) {
+        Ok(entries) => {
+            for entry in entries {
+                println!("{}{}", entry.name, if entry.directory { "/" } else { "" });
+            }
+        }
+        Err(error) => println!("{path}: {error}"),
+    }
+}
+
+/// Streams the file at `path` to the console (`cat`) or through FNV-1a
+/// (`sum`), a chunk at a time, so any size can be read.
+fn read(volume: &Volume, path: &str, print: bool) {
+    let result = volume.open(path).and_then(|mut file| {
+        let mut chunk = vec![0u8; CHUNK];
+        let mut hash = crate::checksum::Fnv1a::new();
+        let mut total = 0u64;
+        loop {
+            let count = file.read(&mut chunk).inspect_err(|_| {
+                // Whatever was printed ends its line before the error's.
+                if print && total > 0 {
+                    println!();
+                }
+            })?;
+            if count == 0 {
+                return Ok((hash, total));
+            }
+            total += count as u64;
+            match print {
+                true => console::write(&chunk[..count]),
+                false => hash.update(&chunk[..count]),
+            }
+        }
+    });
+    match result {
+        Ok((hash, total)) if !print => {
+            println!("fnv1a {:016x} {total} bytes {path}", hash.value())
+        }
+        Ok(_) => {}
+        Err(error) => println!("{path}: {error}"),
+    }
+}
+
+fn files(disk: Option<&Disk>, command: &str, path: &str) {
+    let Some(volume) = disk.and_then(|disk| disk.volume.as_ref()) else {
         println!("no filesystem");
         return;
     };
-    let path = if path.is_empty() { "/" } else { path };
-    let inode = match fs.lookup(path) {
-        Ok(inode) => inode,
-        Err(error) => {
-            println!("{path}: {error:?}");
-            return;
-        }
-    };
+    let path = absolute(path);
     match command {
-        "ls" => match fs.read_dir(&inode) {
-            Ok(mut entries) => {
-                entries.sort();
-                for (name, _, directory) in entries.iter().filter(|(n, _, _)| n != "." && n != "..")
-                {
-                    println!("{name}{}", if *directory { "/" } else { "" });
-                }
-            }
-            Err(error) => println!("{path}: {error:?}"),
-        },
-        _ => match fs.read_file(&inode) {
-            Ok(data) if command == "cat" => crate::drivers::console::write(&data),
-            Ok(data) => {
-                let mut hash = crate::checksum::Fnv1a::new();
-                hash.update(&data);
-                println!("fnv1a {:016x} {} bytes {path}", hash.value(), data.len());
-            }
-            Err(error) => println!("{path}: {error:?}"),
-        },
+        "ls" => list(volume, &path),
+        "cat" => read(volume, &path, true),
+        _ => read(volume, &path, false),
     }
 }
 
-fn execute(line: &str) {
+fn execute(line: &str, disk: Option<&Disk>) {
     let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
     match command {
         "" => {}
@@ -139,7 +181,7 @@ fn execute(line: &str) {
             println!("  ticks       timer ticks so far");
             println!("  threads     kernel threads");
             println!("  disk        the virtual disk");
-            println!("  ls [PATH]   list a directory of the disk's ext2 filesystem");
+            println!("  ls [PATH]   list a directory of the disk's filesystem");
             println!("  cat PATH    print a file");
             println!("  sum PATH    FNV-1a checksum of a file");
             println!("  shutdown    end this domain");
@@ -152,9 +194,10 @@ fn execute(line: &str) {
         "mem" => {
             let info = crate::scenario::start_info();
             println!(
-                "{} KiB of {} KiB allocated by the kernel",
+                "{} KiB of {} KiB allocated by the kernel; heap of {} KiB",
                 frames::in_use() * 4,
-                info.memory_bytes / 1024
+                info.memory_bytes / 1024,
+                crate::memory::heap::size() / 1024
             );
         }
         "ticks" => println!(
@@ -166,14 +209,21 @@ fn execute(line: &str) {
             let (live, finished) = threads::count();
             println!("{live} threads, {finished} finished");
         }
-        "disk" => match FILESYSTEM.get() {
-            Some(_) => println!(
-                "disk: {} sectors, ext2 mounted",
-                DISK_SECTORS.load(Ordering::Relaxed)
-            ),
-            None => println!("no disk (or no ext2 filesystem on it)"),
+        "disk" => match disk {
+            Some(Disk {
+                sectors,
+                volume: Some(volume),
+            }) => {
+                let geometry = volume.geometry();
+                println!(
+                    "disk: {sectors} sectors, {}: {} blocks of {} bytes in {} groups",
+                    geometry.kind, geometry.blocks, geometry.block_size, geometry.groups
+                );
+            }
+            Some(Disk { sectors, .. }) => println!("disk: {sectors} sectors, no filesystem"),
+            None => println!("no disk"),
         },
-        "ls" | "cat" | "sum" => files(command, rest.trim()),
+        "ls" | "cat" | "sum" => files(disk, command, rest.trim()),
         "shutdown" => {
             println!("bye");
             finish();

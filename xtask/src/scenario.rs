@@ -8,6 +8,7 @@ use shared_abi::exit::HvExit;
 
 use crate::artifacts::Artifacts;
 use crate::bundle::GuestSpec;
+use crate::disk_image::Region;
 use crate::elf_corrupt::{Corruption, corrupt};
 use crate::expect::{Expectation, LineMatch};
 
@@ -50,6 +51,8 @@ pub struct Scenario {
     pub disk_from: Option<&'static str>,
     /// Attach the guests' ext2 image (one copy per domain).
     pub ext2: bool,
+    /// Attach a filesystem image with these regions, one per domain.
+    pub regions: Vec<Region>,
     /// Kill QEMU (SIGKILL) as soon as its output contains this.
     pub kill_on: Option<&'static str>,
     /// How fast the test reads QEMU's serial output.
@@ -72,6 +75,7 @@ impl Scenario {
             disk_mib: None,
             disk_from: None,
             ext2: false,
+            regions: Vec::new(),
             kill_on: None,
             pace: crate::qemu::ReadPace::Eager,
             prepare: None,
@@ -199,6 +203,24 @@ impl Scenario {
                 )),
             };
         }
+        if !self.regions.is_empty() {
+            let random =
+                crate::disk_image::regions(&path, &self.regions).map_err(|error| (error, None))?;
+            let record: String = random
+                .iter()
+                .filter_map(|(region, hit)| {
+                    let (kind, seed) = match region {
+                        Region::Random(seed) => ("ext2", seed),
+                        Region::RandomExt4(seed) => ("ext4", seed),
+                        _ => return None,
+                    };
+                    Some(format!("{kind} seed {seed} hit {}\n", hit.join(" ")))
+                })
+                .collect();
+            std::fs::write(path.with_extension("damage"), record)
+                .map_err(|error| (format!("cannot record the damage: {error}"), None))?;
+            return Ok(Some(path));
+        }
         let made = match (self.ext2, self.disk_mib) {
             (true, _) => crate::disk_image::ext2(&path, self.guests.len()),
             (false, Some(mib)) => crate::disk_image::zeroed(&path, mib),
@@ -210,6 +232,14 @@ impl Scenario {
     pub fn ext2_disk(mut self) -> Self {
         self.ext2 = true;
         self
+    }
+
+    /// Attaches a disk of test-tree filesystems, one region per entry (in
+    /// domain order), each region `LARGE_REGION_BYTES`.
+    pub fn regions(mut self, regions: &[Region]) -> Self {
+        self.regions = regions.to_vec();
+        let size = crate::disk_image::LARGE_REGION_BYTES >> 20;
+        self.cmdline(&format!("dom_disk={size}M"))
     }
 
     pub fn input(mut self, text: &[u8]) -> Self {

@@ -187,7 +187,7 @@ pub fn all() -> Vec<Scenario> {
         .finishes("bystander")
         .forbid("NOT CONTAINED");
 
-    vec![
+    let mut all = vec![
         Scenario::new("boot-and-greet", HvExit::Success)
             .guest("hello", "hello", "")
             .line("hv: microhypervisor")
@@ -416,7 +416,7 @@ pub fn all() -> Vec<Scenario> {
             .exact("[alpha] hello.txt")
             .exact("[alpha] numbers.txt")
             .exact("[alpha] Hello from the guest's disk!")
-            .exact("[alpha] /missing: NotFound")
+            .exact("[alpha] /missing: file not found")
             .check(checksum_matches_the_repository_file),
         Scenario::new("virtio-drivers-interop", HvExit::Success)
             .guest("vio", "virtio-interop", "")
@@ -448,7 +448,9 @@ pub fn all() -> Vec<Scenario> {
             .cmdline("hv_selftest=fault")
             .line("hv: FATAL:")
             .line("rip="),
-    ]
+    ];
+    all.extend(crate::fs_scenarios::all());
+    all
 }
 
 #[cfg(test)]

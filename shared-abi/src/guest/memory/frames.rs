@@ -105,6 +105,15 @@ pub fn free(frame: u64) {
     frames.in_use -= 1;
 }
 
+/// Bytes in the usable regions.
+pub fn usable_bytes() -> u64 {
+    let frames = FRAMES.lock();
+    frames.regions[..frames.count]
+        .iter()
+        .map(|(start, end)| end - start)
+        .sum()
+}
+
 /// Frames currently allocated.
 pub fn in_use() -> u64 {
     FRAMES.lock().in_use
