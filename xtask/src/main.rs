@@ -5,15 +5,21 @@
 //! the process with status 1.
 
 mod artifacts;
+mod bad_input;
 mod bench;
 mod bundle;
 mod cli;
 mod disk_image;
 mod elf_corrupt;
 mod expect;
+mod guest_check;
+mod guest_disks;
+mod guest_spec;
 mod log_checks;
 mod qemu;
 mod run;
+mod run_checks;
+mod run_report;
 mod scenario;
 mod scenarios;
 mod test;
@@ -29,8 +35,8 @@ fn main() -> ExitCode {
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
     let result = cli::parse(&args).and_then(|command| match command {
-        Command::Help => {
-            print!("{}", cli::USAGE);
+        Command::Help(text) => {
+            print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { profile } => build(profile),

@@ -2,7 +2,11 @@
 //! disk, and what its serial log and exit status must show; and the builder
 //! the table in `scenarios.rs` is written with.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use shared_abi::bundle::EntryExtras;
 
 use shared_abi::exit::HvExit;
 
@@ -15,7 +19,7 @@ use crate::expect::{Expectation, LineMatch};
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where a guest's ELF image comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ImageSource {
     /// A guest binary as built.
     Binary(&'static str),
@@ -29,6 +33,8 @@ pub struct Guest {
     pub name: String,
     pub args: String,
     pub image: ImageSource,
+    /// Memory in bytes (`None`: the hypervisor's `dom_mem`).
+    pub mem: Option<u64>,
 }
 
 /// One QEMU boot and what it must show.
@@ -50,6 +56,8 @@ pub struct Scenario {
     pub ext2: bool,
     /// Kill QEMU (SIGKILL) as soon as its output contains this.
     pub kill_on: Option<&'static str>,
+    /// Runs only when asked for (`cargo xtask test --long`).
+    pub long: bool,
 }
 
 impl Scenario {
@@ -67,6 +75,7 @@ impl Scenario {
             disk_from: None,
             ext2: false,
             kill_on: None,
+            long: false,
         }
     }
 
@@ -75,7 +84,38 @@ impl Scenario {
             name: name.into(),
             args: args.into(),
             image: ImageSource::Binary(bin),
+            mem: None,
         });
+        self
+    }
+
+    /// `count` domains `NAME-1` .. `NAME-count` of `bin`, each with `mem`
+    /// bytes, each of which must shut down with code 0.
+    pub fn guests(mut self, name: &str, bin: &'static str, count: u32, mem: u64) -> Self {
+        for index in 1..=count {
+            let name = format!("{name}-{index}");
+            self.expect
+                .lines
+                .push(format!("'{name}' shut down with code 0"));
+            self.guests.push(Guest {
+                name,
+                args: String::new(),
+                image: ImageSource::Binary(bin),
+                mem: Some(mem),
+            });
+        }
+        self
+    }
+
+    /// Runs only with `cargo xtask test --long`, and may take `timeout`.
+    pub fn long(mut self, timeout: Duration) -> Self {
+        self.long = true;
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -85,6 +125,7 @@ impl Scenario {
             name: name.into(),
             args: String::new(),
             image,
+            mem: None,
         });
         self
     }
@@ -182,21 +223,47 @@ impl Scenario {
         self
     }
 
-    /// The bundle contents: each guest with its (possibly corrupted) image.
+    /// The bundle contents: each guest with its (possibly corrupted) image,
+    /// guests of the same image sharing it.
     pub fn guest_specs(&self, artifacts: &Artifacts) -> Result<Vec<GuestSpec>, String> {
+        let mut images: HashMap<&ImageSource, Arc<[u8]>> = HashMap::new();
         self.guests
             .iter()
             .map(|guest| {
-                let image = match guest.image {
-                    ImageSource::Binary(bin) => artifacts.read_guest(bin)?,
-                    ImageSource::Corrupt(bin, kind) => corrupt(&artifacts.read_guest(bin)?, kind),
+                let image = match images.get(&guest.image) {
+                    Some(image) => image.clone(),
+                    None => {
+                        let image: Arc<[u8]> = match guest.image {
+                            ImageSource::Binary(bin) => artifacts.read_guest(bin)?,
+                            ImageSource::Corrupt(bin, kind) => {
+                                corrupt(&artifacts.read_guest(bin)?, kind)
+                            }
+                        }
+                        .into();
+                        images.insert(&guest.image, image.clone());
+                        image
+                    }
                 };
                 Ok(GuestSpec {
                     name: guest.name.clone(),
                     args: guest.args.clone(),
                     image,
+                    extras: EntryExtras {
+                        memory: guest.mem.unwrap_or(0),
+                        ..EntryExtras::default()
+                    },
                 })
             })
+            .collect()
+    }
+
+    /// Each domain's memory, for sizing the machine.
+    pub fn domain_memory(&self) -> Vec<u64> {
+        let words = self.cmdline.join(" ");
+        let default = hypervisor::cmdline::parse(&words, |_| {}).domain_memory;
+        self.guests
+            .iter()
+            .map(|guest| guest.mem.unwrap_or(default))
             .collect()
     }
 }

@@ -388,7 +388,7 @@ mod tests {
                 .map(|guest| GuestSpec {
                     name: guest.name.clone(),
                     args: guest.args.clone(),
-                    image: Vec::new(),
+                    ..GuestSpec::default()
                 })
                 .collect();
             crate::bundle::encode(&specs).unwrap();

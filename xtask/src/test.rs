@@ -3,14 +3,23 @@
 //!
 //! Scenarios run one at a time, each from its own bundle under
 //! `target/bundles/`, with QEMU's output captured and shown (indented) only
-//! when the scenario fails.
+//! when the scenario fails. Long scenarios run only with `--long`.
+//!
+//! With `--guest`/`--config`, the user's guests boot together as one
+//! scenario, `guests`, through the same harness: it expects QEMU to exit
+//! with success, every domain to shut down with code 0 and every
+//! `--expect` text in some line, within the timeout.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use shared_abi::exit::HvExit;
+
 use crate::artifacts::{self, Artifacts, Output};
-use crate::bundle;
+use crate::bundle::{self, GuestSpec};
 use crate::cli::TestOptions;
 use crate::qemu::{self, Accel, AccelChoice, Boot, Ending};
+use crate::run::Plan;
 use crate::scenario::Scenario;
 use crate::scenarios;
 use crate::unit_tests::{self, Tally, print_indented, print_progress};
@@ -19,7 +28,14 @@ use crate::unit_tests::{self, Tally, print_indented, print_progress};
 pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel.unwrap_or(AccelChoice::Tcg))?;
-    let scenarios = selected(options.filter.as_deref())?;
+    if !options.guests.is_empty() {
+        return user_guests(&options, &qemu, accel);
+    }
+    let tiers: Vec<&Tier> = TIERS
+        .iter()
+        .filter(|(name, _)| options.filter.as_deref().is_none_or(|f| name.contains(f)))
+        .collect();
+    let scenarios = selected(options.filter.as_deref(), options.long, !tiers.is_empty())?;
 
     let mut tally = Tally::default();
     for suite in unit_tests::SUITES {
@@ -30,6 +46,9 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     match artifacts::build(options.profile, Output::Capture) {
         Ok(artifacts) => {
             println!("ok");
+            for (_, tier) in tiers {
+                tally += tier(&artifacts);
+            }
             for scenario in &scenarios {
                 tally += run_scenario(scenario, &artifacts, &qemu, accel);
             }
@@ -49,9 +68,72 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     })
 }
 
-/// The scenarios whose name contains `filter` (all without one).
-fn selected(filter: Option<&str>) -> Result<Vec<Scenario>, String> {
-    let all = scenarios::all();
+/// `cargo xtask test --guest ...`: the user's guests as one scenario.
+fn user_guests(
+    options: &TestOptions,
+    qemu: &std::path::Path,
+    accel: Accel,
+) -> Result<ExitCode, String> {
+    let guests = options.guests.resolve()?;
+    let default_mem = hypervisor::cmdline::DEFAULT_DOMAIN_MEMORY;
+    // Refuse bad guests before spending time on a build.
+    crate::guest_check::prepare(&guests, default_mem)?;
+    let mut scenario = Scenario::new("guests", HvExit::Success);
+    scenario.expect.forbidden.clear();
+    if let Some(timeout) = options.timeout {
+        scenario = scenario.timeout(timeout);
+    }
+    for text in &options.expect {
+        scenario = scenario.line(text);
+    }
+    print_progress("build ... ");
+    let artifacts =
+        artifacts::build(options.profile, Output::Capture).inspect_err(|_| println!("FAILED"))?;
+    println!("ok");
+    let plan = Plan::user_guests(&guests, default_mem, "test-guests")?;
+    for spec in &plan.specs {
+        scenario = scenario.line(&format!("'{}' shut down with code 0", spec.name));
+    }
+    print_progress(&format!("scenario {} ... ", scenario.name));
+    let result = boot_and_check(
+        &scenario,
+        &plan.specs,
+        plan.disk.clone(),
+        &plan.memory,
+        &artifacts,
+        qemu,
+        accel,
+    );
+    if let Some(disk) = &plan.user_disk {
+        disk.copy_back()?;
+    }
+    let tally = report(result);
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    Ok(if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A tier of checks that runs `cargo xtask run` itself, by the name
+/// `--filter` selects it with.
+type Tier = (&'static str, fn(&Artifacts) -> Tally);
+
+/// The tiers run before the scenarios.
+const TIERS: [Tier; 2] = [
+    ("bad-input", crate::bad_input::run),
+    ("run-outcomes", crate::run_checks::run),
+];
+
+/// The scenarios whose name contains `filter` (all without one); long ones
+/// only when `long`. No match is an error unless the filter `also` selected
+/// something else.
+fn selected(filter: Option<&str>, long: bool, also: bool) -> Result<Vec<Scenario>, String> {
+    let all: Vec<Scenario> = scenarios::all()
+        .into_iter()
+        .filter(|scenario| long || !scenario.long)
+        .collect();
     let Some(filter) = filter else {
         return Ok(all);
     };
@@ -61,7 +143,7 @@ fn selected(filter: Option<&str>) -> Result<Vec<Scenario>, String> {
         .filter(|scenario| scenario.name.contains(filter))
         .cloned()
         .collect();
-    if chosen.is_empty() {
+    if chosen.is_empty() && !also {
         return Err(format!(
             "no scenario matches `{filter}` (scenarios: {})",
             names.join(", ")
@@ -78,7 +160,19 @@ fn run_scenario(
     accel: Accel,
 ) -> Tally {
     print_progress(&format!("scenario {} ... ", scenario.name));
-    match boot_and_check(scenario, artifacts, qemu, accel) {
+    let prepared = scenario
+        .guest_specs(artifacts)
+        .map_err(|error| (error, None))
+        .and_then(|specs| Ok((specs, scenario.disk_image()?)));
+    report(prepared.and_then(|(specs, disk)| {
+        let memory = scenario.domain_memory();
+        boot_and_check(scenario, &specs, disk, &memory, artifacts, qemu, accel)
+    }))
+}
+
+/// Prints a scenario's result line (and its log on failure) and counts it.
+fn report(result: Result<(), (String, Option<String>)>) -> Tally {
+    match result {
         Ok(()) => {
             println!("ok");
             Tally {
@@ -99,10 +193,13 @@ fn run_scenario(
     }
 }
 
-/// Boots `scenario`; on failure returns the reason and, when QEMU ran, its
-/// output.
+/// Boots `scenario` with the domains `specs` (of `memory` bytes each);
+/// on failure returns the reason and, when QEMU ran, its output.
 fn boot_and_check(
     scenario: &Scenario,
+    specs: &[GuestSpec],
+    disk: Option<PathBuf>,
+    memory: &[u64],
     artifacts: &Artifacts,
     qemu: &std::path::Path,
     accel: Accel,
@@ -110,17 +207,23 @@ fn boot_and_check(
     let bundle_path = artifacts::target_dir()
         .join("bundles")
         .join(format!("{}.bundle", scenario.name));
-    scenario
-        .guest_specs(artifacts)
-        .and_then(|guests| bundle::write(&bundle_path, &guests))
-        .map_err(|error| (error, None))?;
+    let bytes = bundle::encode(specs).map_err(|error| (error, None))?;
+    bundle::write_bytes(&bundle_path, &bytes).map_err(|error| (error, None))?;
+    let memory =
+        hypervisor::memory_budget::machine_memory(memory.iter().copied(), bytes.len() as u64)
+            .ok_or((
+                "the domains need more memory than a machine has".to_string(),
+                None,
+            ))?
+            .max(crate::qemu::DEFAULT_MACHINE_MEMORY);
     let boot = Boot {
         qemu: qemu.to_path_buf(),
         hypervisor: artifacts.hypervisor(),
         bundle: bundle_path,
         cmdline: scenario.cmdline.clone(),
         accel,
-        disk: scenario.disk_image()?,
+        disk,
+        memory,
     };
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
@@ -137,7 +240,21 @@ fn boot_and_check(
     }
     match captured.ending {
         Ending::TimedOut(timeout) => {
-            Err((format!("timed out after {}s", timeout.as_secs()), Some(log)))
+            let (domains, _) = crate::run_report::read(&captured.serial);
+            let running: Vec<String> = domains
+                .iter()
+                .filter(|domain| domain.outcome == crate::run_report::Outcome::Running)
+                .map(|domain| format!("{} '{}'", domain.id, domain.name))
+                .collect();
+            let reason = match running.len() {
+                0 => format!("timed out after {}s", timeout.as_secs()),
+                _ => format!(
+                    "timed out after {}s with domain(s) {} still running",
+                    timeout.as_secs(),
+                    running.join(", ")
+                ),
+            };
+            Err((reason, Some(log)))
         }
         Ending::Exited(status) => scenario
             .expect

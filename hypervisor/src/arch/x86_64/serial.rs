@@ -19,7 +19,6 @@
 //! hands those bytes to the caller.
 
 use uart_16550::backend::Backend;
-use uart_16550::spec::registers::IER;
 use uart_16550::{BaudRate, Config, Uart16550};
 
 /// The line settings: 115200 baud, 8N1, no FIFOs, no interrupts yet.
@@ -135,8 +134,9 @@ mod com1 {
     use spin::Mutex;
     use uart_16550::Uart16550;
     use uart_16550::backend::PioBackend;
+    use uart_16550::spec::registers::IER;
 
-    use super::{IER, KeepInput, KeptBytes, configure};
+    use super::{KeepInput, KeptBytes, configure};
 
     const COM1: u16 = 0x3f8;
 

@@ -27,7 +27,9 @@
 //! The upper half of every shadow root is the hypervisor's (supervisor-only)
 //! and the lower half maps only the domain's own frames.
 
-use super::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down, is_lower_half};
+use super::address::{
+    GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down, is_lower_half,
+};
 use super::guest_memory::GuestPhysMemory;
 use super::guest_walk::{self, Access, GuestFault, error_code};
 use super::page_table::{self, MapError, PageFlags, PageSize, TableMemory};

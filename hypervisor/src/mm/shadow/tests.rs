@@ -361,7 +361,12 @@ fn invalidating_a_hypervisor_address_leaves_the_upper_half_alone() {
     let mut world = World::new();
     let root = world.new_root();
     let mut shadow = Shadow::new(TablePool::new(tables, 16).unwrap(), upper, root).unwrap();
-    for addr in [image, image + 0x123, 0xffff_8000_0000_0000, 0x0000_8000_0000_0000] {
+    for addr in [
+        image,
+        image + 0x123,
+        0xffff_8000_0000_0000,
+        0x0000_8000_0000_0000,
+    ] {
         assert_eq!(shadow.invalidate_page(GuestVirtAddr(addr)), TlbFlush::None);
     }
     let still = shadow_entry(&shadow, image).expect("the hypervisor's mapping survives");
