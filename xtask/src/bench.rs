@@ -122,6 +122,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         accel,
         disk: Some(disk),
         memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
+        icount: false,
     };
     eprintln!("bench: booting under {} ...", accel.name());
     let captured = boot.run_captured(options.timeout)?;

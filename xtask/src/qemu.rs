@@ -93,6 +93,9 @@ pub struct Boot {
     pub disk: Option<PathBuf>,
     /// Machine memory in bytes (a whole number of MiB).
     pub memory: u64,
+    /// Under TCG, count instructions for time (`-icount`): one instruction
+    /// is 4 ns of guest time, whatever the host's load.
+    pub icount: bool,
 }
 
 /// How a QEMU run ended.
@@ -128,6 +131,9 @@ impl Boot {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
         command.args(["-accel", self.accel.name()]);
+        if self.icount && self.accel == Accel::Tcg {
+            command.args(["-icount", "shift=2,sleep=off"]);
+        }
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
                 "file={},format=raw,if=none,id=disk0",
@@ -416,6 +422,7 @@ mod tests {
             accel: Accel::Tcg,
             disk: None,
             memory: DEFAULT_MACHINE_MEMORY,
+            icount: false,
         }
     }
 

@@ -58,6 +58,9 @@ pub struct Scenario {
     pub kill_on: Option<&'static str>,
     /// Runs only when asked for (`cargo xtask test --long`).
     pub long: bool,
+    /// Time is instruction counts under TCG (`-icount`), so the host's
+    /// load cannot skew what the guests measure.
+    pub icount: bool,
 }
 
 impl Scenario {
@@ -76,6 +79,7 @@ impl Scenario {
             ext2: false,
             kill_on: None,
             long: false,
+            icount: false,
         }
     }
 
@@ -111,6 +115,12 @@ impl Scenario {
     pub fn long(mut self, timeout: Duration) -> Self {
         self.long = true;
         self.timeout = timeout;
+        self
+    }
+
+    /// Runs under TCG with instruction-counted time.
+    pub fn icount(mut self) -> Self {
+        self.icount = true;
         self
     }
 

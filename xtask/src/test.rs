@@ -224,6 +224,7 @@ fn boot_and_check(
         accel,
         disk,
         memory,
+        icount: scenario.icount,
     };
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
