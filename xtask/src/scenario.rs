@@ -111,6 +111,15 @@ impl Scenario {
         self
     }
 
+    /// Gives the guest added last `bytes` of memory in its bundle entry,
+    /// whether or not the hypervisor accepts that size.
+    pub fn mem(mut self, bytes: u64) -> Self {
+        if let Some(guest) = self.guests.last_mut() {
+            guest.mem = Some(bytes);
+        }
+        self
+    }
+
     /// Runs only with `cargo xtask test --long`, and may take `timeout`.
     pub fn long(mut self, timeout: Duration) -> Self {
         self.long = true;

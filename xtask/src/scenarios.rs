@@ -345,6 +345,18 @@ pub fn all() -> Vec<Scenario> {
             .exact("[vio] write, flush and read back at the first and last sectors passed")
             .exact("[vio] a read beyond the disk fails")
             .finishes("vio"),
+        Scenario::new("bundle-memory-out-of-range", HvExit::DomainFailed)
+            .guest("odd", "hello", "")
+            .mem(12345)
+            .guest("small", "hello", "")
+            .mem(512 << 10)
+            .guest("good", "hello", "")
+            .mem(4 << 20)
+            .exact("hv: error: image 'odd' rejected: memory of 12345 bytes is not a whole number of pages from 1 MiB to 4 GiB")
+            .line("image 'small' rejected: memory of 524288 bytes")
+            .forbid("[odd]")
+            .forbid("[small]")
+            .finishes("good"),
         Scenario::new("many-domains-64", HvExit::Success)
             .guests("hello", "hello", 64, 4 << 20)
             .line("[hello-64] hello from hello-64 (domain 64, ABI 1.5)")
