@@ -21,7 +21,7 @@ pub fn init() {
 /// (the end-of-run `result:` lines), which `loglevel=` must not hide.
 pub fn always(args: fmt::Arguments<'_>) {
     let mut line = LineBuffer::new();
-    let _ = write!(line, "hv: {args}\n");
+    let _ = writeln!(line, "hv: {args}");
     crate::console::message(line.as_bytes());
 }
 

@@ -150,7 +150,7 @@ mod com1 {
     pub fn init() -> Option<KeptBytes> {
         // SAFETY: COM1 exists on the PC platform QEMU emulates and this is
         // the only code that drives it.
-        let pio = unsafe { Uart16550::new_port(COM1) }.ok()?.backend().clone();
+        let pio = *unsafe { Uart16550::new_port(COM1) }.ok()?.backend();
         let (uart, kept) = configure(pio)?;
         *PORT.lock() = Some(uart);
         Some(kept)
