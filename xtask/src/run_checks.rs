@@ -15,9 +15,14 @@ use crate::unit_tests::{Tally, print_indented, print_progress};
 
 /// Runs `cargo xtask run ARGS` (this program) under TCG.
 pub fn run_xtask(args: &[String]) -> Result<Output, String> {
+    xtask("run", args)
+}
+
+/// Runs `cargo xtask COMMAND --accel tcg ARGS` (this program).
+fn xtask(command: &str, args: &[String]) -> Result<Output, String> {
     let program = std::env::current_exe().map_err(|error| format!("cannot find xtask: {error}"))?;
     Command::new(program)
-        .arg("run")
+        .arg(command)
         .args(["--accel", "tcg"])
         .args(args)
         .stdin(Stdio::null())
@@ -54,8 +59,9 @@ fn zeroed(name: &str, bytes: u64) -> Result<PathBuf, String> {
 type Check = fn(&Artifacts) -> Result<(), String>;
 
 /// The cases: name and check.
-const CASES: [(&str, Check); 4] = [
+const CASES: [(&str, Check); 5] = [
     ("exit-codes", exit_codes),
+    ("test-your-guests", test_your_guests),
     ("timeout", timeout),
     ("two-domains-of-256m", two_domains_of_256m),
     ("disks-written-back", disks_written_back),
@@ -73,6 +79,46 @@ fn exit_codes(artifacts: &Artifacts) -> Result<(), String> {
     match (output.status.code(), lines.as_slice()) {
         (Some(1), [line]) if line == "domain 2 'beta' exited with code 3" => Ok(()),
         (code, _) => Err(format!("exit {code:?}, error lines {lines:?}")),
+    }
+}
+
+/// `cargo xtask test --guest` passes a guest that does what is expected and
+/// fails one that does not.
+fn test_your_guests(artifacts: &Artifacts) -> Result<(), String> {
+    let hello = artifacts.guest("hello").display().to_string();
+    let worker = artifacts.guest("worker").display().to_string();
+    let good = xtask(
+        "test",
+        &[
+            "--guest".into(),
+            format!("{hello},count=2,mem=4M"),
+            "--expect".into(),
+            "[hello-2] hello from hello-2".into(),
+        ],
+    )?;
+    let bad = xtask(
+        "test",
+        &[
+            "--guest".into(),
+            hello,
+            "--guest".into(),
+            format!("{worker},name=w,args=lines=1 exit=2"),
+        ],
+    )?;
+    let (good_out, bad_out) = (
+        String::from_utf8_lossy(&good.stdout),
+        String::from_utf8_lossy(&bad.stdout),
+    );
+    let reason = "missing `'w' shut down with code 0`";
+    match (good.status.code(), bad.status.code()) {
+        (Some(0), Some(1))
+            if good_out.ends_with("1 passed, 0 failed\n")
+                && bad_out.ends_with("0 passed, 1 failed\n")
+                && bad_out.contains(reason) =>
+        {
+            Ok(())
+        }
+        codes => Err(format!("exits {codes:?}:\n{good_out}\n{bad_out}")),
     }
 }
 
