@@ -236,6 +236,11 @@ fn exit_code(status: ExitStatus) -> (u8, Option<String>) {
             Some("the hypervisor faulted (its report is above)".into()),
         ),
         Some((_, Some(HvExit::NoDomains))) => (3, Some("no domain could start".into())),
+        // QEMU exits with 0 when a signal (Ctrl-C) ended it.
+        Some((0, None)) => (
+            EXIT_UNEXPECTED,
+            Some("qemu was interrupted before the hypervisor finished".into()),
+        ),
         Some((code, None)) => {
             let message = format!("qemu exited unexpectedly with status {code}");
             (EXIT_UNEXPECTED, Some(message))
