@@ -33,19 +33,19 @@ pub struct GuestOption {
 
 impl GuestOption {
     /// A guest booting `path`, named after the file.
-    fn new(path: PathBuf) -> Result<Self, String> {
+    fn new(path: PathBuf) -> Self {
         let name = path
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(Self {
+        Self {
             path,
             name,
             mem: None,
             count: 1,
             args: String::new(),
             disk: None,
-        })
+        }
     }
 
     /// How the messages about this guest name it.
@@ -128,7 +128,7 @@ pub fn parse_option(text: &str) -> Result<GuestOption, String> {
     if path.is_empty() {
         return Err(format!("--guest `{text}`: the path is missing"));
     }
-    let mut guest = GuestOption::new(PathBuf::from(path))?;
+    let mut guest = GuestOption::new(PathBuf::from(path));
     while !rest.is_empty() {
         let (key, value_and_rest) = rest
             .split_once('=')
@@ -182,7 +182,7 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
         .guest
         .into_iter()
         .map(|table| {
-            let mut guest = GuestOption::new(PathBuf::from(&table.path))?;
+            let mut guest = GuestOption::new(PathBuf::from(&table.path));
             let values = [
                 ("name", table.name.map(toml::Value::String)),
                 ("mem", table.mem),

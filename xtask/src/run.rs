@@ -128,6 +128,7 @@ impl Plan {
 pub fn run(options: RunOptions) -> Result<ExitCode, String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel)?;
+    check_cmdline(&options.extra_cmdline)?;
     let guests = options.guests.resolve()?;
     let mem_per_domain = options.mem_per_domain.unwrap_or(DEFAULT_DOMAIN_MEMORY);
     // Check the user's images before spending time on a build.
@@ -181,6 +182,19 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         eprintln!("error: {line}");
     }
     Ok(ExitCode::from(code))
+}
+
+/// Refuses hypervisor command-line words the hypervisor would ignore (it
+/// only warns, and would boot with its default instead).
+fn check_cmdline(words: &[String]) -> Result<(), String> {
+    let mut rejected = None;
+    hypervisor::cmdline::parse(&words.join(" "), |word| {
+        rejected.get_or_insert(format!(
+            "hypervisor command-line word `{}`: {}",
+            word.word, word.reason
+        ));
+    });
+    rejected.map_or(Ok(()), Err)
 }
 
 /// This process's exit code for how QEMU ended and what the log shows, and
@@ -307,6 +321,15 @@ mod tests {
         let (code, lines) = judge(&Ending::TimedOut(std::time::Duration::from_secs(5)), hung);
         assert_eq!(code, 124);
         assert_eq!(lines[1], "domain 1 'a' was still running");
+    }
+
+    #[test]
+    fn refuses_words_the_hypervisor_would_ignore() {
+        let words = |text: &str| text.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(check_cmdline(&words("dom_mem=8M loglevel=debug")), Ok(()));
+        let error = check_cmdline(&words("dom_mem=0")).unwrap_err();
+        assert!(error.contains("`dom_mem=0`: expected a size"), "{error}");
+        assert!(check_cmdline(&words("bogus")).is_err());
     }
 
     #[test]
