@@ -135,6 +135,11 @@ fn cases(artifacts: &Artifacts) -> Result<Vec<Case>, String> {
             &["unknown key `colour`"],
         ),
         case(
+            "hypervisor-word",
+            &["--guest", &good, "--", "dom_mem=0"],
+            &["`dom_mem=0`: expected a size"],
+        ),
+        case(
             "too-many-domains",
             &[
                 "--guest",
