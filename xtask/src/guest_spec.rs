@@ -148,8 +148,12 @@ pub fn parse_option(text: &str) -> Result<GuestOption, String> {
 }
 
 /// Parses the `[[guest]]` tables of a configuration file; `file` names it
-/// in messages.
+/// in messages. Relative paths (`path`, `disk`) are taken from the file's
+/// own directory.
 pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> {
+    let dir = std::path::Path::new(file)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Config {
@@ -182,13 +186,18 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
         .guest
         .into_iter()
         .map(|table| {
-            let mut guest = GuestOption::new(PathBuf::from(&table.path));
+            let mut guest = GuestOption::new(dir.join(&table.path));
             let values = [
                 ("name", table.name.map(toml::Value::String)),
                 ("mem", table.mem),
                 ("count", table.count),
                 ("args", table.args.map(toml::Value::String)),
-                ("disk", table.disk.map(toml::Value::String)),
+                (
+                    "disk",
+                    table
+                        .disk
+                        .map(|disk| toml::Value::String(dir.join(disk).display().to_string())),
+                ),
             ];
             for (key, value) in values {
                 let Some(value) = value else { continue };
@@ -245,6 +254,22 @@ pub fn check_together(guests: &[GuestOption]) -> Result<(), String> {
         return Err(format!(
             "the guests make {total} domains; a bundle holds at most {MAX_ENTRIES}"
         ));
+    }
+    let mut disks = std::collections::HashSet::new();
+    for guest in guests {
+        if let Some(disk) = &guest.disk {
+            let key = std::fs::canonicalize(disk).unwrap_or_else(|_| {
+                let current = std::path::Component::CurDir;
+                disk.components().filter(|part| *part != current).collect()
+            });
+            if !disks.insert(key) {
+                return Err(format!(
+                    "{}: disk image {} is already another domain's disk",
+                    guest.label(),
+                    disk.display()
+                ));
+            }
+        }
     }
     let mut seen = std::collections::HashSet::new();
     for guest in guests {
@@ -309,8 +334,9 @@ mod tests {
     fn parses_a_config_file() {
         let text = "[[guest]]\npath = \"a.elf\"\nmem = \"4M\"\ncount = 2\n\n\
                     [[guest]]\npath = \"b.elf\"\nname = \"bee\"\nargs = \"x=1\"\n";
-        let guests = parse_config(text, "g.toml").unwrap();
+        let guests = parse_config(text, "conf/g.toml").unwrap();
         assert_eq!(guests.len(), 2);
+        assert_eq!(guests[0].path, PathBuf::from("conf/a.elf"));
         assert_eq!((guests[0].name.as_str(), guests[0].count), ("a", 2));
         assert_eq!(guests[0].mem, Some(4 << 20));
         assert_eq!(
@@ -348,5 +374,10 @@ mod tests {
         let one = parse_option("x/a").unwrap();
         let error = check_together(&[one.clone(), one]).unwrap_err();
         assert!(error.contains("used twice"), "{error}");
+        let a = parse_option("x/a,disk=d.img").unwrap();
+        let b = parse_option("x/b,disk=./d.img").unwrap();
+        assert!(check_together(std::slice::from_ref(&a)).is_ok());
+        let error = check_together(&[a, b]).unwrap_err();
+        assert!(error.contains("already another domain's disk"), "{error}");
     }
 }
