@@ -66,6 +66,8 @@ fn cases(artifacts: &Artifacts) -> Result<Vec<Case>, String> {
         &format!("[[guest]]\npath = \"{good}\"\ncolour = \"red\"\n"),
     )?;
     let half = format!("{good},name=fine");
+    let disk = write("disk.img", &[0; 512])?;
+    let ragged = write("ragged.img", &[0; 100])?;
     Ok(vec![
         case(
             "missing-path",
@@ -133,6 +135,24 @@ fn cases(artifacts: &Artifacts) -> Result<Vec<Case>, String> {
             "unknown-key",
             &["--guest", &format!("{good},colour=red")],
             &["unknown key `colour`"],
+        ),
+        case(
+            "disk-twice",
+            &[
+                "--guest",
+                &format!("{good},name=a,disk={disk}"),
+                "--guest",
+                &format!("{good},name=b,disk={disk}"),
+            ],
+            &["guest `b`", "already another domain's disk"],
+        ),
+        case(
+            "disk-not-sectors",
+            &["--guest", &format!("{good},disk={ragged}")],
+            &[
+                "guest `good`",
+                "not a whole, non-zero number of 512-byte sectors",
+            ],
         ),
         case(
             "hypervisor-word",
