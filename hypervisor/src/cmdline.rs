@@ -10,7 +10,9 @@
 //! | `console_color` | colour each domain's console prefix (ANSI) | off |
 //! | `dom_disk=SIZE` | each domain's region of the physical disk | `4M` |
 //!
-//! Unknown words are reported and ignored, never fatal.
+//! A bundle entry's own memory size or disk region takes precedence over
+//! `dom_mem` and `dom_disk` for that domain. Unknown words are reported and
+//! ignored, never fatal (`cargo xtask run` refuses them before booting).
 
 /// Default memory per domain.
 pub const DEFAULT_DOMAIN_MEMORY: u64 = 16 << 20;

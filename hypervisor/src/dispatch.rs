@@ -347,6 +347,7 @@ pub fn start() -> ! {
 
 /// Reports the outcome and ends the hypervisor.
 fn finish(table: &DomainTable) -> ! {
+    report_results(table);
     let status = if table.domains.is_empty() {
         log::error!("no domain could be started");
         HvExit::NoDomains
@@ -366,4 +367,22 @@ fn finish(table: &DomainTable) -> ! {
         HvExit::DomainFailed
     };
     qemu_exit::exit(status)
+}
+
+/// One `result:` line per domain, in a fixed form tools parse:
+/// `hv: result: domain ID 'NAME' OUTCOME`, where OUTCOME is
+/// `exited with code N`, `stopped` (by the hypervisor) or `blocked` (with
+/// nothing left to wake it).
+fn report_results(table: &DomainTable) {
+    for domain in &table.domains {
+        let (id, name) = (domain.id, domain.name.as_str());
+        let args = format_args!("result: domain {id} '{name}' ");
+        match domain.state {
+            State::Exited(code) => {
+                crate::log::always(format_args!("{args}exited with code {code}"))
+            }
+            State::Stopped => crate::log::always(format_args!("{args}stopped")),
+            State::Blocked | State::Runnable => crate::log::always(format_args!("{args}blocked")),
+        }
+    }
 }

@@ -78,7 +78,7 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         }
     };
     log::info!(
-        "bundle: {} image(s), {} MiB per domain",
+        "bundle: {} image(s), {} MiB per domain unless the bundle says otherwise",
         bundle.len(),
         options.domain_memory >> 20
     );
@@ -89,19 +89,21 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
             .image
             .map_err(|error| alloc::format!("{error}"))
             .and_then(|image| {
-                domain::create(id, entry.name, entry.args, image, options.domain_memory)
-                    .map_err(|error| alloc::format!("{error}"))
+                let memory = entry_memory(entry.memory, options.domain_memory)?;
+                let disk = match entry.no_disk {
+                    true => None,
+                    false => entry_disk(entry.disk, id, options.domain_disk, disk_sectors)?,
+                };
+                let mut domain = domain::create(id, entry.name, entry.args, image, memory)
+                    .map_err(|error| alloc::format!("{error}"))?;
+                if let Some((first, sectors)) = disk {
+                    domain.disk.first_sector = first;
+                    domain.disk.sectors = sectors;
+                }
+                Ok(domain)
             });
         match result {
-            Ok(mut domain) => {
-                let region = options.domain_disk / 512;
-                let first = (id as u64 - 1) * region;
-                if first + region <= disk_sectors {
-                    domain.disk.first_sector = first;
-                    domain.disk.sectors = region;
-                }
-                table.domains.push(domain);
-            }
+            Ok(domain) => table.domains.push(domain),
             Err(reason) => {
                 log::error!("image '{}' rejected: {reason}", entry.name);
                 table.rejected += 1;
@@ -110,6 +112,44 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
     }
     drop(table);
     dispatch::start()
+}
+
+/// The memory of a domain whose bundle entry asks for `requested` bytes
+/// (`None`: the `dom_mem` default); out-of-range sizes reject the entry.
+fn entry_memory(requested: Option<u64>, default: u64) -> Result<u64, alloc::string::String> {
+    let Some(bytes) = requested else {
+        return Ok(default);
+    };
+    if !(cmdline::MIN_DOMAIN_MEMORY..=cmdline::MAX_DOMAIN_MEMORY).contains(&bytes)
+        || bytes % crate::mm::address::PAGE_SIZE != 0
+    {
+        return Err(alloc::format!(
+            "memory of {bytes} bytes is not a whole number of pages from 1 MiB to 4 GiB"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The disk region of domain `id`: the one its entry names (which must lie
+/// on the disk), or else the `id`-th region of `region_bytes`, if the disk
+/// has it.
+fn entry_disk(
+    requested: Option<(u64, u64)>,
+    id: u32,
+    region_bytes: u64,
+    disk_sectors: u64,
+) -> Result<Option<(u64, u64)>, alloc::string::String> {
+    if let Some((first, sectors)) = requested {
+        return match first.checked_add(sectors) {
+            Some(end) if end <= disk_sectors => Ok(Some((first, sectors))),
+            _ => Err(alloc::format!(
+                "disk region of {sectors} sectors at sector {first} is beyond the disk ({disk_sectors} sectors)"
+            )),
+        };
+    }
+    let region = region_bytes / 512;
+    let first = (id as u64 - 1) * region;
+    Ok(Some((first, region)).filter(|_| first + region <= disk_sectors))
 }
 
 fn bundle_bytes(boot: &BootInformation) -> Option<&'static [u8]> {

@@ -18,6 +18,7 @@ pub mod domain;
 pub mod event;
 pub mod instruction;
 pub mod loader;
+pub mod memory_budget;
 pub mod mm;
 pub mod sched;
 

@@ -17,6 +17,14 @@ pub fn init() {
     }
 }
 
+/// Writes `hv: message` whatever the level: for the lines tools parse
+/// (the end-of-run `result:` lines), which `loglevel=` must not hide.
+pub fn always(args: fmt::Arguments<'_>) {
+    let mut line = LineBuffer::new();
+    let _ = writeln!(line, "hv: {args}");
+    crate::console::message(line.as_bytes());
+}
+
 /// A line assembled on the stack, cut at its capacity rather than split.
 pub struct LineBuffer {
     bytes: [u8; 512],

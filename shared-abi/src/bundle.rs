@@ -1,41 +1,56 @@
 //! The guest bundle: how guest images reach the hypervisor.
 //!
 //! The bundle is the hypervisor's boot module (QEMU `-initrd`). It is a small
-//! table of contents followed by the images, all integers little-endian:
+//! table of contents followed by the images, all integers little-endian.
+//! Version 2 (ABI 1.5) is written by the tools; version 1 is still read.
 //!
 //! ```text
-//! offset 0   magic      8 bytes  "PVBUNDL1"
+//! offset 0   magic      8 bytes  "PVBUNDL2" (version 1: "PVBUNDL1")
 //!        8   count      u32      number of entries (at most MAX_ENTRIES)
 //!       12   reserved   u32      0
-//!       16   entries    count x 128 bytes:
-//!              +0   name    [u8; 32]  domain name, NUL-padded UTF-8
-//!              +32  args    [u8; 80]  argument string, NUL-padded UTF-8
-//!              +112 offset  u64       image start, from the bundle's start
-//!              +120 size    u64       image length in bytes
+//!       16   entries    count x 160 bytes (version 1: 128 bytes, up to +128):
+//!              +0   name         [u8; 32]  domain name, NUL-padded UTF-8
+//!              +32  args         [u8; 80]  argument string, NUL-padded UTF-8
+//!              +112 offset       u64       image start, from the bundle's start
+//!              +120 size         u64       image length in bytes
+//!              +128 memory       u64       the domain's memory in bytes;
+//!                                          0: the `dom_mem` default
+//!              +136 disk_first   u64       first sector of the domain's disk
+//!              +144 disk_sectors u64       sectors of the domain's disk;
+//!                                          0: the `dom_disk` default region
+//!              +152 flags        u64       bit 0 (FLAG_NO_DISK): the
+//!                                          domain has no disk at all
 //!       ...  images     ELF files, each starting at its entry's offset
 //! ```
 //!
 //! A bad header rejects the whole bundle; a bad entry (range outside the
 //! bundle, empty name) rejects only that entry, so the other domains still
-//! start.
+//! start. Whether a memory size is acceptable is the hypervisor's decision
+//! (`cmdline::MIN_DOMAIN_MEMORY` to `MAX_DOMAIN_MEMORY`).
 
 use crate::start_info::{ARGS_LEN, NAME_LEN, padded_str};
 
-/// First eight bytes of every bundle.
-pub const MAGIC: [u8; 8] = *b"PVBUNDL1";
+/// First eight bytes of every bundle the tools write (version 2).
+pub const MAGIC: [u8; 8] = *b"PVBUNDL2";
+/// First eight bytes of a version 1 bundle (no memory size or disk region).
+pub const MAGIC_V1: [u8; 8] = *b"PVBUNDL1";
 /// Size of the header before the entry table.
 pub const HEADER_LEN: usize = 16;
 /// Size of one entry in the table.
-pub const ENTRY_LEN: usize = 128;
+pub const ENTRY_LEN: usize = 160;
+/// Size of one entry in a version 1 table.
+pub const ENTRY_LEN_V1: usize = 128;
+/// Entry flag: the domain gets no disk (not even the default region).
+pub const FLAG_NO_DISK: u64 = 1;
 /// Most entries a bundle may hold.
-pub const MAX_ENTRIES: u32 = 64;
+pub const MAX_ENTRIES: u32 = 1024;
 
 /// Why a bundle as a whole was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BundleError {
     /// Shorter than its header or its entry table.
     Truncated,
-    /// Does not start with [`MAGIC`].
+    /// Starts with neither [`MAGIC`] nor [`MAGIC_V1`].
     BadMagic,
     /// Claims more than [`MAX_ENTRIES`] entries.
     TooManyEntries(u32),
@@ -80,6 +95,26 @@ pub struct Entry<'a> {
     pub args: &'a str,
     /// The ELF image, or why it could not be located.
     pub image: Result<&'a [u8], EntryError>,
+    /// The domain's memory in bytes, if the entry names one.
+    pub memory: Option<u64>,
+    /// The domain's disk region `(first sector, sectors)`, if the entry
+    /// names one.
+    pub disk: Option<(u64, u64)>,
+    /// The entry says the domain has no disk.
+    pub no_disk: bool,
+}
+
+/// What an entry asks for beyond its name, arguments and image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EntryExtras {
+    /// Memory in bytes (0: the hypervisor's default).
+    pub memory: u64,
+    /// First sector of the disk region.
+    pub disk_first: u64,
+    /// Sectors of the disk region (0: the hypervisor's default region).
+    pub disk_sectors: u64,
+    /// No disk at all ([`FLAG_NO_DISK`]).
+    pub no_disk: bool,
 }
 
 /// A parsed bundle header over the bundle's bytes.
@@ -87,6 +122,7 @@ pub struct Entry<'a> {
 pub struct Bundle<'a> {
     bytes: &'a [u8],
     count: usize,
+    entry_len: usize,
 }
 
 impl<'a> Bundle<'a> {
@@ -95,18 +131,24 @@ impl<'a> Bundle<'a> {
         if bytes.len() < HEADER_LEN {
             return Err(BundleError::Truncated);
         }
-        if bytes[..8] != MAGIC {
-            return Err(BundleError::BadMagic);
-        }
+        let entry_len = match bytes[..8].try_into() {
+            Ok(MAGIC) => ENTRY_LEN,
+            Ok(MAGIC_V1) => ENTRY_LEN_V1,
+            _ => return Err(BundleError::BadMagic),
+        };
         let count = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
         if count > MAX_ENTRIES {
             return Err(BundleError::TooManyEntries(count));
         }
         let count = count as usize;
-        if bytes.len() < HEADER_LEN + count * ENTRY_LEN {
+        if bytes.len() < HEADER_LEN + count * entry_len {
             return Err(BundleError::Truncated);
         }
-        Ok(Self { bytes, count })
+        Ok(Self {
+            bytes,
+            count,
+            entry_len,
+        })
     }
 
     /// Number of entries.
@@ -121,10 +163,10 @@ impl<'a> Bundle<'a> {
 
     /// The entries in table order.
     pub fn entries(&self) -> impl Iterator<Item = Entry<'a>> + 'a {
-        let bytes = self.bytes;
+        let (bytes, entry_len) = (self.bytes, self.entry_len);
         (0..self.count).map(move |index| {
-            let start = HEADER_LEN + index * ENTRY_LEN;
-            let raw = &bytes[start..start + ENTRY_LEN];
+            let start = HEADER_LEN + index * entry_len;
+            let raw = &bytes[start..start + entry_len];
             let name = padded_str(&raw[..NAME_LEN]);
             let args = padded_str(&raw[NAME_LEN..NAME_LEN + ARGS_LEN]);
             let offset = read_u64(&raw[112..120]);
@@ -138,7 +180,23 @@ impl<'a> Bundle<'a> {
                     .map(|end| &bytes[offset as usize..end as usize])
                     .ok_or(EntryError::RangeOutsideBundle)
             };
-            Entry { name, args, image }
+            let (memory, disk, no_disk) = if entry_len == ENTRY_LEN {
+                let disk_sectors = read_u64(&raw[144..152]);
+                let memory = Some(read_u64(&raw[128..136])).filter(|bytes| *bytes != 0);
+                let disk =
+                    Some((read_u64(&raw[136..144]), disk_sectors)).filter(|_| disk_sectors != 0);
+                (memory, disk, read_u64(&raw[152..160]) & FLAG_NO_DISK != 0)
+            } else {
+                (None, None, false)
+            };
+            Entry {
+                name,
+                args,
+                image,
+                memory,
+                disk,
+                no_disk,
+            }
         })
     }
 }
@@ -157,7 +215,13 @@ pub fn encode_header(count: u32) -> [u8; HEADER_LEN] {
 
 /// Encodes one table entry. Names and arguments longer than their fields are
 /// refused (`None`) rather than silently cut.
-pub fn encode_entry(name: &str, args: &str, offset: u64, size: u64) -> Option<[u8; ENTRY_LEN]> {
+pub fn encode_entry(
+    name: &str,
+    args: &str,
+    offset: u64,
+    size: u64,
+    extras: EntryExtras,
+) -> Option<[u8; ENTRY_LEN]> {
     if name.len() > NAME_LEN || args.len() > ARGS_LEN {
         return None;
     }
@@ -166,6 +230,11 @@ pub fn encode_entry(name: &str, args: &str, offset: u64, size: u64) -> Option<[u
     entry[NAME_LEN..NAME_LEN + args.len()].copy_from_slice(args.as_bytes());
     entry[112..120].copy_from_slice(&offset.to_le_bytes());
     entry[120..128].copy_from_slice(&size.to_le_bytes());
+    entry[128..136].copy_from_slice(&extras.memory.to_le_bytes());
+    entry[136..144].copy_from_slice(&extras.disk_first.to_le_bytes());
+    entry[144..152].copy_from_slice(&extras.disk_sectors.to_le_bytes());
+    let flags = if extras.no_disk { FLAG_NO_DISK } else { 0 };
+    entry[152..160].copy_from_slice(&flags.to_le_bytes());
     Some(entry)
 }
 
@@ -179,7 +248,8 @@ mod tests {
         let mut out = Vec::from(encode_header(entries.len() as u32));
         let mut offset = (HEADER_LEN + entries.len() * ENTRY_LEN) as u64;
         for (name, args, image) in entries {
-            out.extend(encode_entry(name, args, offset, image.len() as u64).unwrap());
+            let extras = EntryExtras::default();
+            out.extend(encode_entry(name, args, offset, image.len() as u64, extras).unwrap());
             offset += image.len() as u64;
         }
         for (_, _, image) in entries {
@@ -197,6 +267,48 @@ mod tests {
         assert_eq!((entries[0].name, entries[0].args), ("alpha", "x=1"));
         assert_eq!(entries[0].image, Ok(&b"ELF-A"[..]));
         assert_eq!(entries[1].image, Ok(&b"ELF-BB"[..]));
+        assert_eq!((entries[0].memory, entries[0].disk), (None, None));
+    }
+
+    #[test]
+    fn carries_memory_and_disk_region() {
+        let extras = EntryExtras {
+            memory: 4 << 20,
+            disk_first: 16,
+            disk_sectors: 8,
+            no_disk: false,
+        };
+        let mut bytes = Vec::from(encode_header(1));
+        let offset = (HEADER_LEN + ENTRY_LEN) as u64;
+        bytes.extend(encode_entry("a", "", offset, 2, extras).unwrap());
+        bytes.extend_from_slice(b"EL");
+        let entry = Bundle::parse(&bytes).unwrap().entries().next().unwrap();
+        assert_eq!(entry.memory, Some(4 << 20));
+        assert_eq!(entry.disk, Some((16, 8)));
+        assert_eq!(entry.image, Ok(&b"EL"[..]));
+        assert!(!entry.no_disk);
+        let none = EntryExtras {
+            no_disk: true,
+            ..EntryExtras::default()
+        };
+        bytes[HEADER_LEN..HEADER_LEN + ENTRY_LEN]
+            .copy_from_slice(&encode_entry("a", "", offset, 2, none).unwrap());
+        let entry = Bundle::parse(&bytes).unwrap().entries().next().unwrap();
+        assert!(entry.no_disk && entry.disk.is_none());
+    }
+
+    #[test]
+    fn reads_version_1() {
+        let mut bytes = Vec::from(encode_header(1));
+        bytes[..8].copy_from_slice(&MAGIC_V1);
+        let offset = (HEADER_LEN + ENTRY_LEN_V1) as u64;
+        let entry = encode_entry("old", "x", offset, 3, EntryExtras::default()).unwrap();
+        bytes.extend_from_slice(&entry[..ENTRY_LEN_V1]);
+        bytes.extend_from_slice(b"ELF");
+        let entry = Bundle::parse(&bytes).unwrap().entries().next().unwrap();
+        assert_eq!((entry.name, entry.args), ("old", "x"));
+        assert_eq!(entry.image, Ok(&b"ELF"[..]));
+        assert_eq!((entry.memory, entry.disk), (None, None));
     }
 
     #[test]
@@ -205,11 +317,11 @@ mod tests {
         let mut bytes = bundle(&[("a", "", b"x")]);
         bytes[0] = b'X';
         assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::BadMagic);
-        let mut bytes = Vec::from(encode_header(1000));
+        let mut bytes = Vec::from(encode_header(MAX_ENTRIES + 1));
         bytes.resize(4096, 0);
         assert_eq!(
             Bundle::parse(&bytes).unwrap_err(),
-            BundleError::TooManyEntries(1000)
+            BundleError::TooManyEntries(MAX_ENTRIES + 1)
         );
         let bytes = Vec::from(encode_header(2));
         assert_eq!(Bundle::parse(&bytes).unwrap_err(), BundleError::Truncated);
@@ -228,7 +340,8 @@ mod tests {
 
     #[test]
     fn refuses_to_encode_overlong_fields() {
-        assert!(encode_entry(&"n".repeat(33), "", 0, 0).is_none());
-        assert!(encode_entry("n", &"a".repeat(81), 0, 0).is_none());
+        let extras = EntryExtras::default();
+        assert!(encode_entry(&"n".repeat(33), "", 0, 0, extras).is_none());
+        assert!(encode_entry("n", &"a".repeat(81), 0, 0, extras).is_none());
     }
 }

@@ -13,9 +13,10 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 26] = [
+pub const GUEST_BINS: [&str; 27] = [
     "journal",
     "readme-guest",
+    "share",
     "virtio-interop",
     "hostile-block",
     "block-test",

@@ -120,12 +120,14 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         GuestSpec {
             name: "bench".into(),
             args: String::new(),
-            image: artifacts.read_guest("bench")?,
+            image: artifacts.read_guest("bench")?.into(),
+            ..GuestSpec::default()
         },
         GuestSpec {
             name: "echo".into(),
             args: "role=pong peer=bench rounds=2000".into(),
-            image: artifacts.read_guest("ping-pong")?,
+            image: artifacts.read_guest("ping-pong")?.into(),
+            ..GuestSpec::default()
         },
     ];
     bundle::write(&bundle_path, &guests)?;
@@ -138,6 +140,8 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         cmdline: vec!["hv_bench".into()],
         accel,
         disk: Some(disk),
+        memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
+        icount: false,
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let captured = boot.run_captured(options.timeout)?;

@@ -2,21 +2,28 @@
 //!
 //! A bundle is built from a list of [`GuestSpec`]s with [`encode`] (or
 //! [`write`] straight to a file); the layout itself is defined once, in
-//! `shared_abi::bundle`.
+//! `shared_abi::bundle`. Domains that share one image (the same `Arc`, as
+//! `count=N` makes) share its bytes in the bundle too.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use shared_abi::bundle::{ENTRY_LEN, HEADER_LEN, encode_entry, encode_header};
+use shared_abi::bundle::{ENTRY_LEN, EntryExtras, HEADER_LEN, encode_entry, encode_header};
 
 /// Images start at offsets that are multiples of this.
 const IMAGE_ALIGN: usize = 8;
 
-/// One domain to start: its name, argument string and ELF image.
-#[derive(Clone, Debug)]
+/// One domain to start: its name, argument string and ELF image, and what
+/// the bundle entry asks for beyond them.
+#[derive(Clone, Debug, Default)]
 pub struct GuestSpec {
     pub name: String,
     pub args: String,
-    pub image: Vec<u8>,
+    pub image: Arc<[u8]>,
+    /// Memory in bytes (0: the hypervisor's `dom_mem`) and disk region
+    /// (0 sectors: the hypervisor's default region).
+    pub extras: EntryExtras,
 }
 
 /// Encodes `guests` as a bundle: header, entry table, then the images, each
@@ -26,11 +33,17 @@ pub fn encode(guests: &[GuestSpec]) -> Result<Vec<u8>, String> {
         u32::try_from(guests.len()).map_err(|_| "too many guests for one bundle".to_string())?;
     let table_end = HEADER_LEN + guests.len() * ENTRY_LEN;
     let mut offsets = Vec::with_capacity(guests.len());
+    let mut placed: HashMap<*const u8, usize> = HashMap::new();
+    let mut images = Vec::new();
     let mut end = table_end;
     for guest in guests {
-        let offset = end.next_multiple_of(IMAGE_ALIGN);
+        let offset = *placed.entry(guest.image.as_ptr()).or_insert_with(|| {
+            let offset = end.next_multiple_of(IMAGE_ALIGN);
+            images.push((offset, &guest.image));
+            end = offset + guest.image.len();
+            offset
+        });
         offsets.push(offset);
-        end = offset + guest.image.len();
     }
 
     let mut bytes = Vec::with_capacity(end);
@@ -41,6 +54,7 @@ pub fn encode(guests: &[GuestSpec]) -> Result<Vec<u8>, String> {
             &guest.args,
             *offset as u64,
             guest.image.len() as u64,
+            guest.extras,
         )
         .ok_or_else(|| {
             format!(
@@ -50,16 +64,20 @@ pub fn encode(guests: &[GuestSpec]) -> Result<Vec<u8>, String> {
         })?;
         bytes.extend_from_slice(&entry);
     }
-    for (guest, offset) in guests.iter().zip(&offsets) {
-        bytes.resize(*offset, 0);
-        bytes.extend_from_slice(&guest.image);
+    for (offset, image) in images {
+        bytes.resize(offset, 0);
+        bytes.extend_from_slice(image);
     }
     Ok(bytes)
 }
 
 /// Encodes `guests` and writes the bundle to `path`, creating its directory.
 pub fn write(path: &Path, guests: &[GuestSpec]) -> Result<(), String> {
-    let bytes = encode(guests)?;
+    write_bytes(path, &encode(guests)?)
+}
+
+/// Writes an encoded bundle to `path`, creating its directory.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
@@ -76,7 +94,8 @@ mod tests {
         GuestSpec {
             name: name.into(),
             args: args.into(),
-            image: image.to_vec(),
+            image: image.into(),
+            extras: EntryExtras::default(),
         }
     }
 
@@ -94,7 +113,7 @@ mod tests {
             assert_eq!(entry.name, guest.name);
             assert_eq!(entry.args, guest.args);
             let image = entry.image.unwrap();
-            assert_eq!(image, guest.image.as_slice());
+            assert_eq!(image, &*guest.image);
             let offset = image.as_ptr() as usize - bytes.as_ptr() as usize;
             assert_eq!(
                 offset % IMAGE_ALIGN,
@@ -103,6 +122,26 @@ mod tests {
                 guest.name
             );
         }
+    }
+
+    #[test]
+    fn shared_images_are_stored_once_and_extras_kept() {
+        let image: Arc<[u8]> = Arc::from(&b"ONE-IMAGE"[..]);
+        let mut guests: Vec<GuestSpec> = (0..3)
+            .map(|i| GuestSpec {
+                name: format!("d-{i}"),
+                image: image.clone(),
+                ..GuestSpec::default()
+            })
+            .collect();
+        guests[1].extras.memory = 4 << 20;
+        let bytes = encode(&guests).unwrap();
+        assert_eq!(bytes.len(), HEADER_LEN + 3 * ENTRY_LEN + image.len());
+        let bundle = Bundle::parse(&bytes).unwrap();
+        let entries: Vec<_> = bundle.entries().collect();
+        assert!(entries.iter().all(|entry| entry.image == Ok(&*image)));
+        assert_eq!(entries[1].memory, Some(4 << 20));
+        assert_eq!(entries[0].memory, None);
     }
 
     #[test]

@@ -1,59 +1,129 @@
 //! Command-line parsing for `cargo xtask`.
 //!
-//! Arguments are parsed by hand into a [`Command`]; `main` dispatches on it.
-//! Options take their value either as the next word (`--accel tcg`) or after
-//! an equals sign (`--accel=tcg`).
+//! [`parse`] picks the subcommand and hands the rest to that subcommand's
+//! own function (`parse_run`, `parse_test`, ...), which knows its options
+//! and its `--help` text. Options take their value either as the next word
+//! (`--accel tcg`) or after an equals sign (`--accel=tcg`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::artifacts::Profile;
+use crate::guest_spec::{self, GuestOption};
 use crate::qemu::AccelChoice;
 
-/// Usage text printed by `--help`.
+/// `cargo xtask --help`: the overview.
 pub const USAGE: &str = "\
 Build, run and test the microhypervisor under QEMU.
 
 Usage:
   cargo xtask build [--debug]
-  cargo xtask run   [--debug] [--accel auto|kvm|tcg] [--mem-per-domain SIZE]
-                    [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
-  cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR] [--repeat N]
-  cargo xtask bench [--accel auto|kvm|tcg | --icount] [--timeout SECS] [--compare OLD.json]
+  cargo xtask run   [OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS...]
+  cargo xtask test  [OPTIONS]
+  cargo xtask bench [OPTIONS]
   cargo xtask new-guest DIR
-  cargo xtask --help
+  cargo xtask COMMAND --help     the options of COMMAND
 
 Commands:
   build   Build the hypervisor and the guest binaries for x86_64-unknown-none.
-  run     Build, boot two `guest-kernel` domains (alpha, beta) with the serial
-          console on this terminal, and exit with the hypervisor's status:
-          0 success, 1 a domain failed, 2 hypervisor fault, 3 no domains,
-          124 timed out, 125 QEMU exited for another reason.
-  test    Run the host unit tests, then every QEMU scenario (TCG unless
-          --accel says otherwise), and print `N passed, M failed`.
-  bench   Boot the bench guest (KVM when available), print a table of
-          median cycle counts and ratios, and write target/bench.json.
-          --icount counts instructions instead (TCG, -icount shift=0):
-          deterministic, the figure to optimise code paths against.
-          --compare OLD.json prints old, new and the change per figure.
+  run     Boot the default guests, or your own (--guest, --config), with the
+          serial console on this terminal; exit 0 only if every domain shut
+          down with code 0.
+  test    Run the host unit tests, then the QEMU scenarios (or your own guests
+          as a scenario, --guest), and print `N passed, M failed`.
+  bench   Boot the bench guest, print median cycle counts and ratios, and
+          write target/bench.json (--icount: instruction counts).
   new-guest  Create a guest kernel crate in DIR (new or empty), named after
           DIR's last component, on this checkout's shared-abi runtime;
           `cargo build --release` in DIR builds it.
+";
+
+/// `cargo xtask build --help`.
+pub const BUILD_USAGE: &str = "\
+Usage: cargo xtask build [--debug]
+
+Build the hypervisor and every guest binary and print their paths.
 
 Options:
+  --debug   Use the debug profile instead of release.
+";
+
+/// `cargo xtask run --help`.
+pub const RUN_USAGE: &str = "\
+Usage: cargo xtask run [OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS...]
+
+Build and boot QEMU with the serial console on this terminal. Without
+--guest or --config, two `guest-kernel` domains (alpha, beta) boot.
+
+Options:
+  --guest PATH[,name=NAME][,mem=SIZE][,count=N][,args=STRING][,disk=IMAGE]
+                         Boot the ELF image at PATH (repeatable). name: the
+                         domain name (default: the file name); mem: its memory
+                         (1M..4G); count=N: N domains NAME-1..NAME-N (1..1024);
+                         args: its argument string (takes the rest of the
+                         option, so it comes last); disk: a raw image (whole
+                         512-byte sectors) that is its disk, written back when
+                         QEMU ends.
+  --config FILE.toml     The same as [[guest]] tables with the keys path, name,
+                         mem, count, args, disk.
+  --mem-per-domain SIZE  Memory of domains that do not say (1M..4G; default 16M).
+  --machine-mem SIZE     QEMU's memory (default: what the domains need).
+  --timeout SECS         End the run after SECS seconds, naming the domains
+                         still running.
+  --print-qemu           Print the QEMU command line instead of running it.
+  --accel auto|kvm|tcg   Accelerator (default auto: KVM when /dev/kvm is usable).
   --debug                Use the debug profile instead of release.
-  --accel auto|kvm|tcg   Accelerator; auto picks kvm when /dev/kvm is usable.
-  --mem-per-domain SIZE  Memory per domain (e.g. 64M), passed as dom_mem=SIZE.
-  --timeout SECS         Kill QEMU after SECS seconds (run: none, bench: 300).
-  --filter SUBSTR        Only run the scenarios whose name contains SUBSTR.
+
+Exit status: 0 when every domain shut down with code 0; otherwise one line
+per domain that did not, and 1 (a domain failed), 2 (hypervisor fault),
+3 (no domain could start), 124 (timed out) or 125 (QEMU ended otherwise).
+";
+
+/// `cargo xtask test --help`.
+pub const TEST_USAGE: &str = "\
+Usage: cargo xtask test [OPTIONS]
+
+Run the host unit tests and the QEMU scenarios (TCG unless --accel says
+otherwise), and print `N passed, M failed`. With --guest or --config, boot
+your guests instead, together, as one scenario: it passes when QEMU exits
+cleanly, every domain shuts down with code 0 and every --expect text
+appears in some line of the output.
+
+Options:
+  --guest PATH[,...]     A guest of yours (as for `run`; repeatable).
+  --config FILE.toml     Guests as [[guest]] tables (as for `run`).
+  --expect TEXT          A line of the output must contain TEXT (repeatable).
+  --timeout SECS         Time limit of each scenario (default 30).
+  --filter SUBSTR        Only the scenarios whose name contains SUBSTR.
   --repeat N             Run the selected scenarios N times (1 to 1000); a
                          scenario passes only if every run passed.
+  --long                 Also the long scenarios (1,024 domains).
+  --accel auto|kvm|tcg   Accelerator (default tcg).
+  --debug                Use the debug profile instead of release.
+";
+
+/// `cargo xtask bench --help`.
+pub const BENCH_USAGE: &str = "\
+Usage: cargo xtask bench [--accel auto|kvm|tcg | --icount] [--timeout SECS]
+                         [--compare OLD.json]
+
+Boot the bench guest (KVM when available), print a table of median cycle
+counts and ratios, and write target/bench.json.
+
+Options:
+  --accel auto|kvm|tcg   Accelerator (default auto).
+  --icount               Count instructions instead (TCG with -icount
+                         shift=0,sleep=off): deterministic, the figure to
+                         optimise code paths against.
+  --compare OLD.json     Also print old, new and the change per figure.
+  --timeout SECS         Kill QEMU after SECS seconds (default 300).
 ";
 
 /// What the user asked for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    /// Print [`USAGE`].
-    Help,
+    /// Print this text.
+    Help(&'static str),
     /// `cargo xtask build`.
     Build { profile: Profile },
     /// `cargo xtask run`.
@@ -63,7 +133,7 @@ pub enum Command {
     /// `cargo xtask bench`.
     Bench(BenchOptions),
     /// `cargo xtask new-guest DIR`.
-    NewGuest { dir: std::path::PathBuf },
+    NewGuest { dir: PathBuf },
 }
 
 /// Options of `cargo xtask bench`.
@@ -74,7 +144,33 @@ pub struct BenchOptions {
     pub icount: bool,
     pub timeout: Duration,
     /// A previous `bench.json` to compare with.
-    pub compare: Option<std::path::PathBuf>,
+    pub compare: Option<PathBuf>,
+}
+
+/// Where the user's guests come from (`--guest`, `--config`).
+#[derive(Debug, Default, PartialEq)]
+pub struct GuestSource {
+    pub guests: Vec<GuestOption>,
+    pub config: Option<PathBuf>,
+}
+
+impl GuestSource {
+    /// Whether the user named any guest.
+    pub fn is_empty(&self) -> bool {
+        self.guests.is_empty() && self.config.is_none()
+    }
+
+    /// The guests of the configuration file (if any), then the `--guest`s.
+    pub fn resolve(&self) -> Result<Vec<GuestOption>, String> {
+        let mut guests = Vec::new();
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+            guests = guest_spec::parse_config(&text, &path.display().to_string())?;
+        }
+        guests.extend(self.guests.iter().cloned());
+        Ok(guests)
+    }
 }
 
 /// Options of `cargo xtask run`.
@@ -82,8 +178,13 @@ pub struct BenchOptions {
 pub struct RunOptions {
     pub profile: Profile,
     pub accel: AccelChoice,
-    pub mem_per_domain: Option<String>,
+    /// Bytes.
+    pub mem_per_domain: Option<u64>,
+    /// Bytes.
+    pub machine_mem: Option<u64>,
     pub timeout: Option<Duration>,
+    pub guests: GuestSource,
+    pub print_qemu: bool,
     pub extra_cmdline: Vec<String>,
 }
 
@@ -94,6 +195,10 @@ pub struct TestOptions {
     /// `None` means the test default (TCG).
     pub accel: Option<AccelChoice>,
     pub filter: Option<String>,
+    pub guests: GuestSource,
+    pub expect: Vec<String>,
+    pub timeout: Option<Duration>,
+    pub long: bool,
     /// Runs of each selected scenario.
     pub repeat: u32,
 }
@@ -103,88 +208,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let Some((command, rest)) = args.split_first() else {
         return Err("no command given (try `cargo xtask --help`)".to_string());
     };
-    let mut options = rest.iter().take_while(|arg| *arg != "--");
-    if options.any(|arg| arg == "--help" || arg == "-h") {
-        return Ok(Command::Help);
-    }
     let mut words = Words { rest, index: 0 };
     match command.as_str() {
-        "--help" | "-h" | "help" => Ok(Command::Help),
-        "build" => {
-            let mut profile = Profile::Release;
-            while let Some(word) = words.next() {
-                match word {
-                    "--debug" => profile = Profile::Debug,
-                    other => return Err(unknown(other, "build")),
-                }
-            }
-            Ok(Command::Build { profile })
-        }
-        "run" => {
-            let mut options = RunOptions {
-                profile: Profile::Release,
-                accel: AccelChoice::Auto,
-                mem_per_domain: None,
-                timeout: None,
-                extra_cmdline: Vec::new(),
-            };
-            while let Some(word) = words.next() {
-                match word {
-                    "--debug" => options.profile = Profile::Debug,
-                    "--accel" => options.accel = parse_accel(&words.value(word)?)?,
-                    "--mem-per-domain" => {
-                        options.mem_per_domain = Some(parse_size(&words.value(word)?)?)
-                    }
-                    "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
-                    "--" => options.extra_cmdline = words.remaining(),
-                    other => return Err(unknown(other, "run")),
-                }
-            }
-            Ok(Command::Run(options))
-        }
-        "test" => {
-            let mut options = TestOptions {
-                profile: Profile::Release,
-                accel: None,
-                filter: None,
-                repeat: 1,
-            };
-            while let Some(word) = words.next() {
-                match word {
-                    "--debug" => options.profile = Profile::Debug,
-                    "--accel" => options.accel = Some(parse_accel(&words.value(word)?)?),
-                    "--filter" => options.filter = Some(words.value(word)?),
-                    "--repeat" => options.repeat = parse_repeat(&words.value(word)?)?,
-                    other => return Err(unknown(other, "test")),
-                }
-            }
-            Ok(Command::Test(options))
-        }
-        "bench" => {
-            let mut options = BenchOptions {
-                accel: AccelChoice::Auto,
-                icount: false,
-                timeout: Duration::from_secs(300),
-                compare: None,
-            };
-            let mut accel_given = false;
-            while let Some(word) = words.next() {
-                match word {
-                    "--accel" => {
-                        options.accel = parse_accel(&words.value(word)?)?;
-                        accel_given = true;
-                    }
-                    "--icount" => options.icount = true,
-                    "--compare" => options.compare = Some(words.value(word)?.into()),
-                    "--timeout" => options.timeout = parse_seconds(&words.value(word)?)?,
-                    other => return Err(unknown(other, "bench")),
-                }
-            }
-            if options.icount && accel_given && options.accel != AccelChoice::Tcg {
-                return Err("--icount runs under TCG: drop --accel or use --accel tcg".into());
-            }
-            Ok(Command::Bench(options))
-        }
+        "--help" | "-h" | "help" => Ok(Command::Help(USAGE)),
+        "build" => parse_build(&mut words),
+        "run" => parse_run(&mut words),
+        "test" => parse_test(&mut words),
+        "bench" => parse_bench(&mut words),
         "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
@@ -192,14 +222,125 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
+fn parse_build(words: &mut Words<'_>) -> Result<Command, String> {
+    let mut profile = Profile::Release;
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Command::Help(BUILD_USAGE)),
+            "--debug" => profile = Profile::Debug,
+            other => return Err(unknown(other, "build")),
+        }
+    }
+    Ok(Command::Build { profile })
+}
+
+fn parse_run(words: &mut Words<'_>) -> Result<Command, String> {
+    let mut options = RunOptions {
+        profile: Profile::Release,
+        accel: AccelChoice::Auto,
+        mem_per_domain: None,
+        machine_mem: None,
+        timeout: None,
+        guests: GuestSource::default(),
+        print_qemu: false,
+        extra_cmdline: Vec::new(),
+    };
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Command::Help(RUN_USAGE)),
+            "--debug" => options.profile = Profile::Debug,
+            "--accel" => options.accel = parse_accel(&words.value(word)?)?,
+            "--mem-per-domain" => {
+                let value = words.value(word)?;
+                let bytes = guest_spec::parse_memory(&value)
+                    .map_err(|error| format!("--mem-per-domain: {error}"))?;
+                options.mem_per_domain = Some(bytes);
+            }
+            "--machine-mem" => options.machine_mem = Some(parse_machine_mem(&words.value(word)?)?),
+            "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
+            "--guest" => options
+                .guests
+                .guests
+                .push(guest_spec::parse_option(&words.value(word)?)?),
+            "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
+            "--print-qemu" => options.print_qemu = true,
+            "--" => options.extra_cmdline = words.remaining(),
+            other => return Err(unknown(other, "run")),
+        }
+    }
+    Ok(Command::Run(options))
+}
+
+fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
+    let mut options = TestOptions {
+        profile: Profile::Release,
+        accel: None,
+        filter: None,
+        guests: GuestSource::default(),
+        expect: Vec::new(),
+        timeout: None,
+        long: false,
+        repeat: 1,
+    };
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Command::Help(TEST_USAGE)),
+            "--debug" => options.profile = Profile::Debug,
+            "--accel" => options.accel = Some(parse_accel(&words.value(word)?)?),
+            "--filter" => options.filter = Some(words.value(word)?),
+            "--guest" => options
+                .guests
+                .guests
+                .push(guest_spec::parse_option(&words.value(word)?)?),
+            "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
+            "--expect" => options.expect.push(words.value(word)?),
+            "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
+            "--long" => options.long = true,
+            "--repeat" => options.repeat = parse_repeat(&words.value(word)?)?,
+            other => return Err(unknown(other, "test")),
+        }
+    }
+    if !options.expect.is_empty() && options.guests.is_empty() {
+        return Err("--expect applies to your guests: give --guest or --config".to_string());
+    }
+    Ok(Command::Test(options))
+}
+
+fn parse_bench(words: &mut Words<'_>) -> Result<Command, String> {
+    let mut options = BenchOptions {
+        accel: AccelChoice::Auto,
+        icount: false,
+        timeout: Duration::from_secs(300),
+        compare: None,
+    };
+    let mut accel_given = false;
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Command::Help(BENCH_USAGE)),
+            "--accel" => {
+                options.accel = parse_accel(&words.value(word)?)?;
+                accel_given = true;
+            }
+            "--icount" => options.icount = true,
+            "--compare" => options.compare = Some(PathBuf::from(words.value(word)?)),
+            "--timeout" => options.timeout = parse_seconds(&words.value(word)?)?,
+            other => return Err(unknown(other, "bench")),
+        }
+    }
+    if options.icount && accel_given && options.accel != AccelChoice::Tcg {
+        return Err("--icount runs under TCG: drop --accel or use --accel tcg".into());
+    }
+    Ok(Command::Bench(options))
+}
+
 /// A cursor over the words after the command, splitting `--opt=value`.
-struct Words<'a> {
+pub struct Words<'a> {
     rest: &'a [String],
     index: usize,
 }
 
 impl<'a> Words<'a> {
-    fn next(&mut self) -> Option<&'a str> {
+    pub fn next(&mut self) -> Option<&'a str> {
         let word: &'a String = self.rest.get(self.index)?;
         self.index += 1;
         Some(match word.split_once('=') {
@@ -209,9 +350,11 @@ impl<'a> Words<'a> {
     }
 
     /// The value of the option just returned by `next`.
-    fn value(&mut self, option: &str) -> Result<String, String> {
+    pub fn value(&mut self, option: &str) -> Result<String, String> {
         let word = &self.rest[self.index - 1];
-        if let Some((_, value)) = word.split_once('=') {
+        if let Some((_, value)) = word.split_once('=')
+            && word.starts_with("--")
+        {
             return Ok(value.to_string());
         }
         let value = self
@@ -222,18 +365,18 @@ impl<'a> Words<'a> {
         Ok(value.clone())
     }
 
-    fn remaining(&mut self) -> Vec<String> {
+    pub fn remaining(&mut self) -> Vec<String> {
         let words = self.rest[self.index..].to_vec();
         self.index = self.rest.len();
         words
     }
 }
 
-fn unknown(word: &str, command: &str) -> String {
-    format!("unknown argument `{word}` for `{command}` (try `cargo xtask --help`)")
+pub fn unknown(word: &str, command: &str) -> String {
+    format!("unknown argument `{word}` for `{command}` (try `cargo xtask {command} --help`)")
 }
 
-fn parse_accel(value: &str) -> Result<AccelChoice, String> {
+pub fn parse_accel(value: &str) -> Result<AccelChoice, String> {
     match value {
         "auto" => Ok(AccelChoice::Auto),
         "kvm" => Ok(AccelChoice::Kvm),
@@ -244,17 +387,20 @@ fn parse_accel(value: &str) -> Result<AccelChoice, String> {
     }
 }
 
-/// Accepts sizes such as `64M`, `1G`, `4096K` or a plain number of bytes.
-fn parse_size(value: &str) -> Result<String, String> {
-    let digits = value
-        .strip_suffix(['K', 'M', 'G', 'k', 'm', 'g'])
-        .unwrap_or(value);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "invalid --mem-per-domain `{value}`: expected a size like 64M"
-        ));
+/// QEMU's memory: a whole number of MiB, from 64M to the hypervisor's
+/// limit.
+fn parse_machine_mem(value: &str) -> Result<u64, String> {
+    use hypervisor::memory_budget::MAX_MACHINE_MEMORY;
+    match hypervisor::cmdline::parse_size(value) {
+        Some(bytes) if bytes % (1 << 20) != 0 => Err(format!(
+            "invalid --machine-mem `{value}`: not a whole number of MiB"
+        )),
+        Some(bytes) if ((64 << 20)..=MAX_MACHINE_MEMORY).contains(&bytes) => Ok(bytes),
+        _ => Err(format!(
+            "invalid --machine-mem `{value}`: expected a size from 64M to {}G",
+            MAX_MACHINE_MEMORY >> 30
+        )),
     }
-    Ok(value.to_string())
 }
 
 /// Most runs `--repeat` accepts.
@@ -269,7 +415,7 @@ fn parse_repeat(value: &str) -> Result<u32, String> {
     }
 }
 
-fn parse_seconds(value: &str) -> Result<Duration, String> {
+pub fn parse_seconds(value: &str) -> Result<Duration, String> {
     match value.parse::<u64>() {
         Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
         _ => Err(format!(
@@ -293,48 +439,39 @@ mod tests {
 
     #[test]
     fn parses_run_options_and_extra_words() {
-        let Ok(Command::Run(options)) =
-            parse_words("run --accel=kvm --mem-per-domain 64M --timeout 5 -- a=1 --help")
-        else {
+        let Ok(Command::Run(options)) = parse_words(
+            "run --accel=kvm --mem-per-domain 64M --timeout 5 --machine-mem=2G \
+             --guest k.elf,count=2 --guest=j.elf,mem=4M --print-qemu -- a=1 --help",
+        ) else {
             panic!("run did not parse");
         };
         assert_eq!(options.accel, AccelChoice::Kvm);
-        assert_eq!(options.mem_per_domain.as_deref(), Some("64M"));
+        assert_eq!(options.mem_per_domain, Some(64 << 20));
+        assert_eq!(options.machine_mem, Some(2 << 30));
         assert_eq!(options.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(options.guests.guests.len(), 2);
+        assert_eq!(options.guests.guests[1].mem, Some(4 << 20));
+        assert!(options.print_qemu);
         assert_eq!(options.extra_cmdline, ["a=1", "--help"]);
     }
 
     #[test]
     fn parses_test_and_build() {
-        let expected = TestOptions {
-            profile: Profile::Release,
-            accel: None,
-            filter: Some("boot".into()),
-            repeat: 1,
+        let Ok(Command::Test(options)) = parse_words("test --filter boot") else {
+            panic!("test did not parse");
         };
-        assert_eq!(
-            parse_words("test --filter boot"),
-            Ok(Command::Test(expected))
-        );
-        assert_eq!(
-            parse_words("build --debug"),
-            Ok(Command::Build {
-                profile: Profile::Debug
-            })
-        );
-        assert_eq!(parse_words("test --help"), Ok(Command::Help));
-    }
-
-    #[test]
-    fn rejects_bad_input() {
-        assert!(parse_words("").is_err());
-        assert!(parse_words("frobnicate").is_err());
-        assert!(parse_words("build --release").is_err());
-        assert!(parse_words("run --accel hvf").is_err());
-        assert!(parse_words("run --mem-per-domain lots").is_err());
-        assert!(parse_words("run --timeout 0").is_err());
-        assert!(parse_words("test --filter").is_err());
-        assert!(parse_words("bench --icount --accel kvm").is_err());
+        assert_eq!(options.filter.as_deref(), Some("boot"));
+        let Ok(Command::Test(options)) =
+            parse_words("test --guest k.elf --expect hello --expect=bye --long")
+        else {
+            panic!("test did not parse");
+        };
+        assert_eq!(options.expect, ["hello", "bye"]);
+        assert!(options.long);
+        assert!(matches!(
+            parse_words("test --repeat 5"),
+            Ok(Command::Test(TestOptions { repeat: 5, .. }))
+        ));
         assert!(matches!(
             parse_words("bench --icount --compare old.json"),
             Ok(Command::Bench(BenchOptions {
@@ -343,12 +480,55 @@ mod tests {
                 ..
             }))
         ));
-        assert!(parse_words("test --repeat 0").is_err());
-        assert!(parse_words("test --repeat 1001").is_err());
-        assert!(parse_words("test --repeat many").is_err());
-        assert!(matches!(
-            parse_words("test --repeat 5"),
-            Ok(Command::Test(TestOptions { repeat: 5, .. }))
-        ));
+        assert_eq!(
+            parse_words("build --debug"),
+            Ok(Command::Build {
+                profile: Profile::Debug
+            })
+        );
+    }
+
+    #[test]
+    fn help_is_per_command() {
+        assert_eq!(parse_words("--help"), Ok(Command::Help(USAGE)));
+        assert_eq!(parse_words("run --help"), Ok(Command::Help(RUN_USAGE)));
+        assert_eq!(parse_words("test -h"), Ok(Command::Help(TEST_USAGE)));
+        assert_eq!(parse_words("bench --help"), Ok(Command::Help(BENCH_USAGE)));
+        assert_eq!(parse_words("build --help"), Ok(Command::Help(BUILD_USAGE)));
+        for (text, option) in [(RUN_USAGE, "--print-qemu"), (TEST_USAGE, "--expect")] {
+            assert!(text.contains(option));
+        }
+        assert!(!BENCH_USAGE.contains("--guest"));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for line in [
+            "",
+            "frobnicate",
+            "build --release",
+            "run --accel hvf",
+            "run --mem-per-domain lots",
+            "run --mem-per-domain 0",
+            "run --mem-per-domain 8G",
+            "run --mem-per-domain 999999999999G",
+            "run --machine-mem 1K",
+            "run --machine-mem 1000000G",
+            "run --timeout 0",
+            "run --guest",
+            "run --guest k,count=0",
+            "run --guest k,frob=1",
+            "test --filter",
+            "test --expect x",
+            "test --repeat 0",
+            "test --repeat 1001",
+            "test --repeat many",
+            "bench --icount --accel kvm",
+            "new-guest",
+        ] {
+            assert!(parse_words(line).is_err(), "{line}");
+        }
+        let error = parse_words("run --bogus").unwrap_err();
+        assert!(error.contains("cargo xtask run --help"), "{error}");
     }
 }

@@ -87,7 +87,8 @@ fn run_trial(
         let spec = GuestSpec {
             name: "journal".into(),
             args: format!("mode={mode} seed={seed}"),
-            image: image.to_vec(),
+            image: image.to_vec().into(),
+            extras: shared_abi::bundle::EntryExtras::default(),
         };
         bundle::write(&path, &[spec]).map_err(|e| (e, None))?;
         Ok(Boot {
@@ -97,6 +98,8 @@ fn run_trial(
             cmdline: vec![format!("dom_disk={DISK_MIB}M")],
             accel,
             disk: Some(disk.clone()),
+            memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
+            icount: false,
         })
     };
     let writer = boot("write")?

@@ -5,7 +5,7 @@
 //! that it does not depend on an ELF parser agreeing with the loader.
 
 /// The damage to apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Corruption {
     /// First magic byte 0x7f replaced by `X`.
     BadMagic,
@@ -20,6 +20,13 @@ pub enum Corruption {
     OversizedSegment,
     /// Only the first 40 bytes kept.
     Truncated,
+    /// `EI_CLASS` set to ELFCLASS32.
+    Class32,
+    /// `e_type` set to ET_DYN (a position-independent executable).
+    Pie,
+    /// The last PT_LOAD segment's `p_memsz` set to 960 KiB: the segments
+    /// fit in 1 MiB, but not with the stack and boot information.
+    GrownSegment,
 }
 
 const E_MACHINE: usize = 18;
@@ -33,6 +40,10 @@ const P_MEMSZ: usize = 40;
 const PT_LOAD: u32 = 1;
 const EM_386: u16 = 3;
 const TRUNCATED_LEN: usize = 40;
+const EI_CLASS: usize = 4;
+const E_TYPE: usize = 16;
+const ET_DYN: u16 = 3;
+const GROWN_MEMSZ: u64 = 960 << 10;
 
 /// Returns a copy of `elf` with `kind` applied. Where `elf` lacks what the
 /// corruption needs (e.g. a second PT_LOAD segment), the copy is unchanged,
@@ -61,6 +72,13 @@ pub fn corrupt(elf: &[u8], kind: Corruption) -> Vec<u8> {
             }
         }
         Corruption::Truncated => out.truncate(TRUNCATED_LEN),
+        Corruption::Class32 => put(&mut out, EI_CLASS, &[1]),
+        Corruption::Pie => put(&mut out, E_TYPE, &ET_DYN.to_le_bytes()),
+        Corruption::GrownSegment => {
+            if let Some(&last) = load_headers(elf).last() {
+                put(&mut out, last + P_MEMSZ, &GROWN_MEMSZ.to_le_bytes());
+            }
+        }
     }
     out
 }
@@ -170,6 +188,9 @@ mod tests {
             Corruption::EntryOutside,
             Corruption::OverlappingSegments,
             Corruption::OversizedSegment,
+            Corruption::Class32,
+            Corruption::Pie,
+            Corruption::GrownSegment,
         ];
         for kind in kinds {
             let changed = corrupt(&elf, kind);

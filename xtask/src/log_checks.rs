@@ -155,6 +155,43 @@ pub fn each_corruption_reported_once(log: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Domains of the fair-share scenario.
+pub const FAIR_SHARE_DOMAINS: u64 = 64;
+
+/// Every one of the [`FAIR_SHARE_DOMAINS`] spinners reported a share of
+/// its window (`share_ppm`, parts per million of the machine time it ran)
+/// within 10% of an equal share, 1/64.
+pub fn every_share_is_fair(log: &str) -> Result<(), String> {
+    let fair = 1_000_000 / FAIR_SHARE_DOMAINS;
+    let (low, high) = (fair * 9 / 10, fair * 11 / 10);
+    let shares: Vec<(&str, u64)> = log
+        .lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once("] share_ppm ")?;
+            let ppm = rest.split_whitespace().next()?.parse().ok()?;
+            Some((name.trim_start_matches('['), ppm))
+        })
+        .collect();
+    if shares.len() as u64 != FAIR_SHARE_DOMAINS {
+        return Err(format!(
+            "{} shares reported, not {FAIR_SHARE_DOMAINS}",
+            shares.len()
+        ));
+    }
+    let unfair: Vec<String> = shares
+        .iter()
+        .filter(|(_, ppm)| !(low..=high).contains(ppm))
+        .map(|(name, ppm)| format!("{name} {ppm}"))
+        .collect();
+    match unfair.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "shares outside {low}..={high} ppm: {}",
+            unfair.join(", ")
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +220,17 @@ mod tests {
         assert!(ticks_match_the_sleep(&line("9 ticks while sleeping 50 ms")).is_err());
         assert!(ticks_match_the_sleep(&line("5 ticks while sleeping 49 ms")).is_err());
         assert!(ticks_match_the_sleep("[readme] hello\n").is_err());
+    }
+
+    #[test]
+    fn fair_share_check_finds_an_unfair_domain() {
+        let line = |i: u64, ppm: u64| format!("[share-{i}] share_ppm {ppm} running_us 1\n");
+        let fair: String = (1..=FAIR_SHARE_DOMAINS).map(|i| line(i, 15_600)).collect();
+        assert_eq!(every_share_is_fair(&fair), Ok(()));
+        let mut unfair: String = (2..=FAIR_SHARE_DOMAINS).map(|i| line(i, 15_600)).collect();
+        unfair.push_str(&line(1, 13_900));
+        let error = every_share_is_fair(&unfair).unwrap_err();
+        assert!(error.contains("share-1 "), "{error}");
+        assert!(every_share_is_fair(&fair[..fair.len() / 2]).is_err());
     }
 }

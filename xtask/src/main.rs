@@ -5,6 +5,7 @@
 //! the process with status 1.
 
 mod artifacts;
+mod bad_input;
 mod bench;
 mod bundle;
 mod cli;
@@ -13,17 +14,22 @@ mod disk_damage;
 mod disk_image;
 mod elf_corrupt;
 mod expect;
-mod guest_template;
 mod ext2_map;
 mod ext4_map;
 mod fs_checks;
 mod fs_scenarios;
+mod guest_check;
+mod guest_disks;
+mod guest_spec;
+mod guest_template;
 mod log_checks;
 mod new_guest;
 mod qemu;
 #[cfg(test)]
 mod readme;
 mod run;
+mod run_checks;
+mod run_report;
 mod scenario;
 mod scenarios;
 mod test;
@@ -39,8 +45,8 @@ fn main() -> ExitCode {
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
     let result = cli::parse(&args).and_then(|command| match command {
-        Command::Help => {
-            print!("{}", cli::USAGE);
+        Command::Help(text) => {
+            print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { profile } => build(profile),

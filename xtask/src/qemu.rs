@@ -2,8 +2,10 @@
 //!
 //! A [`Boot`] describes one QEMU run (hypervisor ELF, bundle, command line,
 //! accelerator). [`Boot::run_attached`] gives QEMU the terminal (for
-//! `cargo xtask run`); [`Boot::run_captured`] collects its output for a test.
-//! Both kill QEMU when the timeout, if any, expires.
+//! `cargo xtask run`), echoing and keeping its output; [`Boot::run_captured`]
+//! collects its output for a test. Both kill QEMU when the timeout, if any,
+//! expires. [`Boot::shell_command`] is the exact command line, quoted for a
+//! shell (`--print-qemu`).
 
 use std::fs::OpenOptions;
 use std::io::Read;
@@ -16,6 +18,8 @@ use std::time::{Duration, Instant};
 
 /// The QEMU binary this project boots with.
 pub const QEMU: &str = "qemu-system-x86_64";
+/// Machine memory when nothing asks for more (`-m`).
+pub const DEFAULT_MACHINE_MEMORY: u64 = 512 << 20;
 /// Time QEMU gets to exit after SIGTERM before it is killed.
 const GRACE: Duration = Duration::from_secs(2);
 
@@ -139,6 +143,11 @@ pub struct Boot {
     pub accel: Accel,
     /// A raw disk image attached as a virtio-blk PCI device.
     pub disk: Option<PathBuf>,
+    /// Machine memory in bytes (a whole number of MiB).
+    pub memory: u64,
+    /// Under TCG, count instructions for time (`-icount`): one instruction
+    /// is 4 ns of guest time, whatever the host's load.
+    pub icount: bool,
 }
 
 /// How a QEMU run ended.
@@ -166,9 +175,8 @@ impl Boot {
         command.arg("-kernel").arg(&self.hypervisor);
         command.arg("-initrd").arg(&self.bundle);
         command.arg("-append").arg(self.cmdline.join(" "));
-        command.args([
-            "-m", "512M", "-display", "none", "-monitor", "none", "-serial", "stdio",
-        ]);
+        command.arg("-m").arg(format!("{}M", self.memory >> 20));
+        command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
         command.args([
             "-no-reboot",
             "-device",
@@ -177,6 +185,9 @@ impl Boot {
         command.args(["-accel", self.accel.name()]);
         command.args(self.accel.extra_args());
         command.args(["-cpu", self.accel.cpu_model()]);
+        if self.icount && self.accel == Accel::Tcg {
+            command.args(["-icount", "shift=2,sleep=off"]);
+        }
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
                 "file={},format=raw,if=none,id=disk0",
@@ -187,18 +198,32 @@ impl Boot {
         command
     }
 
-    /// Runs QEMU with the serial console on this process's stdout. A
-    /// terminal on stdin is handed to QEMU as it is (interactive use); any
-    /// other stdin (a pipe, a file, /dev/null) is copied to the console and
-    /// followed by [`END_OF_INPUT`], so the guests see its end.
-    pub fn run_attached(&self, timeout: Option<Duration>) -> Result<Ending, String> {
+    /// The command line QEMU is started with, each word quoted for a
+    /// POSIX shell where it needs it.
+    pub fn shell_command(&self) -> String {
+        let command = self.command();
+        std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|word| shell_quote(&word.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs QEMU with the serial console on this process's stdout (echoed
+    /// as it arrives, and returned). A terminal on stdin is handed to QEMU
+    /// as it is (interactive use); any other stdin (a pipe, a file,
+    /// /dev/null) is copied to the console and followed by
+    /// [`END_OF_INPUT`], so the guests see its end. Ctrl-C at the terminal
+    /// ends QEMU, not this process, so the caller still sees how it ended.
+    pub fn run_attached(&self, timeout: Option<Duration>) -> Result<(Ending, String), String> {
         let mut command = self.command();
-        if std::io::stdin().is_terminal() {
-            let mut child = spawn(command, &self.qemu)?;
-            return wait(&mut child, timeout);
+        command.stdout(Stdio::piped());
+        let interactive = std::io::stdin().is_terminal();
+        if !interactive {
+            command.stdin(Stdio::piped());
         }
-        command.stdin(Stdio::piped());
         let mut child = spawn(command, &self.qemu)?;
+        ignore_interrupts();
         if let Some(mut pipe) = child.stdin.take() {
             thread::spawn(move || {
                 let _ = std::io::copy(&mut std::io::stdin().lock(), &mut pipe);
@@ -207,7 +232,12 @@ impl Boot {
                 thread::sleep(Duration::from_secs(u64::MAX / 4));
             });
         }
-        wait(&mut child, timeout)
+        let echo = child.stdout.take().map(tee);
+        let ending = wait(&mut child, timeout);
+        let serial = echo
+            .map(|reader| reader.join().unwrap_or_default())
+            .unwrap_or_default();
+        Ok((ending?, serial))
     }
 
     /// Runs QEMU with no console input but [`END_OF_INPUT`], collecting
@@ -272,6 +302,49 @@ impl Boot {
             stderr,
         })
     }
+}
+
+/// Quotes `word` for a POSIX shell unless it is made only of characters
+/// that need no quoting.
+pub fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./=,:@%+".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Makes Ctrl-C (SIGINT) leave this process alone: QEMU, which handles it
+/// itself, ends, and this process reports how and cleans up after it.
+fn ignore_interrupts() {
+    const SIGINT: i32 = 2;
+    const SIG_IGN: usize = 1;
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    // SAFETY: signal(2) from the C library std links; SIG_IGN installs no
+    // handler, so no code of ours runs in signal context.
+    unsafe { signal(SIGINT, SIG_IGN) };
+}
+
+/// Copies a pipe to this process's stdout as it arrives, on its own
+/// thread, and returns everything it copied.
+fn tee(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let mut stdout = std::io::stdout();
+        while let Ok(count) = pipe.read(&mut chunk) {
+            if count == 0 {
+                break;
+            }
+            let _ = stdout.write_all(&chunk[..count]);
+            let _ = stdout.flush();
+            bytes.extend_from_slice(&chunk[..count]);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 fn spawn(mut command: Command, qemu: &Path) -> Result<Child, String> {
@@ -420,7 +493,21 @@ mod tests {
             cmdline: vec!["a=1".into(), "b".into()],
             accel: Accel::Tcg,
             disk: None,
+            memory: DEFAULT_MACHINE_MEMORY,
+            icount: false,
         }
+    }
+
+    #[test]
+    fn quotes_for_the_shell() {
+        assert_eq!(shell_quote("-m"), "-m");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+        let boot = fake_boot("quote", "");
+        let line = boot.shell_command();
+        assert!(line.contains(" -append 'a=1 b' "), "{line}");
+        assert!(line.contains(" -m 512M "), "{line}");
     }
 
     #[test]

@@ -1,18 +1,27 @@
-//! `cargo xtask run`: boot the default two-domain bundle with the serial
-//! console on the terminal, and exit with the hypervisor's status.
+//! `cargo xtask run`: boot the default two-domain bundle, or the user's own
+//! guests (`--guest`, `--config`), with the serial console on the terminal,
+//! and exit 0 only when every domain shut down with code 0.
 //!
 //! The default bundle (domains `alpha` and `beta`, both the `guest-kernel`
-//! binary, no arguments) is written to `target/bundles/default.bundle`.
+//! binary, no arguments, sharing the ext2 disk image) is written to
+//! `target/bundles/default.bundle`; the user's to `target/bundles/run.bundle`,
+//! after every image has passed the hypervisor's own checks on the host.
 
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::{ExitCode, ExitStatus};
+use std::sync::Arc;
 
+use hypervisor::cmdline::DEFAULT_DOMAIN_MEMORY;
+use shared_abi::bundle::EntryExtras;
 use shared_abi::exit::HvExit;
 
-use crate::artifacts::{self, Output};
+use crate::artifacts::{self, Artifacts, Output};
 use crate::bundle::{self, GuestSpec};
 use crate::cli::RunOptions;
+use crate::guest_disks::PhysicalDisk;
 use crate::qemu::{self, Accel, Boot, Ending};
+use crate::{guest_check, guest_disks, run_report};
 
 /// The guest binary every default domain runs.
 const DEFAULT_GUEST: &str = "guest-kernel";
@@ -23,34 +32,127 @@ const EXIT_TIMED_OUT: u8 = 124;
 /// Exit code when QEMU ended without a hypervisor status.
 const EXIT_UNEXPECTED: u8 = 125;
 
-/// Builds, boots and maps QEMU's ending to this process's exit code.
+/// What one run boots: the bundle's domains, the disk, and each domain's
+/// memory (for sizing the machine).
+pub struct Plan {
+    pub specs: Vec<GuestSpec>,
+    pub disk: Option<PathBuf>,
+    /// The user's images, written back when QEMU ends.
+    pub user_disk: Option<PhysicalDisk>,
+    pub memory: Vec<u64>,
+}
+
+impl Plan {
+    /// The default domains on the ext2 image.
+    fn default_guests(artifacts: &Artifacts, mem_per_domain: u64) -> Result<Plan, String> {
+        let image = artifacts.read_guest(DEFAULT_GUEST)?.into();
+        let specs: Vec<GuestSpec> = DEFAULT_DOMAINS
+            .iter()
+            .map(|name| GuestSpec {
+                name: name.to_string(),
+                image: Arc::clone(&image),
+                ..GuestSpec::default()
+            })
+            .collect();
+        let disk = crate::disk_image::directory().join("default.img");
+        crate::disk_image::ext2(&disk, DEFAULT_DOMAINS.len())?;
+        let memory = vec![mem_per_domain; specs.len()];
+        Ok(Plan {
+            specs,
+            disk: Some(disk),
+            user_disk: None,
+            memory,
+        })
+    }
+
+    /// The user's guests, checked, with their disks laid out in
+    /// `target/disks/<name>.img`.
+    pub fn user_guests(
+        guests: &[crate::guest_spec::GuestOption],
+        mem_per_domain: u64,
+        name: &str,
+    ) -> Result<Plan, String> {
+        let domains = guest_check::prepare(guests, mem_per_domain)?;
+        let disks: Vec<Option<PathBuf>> = domains.iter().map(|d| d.disk.clone()).collect();
+        let path = crate::disk_image::directory().join(format!("{name}.img"));
+        let (user_disk, extras) = guest_disks::build(&path, &disks)?;
+        let memory = domains
+            .iter()
+            .map(|domain| domain.mem.unwrap_or(mem_per_domain))
+            .collect();
+        let specs = domains
+            .into_iter()
+            .zip(extras)
+            .map(|(domain, extras)| GuestSpec {
+                name: domain.name,
+                args: domain.args,
+                image: domain.image,
+                extras: EntryExtras {
+                    memory: domain.mem.unwrap_or(0),
+                    ..extras
+                },
+            })
+            .collect();
+        Ok(Plan {
+            specs,
+            disk: user_disk.as_ref().map(|disk| disk.path.clone()),
+            user_disk,
+            memory,
+        })
+    }
+
+    /// QEMU's memory: `requested`, or what the domains need.
+    pub fn machine_memory(&self, requested: Option<u64>, bundle_bytes: u64) -> Result<u64, String> {
+        use hypervisor::memory_budget::{MAX_MACHINE_MEMORY, machine_memory};
+        let needed = machine_memory(self.memory.iter().copied(), bundle_bytes)
+            .filter(|bytes| *bytes <= MAX_MACHINE_MEMORY)
+            .ok_or_else(|| {
+                format!(
+                    "the domains need more machine memory than the hypervisor manages ({} GiB)",
+                    MAX_MACHINE_MEMORY >> 30
+                )
+            })?;
+        match requested {
+            Some(bytes) if bytes < needed => Err(format!(
+                "--machine-mem {} MiB is less than the {} MiB the domains need",
+                bytes >> 20,
+                needed >> 20
+            )),
+            Some(bytes) => Ok(bytes),
+            None => Ok(needed.max(qemu::DEFAULT_MACHINE_MEMORY)),
+        }
+    }
+}
+
+/// Builds, checks the guests, boots and maps the ending to an exit code.
 pub fn run(options: RunOptions) -> Result<ExitCode, String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel)?;
+    check_cmdline(&options.extra_cmdline)?;
+    let guests = options.guests.resolve()?;
+    let mem_per_domain = options.mem_per_domain.unwrap_or(DEFAULT_DOMAIN_MEMORY);
+    // Check the user's images before spending time on a build.
+    if !guests.is_empty() {
+        guest_check::prepare(&guests, mem_per_domain)?;
+    }
     let artifacts = artifacts::build(options.profile, Output::Inherit)?;
-
-    let image = artifacts.read_guest(DEFAULT_GUEST)?;
-    let guests: Vec<GuestSpec> = DEFAULT_DOMAINS
-        .iter()
-        .map(|name| GuestSpec {
-            name: name.to_string(),
-            args: String::new(),
-            image: image.clone(),
-        })
-        .collect();
+    let (plan, bundle_name) = if guests.is_empty() {
+        (Plan::default_guests(&artifacts, mem_per_domain)?, "default")
+    } else {
+        (Plan::user_guests(&guests, mem_per_domain, "run")?, "run")
+    };
     let bundle_path = artifacts::target_dir()
         .join("bundles")
-        .join("default.bundle");
-    bundle::write(&bundle_path, &guests)?;
+        .join(format!("{bundle_name}.bundle"));
+    let bundle_bytes = bundle::encode(&plan.specs)?;
+    bundle::write_bytes(&bundle_path, &bundle_bytes)?;
 
-    let disk = crate::disk_image::directory().join("default.img");
-    crate::disk_image::ext2(&disk, DEFAULT_DOMAINS.len())?;
     let mut cmdline: Vec<String> = options
         .mem_per_domain
         .iter()
-        .map(|size| format!("dom_mem={size}"))
+        .map(|bytes| format!("dom_mem={}", size_text(*bytes)))
         .collect();
-    if colour_terminal() {
+    if colour_terminal() && !options.print_qemu {
         cmdline.push("console_color".to_string());
     }
     cmdline.extend(options.extra_cmdline);
@@ -60,22 +162,77 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         bundle: bundle_path,
         cmdline,
         accel,
-        disk: Some(disk),
+        disk: plan.disk.clone(),
+        memory: plan.machine_memory(options.machine_mem, bundle_bytes.len() as u64)?,
+        icount: false,
     };
+    if options.print_qemu {
+        println!("{}", boot.shell_command());
+        return Ok(ExitCode::SUCCESS);
+    }
 
-    match boot.run_attached(options.timeout)? {
+    let ran = boot.run_attached(options.timeout);
+    let copied = plan.user_disk.as_ref().map(PhysicalDisk::copy_back);
+    let (ending, serial) = ran?;
+    if let Some(Err(error)) = copied {
+        eprintln!("error: {error}");
+    }
+    let (code, lines) = judge(&ending, &serial);
+    for line in lines {
+        eprintln!("error: {line}");
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// Refuses hypervisor command-line words the hypervisor would ignore (it
+/// only warns, and would boot with its default instead).
+fn check_cmdline(words: &[String]) -> Result<(), String> {
+    let mut rejected = None;
+    hypervisor::cmdline::parse(&words.join(" "), |word| {
+        rejected.get_or_insert(format!(
+            "hypervisor command-line word `{}`: {}",
+            word.word, word.reason
+        ));
+    });
+    rejected.map_or(Ok(()), Err)
+}
+
+/// This process's exit code for how QEMU ended and what the log shows, and
+/// one line for each thing that went wrong.
+fn judge(ending: &Ending, serial: &str) -> (u8, Vec<String>) {
+    let (domains, rejected) = run_report::read(serial);
+    let mut lines = rejected;
+    lines.extend(run_report::failures(&domains));
+    let code = match ending {
         Ending::TimedOut(timeout) => {
-            eprintln!("qemu timed out after {}s and was killed", timeout.as_secs());
-            Ok(ExitCode::from(EXIT_TIMED_OUT))
+            lines.insert(
+                0,
+                format!("timed out after {}s; QEMU was killed", timeout.as_secs()),
+            );
+            EXIT_TIMED_OUT
         }
-        Ending::Killed => Ok(ExitCode::from(EXIT_UNEXPECTED)),
+        Ending::Killed => EXIT_UNEXPECTED,
         Ending::Exited(status) => {
-            let (code, message) = exit_code(status);
-            if let Some(message) = message {
-                eprintln!("{message}");
+            let (code, message) = exit_code(*status);
+            lines.extend(message);
+            if code == 0 && !lines.is_empty() {
+                // The hypervisor's status and its report disagree: trust neither.
+                1
+            } else {
+                code
             }
-            Ok(ExitCode::from(code))
         }
+    };
+    (code, lines)
+}
+
+/// `bytes` as the hypervisor's command line writes sizes.
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b % (1 << 30) == 0 => format!("{}G", b >> 30),
+        b if b % (1 << 20) == 0 => format!("{}M", b >> 20),
+        b if b % (1 << 10) == 0 => format!("{}K", b >> 10),
+        b => b.to_string(),
     }
 }
 
@@ -88,8 +245,16 @@ fn exit_code(status: ExitStatus) -> (u8, Option<String>) {
     {
         Some((_, Some(HvExit::Success))) => (0, None),
         Some((_, Some(HvExit::DomainFailed))) => (1, None),
-        Some((_, Some(HvExit::HypervisorFault))) => (2, None),
-        Some((_, Some(HvExit::NoDomains))) => (3, None),
+        Some((_, Some(HvExit::HypervisorFault))) => (
+            2,
+            Some("the hypervisor faulted (its report is above)".into()),
+        ),
+        Some((_, Some(HvExit::NoDomains))) => (3, Some("no domain could start".into())),
+        // QEMU exits with 0 when a signal (Ctrl-C) ended it.
+        Some((0, None)) => (
+            EXIT_UNEXPECTED,
+            Some("qemu was interrupted before the hypervisor finished".into()),
+        ),
         Some((code, None)) => {
             let message = format!("qemu exited unexpectedly with status {code}");
             (EXIT_UNEXPECTED, Some(message))
@@ -125,13 +290,10 @@ mod tests {
             (1, None)
         );
         assert_eq!(
-            exit_code(exited(HvExit::HypervisorFault.qemu_status())),
-            (2, None)
+            exit_code(exited(HvExit::HypervisorFault.qemu_status())).0,
+            2
         );
-        assert_eq!(
-            exit_code(exited(HvExit::NoDomains.qemu_status())),
-            (3, None)
-        );
+        assert_eq!(exit_code(exited(HvExit::NoDomains.qemu_status())).0, 3);
     }
 
     #[test]
@@ -139,5 +301,41 @@ mod tests {
         let message = "qemu exited unexpectedly with status 1".to_string();
         assert_eq!(exit_code(exited(1)), (125, Some(message)));
         assert_eq!(exit_code(ExitStatus::from_raw(9)).0, 125);
+    }
+
+    #[test]
+    fn judges_each_domain() {
+        let log = "hv: domain 1 'a' started (4 MiB, entry 0x1)\n\
+                   hv: domain 2 'b' started (4 MiB, entry 0x1)\n\
+                   hv: result: domain 1 'a' exited with code 0\n\
+                   hv: result: domain 2 'b' exited with code 3\n";
+        let failed = Ending::Exited(exited(HvExit::DomainFailed.qemu_status()));
+        assert_eq!(
+            judge(&failed, log),
+            (1, vec!["domain 2 'b' exited with code 3".to_string()])
+        );
+        let clean = log.replace("code 3", "code 0");
+        let success = Ending::Exited(exited(HvExit::Success.qemu_status()));
+        assert_eq!(judge(&success, &clean), (0, vec![]));
+        let hung = "hv: domain 1 'a' started (4 MiB, entry 0x1)\n";
+        let (code, lines) = judge(&Ending::TimedOut(std::time::Duration::from_secs(5)), hung);
+        assert_eq!(code, 124);
+        assert_eq!(lines[1], "domain 1 'a' was still running");
+    }
+
+    #[test]
+    fn refuses_words_the_hypervisor_would_ignore() {
+        let words = |text: &str| text.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(check_cmdline(&words("dom_mem=8M loglevel=debug")), Ok(()));
+        let error = check_cmdline(&words("dom_mem=0")).unwrap_err();
+        assert!(error.contains("`dom_mem=0`: expected a size"), "{error}");
+        assert!(check_cmdline(&words("bogus")).is_err());
+    }
+
+    #[test]
+    fn writes_sizes_for_the_hypervisor() {
+        assert_eq!(size_text(64 << 20), "64M");
+        assert_eq!(size_text(4 << 30), "4G");
+        assert_eq!(size_text(4096 * 3), "12K");
     }
 }

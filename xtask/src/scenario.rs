@@ -2,7 +2,11 @@
 //! disk, and what its serial log and exit status must show; and the builder
 //! the table in `scenarios.rs` is written with.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use shared_abi::bundle::EntryExtras;
 
 use shared_abi::exit::HvExit;
 
@@ -16,7 +20,7 @@ use crate::expect::{Expectation, LineMatch};
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where a guest's ELF image comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ImageSource {
     /// A guest binary as built.
     Binary(&'static str),
@@ -32,6 +36,8 @@ pub struct Guest {
     pub name: String,
     pub args: String,
     pub image: ImageSource,
+    /// Memory in bytes (`None`: the hypervisor's `dom_mem`).
+    pub mem: Option<u64>,
 }
 
 /// One QEMU boot and what it must show.
@@ -59,6 +65,11 @@ pub struct Scenario {
     pub pace: crate::qemu::ReadPace,
     /// Run before the bundle is written (to build an image from a file).
     pub prepare: Option<fn() -> Result<(), String>>,
+    /// Runs only when asked for (`cargo xtask test --long`).
+    pub long: bool,
+    /// Time is instruction counts under TCG (`-icount`), so the host's
+    /// load cannot skew what the guests measure.
+    pub icount: bool,
 }
 
 impl Scenario {
@@ -79,6 +90,8 @@ impl Scenario {
             kill_on: None,
             pace: crate::qemu::ReadPace::Eager,
             prepare: None,
+            long: false,
+            icount: false,
         }
     }
 
@@ -93,6 +106,7 @@ impl Scenario {
             name: name.into(),
             args: args.into(),
             image: ImageSource::Binary(bin),
+            mem: None,
         });
         self
     }
@@ -103,6 +117,7 @@ impl Scenario {
             name: name.into(),
             args: args.into(),
             image: ImageSource::File(path),
+            mem: None,
         });
         self
     }
@@ -114,12 +129,58 @@ impl Scenario {
         self
     }
 
+    /// `count` domains `NAME-1` .. `NAME-count` of `bin`, each with `mem`
+    /// bytes, each of which must shut down with code 0.
+    pub fn guests(mut self, name: &str, bin: &'static str, count: u32, mem: u64) -> Self {
+        for index in 1..=count {
+            let name = format!("{name}-{index}");
+            self.expect
+                .lines
+                .push(format!("'{name}' shut down with code 0"));
+            self.guests.push(Guest {
+                name,
+                args: String::new(),
+                image: ImageSource::Binary(bin),
+                mem: Some(mem),
+            });
+        }
+        self
+    }
+
+    /// Gives the guest added last `bytes` of memory in its bundle entry,
+    /// whether or not the hypervisor accepts that size.
+    pub fn mem(mut self, bytes: u64) -> Self {
+        if let Some(guest) = self.guests.last_mut() {
+            guest.mem = Some(bytes);
+        }
+        self
+    }
+
+    /// Runs only with `cargo xtask test --long`, and may take `timeout`.
+    pub fn long(mut self, timeout: Duration) -> Self {
+        self.long = true;
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs under TCG with instruction-counted time.
+    pub fn icount(mut self) -> Self {
+        self.icount = true;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     pub fn corrupt_guest(mut self, name: &str, bin: &'static str, kind: Corruption) -> Self {
         let image = ImageSource::Corrupt(bin, kind);
         self.guests.push(Guest {
             name: name.into(),
             args: String::new(),
             image,
+            mem: None,
         });
         self
     }
@@ -253,27 +314,53 @@ impl Scenario {
     }
 
     /// The bundle contents: each guest with its (possibly corrupted) image,
-    /// after running the scenario's `prepare` step.
+    /// guests of the same image sharing it, after running the scenario's
+    /// `prepare` step.
     pub fn guest_specs(&self, artifacts: &Artifacts) -> Result<Vec<GuestSpec>, String> {
         if let Some(prepare) = self.prepare {
             prepare()?;
         }
+        let mut images: HashMap<&ImageSource, Arc<[u8]>> = HashMap::new();
         self.guests
             .iter()
             .map(|guest| {
-                let image = match &guest.image {
-                    ImageSource::Binary(bin) => artifacts.read_guest(bin)?,
-                    ImageSource::Corrupt(bin, kind) => corrupt(&artifacts.read_guest(bin)?, *kind),
-                    ImageSource::File(path) => std::fs::read(path).map_err(|error| {
-                        format!("cannot read guest image {}: {error}", path.display())
-                    })?,
+                let image = match images.get(&guest.image) {
+                    Some(image) => image.clone(),
+                    None => {
+                        let image: Arc<[u8]> = match &guest.image {
+                            ImageSource::Binary(bin) => artifacts.read_guest(bin)?,
+                            ImageSource::Corrupt(bin, kind) => {
+                                corrupt(&artifacts.read_guest(bin)?, *kind)
+                            }
+                            ImageSource::File(path) => std::fs::read(path).map_err(|error| {
+                                format!("cannot read guest image {}: {error}", path.display())
+                            })?,
+                        }
+                        .into();
+                        images.insert(&guest.image, image.clone());
+                        image
+                    }
                 };
                 Ok(GuestSpec {
                     name: guest.name.clone(),
                     args: guest.args.clone(),
                     image,
+                    extras: EntryExtras {
+                        memory: guest.mem.unwrap_or(0),
+                        ..EntryExtras::default()
+                    },
                 })
             })
+            .collect()
+    }
+
+    /// Each domain's memory, for sizing the machine.
+    pub fn domain_memory(&self) -> Vec<u64> {
+        let words = self.cmdline.join(" ");
+        let default = hypervisor::cmdline::parse(&words, |_| {}).domain_memory;
+        self.guests
+            .iter()
+            .map(|guest| guest.mem.unwrap_or(default))
             .collect()
     }
 }

@@ -5,14 +5,17 @@
 //! prints `[<name>] done` before shutting down with code 0, or
 //! `[<name>] FAIL: ...` and code 1; every scenario therefore forbids `FAIL`.
 
+use std::time::Duration;
+
 use shared_abi::exit::HvExit;
 
 use crate::elf_corrupt::Corruption;
 use crate::expect::LineMatch;
 use crate::log_checks::{
-    checksum_matches_the_repository_file, each_corruption_reported_once,
-    patterns_are_on_disk_in_separate_regions, persisted_pattern_is_in_the_image,
-    printed_data_is_intact, ticks_match_the_sleep, uptime_is_plausible,
+    FAIR_SHARE_DOMAINS, checksum_matches_the_repository_file, each_corruption_reported_once,
+    every_share_is_fair, patterns_are_on_disk_in_separate_regions,
+    persisted_pattern_is_in_the_image, printed_data_is_intact, ticks_match_the_sleep,
+    uptime_is_plausible,
 };
 use crate::new_guest;
 use crate::scenario::Scenario;
@@ -443,6 +446,32 @@ pub fn all() -> Vec<Scenario> {
             .exact("[scaffold] scaffolded-guest: hello from domain 1 'scaffold'")
             .exact("hv: domain 1 'scaffold' shut down with code 0")
             .forbid("panic"),
+        Scenario::new("bundle-memory-out-of-range", HvExit::DomainFailed)
+            .guest("odd", "hello", "")
+            .mem(12345)
+            .guest("small", "hello", "")
+            .mem(512 << 10)
+            .guest("good", "hello", "")
+            .mem(4 << 20)
+            .exact("hv: error: image 'odd' rejected: memory of 12345 bytes is not a whole number of pages from 1 MiB to 4 GiB")
+            .line("image 'small' rejected: memory of 524288 bytes")
+            .forbid("[odd]")
+            .forbid("[small]")
+            .finishes("good"),
+        Scenario::new("many-domains-64", HvExit::Success)
+            .guests("hello", "hello", 64, 4 << 20)
+            .line("[hello-64] hello from hello-64 (domain 64, ABI 1.5)")
+            .line("result: domain 64 'hello-64' exited with code 0"),
+        Scenario::new("many-domains-1024", HvExit::Success)
+            .guests("hello", "hello", 1024, 4 << 20)
+            .line("[hello-1024] hello from hello-1024 (domain 1024, ABI 1.5)")
+            .line("result: domain 1024 'hello-1024' exited with code 0")
+            .long(Duration::from_secs(300)),
+        Scenario::new("fair-share-64", HvExit::Success)
+            .guests("share", "share", FAIR_SHARE_DOMAINS as u32, 4 << 20)
+            .check(every_share_is_fair)
+            .icount()
+            .timeout(Duration::from_secs(180)),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")
@@ -497,7 +526,7 @@ mod tests {
                 .map(|guest| GuestSpec {
                     name: guest.name.clone(),
                     args: guest.args.clone(),
-                    image: Vec::new(),
+                    ..GuestSpec::default()
                 })
                 .collect();
             crate::bundle::encode(&specs).unwrap();

@@ -3,19 +3,28 @@
 //!
 //! Scenarios run one at a time, each from its own bundle under
 //! `target/bundles/`, with QEMU's output captured and shown (indented) only
-//! when the scenario fails. With `--repeat N` the whole selection runs N
-//! times in order (so scenarios that read a disk an earlier one wrote keep
-//! their order), and a scenario counts as passed only if all N runs
-//! passed: a flake is a failure.
+//! when the scenario fails. Long scenarios run only with `--long`. With
+//! `--repeat N` the selected scenarios run N times in order (so scenarios
+//! that read a disk an earlier one wrote keep their order), and a scenario
+//! counts as passed only if all N runs passed: a flake is a failure.
+//!
+//! With `--guest`/`--config`, the user's guests boot together as one
+//! scenario, `guests`, through the same harness: it expects QEMU to exit
+//! with success, every domain to shut down with code 0 and every
+//! `--expect` text in some line, within the timeout.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use shared_abi::exit::HvExit;
+
 use crate::artifacts::{self, Artifacts, Output};
-use crate::bundle;
+use crate::bundle::{self, GuestSpec};
 use crate::cli::TestOptions;
 use crate::crash_trials;
 use crate::qemu::{self, Accel, AccelChoice, Boot, Ending};
+use crate::run::Plan;
 use crate::scenario::Scenario;
 use crate::scenarios;
 use crate::unit_tests::{self, Tally, print_indented, print_progress};
@@ -24,7 +33,14 @@ use crate::unit_tests::{self, Tally, print_indented, print_progress};
 pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel.unwrap_or(AccelChoice::Tcg))?;
-    let items = selected(options.filter.as_deref())?;
+    if !options.guests.is_empty() {
+        return user_guests(&options, &qemu, accel);
+    }
+    let tiers: Vec<&Tier> = TIERS
+        .iter()
+        .filter(|(name, _)| options.filter.as_deref().is_none_or(|f| name.contains(f)))
+        .collect();
+    let items = selected(options.filter.as_deref(), options.long, !tiers.is_empty())?;
 
     let mut tally = Tally::default();
     for suite in unit_tests::SUITES {
@@ -35,6 +51,9 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     match artifacts::build(options.profile, Output::Capture) {
         Ok(artifacts) => {
             println!("ok");
+            for (_, tier) in tiers {
+                tally += tier(&artifacts);
+            }
             let mut passes = vec![0u32; items.len()];
             for run in 1..=options.repeat {
                 if options.repeat > 1 {
@@ -61,6 +80,64 @@ pub fn run(options: TestOptions) -> Result<ExitCode, String> {
     })
 }
 
+/// `cargo xtask test --guest ...`: the user's guests as one scenario.
+fn user_guests(
+    options: &TestOptions,
+    qemu: &std::path::Path,
+    accel: Accel,
+) -> Result<ExitCode, String> {
+    let guests = options.guests.resolve()?;
+    let default_mem = hypervisor::cmdline::DEFAULT_DOMAIN_MEMORY;
+    // Refuse bad guests before spending time on a build.
+    crate::guest_check::prepare(&guests, default_mem)?;
+    let mut scenario = Scenario::new("guests", HvExit::Success);
+    scenario.expect.forbidden.clear();
+    if let Some(timeout) = options.timeout {
+        scenario = scenario.timeout(timeout);
+    }
+    for text in &options.expect {
+        scenario = scenario.line(text);
+    }
+    print_progress("build ... ");
+    let artifacts =
+        artifacts::build(options.profile, Output::Capture).inspect_err(|_| println!("FAILED"))?;
+    println!("ok");
+    let plan = Plan::user_guests(&guests, default_mem, "test-guests")?;
+    for spec in &plan.specs {
+        scenario = scenario.line(&format!("'{}' shut down with code 0", spec.name));
+    }
+    print_progress(&format!("scenario {} ... ", scenario.name));
+    let result = boot_and_check(
+        &scenario,
+        &plan.specs,
+        plan.disk.clone(),
+        &plan.memory,
+        &artifacts,
+        qemu,
+        accel,
+    );
+    if let Some(disk) = &plan.user_disk {
+        disk.copy_back()?;
+    }
+    let tally = report(result);
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    Ok(if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A tier of checks that runs `cargo xtask run` itself, by the name
+/// `--filter` selects it with.
+type Tier = (&'static str, fn(&Artifacts) -> Tally);
+
+/// The tiers run before the scenarios.
+const TIERS: [Tier; 2] = [
+    ("bad-input", crate::bad_input::run),
+    ("run-outcomes", crate::run_checks::run),
+];
+
 /// One QEMU test: a scenario from the table, or the crash trials.
 enum Item {
     Scenario(Box<Scenario>),
@@ -76,10 +153,13 @@ impl Item {
     }
 }
 
-/// The tests whose name contains `filter` (all without one).
-fn selected(filter: Option<&str>) -> Result<Vec<Item>, String> {
+/// The tests whose name contains `filter` (all without one); long ones
+/// only when `long`. No match is an error unless the filter `also`
+/// selected something else.
+fn selected(filter: Option<&str>, long: bool, also: bool) -> Result<Vec<Item>, String> {
     let all: Vec<Item> = scenarios::all()
         .into_iter()
+        .filter(|scenario| long || !scenario.long)
         .map(|scenario| Item::Scenario(Box::new(scenario)))
         .chain([Item::CrashTrials])
         .collect();
@@ -87,14 +167,14 @@ fn selected(filter: Option<&str>) -> Result<Vec<Item>, String> {
         return Ok(all);
     };
     let names: Vec<&str> = all.iter().map(Item::name).collect();
+    let names = names.join(", ");
     let chosen: Vec<Item> = all
         .into_iter()
         .filter(|item| item.name().contains(filter))
         .collect();
-    if chosen.is_empty() {
+    if chosen.is_empty() && !also {
         return Err(format!(
-            "no scenario matches `{filter}` (scenarios: {})",
-            names.join(", ")
+            "no scenario matches `{filter}` (scenarios: {names})"
         ));
     }
     Ok(chosen)
@@ -121,33 +201,69 @@ fn repeat_tally(items: &[Item], passes: &[u32], runs: u32) -> Tally {
 /// Runs one test and prints its result line (and its log on failure);
 /// returns whether it passed.
 fn run_item(item: &Item, artifacts: &Artifacts, qemu: &std::path::Path, accel: Accel) -> bool {
-    print_progress(&format!("scenario {} ... ", item.name()));
-    let result = match item {
-        Item::Scenario(scenario) => boot_and_check(scenario, artifacts, qemu, accel).map(|()| None),
-        Item::CrashTrials => crash_trials::run(artifacts, qemu, accel).map(Some),
-    };
-    match result {
-        Ok(summary) => {
-            match summary {
-                Some(summary) => println!("ok: {summary}"),
-                None => println!("ok"),
+    match item {
+        Item::Scenario(scenario) => run_scenario(scenario, artifacts, qemu, accel).failed == 0,
+        Item::CrashTrials => {
+            print_progress(&format!("scenario {} ... ", crash_trials::NAME));
+            match crash_trials::run(artifacts, qemu, accel) {
+                Ok(summary) => {
+                    println!("ok: {summary}");
+                    true
+                }
+                Err(failure) => report(Err(failure)).failed == 0,
             }
-            true
+        }
+    }
+}
+
+/// Runs one scenario and prints its result line (and its log on failure).
+fn run_scenario(
+    scenario: &Scenario,
+    artifacts: &Artifacts,
+    qemu: &std::path::Path,
+    accel: Accel,
+) -> Tally {
+    print_progress(&format!("scenario {} ... ", scenario.name));
+    let prepared = scenario
+        .guest_specs(artifacts)
+        .map_err(|error| (error, None))
+        .and_then(|specs| Ok((specs, scenario.disk_image()?)));
+    report(prepared.and_then(|(specs, disk)| {
+        let memory = scenario.domain_memory();
+        boot_and_check(scenario, &specs, disk, &memory, artifacts, qemu, accel)
+    }))
+}
+
+/// Prints a scenario's result line (and its log on failure) and counts it.
+fn report(result: Result<(), (String, Option<String>)>) -> Tally {
+    match result {
+        Ok(()) => {
+            println!("ok");
+            Tally {
+                passed: 1,
+                failed: 0,
+            }
         }
         Err((reason, log)) => {
             println!("FAILED: {reason}");
             if let Some(log) = log {
                 print_indented(&log);
             }
-            false
+            Tally {
+                passed: 0,
+                failed: 1,
+            }
         }
     }
 }
 
-/// Boots `scenario`; on failure returns the reason and, when QEMU ran, its
-/// output.
+/// Boots `scenario` with the domains `specs` (of `memory` bytes each);
+/// on failure returns the reason and, when QEMU ran, its output.
 fn boot_and_check(
     scenario: &Scenario,
+    specs: &[GuestSpec],
+    disk: Option<PathBuf>,
+    memory: &[u64],
     artifacts: &Artifacts,
     qemu: &std::path::Path,
     accel: Accel,
@@ -155,17 +271,24 @@ fn boot_and_check(
     let bundle_path = artifacts::target_dir()
         .join("bundles")
         .join(format!("{}.bundle", scenario.name));
-    scenario
-        .guest_specs(artifacts)
-        .and_then(|guests| bundle::write(&bundle_path, &guests))
-        .map_err(|error| (error, None))?;
+    let bytes = bundle::encode(specs).map_err(|error| (error, None))?;
+    bundle::write_bytes(&bundle_path, &bytes).map_err(|error| (error, None))?;
+    let memory =
+        hypervisor::memory_budget::machine_memory(memory.iter().copied(), bytes.len() as u64)
+            .ok_or((
+                "the domains need more memory than a machine has".to_string(),
+                None,
+            ))?
+            .max(crate::qemu::DEFAULT_MACHINE_MEMORY);
     let boot = Boot {
         qemu: qemu.to_path_buf(),
         hypervisor: artifacts.hypervisor(),
         bundle: bundle_path,
         cmdline: scenario.cmdline.clone(),
         accel,
-        disk: scenario.disk_image()?,
+        disk,
+        memory,
+        icount: scenario.icount,
     };
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
@@ -187,7 +310,21 @@ fn boot_and_check(
     }
     match captured.ending {
         Ending::TimedOut(timeout) => {
-            Err((format!("timed out after {}s", timeout.as_secs()), Some(log)))
+            let (domains, _) = crate::run_report::read(&captured.serial);
+            let running: Vec<String> = domains
+                .iter()
+                .filter(|domain| domain.outcome == crate::run_report::Outcome::Running)
+                .map(|domain| format!("{} '{}'", domain.id, domain.name))
+                .collect();
+            let reason = match running.len() {
+                0 => format!("timed out after {}s", timeout.as_secs()),
+                _ => format!(
+                    "timed out after {}s with domain(s) {} still running",
+                    timeout.as_secs(),
+                    running.join(", ")
+                ),
+            };
+            Err((reason, Some(log)))
         }
         Ending::Exited(status) => scenario
             .expect

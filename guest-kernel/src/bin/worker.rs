@@ -1,5 +1,6 @@
 //! Scenario guest: prints `lines=N` numbered lines (default 5), yielding
-//! after each so that domains interleave, then ends.
+//! after each so that domains interleave, then ends (with `exit=CODE`, by
+//! shutting down with that code instead of passing).
 #![no_std]
 #![no_main]
 
@@ -16,6 +17,10 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
     for line in 1..=lines {
         println!("line {line}/{lines}");
         hv::yield_now();
+    }
+    if let Some(code) = scenario::arg(info.args(), "exit").and_then(|code| code.parse().ok()) {
+        println!("exiting with code {code}");
+        scenario::exit(code);
     }
     scenario::done()
 }

@@ -9,9 +9,7 @@ use crate::mm::shadow::{Shadow, TablePool, TlbFlush};
 
 use super::memory::DomainMemory;
 
-/// Shadow table frames reserved per domain (1 MiB): enough for the working
-/// set of a small kernel; beyond it the shadows are recycled.
-pub const SHADOW_POOL_FRAMES: usize = 256;
+pub use crate::memory_budget::SHADOW_POOL_FRAMES;
 
 /// The shadow state of a domain, over machine tables.
 pub type DomainShadow = Shadow<MachineTables>;

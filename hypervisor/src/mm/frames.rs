@@ -10,7 +10,7 @@ use super::direct_map::machine_ptr;
 use super::frame_allocator::FrameAllocator;
 
 /// Highest machine address managed (the bitmap covers this much).
-pub const MAX_MACHINE_MEMORY: u64 = 16 << 30;
+pub use crate::memory_budget::MAX_MACHINE_MEMORY;
 const WORDS: usize = (MAX_MACHINE_MEMORY / PAGE_SIZE / 64) as usize;
 
 static mut BITMAP: [u64; WORDS] = [0; WORDS];

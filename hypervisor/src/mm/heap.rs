@@ -7,8 +7,7 @@
 use talc::TalcLock;
 use talc::source::Claim;
 
-/// Size of the heap arena.
-pub const HEAP_SIZE: usize = 4 << 20;
+pub use crate::memory_budget::HEAP_SIZE;
 
 static mut ARENA: [u8; HEAP_SIZE] = [0; HEAP_SIZE];
 

@@ -134,7 +134,6 @@ mod com1 {
     use spin::Mutex;
     use uart_16550::Uart16550;
     use uart_16550::backend::PioBackend;
-
     use uart_16550::spec::registers::IER;
 
     use super::{KeepInput, KeptBytes, configure};
