@@ -14,8 +14,10 @@ extern crate alloc;
 
 pub mod checksum;
 pub mod console;
+pub mod cpu_share;
 pub mod drivers;
 pub mod fs;
+pub mod fuzz;
 pub mod interrupts;
 pub mod memory;
 pub mod scenario;

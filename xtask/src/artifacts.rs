@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 24] = [
+pub const GUEST_BINS: [&str; 26] = [
+    "fuzz",
+    "bystander",
     "virtio-interop",
     "hostile-block",
     "block-test",

@@ -119,6 +119,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         cmdline: vec!["hv_bench".into()],
         accel,
         disk: Some(disk),
+        icount: None,
     };
     eprintln!("bench: booting under {} ...", accel.name());
     let captured = boot.run_captured(options.timeout)?;

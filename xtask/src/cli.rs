@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::artifacts::Profile;
+use crate::fuzz::FuzzOptions;
 use crate::qemu::AccelChoice;
 
 /// Usage text printed by `--help`.
@@ -19,6 +20,7 @@ Usage:
                     [--timeout SECS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask test  [--debug] [--accel auto|kvm|tcg] [--filter SUBSTR]
   cargo xtask bench [--accel auto|kvm|tcg] [--timeout SECS]
+  cargo xtask fuzz  [--calls N] [--seed S] [--timeout SECS]
   cargo xtask --help
 
 Commands:
@@ -31,12 +33,17 @@ Commands:
           --accel says otherwise), and print `N passed, M failed`.
   bench   Boot the bench guest (KVM when available), print a table of
           median cycle counts and ratios, and write target/bench.json.
+  fuzz    Boot the hypercall fuzzer (N random calls from seed S, default
+          100000 calls and a seed from the clock) next to a guest that
+          measures its CPU share, under TCG; exit 0 only when clean, else
+          print the seed and the command that reproduces the run.
 
 Options:
   --debug                Use the debug profile instead of release.
   --accel auto|kvm|tcg   Accelerator; auto picks kvm when /dev/kvm is usable.
   --mem-per-domain SIZE  Memory per domain (e.g. 64M), passed as dom_mem=SIZE.
-  --timeout SECS         Kill QEMU after SECS seconds (run: none, bench: 300).
+  --timeout SECS         Kill QEMU after SECS seconds (run: none, bench: 300,
+                         fuzz: scaled to N).
   --filter SUBSTR        Only run the scenarios whose name contains SUBSTR.
 ";
 
@@ -53,6 +60,8 @@ pub enum Command {
     Test(TestOptions),
     /// `cargo xtask bench`.
     Bench(BenchOptions),
+    /// `cargo xtask fuzz`.
+    Fuzz(FuzzOptions),
 }
 
 /// Options of `cargo xtask bench`.
@@ -154,6 +163,22 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 }
             }
             Ok(Command::Bench(options))
+        }
+        "fuzz" => {
+            let mut options = FuzzOptions {
+                calls: crate::fuzz::DEFAULT_CALLS,
+                seed: None,
+                timeout: None,
+            };
+            while let Some(word) = words.next() {
+                match word {
+                    "--calls" => options.calls = crate::fuzz::parse_calls(&words.value(word)?)?,
+                    "--seed" => options.seed = Some(crate::fuzz::parse_seed(&words.value(word)?)?),
+                    "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
+                    other => return Err(unknown(other, "fuzz")),
+                }
+            }
+            Ok(Command::Fuzz(options))
         }
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"

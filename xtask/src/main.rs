@@ -1,8 +1,8 @@
 //! `cargo xtask`: the project's build, run and test driver.
 //!
 //! Parses the command line (see `cargo xtask --help`) and dispatches to
-//! `build`, `run`, `test` or `bench`. Errors are printed as one line on stderr and end
-//! the process with status 1.
+//! `build`, `run`, `test`, `bench` or `fuzz`. Errors are printed as one line
+//! on stderr and end the process with status 1.
 
 mod artifacts;
 mod bench;
@@ -11,6 +11,7 @@ mod cli;
 mod disk_image;
 mod elf_corrupt;
 mod expect;
+mod fuzz;
 mod log_checks;
 mod qemu;
 mod run;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Command::Run(options) => run::run(options),
         Command::Test(options) => test::run(options),
         Command::Bench(options) => bench::run(options),
+        Command::Fuzz(options) => fuzz::run(options),
     });
     match result {
         Ok(code) => code,

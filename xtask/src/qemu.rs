@@ -87,6 +87,9 @@ pub struct Boot {
     pub accel: Accel,
     /// A raw disk image attached as a virtio-blk PCI device.
     pub disk: Option<PathBuf>,
+    /// Under TCG: virtual time counts instructions, `2^shift` ns each
+    /// (`-icount`), so that it does not depend on what else the host runs.
+    pub icount: Option<u8>,
 }
 
 /// How a QEMU run ended.
@@ -123,6 +126,11 @@ impl Boot {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
         command.args(["-accel", self.accel.name()]);
+        if let (Some(shift), Accel::Tcg) = (self.icount, self.accel) {
+            command
+                .arg("-icount")
+                .arg(format!("shift={shift},sleep=off"));
+        }
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
                 "file={},format=raw,if=none,id=disk0",
@@ -348,6 +356,7 @@ mod tests {
             cmdline: vec!["a=1".into(), "b".into()],
             accel: Accel::Tcg,
             disk: None,
+            icount: None,
         }
     }
 
@@ -373,6 +382,24 @@ mod tests {
             captured.serial
         );
         assert_eq!(captured.stderr, "oops\n");
+    }
+
+    #[test]
+    fn counts_instructions_only_under_tcg() {
+        let _guard = SPAWNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut boot = fake_boot("instructions", "echo \"$*\"");
+        boot.icount = Some(3);
+        let captured = boot.run_captured(Duration::from_secs(10)).unwrap();
+        assert!(
+            captured.serial.contains("-icount shift=3,sleep=off"),
+            "{}",
+            captured.serial
+        );
+        boot.accel = Accel::Kvm;
+        let captured = boot.run_captured(Duration::from_secs(10)).unwrap();
+        assert!(!captured.serial.contains("-icount "), "{}", captured.serial);
     }
 
     #[test]

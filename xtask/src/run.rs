@@ -61,6 +61,7 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         cmdline,
         accel,
         disk: Some(disk),
+        icount: None,
     };
 
     match boot.run_attached(options.timeout)? {

@@ -50,6 +50,8 @@ pub struct Scenario {
     pub ext2: bool,
     /// Kill QEMU (SIGKILL) as soon as its output contains this.
     pub kill_on: Option<&'static str>,
+    /// Under TCG, virtual time counts instructions (see `qemu::Boot`).
+    pub icount: Option<u8>,
 }
 
 impl Scenario {
@@ -67,6 +69,7 @@ impl Scenario {
             disk_from: None,
             ext2: false,
             kill_on: None,
+            icount: None,
         }
     }
 
@@ -117,6 +120,18 @@ impl Scenario {
 
     pub fn check(mut self, check: crate::expect::LogCheck) -> Self {
         self.expect.checks.push(check);
+        self
+    }
+
+    /// Virtual time counts instructions, `2^shift` ns each: what the
+    /// guests measure of time is then theirs and the hypervisor's alone.
+    pub fn instruction_clock(mut self, shift: u8) -> Self {
+        self.icount = Some(shift);
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -193,7 +208,7 @@ impl Scenario {
                 };
                 Ok(GuestSpec {
                     name: guest.name.clone(),
-                    args: guest.args.clone(),
+                    args: crate::fuzz::expand_args(&guest.args, artifacts)?,
                     image,
                 })
             })

@@ -343,6 +343,11 @@ pub fn all() -> Vec<Scenario> {
             .exact("[vio] write, flush and read back at the first and last sectors passed")
             .exact("[vio] a read beyond the disk fails")
             .finishes("vio"),
+        crate::fuzz::scenario(
+            "hypercall-fuzz",
+            crate::fuzz::SCENARIO_SEED,
+            crate::fuzz::SCENARIO_CALLS,
+        ),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")

@@ -121,6 +121,7 @@ fn boot_and_check(
         cmdline: scenario.cmdline.clone(),
         accel,
         disk: scenario.disk_image()?,
+        icount: scenario.icount,
     };
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
