@@ -77,7 +77,9 @@
 //!   cannot be read.
 //! - Garbage block descriptors name only the fuzzer's block pages, or
 //!   buffers the backend must refuse (outside memory, wrapping), so a
-//!   request the backend carries out writes only there.
+//!   request the backend carries out writes only there. The page after
+//!   them is a canary no descriptor names: if it changes, the backend
+//!   wrote past a buffer (checked at every garbage write and at the end).
 #![no_std]
 #![no_main]
 
@@ -520,6 +522,28 @@ fn check_scratch(start: u64, end: u64, index: u64) {
     }
 }
 
+/// What the canary page after the block pages holds.
+const CANARY: u8 = 0x5c;
+
+fn fill_canary(page: u64) {
+    // SAFETY: the canary page is the fuzzer's, mapped at the physical offset.
+    unsafe { core::ptr::write_bytes(virt(page) as *mut u8, CANARY, 4096) };
+}
+
+/// No block request may have written past the buffers it names: none
+/// names the canary page.
+fn check_canary(page: u64) {
+    for offset in 0..4096 {
+        // SAFETY: as in fill_canary.
+        let byte = unsafe { ((virt(page) + offset) as *const u8).read_volatile() };
+        if byte != CANARY {
+            fail_now(format_args!(
+                "the block backend wrote past the buffers of a request: the page after the block pages changed at offset {offset} (byte {byte:#x})"
+            ));
+        }
+    }
+}
+
 /// The page tables on the way to `virt` in `root` (guest-physical).
 fn tables_on_path(root: u64, virt: u64, out: &mut [u64; MAX_TABLES], count: &mut usize) {
     let tables = paging::GuestTables;
@@ -587,11 +611,14 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     let shared = [allocate(), allocate()];
     let consoles = [allocate(), allocate()];
     let queue = allocate();
-    for page in 1..3 + DATA_PAGES {
+    // Three queue pages, the data pages, then the canary page.
+    for page in 1..3 + DATA_PAGES + 1 {
         if allocate() != queue + page * 4096 {
             fail_now(format_args!("the block pages are not contiguous"));
         }
     }
+    let canary = queue + (3 + DATA_PAGES) * 4096;
+    fill_canary(canary);
     let frames_page = allocate();
     let scratch_frames = [allocate(), allocate()];
     let writable = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
@@ -747,6 +774,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         match plan::next_step(&mut rng, &fuzzer.targets, &fuzzer.state) {
             Step::Garbage(kind) => {
                 sequence.update(&[0xff, kind as u8]);
+                check_canary(canary);
                 garbage::write(kind, &mut rng, &fuzzer.targets, &fuzzer.state, virt);
                 garbage_writes += 1;
             }
@@ -765,9 +793,10 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     CALL_INDEX.store(index, Ordering::Relaxed);
 
     // Stop the console rings from printing garbage into the summary: a
-    // fresh attach resets their indices; let the backend run once.
+    // fresh attach resets their indices; let the backends run once.
     setup_call(Hypercall::ConsoleAttach, [consoles[0], 0, 0, 0, 0]);
     hv::yield_now();
+    check_canary(canary);
     let _ = hv::console_write(b"\n");
     println!(
         "seed {seed}: {index} calls, sequence checksum {:016x}",

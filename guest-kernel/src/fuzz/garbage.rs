@@ -26,6 +26,7 @@ pub fn write(kind: Garbage, rng: &mut Rng, t: &Targets, s: &State, virt: impl Fn
             console_rings(rng, page)
         }
         Garbage::BlockQueue => block_queue(rng, t, s, &virt),
+        Garbage::BlockRequest => block_request(rng, t, s, &virt),
     }
 }
 
@@ -216,4 +217,87 @@ fn block_queue(rng: &mut Rng, t: &Targets, s: &State, virt: &impl Fn(u64) -> u64
             }
         }
     }
+}
+
+/// A request that is almost right: a header of each kind (and unknown
+/// ones), zero to three data buffers of edge-case sizes in either
+/// direction, a status byte; buffers start after the header or end right at
+/// the end of the block pages (so that a device writing past a buffer hits
+/// the canary page after them). Made available at the ring's next slot.
+fn block_request(rng: &mut Rng, t: &Targets, s: &State, virt: &impl Fn(u64) -> u64) {
+    const LENGTHS: [u64; 9] = [1, 10, 16, 19, 20, 512, 1024, 4096, 512];
+    let kind = [0u32, 1, 4, 8, 8, 2, rng.next_u64() as u32][rng.below(7) as usize];
+    let sector = [
+        0,
+        1,
+        t.sectors.saturating_sub(1),
+        t.sectors,
+        u64::MAX,
+        rng.below(1 << 20),
+    ][rng.below(6) as usize];
+    let head_at = rng.next_u64();
+    let buffers = rng.below(4) as usize;
+    let mut data = [(0u64, 0u64, false); 3];
+    for slot in data.iter_mut() {
+        let (len, at_end, flipped) = (
+            LENGTHS[rng.below(LENGTHS.len() as u64) as usize],
+            rng.chance(1, 2),
+            rng.chance(1, 8),
+        );
+        *slot = (len, at_end as u64, flipped);
+    }
+    let status_at_end = rng.chance(1, 3);
+    let Some(queue) = s.queue else {
+        return;
+    };
+    let size = queue.size as u64;
+    if size < 2 + buffers as u64 {
+        return;
+    }
+    let end = t.data + t.data_len;
+    let header = t.data;
+    let status = if status_at_end { end - 1 } else { t.data + 32 };
+    let device_writes = matches!(kind, 0 | 8);
+    put(virt(header), kind);
+    put(virt(header) + 4, 0u32);
+    put(virt(header) + 8, sector);
+    // Descriptors head, head + 1, ... (modulo the queue's size).
+    let head = head_at % size;
+    let mut chain = [(0u64, 0u32, 0u16); 5];
+    chain[0] = (header, 16, 0);
+    let mut next_free = t.data + 64;
+    for (index, &(len, at_end, flipped)) in data[..buffers].iter().enumerate() {
+        let addr = if at_end == 1 || next_free + len > end - 1 {
+            end - len
+        } else {
+            let addr = next_free;
+            next_free += len;
+            addr
+        };
+        let writes = device_writes != flipped;
+        chain[1 + index] = (addr, len as u32, if writes { DESC_F_WRITE } else { 0 });
+    }
+    chain[1 + buffers] = (status, 1, DESC_F_WRITE);
+    let count = 2 + buffers;
+    for (offset, &(addr, len, flags)) in chain[..count].iter().enumerate() {
+        let index = (head + offset as u64) % size;
+        let next = ((index + 1) % size) as u16;
+        let flags = if offset + 1 < count {
+            flags | DESC_F_NEXT
+        } else {
+            flags
+        };
+        let at = virt(queue.descriptors + 16 * index);
+        put(at, addr);
+        put(at + 8, len);
+        put(at + 12, flags);
+        put(at + 14, next);
+    }
+    let idx_at = virt(queue.available + 2);
+    let idx: u16 = get(idx_at);
+    put(
+        virt(queue.available + 4 + 2 * (idx as u64 % size)),
+        head as u16,
+    );
+    put(idx_at, idx.wrapping_add(1));
 }

@@ -75,7 +75,8 @@ pub struct Targets {
     pub stack_guard: u64,
     /// A large unmapped region of the lower half.
     pub unmapped: u64,
-    /// Hypervisor addresses (its IDT, trap_return, TSS, stack, domain table).
+    /// Hypervisor addresses (its IDT, trap_return, TSS, stack, domain table,
+    /// GDT).
     pub hv: [u64; MAX_HV],
     /// How many of `hv` are set.
     pub hv_count: usize,
@@ -87,7 +88,7 @@ pub struct Targets {
     /// (guest-physical), followed by [`Targets::data`].
     pub queue: u64,
     /// Pages for block request buffers (guest-physical), right after the
-    /// queue's.
+    /// queue's. The page after them is a canary no request names.
     pub data: u64,
     /// Bytes at `data`.
     pub data_len: u64,
@@ -205,8 +206,12 @@ pub enum Garbage {
     SharedInfo,
     /// The attached console rings.
     ConsoleRings,
-    /// The registered block queue.
+    /// The registered block queue: descriptors, ring entries, indices.
     BlockQueue,
+    /// A request in the registered block queue that looks almost right
+    /// (each kind, buffers of edge-case sizes, some ending right at the end
+    /// of the block pages), made available.
+    BlockRequest,
 }
 
 /// One step of the fuzzer.
@@ -295,10 +300,11 @@ impl Pointer {
 /// The next step.
 pub fn next_step(rng: &mut Rng, t: &Targets, s: &State) -> Step {
     if rng.chance(1, GARBAGE_ONE_IN) {
-        let kind = match rng.below(3) {
+        let kind = match rng.below(4) {
             0 => Garbage::SharedInfo,
             1 => Garbage::ConsoleRings,
-            _ => Garbage::BlockQueue,
+            2 => Garbage::BlockQueue,
+            _ => Garbage::BlockRequest,
         };
         return Step::Garbage(kind);
     }
