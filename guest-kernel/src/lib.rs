@@ -17,8 +17,10 @@
 extern crate alloc;
 
 pub mod checksum;
+pub mod cpu_share;
 pub mod drivers;
 pub mod fs;
+pub mod fuzz;
 pub mod memory;
 pub mod scenario;
 pub mod shell;

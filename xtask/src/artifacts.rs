@@ -13,10 +13,12 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 27] = [
+pub const GUEST_BINS: [&str; 29] = [
     "journal",
     "readme-guest",
     "share",
+    "fuzz",
+    "bystander",
     "virtio-interop",
     "hostile-block",
     "block-test",

@@ -141,7 +141,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         accel,
         disk: Some(disk),
         memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
-        icount: false,
+        icount: None,
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let captured = boot.run_captured(options.timeout)?;

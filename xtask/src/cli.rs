@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::artifacts::Profile;
+use crate::fuzz::FuzzOptions;
 use crate::guest_spec::{self, GuestOption};
 use crate::qemu::AccelChoice;
 
@@ -21,6 +22,7 @@ Usage:
   cargo xtask run   [OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask test  [OPTIONS]
   cargo xtask bench [OPTIONS]
+  cargo xtask fuzz  [OPTIONS]
   cargo xtask new-guest DIR
   cargo xtask COMMAND --help     the options of COMMAND
 
@@ -33,6 +35,9 @@ Commands:
           as a scenario, --guest), and print `N passed, M failed`.
   bench   Boot the bench guest, print median cycle counts and ratios, and
           write target/bench.json (--icount: instruction counts).
+  fuzz    Boot the hypercall fuzzer next to a guest that measures its CPU
+          share; exit 0 only when clean, else print the seed and the
+          command that reproduces the run.
   new-guest  Create a guest kernel crate in DIR (new or empty), named after
           DIR's last component, on this checkout's shared-abi runtime;
           `cargo build --release` in DIR builds it.
@@ -119,6 +124,23 @@ Options:
   --timeout SECS         Kill QEMU after SECS seconds (default 300).
 ";
 
+/// `cargo xtask fuzz --help`.
+pub const FUZZ_USAGE: &str = "\
+Usage: cargo xtask fuzz [--calls N] [--seed S] [--timeout SECS]
+
+Boot the hypercall fuzzer (N random hypercalls with edge-case arguments,
+from seed S) next to a guest that measures its own CPU share, under TCG.
+Exit 0 only when clean: no hypervisor fault or hang, every call answered
+with a documented status, the bystander given at least 40% of the CPU in
+every 500 ms window. On failure, print the seed and the command that
+reproduces the run.
+
+Options:
+  --calls N        Hypercalls to issue (default 100000).
+  --seed S         The seed (default: from the clock, printed).
+  --timeout SECS   Kill QEMU after SECS seconds (default: scaled to N).
+";
+
 /// What the user asked for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
@@ -134,6 +156,8 @@ pub enum Command {
     Bench(BenchOptions),
     /// `cargo xtask new-guest DIR`.
     NewGuest { dir: PathBuf },
+    /// `cargo xtask fuzz`.
+    Fuzz(FuzzOptions),
 }
 
 /// Options of `cargo xtask bench`.
@@ -215,6 +239,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "run" => parse_run(&mut words),
         "test" => parse_test(&mut words),
         "bench" => parse_bench(&mut words),
+        "fuzz" => parse_fuzz(&mut words),
         "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
@@ -331,6 +356,24 @@ fn parse_bench(words: &mut Words<'_>) -> Result<Command, String> {
         return Err("--icount runs under TCG: drop --accel or use --accel tcg".into());
     }
     Ok(Command::Bench(options))
+}
+
+fn parse_fuzz(words: &mut Words<'_>) -> Result<Command, String> {
+    let mut options = FuzzOptions {
+        calls: crate::fuzz::DEFAULT_CALLS,
+        seed: None,
+        timeout: None,
+    };
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Command::Help(FUZZ_USAGE)),
+            "--calls" => options.calls = crate::fuzz::parse_calls(&words.value(word)?)?,
+            "--seed" => options.seed = Some(crate::fuzz::parse_seed(&words.value(word)?)?),
+            "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
+            other => return Err(unknown(other, "fuzz")),
+        }
+    }
+    Ok(Command::Fuzz(options))
 }
 
 /// A cursor over the words after the command, splitting `--opt=value`.

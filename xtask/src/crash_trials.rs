@@ -99,7 +99,7 @@ fn run_trial(
             accel,
             disk: Some(disk.clone()),
             memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
-            icount: false,
+            icount: None,
         })
     };
     let writer = boot("write")?

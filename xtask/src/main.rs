@@ -1,8 +1,8 @@
 //! `cargo xtask`: the project's build, run and test driver.
 //!
 //! Parses the command line (see `cargo xtask --help`) and dispatches to
-//! `build`, `run`, `test`, `bench` or `new-guest`. Errors are printed as one line on stderr and end
-//! the process with status 1.
+//! `build`, `run`, `test`, `bench`, `fuzz` or `new-guest`. Errors are
+//! printed as one line on stderr and end the process with status 1.
 
 mod artifacts;
 mod bad_input;
@@ -18,6 +18,7 @@ mod ext2_map;
 mod ext4_map;
 mod fs_checks;
 mod fs_scenarios;
+mod fuzz;
 mod guest_check;
 mod guest_disks;
 mod guest_spec;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         Command::Test(options) => test::run(options),
         Command::Bench(options) => bench::run(options),
         Command::NewGuest { dir } => new_guest::run(&dir),
+        Command::Fuzz(options) => fuzz::run(options),
     });
     match result {
         Ok(code) => code,

@@ -145,9 +145,9 @@ pub struct Boot {
     pub disk: Option<PathBuf>,
     /// Machine memory in bytes (a whole number of MiB).
     pub memory: u64,
-    /// Under TCG, count instructions for time (`-icount`): one instruction
-    /// is 4 ns of guest time, whatever the host's load.
-    pub icount: bool,
+    /// Under TCG: virtual time counts instructions, `2^shift` ns each
+    /// (`-icount`), so that it does not depend on what else the host runs.
+    pub icount: Option<u8>,
 }
 
 /// How a QEMU run ended.
@@ -185,8 +185,10 @@ impl Boot {
         command.args(["-accel", self.accel.name()]);
         command.args(self.accel.extra_args());
         command.args(["-cpu", self.accel.cpu_model()]);
-        if self.icount && self.accel == Accel::Tcg {
-            command.args(["-icount", "shift=2,sleep=off"]);
+        if let (Some(shift), Accel::Tcg) = (self.icount, self.accel) {
+            command
+                .arg("-icount")
+                .arg(format!("shift={shift},sleep=off"));
         }
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
@@ -494,7 +496,7 @@ mod tests {
             accel: Accel::Tcg,
             disk: None,
             memory: DEFAULT_MACHINE_MEMORY,
-            icount: false,
+            icount: None,
         }
     }
 
@@ -550,6 +552,24 @@ mod tests {
             captured.serial
         );
         assert_eq!(Accel::TcgIcount.label(), "tcg-icount");
+    }
+
+    #[test]
+    fn counts_instructions_only_under_tcg() {
+        let _guard = SPAWNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut boot = fake_boot("instructions", "echo \"$*\"");
+        boot.icount = Some(3);
+        let captured = boot.run_captured(Duration::from_secs(10)).unwrap();
+        assert!(
+            captured.serial.contains("-icount shift=3,sleep=off"),
+            "{}",
+            captured.serial
+        );
+        boot.accel = Accel::Kvm;
+        let captured = boot.run_captured(Duration::from_secs(10)).unwrap();
+        assert!(!captured.serial.contains("-icount "), "{}", captured.serial);
     }
 
     #[test]

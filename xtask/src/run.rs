@@ -164,7 +164,7 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         accel,
         disk: plan.disk.clone(),
         memory: plan.machine_memory(options.machine_mem, bundle_bytes.len() as u64)?,
-        icount: false,
+        icount: None,
     };
     if options.print_qemu {
         println!("{}", boot.shell_command());

@@ -67,9 +67,8 @@ pub struct Scenario {
     pub prepare: Option<fn() -> Result<(), String>>,
     /// Runs only when asked for (`cargo xtask test --long`).
     pub long: bool,
-    /// Time is instruction counts under TCG (`-icount`), so the host's
-    /// load cannot skew what the guests measure.
-    pub icount: bool,
+    /// Under TCG, virtual time counts instructions (see `qemu::Boot`).
+    pub icount: Option<u8>,
 }
 
 impl Scenario {
@@ -91,7 +90,7 @@ impl Scenario {
             pace: crate::qemu::ReadPace::Eager,
             prepare: None,
             long: false,
-            icount: false,
+            icount: None,
         }
     }
 
@@ -163,12 +162,6 @@ impl Scenario {
         self
     }
 
-    /// Runs under TCG with instruction-counted time.
-    pub fn icount(mut self) -> Self {
-        self.icount = true;
-        self
-    }
-
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -222,6 +215,13 @@ impl Scenario {
 
     pub fn check(mut self, check: crate::expect::LogCheck) -> Self {
         self.expect.checks.push(check);
+        self
+    }
+
+    /// Virtual time counts instructions, `2^shift` ns each: what the
+    /// guests measure of time is then theirs and the hypervisor's alone.
+    pub fn instruction_clock(mut self, shift: u8) -> Self {
+        self.icount = Some(shift);
         self
     }
 
@@ -343,7 +343,7 @@ impl Scenario {
                 };
                 Ok(GuestSpec {
                     name: guest.name.clone(),
-                    args: guest.args.clone(),
+                    args: crate::fuzz::expand_args(&guest.args, artifacts)?,
                     image,
                     extras: EntryExtras {
                         memory: guest.mem.unwrap_or(0),

@@ -470,8 +470,13 @@ pub fn all() -> Vec<Scenario> {
         Scenario::new("fair-share-64", HvExit::Success)
             .guests("share", "share", FAIR_SHARE_DOMAINS as u32, 4 << 20)
             .check(every_share_is_fair)
-            .icount()
+            .instruction_clock(2)
             .timeout(Duration::from_secs(180)),
+        crate::fuzz::scenario(
+            "hypercall-fuzz",
+            crate::fuzz::SCENARIO_SEED,
+            crate::fuzz::SCENARIO_CALLS,
+        ),
         Scenario::new("hypervisor-fault", HvExit::HypervisorFault)
             .guest("hello", "hello", "")
             .cmdline("hv_selftest=fault")

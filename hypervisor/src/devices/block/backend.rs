@@ -199,9 +199,9 @@ fn execute(
             let text = alloc::format!("pvhv-disk-{domain_id}");
             id[..text.len().min(BLOCK_ID_BYTES)]
                 .copy_from_slice(&text.as_bytes()[..text.len().min(BLOCK_ID_BYTES)]);
-            let segment = request.data()[0];
-            match guest_memory::write(memory, segment.addr, &id) {
-                Ok(()) => (BlockStatus::Ok, BLOCK_ID_BYTES as u32),
+            // Across the data buffers: the first may be shorter than the id.
+            match request.fill_data(memory, &id) {
+                Ok(written) => (BlockStatus::Ok, written),
                 Err(_) => (BlockStatus::IoError, 0),
             }
         }
@@ -245,15 +245,10 @@ fn execute(
                 if disk::with(|device| device.read_blocks(physical, bounce)) != Some(Ok(())) {
                     return (BlockStatus::IoError, 0);
                 }
-                let mut offset = 0usize;
-                for segment in request.data() {
-                    let end = offset + segment.len as usize;
-                    if guest_memory::write(memory, segment.addr, &bounce[offset..end]).is_err() {
-                        return (BlockStatus::IoError, 0);
-                    }
-                    offset = end;
+                match request.fill_data(memory, bounce) {
+                    Ok(written) => (BlockStatus::Ok, written),
+                    Err(_) => (BlockStatus::IoError, 0),
                 }
-                (BlockStatus::Ok, request.data_len as u32)
             } else {
                 let mut offset = 0usize;
                 for segment in request.data() {

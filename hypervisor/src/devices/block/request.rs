@@ -14,7 +14,7 @@ use shared_abi::virtqueue::{
 };
 
 use crate::mm::address::GuestPhysAddr;
-use crate::mm::guest_memory::{self, GuestPhysMemory};
+use crate::mm::guest_memory::{self, GuestPhysMemory, OutOfRange};
 
 /// Longest chain accepted (header, up to 62 data buffers, status).
 pub const MAX_CHAIN: usize = 64;
@@ -51,6 +51,24 @@ impl BlockRequest {
     /// The data buffers.
     pub fn data(&self) -> &[Segment] {
         &self.data[..self.segments]
+    }
+
+    /// Copies what the device produced (sectors read, the device id) into
+    /// the data buffers, in order, each filled at most to its length: the
+    /// device never writes a byte the guest did not offer. Returns the bytes
+    /// copied (fewer than `bytes` when the buffers are shorter).
+    pub fn fill_data<M: GuestPhysMemory + ?Sized>(
+        &self,
+        memory: &M,
+        bytes: &[u8],
+    ) -> Result<u32, OutOfRange> {
+        let mut done = 0;
+        for segment in self.data() {
+            let take = (segment.len as usize).min(bytes.len() - done);
+            guest_memory::write(memory, segment.addr, &bytes[done..done + take])?;
+            done += take;
+        }
+        Ok(done as u32)
     }
 }
 
@@ -283,6 +301,39 @@ mod tests {
         assert_eq!(read_request(&memory, 0).unwrap_err(), ChainError::Indirect);
         let outside_table = read_chain(&memory, GuestPhysAddr(0xfff8), SIZE, 0);
         assert_eq!(outside_table.unwrap_err(), ChainError::OutsideMemory);
+    }
+
+    #[test]
+    fn device_data_never_goes_past_a_buffer() {
+        let memory = FakeGuestMemory::new(64 * 1024);
+        // A get-id whose 20 bytes are offered as two buffers of 10.
+        header(&memory, 0x2000, BlockRequestType::GetId as u32, 0);
+        put(&memory, 0, d(0x2000, 16, DESC_F_NEXT, 1));
+        put(&memory, 1, d(0x3000, 10, DESC_F_NEXT | DESC_F_WRITE, 2));
+        put(&memory, 2, d(0x4000, 10, DESC_F_NEXT | DESC_F_WRITE, 3));
+        put(&memory, 3, d(0x5000, 1, DESC_F_WRITE, 0));
+        let request = read_request(&memory, 0).unwrap();
+        let id: [u8; BLOCK_ID_BYTES] = core::array::from_fn(|i| b'a' + i as u8);
+        assert_eq!(request.fill_data(&memory, &id), Ok(BLOCK_ID_BYTES as u32));
+        let bytes = memory.contents();
+        assert_eq!(&bytes[0x3000..0x300a], &id[..10]);
+        assert!(
+            bytes[0x300a..0x3100].iter().all(|&byte| byte == 0),
+            "written past the first buffer"
+        );
+        assert_eq!(&bytes[0x4000..0x400a], &id[10..]);
+        assert!(bytes[0x400a..0x4100].iter().all(|&byte| byte == 0));
+        // Sectors read into buffers of 512 and 1024 bytes.
+        header(&memory, 0x2000, BlockRequestType::In as u32, 0);
+        put(&memory, 1, d(0x6000, 512, DESC_F_NEXT | DESC_F_WRITE, 2));
+        put(&memory, 2, d(0x8000, 1024, DESC_F_NEXT | DESC_F_WRITE, 3));
+        let request = read_request(&memory, 0).unwrap();
+        let sectors = [0x77u8; 1536];
+        assert_eq!(request.fill_data(&memory, &sectors), Ok(1536));
+        let bytes = memory.contents();
+        assert!(bytes[0x6000..0x6200].iter().all(|&byte| byte == 0x77));
+        assert!(bytes[0x6200..0x7000].iter().all(|&byte| byte == 0));
+        assert!(bytes[0x8000..0x8400].iter().all(|&byte| byte == 0x77));
     }
 
     #[test]

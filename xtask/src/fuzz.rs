@@ -1,0 +1,484 @@
+//! `cargo xtask fuzz`: the hypercall fuzzer (`guest-kernel/src/bin/fuzz.rs`)
+//! next to the bystander (`bystander.rs`), which measures its own CPU share.
+//!
+//! The fuzzer aims at the hypervisor's own structures too: xtask reads the
+//! hypervisor ELF's symbol table and passes the addresses of its IDT,
+//! `trap_return`, TSS, kernel stack, domain table and GDT in the fuzzer's
+//! argument string (`hv=`, hex offsets from the kernel window, to fit the
+//! 80 bytes a bundle entry has). The same boot is the `hypercall-fuzz`
+//! scenario of `cargo xtask test`, with a fixed seed.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use shared_abi::Hypercall;
+use shared_abi::exit::HvExit;
+use shared_abi::start_info::ARGS_LEN;
+
+use crate::artifacts::{self, Artifacts, Output, Profile};
+use crate::bundle;
+use crate::qemu::{self, Accel, Boot, Ending};
+use crate::scenario::Scenario;
+
+/// Options of `cargo xtask fuzz`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FuzzOptions {
+    /// Hypercalls the fuzzer makes.
+    pub calls: u64,
+    /// The seed (picked from the clock when absent).
+    pub seed: Option<u64>,
+    /// Overrides the timeout scaled to `calls`.
+    pub timeout: Option<Duration>,
+}
+
+/// Calls `cargo xtask fuzz` makes without `--calls`.
+pub const DEFAULT_CALLS: u64 = 100_000;
+/// The seed of the `hypercall-fuzz` scenario.
+pub const SCENARIO_SEED: u64 = 20_261_125;
+/// Calls of the `hypercall-fuzz` scenario.
+pub const SCENARIO_CALLS: u64 = 100_000;
+
+/// From this many calls on, every number is drawn (the rarest, `yield`
+/// and `block`, about once in a thousand calls).
+const EVERY_NUMBER_FROM: u64 = 20_000;
+
+/// Under TCG the fuzzing boots count time in instructions, 8 ns each (a
+/// 125 MHz machine): the bystander's share then measures the hypervisor's
+/// scheduling alone, not whatever else the host is running.
+pub const ICOUNT_SHIFT: u8 = 3;
+
+/// Where the fuzzer's argument string names the hypervisor's addresses;
+/// replaced by `hv=O,O,...` when the bundle is written.
+const HV_PLACEHOLDER: &str = "hv=@";
+/// Base of the hypervisor's image (the kernel code model window).
+const KERNEL_WINDOW: u64 = 0xffff_ffff_8000_0000;
+
+/// The hypervisor's structures the fuzzer aims at: symbol (demangled, no
+/// hash) and an offset into it. The last ones are dropped when the
+/// argument string would not fit.
+const TARGETS: [(&str, i64); 6] = [
+    ("hypervisor::arch::x86_64::idt::IDT", 0),
+    ("hypervisor::arch::x86_64::entry::trap_return", 0),
+    ("hypervisor::arch::x86_64::gdt::TSS", 0),
+    // The kernel stack every entry from a guest runs on, a little below
+    // its top where the trap frame lies.
+    ("boot_stack_top", -0x100),
+    ("hypervisor::domain::table::DOMAINS", 0),
+    ("hypervisor::arch::x86_64::gdt::GDT", 0),
+];
+
+/// The fuzzer and the bystander: `calls` hypercalls from `seed`, a disk for
+/// the block queue, and what a clean run shows.
+pub fn scenario(name: &'static str, seed: u64, calls: u64) -> Scenario {
+    let scenario = Scenario::new(name, HvExit::Success)
+        .guest(
+            "fuzz",
+            "fuzz",
+            &format!("seed={seed} calls={calls} {HV_PLACEHOLDER}"),
+        )
+        .guest(
+            "bystander",
+            "bystander",
+            "peer=fuzz window_ms=500 min_share=40",
+        )
+        .disk(8)
+        .instruction_clock(ICOUNT_SHIFT)
+        .line(&format!(
+            "[fuzz] seed {seed}: {calls} calls, sequence checksum "
+        ))
+        .line("[bystander] cpu share while 'fuzz' ran")
+        .finishes("fuzz")
+        .finishes("bystander")
+        .forbid("hv: FATAL")
+        .forbid("stopped at rip")
+        .forbid("nothing to wake it")
+        .timeout(timeout_for(calls));
+    match calls >= EVERY_NUMBER_FROM {
+        true => scenario.check(every_number_was_fuzzed),
+        false => scenario,
+    }
+}
+
+/// Time a run of `calls` may take under TCG: the boot, then a generous
+/// rate (clean runs make about 20,000 calls a second; this allows 6,700).
+pub fn timeout_for(calls: u64) -> Duration {
+    Duration::from_secs(30) + Duration::from_micros(calls.saturating_mul(150))
+}
+
+/// Replaces the placeholder in a fuzzer's argument string with the
+/// hypervisor's addresses, dropping the last ones if the string would not
+/// fit in a bundle entry.
+pub fn expand_args(args: &str, artifacts: &Artifacts) -> Result<String, String> {
+    if !args.contains(HV_PLACEHOLDER) {
+        return Ok(args.to_string());
+    }
+    let path = artifacts.hypervisor();
+    let image =
+        std::fs::read(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let offsets =
+        hypervisor_offsets(&image).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(with_offsets(args, &offsets))
+}
+
+fn with_offsets(args: &str, offsets: &[u64]) -> String {
+    let mut count = offsets.len();
+    loop {
+        let list: Vec<String> = offsets[..count]
+            .iter()
+            .map(|offset| format!("{offset:x}"))
+            .collect();
+        let expanded = args.replace(HV_PLACEHOLDER, &format!("hv={}", list.join(",")));
+        if expanded.len() <= ARGS_LEN || count == 0 {
+            return expanded;
+        }
+        count -= 1;
+    }
+}
+
+/// The offsets from the kernel window of the [`TARGETS`] in the hypervisor
+/// ELF `image`.
+pub fn hypervisor_offsets(image: &[u8]) -> Result<Vec<u64>, String> {
+    let symbols = symbols(image)?;
+    TARGETS
+        .iter()
+        .map(|(name, delta)| {
+            let address = symbols
+                .iter()
+                .find(|(symbol, _)| symbol == name)
+                .map(|(_, address)| *address)
+                .ok_or(format!("no symbol `{name}` in the hypervisor"))?;
+            address
+                .checked_add_signed(*delta)
+                .and_then(|address| address.checked_sub(KERNEL_WINDOW))
+                .ok_or(format!(
+                    "`{name}` at {address:#x} is not in the kernel window"
+                ))
+        })
+        .collect()
+}
+
+/// Every symbol of an ELF image, names demangled (without the hash).
+fn symbols(image: &[u8]) -> Result<Vec<(String, u64)>, String> {
+    use elf::ElfBytes;
+    use elf::endian::AnyEndian;
+    let file = ElfBytes::<AnyEndian>::minimal_parse(image).map_err(|e| e.to_string())?;
+    let (table, strings) = file
+        .symbol_table()
+        .map_err(|e| e.to_string())?
+        .ok_or("no symbol table")?;
+    table
+        .iter()
+        .map(|symbol| {
+            let name = strings
+                .get(symbol.st_name as usize)
+                .map_err(|e| e.to_string())?;
+            Ok((demangle(name), symbol.st_value))
+        })
+        .collect()
+}
+
+/// A legacy-mangled Rust name (`_ZN10hypervisor3gdt3TSS17h…E`) as its
+/// path (`hypervisor::gdt::TSS`), without the hash and any `.llvm.` suffix;
+/// other names as they are.
+fn demangle(name: &str) -> String {
+    let name = name.split(".llvm.").next().unwrap_or(name);
+    let Some(mut rest) = name.strip_prefix("_ZN") else {
+        return name.to_string();
+    };
+    let mut parts = Vec::new();
+    while let Some(digits) = rest.find(|c: char| !c.is_ascii_digit()).filter(|&n| n > 0) {
+        let Ok(len) = rest[..digits].parse::<usize>() else {
+            break;
+        };
+        let Some(part) = rest.get(digits..digits + len) else {
+            break;
+        };
+        parts.push(part);
+        rest = &rest[digits + len..];
+    }
+    if parts
+        .last()
+        .is_some_and(|last| last.len() == 17 && last.starts_with('h'))
+    {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// The fuzzer's summary has a line for every defined number but
+/// `shutdown`, and for unknown numbers, each with calls.
+pub fn every_number_was_fuzzed(log: &str) -> Result<(), String> {
+    let mut called = vec![false; Hypercall::ALL.len() + 1];
+    for line in log.lines().filter_map(|line| line.strip_prefix("[fuzz] ")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(at) = words.iter().position(|word| word.starts_with("calls")) else {
+            continue;
+        };
+        let (Some(number), Some(count)) = (words.first(), at.checked_sub(1).map(|i| words[i]))
+        else {
+            continue;
+        };
+        let row = match *number {
+            "-" => Hypercall::ALL.len(),
+            digits => match digits.parse::<usize>() {
+                Ok(row) if words.get(1) == Hypercall::ALL.get(row).map(|c| c.name()).as_ref() => {
+                    row
+                }
+                _ => continue,
+            },
+        };
+        if count.parse::<u64>().is_ok_and(|count| count > 0) {
+            called[row] = true;
+        }
+    }
+    let missing: Vec<String> = called
+        .iter()
+        .enumerate()
+        .filter(|&(row, called)| !called && row != Hypercall::Shutdown as usize)
+        .map(|(row, _)| {
+            Hypercall::ALL
+                .get(row)
+                .map_or("unknown numbers".to_string(), |call| {
+                    call.name().to_string()
+                })
+        })
+        .collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(format!("never fuzzed: {}", missing.join(", "))),
+    }
+}
+
+/// The value of `--calls`: a positive count (`_` separators allowed).
+pub fn parse_calls(value: &str) -> Result<u64, String> {
+    match value.replace('_', "").parse::<u64>() {
+        Ok(count) if count > 0 => Ok(count),
+        _ => Err(format!(
+            "invalid --calls `{value}`: expected a positive number"
+        )),
+    }
+}
+
+/// The value of `--seed`: any 64-bit number.
+pub fn parse_seed(value: &str) -> Result<u64, String> {
+    value
+        .parse::<u64>()
+        .map_err(|_| format!("invalid --seed `{value}`: expected a number from 0 to 2^64-1"))
+}
+
+/// `cargo xtask fuzz`.
+pub fn run(options: FuzzOptions) -> Result<ExitCode, String> {
+    let qemu = qemu::find()?;
+    let seed = options.seed.unwrap_or_else(seed_from_clock);
+    let calls = options.calls;
+    let reproduce = format!("cargo xtask fuzz --calls {calls} --seed {seed}");
+    println!("fuzz: seed {seed}, {calls} calls ({reproduce})");
+    let artifacts = artifacts::build(Profile::Release, Output::Capture)?;
+    let mut scenario = scenario("fuzz", seed, calls);
+    if let Some(timeout) = options.timeout {
+        scenario.timeout = timeout;
+    }
+    let log_path = artifacts::target_dir().join("fuzz.log");
+    let started = Instant::now();
+    let outcome = boot(&scenario, &artifacts, &qemu);
+    let elapsed = started.elapsed();
+    let log = match &outcome {
+        Ok(log) | Err((_, Some(log))) => log.as_str(),
+        Err((_, None)) => "",
+    };
+    let _ = std::fs::write(&log_path, log);
+    for line in log.lines().filter(|line| is_summary(line)) {
+        println!("  {line}");
+    }
+    match &outcome {
+        Ok(_) => {
+            let rate = calls as f64 / elapsed.as_secs_f64().max(0.001);
+            println!(
+                "fuzz: clean: seed {seed}, {calls} calls in {:.1} s ({rate:.0} calls/s including boot); log in {}",
+                elapsed.as_secs_f64(),
+                log_path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err((reason, _)) => {
+            let reason = match reason.contains("qemu exited with status 0") {
+                true => format!("{reason} (the machine reset: a triple fault in the hypervisor?)"),
+                false => reason.clone(),
+            };
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            for line in tail.into_iter().rev() {
+                println!("    {line}");
+            }
+            println!(
+                "fuzz: FAILED after {:.1} s: {reason}",
+                elapsed.as_secs_f64()
+            );
+            println!("fuzz: seed {seed}; full log in {}", log_path.display());
+            println!("fuzz: reproduce with: {reproduce}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The lines of a fuzzing log worth showing after a run.
+fn is_summary(line: &str) -> bool {
+    line.starts_with("[fuzz] seed ")
+        || line.starts_with("[fuzz] statuses seen")
+        || line.contains("garbage writes")
+        || line.starts_with("[bystander] cpu share")
+        || line.contains("FAIL")
+        || line.starts_with("hv: FATAL")
+}
+
+fn seed_from_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(1, |since| since.as_nanos() as u64 % 1_000_000_000)
+}
+
+/// Boots `scenario` under TCG; its serial log on success, the reason (and
+/// the log, when QEMU ran) on failure.
+fn boot(
+    scenario: &Scenario,
+    artifacts: &Artifacts,
+    qemu: &Path,
+) -> Result<String, (String, Option<String>)> {
+    let bundle_path = artifacts::target_dir()
+        .join("bundles")
+        .join(format!("{}.bundle", scenario.name));
+    scenario
+        .guest_specs(artifacts)
+        .and_then(|guests| bundle::write(&bundle_path, &guests))
+        .map_err(|error| (error, None))?;
+    let boot = Boot {
+        qemu: qemu.to_path_buf(),
+        hypervisor: artifacts.hypervisor(),
+        bundle: bundle_path,
+        cmdline: scenario.cmdline.clone(),
+        accel: Accel::Tcg,
+        disk: scenario.disk_image()?,
+        memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
+        icount: scenario.icount,
+    };
+    let captured = boot
+        .run_captured(scenario.timeout)
+        .map_err(|error| (error, None))?;
+    let log = captured.serial;
+    let checked = match captured.ending {
+        Ending::TimedOut(timeout) => {
+            Err(format!("timed out after {}s (a hang?)", timeout.as_secs()))
+        }
+        Ending::Exited(status) => scenario.expect.check(status.code(), &log),
+        Ending::Killed => scenario.expect.check(None, &log),
+    };
+    match checked {
+        Ok(()) => Ok(log),
+        Err(reason) => Err((reason, Some(log))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<crate::cli::Command, String> {
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        crate::cli::parse(&words)
+    }
+
+    #[test]
+    fn parses_the_command_line() {
+        assert_eq!(
+            parse("fuzz --calls 1_000_000 --seed=42 --timeout 600"),
+            Ok(crate::cli::Command::Fuzz(FuzzOptions {
+                calls: 1_000_000,
+                seed: Some(42),
+                timeout: Some(Duration::from_secs(600)),
+            }))
+        );
+        assert_eq!(
+            parse("fuzz"),
+            Ok(crate::cli::Command::Fuzz(FuzzOptions {
+                calls: DEFAULT_CALLS,
+                seed: None,
+                timeout: None,
+            }))
+        );
+        for bad in [
+            "fuzz --calls 0",
+            "fuzz --seed -1",
+            "fuzz --calls",
+            "fuzz --frobnicate",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn demangles_legacy_rust_names() {
+        assert_eq!(
+            demangle("_ZN10hypervisor4arch6x86_643gdt3TSS17h611230ff9500a374E.llvm.649180"),
+            "hypervisor::arch::x86_64::gdt::TSS"
+        );
+        assert_eq!(
+            demangle("_ZN10hypervisor6domain5table7DOMAINS17h0f63efae4c745c96E"),
+            "hypervisor::domain::table::DOMAINS"
+        );
+        assert_eq!(demangle("boot_stack_top"), "boot_stack_top");
+    }
+
+    #[test]
+    fn offsets_fit_in_a_bundle_entry() {
+        let offsets = [0x12f020, 0x109028, 0x5b02a0, 0x5ccf00, 0x12e0d0, 0x5b0250];
+        let args = with_offsets(
+            &format!("seed={} calls=4294967295 {HV_PLACEHOLDER}", u64::MAX),
+            &offsets,
+        );
+        assert!(args.len() <= ARGS_LEN, "{args}");
+        assert!(
+            args.ends_with("hv=12f020,109028,5b02a0,5ccf00,12e0d0"),
+            "{args}"
+        );
+        let args = with_offsets(
+            &format!("seed=123456789 calls=1000000 {HV_PLACEHOLDER}"),
+            &offsets,
+        );
+        assert!(args.ends_with(",5b0250"), "{args}");
+        // Too long for every address: the last ones are dropped.
+        let args = with_offsets(&format!("{} {HV_PLACEHOLDER}", "x".repeat(60)), &offsets);
+        assert!(
+            args.len() <= ARGS_LEN && args.ends_with("hv=12f020,109028"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn the_summary_check_wants_every_number() {
+        let mut log = String::new();
+        for (number, call) in Hypercall::ALL.iter().enumerate() {
+            let count = if *call == Hypercall::Shutdown { 0 } else { 5 };
+            log.push_str(&format!(
+                "[fuzz] {number:>3} {:<22} {count:>8} calls: value {count}\n",
+                call.name()
+            ));
+        }
+        log.push_str("[fuzz]   - unknown numbers                 7 calls: UNKNOWN_HYPERCALL 7\n");
+        assert_eq!(every_number_was_fuzzed(&log), Ok(()));
+        let without_iret: String = log
+            .lines()
+            .filter(|line| !line.contains(" iret "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_eq!(
+            every_number_was_fuzzed(&without_iret),
+            Err("never fuzzed: iret".to_string())
+        );
+    }
+
+    #[test]
+    fn the_timeout_grows_with_the_calls() {
+        assert!(timeout_for(1_000_000) > timeout_for(100_000));
+        assert!(timeout_for(100_000) >= Duration::from_secs(30));
+    }
+}
