@@ -56,11 +56,13 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
 }
 
 /// The fast hypercall path (registered with the arch entry code): a call
-/// that needs only the calling domain ([`hypercall::domain_call`]) is
-/// served on the scratch frame itself, with no copy of the registers;
-/// [`Fast::Served`] when it made an upcall due, which [`exit`] delivers.
+/// that never changes who runs ([`hypercall::FastCall`]) is served on the
+/// scratch frame itself, with no copy of the registers, and so is `iret`.
+/// An upcall the call made due is delivered there too (the guest then
+/// resumes with `iretq`); only if it cannot be delivered does [`exit`]
+/// take over ([`Fast::Served`]).
 pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
-    let Some(call) = hypercall::domain_call_numbered(frame.rax) else {
+    let Some(call) = hypercall::fast_call_numbered(frame.rax) else {
         frame.complete_syscall();
         if frame.rax == Hypercall::Iret as u64 {
             return iret_fast(frame);
@@ -68,12 +70,12 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
         return Fast::Unserved;
     };
     let mut table = DOMAINS.lock();
+    frame.rax = hypercall::encode(call(&mut table, frame.args()));
     let current = table.current;
     let domain = &mut table.domains[current];
-    frame.rax = hypercall::encode(call(domain, frame.args()));
     if domain.upcall_due() {
         frame.complete_syscall();
-        return Fast::Served;
+        return upcall_fast(domain, frame);
     }
     Fast::Done
 }
@@ -93,9 +95,18 @@ fn iret_fast(frame: &mut ScratchFrame) -> Fast {
         }
     }
     if domain.upcall_due() {
-        return Fast::Served;
+        return upcall_fast(domain, frame);
     }
     Fast::Iret
+}
+
+/// Delivers the due upcall into the completed scratch frame.
+fn upcall_fast(domain: &mut Domain, frame: &mut ScratchFrame) -> Fast {
+    match trap_delivery::deliver_upcall(domain, frame) {
+        Ok(()) => Fast::Iret,
+        // The full path stops the domain (delivery left the frame as it was).
+        Err(_) => Fast::Served,
+    }
 }
 
 /// Loads `root` into CR3 unless it is loaded already.
@@ -124,6 +135,18 @@ fn resume(
         }
         // The upcall cannot be delivered: the slow path stops the domain.
     }
+    reschedule(table, outcome, frame);
+}
+
+/// The slow path of [`resume`]: parks the current domain's registers,
+/// runs the backends and timers, picks who runs next and loads it.
+#[inline(never)]
+fn reschedule(
+    mut table: spin::MutexGuard<'_, DomainTable>,
+    outcome: Outcome,
+    frame: &mut TrapFrame,
+) {
+    let current = table.current;
     table.domains[current].vcpu.regs = frame.registers();
     table.timers_changed = false;
     let slice_over = time::now() >= percpu::this().slice_end();

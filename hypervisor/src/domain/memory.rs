@@ -27,16 +27,19 @@ impl DomainMemory {
     }
 
     /// The machine frame behind guest `frame`.
+    #[inline]
     pub fn machine_frame(&self, frame: GuestFrame) -> Option<MachineFrame> {
         self.p2m.get(usize::try_from(frame.number()).ok()?).copied()
     }
 }
 
 impl GuestPhysMemory for DomainMemory {
+    #[inline]
     fn size(&self) -> u64 {
         self.p2m.len() as u64 * PAGE_SIZE
     }
 
+    #[inline]
     fn frame_ptr(&self, frame: GuestFrame) -> Option<*mut u8> {
         self.machine_frame(frame)
             .map(|machine| machine_ptr(machine.start()))

@@ -39,6 +39,13 @@ impl DomainTable {
         })
     }
 
+    /// The domain that is running (or ran last): the caller of a hypercall.
+    #[inline]
+    pub fn caller(&mut self) -> &mut Domain {
+        let current = self.current;
+        &mut self.domains[current]
+    }
+
     /// The live domain with identifier `id`.
     pub fn domain(&mut self, id: u32) -> Option<&mut Domain> {
         let index = usize::try_from(id).ok()?.checked_sub(1)?;

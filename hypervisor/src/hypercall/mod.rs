@@ -14,7 +14,7 @@ use shared_abi::{Hypercall, Status};
 
 use crate::arch::x86_64::entry::TrapFrame;
 use crate::domain::table::DomainTable;
-use crate::domain::{Domain, State, trap_delivery};
+use crate::domain::{State, trap_delivery};
 
 /// What the caller of a hypercall does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,58 +29,65 @@ pub enum Outcome {
     End(State),
 }
 
-/// A call that needs nothing but the calling domain and its arguments, and
-/// never changes who runs: the exit path may serve it without saving the
-/// caller's registers.
-pub type DomainCall = fn(&mut Domain, &[u64; 5]) -> Result<u64, Status>;
+/// A call that never changes who runs: the exit path serves it on the
+/// caller's scratch registers, without saving the others. It gets the
+/// domain table (the caller is its current domain) and the five arguments.
+pub type FastCall = fn(&mut DomainTable, &[u64; 5]) -> Result<u64, Status>;
 
-/// The handler of `call` if it is a [`DomainCall`].
-pub const fn domain_call(call: Hypercall) -> Option<DomainCall> {
-    let call: DomainCall = match call {
+/// The handler of `call` if it is a [`FastCall`].
+pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
+    let call: FastCall = match call {
         Hypercall::AbiVersion => |_, _| Ok(shared_abi::ABI_VERSION as u64),
-        Hypercall::ConsoleWrite => |domain, args| console::write(domain, args[0], args[1]),
-        Hypercall::StartInfo => |domain, args| info::start_info(domain, args[0], args[1]),
-        Hypercall::MmuSetBase => |domain, args| mmu::set_base(domain, args[0]),
-        Hypercall::MmuGetBase => |domain, _| mmu::get_base(domain),
-        Hypercall::MmuInvalidatePage => |domain, args| mmu::invalidate_page(domain, args[0]),
-        Hypercall::MmuFlush => |domain, args| mmu::flush(domain, args[0]),
+        Hypercall::ConsoleWrite => |t, args| console::write(t.caller(), args[0], args[1]),
+        Hypercall::StartInfo => |t, args| info::start_info(t.caller(), args[0], args[1]),
+        Hypercall::MmuSetBase => |t, args| mmu::set_base(t.caller(), args[0]),
+        Hypercall::MmuGetBase => |t, _| mmu::get_base(t.caller()),
+        Hypercall::MmuInvalidatePage => |t, args| mmu::invalidate_page(t.caller(), args[0]),
+        Hypercall::MmuFlush => |t, args| mmu::flush(t.caller(), args[0]),
         Hypercall::SetTrapHandler => {
-            |domain, args| trap_delivery::set_handler(domain, args[0], args[1])
+            |t, args| trap_delivery::set_handler(t.caller(), args[0], args[1])
         }
-        Hypercall::RegisterSharedInfo => {
-            |domain, args| event::register_shared_info(domain, args[0])
-        }
-        Hypercall::SetCallback => |domain, args| event::set_callback(domain, args[0]),
-        Hypercall::EventBindVirq => |domain, args| event::bind_virq(domain, args[0]),
-        Hypercall::EventStatus => |domain, args| event::status(domain, args[0]),
-        Hypercall::EventUnmask => |domain, args| event::unmask(domain, args[0]),
+        Hypercall::RegisterSharedInfo => |t, args| event::register_shared_info(t.caller(), args[0]),
+        Hypercall::SetCallback => |t, args| event::set_callback(t.caller(), args[0]),
+        Hypercall::EventBindVirq => |t, args| event::bind_virq(t.caller(), args[0]),
+        Hypercall::EventStatus => |t, args| event::status(t.caller(), args[0]),
+        Hypercall::EventUnmask => |t, args| event::unmask(t.caller(), args[0]),
         // Delivery happens on the way back to the guest.
         Hypercall::ForceCallback => |_, _| Ok(0),
-        Hypercall::ConsoleAttach => |domain, args| crate::console::attach(domain, args[0]),
-        Hypercall::BlockInfo => |domain, _| Ok(domain.disk.sectors),
-        Hypercall::BlockQueueSetup => |domain, args| {
-            crate::devices::block::backend::setup(domain, args[0], args[1], args[2], args[3])
+        Hypercall::ConsoleAttach => |t, args| crate::console::attach(t.caller(), args[0]),
+        Hypercall::BlockInfo => |t, _| Ok(t.caller().disk.sectors),
+        Hypercall::BlockQueueSetup => |t, args| {
+            crate::devices::block::backend::setup(t.caller(), args[0], args[1], args[2], args[3])
         },
-        _ => return None,
+        Hypercall::EventAllocUnbound => |t, args| event::alloc_unbound(t, args[0]),
+        Hypercall::EventBindInterdomain => |t, args| event::bind_interdomain(t, args[0], args[1]),
+        Hypercall::EventSend => |t, args| event::send(t, args[0]),
+        Hypercall::EventClose => |t, args| event::close(t, args[0]),
+        Hypercall::DomainLookup => |t, args| event::lookup(t, args[0], args[1]),
+        Hypercall::Yield
+        | Hypercall::Shutdown
+        | Hypercall::Iret
+        | Hypercall::SetTimer
+        | Hypercall::Block => return None,
     };
     Some(call)
 }
 
-/// Every domain call by number (`None`: not a domain call, or unknown).
-static DOMAIN_CALLS: [Option<DomainCall>; Hypercall::ALL.len()] = {
-    let mut table: [Option<DomainCall>; Hypercall::ALL.len()] = [None; Hypercall::ALL.len()];
+/// Every fast call by number (`None`: a call that may change who runs, or
+/// an unknown number).
+static FAST_CALLS: [Option<FastCall>; Hypercall::ALL.len()] = {
+    let mut table: [Option<FastCall>; Hypercall::ALL.len()] = [None; Hypercall::ALL.len()];
     let mut number = 0;
     while number < table.len() {
-        table[number] = domain_call(Hypercall::ALL[number]);
+        table[number] = fast_call(Hypercall::ALL[number]);
         number += 1;
     }
     table
 };
 
-/// The handler of hypercall `number` if it is a [`DomainCall`]: one table
-/// lookup, for the fast path.
-pub fn domain_call_numbered(number: u64) -> Option<DomainCall> {
-    *DOMAIN_CALLS.get(usize::try_from(number).ok()?)?
+/// The fast call numbered `number`, if it is one: one table lookup.
+pub fn fast_call_numbered(number: u64) -> Option<FastCall> {
+    *FAST_CALLS.get(usize::try_from(number).ok()?)?
 }
 
 /// The value `rax` carries back for `result`.
@@ -102,11 +109,11 @@ pub fn dispatch(table: &mut DomainTable, context: &mut TrapFrame) -> Outcome {
 
 fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Status>, Outcome) {
     let current = table.current;
-    let domain = &mut table.domains[current];
     let number = context.scratch.rax;
     let args = *context.scratch.args();
     let resume = |result| (result, Outcome::Resume);
     let Some(call) = Hypercall::from_number(number) else {
+        let domain = &table.domains[current];
         log::debug!(
             "domain {} '{}': unknown hypercall {number}",
             domain.id,
@@ -114,6 +121,7 @@ fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Statu
         );
         return resume(Err(Status::UnknownHypercall));
     };
+    let domain = &mut table.domains[current];
     match call {
         Hypercall::Yield => (Ok(0), Outcome::Yield),
         Hypercall::Shutdown => (Ok(0), Outcome::End(State::Exited(args[0]))),
@@ -124,13 +132,8 @@ fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Statu
             resume(result)
         }
         Hypercall::Block => timer::block(domain),
-        Hypercall::EventAllocUnbound => resume(event::alloc_unbound(table, args[0])),
-        Hypercall::EventBindInterdomain => resume(event::bind_interdomain(table, args[0], args[1])),
-        Hypercall::EventSend => resume(event::send(table, args[0])),
-        Hypercall::EventClose => resume(event::close(table, args[0])),
-        Hypercall::DomainLookup => resume(event::lookup(table, args[0], args[1])),
-        call => match domain_call(call) {
-            Some(serve) => resume(serve(domain, &args)),
+        call => match fast_call(call) {
+            Some(fast) => resume(fast(table, &args)),
             None => resume(Err(Status::UnknownHypercall)),
         },
     }

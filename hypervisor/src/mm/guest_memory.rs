@@ -97,6 +97,7 @@ pub fn read_u16<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) ->
 
 /// The aligned word at `addr` (never crossing a page), as a volatile
 /// pointer: the guest owns the memory and may change it at any time.
+#[inline]
 fn word<M: GuestPhysMemory + ?Sized>(
     memory: &M,
     addr: GuestPhysAddr,
@@ -114,6 +115,7 @@ fn word<M: GuestPhysMemory + ?Sized>(
 
 /// Reads the little-endian word at `addr` (a page-table entry, say): one
 /// load when it is aligned, as page-table entries are.
+#[inline]
 pub fn read_u64<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u64> {
     if let Some(word) = word(memory, addr) {
         return Some(u64::from_le(word.read()));
@@ -124,6 +126,7 @@ pub fn read_u64<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) ->
 }
 
 /// Writes `value` as a little-endian word at `addr`.
+#[inline]
 pub fn write_u64<M: GuestPhysMemory + ?Sized>(
     memory: &M,
     addr: GuestPhysAddr,
