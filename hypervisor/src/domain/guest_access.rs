@@ -4,7 +4,10 @@
 //! Every byte is translated through the guest's own page tables, as the
 //! guest itself would see it (accessed and dirty bits included): it must be
 //! mapped (and writable, for writes) there, and the frame must be inside the
-//! domain's memory. Data is copied in or out before it is used, so the
+//! domain's memory. A range within one page that the current shadow already
+//! maps for the access is reached through the shadow instead: that is the
+//! translation the guest's own access would use (with the TLB contract: a
+//! guest entry changed but not invalidated may still be in use). Data is copied in or out before it is used, so the
 //! guest cannot change it under the hypervisor (no double fetch).
 
 use shared_abi::Status;
@@ -34,6 +37,14 @@ impl Domain {
         let (Some(shadow), Some(memory)) = (&self.shadow, &self.memory) else {
             return Err(Status::BadAddress);
         };
+        let in_one_page = addr.page_offset() + len as u64 <= PAGE_SIZE;
+        if in_one_page && let Some(machine) = shadow.lookup(addr, write) {
+            // The page is shadowed for this access: the guest's own store or
+            // load would go there, with its accessed (and dirty) bits
+            // already set by the walk that filled the shadow.
+            each(MachineAddr(machine), 0, len);
+            return Ok(());
+        }
         let root = shadow.guest_root();
         let access = if write { Access::WRITE } else { Access::READ };
         let walk = |each: &mut dyn FnMut(MachineAddr, usize, usize)| -> Result<(), Status> {
@@ -56,7 +67,7 @@ impl Domain {
         // A range within one page is checked by the walk that serves it;
         // a longer one is checked whole first, so that nothing is copied
         // unless all of it can be.
-        if addr.page_offset() + len as u64 > PAGE_SIZE {
+        if !in_one_page {
             walk(&mut |_, _, _| {})?;
         }
         walk(&mut each)

@@ -187,10 +187,11 @@ fn on_upcall(context: *mut UpcallContext) -> *mut UpcallContext {
             break;
         }
         shared.pending.fetch_and(!ready, Ordering::SeqCst);
-        for port in 0..MAX_PORTS {
-            if ready & (1 << port) == 0 {
-                continue;
-            }
+        // Only the set bits, lowest port first.
+        let mut left = ready;
+        while left != 0 {
+            let port = left.trailing_zeros();
+            left &= left - 1;
             let raw = HANDLERS[port as usize].load(Ordering::Acquire);
             if raw != 0 {
                 // SAFETY: only PortHandler values are stored.

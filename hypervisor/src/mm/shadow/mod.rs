@@ -272,6 +272,24 @@ impl<T: TableMemory> Shadow<T> {
         machine
     }
 
+    /// The machine address the current shadow maps `addr` to, if it maps it
+    /// for a user access, and for writing when `write` (a writable shadow
+    /// leaf means the guest's accessed and dirty bits are set already).
+    pub fn lookup(&self, addr: GuestVirtAddr, write: bool) -> Option<u64> {
+        if !is_lower_half(addr.as_u64()) {
+            return None;
+        }
+        let (table, index) = page_table::leaf_slot(&self.pool, self.machine_root(), addr.as_u64())?;
+        let leaf = PageFlags::from_bits_retain(self.pool.read_entry(table, index));
+        let needed = if write {
+            PageFlags::PRESENT | PageFlags::USER | PageFlags::WRITABLE
+        } else {
+            PageFlags::PRESENT | PageFlags::USER
+        };
+        leaf.contains(needed)
+            .then(|| (leaf.bits() & page_table::ADDRESS_MASK) + addr.page_offset())
+    }
+
     /// Handles a hardware page fault at `addr`: walks the guest's tables and
     /// installs the translation, or returns the fault the guest must see.
     /// `p2m` gives the machine address of a guest frame.

@@ -372,3 +372,41 @@ fn invalidating_a_hypervisor_address_leaves_the_upper_half_alone() {
     let still = shadow_entry(&shadow, image).expect("the hypervisor's mapping survives");
     assert_eq!(still.phys, 0x20_0000);
 }
+
+#[test]
+fn lookup_finds_only_what_the_shadow_maps_for_the_access() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        0x5000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x40_0010), false), None);
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0010), READ)
+        .unwrap();
+    assert_eq!(
+        shadow.lookup(GuestVirtAddr(0x40_0123), false),
+        Some(MACHINE_BASE + 0x5123)
+    );
+    // Shadowed read-only until the guest writes: a write must walk.
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x40_0123), true), None);
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0010), WRITE)
+        .unwrap();
+    assert_eq!(
+        shadow.lookup(GuestVirtAddr(0x40_0123), true),
+        Some(MACHINE_BASE + 0x5123)
+    );
+    // Invalidated: gone; the hypervisor's half is never looked at.
+    shadow.invalidate_page(GuestVirtAddr(0x40_0000));
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x40_0123), false), None);
+    assert_eq!(
+        shadow.lookup(GuestVirtAddr(0xffff_ff00_0000_0000), false),
+        None
+    );
+}
