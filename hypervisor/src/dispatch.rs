@@ -81,7 +81,9 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
 }
 
 /// `iret` on the completed scratch frame: the frame the guest's handler
-/// returns to is restored into it and resumed with `iretq`.
+/// returns to is restored into it and resumed with `iretq`. Out of line,
+/// so that the common fast calls do not pay for its registers.
+#[inline(never)]
 fn iret_fast(frame: &mut ScratchFrame) -> Fast {
     let mut table = DOMAINS.lock();
     let current = table.current;
@@ -101,6 +103,7 @@ fn iret_fast(frame: &mut ScratchFrame) -> Fast {
 }
 
 /// Delivers the due upcall into the completed scratch frame.
+#[inline(never)]
 fn upcall_fast(domain: &mut Domain, frame: &mut ScratchFrame) -> Fast {
     match trap_delivery::deliver_upcall(domain, frame) {
         Ok(()) => Fast::Iret,

@@ -53,6 +53,7 @@ pub struct ExceptionFrame {
 
 const _: () = {
     assert!(core::mem::size_of::<ExceptionFrame>() == 80);
+    assert!(cfg!(target_endian = "little"), "the ABI is little-endian");
     assert!(core::mem::offset_of!(ExceptionFrame, rax) == 0);
     assert!(core::mem::offset_of!(ExceptionFrame, rcx) == 8);
     assert!(core::mem::offset_of!(ExceptionFrame, r11) == 16);
@@ -67,44 +68,16 @@ const _: () = {
 impl ExceptionFrame {
     /// The frame as bytes, for copying to guest memory.
     pub fn to_bytes(&self) -> [u8; 80] {
-        let words = [
-            self.rax,
-            self.rcx,
-            self.r11,
-            self.vector,
-            self.error_code,
-            self.fault_address,
-            self.rip,
-            self.rflags,
-            self.rsp,
-            self.saved_mask,
-        ];
-        let mut bytes = [0u8; 80];
-        for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&word.to_le_bytes());
-        }
-        bytes
+        // SAFETY: ExceptionFrame is ten u64 fields in a repr(C) struct of
+        // exactly 80 bytes (asserted above), with no padding; the ABI is
+        // little-endian x86_64, so its bytes are the wire format.
+        unsafe { core::mem::transmute::<Self, [u8; 80]>(*self) }
     }
 
     /// The frame from bytes read out of guest memory.
     pub fn from_bytes(bytes: &[u8; 80]) -> Self {
-        let word = |index: usize| {
-            let mut chunk = [0u8; 8];
-            chunk.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
-            u64::from_le_bytes(chunk)
-        };
-        Self {
-            rax: word(0),
-            rcx: word(1),
-            r11: word(2),
-            vector: word(3),
-            error_code: word(4),
-            fault_address: word(5),
-            rip: word(6),
-            rflags: word(7),
-            rsp: word(8),
-            saved_mask: word(9),
-        }
+        // SAFETY: as for to_bytes; every bit pattern is a valid u64.
+        unsafe { core::mem::transmute::<[u8; 80], Self>(*bytes) }
     }
 }
 

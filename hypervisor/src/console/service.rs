@@ -2,7 +2,6 @@
 //! routing keyboard input, draining output rings, filling input rings.
 
 use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use core::fmt::Write;
 
 use shared_abi::Status;
@@ -52,12 +51,17 @@ pub fn set_color(on: bool) {
 }
 
 fn prefix(console: &Console, domain: &Domain) -> LineBuffer {
+    line_prefix(console.color, domain.id, &domain.name)
+}
+
+/// `[name] `, coloured by domain id when `color`.
+fn line_prefix(color: bool, id: u32, name: &str) -> LineBuffer {
     let mut prefix = LineBuffer::new();
-    let _ = if console.color {
-        let color = COLORS[(domain.id as usize - 1) % COLORS.len()] as char;
-        write!(prefix, "\x1b[3{color}m[{}]\x1b[0m ", domain.name)
+    let _ = if color {
+        let color = COLORS[(id as usize - 1) % COLORS.len()] as char;
+        write!(prefix, "\x1b[3{color}m[{name}]\x1b[0m ")
     } else {
-        write!(prefix, "[{}] ", domain.name)
+        write!(prefix, "[{name}] ")
     };
     prefix
 }
@@ -123,8 +127,7 @@ pub fn attach(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
 pub fn service(table: &mut DomainTable) {
     let mut console = CONSOLE.lock();
     let console = &mut *console;
-    let keys: Vec<u8> = console.keyboard.drain(..).collect();
-    for key in keys {
+    while let Some(key) = console.keyboard.pop_front() {
         match console.escape.feed(key) {
             Action::Deliver(byte) => {
                 if let Some(domain) = table.domain(console.focus)
@@ -147,19 +150,16 @@ pub fn service(table: &mut DomainTable) {
         let Some(mut device) = domain.console.device.take() else {
             continue;
         };
-        let prefix = prefix(console, domain);
         let focused = console.focus == domain.id;
+        // The prefix is formatted only if there is output to show.
+        let mut prefix_text = None;
+        let color = console.color;
         let line = &mut domain.console.line;
         let screen = &mut console.screen;
+        let (id, name) = (domain.id, domain.name.as_str());
         let drained = device.drain(|bytes| {
-            screen.feed(
-                domain.id,
-                prefix.as_bytes(),
-                line,
-                bytes,
-                focused,
-                &mut emit,
-            )
+            let prefix = prefix_text.get_or_insert_with(|| line_prefix(color, id, name));
+            screen.feed(id, prefix.as_bytes(), line, bytes, focused, &mut emit)
         });
         let filled = drained.and_then(|moved| {
             device
