@@ -17,7 +17,7 @@ use shared_abi::exit::HvExit;
 
 use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
 use crate::arch::x86_64::trap::{Exit, Fast};
-use crate::arch::x86_64::{cpu, entry, exception, percpu, qemu_exit, tlb};
+use crate::arch::x86_64::{cpu, entry, exception, percpu, qemu_exit};
 use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
@@ -209,7 +209,7 @@ fn exception(
         };
         match filled {
             Ok(flush) => {
-                tlb::apply(flush);
+                paging::apply(flush);
                 return Outcome::Resume;
             }
             Err(fault) => (fault.error_code, address),

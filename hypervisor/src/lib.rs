@@ -23,6 +23,8 @@ pub mod mm;
 pub mod sched;
 
 #[cfg(target_os = "none")]
+pub mod boot;
+#[cfg(target_os = "none")]
 pub mod containment;
 #[cfg(target_os = "none")]
 pub mod dispatch;

@@ -1,6 +1,7 @@
 //! A domain's paging: its shadow state over machine frames, and the glue
 //! between hardware page faults and [`Shadow::fill`].
 
+use crate::arch::x86_64::tlb;
 use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr};
 use crate::mm::guest_walk::{Access, GuestFault};
 use crate::mm::kernel_space;
@@ -18,6 +19,16 @@ pub type DomainShadow = Shadow<MachineTables>;
 pub fn new_shadow(guest_root: GuestPhysAddr) -> Option<DomainShadow> {
     let pool = TablePool::new(MachineTables, SHADOW_POOL_FRAMES)?;
     Shadow::new(pool, kernel_space::upper_half(), guest_root)
+}
+
+/// Carries out what a shadow change requires of the hardware TLB, in the
+/// current address space.
+pub fn apply(flush: TlbFlush) {
+    match flush {
+        TlbFlush::None => {}
+        TlbFlush::Page(addr) => tlb::invalidate_page(addr.as_u64()),
+        TlbFlush::All => tlb::flush_all(),
+    }
 }
 
 /// Resolves a hardware page fault of the domain at `addr`.

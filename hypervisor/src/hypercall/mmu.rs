@@ -4,8 +4,9 @@
 use shared_abi::Status;
 use shared_abi::hypercall::FlushScope;
 
-use crate::arch::x86_64::{cpu, tlb};
+use crate::arch::x86_64::cpu;
 use crate::domain::Domain;
+use crate::domain::paging;
 use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::guest_memory::GuestPhysMemory;
 
@@ -38,7 +39,7 @@ pub fn get_base(domain: &Domain) -> Result<u64, Status> {
 /// accepts any address); one that maps nothing changes nothing.
 pub fn invalidate_page(domain: &mut Domain, address: u64) -> Result<u64, Status> {
     let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
-    tlb::apply(shadow.invalidate_page(GuestVirtAddr(address)));
+    paging::apply(shadow.invalidate_page(GuestVirtAddr(address)));
     Ok(0)
 }
 
@@ -50,6 +51,6 @@ pub fn flush(domain: &mut Domain, scope: u64) -> Result<u64, Status> {
         s if s == FlushScope::All as u64 => shadow.flush_all(),
         _ => return Err(Status::InvalidArgument),
     };
-    tlb::apply(flush);
+    paging::apply(flush);
     Ok(0)
 }

@@ -7,8 +7,8 @@
 //! first 4 GiB three times (identity, the direct map at
 //! [`DIRECT_MAP_BASE`](crate::mm::direct_map::DIRECT_MAP_BASE) and the kernel
 //! window at `0xFFFF_FFFF_8000_0000`), enables long mode, zeroes `.bss`,
-//! switches to the boot stack and calls [`crate::arch::x86_64::start::hv_start`]
-//! with the start-info address. Rust code later replaces these tables with the
+//! switches to the boot stack and calls `hypervisor_main` (which the core
+//! provides, see `crate::boot`) with the start-info address. Rust code later replaces these tables with the
 //! hypervisor's own (see `mm::kernel_space`).
 
 use core::arch::global_asm;
@@ -113,7 +113,7 @@ boot_long_mode:
     movabs $boot_stack_top, %rsp
     xor %ebp, %ebp
     mov %esi, %edi                  /* arg 0: hvm_start_info physical address */
-    movabs ${start}, %rax
+    movabs $hypervisor_main, %rax
     call *%rax
 2:
     hlt
@@ -147,7 +147,6 @@ boot_stack_bottom:
 boot_stack_top:
     .code64
     "#,
-    start = sym crate::arch::x86_64::start::hv_start,
     stack_size = const BOOT_STACK_SIZE,
     options(att_syntax)
 );

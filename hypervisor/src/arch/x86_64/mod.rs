@@ -35,8 +35,6 @@ pub mod pvh;
 pub mod qemu_exit;
 pub mod serial;
 #[cfg(target_os = "none")]
-pub mod start;
-#[cfg(target_os = "none")]
 pub mod syscall;
 #[cfg(target_os = "none")]
 pub mod tlb;

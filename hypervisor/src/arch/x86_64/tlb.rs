@@ -1,22 +1,19 @@
-//! Carrying out what a shadow change requires of the hardware TLB.
+//! The hardware TLB: dropping one cached translation, or all non-global
+//! ones, in the current address space.
 
 use core::arch::asm;
 
 use super::cpu;
-use crate::mm::shadow::TlbFlush;
 
-/// Invalidates what `flush` names in the current address space.
-pub fn apply(flush: TlbFlush) {
-    match flush {
-        TlbFlush::None => {}
-        TlbFlush::Page(addr) => {
-            // SAFETY: invlpg only drops a cached translation.
-            unsafe { asm!("invlpg [{}]", in(reg) addr.as_u64(), options(nostack)) };
-        }
-        TlbFlush::All => {
-            // SAFETY: reloading the current CR3 only drops cached
-            // non-global translations.
-            unsafe { cpu::write_cr3(cpu::read_cr3()) };
-        }
-    }
+/// Drops the cached translation of the page holding `address`.
+pub fn invalidate_page(address: u64) {
+    // SAFETY: invlpg only drops a cached translation.
+    unsafe { asm!("invlpg [{}]", in(reg) address, options(nostack)) };
+}
+
+/// Drops every non-global cached translation.
+pub fn flush_all() {
+    // SAFETY: reloading the current CR3 only drops cached non-global
+    // translations.
+    unsafe { cpu::write_cr3(cpu::read_cr3()) };
 }

@@ -1,10 +1,18 @@
-//! The first Rust code: called by the boot trampoline on the boot stack.
-//! Brings up the CPU (serial, descriptor tables, control registers, memory)
-//! in dependency order and hands over to [`crate::init::run`].
+//! Boot orchestration, the first Rust code: the arch boot trampoline calls
+//! [`hypervisor_main`] on the boot stack. It brings up the CPU (serial,
+//! descriptor tables, control registers) through the arch modules, then the
+//! hypervisor's memory, clocks and interrupts, in dependency order, and
+//! hands over to [`crate::init::run`].
+//!
+//! This is policy, so it lives in the core: the trampoline knows only the
+//! symbol's name.
 
-use super::{apic, boot, cpu, gdt, idt, ioapic, percpu, pic, pvh, qemu_exit, serial, syscall};
-use crate::mm::{frames, kernel_space};
 use shared_abi::exit::HvExit;
+
+use crate::arch::x86_64::{
+    apic, boot, cpu, gdt, idt, ioapic, percpu, pic, pvh, qemu_exit, serial, syscall,
+};
+use crate::mm::{frames, kernel_space};
 
 /// Lowest machine memory never handed out (real-mode data, ROMs, the PVH
 /// start info and memory map).
@@ -16,7 +24,8 @@ unsafe extern "C" {
 }
 
 /// Entry from the trampoline with the `hvm_start_info` machine address.
-pub extern "C" fn hv_start(start_info: u32) -> ! {
+#[unsafe(no_mangle)]
+pub extern "C" fn hypervisor_main(start_info: u32) -> ! {
     let early_input = serial::init();
     crate::log::init();
     if let Some(kept) = early_input {
