@@ -150,7 +150,7 @@ fn reschedule(
     frame: &mut TrapFrame,
 ) {
     let current = table.current;
-    table.domains[current].vcpu.regs = frame.registers();
+    table.domains[current].vcpu.park(frame);
     table.timers_changed = false;
     let slice_over = time::now() >= percpu::this().slice_end();
     let stay = match outcome {
@@ -175,10 +175,9 @@ fn reschedule(
         start_slice();
         next
     };
-    let next = deliver_upcall_or_stop(&mut table, next);
+    let next = resume_or_stop(&mut table, next, frame);
     table.current = next;
     arm_timer(&table);
-    frame.load_guest(&table.domains[next].vcpu.regs);
     load_root(root_of(&table.domains[next]));
 }
 
@@ -294,22 +293,22 @@ fn pick_next(table: &mut DomainTable) -> usize {
     }
 }
 
-/// Delivers a due upcall to the domain at `index` before it runs; a domain
-/// whose callback cannot be entered is stopped and another one chosen.
-fn deliver_upcall_or_stop(table: &mut DomainTable, mut index: usize) -> usize {
+/// Loads the domain at `index` into `frame`, delivering a due upcall
+/// there; a domain whose callback cannot be entered is stopped and another
+/// one chosen. Returns the index of the domain loaded.
+fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFrame) -> usize {
     loop {
         let domain = &mut table.domains[index];
+        domain.vcpu.resume_into(frame);
         if !domain.upcall_due() {
             return index;
         }
-        let mut regs = domain.vcpu.regs;
-        let delivered = trap_delivery::deliver_upcall(domain, &mut regs);
-        domain.vcpu.regs = regs;
-        match delivered {
+        match trap_delivery::deliver_upcall(domain, frame) {
             Ok(()) => return index,
             Err(why) => {
                 let vector = shared_abi::trap::UPCALL_VECTOR as u8;
-                containment::report(domain, regs.rip, vector, 0, 0, why);
+                let rip = frame.scratch.rip;
+                containment::report(domain, rip, vector, 0, 0, why);
                 end_domain(table, index, State::Stopped);
                 table.current = index;
                 index = pick_next(table);
@@ -356,7 +355,7 @@ pub fn start() -> ! {
         start_slice();
         arm_timer(&table);
         let mut frame = entry::TrapFrame::default();
-        frame.load_guest(&table.domains[first].vcpu.regs);
+        table.domains[first].vcpu.resume_into(&mut frame);
         (
             alloc::boxed::Box::new(frame),
             root_of(&table.domains[first]),

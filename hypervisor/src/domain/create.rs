@@ -71,7 +71,7 @@ pub fn create(
         memory: Some(memory),
         shadow: Some(shadow),
         traps: [0; shared_abi::trap::VECTORS as usize],
-        vcpu: Vcpu { regs },
+        vcpu: Vcpu::new(&regs),
         state: State::Runnable,
         console: DomainConsole::default(),
         shared_info: None,

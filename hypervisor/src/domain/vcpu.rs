@@ -5,12 +5,40 @@
 
 pub use crate::arch::x86_64::registers::Registers;
 
-/// A virtual CPU.
-#[derive(Clone, Copy, Debug, Default)]
+/// A virtual CPU: its context, saved as the entry frame it resumes from
+/// (already safe to resume: ring 3 selectors, sanitised flags), so that
+/// parking and resuming it are one copy each.
+#[cfg(target_os = "none")]
+#[derive(Clone, Copy, Debug)]
 pub struct Vcpu {
-    /// Saved registers: valid while the vCPU is not running (the running
-    /// vCPU's registers are in the frame on the kernel stack).
-    pub regs: Registers,
+    frame: crate::arch::x86_64::entry::TrapFrame,
+}
+
+#[cfg(target_os = "none")]
+impl Vcpu {
+    /// A vCPU that starts with `regs` in ring 3.
+    pub fn new(regs: &Registers) -> Self {
+        let mut frame = crate::arch::x86_64::entry::TrapFrame::default();
+        frame.load_guest(regs);
+        Self { frame }
+    }
+
+    /// Saves the running context `frame` (the vCPU stops running).
+    pub fn park(&mut self, frame: &crate::arch::x86_64::entry::TrapFrame) {
+        self.frame = *frame;
+        let flags = self.frame.scratch.rflags;
+        self.frame.set_rflags(flags);
+    }
+
+    /// Loads the saved context into `frame` (the vCPU runs from it).
+    pub fn resume_into(&self, frame: &mut crate::arch::x86_64::entry::TrapFrame) {
+        *frame = self.frame;
+    }
+
+    /// The saved instruction pointer.
+    pub fn rip(&self) -> u64 {
+        self.frame.scratch.rip
+    }
 }
 
 /// The registers of a guest context that hypercalls and trap delivery
