@@ -24,6 +24,14 @@ pub fn arg<'a>(args: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
+/// The number after `key=` in an argument string, or `default` when the
+/// key is absent or not a number.
+pub fn number(args: &str, key: &str, default: u64) -> u64 {
+    arg(args, key)
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Reports a failed check and ends the domain with code 1.
 pub fn fail(why: core::fmt::Arguments<'_>) -> ! {
     println!("FAIL: {why}");

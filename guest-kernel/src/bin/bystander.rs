@@ -19,21 +19,15 @@ use guest_kernel::{check, hv, println, scenario};
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
-fn number(args: &str, key: &str, default: u64) -> u64 {
-    scenario::arg(args, key)
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_interrupts(boot_info);
     let info = scenario::start_info();
     let args = info.args();
     let peer = scenario::arg(args, "peer").unwrap_or("fuzz");
-    let window_ms = number(args, "window_ms", 500);
-    let min_share = number(args, "min_share", 40);
-    let gap_us = number(args, "gap_us", 500);
-    let min_windows = number(args, "windows", 0);
+    let window_ms = scenario::number(args, "window_ms", 500);
+    let min_share = scenario::number(args, "min_share", 40);
+    let gap_us = scenario::number(args, "gap_us", 500);
+    let min_windows = scenario::number(args, "windows", 0);
     let peer_id = scenario::find_domain(peer);
     let mut meter = ShareMeter::new(now_ns(), window_ms * 1_000_000, gap_us * 1000);
     let mut next_check = 0;

@@ -20,9 +20,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         scenario::fail(format_args!("console attach"));
     }
     let info = scenario::start_info();
-    let total: usize = scenario::arg(info.args(), "bytes")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1 << 20);
+    let total = scenario::number(info.args(), "bytes", 1 << 20) as usize;
     let lines = total / LINE;
     let mut hash = Fnv1a::new();
     let mut line = [0u8; LINE];

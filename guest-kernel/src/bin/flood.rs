@@ -26,9 +26,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     let peer = scenario::find_domain(scenario::arg(info.args(), "peer").unwrap_or(""));
     match scenario::arg(info.args(), "role") {
         Some("flood") => {
-            let ms: u64 = scenario::arg(info.args(), "ms")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(500);
+            let ms = scenario::number(info.args(), "ms", 500);
             let port = hv::events::alloc_unbound(peer)
                 .unwrap_or_else(|_| scenario::fail(format_args!("alloc")));
             scenario::wait_until_connected(port);

@@ -29,9 +29,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_interrupts(boot_info);
     let info = scenario::start_info();
     let peer = scenario::find_domain(scenario::arg(info.args(), "peer").unwrap_or(""));
-    let rounds: u64 = scenario::arg(info.args(), "rounds")
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(1000);
+    let rounds = scenario::number(info.args(), "rounds", 1000);
     match scenario::arg(info.args(), "role") {
         Some("ping") => {
             let port = hv::events::alloc_unbound(peer)

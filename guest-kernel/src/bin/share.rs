@@ -19,10 +19,7 @@ entry_point!(main, config = &scenario::MEMORY_CONFIG);
 const GAP_NS: u64 = 1_000_000;
 
 fn arg_ms(args: &str, key: &str, default: u64) -> u64 {
-    scenario::arg(args, key)
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-        * 1_000_000
+    scenario::number(args, key, default) * 1_000_000
 }
 
 fn main(boot_info: &'static mut BootInfo) -> ! {

@@ -13,9 +13,7 @@ entry_point!(main, config = &scenario::MEMORY_CONFIG);
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_interrupts(boot_info);
     let info = scenario::start_info();
-    let ms: u64 = scenario::arg(info.args(), "ms")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let ms = scenario::number(info.args(), "ms", 1000);
     interrupts::disable();
     let until = now_ns() + ms * 1_000_000;
     let mut spins = 0u64;
