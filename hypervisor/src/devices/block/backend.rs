@@ -117,8 +117,15 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
             queue.available.as_u64() + queue.layout.available_slot(queue.last_available),
         );
         let head = guest_memory::read_u16(memory, slot)?;
-        let parsed = request::read_chain(memory, queue.descriptors, queue.layout.size, head)
-            .and_then(|(chain, len)| request::parse(memory, head, &chain[..len]));
+        let mut chain = request::Chain::new();
+        let parsed = request::read_chain(
+            memory,
+            queue.descriptors,
+            queue.layout.size,
+            head,
+            &mut chain,
+        )
+        .and_then(|()| request::parse(memory, head, chain.as_slice()));
         let (status_at, written, status) = match parsed {
             Ok(request) => {
                 let (status, written) = execute(domain.id, &domain.disk, memory, &request, bounce);
@@ -215,7 +222,7 @@ fn execute(
                 return (BlockStatus::IoError, 0);
             }
             let physical = (disk.first_sector + request.sector) as usize;
-            if let [segment] = request.data()
+            if let Some(segment) = request.single_segment()
                 && let Some(start) = contiguous(memory, segment.addr, segment.len as usize)
             {
                 // SAFETY: `start` begins `segment.len` bytes of the domain's

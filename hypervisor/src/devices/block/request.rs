@@ -13,6 +13,8 @@ use shared_abi::virtqueue::{
     DESC_F_WRITE, Descriptor, SECTOR_SIZE,
 };
 
+use core::mem::MaybeUninit;
+
 use crate::mm::address::GuestPhysAddr;
 use crate::mm::guest_memory::{self, GuestPhysMemory, OutOfRange};
 
@@ -28,29 +30,38 @@ pub struct Segment {
     pub len: u32,
 }
 
-/// A checked request.
+/// A checked request, borrowing the chain it was read from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlockRequest {
+pub struct BlockRequest<'a> {
     /// Head descriptor (what the used ring reports).
     pub head: u16,
     /// What to do.
     pub kind: BlockRequestType,
     /// First sector (reads and writes).
     pub sector: u64,
-    /// Data buffers, in order.
-    pub data: [Segment; MAX_CHAIN - 2],
-    /// How many of `data` are used.
-    pub segments: usize,
+    /// The data descriptors, in order (checked: direction, inside memory).
+    data: &'a [Descriptor],
     /// Total data bytes.
     pub data_len: u64,
     /// Where the status byte goes.
     pub status: GuestPhysAddr,
 }
 
-impl BlockRequest {
-    /// The data buffers.
-    pub fn data(&self) -> &[Segment] {
-        &self.data[..self.segments]
+impl BlockRequest<'_> {
+    /// The data buffers, in order.
+    pub fn data(&self) -> impl ExactSizeIterator<Item = Segment> + '_ {
+        self.data.iter().map(|descriptor| Segment {
+            addr: GuestPhysAddr(descriptor.addr),
+            len: descriptor.len,
+        })
+    }
+
+    /// The data buffer, if there is exactly one.
+    pub fn single_segment(&self) -> Option<Segment> {
+        match self.data {
+            [_] => self.data().next(),
+            _ => None,
+        }
     }
 
     /// Copies what the device produced (sectors read, the device id) into
@@ -91,32 +102,62 @@ pub enum ChainError {
     Unsupported(u32),
 }
 
+/// Room for one chain's descriptors, copied out of guest memory. The
+/// storage is not initialised up front (a request touches only the few
+/// descriptors its chain has).
+pub struct Chain {
+    descriptors: [MaybeUninit<Descriptor>; MAX_CHAIN],
+    len: usize,
+}
+
+impl Chain {
+    /// An empty chain.
+    pub fn new() -> Self {
+        Self {
+            descriptors: [MaybeUninit::uninit(); MAX_CHAIN],
+            len: 0,
+        }
+    }
+
+    /// The descriptors read so far.
+    pub fn as_slice(&self) -> &[Descriptor] {
+        // SAFETY: the first `len` slots were written by `push` and
+        // MaybeUninit<Descriptor> has Descriptor's layout.
+        unsafe { core::slice::from_raw_parts(self.descriptors.as_ptr().cast(), self.len) }
+    }
+
+    fn push(&mut self, descriptor: Descriptor) {
+        self.descriptors[self.len] = MaybeUninit::new(descriptor);
+        self.len += 1;
+    }
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Copies the chain starting at `head` out of the descriptor table at
-/// `table` (a queue of `size` entries).
+/// `table` (a queue of `size` entries) into `chain`.
 pub fn read_chain<M: GuestPhysMemory + ?Sized>(
     memory: &M,
     table: GuestPhysAddr,
     size: u16,
     head: u16,
-) -> Result<([Descriptor; MAX_CHAIN], usize), ChainError> {
-    let mut chain = [Descriptor::default(); MAX_CHAIN];
+    chain: &mut Chain,
+) -> Result<(), ChainError> {
+    chain.len = 0;
     let mut index = head;
     let limit = MAX_CHAIN.min(size as usize);
-    for count in 0..limit {
+    for _ in 0..limit {
         if index >= size {
             return Err(ChainError::IndexOutOfRange(index));
         }
-        let mut bytes = [0u8; 16];
         let slot = table
             .checked_add(16 * index as u64)
             .ok_or(ChainError::OutsideMemory)?;
-        guest_memory::read(memory, slot, &mut bytes).map_err(|_| ChainError::OutsideMemory)?;
-        let descriptor = Descriptor {
-            addr: u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default()),
-            len: u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default()),
-            flags: u16::from_le_bytes(bytes[12..14].try_into().unwrap_or_default()),
-            next: u16::from_le_bytes(bytes[14..16].try_into().unwrap_or_default()),
-        };
+        let descriptor = read_descriptor(memory, slot).ok_or(ChainError::OutsideMemory)?;
         if descriptor.flags & DESC_F_INDIRECT != 0 {
             return Err(ChainError::Indirect);
         }
@@ -127,21 +168,45 @@ pub fn read_chain<M: GuestPhysMemory + ?Sized>(
         if !inside {
             return Err(ChainError::OutsideMemory);
         }
-        chain[count] = descriptor;
+        chain.push(descriptor);
         if descriptor.flags & DESC_F_NEXT == 0 {
-            return Ok((chain, count + 1));
+            return Ok(());
         }
         index = descriptor.next;
     }
     Err(ChainError::TooLong)
 }
 
+/// One descriptor (16 bytes, little-endian) copied out of guest memory:
+/// two aligned words when the table is aligned, as the queue setup
+/// requires.
+fn read_descriptor<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    slot: GuestPhysAddr,
+) -> Option<Descriptor> {
+    let (first, second) = if slot.as_u64().is_multiple_of(16) {
+        let first = guest_memory::read_u64(memory, slot)?;
+        (first, guest_memory::read_u64(memory, slot.checked_add(8)?)?)
+    } else {
+        let mut bytes = [0u8; 16];
+        guest_memory::read(memory, slot, &mut bytes).ok()?;
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        (word(0), word(8))
+    };
+    Some(Descriptor {
+        addr: first,
+        len: second as u32,
+        flags: (second >> 32) as u16,
+        next: (second >> 48) as u16,
+    })
+}
+
 /// Checks the shape of a chain and reads its header.
-pub fn parse<M: GuestPhysMemory + ?Sized>(
+pub fn parse<'a, M: GuestPhysMemory + ?Sized>(
     memory: &M,
     head: u16,
-    chain: &[Descriptor],
-) -> Result<BlockRequest, ChainError> {
+    chain: &'a [Descriptor],
+) -> Result<BlockRequest<'a>, ChainError> {
     let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
         return Err(ChainError::Malformed("empty chain"));
     };
@@ -169,12 +234,8 @@ pub fn parse<M: GuestPhysMemory + ?Sized>(
     let kind = BlockRequestType::from_raw(raw_type).ok_or(ChainError::Unsupported(raw_type))?;
 
     let middle = &chain[1..chain.len() - 1];
-    let mut data = [Segment {
-        addr: GuestPhysAddr(0),
-        len: 0,
-    }; MAX_CHAIN - 2];
     let mut data_len = 0u64;
-    for (slot, descriptor) in data.iter_mut().zip(middle) {
+    for descriptor in middle {
         let device_writes = descriptor.flags & DESC_F_WRITE != 0;
         let wanted = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
         if device_writes != wanted {
@@ -182,10 +243,6 @@ pub fn parse<M: GuestPhysMemory + ?Sized>(
                 "a data buffer has the wrong direction",
             ));
         }
-        *slot = Segment {
-            addr: GuestPhysAddr(descriptor.addr),
-            len: descriptor.len,
-        };
         data_len += descriptor.len as u64;
     }
     match kind {
@@ -208,8 +265,7 @@ pub fn parse<M: GuestPhysMemory + ?Sized>(
         head,
         kind,
         sector,
-        data,
-        segments: middle.len(),
+        data: middle,
         data_len,
         status,
     })
@@ -249,9 +305,13 @@ mod tests {
         }
     }
 
-    fn read_request(memory: &FakeGuestMemory, head: u16) -> Result<BlockRequest, ChainError> {
-        let (chain, len) = read_chain(memory, GuestPhysAddr(TABLE), SIZE, head)?;
-        parse(memory, head, &chain[..len])
+    fn read_request(
+        memory: &FakeGuestMemory,
+        head: u16,
+    ) -> Result<BlockRequest<'static>, ChainError> {
+        let chain = Box::leak(Box::new(Chain::new()));
+        read_chain(memory, GuestPhysAddr(TABLE), SIZE, head, chain)?;
+        parse(memory, head, chain.as_slice())
     }
 
     #[test]
@@ -299,7 +359,8 @@ mod tests {
         );
         put(&memory, 1, d(0x3000, 16, DESC_F_INDIRECT, 0));
         assert_eq!(read_request(&memory, 0).unwrap_err(), ChainError::Indirect);
-        let outside_table = read_chain(&memory, GuestPhysAddr(0xfff8), SIZE, 0);
+        let mut chain = Chain::new();
+        let outside_table = read_chain(&memory, GuestPhysAddr(0xfff8), SIZE, 0, &mut chain);
         assert_eq!(outside_table.unwrap_err(), ChainError::OutsideMemory);
     }
 
