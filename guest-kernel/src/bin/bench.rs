@@ -19,14 +19,18 @@ use guest_kernel::interrupts::{self, now_ns};
 use guest_kernel::memory::frames;
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
 use guest_kernel::{hv, println, scenario};
+use shared_abi::Hypercall;
 use shared_abi::bench::{BARE_SYSCALL, FAULT_PROBE_ADDRESS};
 use shared_abi::event::Virq;
 use shared_abi::hypercall::FlushScope;
+use shared_abi::multicall::MulticallEntry;
 use shared_abi::trap::ExceptionFrame;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
 const SAMPLES: usize = 2000;
+/// Null calls in the batch `multicall_per_call` times.
+const BATCH: usize = 32;
 /// Pages mapped in the guest's tables but never shadowed before a touch.
 const HIDDEN: u64 = 0x5800_0000_0000;
 const HIDDEN_PAGES: u64 = 500;
@@ -295,6 +299,23 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         })
     }));
     report("null_hypercall", core::mem::take(&mut samples));
+
+    let mut batch = [MulticallEntry::new(Hypercall::AbiVersion, [0; 5]); BATCH];
+    samples.extend((0..SAMPLES).map(|_| {
+        // The hypercall's own cost: the safe wrapper's check of each number
+        // is left out (the batch holds only abi_version).
+        timed(|| {
+            // SAFETY: abi_version takes no pointer.
+            let _ = unsafe { hv::multicall_unchecked(&mut batch) };
+        }) / BATCH as u64
+    }));
+    if batch
+        .iter()
+        .any(|entry| entry.result != shared_abi::ABI_VERSION as i64)
+    {
+        scenario::fail(format_args!("multicall: a batched abi_version went wrong"));
+    }
+    report("multicall_per_call", core::mem::take(&mut samples));
 
     samples.extend((0..SAMPLES).map(|_| timed(|| touch(FAULT_PROBE_ADDRESS))));
     report("bare_fault", core::mem::take(&mut samples));

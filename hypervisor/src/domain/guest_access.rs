@@ -31,23 +31,12 @@ impl Domain {
         let end = addr
             .checked_add(len as u64)
             .ok_or(Status::InvalidArgument)?;
-        let (Some(shadow), Some(memory)) = (&self.shadow, &self.memory) else {
-            return Err(Status::BadAddress);
-        };
-        let root = shadow.guest_root();
-        let access = if write { Access::WRITE } else { Access::READ };
         let walk = |each: &mut dyn FnMut(MachineAddr, usize, usize)| -> Result<(), Status> {
             let mut cursor = addr;
             let mut offset = 0usize;
             while cursor < end {
                 let chunk = (PAGE_SIZE - cursor.page_offset()).min(end.as_u64() - cursor.as_u64());
-                let mapping = guest_walk::walk(memory, root, cursor, access)
-                    .map_err(|_| Status::BadAddress)?;
-                let frame = memory
-                    .machine_frame(mapping.phys.frame())
-                    .ok_or(Status::BadAddress)?;
-                let machine = MachineAddr(frame.start().as_u64() + mapping.phys.page_offset());
-                each(machine, offset, chunk as usize);
+                each(self.translate_guest(cursor, write)?, offset, chunk as usize);
                 offset += chunk as usize;
                 cursor = GuestVirtAddr(cursor.as_u64() + chunk);
             }
@@ -60,6 +49,24 @@ impl Domain {
             walk(&mut |_, _, _| {})?;
         }
         walk(&mut each)
+    }
+
+    /// The machine address behind guest-virtual `addr`: one walk of the
+    /// guest's tables for a read (or a write), the frame checked to be the
+    /// domain's. The rest of `addr`'s page is behind the same frame.
+    pub fn translate_guest(&self, addr: GuestVirtAddr, write: bool) -> Result<MachineAddr, Status> {
+        let (Some(shadow), Some(memory)) = (&self.shadow, &self.memory) else {
+            return Err(Status::BadAddress);
+        };
+        let access = if write { Access::WRITE } else { Access::READ };
+        let mapping = guest_walk::walk(memory, shadow.guest_root(), addr, access)
+            .map_err(|_| Status::BadAddress)?;
+        let frame = memory
+            .machine_frame(mapping.phys.frame())
+            .ok_or(Status::BadAddress)?;
+        Ok(MachineAddr(
+            frame.start().as_u64() + mapping.phys.page_offset(),
+        ))
     }
 
     /// Copies guest memory at `addr` into `out`.
