@@ -3,9 +3,11 @@
 //!
 //! The array is `count` [`MulticallEntry`] in guest memory, 64-byte
 //! aligned, at most [`MULTICALL_MAX`] entries (so at most two pages). Its
-//! pages are translated once, for writing, before any entry runs: the
-//! first must translate or the call fails with `BAD_ADDRESS`; a later one
-//! that does not ends the batch where the array reaches it. Then each
+//! pages are translated once, for writing, before any entry runs (through
+//! the shadow's writable translation when it has one, as the guest's own
+//! writes would go, else by a walk of the guest's tables): the first must
+//! translate or the call fails with `BAD_ADDRESS`; a later one that does
+//! not ends the batch where the array reaches it. Then each
 //! entry is copied out (number and arguments, read once), run through the
 //! same handler a single call would use, and its result written back
 //! through the same translation. A call that may not be batched
@@ -62,7 +64,15 @@ pub fn multicall(table: &mut DomainTable, ptr: u64, count: u64) -> Result<u64, S
     let domain = table.caller();
     for (index, frame) in frames.iter_mut().take(pages).enumerate() {
         let page = GuestVirtAddr((first_page + index as u64) * PAGE_SIZE);
-        match domain.translate_guest(page, true) {
+        let cached = domain
+            .shadow
+            .as_ref()
+            .and_then(|shadow| shadow.writable_translation(page));
+        let translated = match cached {
+            Some(machine) => Ok(MachineAddr(machine)),
+            None => domain.translate_guest(page, true),
+        };
+        match translated {
             Ok(machine) => *frame = Some(machine),
             Err(status) if index == 0 => return Err(status),
             Err(_) => break,

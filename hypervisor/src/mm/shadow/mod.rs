@@ -223,6 +223,22 @@ impl<T: TableMemory> Shadow<T> {
         self.pool.available()
     }
 
+    /// The machine address the current shadow maps lower-half `addr` to, if
+    /// it holds a writable translation for it: the one the guest's own
+    /// writes use now (the walk that filled it found the page writable in
+    /// the guest's tables and set its dirty bit), as a TLB entry would be.
+    pub fn writable_translation(&self, addr: GuestVirtAddr) -> Option<u64> {
+        if !is_lower_half(addr.as_u64()) {
+            return None;
+        }
+        let translation = page_table::translate(&self.pool, self.machine_root(), addr.as_u64())?;
+        let rights = PageFlags::USER | PageFlags::WRITABLE;
+        translation
+            .flags
+            .contains(rights)
+            .then_some(translation.phys)
+    }
+
     /// Shadow table frames in use, roots included: the memory shadowing
     /// costs the domain now.
     pub fn tables_in_use(&self) -> usize {

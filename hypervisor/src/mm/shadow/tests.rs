@@ -376,3 +376,34 @@ fn invalidating_a_hypervisor_address_leaves_the_upper_half_alone() {
     let still = shadow_entry(&shadow, image).expect("the hypervisor's mapping survives");
     assert_eq!(still.phys, 0x20_0000);
 }
+
+#[test]
+fn a_writable_translation_exists_only_after_a_write_fill() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        0x5000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    let page = GuestVirtAddr(0x40_0000);
+    assert_eq!(shadow.writable_translation(page), None);
+    shadow.fill(&world.memory, p2m, page, READ).unwrap();
+    // Read-only until the guest writes (its dirty bit is clear).
+    assert_eq!(shadow.writable_translation(page), None);
+    shadow.fill(&world.memory, p2m, page, WRITE).unwrap();
+    let machine = p2m(GuestFrame(5)).unwrap();
+    assert_eq!(
+        shadow.writable_translation(GuestVirtAddr(0x40_0123)),
+        Some(machine + 0x123)
+    );
+    assert_eq!(
+        shadow.writable_translation(GuestVirtAddr(0xffff_8000_0040_0000)),
+        None
+    );
+    shadow.invalidate_page(page);
+    assert_eq!(shadow.writable_translation(page), None);
+}
