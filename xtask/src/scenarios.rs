@@ -236,6 +236,9 @@ pub fn all() -> Vec<Scenario> {
             .line("[alpha] Hello from alpha!")
             .line("[beta] Hello from beta!")
             .line("two kernel threads ran")
+            .line("[alpha] page tables: ")
+            .line("'alpha': ")
+            .line(" shadow table bytes at exit")
             .line("'alpha' shut down with code 0")
             .line("'beta' shut down with code 0"),
         Scenario::new("demand-paging", HvExit::Success)

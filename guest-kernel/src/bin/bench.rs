@@ -12,21 +12,19 @@
 
 extern crate alloc;
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use bootloader_api::{BootInfo, entry_point};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use guest_kernel::interrupts::{self, now_ns};
-use guest_kernel::memory::frames;
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
+use guest_kernel::memory::{self, frames};
 use guest_kernel::{hv, println, scenario};
 use shared_abi::Hypercall;
 use shared_abi::bench::{BARE_SYSCALL, FAULT_PROBE_ADDRESS};
 use shared_abi::event::Virq;
 use shared_abi::hypercall::FlushScope;
 use shared_abi::multicall::MulticallEntry;
-use shared_abi::page_table::{ADDRESS_MASK, TableMemory};
 use shared_abi::trap::ExceptionFrame;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
@@ -286,27 +284,6 @@ fn block_figures() {
     );
 }
 
-/// Bytes of the guest's own page tables: every table reachable from
-/// `roots` through their lower half (the half the hypervisor shadows),
-/// each counted once (address spaces share their lower-level tables).
-fn guest_table_bytes(roots: &[u64]) -> u64 {
-    let mut tables = BTreeSet::new();
-    let mut pending: Vec<(u64, u32)> = roots.iter().map(|&root| (root, 3)).collect();
-    while let Some((table, level)) = pending.pop() {
-        if !tables.insert(table) || level == 0 {
-            continue;
-        }
-        let slots = if level == 3 { 0..256 } else { 0..512 };
-        for index in slots {
-            let flags = PageFlags::from_bits_retain(paging::GuestTables.read_entry(table, index));
-            if flags.contains(PageFlags::PRESENT) && !flags.contains(PageFlags::HUGE) {
-                pending.push((flags.bits() & ADDRESS_MASK, level - 1));
-            }
-        }
-    }
-    tables.len() as u64 * 4096
-}
-
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_memory(boot_info, Some(skip_reflected));
     if let Err(status) = interrupts::init() {
@@ -404,6 +381,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     // reports its shadow tables (`shadow table bytes at exit`).
     let mut spaces = alloc::vec![root, other];
     spaces.extend(&roots);
-    println!("bench guest_table_bytes {} 1", guest_table_bytes(&spaces));
+    println!("bench guest_table_bytes {} 1", memory::table_bytes(&spaces));
     scenario::done()
 }
