@@ -68,6 +68,10 @@ pub enum Hypercall {
     /// Registers the block virtqueue: `(descriptors, available, used, size)`,
     /// guest-physical addresses and the queue size.
     BlockQueueSetup = 26,
+    /// Runs a batch of calls: `(ptr, count)`, an array of `count`
+    /// [`MulticallEntry`](crate::multicall::MulticallEntry); returns how
+    /// many ran.
+    Multicall = 27,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].
@@ -82,7 +86,7 @@ pub enum FlushScope {
 
 impl Hypercall {
     /// Every defined call, in number order.
-    pub const ALL: [Hypercall; 27] = [
+    pub const ALL: [Hypercall; 28] = [
         Hypercall::AbiVersion,
         Hypercall::ConsoleWrite,
         Hypercall::Yield,
@@ -110,6 +114,7 @@ impl Hypercall {
         Hypercall::ConsoleAttach,
         Hypercall::BlockInfo,
         Hypercall::BlockQueueSetup,
+        Hypercall::Multicall,
     ];
 
     /// Decodes a number from `rax`; `None` for an unknown number. Numbers
@@ -148,6 +153,7 @@ impl Hypercall {
             Hypercall::ConsoleAttach => "console_attach",
             Hypercall::BlockInfo => "block_info",
             Hypercall::BlockQueueSetup => "block_queue_setup",
+            Hypercall::Multicall => "multicall",
         }
     }
 }
@@ -166,6 +172,8 @@ mod tests {
             assert_eq!(Hypercall::from_number(index as u64), Some(call));
         }
         assert_eq!(Hypercall::from_number(Hypercall::ALL.len() as u64), None);
+        assert_eq!(Hypercall::ALL.last(), Some(&Hypercall::Multicall));
+        assert_eq!(Hypercall::Multicall.name(), "multicall");
         assert_eq!(Hypercall::from_number(u64::MAX), None);
     }
 }

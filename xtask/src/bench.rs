@@ -27,9 +27,10 @@ use crate::qemu::{self, Accel, Boot, Ending};
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 23] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 26] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
+    ("multicall_per_call", Some("null_hypercall"), None),
     ("bare_fault", None, None),
     ("hidden_fault", Some("bare_fault"), Some(3.0)),
     ("reflected_fault", Some("bare_fault"), None),
@@ -79,7 +80,12 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 23] = [
         Some("block_direct_rand_cycles_per_request"),
         Some(2.0),
     ),
+    ("guest_table_bytes", None, None),
+    ("shadow_table_bytes", Some("guest_table_bytes"), None),
 ];
+
+/// The guest whose shadow tables `shadow_table_bytes` reports.
+const BENCH_GUEST: &str = "bench";
 
 /// The unit of a metric under `accel`: nanoseconds for the `_ns` ones,
 /// throughputs, else cycles (instructions under icount).
@@ -92,6 +98,8 @@ fn unit(metric: &str, accel: Accel) -> &'static str {
         "IOPS"
     } else if metric.ends_with("_bytes_per_s") {
         "B/s"
+    } else if metric.ends_with("_bytes") {
+        "bytes"
     } else if accel == Accel::TcgIcount {
         "instructions"
     } else {
@@ -171,8 +179,21 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Extracts `bench <metric> <median> <samples>` lines from the serial log.
+/// Extracts `bench <metric> <median> <samples>` lines from the serial log,
+/// and `shadow_table_bytes` from the hypervisor's report of the bench
+/// guest's shadow tables at exit (`domain N 'bench': B shadow table bytes
+/// at exit`).
 pub fn parse(serial: &str) -> Vec<Figure> {
+    let shadow_tables = serial.lines().find_map(|line| {
+        let rest = line.split_once("hv: domain ")?.1;
+        let rest = rest.split_once(&format!(" '{BENCH_GUEST}': "))?.1;
+        let bytes = rest.strip_suffix(" shadow table bytes at exit")?;
+        Some(Figure {
+            metric: "shadow_table_bytes".into(),
+            value: bytes.trim().parse().ok()?,
+            samples: 1,
+        })
+    });
     serial
         .lines()
         .filter_map(|line| {
@@ -190,6 +211,7 @@ pub fn parse(serial: &str) -> Vec<Figure> {
                 samples,
             })
         })
+        .chain(shadow_tables)
         .collect()
 }
 
@@ -312,6 +334,21 @@ mod tests {
 
     const LOG: &str = "hv: x\n[bench] bench null_hypercall 100 2000\n[bench] bench bare_fault 200 2000\n\
         [bench] bench hidden_fault 500 4000\n[bench] bench switch_warm 400 2000\n[bench] done\n";
+
+    #[test]
+    fn shadow_tables_come_from_the_bench_guests_exit_report() {
+        let log = "hv: domain 2 'echo': 16384 shadow table bytes at exit\n\
+            [bench] bench guest_table_bytes 40960 1\n\
+            hv: domain 1 'bench': 122880 shadow table bytes at exit\n";
+        let figures = parse(log);
+        assert_eq!(value_of(&figures, "shadow_table_bytes"), Some(122880));
+        assert_eq!(
+            ratio(&figures, "shadow_table_bytes", Some("guest_table_bytes")),
+            Some(3.0)
+        );
+        assert!(table(&figures, Accel::TcgIcount).contains("bytes"));
+        assert_eq!(value_of(&parse(LOG), "shadow_table_bytes"), None);
+    }
 
     #[test]
     fn parses_figures_and_ignores_other_lines() {

@@ -212,6 +212,11 @@ pub fn all() -> Vec<Scenario> {
         Scenario::new("bad-pointers", HvExit::Success)
             .guest("probe", "bad-hypercall", "pointers")
             .finishes("probe"),
+        Scenario::new("bad-multicall", HvExit::Success)
+            .guest("probe", "bad-hypercall", "multicall")
+            .line("[probe] multicall array into an unmapped page: 2 of 5 ran")
+            .line("[probe] multicall refused calls stop the batch; still running")
+            .finishes("probe"),
         // Once, one such call crashed the whole machine.
         Scenario::new("invalidate-hypervisor-pages", HvExit::Success)
             .guest("probe", "bad-hypercall", "invalidate-hypervisor")
@@ -231,6 +236,9 @@ pub fn all() -> Vec<Scenario> {
             .line("[alpha] Hello from alpha!")
             .line("[beta] Hello from beta!")
             .line("two kernel threads ran")
+            .line("[alpha] page tables: ")
+            .line("'alpha': ")
+            .line(" shadow table bytes at exit")
             .line("'alpha' shut down with code 0")
             .line("'beta' shut down with code 0"),
         Scenario::new("demand-paging", HvExit::Success)
@@ -460,11 +468,11 @@ pub fn all() -> Vec<Scenario> {
             .finishes("good"),
         Scenario::new("many-domains-64", HvExit::Success)
             .guests("hello", "hello", 64, 4 << 20)
-            .line("[hello-64] hello from hello-64 (domain 64, ABI 1.5)")
+            .line("[hello-64] hello from hello-64 (domain 64, ABI 1.6)")
             .line("result: domain 64 'hello-64' exited with code 0"),
         Scenario::new("many-domains-1024", HvExit::Success)
             .guests("hello", "hello", 1024, 4 << 20)
-            .line("[hello-1024] hello from hello-1024 (domain 1024, ABI 1.5)")
+            .line("[hello-1024] hello from hello-1024 (domain 1024, ABI 1.6)")
             .line("result: domain 1024 'hello-1024' exited with code 0")
             .long(Duration::from_secs(300)),
         Scenario::new("fair-share-64", HvExit::Success)

@@ -56,6 +56,10 @@
 //!   never a random lower-half address. Its exception entry reports any
 //!   exception as a failure; its upcall entry takes every pending event and
 //!   returns, using no register `iret` does not restore.
+//! - `multicall` gets only arrays it must refuse (hostile addresses, the
+//!   read-only alias of the root table, code, counts of every class), so
+//!   no entry of a random array ever runs (that would be any call with any
+//!   arguments, shaped by none of these rules).
 //! - `start_info` writes 128 bytes: it gets hostile pointers, read-only
 //!   memory (code, the alias of the root table), the page tables only with
 //!   a buffer too small, or the scratch buffer; a refused write must leave

@@ -226,7 +226,7 @@ pub enum Step {
 /// Relative weights of the defined calls, by number. `yield` and `block`
 /// give the CPU away for up to a time slice each, `mmu_flush` makes the
 /// fuzzer refill its shadow tables: they are rarer.
-const WEIGHTS: [u32; 27] = [
+const WEIGHTS: [u32; 28] = [
     20, // abi_version
     50, // console_write
     1,  // yield
@@ -254,6 +254,7 @@ const WEIGHTS: [u32; 27] = [
     25, // console_attach
     15, // block_info
     50, // block_queue_setup
+    30, // multicall
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -308,9 +309,9 @@ pub fn next_step(rng: &mut Rng, t: &Targets, s: &State) -> Step {
         };
         return Step::Garbage(kind);
     }
-    let mut weights = [0u32; 28];
-    weights[..27].copy_from_slice(&WEIGHTS);
-    weights[27] = UNKNOWN_WEIGHT;
+    let mut weights = [0u32; WEIGHTS.len() + 1];
+    weights[..WEIGHTS.len()].copy_from_slice(&WEIGHTS);
+    weights[WEIGHTS.len()] = UNKNOWN_WEIGHT;
     let index = rng.weighted(&weights);
     Step::Call(match Hypercall::from_number(index as u64) {
         Some(call) => defined(rng, t, s, call),
@@ -474,7 +475,43 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
         }
         Hypercall::BlockInfo => call(which, args, Expect::Value(t.sectors)),
         Hypercall::BlockQueueSetup => block_queue_setup(rng, t, args),
+        Hypercall::Multicall => multicall(rng, t, args),
     }
+}
+
+/// `multicall` with hostile arrays only (no entry is ever run, so none can
+/// hurt the fuzzer): unmapped, hypervisor or non-canonical addresses and
+/// read-only pages, with counts of every class.
+fn multicall(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
+    use shared_abi::multicall::MULTICALL_MAX;
+    args[0] = match rng.below(3) {
+        0 => hostile_address(rng, t),
+        1 => t.ro_alias + rng.below(64) * 64,
+        _ => t.code & !63,
+    };
+    args[1] = pick!(
+        rng,
+        [
+            0,
+            1,
+            2,
+            MULTICALL_MAX,
+            MULTICALL_MAX + 1,
+            1 << 58,
+            u64::MAX,
+            rng.next_u64()
+        ]
+    );
+    let (ptr, count) = (args[0], args[1]);
+    let refused = count == 0
+        || count > MULTICALL_MAX
+        || !ptr.is_multiple_of(64)
+        || ptr.checked_add(count * 64).is_none();
+    let expect = match refused {
+        true => Expect::Status(Status::InvalidArgument),
+        false => Expect::Status(Status::BadAddress),
+    };
+    call(Hypercall::Multicall, args, expect)
 }
 
 /// A number no call has, with arguments of every class.

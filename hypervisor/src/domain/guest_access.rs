@@ -4,11 +4,12 @@
 //! Every byte is translated through the guest's own page tables, as the
 //! guest itself would see it (accessed and dirty bits included): it must be
 //! mapped (and writable, for writes) there, and the frame must be inside the
-//! domain's memory. A range within one page that the current shadow already
-//! maps for the access is reached through the shadow instead: that is the
-//! translation the guest's own access would use (with the TLB contract: a
-//! guest entry changed but not invalidated may still be in use). Data is copied in or out before it is used, so the
-//! guest cannot change it under the hypervisor (no double fetch).
+//! domain's memory. A page that the current shadow already maps for the
+//! access is reached through the shadow instead: that is the translation
+//! the guest's own access would use (with the TLB contract: a guest entry
+//! changed but not invalidated may still be in use). Data is copied in or
+//! out before it is used, so the guest cannot change it under the
+//! hypervisor (no double fetch).
 
 use shared_abi::Status;
 
@@ -34,31 +35,12 @@ impl Domain {
         let end = addr
             .checked_add(len as u64)
             .ok_or(Status::InvalidArgument)?;
-        let (Some(shadow), Some(memory)) = (&self.shadow, &self.memory) else {
-            return Err(Status::BadAddress);
-        };
-        let in_one_page = addr.page_offset() + len as u64 <= PAGE_SIZE;
-        if in_one_page && let Some(machine) = shadow.lookup(addr, write) {
-            // The page is shadowed for this access: the guest's own store or
-            // load would go there, with its accessed (and dirty) bits
-            // already set by the walk that filled the shadow.
-            each(MachineAddr(machine), 0, len);
-            return Ok(());
-        }
-        let root = shadow.guest_root();
-        let access = if write { Access::WRITE } else { Access::READ };
         let walk = |each: &mut dyn FnMut(MachineAddr, usize, usize)| -> Result<(), Status> {
             let mut cursor = addr;
             let mut offset = 0usize;
             while cursor < end {
                 let chunk = (PAGE_SIZE - cursor.page_offset()).min(end.as_u64() - cursor.as_u64());
-                let mapping = guest_walk::walk(memory, root, cursor, access)
-                    .map_err(|_| Status::BadAddress)?;
-                let frame = memory
-                    .machine_frame(mapping.phys.frame())
-                    .ok_or(Status::BadAddress)?;
-                let machine = MachineAddr(frame.start().as_u64() + mapping.phys.page_offset());
-                each(machine, offset, chunk as usize);
+                each(self.translate_guest(cursor, write)?, offset, chunk as usize);
                 offset += chunk as usize;
                 cursor = GuestVirtAddr(cursor.as_u64() + chunk);
             }
@@ -67,10 +49,34 @@ impl Domain {
         // A range within one page is checked by the walk that serves it;
         // a longer one is checked whole first, so that nothing is copied
         // unless all of it can be.
-        if !in_one_page {
+        if addr.page_offset() + len as u64 > PAGE_SIZE {
             walk(&mut |_, _, _| {})?;
         }
         walk(&mut each)
+    }
+
+    /// The machine address behind guest-virtual `addr` for a read (or a
+    /// write): the shadow's translation when it maps the page for that
+    /// access (its accessed and dirty bits then already set by the walk
+    /// that filled it), else one walk of the guest's tables, the frame
+    /// checked to be the domain's. The rest of `addr`'s page is behind the
+    /// same frame.
+    pub fn translate_guest(&self, addr: GuestVirtAddr, write: bool) -> Result<MachineAddr, Status> {
+        let (Some(shadow), Some(memory)) = (&self.shadow, &self.memory) else {
+            return Err(Status::BadAddress);
+        };
+        if let Some(machine) = shadow.lookup(addr, write) {
+            return Ok(MachineAddr(machine));
+        }
+        let access = if write { Access::WRITE } else { Access::READ };
+        let mapping = guest_walk::walk(memory, shadow.guest_root(), addr, access)
+            .map_err(|_| Status::BadAddress)?;
+        let frame = memory
+            .machine_frame(mapping.phys.frame())
+            .ok_or(Status::BadAddress)?;
+        Ok(MachineAddr(
+            frame.start().as_u64() + mapping.phys.page_offset(),
+        ))
     }
 
     /// Copies guest memory at `addr` into `out`.

@@ -84,6 +84,12 @@ impl Domain {
                 stats.root_misses + 1,
                 core::str::from_utf8(pool.as_bytes()).unwrap_or("")
             );
+            log::info!(
+                "domain {} '{}': {} shadow table bytes at exit",
+                self.id,
+                self.name,
+                shadow.tables_in_use() as u64 * crate::mm::address::PAGE_SIZE
+            );
             shadow.into_pool().release();
         }
         self.memory = None;

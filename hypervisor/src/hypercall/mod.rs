@@ -8,6 +8,7 @@ mod console;
 pub mod event;
 mod info;
 mod mmu;
+mod multicall;
 mod timer;
 
 use shared_abi::{Hypercall, Status};
@@ -64,6 +65,7 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         Hypercall::EventSend => |t, args| event::send(t, args[0]),
         Hypercall::EventClose => |t, args| event::close(t, args[0]),
         Hypercall::DomainLookup => |t, args| event::lookup(t, args[0], args[1]),
+        Hypercall::Multicall => |t, args| multicall::multicall(t, args[0], args[1]),
         Hypercall::Yield
         | Hypercall::Shutdown
         | Hypercall::Iret

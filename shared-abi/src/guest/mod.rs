@@ -61,6 +61,7 @@ pub use bootloader_api::BootInfo;
 pub use raw::{hypercall, hypercall_number};
 
 use crate::hypercall::{CONSOLE_WRITE_MAX, FlushScope};
+use crate::multicall::{MULTICALL_MAX, MulticallEntry, pointer_free_number};
 use crate::start_info::StartInfo;
 use crate::{Hypercall, Status};
 
@@ -217,4 +218,92 @@ pub fn mmu_invalidate_page(address: u64) {
 pub fn mmu_flush(scope: FlushScope) {
     // SAFETY: as for mmu_invalidate_page.
     unsafe { hypercall(Hypercall::MmuFlush, [scope as u64, 0, 0, 0, 0]) };
+}
+
+/// Drops the cached translations of `pages` pages from `start` (each as
+/// [`mmu_invalidate_page`]), up to [`INVALIDATE_BATCH`] pages per
+/// hypercall through [`multicall`]. Any address is accepted.
+pub fn mmu_invalidate_range(start: u64, pages: u64) {
+    let mut batch = [MulticallEntry::default(); INVALIDATE_BATCH];
+    let mut page = 0;
+    while page < pages {
+        let here = (pages - page).min(INVALIDATE_BATCH as u64) as usize;
+        for (index, entry) in batch[..here].iter_mut().enumerate() {
+            let address = start.wrapping_add((page + index as u64) * 4096);
+            *entry = MulticallEntry::new(Hypercall::MmuInvalidatePage, [address, 0, 0, 0, 0]);
+        }
+        // A batch of invalidations in this frame's array cannot be refused;
+        // should it be (an ABI mismatch), invalidate one page at a time.
+        if multicall(&mut batch[..here]) != Ok(here) {
+            for index in 0..here as u64 {
+                mmu_invalidate_page(start.wrapping_add((page + index) * 4096));
+            }
+        }
+        page += here as u64;
+    }
+}
+
+/// Pages [`mmu_invalidate_range`] invalidates per hypercall.
+pub const INVALIDATE_BATCH: usize = 32;
+
+/// Runs the calls in `entries` in order in one hypercall (`multicall`):
+/// each entry's `result` receives what its call returned (a value, or a
+/// negative [`Status`]; decode it with [`Status::result`]). A call that
+/// fails does not stop the batch. Returns how many entries ran: all of
+/// them, unless the hypervisor stopped at an entry it may not batch (that
+/// entry's `result` says why).
+///
+/// Only calls that take no pointer to guest memory are accepted here
+/// ([`pointer_free`](crate::multicall::pointer_free): `abi_version`, the `mmu_*` and event calls,
+/// `block_info`, ...), so the batch cannot write anywhere a safe caller did
+/// not mean; [`multicall_unchecked`] takes any call.
+///
+/// # Errors
+///
+/// [`Status::InvalidArgument`] (nothing ran) when `entries` is empty, longer
+/// than [`MULTICALL_MAX`], or holds a call that is unknown or takes a
+/// pointer.
+///
+/// ```no_run
+/// use shared_abi::Hypercall;
+/// use shared_abi::multicall::MulticallEntry;
+/// let mut calls = [
+///     MulticallEntry::new(Hypercall::AbiVersion, [0; 5]),
+///     MulticallEntry::new(Hypercall::MmuInvalidatePage, [0x4000_0000, 0, 0, 0, 0]),
+/// ];
+/// assert_eq!(shared_abi::guest::multicall(&mut calls), Ok(2));
+/// assert_eq!(calls[0].result as u32, shared_abi::ABI_VERSION);
+/// ```
+pub fn multicall(entries: &mut [MulticallEntry]) -> Result<usize, Status> {
+    if !entries
+        .iter()
+        .all(|entry| pointer_free_number(entry.number))
+    {
+        return Err(Status::InvalidArgument);
+    }
+    // SAFETY: no entry passes a pointer the hypervisor would follow.
+    unsafe { multicall_unchecked(entries) }
+}
+
+/// [`multicall`] for any call, pointer arguments included.
+///
+/// # Errors
+///
+/// [`Status::InvalidArgument`] when `entries` is empty or longer than
+/// [`MULTICALL_MAX`] (nothing ran).
+///
+/// # Safety
+///
+/// Each entry's pointer arguments must be valid for what its call does with
+/// them, as for [`hypercall`].
+pub unsafe fn multicall_unchecked(entries: &mut [MulticallEntry]) -> Result<usize, Status> {
+    if entries.is_empty() || entries.len() as u64 > MULTICALL_MAX {
+        return Err(Status::InvalidArgument);
+    }
+    let ptr = entries.as_mut_ptr() as u64;
+    // SAFETY: the hypervisor reads and writes only `entries` (aligned, owned
+    // by this exclusive borrow) and the memory the entries' calls name,
+    // which the caller vouches for.
+    let raw = unsafe { hypercall(Hypercall::Multicall, [ptr, entries.len() as u64, 0, 0, 0]) };
+    Status::result(raw).map(|ran| ran as usize)
 }

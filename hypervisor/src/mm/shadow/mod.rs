@@ -69,6 +69,7 @@ pub struct ShadowStats {
 pub struct TablePool<T> {
     memory: T,
     free: alloc::vec::Vec<u64>,
+    capacity: usize,
 }
 
 impl<T: TableMemory> TablePool<T> {
@@ -86,12 +87,22 @@ impl<T: TableMemory> TablePool<T> {
                 }
             }
         }
-        Some(Self { memory, free })
+        Some(Self {
+            memory,
+            free,
+            capacity: frames,
+        })
     }
 
     /// Frames not in use.
     pub fn available(&self) -> usize {
         self.free.len()
+    }
+
+    /// Frames in use (shadow roots included): the pool's size minus the
+    /// free ones.
+    pub fn in_use(&self) -> usize {
+        self.capacity - self.free.len()
     }
 
     /// Gives every frame back to the underlying memory.
@@ -210,6 +221,12 @@ impl<T: TableMemory> Shadow<T> {
     /// Shadow table frames still free in the pool.
     pub fn pool_available(&self) -> usize {
         self.pool.available()
+    }
+
+    /// Shadow table frames in use, roots included: the memory shadowing
+    /// costs the domain now.
+    pub fn tables_in_use(&self) -> usize {
+        self.pool.in_use()
     }
 
     /// Switches to the guest root `guest`, reusing its cached shadow if there

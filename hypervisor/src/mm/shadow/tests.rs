@@ -327,13 +327,17 @@ fn flushes_drop_translations_and_return_tables() {
     );
     let mut shadow = shadow(root, 32);
     let before = shadow.pool_available();
+    // Only the root is in use before the first fill.
+    assert_eq!(shadow.tables_in_use(), 1);
     shadow
         .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), READ)
         .unwrap();
     assert_eq!(shadow.pool_available(), before - 3);
+    assert_eq!(shadow.tables_in_use(), 4);
     assert_eq!(shadow.flush_current(), TlbFlush::All);
     assert!(shadow_entry(&shadow, 0x40_0000).is_none());
     assert_eq!(shadow.pool_available(), before);
+    assert_eq!(shadow.tables_in_use(), 1);
     assert_eq!(shadow.into_pool().available(), 32);
 }
 

@@ -133,6 +133,27 @@ pub fn unmap(root: u64, virt: u64) -> Option<u64> {
     (entry & PageFlags::PRESENT.bits() != 0).then_some(entry & ADDRESS_MASK)
 }
 
+/// Removes the 4 KiB mappings of `pages` pages from `virt` (page-aligned)
+/// and invalidates them all in batches ([`hv::mmu_invalidate_range`]);
+/// calls `each(page, frame)` for every page that was mapped. The frames are
+/// not freed. Returns how many pages were mapped.
+pub fn unmap_range(root: u64, virt: u64, pages: u64, mut each: impl FnMut(u64, u64)) -> u64 {
+    let mut mapped = 0;
+    for page in (0..pages).map(|index| virt.wrapping_add(index * 4096)) {
+        let Some((table, index)) = page_table::leaf_slot(&GuestTables, root, page) else {
+            continue;
+        };
+        let entry = GuestTables.read_entry(table, index);
+        GuestTables.write_entry(table, index, 0);
+        if entry & PageFlags::PRESENT.bits() != 0 {
+            each(page, entry & ADDRESS_MASK);
+            mapped += 1;
+        }
+    }
+    hv::mmu_invalidate_range(virt, pages);
+    mapped
+}
+
 /// The flags of the 4 KiB entry for `virt` (accessed and dirty included;
 /// `None` when no page table covers it).
 pub fn entry_flags(root: u64, virt: u64) -> Option<PageFlags> {
