@@ -35,6 +35,10 @@ impl Domain {
         let end = addr
             .checked_add(len as u64)
             .ok_or(Status::InvalidArgument)?;
+        if addr.page_offset() + len as u64 <= PAGE_SIZE {
+            each(self.translate_guest(addr, write)?, 0, len);
+            return Ok(());
+        }
         let walk = |each: &mut dyn FnMut(MachineAddr, usize, usize)| -> Result<(), Status> {
             let mut cursor = addr;
             let mut offset = 0usize;
@@ -46,12 +50,9 @@ impl Domain {
             }
             Ok(())
         };
-        // A range within one page is checked by the walk that serves it;
-        // a longer one is checked whole first, so that nothing is copied
-        // unless all of it can be.
-        if addr.page_offset() + len as u64 > PAGE_SIZE {
-            walk(&mut |_, _, _| {})?;
-        }
+        // A range over several pages is checked whole first, so that
+        // nothing is copied unless all of it can be.
+        walk(&mut |_, _, _| {})?;
         walk(&mut each)
     }
 

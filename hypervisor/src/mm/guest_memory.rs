@@ -88,41 +88,101 @@ pub fn zero<M: GuestPhysMemory + ?Sized>(
     })
 }
 
-/// Reads the little-endian 16-bit value at `addr` (a ring index, say).
-pub fn read_u16<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u16> {
-    let mut bytes = [0u8; 2];
-    read(memory, addr, &mut bytes).ok()?;
-    Some(u16::from_le_bytes(bytes))
+/// A little-endian integer the hypervisor reads and writes in guest
+/// memory with one access when it is aligned (ring indices, descriptor
+/// words, page-table entries, status bytes).
+pub trait Scalar: Copy {
+    /// Size in bytes (also the alignment of the one-access path).
+    const SIZE: usize;
+    /// The value from its little-endian bytes.
+    fn from_le_slice(bytes: &[u8]) -> Self;
+    /// Its little-endian bytes into `out` (of `SIZE` bytes).
+    fn to_le_slice(self, out: &mut [u8]);
+    /// From and to the little-endian form the memory holds.
+    fn le(self) -> Self;
 }
 
-/// The aligned word at `addr` (never crossing a page), as a volatile
-/// pointer: the guest owns the memory and may change it at any time.
+macro_rules! scalar {
+    ($($t:ty),*) => {$(
+        impl Scalar for $t {
+            const SIZE: usize = core::mem::size_of::<$t>();
+            fn from_le_slice(bytes: &[u8]) -> Self {
+                let mut raw = [0u8; core::mem::size_of::<$t>()];
+                raw.copy_from_slice(bytes);
+                <$t>::from_le_bytes(raw)
+            }
+            fn to_le_slice(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_le_bytes());
+            }
+            fn le(self) -> Self {
+                <$t>::from_le(self)
+            }
+        }
+    )*};
+}
+
+scalar!(u8, u16, u32, u64);
+
+/// The aligned scalar at `addr` (never crossing a page, being aligned), as
+/// a volatile pointer: the guest owns the memory and may change it at any
+/// time.
 #[inline]
-fn word<M: GuestPhysMemory + ?Sized>(
+fn aligned<M: GuestPhysMemory + ?Sized, T: Scalar>(
     memory: &M,
     addr: GuestPhysAddr,
-) -> Option<VolatilePtr<'_, u64>> {
-    if !addr.as_u64().is_multiple_of(8) || addr.as_u64() >= memory.size() {
+) -> Option<VolatilePtr<'_, T>> {
+    if !addr.as_u64().is_multiple_of(T::SIZE as u64) || addr.as_u64() >= memory.size() {
         return None;
     }
     let page = memory.frame_ptr(addr.frame())?;
-    let word = NonNull::new(page.wrapping_add(addr.page_offset() as usize).cast::<u64>())?;
-    // SAFETY: the word is 8-aligned inside one frame of this domain (the
+    let at = NonNull::new(page.wrapping_add(addr.page_offset() as usize).cast::<T>())?;
+    // SAFETY: the value is aligned inside one frame of this domain (the
     // frame pointer is valid for the whole 4 KiB page), and it is only
     // read or written by value, never referenced.
-    Some(unsafe { VolatilePtr::new(word) })
+    Some(unsafe { VolatilePtr::new(at) })
 }
 
-/// Reads the little-endian word at `addr` (a page-table entry, say): one
-/// load when it is aligned, as page-table entries are.
+/// Reads the little-endian scalar at `addr`: one load when it is aligned.
 #[inline]
-pub fn read_u64<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u64> {
-    if let Some(word) = word(memory, addr) {
-        return Some(u64::from_le(word.read()));
+pub fn read_scalar<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+) -> Option<T> {
+    if let Some(value) = aligned::<M, T>(memory, addr) {
+        return Some(value.read().le());
     }
     let mut bytes = [0u8; 8];
-    read(memory, addr, &mut bytes).ok()?;
-    Some(u64::from_le_bytes(bytes))
+    read(memory, addr, &mut bytes[..T::SIZE]).ok()?;
+    Some(T::from_le_slice(&bytes[..T::SIZE]))
+}
+
+/// Writes `value` as a little-endian scalar at `addr`: one store when it
+/// is aligned.
+#[inline]
+pub fn write_scalar<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    value: T,
+) -> Result<(), OutOfRange> {
+    if let Some(at) = aligned::<M, T>(memory, addr) {
+        at.write(value.le());
+        return Ok(());
+    }
+    let mut bytes = [0u8; 8];
+    value.to_le_slice(&mut bytes[..T::SIZE]);
+    write(memory, addr, &bytes[..T::SIZE])
+}
+
+/// Reads the little-endian 16-bit value at `addr` (a ring index, say).
+#[inline]
+pub fn read_u16<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u16> {
+    read_scalar(memory, addr)
+}
+
+/// Reads the little-endian word at `addr` (a page-table entry, say).
+#[inline]
+pub fn read_u64<M: GuestPhysMemory + ?Sized>(memory: &M, addr: GuestPhysAddr) -> Option<u64> {
+    read_scalar(memory, addr)
 }
 
 /// Writes `value` as a little-endian word at `addr`.
@@ -132,11 +192,7 @@ pub fn write_u64<M: GuestPhysMemory + ?Sized>(
     addr: GuestPhysAddr,
     value: u64,
 ) -> Result<(), OutOfRange> {
-    if let Some(word) = word(memory, addr) {
-        word.write(value.to_le());
-        return Ok(());
-    }
-    write(memory, addr, &value.to_le_bytes())
+    write_scalar(memory, addr, value)
 }
 
 /// Copies the bytes of `value` (padding included, as an untyped copy) to

@@ -142,20 +142,21 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
             }
             Err(ChainError::Indirect) => return Some("indirect descriptors are not offered"),
         };
-        let _ = guest_memory::write(memory, status_at, &[status as u8]);
+        let _ = guest_memory::write_scalar(memory, status_at, status as u8);
         let used_slot =
             GuestPhysAddr(queue.used.as_u64() + queue.layout.used_slot(queue.used_index));
-        let mut element = [0u8; 8];
-        element[..4].copy_from_slice(&(head as u32).to_le_bytes());
-        element[4..].copy_from_slice(&(written + 1).to_le_bytes());
-        let _ = guest_memory::write(memory, used_slot, &element);
+        // The used element: the head's id, then the bytes written (two
+        // 4-byte fields; the ring is only 4-aligned).
+        let _ = guest_memory::write_scalar(memory, used_slot, u32::from(head));
+        let length_at = GuestPhysAddr(used_slot.as_u64() + 4);
+        let _ = guest_memory::write_scalar(memory, length_at, written + 1);
         queue.used_index = queue.used_index.wrapping_add(1);
         queue.last_available = queue.last_available.wrapping_add(1);
     }
     let used_idx = GuestPhysAddr(queue.used.as_u64() + Layout::USED_IDX);
-    let _ = guest_memory::write(memory, used_idx, &queue.used_index.to_le_bytes());
+    let _ = guest_memory::write_scalar(memory, used_idx, queue.used_index);
     let avail_event = GuestPhysAddr(queue.used.as_u64() + queue.layout.avail_event());
-    let _ = guest_memory::write(memory, avail_event, &queue.last_available.to_le_bytes());
+    let _ = guest_memory::write_scalar(memory, avail_event, queue.last_available);
     let used_event = guest_memory::read_u16(
         memory,
         GuestPhysAddr(queue.available.as_u64() + queue.layout.used_event()),

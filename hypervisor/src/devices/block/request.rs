@@ -225,11 +225,13 @@ pub fn parse<'a, M: GuestPhysMemory + ?Sized>(
     if last.flags & DESC_F_WRITE == 0 || last.len < 1 {
         return Err(ChainError::Malformed("the status must be a writable byte"));
     }
-    let mut bytes = [0u8; 16];
-    guest_memory::read(memory, GuestPhysAddr(first.addr), &mut bytes)
-        .map_err(|_| ChainError::OutsideMemory)?;
-    let raw_type = u32::from_le_bytes(bytes[0..4].try_into().unwrap_or_default());
-    let sector = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+    let header = GuestPhysAddr(first.addr);
+    let raw_type: u32 =
+        guest_memory::read_scalar(memory, header).ok_or(ChainError::OutsideMemory)?;
+    let sector: u64 = header
+        .checked_add(8)
+        .and_then(|at| guest_memory::read_scalar(memory, at))
+        .ok_or(ChainError::OutsideMemory)?;
     let status = GuestPhysAddr(last.addr + last.len as u64 - 1);
     let kind = BlockRequestType::from_raw(raw_type).ok_or(ChainError::Unsupported(raw_type))?;
 

@@ -317,7 +317,8 @@ impl<T: TableMemory> Shadow<T> {
         addr: GuestVirtAddr,
         access: Access,
     ) -> Result<TlbFlush, GuestFault> {
-        let mapping = guest_walk::walk(memory, self.guest_root(), addr, access)?;
+        let current = self.current_root();
+        let mapping = guest_walk::walk(memory, current.guest, addr, access)?;
         let machine = p2m(mapping.phys.frame()).ok_or(GuestFault {
             error_code: error_code::USER | error_code::PRESENT | error_code::RESERVED,
         })?;
@@ -325,7 +326,7 @@ impl<T: TableMemory> Shadow<T> {
             mapping.writable && (access.write || mapping.leaf.contains(PageFlags::DIRTY));
         let flags = leaf_flags(writable, mapping.executable, mapping.size);
         let page = align_down(addr.as_u64(), PAGE_SIZE);
-        let root = self.machine_root();
+        let root = current.machine;
         let mut result =
             page_table::remap(&mut self.pool, root, page, machine, PageSize::Size4K, flags);
         let mut flush = TlbFlush::None;
