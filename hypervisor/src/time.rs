@@ -3,8 +3,6 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use shared_abi::shared_info::{ns_multiplier, ticks_to_ns};
-
 use crate::arch::x86_64::{apic, cpu, percpu};
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
@@ -33,11 +31,6 @@ pub fn tsc_hz() -> u64 {
 /// The current TSC.
 pub fn now() -> u64 {
     cpu::rdtsc()
-}
-
-/// TSC ticks to nanoseconds.
-pub fn tsc_to_ns(ticks: u64) -> u64 {
-    ticks_to_ns(ticks, ns_multiplier(tsc_hz()))
 }
 
 /// Nanoseconds to TSC ticks, saturating (a deadline centuries away stays

@@ -18,8 +18,6 @@ mod device;
 mod service;
 
 #[cfg(target_os = "none")]
-pub use device::{INPUT_QUEUE_LIMIT, RingDevice};
-#[cfg(target_os = "none")]
 pub use service::{
     DomainConsole, attach, flush, message, service, set_color, uart_input, write_early,
 };

@@ -22,7 +22,7 @@ pub mod table;
 pub mod trap_delivery;
 
 #[cfg(target_os = "none")]
-pub use create::{CreateError, create};
+pub use create::create;
 #[cfg(target_os = "none")]
 pub use record::{Domain, State};
 

@@ -34,11 +34,6 @@ impl Vcpu {
     pub fn resume_into(&self, frame: &mut crate::arch::x86_64::entry::TrapFrame) {
         *frame = self.frame;
     }
-
-    /// The saved instruction pointer.
-    pub fn rip(&self) -> u64 {
-        self.frame.scratch.rip
-    }
 }
 
 /// The registers of a guest context that hypercalls and trap delivery
@@ -59,8 +54,6 @@ pub trait Context {
     fn set_rflags(&mut self, value: u64);
     /// `rax`, `rcx` and `r11`: what `syscall` and a trap frame carry.
     fn rax(&self) -> u64;
-    /// Sets `rax`.
-    fn set_rax(&mut self, value: u64);
     /// `rcx`.
     fn rcx(&self) -> u64;
     /// Sets `rcx`.
@@ -89,10 +82,13 @@ impl Context for Registers {
         rip.rip, set_rip;
         rsp.rsp, set_rsp;
         rflags.rflags, set_rflags;
-        rax.rax, set_rax;
         rcx.rcx, set_rcx;
         r11.r11, set_r11;
     );
+
+    fn rax(&self) -> u64 {
+        self.rax
+    }
 }
 
 #[cfg(target_os = "none")]
@@ -100,10 +96,13 @@ impl Context for crate::arch::x86_64::entry::TrapFrame {
     context_fields!(
         rip.scratch.rip, set_rip;
         rsp.scratch.rsp, set_rsp;
-        rax.scratch.rax, set_rax;
         rcx.scratch.rcx, set_rcx;
         r11.scratch.r11, set_r11;
     );
+
+    fn rax(&self) -> u64 {
+        self.scratch.rax
+    }
 
     fn rflags(&self) -> u64 {
         self.scratch.rflags
@@ -120,10 +119,13 @@ impl Context for crate::arch::x86_64::entry::ScratchFrame {
     context_fields!(
         rip.rip, set_rip;
         rsp.rsp, set_rsp;
-        rax.rax, set_rax;
         rcx.rcx, set_rcx;
         r11.r11, set_r11;
     );
+
+    fn rax(&self) -> u64 {
+        self.rax
+    }
 
     fn rflags(&self) -> u64 {
         self.rflags

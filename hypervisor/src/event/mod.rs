@@ -8,4 +8,4 @@
 
 pub mod ports;
 
-pub use ports::{Port, PortTable};
+pub use ports::PortTable;

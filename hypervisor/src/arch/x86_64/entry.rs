@@ -136,7 +136,7 @@ pub const fn guest_rflags(rflags: u64) -> u64 {
 
 impl TrapFrame {
     /// Whether the interrupted code ran in ring 3.
-    pub fn from_user(&self) -> bool {
+    pub fn interrupted_user(&self) -> bool {
         self.scratch.cs & 3 == 3
     }
 

@@ -4,9 +4,6 @@
 pub const PAGE_FAULT: u8 = 14;
 /// Vector of the general-protection fault.
 pub const GENERAL_PROTECTION: u8 = 13;
-/// Number of architecturally defined exception vectors.
-pub const EXCEPTION_COUNT: usize = 32;
-
 /// The exception's name as used in reports.
 pub fn name(vector: u8) -> &'static str {
     match vector {

@@ -81,11 +81,6 @@ pub fn this() -> &'static PerCpu {
 }
 
 impl PerCpu {
-    /// The kernel stack top.
-    pub fn kernel_stack_top(&self) -> u64 {
-        self.kernel_stack_top
-    }
-
     /// The `rsp` of the guest whose `syscall` is being served.
     pub fn user_rsp(&self) -> u64 {
         self.user_rsp.load(Ordering::Relaxed)

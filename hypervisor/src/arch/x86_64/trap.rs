@@ -130,7 +130,7 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
             log::warn!("non-maskable interrupt at rip {:#x}", frame.scratch.rip);
             return;
         }
-        _ if !frame.from_user() => fatal::exception(frame),
+        _ if !frame.interrupted_user() => fatal::exception(frame),
         PAGE_FAULT
             if BENCH_PROBE.load(Ordering::Relaxed) && cpu::read_cr2() == FAULT_PROBE_ADDRESS =>
         {
@@ -181,7 +181,7 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
         Exit::Timer
     };
     apic::end_of_interrupt();
-    if frame.from_user() {
+    if frame.interrupted_user() {
         (core().exit)(frame, exit);
     }
     // From ring 0 this interrupted the idle loop, which looks at the clock
