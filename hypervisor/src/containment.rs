@@ -66,7 +66,7 @@ pub fn report(
     let cause = core::str::from_utf8(cause.as_bytes()).unwrap_or("?");
     log::warn!(
         "domain {} '{}' stopped at rip {rip:#x}: {cause}",
-        domain.id,
-        domain.name
+        domain.id(),
+        domain.name()
     );
 }

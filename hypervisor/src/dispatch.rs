@@ -22,7 +22,7 @@ use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
 use crate::mm::address::{GuestVirtAddr, MachineAddr};
-use crate::mm::guest_walk::{Access, GuestFault};
+use crate::mm::guest_walk::Access;
 use crate::mm::kernel_space;
 use crate::time;
 use crate::{console, containment};
@@ -150,14 +150,14 @@ fn reschedule(
     frame: &mut TrapFrame,
 ) {
     let current = table.current;
-    table.domains[current].vcpu.park(frame);
+    table.domains[current].vcpu_mut().park(frame);
     table.timers_changed = false;
     let slice_over = time::now() >= percpu::this().slice_end();
     let stay = match outcome {
         Outcome::Resume => !slice_over,
         Outcome::Yield => false,
         Outcome::Block => {
-            table.domains[current].state = State::Blocked;
+            table.domains[current].block();
             false
         }
         Outcome::End(state) => {
@@ -168,7 +168,7 @@ fn reschedule(
     console::service(&mut table);
     crate::devices::block::service(&mut table);
     fire_due_timers(&mut table);
-    let next = if stay && table.domains[current].state == State::Runnable {
+    let next = if stay && table.domains[current].is_runnable() {
         current
     } else {
         let next = pick_next(&mut table);
@@ -198,15 +198,7 @@ fn exception(
 ) -> Outcome {
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
         let access = Access::of_page_fault(hardware_error);
-        let filled = match (domain.shadow.as_mut(), domain.memory.as_ref()) {
-            (Some(shadow), Some(memory)) => {
-                paging::fill(shadow, memory, GuestVirtAddr(address), access)
-            }
-            _ => Err(GuestFault {
-                error_code: hardware_error,
-            }),
-        };
-        match filled {
+        match domain.fill(GuestVirtAddr(address), access, hardware_error) {
             Ok(flush) => {
                 paging::apply(flush);
                 return Outcome::Resume;
@@ -233,12 +225,12 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     // SAFETY: the hypervisor's own root maps everything it uses.
     unsafe { cpu::write_cr3(kernel_space::root()) };
     let domain = &mut table.domains[index];
-    domain.release(state);
+    domain.end(state);
     if let State::Exited(code) = state {
         log::info!(
             "domain {} '{}' shut down with code {code}",
-            domain.id,
-            domain.name
+            domain.id(),
+            domain.name()
         );
     }
 }
@@ -247,11 +239,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
 fn fire_due_timers(table: &mut DomainTable) {
     let now = time::now();
     for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
-        if domain
-            .timer_deadline
-            .is_some_and(|deadline| deadline <= now)
-        {
-            domain.timer_deadline = None;
+        if domain.take_due_timer(now) {
             domain.raise_virq(Virq::Timer);
         }
     }
@@ -265,9 +253,9 @@ fn pick_next(table: &mut DomainTable) -> usize {
         if let Some(next) = table.next_runnable() {
             return next;
         }
-        let blocked = table.domains.iter().filter(|d| d.state == State::Blocked);
-        let console_can_wake = blocked.clone().any(|d| d.console.device.is_some());
-        let deadline = blocked.clone().filter_map(|d| d.timer_deadline).min();
+        let blocked = table.domains.iter().filter(|d| d.is_blocked());
+        let console_can_wake = blocked.clone().any(|d| d.console().device.is_some());
+        let deadline = blocked.clone().filter_map(|d| d.timer_deadline()).min();
         let deadline = match (deadline, console_can_wake) {
             (Some(deadline), _) => Some(deadline),
             // Only keyboard input can wake someone: poll the clock now and
@@ -279,8 +267,8 @@ fn pick_next(table: &mut DomainTable) -> usize {
             for domain in blocked {
                 log::warn!(
                     "domain {} '{}' is blocked with nothing to wake it",
-                    domain.id,
-                    domain.name
+                    domain.id(),
+                    domain.name()
                 );
             }
             finish(table);
@@ -299,7 +287,7 @@ fn pick_next(table: &mut DomainTable) -> usize {
 fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFrame) -> usize {
     loop {
         let domain = &mut table.domains[index];
-        domain.vcpu.resume_into(frame);
+        domain.vcpu_mut().resume_into(frame);
         if !domain.upcall_due() {
             return index;
         }
@@ -325,18 +313,15 @@ fn arm_timer(table: &DomainTable) {
         .domains
         .iter()
         .filter(|d| d.is_alive())
-        .filter_map(|d| d.timer_deadline)
+        .filter_map(|d| d.timer_deadline())
         .fold(slice_end, u64::min);
     time::arm_at(deadline);
 }
 
 fn root_of(domain: &Domain) -> MachineAddr {
-    domain
-        .shadow
-        .as_ref()
-        .map_or_else(kernel_space::root, |shadow| {
-            MachineAddr(shadow.machine_root())
-        })
+    domain.shadow().map_or_else(kernel_space::root, |shadow| {
+        MachineAddr(shadow.machine_root())
+    })
 }
 
 /// Starts the first runnable domain. Never returns: from here on the
@@ -344,18 +329,14 @@ fn root_of(domain: &Domain) -> MachineAddr {
 pub fn start() -> ! {
     let (frame, root) = {
         let mut table = DOMAINS.lock();
-        let Some(first) = table
-            .domains
-            .iter()
-            .position(|d| d.state == State::Runnable)
-        else {
+        let Some(first) = table.domains.iter().position(|d| d.is_runnable()) else {
             finish(&table);
         };
         table.current = first;
         start_slice();
         arm_timer(&table);
         let mut frame = entry::TrapFrame::default();
-        table.domains[first].vcpu.resume_into(&mut frame);
+        table.domains[first].vcpu_mut().resume_into(&mut frame);
         (
             alloc::boxed::Box::new(frame),
             root_of(&table.domains[first]),
@@ -383,7 +364,7 @@ fn finish(table: &DomainTable) -> ! {
         let failed = table
             .domains
             .iter()
-            .filter(|d| d.state != State::Exited(0))
+            .filter(|d| d.state() != State::Exited(0))
             .count();
         log::info!(
             "all domains finished: {failed} failed or stopped, {} image(s) rejected",
@@ -400,9 +381,9 @@ fn finish(table: &DomainTable) -> ! {
 /// nothing left to wake it).
 fn report_results(table: &DomainTable) {
     for domain in &table.domains {
-        let (id, name) = (domain.id, domain.name.as_str());
+        let (id, name) = (domain.id(), domain.name());
         let args = format_args!("result: domain {id} '{name}' ");
-        match domain.state {
+        match domain.state() {
             State::Exited(code) => {
                 crate::log::always(format_args!("{args}exited with code {code}"))
             }

@@ -97,8 +97,8 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                 let mut domain = domain::create(id, entry.name, entry.args, image, memory)
                     .map_err(|error| alloc::format!("{error}"))?;
                 if let Some((first, sectors)) = disk {
-                    domain.disk.first_sector = first;
-                    domain.disk.sectors = sectors;
+                    domain.disk_mut().first_sector = first;
+                    domain.disk_mut().sectors = sectors;
                 }
                 Ok(domain)
             });

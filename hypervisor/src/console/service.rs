@@ -51,7 +51,7 @@ pub fn set_color(on: bool) {
 }
 
 fn prefix(console: &Console, domain: &Domain) -> LineBuffer {
-    line_prefix(console.color, domain.id, &domain.name)
+    line_prefix(console.color, domain.id(), domain.name())
 }
 
 /// `[name] `, coloured by domain id when `color`.
@@ -75,11 +75,11 @@ pub fn write_early(domain: &mut Domain, bytes: &[u8]) {
     let mut console = CONSOLE.lock();
     let console = &mut *console;
     let prefix = prefix(console, domain);
-    let focused = console.focus == domain.id;
+    let focused = console.focus == domain.id();
     console.screen.feed(
-        domain.id,
+        domain.id(),
         prefix.as_bytes(),
-        &mut domain.console.line,
+        &mut domain.console_mut().line,
         bytes,
         focused,
         &mut emit,
@@ -92,9 +92,9 @@ pub fn flush(domain: &mut Domain) {
     let console = &mut *console;
     let prefix = prefix(console, domain);
     console.screen.flush(
-        domain.id,
+        domain.id(),
         prefix.as_bytes(),
-        &mut domain.console.line,
+        &mut domain.console_mut().line,
         &mut emit,
     );
 }
@@ -118,7 +118,7 @@ pub fn uart_input(bytes: &[u8]) {
 /// page at `gpa`.
 pub fn attach(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
     let page = domain.shared_page(gpa)?;
-    domain.console.device = Some(RingDevice::attach(page));
+    domain.console_mut().device = Some(RingDevice::attach(page));
     Ok(0)
 }
 
@@ -131,44 +131,45 @@ pub fn service(table: &mut DomainTable) {
         match console.escape.feed(key) {
             Action::Deliver(byte) => {
                 if let Some(domain) = table.domain(console.focus)
-                    && domain.console.input.len() < INPUT_QUEUE_LIMIT
+                    && domain.console().input.len() < INPUT_QUEUE_LIMIT
                 {
-                    domain.console.input.push_back(byte);
+                    domain.console_mut().input.push_back(byte);
                 }
             }
             Action::Focus(id) => focus(console, table, id),
             Action::List => list(console, table),
             Action::EndOfInput => {
                 for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
-                    domain.console.input.push_back(END_OF_INPUT);
+                    domain.console_mut().input.push_back(END_OF_INPUT);
                 }
             }
             Action::Nothing => {}
         }
     }
     for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
-        let Some(mut device) = domain.console.device.take() else {
+        let Some(mut device) = domain.console_mut().device.take() else {
             continue;
         };
-        let focused = console.focus == domain.id;
+        let id = domain.id();
+        let focused = console.focus == id;
         // The prefix is formatted only if there is output to show.
         let mut prefix_text = None;
         let color = console.color;
-        let line = &mut domain.console.line;
+        let (name, domain_console) = domain.name_and_console_mut();
         let screen = &mut console.screen;
-        let (id, name) = (domain.id, domain.name.as_str());
         let drained = device.drain(|bytes| {
             let prefix = prefix_text.get_or_insert_with(|| line_prefix(color, id, name));
+            let line = &mut domain_console.line;
             screen.feed(id, prefix.as_bytes(), line, bytes, focused, &mut emit)
         });
         let filled = drained.and_then(|moved| {
             device
-                .fill(&mut domain.console.input)
+                .fill(&mut domain_console.input)
                 .map(|more| moved || more)
         });
         match filled {
             Ok(progress) => {
-                domain.console.device = Some(device);
+                domain.console_mut().device = Some(device);
                 if progress {
                     domain.raise_virq(Virq::Console);
                 }
@@ -178,10 +179,13 @@ pub fn service(table: &mut DomainTable) {
                 let _ = writeln!(
                     text,
                     "hv: warning: domain {} '{}': console ring corrupt ({}: {:?}); console disconnected",
-                    domain.id, domain.name, corrupt.index, corrupt.fault
+                    domain.id(),
+                    domain.name(),
+                    corrupt.index,
+                    corrupt.fault
                 );
                 console.screen.message(text.as_bytes(), &mut emit);
-                domain.console.input.clear();
+                domain.console_mut().input.clear();
             }
         }
     }
@@ -195,13 +199,16 @@ fn focus(console: &mut Console, table: &mut DomainTable, id: u32) {
             let _ = writeln!(
                 text,
                 "hv: console input goes to domain {id} '{}'",
-                domain.name
+                domain.name()
             );
             console.screen.message(text.as_bytes(), &mut emit);
             let prefix = prefix(console, domain);
-            console
-                .screen
-                .show_partial(id, prefix.as_bytes(), &mut domain.console.line, &mut emit);
+            console.screen.show_partial(
+                id,
+                prefix.as_bytes(),
+                &mut domain.console_mut().line,
+                &mut emit,
+            );
         }
         None => {
             let _ = writeln!(text, "hv: no running domain {id}");
@@ -213,11 +220,17 @@ fn focus(console: &mut Console, table: &mut DomainTable, id: u32) {
 fn list(console: &mut Console, table: &DomainTable) {
     for domain in &table.domains {
         let mut text = LineBuffer::new();
-        let marker = if domain.id == console.focus { '*' } else { ' ' };
+        let marker = if domain.id() == console.focus {
+            '*'
+        } else {
+            ' '
+        };
         let _ = writeln!(
             text,
             "hv: {marker} {} {:<16} {:?}",
-            domain.id, domain.name, domain.state
+            domain.id(),
+            domain.name(),
+            domain.state()
         );
         console.screen.message(text.as_bytes(), &mut emit);
     }

@@ -9,9 +9,8 @@ use core::fmt;
 
 use super::memory::DomainMemory;
 use super::paging;
-use super::record::{Domain, State};
+use super::record::Domain;
 use super::vcpu::{Registers, Vcpu};
-use crate::console::DomainConsole;
 use crate::loader::elf_image::{self, ImageError};
 use crate::loader::{self, LoadError};
 
@@ -64,21 +63,12 @@ pub fn create(
         memory_bytes >> 20,
         regs.rip
     );
-    Ok(Domain {
+    Ok(Domain::new(
         id,
-        name: name.to_string(),
-        args: String::from(args),
-        memory: Some(memory),
-        shadow: Some(shadow),
-        traps: [0; shared_abi::trap::VECTORS as usize],
-        vcpu: Vcpu::new(&regs),
-        state: State::Runnable,
-        console: DomainConsole::default(),
-        shared_info: None,
-        callback: 0,
-        timer_deadline: None,
-        start_tsc: crate::time::now(),
-        ports: crate::event::PortTable::default(),
-        disk: crate::devices::block::DomainDisk::default(),
-    })
+        name.to_string(),
+        String::from(args),
+        memory,
+        shadow,
+        Vcpu::new(&regs),
+    ))
 }

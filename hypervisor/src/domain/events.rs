@@ -12,11 +12,19 @@ use core::sync::atomic::Ordering;
 use shared_abi::event::Virq;
 use shared_abi::shared_info::SharedInfo;
 
-use super::record::{Domain, State};
+use super::record::Domain;
 use crate::mm::direct_map::machine_ptr;
 
 impl Domain {
+    /// Registers the shared-information page at guest-physical `gpa` (see
+    /// [`Domain::shared_page`] for what it must be).
+    pub fn register_shared_page(&mut self, gpa: u64) -> Result<(), shared_abi::Status> {
+        self.shared_info = Some(self.shared_page(gpa)?);
+        Ok(())
+    }
+
     /// The shared-information page, once registered.
+    #[inline]
     pub fn shared(&self) -> Option<&SharedInfo> {
         // SAFETY: `shared_info` is a page-aligned frame of this domain's
         // memory (checked at registration, kept while the domain lives), so
@@ -40,21 +48,19 @@ impl Domain {
             return;
         }
         shared.vcpu.upcall_pending.store(1, Ordering::SeqCst);
-        if self.state == State::Blocked {
-            self.state = State::Runnable;
-        }
+        self.wake();
     }
 
     /// Raises the port bound to `virq`, if there is one.
     pub fn raise_virq(&mut self, virq: Virq) {
-        if let Some(port) = self.ports.virq_port(virq) {
+        if let Some(port) = self.ports().virq_port(virq) {
             self.raise(port);
         }
     }
 
     /// Whether an upcall should be delivered before the guest runs again.
     pub fn upcall_due(&self) -> bool {
-        self.callback != 0
+        self.callback() != 0
             && self.shared().is_some_and(|shared| {
                 shared.vcpu.upcall_pending.load(Ordering::SeqCst) != 0
                     && shared.vcpu.upcall_mask.load(Ordering::SeqCst) == 0

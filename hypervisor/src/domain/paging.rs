@@ -9,6 +9,7 @@ use crate::mm::machine_tables::MachineTables;
 use crate::mm::shadow::{Shadow, TablePool, TlbFlush};
 
 use super::memory::DomainMemory;
+use super::record::Domain;
 
 pub use crate::memory_budget::SHADOW_POOL_FRAMES;
 
@@ -31,8 +32,25 @@ pub fn apply(flush: TlbFlush) {
     }
 }
 
+impl Domain {
+    /// Resolves a hardware page fault at `addr` in the shadow; an ended
+    /// domain (no tables) gets `error_code` back as the guest's fault.
+    #[inline]
+    pub fn fill(
+        &mut self,
+        addr: GuestVirtAddr,
+        access: Access,
+        error_code: u64,
+    ) -> Result<TlbFlush, GuestFault> {
+        match (self.shadow.as_mut(), self.memory.as_ref()) {
+            (Some(shadow), Some(memory)) => fill(shadow, memory, addr, access),
+            _ => Err(GuestFault { error_code }),
+        }
+    }
+}
+
 /// Resolves a hardware page fault of the domain at `addr`.
-pub fn fill(
+fn fill(
     shadow: &mut DomainShadow,
     memory: &DomainMemory,
     addr: GuestVirtAddr,

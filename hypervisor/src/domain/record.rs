@@ -1,4 +1,19 @@
-//! The domain record.
+//! The domain record and its lifecycle.
+//!
+//! Every field is private: callers go through the methods here (and the
+//! ones in [`super::events`], [`super::guest_access`] and
+//! [`super::trap_delivery`]), so the rules live with the data. The state
+//! moves only as follows, and only through these methods:
+//!
+//! ```text
+//! Runnable --block()--> Blocked --wake()--> Runnable
+//! Runnable | Blocked --end(Exited(code) | Stopped)--> ended (final)
+//! ```
+//!
+//! [`Domain::block`] and [`Domain::wake`] change nothing for an ended
+//! domain, and [`Domain::end`] accepts only an ended state, so an ended
+//! domain never runs again. (The record is built on machine frames, so
+//! this is documented here rather than unit-tested on the host.)
 
 use alloc::string::String;
 use core::fmt::Write;
@@ -7,6 +22,7 @@ use super::memory::DomainMemory;
 use super::paging::DomainShadow;
 use super::vcpu::Vcpu;
 use crate::console::{self, DomainConsole};
+use crate::devices::block::DomainDisk;
 use crate::event::PortTable;
 use crate::mm::address::MachineAddr;
 
@@ -26,48 +42,251 @@ pub enum State {
 /// One guest.
 pub struct Domain {
     /// Identifier, from 1.
-    pub id: u32,
+    id: u32,
     /// Name from the bundle.
-    pub name: String,
+    name: String,
     /// Argument string from the bundle.
-    pub args: String,
+    args: String,
     /// Guest-physical memory (released when the domain ends).
-    pub memory: Option<DomainMemory>,
+    pub(super) memory: Option<DomainMemory>,
     /// Shadow page tables (released when the domain ends).
-    pub shadow: Option<DomainShadow>,
+    pub(super) shadow: Option<DomainShadow>,
     /// Registered exception handlers by vector (0: none).
-    pub traps: [u64; shared_abi::trap::VECTORS as usize],
+    pub(super) traps: [u64; shared_abi::trap::VECTORS as usize],
     /// The virtual CPU.
-    pub vcpu: Vcpu,
-    /// Current state.
-    pub state: State,
+    vcpu: Vcpu,
+    /// Current state: changed only by the lifecycle methods below.
+    state: State,
     /// The domain's side of the console (unfinished line, split console).
-    pub console: DomainConsole,
+    console: DomainConsole,
     /// The shared-information page (a frame of the domain's own memory).
-    pub shared_info: Option<MachineAddr>,
+    pub(super) shared_info: Option<MachineAddr>,
     /// The event upcall entry point (0: none).
-    pub callback: u64,
+    callback: u64,
     /// The one-shot timer's deadline, as a TSC value.
-    pub timer_deadline: Option<u64>,
+    timer_deadline: Option<u64>,
     /// TSC when the domain was created: virtual time 0.
-    pub start_tsc: u64,
+    start_tsc: u64,
     /// Event-channel ports.
-    pub ports: PortTable,
+    ports: PortTable,
     /// The virtual disk (its region of the physical disk and its queue).
-    pub disk: crate::devices::block::DomainDisk,
+    disk: DomainDisk,
 }
 
 impl Domain {
+    /// A runnable domain with a fresh console, ports and disk, no shared
+    /// page, handlers or timer; virtual time starts now.
+    pub(super) fn new(
+        id: u32,
+        name: String,
+        args: String,
+        memory: DomainMemory,
+        shadow: DomainShadow,
+        vcpu: Vcpu,
+    ) -> Self {
+        Domain {
+            id,
+            name,
+            args,
+            memory: Some(memory),
+            shadow: Some(shadow),
+            traps: [0; shared_abi::trap::VECTORS as usize],
+            vcpu,
+            state: State::Runnable,
+            console: DomainConsole::default(),
+            shared_info: None,
+            callback: 0,
+            timer_deadline: None,
+            start_tsc: crate::time::now(),
+            ports: PortTable::default(),
+            disk: DomainDisk::default(),
+        }
+    }
+
+    /// Identifier, from 1.
+    #[inline]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Name from the bundle.
+    #[inline]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Argument string from the bundle.
+    #[inline]
+    pub fn args(&self) -> &str {
+        &self.args
+    }
+
+    /// Guest-physical memory (`None` once the domain has ended).
+    #[inline]
+    pub fn memory(&self) -> Option<&DomainMemory> {
+        self.memory.as_ref()
+    }
+
+    /// Shadow page tables (`None` once the domain has ended).
+    #[inline]
+    pub fn shadow(&self) -> Option<&DomainShadow> {
+        self.shadow.as_ref()
+    }
+
+    /// Shadow page tables, to change (`None` once the domain has ended).
+    #[inline]
+    pub fn shadow_mut(&mut self) -> Option<&mut DomainShadow> {
+        self.shadow.as_mut()
+    }
+
+    /// The virtual CPU.
+    #[inline]
+    pub fn vcpu_mut(&mut self) -> &mut Vcpu {
+        &mut self.vcpu
+    }
+
+    /// Current state.
+    #[inline]
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether the domain has not ended.
+    #[inline]
+    pub fn is_alive(&self) -> bool {
+        matches!(self.state, State::Runnable | State::Blocked)
+    }
+
+    /// Whether the domain may be scheduled.
+    #[inline]
+    pub fn is_runnable(&self) -> bool {
+        self.state == State::Runnable
+    }
+
+    /// Whether the domain waits for an event.
+    #[inline]
+    pub fn is_blocked(&self) -> bool {
+        self.state == State::Blocked
+    }
+
+    /// Puts a runnable domain to sleep until an event wakes it.
+    #[inline]
+    pub fn block(&mut self) {
+        if self.state == State::Runnable {
+            self.state = State::Blocked;
+        }
+    }
+
+    /// Makes a blocked domain runnable again (an event arrived).
+    #[inline]
+    pub fn wake(&mut self) {
+        if self.state == State::Blocked {
+            self.state = State::Runnable;
+        }
+    }
+
+    /// The domain's side of the console.
+    #[inline]
+    pub fn console(&self) -> &DomainConsole {
+        &self.console
+    }
+
+    /// The domain's side of the console, to change.
+    #[inline]
+    pub fn console_mut(&mut self) -> &mut DomainConsole {
+        &mut self.console
+    }
+
+    /// The name and the console side together (a line prefix while the
+    /// console changes).
+    #[inline]
+    pub fn name_and_console_mut(&mut self) -> (&str, &mut DomainConsole) {
+        (&self.name, &mut self.console)
+    }
+
     /// Writes early-console bytes, one prefixed line at a time.
     pub fn console_write(&mut self, bytes: &[u8]) {
         console::write_early(self, bytes);
     }
 
-    /// Ends the domain: flushes its console and frees its memory and page
-    /// tables. The caller must not be running on this domain's tables.
-    pub fn release(&mut self, state: State) {
+    /// The event upcall entry point (0: none).
+    #[inline]
+    pub fn callback(&self) -> u64 {
+        self.callback
+    }
+
+    /// Sets the event upcall entry point (0 removes it); the caller checked
+    /// that it is a lower-half address.
+    #[inline]
+    pub fn set_callback(&mut self, handler: u64) {
+        self.callback = handler;
+    }
+
+    /// TSC when the domain was created: virtual time 0.
+    #[inline]
+    pub fn start_tsc(&self) -> u64 {
+        self.start_tsc
+    }
+
+    /// Arms the one-shot timer for virtual time `deadline_ns` (0 cancels).
+    #[inline]
+    pub fn set_timer(&mut self, deadline_ns: u64) {
+        self.timer_deadline = match deadline_ns {
+            0 => None,
+            ns => Some(self.start_tsc.saturating_add(crate::time::ns_to_tsc(ns))),
+        };
+    }
+
+    /// The armed timer's deadline, as a TSC value.
+    #[inline]
+    pub fn timer_deadline(&self) -> Option<u64> {
+        self.timer_deadline
+    }
+
+    /// Whether the timer is due at TSC `now`; a due timer is disarmed.
+    #[inline]
+    pub fn take_due_timer(&mut self, now: u64) -> bool {
+        let due = self.timer_deadline.is_some_and(|deadline| deadline <= now);
+        if due {
+            self.timer_deadline = None;
+        }
+        due
+    }
+
+    /// Event-channel ports.
+    #[inline]
+    pub fn ports(&self) -> &PortTable {
+        &self.ports
+    }
+
+    /// Event-channel ports, to change.
+    #[inline]
+    pub fn ports_mut(&mut self) -> &mut PortTable {
+        &mut self.ports
+    }
+
+    /// The virtual disk.
+    #[inline]
+    pub fn disk(&self) -> &DomainDisk {
+        &self.disk
+    }
+
+    /// The virtual disk, to change.
+    #[inline]
+    pub fn disk_mut(&mut self) -> &mut DomainDisk {
+        &mut self.disk
+    }
+
+    /// Ends the domain with `state` (`Exited` or `Stopped`): flushes its
+    /// console, drops its console device and block queue, and frees its
+    /// page tables and memory (the shared page and rings go with it). The
+    /// caller must not be running on this domain's tables.
+    pub fn end(&mut self, state: State) {
+        assert!(!matches!(state, State::Runnable | State::Blocked));
         console::flush(self);
         self.console.device = None;
+        self.disk.queue = None;
+        self.shared_info = None;
         self.state = state;
         if let Some(shadow) = self.shadow.take() {
             let stats = shadow.stats();
@@ -93,11 +312,6 @@ impl Domain {
             shadow.into_pool().release();
         }
         self.memory = None;
-    }
-
-    /// Whether the domain has not ended.
-    pub fn is_alive(&self) -> bool {
-        matches!(self.state, State::Runnable | State::Blocked)
     }
 
     /// Bytes of guest-physical memory.

@@ -35,7 +35,7 @@ impl DomainTable {
     /// Index of the next runnable domain after the current one.
     pub fn next_runnable(&self) -> Option<usize> {
         crate::sched::next_runnable(self.domains.len(), self.current, |index| {
-            self.domains[index].state == State::Runnable
+            self.domains[index].is_runnable()
         })
     }
 
@@ -54,12 +54,12 @@ impl DomainTable {
 
     /// Whether every domain exited with code 0 and no image was rejected.
     pub fn all_succeeded(&self) -> bool {
-        self.rejected == 0 && self.domains.iter().all(|d| d.state == State::Exited(0))
+        self.rejected == 0 && self.domains.iter().all(|d| d.state() == State::Exited(0))
     }
 }
 
 impl PortTables for DomainTable {
     fn table(&mut self, id: u32) -> Option<&mut PortTable> {
-        self.domain(id).map(|domain| &mut domain.ports)
+        self.domain(id).map(|domain| domain.ports_mut())
     }
 }

@@ -55,7 +55,7 @@ pub fn deliver_upcall(
     domain: &mut Domain,
     context: &mut impl Context,
 ) -> Result<(), Undeliverable> {
-    enter(domain, context, domain.callback, UPCALL_VECTOR, 0, 0)
+    enter(domain, context, domain.callback(), UPCALL_VECTOR, 0, 0)
 }
 
 /// Pushes a frame and resumes the guest at `handler` with virtual

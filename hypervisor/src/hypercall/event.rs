@@ -18,12 +18,13 @@ const NAME_MAX: u64 = 32;
 /// Its time fields are initialised, no port is pending or masked, and
 /// virtual interrupts start masked.
 pub fn register_shared_info(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
-    domain.shared_info = Some(domain.shared_page(gpa)?);
+    domain.register_shared_page(gpa)?;
     let shared: &SharedInfo = domain.shared().ok_or(Status::InvalidArgument)?;
     let time = &shared.time;
     time.version.fetch_add(1, Ordering::SeqCst);
     time.system_time_ns.store(0, Ordering::SeqCst);
-    time.tsc_timestamp.store(domain.start_tsc, Ordering::SeqCst);
+    time.tsc_timestamp
+        .store(domain.start_tsc(), Ordering::SeqCst);
     time.tsc_to_ns_mul
         .store(ns_multiplier(crate::time::tsc_hz()), Ordering::SeqCst);
     time.tsc_hz.store(crate::time::tsc_hz(), Ordering::SeqCst);
@@ -41,18 +42,18 @@ pub fn set_callback(domain: &mut Domain, handler: u64) -> Result<u64, Status> {
     if handler != 0 && !is_lower_half(handler) {
         return Err(Status::BadAddress);
     }
-    domain.callback = handler;
+    domain.set_callback(handler);
     Ok(0)
 }
 
 fn ready(domain: &Domain) -> Result<(), Status> {
-    domain.shared_info.map(|_| ()).ok_or(Status::NotReady)
+    domain.shared().map(|_| ()).ok_or(Status::NotReady)
 }
 
 /// `event_bind_virq(virq)`.
 pub fn bind_virq(domain: &mut Domain, virq: u64) -> Result<u64, Status> {
     ready(domain)?;
-    domain.ports.bind_virq(virq).map(u64::from)
+    domain.ports_mut().bind_virq(virq).map(u64::from)
 }
 
 /// `event_alloc_unbound(remote)`: the peer must be a live domain.
@@ -64,7 +65,7 @@ pub fn alloc_unbound(table: &mut DomainTable, remote: u64) -> Result<u64, Status
         return Err(Status::BadPort);
     }
     table.domains[current]
-        .ports
+        .ports_mut()
         .alloc_unbound(remote)
         .map(u64::from)
 }
@@ -77,7 +78,7 @@ pub fn bind_interdomain(
 ) -> Result<u64, Status> {
     let current = table.current;
     ready(&table.domains[current])?;
-    let local = table.domains[current].id;
+    let local = table.domains[current].id();
     let remote = u32::try_from(remote).map_err(|_| Status::BadPort)?;
     ports::bind_interdomain(table, local, remote, remote_port).map(u64::from)
 }
@@ -87,7 +88,7 @@ pub fn bind_interdomain(
 /// device's backend to run at the next scheduling point.
 pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
     let current = table.current;
-    match table.domains[current].ports.get(port)? {
+    match table.domains[current].ports().get(port)? {
         Port::Interdomain {
             remote,
             remote_port,
@@ -117,8 +118,8 @@ pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
 /// is raised once.
 pub fn close(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
     let current = table.current;
-    let local = table.domains[current].id;
-    let closed = table.domains[current].ports.close(port)?;
+    let local = table.domains[current].id();
+    let closed = table.domains[current].ports_mut().close(port)?;
     if let Some(shared) = table.domains[current].shared() {
         shared.pending.fetch_and(!(1u64 << port), Ordering::SeqCst);
     }
@@ -142,14 +143,14 @@ fn hang_up(table: &mut DomainTable, local: u32, port: u32, closed: Port) {
 
 /// Closes every port of the domain at `index` (it is ending).
 pub fn close_all(table: &mut DomainTable, index: usize) {
-    let local = table.domains[index].id;
+    let local = table.domains[index].id();
     let open: alloc::vec::Vec<u32> = table.domains[index]
-        .ports
+        .ports()
         .allocated()
         .map(|(n, _)| n)
         .collect();
     for port in open {
-        if let Ok(closed) = table.domains[index].ports.close(port as u64) {
+        if let Ok(closed) = table.domains[index].ports_mut().close(port as u64) {
             hang_up(table, local, port, closed);
         }
     }
@@ -157,13 +158,13 @@ pub fn close_all(table: &mut DomainTable, index: usize) {
 
 /// `event_status(port)`.
 pub fn status(domain: &Domain, port: u64) -> Result<u64, Status> {
-    domain.ports.status(port).map(|status| status.encode())
+    domain.ports().status(port).map(|status| status.encode())
 }
 
 /// `event_unmask(port)`: clears the mask bit; a pending event is then
 /// signalled as if it had just arrived.
 pub fn unmask(domain: &mut Domain, port: u64) -> Result<u64, Status> {
-    domain.ports.get(port)?;
+    domain.ports().get(port)?;
     let shared = domain.shared().ok_or(Status::NotReady)?;
     let bit = 1u64 << port;
     shared.mask.fetch_and(!bit, Ordering::SeqCst);
@@ -184,7 +185,7 @@ pub fn lookup(table: &mut DomainTable, ptr: u64, len: u64) -> Result<u64, Status
     table
         .domains
         .iter()
-        .find(|d| d.is_alive() && d.name.as_bytes() == name)
-        .map(|d| u64::from(d.id))
+        .find(|d| d.is_alive() && d.name().as_bytes() == name)
+        .map(|d| u64::from(d.id()))
         .ok_or(Status::BadPort)
 }

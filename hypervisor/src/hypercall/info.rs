@@ -15,10 +15,10 @@ pub fn start_info(domain: &Domain, ptr: u64, len: u64) -> Result<u64, Status> {
     }
     let mut info = StartInfo::zeroed();
     info.abi_version = shared_abi::ABI_VERSION;
-    info.domain_id = domain.id;
+    info.domain_id = domain.id();
     info.memory_bytes = domain.memory_bytes();
-    fill_padded(&mut info.name, &domain.name);
-    fill_padded(&mut info.args, &domain.args);
+    fill_padded(&mut info.name, domain.name());
+    fill_padded(&mut info.args, domain.args());
     domain.write_guest(GuestVirtAddr(ptr), info.as_bytes())?;
     Ok(size)
 }

@@ -8,17 +8,16 @@ use crate::arch::x86_64::cpu;
 use crate::domain::Domain;
 use crate::domain::paging;
 use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, MachineAddr, PAGE_SIZE};
-use crate::mm::guest_memory::GuestPhysMemory;
 
 /// `mmu_set_base(root)`: `root` must be a page-aligned guest-physical
 /// address inside the domain's memory. The calling domain's new shadow
 /// root is loaded at once.
 pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
-    let size = domain.memory.as_ref().map_or(0, |memory| memory.size());
+    let size = domain.memory_bytes();
     if !root.is_multiple_of(PAGE_SIZE) || root >= size {
         return Err(Status::InvalidArgument);
     }
-    let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
+    let shadow = domain.shadow_mut().ok_or(Status::InvalidArgument)?;
     shadow.switch(GuestPhysAddr(root));
     // SAFETY: a shadow root maps the hypervisor identically (its upper half
     // is the hypervisor's), and the caller is the running domain.
@@ -29,8 +28,7 @@ pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
 /// `mmu_get_base()`.
 pub fn get_base(domain: &Domain) -> Result<u64, Status> {
     domain
-        .shadow
-        .as_ref()
+        .shadow()
         .map(|shadow| shadow.guest_root().as_u64())
         .ok_or(Status::InvalidArgument)
 }
@@ -38,14 +36,14 @@ pub fn get_base(domain: &Domain) -> Result<u64, Status> {
 /// `mmu_invalidate_page(address)`. Any address is accepted (as `invlpg`
 /// accepts any address); one that maps nothing changes nothing.
 pub fn invalidate_page(domain: &mut Domain, address: u64) -> Result<u64, Status> {
-    let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
+    let shadow = domain.shadow_mut().ok_or(Status::InvalidArgument)?;
     paging::apply(shadow.invalidate_page(GuestVirtAddr(address)));
     Ok(0)
 }
 
 /// `mmu_flush(scope)`.
 pub fn flush(domain: &mut Domain, scope: u64) -> Result<u64, Status> {
-    let shadow = domain.shadow.as_mut().ok_or(Status::InvalidArgument)?;
+    let shadow = domain.shadow_mut().ok_or(Status::InvalidArgument)?;
     let flush = match scope {
         s if s == FlushScope::Current as u64 => shadow.flush_current(),
         s if s == FlushScope::All as u64 => shadow.flush_all(),

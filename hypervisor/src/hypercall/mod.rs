@@ -56,7 +56,7 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         // Delivery happens on the way back to the guest.
         Hypercall::ForceCallback => |_, _| Ok(0),
         Hypercall::ConsoleAttach => |t, args| crate::console::attach(t.caller(), args[0]),
-        Hypercall::BlockInfo => |t, _| Ok(t.caller().disk.sectors),
+        Hypercall::BlockInfo => |t, _| Ok(t.caller().disk().sectors),
         Hypercall::BlockQueueSetup => |t, args| {
             crate::devices::block::backend::setup(t.caller(), args[0], args[1], args[2], args[3])
         },
@@ -118,8 +118,8 @@ fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Statu
         let domain = &table.domains[current];
         log::debug!(
             "domain {} '{}': unknown hypercall {number}",
-            domain.id,
-            domain.name
+            domain.id(),
+            domain.name()
         );
         return resume(Err(Status::UnknownHypercall));
     };

@@ -8,17 +8,14 @@ use crate::domain::Domain;
 /// `set_timer(deadline_ns)`: arms the one-shot timer for an absolute
 /// virtual time (0 cancels). A deadline already past fires at once.
 pub fn set_timer(domain: &mut Domain, deadline_ns: u64) -> Result<u64, Status> {
-    domain.timer_deadline = match deadline_ns {
-        0 => None,
-        ns => Some(domain.start_tsc.saturating_add(crate::time::ns_to_tsc(ns))),
-    };
+    domain.set_timer(deadline_ns);
     Ok(0)
 }
 
 /// `block()`: enables virtual interrupts and sleeps until an event is
 /// pending (returns at once if one already is), like `sti; hlt`.
 pub fn block(domain: &mut Domain) -> (Result<u64, Status>, Outcome) {
-    if domain.shared_info.is_none() {
+    if domain.shared().is_none() {
         return (Err(Status::NotReady), Outcome::Resume);
     }
     domain.set_upcall_mask(0);

@@ -56,13 +56,13 @@ pub fn setup(
     used: u64,
     size: u64,
 ) -> Result<u64, Status> {
-    if domain.disk.sectors == 0 {
+    if domain.disk().sectors == 0 {
         return Err(Status::NotReady);
     }
     let layout = Layout {
         size: u16::try_from(size).map_err(|_| Status::InvalidArgument)?,
     };
-    let memory = domain.memory.as_ref().ok_or(Status::InvalidArgument)?;
+    let memory = domain.memory().ok_or(Status::InvalidArgument)?;
     let fits = |addr: u64, bytes: u64, align: u64| {
         addr.is_multiple_of(align)
             && addr
@@ -82,7 +82,7 @@ pub fn setup(
         GuestPhysAddr(used.as_u64() + Layout::USED_IDX),
         &0u16.to_le_bytes(),
     );
-    domain.disk.queue = Some(BlockQueue {
+    let queue = BlockQueue {
         descriptors: GuestPhysAddr(descriptors),
         available: GuestPhysAddr(available),
         used,
@@ -93,16 +93,16 @@ pub fn setup(
         )
         .unwrap_or(0),
         used_index: 0,
-    });
+    };
+    domain.disk_mut().queue = Some(queue);
     Ok(0)
 }
 
 /// Serves every request the domain has made available. Returns a line to
 /// report if the queue had to be disconnected.
 pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str> {
-    let (Some(mut queue), Some(memory)) = (domain.disk.queue.take(), domain.memory.as_ref()) else {
-        return None;
-    };
+    let mut queue = domain.disk_mut().queue.take()?;
+    let memory = domain.memory()?;
     let available = guest_memory::read_u16(
         memory,
         GuestPhysAddr(queue.available.as_u64() + Layout::AVAILABLE_IDX),
@@ -128,7 +128,8 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
         .and_then(|()| request::parse(memory, head, chain.as_slice()));
         let (status_at, written, status) = match parsed {
             Ok(request) => {
-                let (status, written) = execute(domain.id, &domain.disk, memory, &request, bounce);
+                let (status, written) =
+                    execute(domain.id(), domain.disk(), memory, &request, bounce);
                 (request.status, written, status)
             }
             Err(ChainError::Malformed(why)) => return Some(why),
@@ -163,7 +164,7 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
     )
     .unwrap_or(0);
     let notify = queue.used_index != old_used && need_event(used_event, queue.used_index, old_used);
-    domain.disk.queue = Some(queue);
+    domain.disk_mut().queue = Some(queue);
     if notify {
         domain.raise_virq(Virq::Block);
     }

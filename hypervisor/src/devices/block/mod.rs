@@ -22,7 +22,7 @@ pub fn service(table: &mut crate::domain::table::DomainTable) {
     for domain in table
         .domains
         .iter_mut()
-        .filter(|d| d.is_alive() && d.disk.queue.is_some())
+        .filter(|d| d.is_alive() && d.disk().queue.is_some())
     {
         service_domain(domain);
     }
@@ -34,8 +34,8 @@ pub fn service_domain(domain: &mut crate::domain::Domain) {
     if let Some(why) = backend::service(domain, &mut BOUNCE.lock()) {
         log::warn!(
             "domain {} '{}': block queue disconnected: {why}",
-            domain.id,
-            domain.name
+            domain.id(),
+            domain.name()
         );
     }
 }
