@@ -35,20 +35,13 @@ pub const TIME_SLICE_NS: u64 = 10_000_000;
 /// its address space loaded.
 pub fn exit(frame: &mut TrapFrame, exit: Exit) {
     let mut table = DOMAINS.lock();
-    let current = table.current;
     let outcome = match exit {
         Exit::Hypercall => hypercall::dispatch(&mut table, frame),
         Exit::Exception {
             vector,
             error_code,
             fault_address,
-        } => exception(
-            &mut table.domains[current],
-            frame,
-            vector,
-            error_code,
-            fault_address,
-        ),
+        } => exception(table.caller(), frame, vector, error_code, fault_address),
         Exit::HypercallServed | Exit::Timer | Exit::Device => Outcome::Resume,
     };
     let quiet = !matches!(exit, Exit::Timer | Exit::Device);
@@ -71,8 +64,7 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     };
     let mut table = DOMAINS.lock();
     frame.rax = hypercall::encode(call(&mut table, frame.args()));
-    let current = table.current;
-    let domain = &mut table.domains[current];
+    let domain = table.caller();
     if domain.upcall_due() {
         frame.complete_syscall();
         return upcall_fast(domain, frame);
@@ -86,8 +78,7 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
 #[inline(never)]
 fn iret_fast(frame: &mut ScratchFrame) -> Fast {
     let mut table = DOMAINS.lock();
-    let current = table.current;
-    let domain = &mut table.domains[current];
+    let domain = table.caller();
     match trap_delivery::iret(domain, frame) {
         Ok(rax) => frame.rax = rax,
         Err(status) => {
@@ -130,9 +121,8 @@ fn resume(
     quiet: bool,
     frame: &mut TrapFrame,
 ) {
-    let current = table.current;
-    if outcome == Outcome::Resume && quiet && !table.timers_changed {
-        let domain = &mut table.domains[current];
+    if outcome == Outcome::Resume && quiet && !table.timers_changed() {
+        let domain = table.caller();
         if !domain.upcall_due() || trap_delivery::deliver_upcall(domain, frame).is_ok() {
             return;
         }
@@ -149,15 +139,15 @@ fn reschedule(
     outcome: Outcome,
     frame: &mut TrapFrame,
 ) {
-    let current = table.current;
-    table.domains[current].vcpu_mut().park(frame);
-    table.timers_changed = false;
+    let current = table.current_index();
+    table.caller().vcpu_mut().park(frame);
+    table.clear_timer_changes();
     let slice_over = time::now() >= percpu::this().slice_end();
     let stay = match outcome {
         Outcome::Resume => !slice_over,
         Outcome::Yield => false,
         Outcome::Block => {
-            table.domains[current].block();
+            table.caller().block();
             false
         }
         Outcome::End(state) => {
@@ -168,7 +158,7 @@ fn reschedule(
     console::service(&mut table);
     crate::devices::block::service(&mut table);
     fire_due_timers(&mut table);
-    let next = if stay && table.domains[current].is_runnable() {
+    let next = if stay && table.at(current).is_runnable() {
         current
     } else {
         let next = pick_next(&mut table);
@@ -176,9 +166,9 @@ fn reschedule(
         next
     };
     let next = resume_or_stop(&mut table, next, frame);
-    table.current = next;
+    table.switch_to(next);
     arm_timer(&table);
-    load_root(root_of(&table.domains[next]));
+    load_root(root_of(table.at(next)));
 }
 
 /// Starts a new time slice now.
@@ -224,7 +214,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     hypercall::event::close_all(table, index);
     // SAFETY: the hypervisor's own root maps everything it uses.
     unsafe { cpu::write_cr3(kernel_space::root()) };
-    let domain = &mut table.domains[index];
+    let domain = table.at_mut(index);
     domain.end(state);
     if let State::Exited(code) = state {
         log::info!(
@@ -238,7 +228,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
 /// Raises the timer VIRQ of every domain whose deadline has passed.
 fn fire_due_timers(table: &mut DomainTable) {
     let now = time::now();
-    for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
+    for domain in table.live_mut() {
         if domain.take_due_timer(now) {
             domain.raise_virq(Virq::Timer);
         }
@@ -253,7 +243,7 @@ fn pick_next(table: &mut DomainTable) -> usize {
         if let Some(next) = table.next_runnable() {
             return next;
         }
-        let blocked = table.domains.iter().filter(|d| d.is_blocked());
+        let blocked = table.iter().filter(|d| d.is_blocked());
         let console_can_wake = blocked.clone().any(|d| d.console().device.is_some());
         let deadline = blocked.clone().filter_map(|d| d.timer_deadline()).min();
         let deadline = match (deadline, console_can_wake) {
@@ -286,7 +276,7 @@ fn pick_next(table: &mut DomainTable) -> usize {
 /// one chosen. Returns the index of the domain loaded.
 fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFrame) -> usize {
     loop {
-        let domain = &mut table.domains[index];
+        let domain = table.at_mut(index);
         domain.vcpu_mut().resume_into(frame);
         if !domain.upcall_due() {
             return index;
@@ -298,7 +288,7 @@ fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFra
                 let rip = frame.scratch.rip;
                 containment::report(domain, rip, vector, 0, 0, why);
                 end_domain(table, index, State::Stopped);
-                table.current = index;
+                table.switch_to(index);
                 index = pick_next(table);
             }
         }
@@ -310,7 +300,6 @@ fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFra
 fn arm_timer(table: &DomainTable) {
     let slice_end = percpu::this().slice_end();
     let deadline = table
-        .domains
         .iter()
         .filter(|d| d.is_alive())
         .filter_map(|d| d.timer_deadline())
@@ -329,18 +318,15 @@ fn root_of(domain: &Domain) -> MachineAddr {
 pub fn start() -> ! {
     let (frame, root) = {
         let mut table = DOMAINS.lock();
-        let Some(first) = table.domains.iter().position(|d| d.is_runnable()) else {
+        let Some(first) = table.iter().position(|d| d.is_runnable()) else {
             finish(&table);
         };
-        table.current = first;
+        table.switch_to(first);
         start_slice();
         arm_timer(&table);
         let mut frame = entry::TrapFrame::default();
-        table.domains[first].vcpu_mut().resume_into(&mut frame);
-        (
-            alloc::boxed::Box::new(frame),
-            root_of(&table.domains[first]),
-        )
+        table.at_mut(first).vcpu_mut().resume_into(&mut frame);
+        (alloc::boxed::Box::new(frame), root_of(table.at(first)))
     };
     // SAFETY: `root` is the first domain's address space, which maps the
     // hypervisor identically; the frame describes its initial ring 3 state
@@ -354,7 +340,7 @@ pub fn start() -> ! {
 /// Reports the outcome and ends the hypervisor.
 fn finish(table: &DomainTable) -> ! {
     report_results(table);
-    let status = if table.domains.is_empty() {
+    let status = if table.is_empty() {
         log::error!("no domain could be started");
         HvExit::NoDomains
     } else if table.all_succeeded() {
@@ -362,13 +348,12 @@ fn finish(table: &DomainTable) -> ! {
         HvExit::Success
     } else {
         let failed = table
-            .domains
             .iter()
             .filter(|d| d.state() != State::Exited(0))
             .count();
         log::info!(
             "all domains finished: {failed} failed or stopped, {} image(s) rejected",
-            table.rejected
+            table.rejected()
         );
         HvExit::DomainFailed
     };
@@ -380,7 +365,7 @@ fn finish(table: &DomainTable) -> ! {
 /// `exited with code N`, `stopped` (by the hypervisor) or `blocked` (with
 /// nothing left to wake it).
 fn report_results(table: &DomainTable) {
-    for domain in &table.domains {
+    for domain in table.iter() {
         let (id, name) = (domain.id(), domain.name());
         let args = format_args!("result: domain {id} '{name}' ");
         match domain.state() {

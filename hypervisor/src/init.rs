@@ -84,7 +84,7 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
     );
     let mut table = DOMAINS.lock();
     for entry in bundle.entries() {
-        let id = table.domains.len() as u32 + 1;
+        let id = table.next_id();
         let result = entry
             .image
             .map_err(|error| alloc::format!("{error}"))
@@ -103,10 +103,10 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                 Ok(domain)
             });
         match result {
-            Ok(domain) => table.domains.push(domain),
+            Ok(domain) => table.add(domain),
             Err(reason) => {
                 log::error!("image '{}' rejected: {reason}", entry.name);
-                table.rejected += 1;
+                table.reject();
             }
         }
     }

@@ -139,14 +139,14 @@ pub fn service(table: &mut DomainTable) {
             Action::Focus(id) => focus(console, table, id),
             Action::List => list(console, table),
             Action::EndOfInput => {
-                for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
+                for domain in table.live_mut() {
                     domain.console_mut().input.push_back(END_OF_INPUT);
                 }
             }
             Action::Nothing => {}
         }
     }
-    for domain in table.domains.iter_mut().filter(|d| d.is_alive()) {
+    for domain in table.live_mut() {
         let Some(mut device) = domain.console_mut().device.take() else {
             continue;
         };
@@ -218,7 +218,7 @@ fn focus(console: &mut Console, table: &mut DomainTable, id: u32) {
 }
 
 fn list(console: &mut Console, table: &DomainTable) {
-    for domain in &table.domains {
+    for domain in table.iter() {
         let mut text = LineBuffer::new();
         let marker = if domain.id() == console.focus {
             '*'

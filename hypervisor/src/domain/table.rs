@@ -2,6 +2,9 @@
 //!
 //! The hypervisor runs with interrupts masked on one CPU, so the lock is
 //! never contended; it exists to make the shared state explicit.
+//!
+//! Domains are only added (in creation order, identifier = index + 1) and
+//! never removed: an ended one stays for the final report.
 
 use alloc::vec::Vec;
 use spin::Mutex;
@@ -13,14 +16,14 @@ use crate::event::ports::PortTables;
 /// All domains ever created, in creation order.
 pub struct DomainTable {
     /// The domains (ended ones stay, for the final report).
-    pub domains: Vec<Domain>,
+    domains: Vec<Domain>,
     /// Index of the running domain.
-    pub current: usize,
+    current: usize,
     /// Images that were rejected before a domain existed.
-    pub rejected: usize,
+    rejected: usize,
     /// A domain timer was set or cancelled since the hardware timer was
     /// last armed.
-    pub timers_changed: bool,
+    timers_changed: bool,
 }
 
 /// The global table.
@@ -32,6 +35,84 @@ pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable {
 });
 
 impl DomainTable {
+    /// The identifier the next domain added will have.
+    pub fn next_id(&self) -> u32 {
+        self.domains.len() as u32 + 1
+    }
+
+    /// Adds a domain created with [`DomainTable::next_id`].
+    pub fn add(&mut self, domain: Domain) {
+        debug_assert_eq!(domain.id(), self.next_id());
+        self.domains.push(domain);
+    }
+
+    /// Counts an image rejected before a domain existed.
+    pub fn reject(&mut self) {
+        self.rejected += 1;
+    }
+
+    /// Images rejected before a domain existed.
+    pub fn rejected(&self) -> usize {
+        self.rejected
+    }
+
+    /// Whether no domain was ever created.
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_empty()
+    }
+
+    /// Every domain, ended ones included, in creation order.
+    pub fn iter(&self) -> core::slice::Iter<'_, Domain> {
+        self.domains.iter()
+    }
+
+    /// The domains that have not ended, to change.
+    pub fn live_mut(&mut self) -> impl Iterator<Item = &mut Domain> {
+        self.domains.iter_mut().filter(|d| d.is_alive())
+    }
+
+    /// The domain at `index` (ended or not).
+    #[inline]
+    pub fn at(&self, index: usize) -> &Domain {
+        &self.domains[index]
+    }
+
+    /// The domain at `index` (ended or not), to change.
+    #[inline]
+    pub fn at_mut(&mut self, index: usize) -> &mut Domain {
+        &mut self.domains[index]
+    }
+
+    /// Index of the running domain (or the one that ran last).
+    #[inline]
+    pub fn current_index(&self) -> usize {
+        self.current
+    }
+
+    /// Makes the domain at `index` the running one.
+    #[inline]
+    pub fn switch_to(&mut self, index: usize) {
+        self.current = index;
+    }
+
+    /// Notes that a domain timer was set or cancelled.
+    #[inline]
+    pub fn note_timer_change(&mut self) {
+        self.timers_changed = true;
+    }
+
+    /// Whether a domain timer changed since the hardware timer was armed.
+    #[inline]
+    pub fn timers_changed(&self) -> bool {
+        self.timers_changed
+    }
+
+    /// Forgets timer changes (the hardware timer is about to be re-armed).
+    #[inline]
+    pub fn clear_timer_changes(&mut self) {
+        self.timers_changed = false;
+    }
+
     /// Index of the next runnable domain after the current one.
     pub fn next_runnable(&self) -> Option<usize> {
         crate::sched::next_runnable(self.domains.len(), self.current, |index| {

@@ -58,13 +58,13 @@ pub fn bind_virq(domain: &mut Domain, virq: u64) -> Result<u64, Status> {
 
 /// `event_alloc_unbound(remote)`: the peer must be a live domain.
 pub fn alloc_unbound(table: &mut DomainTable, remote: u64) -> Result<u64, Status> {
-    let current = table.current;
-    ready(&table.domains[current])?;
+    ready(table.caller())?;
     let remote = u32::try_from(remote).map_err(|_| Status::BadPort)?;
     if table.domain(remote).is_none() {
         return Err(Status::BadPort);
     }
-    table.domains[current]
+    table
+        .caller()
         .ports_mut()
         .alloc_unbound(remote)
         .map(u64::from)
@@ -76,9 +76,9 @@ pub fn bind_interdomain(
     remote: u64,
     remote_port: u64,
 ) -> Result<u64, Status> {
-    let current = table.current;
-    ready(&table.domains[current])?;
-    let local = table.domains[current].id();
+    let caller = table.caller();
+    ready(caller)?;
+    let local = caller.id();
     let remote = u32::try_from(remote).map_err(|_| Status::BadPort)?;
     ports::bind_interdomain(table, local, remote, remote_port).map(u64::from)
 }
@@ -87,8 +87,7 @@ pub fn bind_interdomain(
 /// port, the port itself; on a device VIRQ port (console, block), asks the
 /// device's backend to run at the next scheduling point.
 pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
-    let current = table.current;
-    match table.domains[current].ports().get(port)? {
+    match table.caller().ports().get(port)? {
         Port::Interdomain {
             remote,
             remote_port,
@@ -98,13 +97,13 @@ pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
             Ok(0)
         }
         Port::Virq(Virq::Timer) => {
-            table.domains[current].raise(port as u32);
+            table.caller().raise(port as u32);
             Ok(0)
         }
         // The block device serves the notifying domain's queue at once (its
         // completions are then ready when the guest looks).
         Port::Virq(Virq::Block) => {
-            crate::devices::block::service_domain(&mut table.domains[current]);
+            crate::devices::block::service_domain(table.caller());
             Ok(0)
         }
         // The console runs at every scheduling point (when the guest blocks,
@@ -117,10 +116,10 @@ pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
 /// `event_close(port)`: a connected peer's end becomes unbound again and
 /// is raised once.
 pub fn close(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
-    let current = table.current;
-    let local = table.domains[current].id();
-    let closed = table.domains[current].ports_mut().close(port)?;
-    if let Some(shared) = table.domains[current].shared() {
+    let caller = table.caller();
+    let local = caller.id();
+    let closed = caller.ports_mut().close(port)?;
+    if let Some(shared) = caller.shared() {
         shared.pending.fetch_and(!(1u64 << port), Ordering::SeqCst);
     }
     hang_up(table, local, port as u32, closed);
@@ -143,14 +142,15 @@ fn hang_up(table: &mut DomainTable, local: u32, port: u32, closed: Port) {
 
 /// Closes every port of the domain at `index` (it is ending).
 pub fn close_all(table: &mut DomainTable, index: usize) {
-    let local = table.domains[index].id();
-    let open: alloc::vec::Vec<u32> = table.domains[index]
+    let local = table.at(index).id();
+    let open: alloc::vec::Vec<u32> = table
+        .at(index)
         .ports()
         .allocated()
         .map(|(n, _)| n)
         .collect();
     for port in open {
-        if let Ok(closed) = table.domains[index].ports_mut().close(port as u64) {
+        if let Ok(closed) = table.at_mut(index).ports_mut().close(port as u64) {
             hang_up(table, local, port, closed);
         }
     }
@@ -181,9 +181,8 @@ pub fn lookup(table: &mut DomainTable, ptr: u64, len: u64) -> Result<u64, Status
     }
     let mut name = [0u8; NAME_MAX as usize];
     let name = &mut name[..len as usize];
-    table.domains[table.current].read_guest(GuestVirtAddr(ptr), name)?;
+    table.caller().read_guest(GuestVirtAddr(ptr), name)?;
     table
-        .domains
         .iter()
         .find(|d| d.is_alive() && d.name().as_bytes() == name)
         .map(|d| u64::from(d.id()))

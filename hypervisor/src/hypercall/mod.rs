@@ -110,12 +110,11 @@ pub fn dispatch(table: &mut DomainTable, context: &mut TrapFrame) -> Outcome {
 }
 
 fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Status>, Outcome) {
-    let current = table.current;
     let number = context.scratch.rax;
     let args = *context.scratch.args();
     let resume = |result| (result, Outcome::Resume);
     let Some(call) = Hypercall::from_number(number) else {
-        let domain = &table.domains[current];
+        let domain = table.caller();
         log::debug!(
             "domain {} '{}': unknown hypercall {number}",
             domain.id(),
@@ -123,14 +122,14 @@ fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Statu
         );
         return resume(Err(Status::UnknownHypercall));
     };
-    let domain = &mut table.domains[current];
+    let domain = table.caller();
     match call {
         Hypercall::Yield => (Ok(0), Outcome::Yield),
         Hypercall::Shutdown => (Ok(0), Outcome::End(State::Exited(args[0]))),
         Hypercall::Iret => resume(trap_delivery::iret(domain, context)),
         Hypercall::SetTimer => {
             let result = timer::set_timer(domain, args[0]);
-            table.timers_changed = true;
+            table.note_timer_change();
             resume(result)
         }
         Hypercall::Block => timer::block(domain),

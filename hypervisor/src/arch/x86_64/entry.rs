@@ -105,6 +105,7 @@ impl ScratchFrame {
     /// the caller's rsp from the per-CPU block, the user selectors), making
     /// this a complete frame. The fast path calls it before anything but
     /// the `syscall` return reads those fields.
+    #[inline]
     pub fn complete_syscall(&mut self) {
         self.vector = SYSCALL_VECTOR;
         self.error_code = 0;

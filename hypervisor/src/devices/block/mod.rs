@@ -19,11 +19,7 @@ static BOUNCE: spin::Mutex<alloc::vec::Vec<u8>> = spin::Mutex::new(alloc::vec::V
 /// Serves every domain's block queue (called at scheduling points).
 #[cfg(target_os = "none")]
 pub fn service(table: &mut crate::domain::table::DomainTable) {
-    for domain in table
-        .domains
-        .iter_mut()
-        .filter(|d| d.is_alive() && d.disk().queue.is_some())
-    {
+    for domain in table.live_mut().filter(|d| d.disk().queue.is_some()) {
         service_domain(domain);
     }
 }
