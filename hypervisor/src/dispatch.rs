@@ -140,16 +140,17 @@ fn reschedule(
     frame: &mut TrapFrame,
 ) {
     let current = table.current_index();
-    table.caller().vcpu_mut().park(frame);
+    let caller = table.caller();
+    caller.vcpu_mut().park(frame);
+    if outcome == Outcome::Block {
+        caller.block();
+    }
     table.clear_timer_changes();
     let slice_over = time::now() >= percpu::this().slice_end();
     let stay = match outcome {
         Outcome::Resume => !slice_over,
         Outcome::Yield => false,
-        Outcome::Block => {
-            table.caller().block();
-            false
-        }
+        Outcome::Block => false,
         Outcome::End(state) => {
             end_domain(&mut table, current, state);
             false

@@ -1,9 +1,12 @@
 //! The domain record and its lifecycle.
 //!
-//! Every field is private: callers go through the methods here (and the
-//! ones in [`super::events`], [`super::guest_access`] and
-//! [`super::trap_delivery`]), so the rules live with the data. The state
-//! moves only as follows, and only through these methods:
+//! No field is seen outside `domain/`: callers go through the methods
+//! here (and the ones in [`super::events`], [`super::guest_access`],
+//! [`super::paging`] and [`super::trap_delivery`], the only other files
+//! that see the memory, shadow, trap handlers and shared page), so the
+//! rules live with the data. [`super::create`] builds a domain with
+//! [`Domain::new`]. The state moves only as follows, and only through the
+//! methods in this file:
 //!
 //! ```text
 //! Runnable --block()--> Blocked --wake()--> Runnable
