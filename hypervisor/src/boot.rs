@@ -70,7 +70,11 @@ pub extern "C" fn hypervisor_main(start_info: u32) -> ! {
         (boot_info.start_info, boot_info.start_info + 4096),
     ];
     frames::init(usable, &reserved);
-    kernel_space::init(ram_top);
+    let root = kernel_space::init(ram_top, boot::boot_stack().start);
+    // SAFETY: the new tables map the running code, its stack (bar the guard
+    // page below it), its data and the direct map exactly as the boot tables
+    // did, so execution continues unchanged after the switch.
+    unsafe { cpu::write_cr3(root) };
     apic::init();
     crate::time::init();
     ioapic::route(serial::IRQ, apic::SERIAL_VECTOR);

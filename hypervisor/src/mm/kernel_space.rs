@@ -19,7 +19,6 @@ use super::address::{LARGE_PAGE_SIZE, MachineAddr, PAGE_SIZE, align_up};
 use super::direct_map::{DIRECT_MAP_BASE, DIRECT_MAP_SIZE};
 use super::machine_tables::MachineTables;
 use super::page_table::{self, PageFlags, PageSize, TableMemory};
-use crate::arch::x86_64::{boot, cpu};
 
 /// Where the image is linked (see linker.ld).
 pub const KERNEL_VMA: u64 = 0xffff_ffff_8000_0000;
@@ -35,9 +34,11 @@ unsafe extern "C" {
 
 static ROOT: Once<MachineAddr> = Once::new();
 
-/// Builds the hypervisor's tables for machine memory up to `ram_top`, then
-/// switches to them.
-pub fn init(ram_top: u64) {
+/// Builds the hypervisor's tables for machine memory up to `ram_top`, with
+/// the page at `stack_guard` (below the boot stack) left unmapped, and
+/// returns their root for the caller to load: they map the running code,
+/// its stack, its data and the direct map exactly as the boot tables did.
+pub fn init(ram_top: u64, stack_guard: u64) -> MachineAddr {
     let mut tables = MachineTables;
     let root = tables
         .alloc_table()
@@ -65,7 +66,7 @@ pub fn init(ram_top: u64) {
         (&raw const __rodata_start) as u64..(&raw const __rodata_end) as u64,
         (&raw const __data_start) as u64..(&raw const __data_end) as u64,
     );
-    let guard = boot::boot_stack().start;
+    let guard = stack_guard;
     let sections = [
         (text, PageFlags::GLOBAL),
         (rodata, global),
@@ -88,11 +89,7 @@ pub fn init(ram_top: u64) {
         }
     }
 
-    ROOT.call_once(|| MachineAddr(root));
-    // SAFETY: the new tables map the running code, its stack (bar the guard
-    // page below it), its data and the direct map exactly as the boot tables
-    // did, so execution continues unchanged after the switch.
-    unsafe { cpu::write_cr3(MachineAddr(root)) };
+    *ROOT.call_once(|| MachineAddr(root))
 }
 
 /// Makes sure the device registers at `[addr, addr + size)` are reachable
