@@ -8,7 +8,6 @@
 //! 80 bytes a bundle entry has). The same boot is the `hypercall-fuzz`
 //! scenario of `cargo xtask test`, with a fixed seed.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,8 +16,7 @@ use shared_abi::exit::HvExit;
 use shared_abi::start_info::ARGS_LEN;
 
 use crate::artifacts::{self, Artifacts, Output, Profile};
-use crate::bundle;
-use crate::qemu::{self, Accel, Boot, Ending};
+use crate::qemu::{self, Accel};
 use crate::scenario::Scenario;
 
 /// Options of `cargo xtask fuzz`.
@@ -281,7 +279,7 @@ pub fn run(options: FuzzOptions) -> Result<ExitCode, String> {
     }
     let log_path = artifacts::target_dir().join("fuzz.log");
     let started = Instant::now();
-    let outcome = boot(&scenario, &artifacts, &qemu);
+    let outcome = crate::test::boot_scenario(&scenario, &artifacts, &qemu, Accel::Tcg);
     let elapsed = started.elapsed();
     let log = match &outcome {
         Ok(log) | Err((_, Some(log))) => log.as_str(),
@@ -335,47 +333,6 @@ fn seed_from_clock() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(1, |since| since.as_nanos() as u64 % 1_000_000_000)
-}
-
-/// Boots `scenario` under TCG; its serial log on success, the reason (and
-/// the log, when QEMU ran) on failure.
-fn boot(
-    scenario: &Scenario,
-    artifacts: &Artifacts,
-    qemu: &Path,
-) -> Result<String, (String, Option<String>)> {
-    let bundle_path = artifacts::target_dir()
-        .join("bundles")
-        .join(format!("{}.bundle", scenario.name));
-    scenario
-        .guest_specs(artifacts)
-        .and_then(|guests| bundle::write(&bundle_path, &guests))
-        .map_err(|error| (error, None))?;
-    let boot = Boot {
-        qemu: qemu.to_path_buf(),
-        hypervisor: artifacts.hypervisor(),
-        bundle: bundle_path,
-        cmdline: scenario.cmdline.clone(),
-        accel: Accel::Tcg,
-        disk: scenario.disk_image()?,
-        memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
-        icount: scenario.icount,
-    };
-    let captured = boot
-        .run_captured(scenario.timeout)
-        .map_err(|error| (error, None))?;
-    let log = captured.serial;
-    let checked = match captured.ending {
-        Ending::TimedOut(timeout) => {
-            Err(format!("timed out after {}s (a hang?)", timeout.as_secs()))
-        }
-        Ending::Exited(status) => scenario.expect.check(status.code(), &log),
-        Ending::Killed => scenario.expect.check(None, &log),
-    };
-    match checked {
-        Ok(()) => Ok(log),
-        Err(reason) => Err((reason, Some(log))),
-    }
 }
 
 #[cfg(test)]

@@ -81,11 +81,14 @@ impl Accel {
         }
     }
 
-    /// QEMU options beyond `-accel` the mode needs.
-    pub fn extra_args(self) -> &'static [&'static str] {
+    /// The `-icount` shift this accelerator runs with, given what the boot
+    /// asks for: `TcgIcount` counts one instruction per nanosecond, plain
+    /// TCG whatever the boot says, KVM never.
+    fn icount_shift(self, asked: Option<u8>) -> Option<u8> {
         match self {
-            Accel::TcgIcount => &["-icount", "shift=0,sleep=off"],
-            Accel::Kvm | Accel::Tcg => &[],
+            Accel::TcgIcount => Some(0),
+            Accel::Tcg => asked,
+            Accel::Kvm => None,
         }
     }
 }
@@ -183,13 +186,12 @@ impl Boot {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
         command.args(["-accel", self.accel.name()]);
-        command.args(self.accel.extra_args());
-        command.args(["-cpu", self.accel.cpu_model()]);
-        if let (Some(shift), Accel::Tcg) = (self.icount, self.accel) {
+        if let Some(shift) = self.accel.icount_shift(self.icount) {
             command
                 .arg("-icount")
                 .arg(format!("shift={shift},sleep=off"));
         }
+        command.args(["-cpu", self.accel.cpu_model()]);
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
                 "file={},format=raw,if=none,id=disk0",

@@ -119,7 +119,7 @@ fn user_guests(
     if let Some(disk) = &plan.user_disk {
         disk.copy_back()?;
     }
-    let tally = report(result);
+    let tally = report(result.map(drop));
     println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(if tally.failed == 0 {
         ExitCode::SUCCESS
@@ -224,14 +224,24 @@ fn run_scenario(
     accel: Accel,
 ) -> Tally {
     print_progress(&format!("scenario {} ... ", scenario.name));
-    let prepared = scenario
+    report(boot_scenario(scenario, artifacts, qemu, accel).map(drop))
+}
+
+/// Boots a scenario of the table (its guests, disk and memory) and checks
+/// it; its serial log on success, the reason (and the log, when QEMU ran)
+/// on failure.
+pub fn boot_scenario(
+    scenario: &Scenario,
+    artifacts: &Artifacts,
+    qemu: &std::path::Path,
+    accel: Accel,
+) -> Result<String, (String, Option<String>)> {
+    let specs = scenario
         .guest_specs(artifacts)
-        .map_err(|error| (error, None))
-        .and_then(|specs| Ok((specs, scenario.disk_image()?)));
-    report(prepared.and_then(|(specs, disk)| {
-        let memory = scenario.domain_memory();
-        boot_and_check(scenario, &specs, disk, &memory, artifacts, qemu, accel)
-    }))
+        .map_err(|error| (error, None))?;
+    let disk = scenario.disk_image()?;
+    let memory = scenario.domain_memory();
+    boot_and_check(scenario, &specs, disk, &memory, artifacts, qemu, accel)
 }
 
 /// Prints a scenario's result line (and its log on failure) and counts it.
@@ -267,7 +277,7 @@ fn boot_and_check(
     artifacts: &Artifacts,
     qemu: &std::path::Path,
     accel: Accel,
-) -> Result<(), (String, Option<String>)> {
+) -> Result<String, (String, Option<String>)> {
     let bundle_path = artifacts::target_dir()
         .join("bundles")
         .join(format!("{}.bundle", scenario.name));
@@ -329,10 +339,12 @@ fn boot_and_check(
         Ending::Exited(status) => scenario
             .expect
             .check(status.code(), &captured.serial)
+            .map(|()| captured.serial)
             .map_err(|reason| (reason, Some(log))),
         Ending::Killed => scenario
             .expect
             .check(None, &captured.serial)
+            .map(|()| captured.serial)
             .map_err(|reason| (reason, Some(log))),
     }
 }
