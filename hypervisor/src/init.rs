@@ -148,8 +148,11 @@ fn entry_disk(
         };
     }
     let region = region_bytes / 512;
-    let first = (id as u64 - 1) * region;
-    Ok(Some((first, region)).filter(|_| first + region <= disk_sectors))
+    let fits = (id as u64 - 1)
+        .checked_mul(region)
+        .and_then(|first| Some((first, first.checked_add(region)?)))
+        .filter(|&(_, end)| end <= disk_sectors);
+    Ok(fits.map(|(first, _)| (first, region)))
 }
 
 fn bundle_bytes(boot: &BootInformation) -> Option<&'static [u8]> {

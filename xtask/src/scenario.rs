@@ -38,6 +38,9 @@ pub struct Guest {
     pub image: ImageSource,
     /// Memory in bytes (`None`: the hypervisor's `dom_mem`).
     pub mem: Option<u64>,
+    /// Its disk region as (first sector, sectors), whether or not it lies
+    /// on the disk (`None`: the hypervisor's `dom_disk` layout).
+    pub disk_region: Option<(u64, u64)>,
 }
 
 /// One QEMU boot and what it must show.
@@ -106,6 +109,7 @@ impl Scenario {
             args: args.into(),
             image: ImageSource::Binary(bin),
             mem: None,
+            disk_region: None,
         });
         self
     }
@@ -117,6 +121,7 @@ impl Scenario {
             args: args.into(),
             image: ImageSource::File(path),
             mem: None,
+            disk_region: None,
         });
         self
     }
@@ -141,6 +146,7 @@ impl Scenario {
                 args: String::new(),
                 image: ImageSource::Binary(bin),
                 mem: Some(mem),
+                disk_region: None,
             });
         }
         self
@@ -151,6 +157,15 @@ impl Scenario {
     pub fn mem(mut self, bytes: u64) -> Self {
         if let Some(guest) = self.guests.last_mut() {
             guest.mem = Some(bytes);
+        }
+        self
+    }
+
+    /// Gives the guest added last the disk region `sectors` from `first`
+    /// in its bundle entry, whether or not the disk has it.
+    pub fn disk_region(mut self, first: u64, sectors: u64) -> Self {
+        if let Some(guest) = self.guests.last_mut() {
+            guest.disk_region = Some((first, sectors));
         }
         self
     }
@@ -174,6 +189,7 @@ impl Scenario {
             args: String::new(),
             image,
             mem: None,
+            disk_region: None,
         });
         self
     }
@@ -347,6 +363,8 @@ impl Scenario {
                     image,
                     extras: EntryExtras {
                         memory: guest.mem.unwrap_or(0),
+                        disk_first: guest.disk_region.map_or(0, |(first, _)| first),
+                        disk_sectors: guest.disk_region.map_or(0, |(_, sectors)| sectors),
                         ..EntryExtras::default()
                     },
                 })

@@ -466,6 +466,21 @@ pub fn all() -> Vec<Scenario> {
             .forbid("[odd]")
             .forbid("[small]")
             .finishes("good"),
+        // Disk regions named in the bundle: beyond the disk, and wrapping
+        // round the sector numbers, each rejected while a neighbour runs.
+        Scenario::new("bundle-disk-region-out-of-range", HvExit::DomainFailed)
+            .disk(8)
+            .guest("far", "hello", "")
+            .disk_region(16_000, 1024)
+            .guest("wrapping", "hello", "")
+            .disk_region(u64::MAX - 10, 100)
+            .guest("good", "hello", "")
+            .disk_region(0, 8192)
+            .line("image 'far' rejected: disk region of 1024 sectors at sector 16000 is beyond the disk (16384 sectors)")
+            .line("image 'wrapping' rejected: disk region of 100 sectors at sector")
+            .forbid("[far]")
+            .forbid("[wrapping]")
+            .finishes("good"),
         Scenario::new("many-domains-64", HvExit::Success)
             .guests("hello", "hello", 64, 4 << 20)
             .line("[hello-64] hello from hello-64 (domain 64, ABI 1.6)")
