@@ -41,6 +41,9 @@ pub const QUEUE_SIZE: u16 = 16;
 pub const MAX_IN_FLIGHT: usize = (QUEUE_SIZE / 3) as usize;
 
 struct Queue {
+    /// Added to a guest-physical address of the queue's pages gives the
+    /// address they are mapped at (found once, at [`init`]).
+    virtual_offset: u64,
     descriptors: u64,
     available: u64,
     used: u64,
@@ -55,8 +58,11 @@ struct Queue {
 static QUEUE: Once<Mutex<Queue>> = Once::new();
 static PORT: AtomicU16 = AtomicU16::new(0);
 
-fn virt<T>(phys: u64) -> *mut T {
-    phys_to_virt(phys).cast()
+impl Queue {
+    /// Where guest-physical `phys`, inside the queue's pages, is mapped.
+    fn at<T>(&self, phys: u64) -> *mut T {
+        (phys + self.virtual_offset) as *mut T
+    }
 }
 
 /// Why a request failed (virtio-blk status 1 is an I/O error, for example
@@ -94,6 +100,7 @@ pub fn init() -> Result<u64, BlockError> {
         .map_err(|_| BlockError::NoDisk)?;
     QUEUE.call_once(|| {
         Mutex::new(Queue {
+            virtual_offset: phys_to_virt(0) as u64,
             descriptors,
             available,
             used,
@@ -143,8 +150,8 @@ pub fn submit(
         };
         // SAFETY: the scratch page is this driver's; slot areas are disjoint.
         unsafe {
-            virt::<BlockRequestHeader>(header_at).write(header);
-            virt::<u8>(status_at).write_volatile(0xff);
+            q.at::<BlockRequestHeader>(header_at).write(header);
+            q.at::<u8>(status_at).write_volatile(0xff);
         }
         let first = (3 * slot) as u16;
         let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
@@ -176,24 +183,25 @@ pub fn submit(
         for (index, descriptor) in chain[..=count].iter().enumerate() {
             let at = q.descriptors + 16 * (first as u64 + index as u64);
             // SAFETY: the descriptor table is this driver's page.
-            unsafe { virt::<Descriptor>(at).write(*descriptor) };
+            unsafe { q.at::<Descriptor>(at).write(*descriptor) };
         }
         let layout = Layout { size: QUEUE_SIZE };
         let ring = q.available + layout.available_slot(q.next_available);
         // SAFETY: the available ring is this driver's page.
-        unsafe { virt::<u16>(ring).write_volatile(first) };
+        unsafe { q.at::<u16>(ring).write_volatile(first) };
         let old = q.next_available;
         q.next_available = q.next_available.wrapping_add(1);
         fence(Ordering::Release);
         // SAFETY: as above; the index is published after the entry.
         unsafe {
-            virt::<u16>(q.available + Layout::AVAILABLE_IDX).write_volatile(q.next_available)
+            q.at::<u16>(q.available + Layout::AVAILABLE_IDX)
+                .write_volatile(q.next_available)
         };
         fence(Ordering::SeqCst);
         // Event index: notify only if the backend asked to hear about this
         // index (otherwise it has yet to see earlier ones and will see this).
         // SAFETY: the used ring is this driver's page; the backend writes it.
-        let avail_event = unsafe { virt::<u16>(q.used + layout.avail_event()).read_volatile() };
+        let avail_event = unsafe { q.at::<u16>(q.used + layout.avail_event()).read_volatile() };
         Ok((Ticket(slot), need_event(avail_event, q.next_available, old)))
     })?;
     let (ticket, notify_needed) = ticket;
@@ -213,15 +221,21 @@ pub fn notify() {
 fn reap(q: &mut Queue) {
     let layout = Layout { size: QUEUE_SIZE };
     // SAFETY: the used ring is this driver's page; the backend writes it.
-    let used_idx = unsafe { virt::<u16>(q.used + Layout::USED_IDX).read_volatile() };
+    let used_idx = unsafe { q.at::<u16>(q.used + Layout::USED_IDX).read_volatile() };
     fence(Ordering::Acquire);
     while q.last_used != used_idx {
         // SAFETY: as above.
-        let head = unsafe { virt::<u32>(q.used + layout.used_slot(q.last_used)).read_volatile() };
+        let head = unsafe {
+            q.at::<u32>(q.used + layout.used_slot(q.last_used))
+                .read_volatile()
+        };
         let slot = head as usize / 3;
         if slot < MAX_IN_FLIGHT {
             // SAFETY: the scratch page is this driver's.
-            let status = unsafe { virt::<u8>(q.scratch + 64 * slot as u64 + 32).read_volatile() };
+            let status = unsafe {
+                q.at::<u8>(q.scratch + 64 * slot as u64 + 32)
+                    .read_volatile()
+            };
             q.done[slot] = Some(status);
         }
         q.last_used = q.last_used.wrapping_add(1);
@@ -230,7 +244,8 @@ fn reap(q: &mut Queue) {
     // event index just behind never passes).
     // SAFETY: the available ring is this driver's page.
     unsafe {
-        virt::<u16>(q.available + layout.used_event()).write_volatile(q.last_used.wrapping_sub(1))
+        q.at::<u16>(q.available + layout.used_event())
+            .write_volatile(q.last_used.wrapping_sub(1))
     };
 }
 
@@ -238,7 +253,10 @@ fn reap(q: &mut Queue) {
 fn arm(q: &Queue) {
     let layout = Layout { size: QUEUE_SIZE };
     // SAFETY: the available ring is this driver's page.
-    unsafe { virt::<u16>(q.available + layout.used_event()).write_volatile(q.last_used) };
+    unsafe {
+        q.at::<u16>(q.available + layout.used_event())
+            .write_volatile(q.last_used)
+    };
 }
 
 /// Waits for `ticket` to complete; returns its status.
@@ -249,28 +267,35 @@ fn arm(q: &Queue) {
 /// [`BlockError::NoDisk`] before [`init`].
 pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
+    let status = core::cell::Cell::new(None);
+    // Collects the request's status and frees its slot, in one critical
+    // section (the usual case: the backend completed it before `submit`
+    // returned).
+    let collect = |q: &mut Queue| match q.done[ticket.0].take() {
+        Some(done) => {
+            q.free[ticket.0] = true;
+            status.set(Some(done));
+            true
+        }
+        None => false,
+    };
     let done = || {
         let mut q = queue.lock();
         reap(&mut q);
-        if q.done[ticket.0].is_some() {
+        if collect(&mut q) {
             return true;
         }
         // About to sleep: ask for a notification, then look once more.
         arm(&q);
         reap(&mut q);
-        if q.done[ticket.0].is_some() {
+        if collect(&mut q) {
             return true;
         }
         arm(&q);
         false
     };
     interrupts::wait_for_event(done);
-    let status = interrupts::without(|| {
-        let mut q = queue.lock();
-        q.free[ticket.0] = true;
-        q.done[ticket.0].take()
-    });
-    match status {
+    match status.get() {
         Some(s) if s == BlockStatus::Ok as u8 => Ok(()),
         Some(s) => Err(BlockError::Status(s)),
         None => Err(BlockError::Status(0xff)),

@@ -20,8 +20,9 @@ use shared_abi::virtqueue::{
 use super::disk;
 use super::request::{self, BlockRequest, ChainError};
 use crate::domain::Domain;
-use crate::mm::address::GuestPhysAddr;
+use crate::mm::address::{GuestFrame, GuestPhysAddr, PAGE_SIZE};
 use crate::mm::guest_memory::{self, GuestPhysMemory};
+use crate::mm::guest_span::GuestSpan;
 
 /// Largest request served, in bytes.
 pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
@@ -98,34 +99,55 @@ pub fn setup(
     Ok(0)
 }
 
+/// The backend's working memory, kept from request to request: a chain's
+/// descriptors and a bounce buffer for requests whose guest buffers are
+/// not contiguous in machine memory.
+pub struct Scratch {
+    chain: request::Chain,
+    bounce: Vec<u8>,
+}
+
+impl Scratch {
+    /// Empty working memory.
+    pub const fn new() -> Self {
+        Self {
+            chain: request::Chain::new(),
+            bounce: Vec::new(),
+        }
+    }
+}
+
 /// Serves every request the domain has made available. Returns a line to
 /// report if the queue had to be disconnected.
-pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str> {
+pub fn service(domain: &mut Domain, scratch: &mut Scratch) -> Option<&'static str> {
+    let Scratch { chain, bounce } = scratch;
     let mut queue = domain.disk_mut().queue.take()?;
     let memory = domain.memory()?;
-    let available = guest_memory::read_u16(
-        memory,
-        GuestPhysAddr(queue.available.as_u64() + Layout::AVAILABLE_IDX),
-    )?;
+    let layout = queue.layout;
+    // The rings were checked to lie in guest memory at setup; spans find
+    // their frames once for every access below.
+    let outside = Some("the queue lies outside the domain's memory");
+    let (Some(table), Some(available_ring), Some(used_ring)) = (
+        GuestSpan::new(memory, queue.descriptors, layout.descriptor_table_bytes()),
+        GuestSpan::new(memory, queue.available, layout.available_bytes()),
+        GuestSpan::new(memory, queue.used, layout.used_bytes()),
+    ) else {
+        return outside;
+    };
+    let Some(available) = available_ring.read::<u16>(Layout::AVAILABLE_IDX) else {
+        return outside;
+    };
     let pending = available.wrapping_sub(queue.last_available);
-    if pending > queue.layout.size {
+    if pending > layout.size {
         return Some("the available index moved further than the queue holds");
     }
     let old_used = queue.used_index;
     while queue.last_available != available {
-        let slot = GuestPhysAddr(
-            queue.available.as_u64() + queue.layout.available_slot(queue.last_available),
-        );
-        let head = guest_memory::read_u16(memory, slot)?;
-        let mut chain = request::Chain::new();
-        let parsed = request::read_chain(
-            memory,
-            queue.descriptors,
-            queue.layout.size,
-            head,
-            &mut chain,
-        )
-        .and_then(|()| request::parse(memory, head, chain.as_slice()));
+        let Some(head) = available_ring.read::<u16>(layout.available_slot(queue.last_available))
+        else {
+            return outside;
+        };
+        let parsed = request::read_request(memory, &table, layout.size, head, chain);
         let (status_at, written, status) = match parsed {
             Ok(request) => {
                 let (status, written) =
@@ -144,25 +166,17 @@ pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str
             Err(ChainError::Indirect) => return Some("indirect descriptors are not offered"),
         };
         let _ = guest_memory::write_scalar(memory, status_at, status as u8);
-        let used_slot =
-            GuestPhysAddr(queue.used.as_u64() + queue.layout.used_slot(queue.used_index));
         // The used element: the head's id, then the bytes written (two
         // 4-byte fields; the ring is only 4-aligned).
-        let _ = guest_memory::write_scalar(memory, used_slot, u32::from(head));
-        let length_at = GuestPhysAddr(used_slot.as_u64() + 4);
-        let _ = guest_memory::write_scalar(memory, length_at, written + 1);
+        let slot = layout.used_slot(queue.used_index);
+        let _ = used_ring.write(slot, u32::from(head));
+        let _ = used_ring.write(slot + 4, written + 1);
         queue.used_index = queue.used_index.wrapping_add(1);
         queue.last_available = queue.last_available.wrapping_add(1);
     }
-    let used_idx = GuestPhysAddr(queue.used.as_u64() + Layout::USED_IDX);
-    let _ = guest_memory::write_scalar(memory, used_idx, queue.used_index);
-    let avail_event = GuestPhysAddr(queue.used.as_u64() + queue.layout.avail_event());
-    let _ = guest_memory::write_scalar(memory, avail_event, queue.last_available);
-    let used_event = guest_memory::read_u16(
-        memory,
-        GuestPhysAddr(queue.available.as_u64() + queue.layout.used_event()),
-    )
-    .unwrap_or(0);
+    let _ = used_ring.write(Layout::USED_IDX, queue.used_index);
+    let _ = used_ring.write(layout.avail_event(), queue.last_available);
+    let used_event: u16 = available_ring.read(layout.used_event()).unwrap_or(0);
     let notify = queue.used_index != old_used && need_event(used_event, queue.used_index, old_used);
     domain.disk_mut().queue = Some(queue);
     if notify {
@@ -178,11 +192,12 @@ fn contiguous(memory: &impl GuestPhysMemory, addr: GuestPhysAddr, len: usize) ->
     if len == 0 || end.as_u64() > memory.size() {
         return None;
     }
+    let first_frame = addr.frame().number();
     let first = memory.frame_ptr(addr.frame())?;
-    let last_frame = GuestPhysAddr(end.as_u64() - 1).frame();
-    for (step, frame) in (addr.frame().number()..=last_frame.number()).enumerate() {
-        let expected = first.wrapping_add(step * 4096);
-        if memory.frame_ptr(crate::mm::address::GuestFrame(frame)) != Some(expected) {
+    let last_frame = GuestPhysAddr(end.as_u64() - 1).frame().number();
+    for frame in first_frame + 1..=last_frame {
+        let expected = first.wrapping_add(((frame - first_frame) * PAGE_SIZE) as usize);
+        if memory.frame_ptr(GuestFrame(frame)) != Some(expected) {
             return None;
         }
     }
@@ -199,8 +214,8 @@ fn execute(
     bounce: &mut Vec<u8>,
 ) -> (BlockStatus, u32) {
     match request.kind {
-        BlockRequestType::Flush => match disk::with(|device| device.flush()) {
-            Some(Ok(())) => (BlockStatus::Ok, 0),
+        BlockRequestType::Flush => match disk::flush() {
+            Ok(()) => (BlockStatus::Ok, 0),
             _ => (BlockStatus::IoError, 0),
         },
         BlockRequestType::GetId => {
@@ -223,7 +238,7 @@ fn execute(
             if !inside || request.data_len > MAX_REQUEST_BYTES {
                 return (BlockStatus::IoError, 0);
             }
-            let physical = (disk.first_sector + request.sector) as usize;
+            let physical = disk.first_sector + request.sector;
             if let Some(segment) = request.single_segment()
                 && let Some(start) = contiguous(memory, segment.addr, segment.len as usize)
             {
@@ -234,10 +249,8 @@ fn execute(
                     unsafe { core::slice::from_raw_parts_mut(start, segment.len as usize) };
                 // Zero copy: the device reads or writes the guest's frames.
                 let done = match request.kind {
-                    BlockRequestType::In => {
-                        disk::with(|device| device.read_blocks(physical, direct))
-                    }
-                    _ => disk::with(|device| device.write_blocks(physical, direct)),
+                    BlockRequestType::In => disk::read(physical, direct),
+                    _ => disk::write(physical, direct),
                 };
                 let written = if request.kind == BlockRequestType::In {
                     request.data_len as u32
@@ -245,13 +258,13 @@ fn execute(
                     0
                 };
                 return match done {
-                    Some(Ok(())) => (BlockStatus::Ok, written),
+                    Ok(()) => (BlockStatus::Ok, written),
                     _ => (BlockStatus::IoError, 0),
                 };
             }
             bounce.resize(request.data_len as usize, 0);
             if request.kind == BlockRequestType::In {
-                if disk::with(|device| device.read_blocks(physical, bounce)) != Some(Ok(())) {
+                if disk::read(physical, bounce).is_err() {
                     return (BlockStatus::IoError, 0);
                 }
                 match request.fill_data(memory, bounce) {
@@ -267,8 +280,8 @@ fn execute(
                     }
                     offset = end;
                 }
-                match disk::with(|device| device.write_blocks(physical, bounce)) {
-                    Some(Ok(())) => (BlockStatus::Ok, 0),
+                match disk::write(physical, bounce) {
+                    Ok(()) => (BlockStatus::Ok, 0),
                     _ => (BlockStatus::IoError, 0),
                 }
             }
