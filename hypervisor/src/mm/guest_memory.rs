@@ -151,6 +151,16 @@ pub fn read_scalar<M: GuestPhysMemory + ?Sized, T: Scalar>(
     if let Some(value) = aligned::<M, T>(memory, addr) {
         return Some(value.read().le());
     }
+    read_scalar_bytewise(memory, addr)
+}
+
+/// [`read_scalar`] for a scalar that is not aligned (or not in memory):
+/// copied out byte by byte, across a frame boundary if need be.
+#[cold]
+pub fn read_scalar_bytewise<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+) -> Option<T> {
     let mut bytes = [0u8; 8];
     read(memory, addr, &mut bytes[..T::SIZE]).ok()?;
     Some(T::from_le_slice(&bytes[..T::SIZE]))
@@ -168,6 +178,16 @@ pub fn write_scalar<M: GuestPhysMemory + ?Sized, T: Scalar>(
         at.write(value.le());
         return Ok(());
     }
+    write_scalar_bytewise(memory, addr, value)
+}
+
+/// [`write_scalar`] for a scalar that is not aligned (or not in memory).
+#[cold]
+pub fn write_scalar_bytewise<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    value: T,
+) -> Result<(), OutOfRange> {
     let mut bytes = [0u8; 8];
     value.to_le_slice(&mut bytes[..T::SIZE]);
     write(memory, addr, &bytes[..T::SIZE])

@@ -5,7 +5,7 @@
 //! A span inside one frame (the usual case: rings are page-aligned) is
 //! reached through one pointer found when the span is made; each access
 //! then costs a bounds check and one volatile load or store. A span across
-//! frames falls back to [`guest_memory::read_scalar`] per access.
+//! frames is read and written byte by byte per access.
 
 use core::ptr::NonNull;
 
@@ -13,6 +13,16 @@ use volatile::VolatilePtr;
 
 use super::address::{GuestPhysAddr, PAGE_SIZE};
 use super::guest_memory::{self, GuestPhysMemory, OutOfRange, Scalar};
+
+/// Where a [`GuestSpan`] is: kept by a device for a ring it reaches on
+/// every request, so that the frame is looked up once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanLocation {
+    addr: GuestPhysAddr,
+    len: u64,
+    /// The hypervisor's address of the span when it lies in one frame.
+    mapped: Option<usize>,
+}
 
 /// `len` bytes of a domain's memory at `addr`, all inside the domain.
 pub struct GuestSpan<'m, M: GuestPhysMemory + ?Sized> {
@@ -42,6 +52,34 @@ impl<'m, M: GuestPhysMemory + ?Sized> GuestSpan<'m, M> {
             len,
             mapped,
         })
+    }
+
+    /// Where the span is, to make it again later without looking its frame
+    /// up (see [`GuestSpan::at_location`]).
+    pub fn location(&self) -> SpanLocation {
+        SpanLocation {
+            addr: self.addr,
+            len: self.len,
+            mapped: self.mapped.map(|ptr| ptr.as_ptr() as usize),
+        }
+    }
+
+    /// The span at `location`, as [`GuestSpan::new`] found it, without
+    /// finding its frame again.
+    ///
+    /// # Safety
+    ///
+    /// `location` came from a span of this same `memory`, whose
+    /// guest-physical frames have stayed where they were since (a domain's
+    /// memory never moves while it lives).
+    #[inline(always)]
+    pub unsafe fn at_location(memory: &'m M, location: SpanLocation) -> Self {
+        Self {
+            memory,
+            addr: location.addr,
+            len: location.len,
+            mapped: NonNull::new(location.mapped.unwrap_or(0) as *mut u8),
+        }
     }
 
     /// The span's length in bytes.
@@ -82,9 +120,10 @@ impl<'m, M: GuestPhysMemory + ?Sized> GuestSpan<'m, M> {
     pub fn read<T: Scalar>(&self, offset: u64) -> Option<T> {
         match self.at::<T>(offset).ok()? {
             Some(value) => Some(value.read().le()),
-            None => {
-                guest_memory::read_scalar(self.memory, GuestPhysAddr(self.addr.as_u64() + offset))
-            }
+            None => guest_memory::read_scalar_bytewise(
+                self.memory,
+                GuestPhysAddr(self.addr.as_u64() + offset),
+            ),
         }
     }
 
@@ -96,7 +135,7 @@ impl<'m, M: GuestPhysMemory + ?Sized> GuestSpan<'m, M> {
                 at.write(value.le());
                 Ok(())
             }
-            None => guest_memory::write_scalar(
+            None => guest_memory::write_scalar_bytewise(
                 self.memory,
                 GuestPhysAddr(self.addr.as_u64() + offset),
                 value,
@@ -133,6 +172,19 @@ mod tests {
         assert_eq!(span.read::<u64>(u64::MAX - 3), None);
         assert!(span.write::<u32>(13, 1).is_err());
         assert_eq!(memory.contents()[0x1010..0x1014], [0; 4]);
+    }
+
+    #[test]
+    fn a_span_made_again_from_its_location_reaches_the_same_memory() {
+        let memory = FakeGuestMemory::new(4 * 4096);
+        let location = GuestSpan::new(&memory, GuestPhysAddr(0x2000), 64)
+            .unwrap()
+            .location();
+        // SAFETY: the location came from this memory, which has not changed.
+        let again = unsafe { GuestSpan::at_location(&memory, location) };
+        again.write::<u32>(4, 0x1234_5678).unwrap();
+        assert_eq!(read_u16(&memory, GuestPhysAddr(0x2004)), Some(0x5678));
+        assert_eq!(again.read::<u32>(64), None);
     }
 
     #[test]

@@ -132,83 +132,91 @@ pub fn submit(
     data: Option<(u64, u32)>,
 ) -> Result<Ticket, BlockError> {
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
-    let ticket = interrupts::without(|| {
-        let mut q = queue.lock();
-        let slot = q
-            .free
-            .iter()
-            .position(|free| *free)
-            .ok_or(BlockError::Busy)?;
-        q.free[slot] = false;
-        q.done[slot] = None;
-        let header_at = q.scratch + 64 * slot as u64;
-        let status_at = header_at + 32;
-        let header = BlockRequestHeader {
-            request_type: kind as u32,
-            reserved: 0,
-            sector,
-        };
-        // SAFETY: the scratch page is this driver's; slot areas are disjoint.
-        unsafe {
-            q.at::<BlockRequestHeader>(header_at).write(header);
-            q.at::<u8>(status_at).write_volatile(0xff);
-        }
-        let first = (3 * slot) as u16;
-        let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
-        let mut chain = [Descriptor {
-            addr: header_at,
-            len: 16,
-            flags: DESC_F_NEXT,
-            next: first + 1,
-        }; 3];
-        let mut count = 1;
-        if let Some((addr, len)) = data {
-            let flags = DESC_F_NEXT | if device_writes { DESC_F_WRITE } else { 0 };
-            chain[1] = Descriptor {
-                addr,
-                len,
-                flags,
-                next: first + 2,
-            };
-            count = 2;
-        } else {
-            chain[0].next = first + 1;
-        }
-        chain[count] = Descriptor {
-            addr: status_at,
-            len: 1,
-            flags: DESC_F_WRITE,
-            next: 0,
-        };
-        for (index, descriptor) in chain[..=count].iter().enumerate() {
-            let at = q.descriptors + 16 * (first as u64 + index as u64);
-            // SAFETY: the descriptor table is this driver's page.
-            unsafe { q.at::<Descriptor>(at).write(*descriptor) };
-        }
-        let layout = Layout { size: QUEUE_SIZE };
-        let ring = q.available + layout.available_slot(q.next_available);
-        // SAFETY: the available ring is this driver's page.
-        unsafe { q.at::<u16>(ring).write_volatile(first) };
-        let old = q.next_available;
-        q.next_available = q.next_available.wrapping_add(1);
-        fence(Ordering::Release);
-        // SAFETY: as above; the index is published after the entry.
-        unsafe {
-            q.at::<u16>(q.available + Layout::AVAILABLE_IDX)
-                .write_volatile(q.next_available)
-        };
-        fence(Ordering::SeqCst);
-        // Event index: notify only if the backend asked to hear about this
-        // index (otherwise it has yet to see earlier ones and will see this).
-        // SAFETY: the used ring is this driver's page; the backend writes it.
-        let avail_event = unsafe { q.at::<u16>(q.used + layout.avail_event()).read_volatile() };
-        Ok((Ticket(slot), need_event(avail_event, q.next_available, old)))
-    })?;
-    let (ticket, notify_needed) = ticket;
+    let (ticket, notify_needed) =
+        interrupts::without(|| enqueue(&mut queue.lock(), kind, sector, data))?;
     if notify_needed {
         notify();
     }
     Ok(ticket)
+}
+
+/// Puts a request in the available ring; returns its ticket and whether
+/// the backend asked to be notified.
+fn enqueue(
+    q: &mut Queue,
+    kind: BlockRequestType,
+    sector: u64,
+    data: Option<(u64, u32)>,
+) -> Result<(Ticket, bool), BlockError> {
+    let slot = q
+        .free
+        .iter()
+        .position(|free| *free)
+        .ok_or(BlockError::Busy)?;
+    q.free[slot] = false;
+    q.done[slot] = None;
+    let header_at = q.scratch + 64 * slot as u64;
+    let status_at = header_at + 32;
+    let header = BlockRequestHeader {
+        request_type: kind as u32,
+        reserved: 0,
+        sector,
+    };
+    // SAFETY: the scratch page is this driver's; slot areas are disjoint.
+    unsafe {
+        q.at::<BlockRequestHeader>(header_at).write(header);
+        q.at::<u8>(status_at).write_volatile(0xff);
+    }
+    let first = (3 * slot) as u16;
+    let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
+    let mut chain = [Descriptor {
+        addr: header_at,
+        len: 16,
+        flags: DESC_F_NEXT,
+        next: first + 1,
+    }; 3];
+    let mut count = 1;
+    if let Some((addr, len)) = data {
+        let flags = DESC_F_NEXT | if device_writes { DESC_F_WRITE } else { 0 };
+        chain[1] = Descriptor {
+            addr,
+            len,
+            flags,
+            next: first + 2,
+        };
+        count = 2;
+    } else {
+        chain[0].next = first + 1;
+    }
+    chain[count] = Descriptor {
+        addr: status_at,
+        len: 1,
+        flags: DESC_F_WRITE,
+        next: 0,
+    };
+    for (index, descriptor) in chain[..=count].iter().enumerate() {
+        let at = q.descriptors + 16 * (first as u64 + index as u64);
+        // SAFETY: the descriptor table is this driver's page.
+        unsafe { q.at::<Descriptor>(at).write(*descriptor) };
+    }
+    let layout = Layout { size: QUEUE_SIZE };
+    let ring = q.available + layout.available_slot(q.next_available);
+    // SAFETY: the available ring is this driver's page.
+    unsafe { q.at::<u16>(ring).write_volatile(first) };
+    let old = q.next_available;
+    q.next_available = q.next_available.wrapping_add(1);
+    fence(Ordering::Release);
+    // SAFETY: as above; the index is published after the entry.
+    unsafe {
+        q.at::<u16>(q.available + Layout::AVAILABLE_IDX)
+            .write_volatile(q.next_available)
+    };
+    fence(Ordering::SeqCst);
+    // Event index: notify only if the backend asked to hear about this
+    // index (otherwise it has yet to see earlier ones and will see this).
+    // SAFETY: the used ring is this driver's page; the backend writes it.
+    let avail_event = unsafe { q.at::<u16>(q.used + layout.avail_event()).read_volatile() };
+    Ok((Ticket(slot), need_event(avail_event, q.next_available, old)))
 }
 
 /// Notifies the backend that requests are available ([`submit`] does it
@@ -268,56 +276,78 @@ fn arm(q: &Queue) {
 pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
     let status = core::cell::Cell::new(None);
-    // Collects the request's status and frees its slot, in one critical
-    // section (the usual case: the backend completed it before `submit`
-    // returned).
-    let collect = |q: &mut Queue| match q.done[ticket.0].take() {
-        Some(done) => {
-            q.free[ticket.0] = true;
-            status.set(Some(done));
-            true
-        }
-        None => false,
-    };
     let done = || {
         let mut q = queue.lock();
         reap(&mut q);
-        if collect(&mut q) {
+        if let Some(done) = collect(&mut q, ticket) {
+            status.set(Some(done));
             return true;
         }
         // About to sleep: ask for a notification, then look once more.
         arm(&q);
         reap(&mut q);
-        if collect(&mut q) {
+        if let Some(done) = collect(&mut q, ticket) {
+            status.set(Some(done));
             return true;
         }
         arm(&q);
         false
     };
     interrupts::wait_for_event(done);
-    match status.get() {
+    result(status.get())
+}
+
+/// The status of `ticket` if it has completed, freeing its slot.
+fn collect(q: &mut Queue, ticket: Ticket) -> Option<u8> {
+    let status = q.done[ticket.0].take()?;
+    q.free[ticket.0] = true;
+    Some(status)
+}
+
+fn result(status: Option<u8>) -> Result<(), BlockError> {
+    match status {
         Some(s) if s == BlockStatus::Ok as u8 => Ok(()),
         Some(s) => Err(BlockError::Status(s)),
         None => Err(BlockError::Status(0xff)),
     }
 }
 
+/// Submits a request and waits for it. The backend usually completes a
+/// request before the notification returns, so the common case is one
+/// critical section: enqueue, notify, collect.
+fn run(kind: BlockRequestType, sector: u64, data: Option<(u64, u32)>) -> Result<(), BlockError> {
+    let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
+    let (ticket, status) = interrupts::without(|| {
+        let mut q = queue.lock();
+        let (ticket, notify_needed) = enqueue(&mut q, kind, sector, data)?;
+        if notify_needed {
+            notify();
+        }
+        reap(&mut q);
+        Ok((ticket, collect(&mut q, ticket)))
+    })?;
+    match status {
+        Some(status) => result(Some(status)),
+        None => wait(ticket),
+    }
+}
+
 /// Reads `len` bytes (whole sectors) at `sector` into guest-physical
 /// `buffer` and waits for them. Errors as [`submit`] and [`wait`].
 pub fn read(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
-    wait(submit(BlockRequestType::In, sector, Some((buffer, len)))?)
+    run(BlockRequestType::In, sector, Some((buffer, len)))
 }
 
 /// Writes `len` bytes (whole sectors) from guest-physical `buffer` at
 /// `sector` and waits for the device to take them (durable after
 /// [`flush`]). Errors as [`submit`] and [`wait`].
 pub fn write(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
-    wait(submit(BlockRequestType::Out, sector, Some((buffer, len)))?)
+    run(BlockRequestType::Out, sector, Some((buffer, len)))
 }
 
 /// Makes every completed write durable. Errors as [`submit`] and [`wait`].
 pub fn flush() -> Result<(), BlockError> {
-    wait(submit(BlockRequestType::Flush, 0, None)?)
+    run(BlockRequestType::Flush, 0, None)
 }
 
 /// Sector size in bytes.

@@ -22,7 +22,7 @@ use super::request::{self, BlockRequest, ChainError};
 use crate::domain::Domain;
 use crate::mm::address::{GuestFrame, GuestPhysAddr, PAGE_SIZE};
 use crate::mm::guest_memory::{self, GuestPhysMemory};
-use crate::mm::guest_span::GuestSpan;
+use crate::mm::guest_span::{GuestSpan, SpanLocation};
 
 /// Largest request served, in bytes.
 pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
@@ -30,9 +30,12 @@ pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
 /// A domain's registered queue and its region of the disk.
 #[derive(Debug)]
 pub struct BlockQueue {
-    descriptors: GuestPhysAddr,
-    available: GuestPhysAddr,
-    used: GuestPhysAddr,
+    /// The descriptor table, the available and the used ring, located at
+    /// setup (they lie in the domain's memory, which never moves; the
+    /// queue goes before the memory when the domain ends).
+    descriptors: SpanLocation,
+    available: SpanLocation,
+    used: SpanLocation,
     layout: Layout,
     last_available: u16,
     used_index: u16,
@@ -64,35 +67,25 @@ pub fn setup(
         size: u16::try_from(size).map_err(|_| Status::InvalidArgument)?,
     };
     let memory = domain.memory().ok_or(Status::InvalidArgument)?;
-    let fits = |addr: u64, bytes: u64, align: u64| {
+    let span = |addr: u64, bytes: u64, align: u64| {
         addr.is_multiple_of(align)
-            && addr
-                .checked_add(bytes)
-                .is_some_and(|end| end <= memory.size())
+            .then(|| GuestSpan::new(memory, GuestPhysAddr(addr), bytes))
+            .flatten()
+            .ok_or(Status::InvalidArgument)
     };
-    if !layout.is_valid()
-        || !fits(descriptors, layout.descriptor_table_bytes(), 16)
-        || !fits(available, layout.available_bytes(), 2)
-        || !fits(used, layout.used_bytes(), 4)
-    {
+    if !layout.is_valid() {
         return Err(Status::InvalidArgument);
     }
-    let used = GuestPhysAddr(used);
-    let _ = guest_memory::write(
-        memory,
-        GuestPhysAddr(used.as_u64() + Layout::USED_IDX),
-        &0u16.to_le_bytes(),
-    );
+    let table = span(descriptors, layout.descriptor_table_bytes(), 16)?;
+    let available = span(available, layout.available_bytes(), 2)?;
+    let used = span(used, layout.used_bytes(), 4)?;
+    let _ = used.write(Layout::USED_IDX, 0u16);
     let queue = BlockQueue {
-        descriptors: GuestPhysAddr(descriptors),
-        available: GuestPhysAddr(available),
-        used,
+        descriptors: table.location(),
+        available: available.location(),
+        used: used.location(),
         layout,
-        last_available: guest_memory::read_u16(
-            memory,
-            GuestPhysAddr(available + Layout::AVAILABLE_IDX),
-        )
-        .unwrap_or(0),
+        last_available: available.read(Layout::AVAILABLE_IDX).unwrap_or(0),
         used_index: 0,
     };
     domain.disk_mut().queue = Some(queue);
@@ -120,52 +113,71 @@ impl Scratch {
 /// Serves every request the domain has made available. Returns a line to
 /// report if the queue had to be disconnected.
 pub fn service(domain: &mut Domain, scratch: &mut Scratch) -> Option<&'static str> {
+    let id = domain.id();
+    let (disk, memory) = domain.disk_and_memory();
+    let region = (disk.first_sector, disk.sectors);
+    let queue = disk.queue.as_mut()?;
+    match serve(queue, memory?, region, id, scratch) {
+        Ok(false) => None,
+        Ok(true) => {
+            domain.raise_virq(Virq::Block);
+            None
+        }
+        Err(why) => {
+            domain.disk_mut().queue = None;
+            Some(why)
+        }
+    }
+}
+
+/// Serves the queue's available requests from the disk region
+/// `(first_sector, sectors)`; returns whether the guest asked to be
+/// notified of these completions, or why the queue cannot be trusted.
+fn serve<M: GuestPhysMemory>(
+    queue: &mut BlockQueue,
+    memory: &M,
+    region: (u64, u64),
+    domain_id: u32,
+    scratch: &mut Scratch,
+) -> Result<bool, &'static str> {
     let Scratch { chain, bounce } = scratch;
-    let mut queue = domain.disk_mut().queue.take()?;
-    let memory = domain.memory()?;
     let layout = queue.layout;
-    // The rings were checked to lie in guest memory at setup; spans find
-    // their frames once for every access below.
-    let outside = Some("the queue lies outside the domain's memory");
-    let (Some(table), Some(available_ring), Some(used_ring)) = (
-        GuestSpan::new(memory, queue.descriptors, layout.descriptor_table_bytes()),
-        GuestSpan::new(memory, queue.available, layout.available_bytes()),
-        GuestSpan::new(memory, queue.used, layout.used_bytes()),
-    ) else {
-        return outside;
+    let outside = "the queue lies outside the domain's memory";
+    // SAFETY: the locations were found in this domain's memory at setup,
+    // and its frames never move while it lives (the queue is dropped
+    // before the memory when it ends).
+    let (table, available_ring, used_ring) = unsafe {
+        (
+            GuestSpan::at_location(memory, queue.descriptors),
+            GuestSpan::at_location(memory, queue.available),
+            GuestSpan::at_location(memory, queue.used),
+        )
     };
-    let Some(available) = available_ring.read::<u16>(Layout::AVAILABLE_IDX) else {
-        return outside;
-    };
+    let available: u16 = available_ring.read(Layout::AVAILABLE_IDX).ok_or(outside)?;
     let pending = available.wrapping_sub(queue.last_available);
     if pending > layout.size {
-        return Some("the available index moved further than the queue holds");
+        return Err("the available index moved further than the queue holds");
     }
     let old_used = queue.used_index;
     while queue.last_available != available {
-        let Some(head) = available_ring.read::<u16>(layout.available_slot(queue.last_available))
-        else {
-            return outside;
-        };
-        let parsed = request::read_request(memory, &table, layout.size, head, chain);
-        let (status_at, written, status) = match parsed {
-            Ok(request) => {
-                let (status, written) =
-                    execute(domain.id(), domain.disk(), memory, &request, bounce);
-                (request.status, written, status)
-            }
-            Err(ChainError::Malformed(why)) => return Some(why),
-            Err(ChainError::Unsupported(_)) => return Some("a request has an unknown type"),
+        let head: u16 = available_ring
+            .read(layout.available_slot(queue.last_available))
+            .ok_or(outside)?;
+        let request = match request::read_request(memory, &table, layout.size, head, chain) {
+            Ok(request) => request,
+            Err(ChainError::Malformed(why)) => return Err(why),
+            Err(ChainError::Unsupported(_)) => return Err("a request has an unknown type"),
             Err(ChainError::OutsideMemory) => {
-                return Some("a buffer lies outside the domain's memory");
+                return Err("a buffer lies outside the domain's memory");
             }
-            Err(ChainError::TooLong) => return Some("a descriptor chain loops or is too long"),
+            Err(ChainError::TooLong) => return Err("a descriptor chain loops or is too long"),
             Err(ChainError::IndexOutOfRange(_)) => {
-                return Some("a descriptor index is outside the queue");
+                return Err("a descriptor index is outside the queue");
             }
-            Err(ChainError::Indirect) => return Some("indirect descriptors are not offered"),
+            Err(ChainError::Indirect) => return Err("indirect descriptors are not offered"),
         };
-        let _ = guest_memory::write_scalar(memory, status_at, status as u8);
+        let (status, written) = execute(domain_id, region, memory, &request, bounce);
+        let _ = guest_memory::write_scalar(memory, request.status, status as u8);
         // The used element: the head's id, then the bytes written (two
         // 4-byte fields; the ring is only 4-aligned).
         let slot = layout.used_slot(queue.used_index);
@@ -177,12 +189,7 @@ pub fn service(domain: &mut Domain, scratch: &mut Scratch) -> Option<&'static st
     let _ = used_ring.write(Layout::USED_IDX, queue.used_index);
     let _ = used_ring.write(layout.avail_event(), queue.last_available);
     let used_event: u16 = available_ring.read(layout.used_event()).unwrap_or(0);
-    let notify = queue.used_index != old_used && need_event(used_event, queue.used_index, old_used);
-    domain.disk_mut().queue = Some(queue);
-    if notify {
-        domain.raise_virq(Virq::Block);
-    }
-    None
+    Ok(queue.used_index != old_used && need_event(used_event, queue.used_index, old_used))
 }
 
 /// The hypervisor's pointer to `[addr, addr + len)` of guest memory as one
@@ -208,7 +215,7 @@ fn contiguous(memory: &impl GuestPhysMemory, addr: GuestPhysAddr, len: usize) ->
 /// the guest's buffers.
 fn execute(
     domain_id: u32,
-    disk: &DomainDisk,
+    (first_sector, region_sectors): (u64, u64),
     memory: &impl GuestPhysMemory,
     request: &BlockRequest,
     bounce: &mut Vec<u8>,
@@ -234,11 +241,11 @@ fn execute(
             let inside = request
                 .sector
                 .checked_add(sectors)
-                .is_some_and(|end| end <= disk.sectors);
+                .is_some_and(|end| end <= region_sectors);
             if !inside || request.data_len > MAX_REQUEST_BYTES {
                 return (BlockStatus::IoError, 0);
             }
-            let physical = disk.first_sector + request.sector;
+            let physical = first_sector + request.sector;
             if let Some(segment) = request.single_segment()
                 && let Some(start) = contiguous(memory, segment.addr, segment.len as usize)
             {

@@ -146,6 +146,7 @@ impl Default for Chain {
 /// What makes the chain unreadable (an index outside the queue, a loop, a
 /// buffer outside memory, an indirect descriptor) is found first; then
 /// whether it has the shape of a virtio-blk request.
+#[inline]
 pub fn read_request<'c, M: GuestPhysMemory + ?Sized>(
     memory: &M,
     table: &GuestSpan<'_, M>,
@@ -212,8 +213,8 @@ pub fn read_request<'c, M: GuestPhysMemory + ?Sized>(
     if last.flags & DESC_F_WRITE == 0 || last.len < 1 {
         return Err(ChainError::Malformed("the status must be a writable byte"));
     }
-    let header = GuestSpan::new(memory, GuestPhysAddr(first.addr), 16)
-        .ok_or(ChainError::OutsideMemory)?;
+    let header =
+        GuestSpan::new(memory, GuestPhysAddr(first.addr), 16).ok_or(ChainError::OutsideMemory)?;
     let raw_type: u32 = header.read(0).ok_or(ChainError::OutsideMemory)?;
     let sector: u64 = header.read(8).ok_or(ChainError::OutsideMemory)?;
     let kind = BlockRequestType::from_raw(raw_type).ok_or(ChainError::Unsupported(raw_type))?;
