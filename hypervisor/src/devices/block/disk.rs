@@ -87,49 +87,50 @@ fn interrupt_line(function: DeviceFunction) -> Option<u8> {
 /// Reads `buffer.len()` bytes (a multiple of the sector size) from
 /// `sector` on.
 pub fn read(sector: u64, buffer: &mut [u8]) -> Result<(), IoError> {
+    let (mut request, mut response) = (BlkReq::default(), BlkResp::default());
     with(|disk| {
-        let mut request = BlkReq::default();
-        let mut response = BlkResp::default();
-        let waiting = disk.expect_completion();
-        // SAFETY: `request`, `buffer` and `response` are not touched until
-        // the request completes below (`wait` returns only then).
-        let token = unsafe {
-            disk.device
-                .read_blocks_nb(sector as usize, &mut request, buffer, &mut response)
-        };
-        disk.wait(waiting, token.as_ref().ok().copied());
-        let token = token.map_err(|_| IoError)?;
-        // SAFETY: the same buffers as were submitted with `token`.
-        unsafe {
-            disk.device
-                .complete_read_blocks(token, &request, buffer, &mut response)
-        }
-        .map_err(|_| IoError)?;
-        ok(response.status())
-    })
+        disk.transfer(|device, step| match step {
+            // SAFETY: `request`, `buffer` and `response` are not touched
+            // between the submission and the completion (`transfer` waits
+            // for it in between).
+            Step::Submit => unsafe {
+                device.read_blocks_nb(sector as usize, &mut request, buffer, &mut response)
+            },
+            // SAFETY: the same buffers as were submitted with `token`.
+            Step::Complete(token) => unsafe {
+                device
+                    .complete_read_blocks(token, &request, buffer, &mut response)
+                    .map(|()| token)
+            },
+        })
+    })?;
+    ok(response.status())
 }
 
 /// Writes `buffer` (a multiple of the sector size) from `sector` on.
 pub fn write(sector: u64, buffer: &[u8]) -> Result<(), IoError> {
+    let (mut request, mut response) = (BlkReq::default(), BlkResp::default());
     with(|disk| {
-        let mut request = BlkReq::default();
-        let mut response = BlkResp::default();
-        let waiting = disk.expect_completion();
-        // SAFETY: as for `read`.
-        let token = unsafe {
-            disk.device
-                .write_blocks_nb(sector as usize, &mut request, buffer, &mut response)
-        };
-        disk.wait(waiting, token.as_ref().ok().copied());
-        let token = token.map_err(|_| IoError)?;
-        // SAFETY: the same buffers as were submitted with `token`.
-        unsafe {
-            disk.device
-                .complete_write_blocks(token, &request, buffer, &mut response)
-        }
-        .map_err(|_| IoError)?;
-        ok(response.status())
-    })
+        disk.transfer(|device, step| match step {
+            // SAFETY: as for `read`.
+            Step::Submit => unsafe {
+                device.write_blocks_nb(sector as usize, &mut request, buffer, &mut response)
+            },
+            // SAFETY: the same buffers as were submitted with `token`.
+            Step::Complete(token) => unsafe {
+                device
+                    .complete_write_blocks(token, &request, buffer, &mut response)
+                    .map(|()| token)
+            },
+        })
+    })?;
+    ok(response.status())
+}
+
+/// The two halves of a request given to [`Disk::transfer`].
+enum Step {
+    Submit,
+    Complete(u16),
 }
 
 /// Flushes the device's write cache (rare: waited for by polling, with
@@ -161,6 +162,21 @@ struct Waiting {
 }
 
 impl Disk {
+    /// Submits a request with `op(device, Step::Submit)`, which returns its
+    /// token, waits for it, and completes it with `op(device,
+    /// Step::Complete(token))`.
+    fn transfer(
+        &mut self,
+        mut op: impl FnMut(&mut Device, Step) -> virtio_drivers::Result<u16>,
+    ) -> Result<(), IoError> {
+        let waiting = self.expect_completion();
+        let token = op(&mut self.device, Step::Submit);
+        self.wait(waiting, token.as_ref().ok().copied());
+        let token = token.map_err(|_| IoError)?;
+        op(&mut self.device, Step::Complete(token)).map_err(|_| IoError)?;
+        Ok(())
+    }
+
     /// Readies the wait for a request about to be submitted: the timer is
     /// held and the line let through, so that the request's completion
     /// interrupt is taken (or stays pending) whenever the host finishes it,
