@@ -55,7 +55,7 @@ pub fn setup(
     available: u64,
     used: u64,
     size: u64,
-) -> Result<u64, Status> {
+) -> Result<(), Status> {
     if domain.disk().sectors == 0 {
         return Err(Status::NotReady);
     }
@@ -95,7 +95,7 @@ pub fn setup(
         used_index: 0,
     };
     domain.disk_mut().queue = Some(queue);
-    Ok(0)
+    Ok(())
 }
 
 /// Serves every request the domain has made available. Returns a line to
