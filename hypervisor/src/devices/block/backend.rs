@@ -59,7 +59,7 @@ pub fn setup(
     available: u64,
     used: u64,
     size: u64,
-) -> Result<u64, Status> {
+) -> Result<(), Status> {
     if domain.disk().sectors == 0 {
         return Err(Status::NotReady);
     }
@@ -89,7 +89,7 @@ pub fn setup(
         used_index: 0,
     };
     domain.disk_mut().queue = Some(queue);
-    Ok(0)
+    Ok(())
 }
 
 /// The backend's working memory, kept from request to request: a chain's
