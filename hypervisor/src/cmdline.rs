@@ -8,6 +8,7 @@
 //! | `hv_selftest=fault` | fault inside the hypervisor after boot (tests the fatal path) | off |
 //! | `hv_bench` | answer the bench fault probe (see `shared_abi::bench`) | off |
 //! | `console_color` | colour each domain's console prefix (ANSI) | off |
+//! | `trace` or `trace=N` | record up to N events (default 262144, at most 16M) and write them to QEMU's debug console at the end | off |
 //! | `dom_disk=SIZE` | each domain's region of the physical disk | `4M` |
 //!
 //! A bundle entry's own memory size or disk region takes precedence over
@@ -18,6 +19,11 @@
 pub const DEFAULT_DOMAIN_MEMORY: u64 = 16 << 20;
 /// Default disk region per domain.
 pub const DEFAULT_DOMAIN_DISK: u64 = 4 << 20;
+
+/// Records the tracer keeps by default (10 MiB of records).
+pub const DEFAULT_TRACE_RECORDS: usize = 262_144;
+/// Most records the tracer may be asked to keep (640 MiB of records).
+pub const MAX_TRACE_RECORDS: usize = 16 << 20;
 
 /// Smallest memory a domain may be given.
 pub const MIN_DOMAIN_MEMORY: u64 = 1 << 20;
@@ -44,6 +50,8 @@ pub struct Options {
     pub bench: bool,
     /// Whether console prefixes are coloured.
     pub console_color: bool,
+    /// Records the tracer keeps, when tracing.
+    pub trace: Option<usize>,
     /// Bytes of the physical disk per domain.
     pub domain_disk: u64,
 }
@@ -56,6 +64,7 @@ impl Default for Options {
             self_test: None,
             bench: false,
             console_color: false,
+            trace: None,
             domain_disk: DEFAULT_DOMAIN_DISK,
         }
     }
@@ -101,6 +110,16 @@ pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Opti
                 options.console_color = true;
                 Ok(())
             }
+            "trace" if value.is_empty() => {
+                options.trace = Some(DEFAULT_TRACE_RECORDS);
+                Ok(())
+            }
+            "trace" => value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_TRACE_RECORDS).contains(n))
+                .map(|n| options.trace = Some(n))
+                .ok_or("expected a record count from 1 to 16777216"),
             _ => Err("unknown option"),
         };
         if let Err(reason) = result {
@@ -129,6 +148,17 @@ mod tests {
     use std::vec::Vec;
 
     #[test]
+    fn trace_takes_a_sane_record_count_or_none() {
+        let mut rejected = Vec::new();
+        assert_eq!(parse("trace", |_| {}).trace, Some(DEFAULT_TRACE_RECORDS));
+        assert_eq!(parse("trace=1000", |_| {}).trace, Some(1000));
+        for bad in ["trace=0", "trace=-1", "trace=lots", "trace=99999999999"] {
+            assert_eq!(parse(bad, |r| rejected.push(r.word)).trace, None);
+        }
+        assert_eq!(rejected.len(), 4);
+    }
+
+    #[test]
     fn parses_known_words_and_reports_the_rest() {
         let mut rejected = Vec::new();
         let options = parse(
@@ -138,6 +168,7 @@ mod tests {
         assert_eq!(options.domain_memory, 8 << 20);
         assert_eq!(options.log_level, log::LevelFilter::Debug);
         assert_eq!(options.self_test, Some(SelfTest::Fault));
+        assert_eq!(options.trace, None);
         assert_eq!(rejected, ["bogus", "dom_mem=3T"]);
     }
 

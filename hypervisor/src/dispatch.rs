@@ -36,6 +36,11 @@ pub const TIME_SLICE_NS: u64 = 10_000_000;
 /// its address space loaded.
 pub fn exit(frame: &mut TrapFrame, exit: Exit) {
     let mut table = DOMAINS.lock();
+    let counters = table.caller().counters_mut();
+    counters.exit();
+    if matches!(exit, Exit::Hypercall) {
+        counters.hypercall();
+    }
     let outcome = match exit {
         Exit::Hypercall => hypercall::dispatch(&mut table, frame),
         Exit::Exception {
@@ -66,6 +71,7 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     let mut table = DOMAINS.lock();
     frame.rax = call(&mut table, frame.args());
     let domain = table.caller();
+    domain.counters_mut().hypercall();
     if domain.upcall_due() {
         frame.complete_syscall();
         return upcall_fast(domain, frame);
@@ -80,6 +86,7 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
 fn iret_fast(frame: &mut ScratchFrame) -> Fast {
     let mut table = DOMAINS.lock();
     let domain = table.caller();
+    domain.counters_mut().hypercall();
     match hypercall::trap::iret(domain, Iret, frame) {
         Ok(rax) => frame.rax = rax,
         Err(status) => {
@@ -342,6 +349,7 @@ pub fn start() -> ! {
 /// Reports the outcome and ends the hypervisor.
 fn finish(table: &DomainTable) -> ! {
     report_results(table);
+    crate::trace::dump(table);
     let status = if table.is_empty() {
         log::error!("no domain could be started");
         HvExit::NoDomains

@@ -33,9 +33,23 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         shared_abi::ABI_MAJOR,
         shared_abi::ABI_MINOR
     );
+    let traced = options.trace.is_some_and(|records| {
+        let on = crate::trace::enable(records);
+        if !on {
+            log::warn!("trace: no memory for {records} records; tracing is off");
+        }
+        on
+    });
+    // A traced boot reaches the core through the tracer's wrappers; an
+    // untraced one pays nothing for tracing.
+    let (hypercall_fast, exit): (extern "C" fn(&mut _) -> _, fn(&mut _, _)) = if traced {
+        (crate::trace::hypercall_fast, crate::trace::exit)
+    } else {
+        (dispatch::hypercall_fast, dispatch::exit)
+    };
     crate::arch::x86_64::trap::install(crate::arch::x86_64::trap::Core {
-        hypercall_fast: dispatch::hypercall_fast,
-        exit: dispatch::exit,
+        hypercall_fast,
+        exit,
         uart_input: crate::console::uart_input,
     });
     crate::console::set_color(options.console_color);

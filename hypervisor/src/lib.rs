@@ -24,6 +24,7 @@ pub mod loader;
 pub mod memory_budget;
 pub mod mm;
 pub(crate) mod sched;
+pub(crate) mod trace;
 
 #[cfg(target_os = "none")]
 pub(crate) mod boot;

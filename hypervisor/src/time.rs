@@ -45,6 +45,11 @@ pub fn ns_to_tsc(ns: u64) -> u64 {
     ticks.min(u64::MAX as u128) as u64
 }
 
+/// TSC ticks to milliseconds.
+pub fn tsc_to_ms(ticks: u64) -> u64 {
+    (ticks as u128 * 1000 / tsc_hz().max(1) as u128) as u64
+}
+
 /// Arms the hardware timer to fire at TSC value `deadline` (at once if it
 /// has passed). Re-arming for the deadline already armed and still ahead
 /// is skipped: it would cost an APIC write (a VM exit under KVM) per

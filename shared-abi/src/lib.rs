@@ -31,6 +31,7 @@ pub mod ring;
 pub mod shared_info;
 pub mod start_info;
 pub mod status;
+pub mod trace;
 pub mod trap;
 pub mod virtqueue;
 

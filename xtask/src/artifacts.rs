@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 29] = [
+pub const GUEST_BINS: [&str; 30] = [
     "journal",
     "readme-guest",
     "share",
@@ -33,6 +33,7 @@ pub const GUEST_BINS: [&str; 29] = [
     "bench",
     "guest-kernel",
     "hello",
+    "trace-target",
     "privileged",
     "bad-hypercall",
     "worker",

@@ -36,6 +36,7 @@ mod run_report;
 mod scenario;
 mod scenarios;
 mod test;
+mod trace_format;
 mod unit_tests;
 
 use std::process::ExitCode;

@@ -20,6 +20,8 @@ pub enum Action {
     Focus(u32),
     /// List the domains.
     List,
+    /// Print every domain's counters.
+    Stats,
     /// End input for every domain.
     EndOfInput,
     /// Nothing (the escape key itself, or an unknown command).
@@ -46,6 +48,7 @@ impl Escape {
         match byte {
             b'1'..=b'9' => Action::Focus((byte - b'0') as u32),
             b'l' | b'L' => Action::List,
+            b's' | b'S' => Action::Stats,
             END_OF_INPUT => Action::EndOfInput,
             ESCAPE => Action::Deliver(ESCAPE),
             _ => Action::Nothing,
@@ -73,6 +76,7 @@ mod tests {
         assert_eq!(run(b"ab"), [Action::Deliver(b'a'), Action::Deliver(b'b')]);
         assert_eq!(run(b"\x012x"), [Action::Focus(2), Action::Deliver(b'x')]);
         assert_eq!(run(b"\x01l"), [Action::List]);
+        assert_eq!(run(b"\x01s"), [Action::Stats]);
         assert_eq!(run(b"\x01\x04"), [Action::EndOfInput]);
         assert_eq!(run(b"\x01\x01"), [Action::Deliver(ESCAPE)]);
         assert_eq!(run(b"\x01zq"), [Action::Deliver(b'q')]);

@@ -138,6 +138,7 @@ pub fn service(table: &mut DomainTable) {
             }
             Action::Focus(id) => focus(console, table, id),
             Action::List => list(console, table),
+            Action::Stats => stats(console, table),
             Action::EndOfInput => {
                 for domain in table.live_mut() {
                     domain.console_mut().input.push_back(END_OF_INPUT);
@@ -214,6 +215,31 @@ fn focus(console: &mut Console, table: &mut DomainTable, id: u32) {
             let _ = writeln!(text, "hv: no running domain {id}");
             console.screen.message(text.as_bytes(), &mut emit);
         }
+    }
+}
+
+/// One line of counters per domain (`Ctrl-A s`), in a fixed form tools
+/// parse: `hv: stats: domain ID 'NAME' hypercalls=N exits=N reflected=N
+/// shadow_pages=N events=N block_requests=N cpu_ms=N`.
+fn stats(console: &mut Console, table: &DomainTable) {
+    for domain in table.iter() {
+        let counters = domain.counters();
+        let shadow_pages = domain.shadow().map_or(0, |s| s.tables_in_use());
+        let mut text = LineBuffer::new();
+        let _ = writeln!(
+            text,
+            "hv: stats: domain {} '{}' hypercalls={} exits={} reflected={} shadow_pages={} events={} block_requests={} cpu_ms={}",
+            domain.id(),
+            domain.name(),
+            counters.hypercalls(),
+            counters.exits(),
+            counters.reflected_faults(),
+            shadow_pages,
+            counters.events(),
+            counters.completed_block_requests(),
+            crate::time::tsc_to_ms(counters.cpu_ticks()),
+        );
+        console.screen.message(text.as_bytes(), &mut emit);
     }
 }
 

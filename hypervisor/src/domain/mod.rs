@@ -4,6 +4,7 @@
 //! page tables. [`create`] turns a bundle entry into a runnable domain;
 //! [`table`] holds every domain and which one runs.
 
+pub mod counters;
 pub mod vcpu;
 
 #[cfg(target_os = "none")]

@@ -21,6 +21,7 @@
 use alloc::string::String;
 use core::fmt::Write;
 
+use super::counters::Counters;
 use super::memory::DomainMemory;
 use super::paging::DomainShadow;
 use super::vcpu::Vcpu;
@@ -74,6 +75,8 @@ pub struct Domain {
     ports: PortTable,
     /// The virtual disk (its region of the physical disk and its queue).
     disk: DomainDisk,
+    /// What the domain has done and cost so far.
+    counters: Counters,
 }
 
 impl Domain {
@@ -103,6 +106,7 @@ impl Domain {
             start_tsc: crate::time::now(),
             ports: PortTable::default(),
             disk: DomainDisk::default(),
+            counters: Counters::default(),
         }
     }
 
@@ -278,6 +282,18 @@ impl Domain {
     #[inline]
     pub fn disk_mut(&mut self) -> &mut DomainDisk {
         &mut self.disk
+    }
+
+    /// What the domain has done and cost so far.
+    #[inline]
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The counters, to count.
+    #[inline]
+    pub fn counters_mut(&mut self) -> &mut Counters {
+        &mut self.counters
     }
 
     /// The virtual disk, to change, with the memory its queue lives in.

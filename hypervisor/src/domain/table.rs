@@ -24,6 +24,8 @@ pub struct DomainTable {
     /// A domain timer was set or cancelled since the hardware timer was
     /// last armed.
     timers_changed: bool,
+    /// TSC when the running domain was last charged for its time.
+    charged_at: u64,
 }
 
 /// The global table.
@@ -32,6 +34,7 @@ pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable {
     current: 0,
     rejected: 0,
     timers_changed: false,
+    charged_at: 0,
 });
 
 impl DomainTable {
@@ -89,9 +92,16 @@ impl DomainTable {
         self.current
     }
 
-    /// Makes the domain at `index` the running one.
+    /// Makes the domain at `index` the running one, charging the one that
+    /// ran until now for its time.
     #[inline]
     pub fn switch_to(&mut self, index: usize) {
+        let now = crate::time::now();
+        let ran = now.saturating_sub(self.charged_at);
+        if let Some(previous) = self.domains.get_mut(self.current) {
+            previous.counters_mut().ran(ran);
+        }
+        self.charged_at = now;
         self.current = index;
     }
 

@@ -47,7 +47,9 @@ pub fn deliver(
         vector as u64,
         error_code,
         fault_address,
-    )
+    )?;
+    domain.counters_mut().reflected();
+    Ok(())
 }
 
 /// Enters the domain's event callback (the caller checked it is due).

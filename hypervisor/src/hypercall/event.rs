@@ -112,6 +112,7 @@ pub(super) fn bind_interdomain(
 /// device's backend to run at the next scheduling point.
 #[inline]
 pub(super) fn send(table: &mut DomainTable, EventSend { port }: EventSend) -> Result<(), Status> {
+    table.caller().counters_mut().event();
     match table.caller().ports().get(port)? {
         Port::Interdomain {
             remote,

@@ -117,7 +117,10 @@ pub fn service(domain: &mut Domain, scratch: &mut Scratch) -> Option<&'static st
     let (disk, memory) = domain.disk_and_memory();
     let region = (disk.first_sector, disk.sectors);
     let queue = disk.queue.as_mut()?;
-    match serve(queue, memory?, region, id, scratch) {
+    let mut served = 0;
+    let outcome = serve(queue, memory?, region, id, scratch, &mut served);
+    domain.counters_mut().block_requests(served);
+    match outcome {
         Ok(false) => None,
         Ok(true) => {
             domain.raise_virq(Virq::Block);
@@ -131,14 +134,16 @@ pub fn service(domain: &mut Domain, scratch: &mut Scratch) -> Option<&'static st
 }
 
 /// Serves the queue's available requests from the disk region
-/// `(first_sector, sectors)`; returns whether the guest asked to be
-/// notified of these completions, or why the queue cannot be trusted.
+/// `(first_sector, sectors)`, counting them in `served`; returns whether
+/// the guest asked to be notified of these completions, or why the queue
+/// cannot be trusted.
 fn serve<M: GuestPhysMemory>(
     queue: &mut BlockQueue,
     memory: &M,
     region: (u64, u64),
     domain_id: u32,
     scratch: &mut Scratch,
+    served: &mut u64,
 ) -> Result<bool, &'static str> {
     let Scratch { chain, bounce } = scratch;
     let layout = queue.layout;
@@ -185,6 +190,7 @@ fn serve<M: GuestPhysMemory>(
         let _ = used_ring.write(slot + 4, written + 1);
         queue.used_index = queue.used_index.wrapping_add(1);
         queue.last_available = queue.last_available.wrapping_add(1);
+        *served += 1;
     }
     let _ = used_ring.write(Layout::USED_IDX, queue.used_index);
     let _ = used_ring.write(layout.avail_event(), queue.last_available);
