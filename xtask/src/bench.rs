@@ -145,11 +145,18 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         qemu,
         hypervisor: artifacts.hypervisor(),
         bundle: bundle_path,
-        cmdline: vec!["hv_bench".into()],
+        cmdline: if options.trace {
+            vec!["hv_bench".into(), "trace".into()]
+        } else {
+            vec!["hv_bench".into()]
+        },
         accel,
         disk: Some(disk),
         memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
         icount: None,
+        debugcon: options
+            .trace
+            .then(|| artifacts::target_dir().join("bench.trace.bin")),
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let captured = boot.run_captured(options.timeout)?;

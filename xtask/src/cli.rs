@@ -22,6 +22,7 @@ Usage:
   cargo xtask run   [OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask test  [OPTIONS]
   cargo xtask bench [OPTIONS]
+  cargo xtask trace [--out FILE] [RUN-OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask fuzz  [OPTIONS]
   cargo xtask new-guest DIR
   cargo xtask COMMAND --help     the options of COMMAND
@@ -35,6 +36,9 @@ Commands:
           as a scenario, --guest), and print `N passed, M failed`.
   bench   Boot the bench guest, print median cycle counts and ratios, and
           write target/bench.json (--icount: instruction counts).
+  trace   Boot as `run` does with the hypervisor's tracer on, write the
+          trace as Chrome/Perfetto trace-event JSON (default
+          target/trace.json) and print a summary per domain.
   fuzz    Boot the hypercall fuzzer next to a guest that measures its CPU
           share; exit 0 only when clean, else print the seed and the
           command that reproduces the run.
@@ -107,10 +111,28 @@ Options:
   --debug                Use the debug profile instead of release.
 ";
 
+/// `cargo xtask trace --help`.
+pub const TRACE_USAGE: &str = "\
+Usage: cargo xtask trace [--out FILE] [RUN-OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS...]
+
+Boot exactly as `cargo xtask run` does (same options: --guest, --config,
+--accel, --timeout, ...) with the hypervisor's tracer on. When the run
+ends the hypervisor writes what it recorded (hypercalls, exits by kind,
+shadow fills, reflected exceptions, upcalls, switches, block requests,
+with TSC timestamps) to QEMU's debug console; this writes it as
+Chrome/Perfetto trace-event JSON, one track per domain and one for the
+hypervisor, and prints each domain's events by count and time.
+
+Options:
+  --out FILE   Where the JSON goes (default target/trace.json).
+  -- trace=N   Keep up to N records (default 262144; later ones are
+               counted, not kept).
+";
+
 /// `cargo xtask bench --help`.
 pub const BENCH_USAGE: &str = "\
 Usage: cargo xtask bench [--accel auto|kvm|tcg | --icount] [--timeout SECS]
-                         [--compare OLD.json]
+                         [--compare OLD.json] [--trace]
 
 Boot the bench guest (KVM when available), print a table of median cycle
 counts and ratios, and write target/bench.json.
@@ -122,6 +144,8 @@ Options:
                          optimise code paths against.
   --compare OLD.json     Also print old, new and the change per figure.
   --timeout SECS         Kill QEMU after SECS seconds (default 300).
+  --trace                With the hypervisor's tracer on (what tracing costs;
+                         the trace itself is discarded).
 ";
 
 /// `cargo xtask fuzz --help`.
@@ -158,6 +182,11 @@ pub enum Command {
     NewGuest { dir: PathBuf },
     /// `cargo xtask fuzz`.
     Fuzz(FuzzOptions),
+    /// `cargo xtask trace`.
+    Trace {
+        run: RunOptions,
+        out: Option<PathBuf>,
+    },
 }
 
 /// Options of `cargo xtask bench`.
@@ -169,6 +198,8 @@ pub struct BenchOptions {
     pub timeout: Duration,
     /// A previous `bench.json` to compare with.
     pub compare: Option<PathBuf>,
+    /// With the tracer on.
+    pub trace: bool,
 }
 
 /// Where the user's guests come from (`--guest`, `--config`).
@@ -239,6 +270,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "run" => parse_run(&mut words),
         "test" => parse_test(&mut words),
         "bench" => parse_bench(&mut words),
+        "trace" => parse_trace(rest),
         "fuzz" => parse_fuzz(&mut words),
         "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
@@ -296,6 +328,42 @@ fn parse_run(words: &mut Words<'_>) -> Result<Command, String> {
     Ok(Command::Run(options))
 }
 
+/// `trace`: `--out FILE` (before any `--`), the rest as for `run`.
+fn parse_trace(rest: &[String]) -> Result<Command, String> {
+    let mut out = None;
+    let mut run_words = Vec::new();
+    let mut index = 0;
+    while let Some(word) = rest.get(index) {
+        index += 1;
+        match word.split_once('=') {
+            _ if word == "--" => {
+                run_words.extend_from_slice(&rest[index - 1..]);
+                break;
+            }
+            _ if word == "--help" || word == "-h" => return Ok(Command::Help(TRACE_USAGE)),
+            Some(("--out", value)) => out = Some(PathBuf::from(value)),
+            _ if word == "--out" => {
+                let value = rest.get(index).ok_or("--out needs a value")?;
+                index += 1;
+                out = Some(PathBuf::from(value));
+            }
+            _ => run_words.push(word.clone()),
+        }
+    }
+    let mut words = Words {
+        rest: &run_words,
+        index: 0,
+    };
+    match parse_run(&mut words).map_err(|e| {
+        e.replace("`run`", "`trace`")
+            .replace("xtask run", "xtask trace")
+    })? {
+        Command::Run(run) => Ok(Command::Trace { run, out }),
+        Command::Help(_) => Ok(Command::Help(TRACE_USAGE)),
+        other => Ok(other),
+    }
+}
+
 fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
     let mut options = TestOptions {
         profile: Profile::Release,
@@ -337,6 +405,7 @@ fn parse_bench(words: &mut Words<'_>) -> Result<Command, String> {
         icount: false,
         timeout: Duration::from_secs(300),
         compare: None,
+        trace: false,
     };
     let mut accel_given = false;
     while let Some(word) = words.next() {
@@ -347,6 +416,7 @@ fn parse_bench(words: &mut Words<'_>) -> Result<Command, String> {
                 accel_given = true;
             }
             "--icount" => options.icount = true,
+            "--trace" => options.trace = true,
             "--compare" => options.compare = Some(PathBuf::from(words.value(word)?)),
             "--timeout" => options.timeout = parse_seconds(&words.value(word)?)?,
             other => return Err(unknown(other, "bench")),

@@ -36,6 +36,7 @@ mod run_report;
 mod scenario;
 mod scenarios;
 mod test;
+mod trace;
 mod trace_format;
 mod unit_tests;
 
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         Command::Run(options) => run::run(options),
         Command::Test(options) => test::run(options),
         Command::Bench(options) => bench::run(options),
+        Command::Trace { run, out } => trace::run(run, out),
         Command::NewGuest { dir } => new_guest::run(&dir),
         Command::Fuzz(options) => fuzz::run(options),
     });

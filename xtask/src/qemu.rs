@@ -151,6 +151,9 @@ pub struct Boot {
     /// Under TCG: virtual time counts instructions, `2^shift` ns each
     /// (`-icount`), so that it does not depend on what else the host runs.
     pub icount: Option<u8>,
+    /// A file for QEMU's debug console (port 0xe9), where a traced
+    /// hypervisor writes its trace.
+    pub debugcon: Option<PathBuf>,
 }
 
 /// How a QEMU run ended.
@@ -192,6 +195,11 @@ impl Boot {
                 .arg(format!("shift={shift},sleep=off"));
         }
         command.args(["-cpu", self.accel.cpu_model()]);
+        if let Some(file) = &self.debugcon {
+            command
+                .arg("-debugcon")
+                .arg(format!("file:{}", file.display()));
+        }
         if let Some(disk) = &self.disk {
             command.arg("-drive").arg(format!(
                 "file={},format=raw,if=none,id=disk0",
@@ -499,6 +507,7 @@ mod tests {
             disk: None,
             memory: DEFAULT_MACHINE_MEMORY,
             icount: None,
+            debugcon: None,
         }
     }
 

@@ -8,7 +8,7 @@
 //! after every image has passed the hypervisor's own checks on the host.
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitCode, ExitStatus};
 use std::sync::Arc;
 
@@ -126,6 +126,12 @@ impl Plan {
 
 /// Builds, checks the guests, boots and maps the ending to an exit code.
 pub fn run(options: RunOptions) -> Result<ExitCode, String> {
+    run_traced(options, None)
+}
+
+/// As [`run`]; with `trace`, the hypervisor's tracer is on and QEMU's
+/// debug console (where the trace is written) goes to that file.
+pub fn run_traced(options: RunOptions, trace: Option<&Path>) -> Result<ExitCode, String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel)?;
     check_cmdline(&options.extra_cmdline)?;
@@ -155,6 +161,9 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
     if colour_terminal() && !options.print_qemu {
         cmdline.push("console_color".to_string());
     }
+    if trace.is_some() {
+        cmdline.push("trace".to_string());
+    }
     cmdline.extend(options.extra_cmdline);
     let boot = Boot {
         qemu,
@@ -165,6 +174,7 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
         disk: plan.disk.clone(),
         memory: plan.machine_memory(options.machine_mem, bundle_bytes.len() as u64)?,
         icount: None,
+        debugcon: trace.map(Path::to_path_buf),
     };
     if options.print_qemu {
         println!("{}", boot.shell_command());

@@ -72,6 +72,8 @@ pub struct Scenario {
     pub long: bool,
     /// Under TCG, virtual time counts instructions (see `qemu::Boot`).
     pub icount: Option<u8>,
+    /// A file for QEMU's debug console (a traced boot writes its trace).
+    pub debugcon: Option<std::path::PathBuf>,
 }
 
 impl Scenario {
@@ -94,6 +96,7 @@ impl Scenario {
             prepare: None,
             long: false,
             icount: None,
+            debugcon: None,
         }
     }
 

@@ -142,6 +142,7 @@ const TIERS: [Tier; 2] = [
 enum Item {
     Scenario(Box<Scenario>),
     CrashTrials,
+    TraceCounts,
 }
 
 impl Item {
@@ -149,6 +150,7 @@ impl Item {
         match self {
             Item::Scenario(scenario) => scenario.name,
             Item::CrashTrials => crash_trials::NAME,
+            Item::TraceCounts => crate::trace::NAME,
         }
     }
 }
@@ -161,7 +163,7 @@ fn selected(filter: Option<&str>, long: bool, also: bool) -> Result<Vec<Item>, S
         .into_iter()
         .filter(|scenario| long || !scenario.long)
         .map(|scenario| Item::Scenario(Box::new(scenario)))
-        .chain([Item::CrashTrials])
+        .chain([Item::CrashTrials, Item::TraceCounts])
         .collect();
     let Some(filter) = filter else {
         return Ok(all);
@@ -211,6 +213,16 @@ fn run_item(item: &Item, artifacts: &Artifacts, qemu: &std::path::Path, accel: A
                     true
                 }
                 Err(failure) => report(Err(failure)).failed == 0,
+            }
+        }
+        Item::TraceCounts => {
+            print_progress(&format!("scenario {} ... ", crate::trace::NAME));
+            match crate::trace::scenario(artifacts, qemu, accel) {
+                Ok(summary) => {
+                    println!("ok: {summary}");
+                    true
+                }
+                Err(failure) => report(Err((failure, None))).failed == 0,
             }
         }
     }
@@ -299,6 +311,7 @@ fn boot_and_check(
         disk,
         memory,
         icount: scenario.icount,
+        debugcon: scenario.debugcon.clone(),
     };
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);

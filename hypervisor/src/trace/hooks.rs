@@ -22,6 +22,9 @@ use crate::domain::table::{DOMAINS, DomainTable};
 
 /// The recording, once tracing is on.
 static BUFFER: Mutex<Option<TraceBuffer>> = Mutex::new(None);
+/// The exit being served, noted before the exit path runs: the one that
+/// ends the run never returns to be recorded, so the dump records it.
+static PENDING: Mutex<Option<Record>> = Mutex::new(None);
 /// Each domain's completed block requests when last looked at.
 static BLOCK_SEEN: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
@@ -108,7 +111,16 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
     let tsc = cpu::rdtsc();
     let (number, argument, rip) = (frame.scratch.rax, frame.scratch.rdi, frame.scratch.rip);
     let before = seen(&mut DOMAINS.lock());
+    if matches!(exit, Exit::Hypercall) {
+        *PENDING.lock() = Some(Record {
+            value: number,
+            argument,
+            result: u64::MAX,
+            ..event(tsc, tsc, before.domain, Kind::Hypercall)
+        });
+    }
     dispatch::exit(frame, exit);
+    *PENDING.lock() = None;
     let end = cpu::rdtsc();
     let mut table = DOMAINS.lock();
     let after = seen(&mut table);
@@ -187,6 +199,12 @@ fn note_block_requests(table: &DomainTable, now: u64) {
 /// Writes the recording (header, domain names, records) to the debug
 /// console; nothing when tracing is off.
 pub fn dump(table: &DomainTable) {
+    if let Some(last) = PENDING.lock().take() {
+        push(Record {
+            duration: u32::try_from(cpu::rdtsc().saturating_sub(last.tsc)).unwrap_or(u32::MAX),
+            ..last
+        });
+    }
     let Some(buffer) = BUFFER.lock().take() else {
         return;
     };

@@ -1,0 +1,127 @@
+//! `cargo xtask trace`: a run with the hypervisor's tracer on, its dump
+//! turned into trace-event JSON and a summary; and the `trace-counts`
+//! scenario, which checks a traced run against what its guest is known to
+//! have done.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use shared_abi::trace::Kind;
+
+use crate::artifacts::{self, Artifacts};
+use crate::cli::RunOptions;
+use crate::qemu::Accel;
+use crate::scenario::{Guest, ImageSource, Scenario};
+use crate::trace_format::{self, Trace};
+
+/// Where the hypervisor's dump goes before it is decoded.
+fn dump_path(name: &str) -> PathBuf {
+    artifacts::target_dir().join(format!("{name}.trace.bin"))
+}
+
+/// Reads and decodes the dump QEMU saved at `path`.
+fn read_dump(path: &Path) -> Result<Trace, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if bytes.is_empty() {
+        return Err(
+            "the hypervisor wrote no trace (it writes it when the run ends cleanly)".into(),
+        );
+    }
+    trace_format::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `cargo xtask trace`.
+pub fn run(options: RunOptions, out: Option<PathBuf>) -> Result<ExitCode, String> {
+    let out = out.unwrap_or_else(|| artifacts::target_dir().join("trace.json"));
+    let dump = dump_path("run");
+    let _ = std::fs::remove_file(&dump);
+    let print_only = options.print_qemu;
+    let code = crate::run::run_traced(options, Some(&dump))?;
+    if print_only {
+        return Ok(code);
+    }
+    let trace = read_dump(&dump)?;
+    let json = serde_json::to_string(&trace.to_json()).map_err(|e| e.to_string())?;
+    std::fs::write(&out, json).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    print!("{}", trace.summary());
+    println!("wrote {}", out.display());
+    Ok(code)
+}
+
+/// Name of the scenario.
+pub const NAME: &str = "trace-counts";
+
+/// The counts `trace-target` makes (see its source).
+const STATUS_CALLS: u64 = 17;
+const SENDS: u64 = 5;
+
+/// Boots `trace-target` traced and checks, from the JSON, that its track
+/// holds exactly the `event_status` and `event_send` calls and upcalls it
+/// made, and that the summary agrees.
+pub fn scenario(artifacts: &Artifacts, qemu: &Path, accel: Accel) -> Result<String, String> {
+    let mut scenario = Scenario::new(NAME, shared_abi::exit::HvExit::Success);
+    scenario.guests.push(Guest {
+        name: "traced".into(),
+        args: String::new(),
+        image: ImageSource::Binary("trace-target"),
+        mem: None,
+        disk_region: None,
+    });
+    scenario.cmdline.push("trace".into());
+    scenario
+        .expect
+        .lines
+        .push("trace-target: 17 event_status, 5 event_send, 5 upcalls".into());
+    let dump = dump_path(NAME);
+    let _ = std::fs::remove_file(&dump);
+    scenario.debugcon = Some(dump.clone());
+    crate::test::boot_scenario(&scenario, artifacts, qemu, accel)
+        .map_err(|(reason, log)| format!("{reason}\n{}", log.unwrap_or_default()))?;
+    let trace = read_dump(&dump)?;
+    let json = trace.to_json();
+    let events = json["traceEvents"].as_array().ok_or("no traceEvents")?;
+    let domain = *trace
+        .names
+        .iter()
+        .find(|(_, name)| name.as_str() == "traced")
+        .ok_or("the trace names no domain 'traced'")?
+        .0;
+    let count = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["tid"] == domain && e["name"] == name && e["ph"] != "M")
+            .count() as u64
+    };
+    let checks = [
+        ("event_status", count("event_status"), STATUS_CALLS),
+        ("event_send", count("event_send"), SENDS),
+        ("upcall", count(Kind::Upcall.name()), SENDS),
+        ("shutdown", count("shutdown"), 1),
+    ];
+    for (what, seen, expected) in checks {
+        if seen != expected {
+            return Err(format!(
+                "the trace shows {seen} {what} for the traced domain, not {expected}"
+            ));
+        }
+    }
+    let counts = trace.counts();
+    let summary_sends = counts
+        .get(&domain)
+        .and_then(|c| c.get("event_send"))
+        .map_or(0, |c| c.0);
+    if summary_sends != SENDS {
+        return Err(format!(
+            "the summary counts {summary_sends} event_send, not {SENDS}"
+        ));
+    }
+    let hypercalls = trace
+        .records
+        .iter()
+        .filter(|r| r.domain == domain && r.kind == Kind::Hypercall)
+        .count();
+    Ok(format!(
+        "{} records, {hypercalls} hypercalls of the traced domain, {STATUS_CALLS} event_status and {SENDS} event_send/upcalls exact",
+        trace.records.len()
+    ))
+}
