@@ -8,6 +8,7 @@ use core::fmt::Write;
 use crate::arch::x86_64::exception;
 use crate::domain::Domain;
 use crate::domain::trap_delivery::Undeliverable;
+use crate::emulate::operation::MAX_INSTRUCTION_BYTES;
 use crate::instruction::privileged_instruction;
 use crate::log::LineBuffer;
 use crate::mm::address::GuestVirtAddr;
@@ -26,13 +27,9 @@ pub fn report(
     let _ = write!(cause, "{}", exception::name(vector));
     match vector {
         exception::GENERAL_PROTECTION | 6 => {
-            let mut code = [0u8; 15];
-            let fetched = (1..=code.len()).rev().find(|len| {
-                domain
-                    .read_guest(GuestVirtAddr(rip), &mut code[..*len])
-                    .is_ok()
-            });
-            match fetched.and_then(|len| privileged_instruction(&code[..len])) {
+            let mut code = [0u8; MAX_INSTRUCTION_BYTES];
+            let fetched = domain.fetch_instruction(GuestVirtAddr(rip), &mut code);
+            match privileged_instruction(&code[..fetched]) {
                 Some(instruction) => {
                     let _ = write!(cause, " (privileged instruction {instruction})");
                 }

@@ -186,8 +186,9 @@ fn start_slice() {
 }
 
 /// A hardware exception from the guest: a page fault the shadow can
-/// resolve is hidden; anything else goes to the guest's handler, or stops
-/// the guest if it has none (or its handler cannot be entered).
+/// resolve is hidden; a privileged instruction of an emulated domain is
+/// emulated (`crate::emulate`); anything else goes to the guest's handler,
+/// or stops the guest if it has none (or its handler cannot be entered).
 fn exception(
     domain: &mut Domain,
     frame: &mut TrapFrame,
@@ -204,6 +205,10 @@ fn exception(
             }
             Err(fault) => (fault.error_code, address),
         }
+    } else if domain.mode().emulates()
+        && let Some(outcome) = crate::emulate::exception(domain, frame, vector)
+    {
+        return outcome;
     } else {
         (hardware_error, 0)
     };

@@ -108,8 +108,10 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                     true => None,
                     false => entry_disk(entry.disk, id, options.domain_disk, disk_sectors)?,
                 };
+                let mode = entry.mode.map_err(|error| alloc::format!("{error}"))?;
                 let mut domain = domain::create(id, entry.name, entry.args, image, memory)
                     .map_err(|error| alloc::format!("{error}"))?;
+                domain.set_mode(mode);
                 if let Some((first, sectors)) = disk {
                     domain.disk_mut().first_sector = first;
                     domain.disk_mut().sectors = sectors;

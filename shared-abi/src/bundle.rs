@@ -19,15 +19,19 @@
 //!              +144 disk_sectors u64       sectors of the domain's disk;
 //!                                          0: the `dom_disk` default region
 //!              +152 flags        u64       bit 0 (FLAG_NO_DISK): the
-//!                                          domain has no disk at all
+//!                                          domain has no disk at all;
+//!                                          bits 1-2 (FLAG_MODE_MASK): its
+//!                                          execution mode (ABI 1.7; 0 in
+//!                                          older bundles: paravirtual)
 //!       ...  images     ELF files, each starting at its entry's offset
 //! ```
 //!
 //! A bad header rejects the whole bundle; a bad entry (range outside the
-//! bundle, empty name) rejects only that entry, so the other domains still
+//! bundle, empty name, unknown mode) rejects only that entry, so the other domains still
 //! start. Whether a memory size is acceptable is the hypervisor's decision
 //! (`cmdline::MIN_DOMAIN_MEMORY` to `MAX_DOMAIN_MEMORY`).
 
+use crate::emulation::Mode;
 use crate::start_info::{ARGS_LEN, NAME_LEN, padded_str};
 
 /// First eight bytes of every bundle the tools write (version 2).
@@ -42,6 +46,10 @@ pub const ENTRY_LEN: usize = 160;
 pub const ENTRY_LEN_V1: usize = 128;
 /// Entry flag: the domain gets no disk (not even the default region).
 pub const FLAG_NO_DISK: u64 = 1;
+/// Entry flags: the domain's execution mode ([`Mode`] by number).
+pub const FLAG_MODE_MASK: u64 = 0b110;
+/// Where the mode starts in the flags.
+pub const FLAG_MODE_SHIFT: u32 = 1;
 /// Most entries a bundle may hold.
 pub const MAX_ENTRIES: u32 = 1024;
 
@@ -75,6 +83,8 @@ pub enum EntryError {
     RangeOutsideBundle,
     /// The name is empty.
     EmptyName,
+    /// The flags name no execution mode.
+    UnknownMode(u64),
 }
 
 impl core::fmt::Display for EntryError {
@@ -82,6 +92,7 @@ impl core::fmt::Display for EntryError {
         match self {
             EntryError::RangeOutsideBundle => write!(f, "image lies outside the bundle"),
             EntryError::EmptyName => write!(f, "entry has an empty name"),
+            EntryError::UnknownMode(number) => write!(f, "unknown execution mode {number}"),
         }
     }
 }
@@ -102,6 +113,8 @@ pub struct Entry<'a> {
     pub disk: Option<(u64, u64)>,
     /// The entry says the domain has no disk.
     pub no_disk: bool,
+    /// The domain's execution mode, or why the entry names none.
+    pub mode: Result<Mode, EntryError>,
 }
 
 /// What an entry asks for beyond its name, arguments and image.
@@ -115,6 +128,8 @@ pub struct EntryExtras {
     pub disk_sectors: u64,
     /// No disk at all ([`FLAG_NO_DISK`]).
     pub no_disk: bool,
+    /// The execution mode ([`FLAG_MODE_MASK`]).
+    pub mode: Mode,
 }
 
 /// A parsed bundle header over the bundle's bytes.
@@ -180,22 +195,25 @@ impl<'a> Bundle<'a> {
                     .map(|end| &bytes[offset as usize..end as usize])
                     .ok_or(EntryError::RangeOutsideBundle)
             };
-            let (memory, disk, no_disk) = if entry_len == ENTRY_LEN {
+            let (memory, disk, flags) = if entry_len == ENTRY_LEN {
                 let disk_sectors = read_u64(&raw[144..152]);
                 let memory = Some(read_u64(&raw[128..136])).filter(|bytes| *bytes != 0);
                 let disk =
                     Some((read_u64(&raw[136..144]), disk_sectors)).filter(|_| disk_sectors != 0);
-                (memory, disk, read_u64(&raw[152..160]) & FLAG_NO_DISK != 0)
+                (memory, disk, read_u64(&raw[152..160]))
             } else {
-                (None, None, false)
+                (None, None, 0)
             };
+            let mode_number = (flags & FLAG_MODE_MASK) >> FLAG_MODE_SHIFT;
+            let mode = Mode::from_number(mode_number).ok_or(EntryError::UnknownMode(mode_number));
             Entry {
                 name,
                 args,
                 image,
                 memory,
                 disk,
-                no_disk,
+                no_disk: flags & FLAG_NO_DISK != 0,
+                mode,
             }
         })
     }
@@ -233,7 +251,8 @@ pub fn encode_entry(
     entry[128..136].copy_from_slice(&extras.memory.to_le_bytes());
     entry[136..144].copy_from_slice(&extras.disk_first.to_le_bytes());
     entry[144..152].copy_from_slice(&extras.disk_sectors.to_le_bytes());
-    let flags = if extras.no_disk { FLAG_NO_DISK } else { 0 };
+    let no_disk = if extras.no_disk { FLAG_NO_DISK } else { 0 };
+    let flags = no_disk | (extras.mode as u64) << FLAG_MODE_SHIFT;
     entry[152..160].copy_from_slice(&flags.to_le_bytes());
     Some(entry)
 }
@@ -277,6 +296,7 @@ mod tests {
             disk_first: 16,
             disk_sectors: 8,
             no_disk: false,
+            mode: Mode::Patch,
         };
         let mut bytes = Vec::from(encode_header(1));
         let offset = (HEADER_LEN + ENTRY_LEN) as u64;
@@ -287,6 +307,7 @@ mod tests {
         assert_eq!(entry.disk, Some((16, 8)));
         assert_eq!(entry.image, Ok(&b"EL"[..]));
         assert!(!entry.no_disk);
+        assert_eq!(entry.mode, Ok(Mode::Patch));
         let none = EntryExtras {
             no_disk: true,
             ..EntryExtras::default()
@@ -295,6 +316,18 @@ mod tests {
             .copy_from_slice(&encode_entry("a", "", offset, 2, none).unwrap());
         let entry = Bundle::parse(&bytes).unwrap().entries().next().unwrap();
         assert!(entry.no_disk && entry.disk.is_none());
+        assert_eq!(entry.mode, Ok(Mode::Paravirtual));
+    }
+
+    #[test]
+    fn an_unknown_mode_rejects_only_its_entry() {
+        let mut bytes = bundle(&[("a", "", b"one"), ("b", "", b"two")]);
+        let flags = HEADER_LEN + 152;
+        bytes[flags..flags + 8].copy_from_slice(&(3u64 << FLAG_MODE_SHIFT).to_le_bytes());
+        let entries: Vec<_> = Bundle::parse(&bytes).unwrap().entries().collect();
+        assert_eq!(entries[0].mode, Err(EntryError::UnknownMode(3)));
+        assert_eq!(entries[1].mode, Ok(Mode::Paravirtual));
+        assert!(!entries[0].no_disk);
     }
 
     #[test]
@@ -309,6 +342,7 @@ mod tests {
         assert_eq!((entry.name, entry.args), ("old", "x"));
         assert_eq!(entry.image, Ok(&b"ELF"[..]));
         assert_eq!((entry.memory, entry.disk), (None, None));
+        assert_eq!(entry.mode, Ok(Mode::Paravirtual));
     }
 
     #[test]

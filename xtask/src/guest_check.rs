@@ -25,6 +25,8 @@ pub struct UserDomain {
     pub mem: Option<u64>,
     /// The disk image, if the guest has one.
     pub disk: Option<std::path::PathBuf>,
+    /// How its privileged instructions are served.
+    pub mode: shared_abi::emulation::Mode,
 }
 
 /// Reads and checks every guest; `default_mem` is the memory of domains
@@ -49,6 +51,7 @@ pub fn prepare(guests: &[GuestOption], default_mem: u64) -> Result<Vec<UserDomai
                 image: image.clone(),
                 mem: guest.mem,
                 disk: guest.disk.clone(),
+                mode: guest.mode,
             });
         }
     }

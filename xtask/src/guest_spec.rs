@@ -9,10 +9,11 @@ use std::path::PathBuf;
 
 use hypervisor::cmdline::{MAX_DOMAIN_MEMORY, MIN_DOMAIN_MEMORY, parse_size};
 use shared_abi::bundle::MAX_ENTRIES;
+use shared_abi::emulation::Mode;
 use shared_abi::start_info::{ARGS_LEN, NAME_LEN};
 
 /// The keys `--guest` and `[[guest]]` accept.
-pub const KEYS: [&str; 6] = ["path", "name", "mem", "count", "args", "disk"];
+pub const KEYS: [&str; 7] = ["path", "name", "mem", "count", "mode", "args", "disk"];
 
 /// One guest as the user gave it: a path and what to boot it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub struct GuestOption {
     pub args: String,
     /// A raw disk image the domain reads and writes.
     pub disk: Option<PathBuf>,
+    /// How its privileged instructions are served (`mode=pv|emulate|patch`).
+    pub mode: Mode,
 }
 
 impl GuestOption {
@@ -45,6 +48,7 @@ impl GuestOption {
             count: 1,
             args: String::new(),
             disk: None,
+            mode: Mode::Paravirtual,
         }
     }
 
@@ -59,6 +63,11 @@ impl GuestOption {
             "name" => self.name = value.to_string(),
             "mem" => self.mem = Some(parse_memory(value)?),
             "count" => self.count = parse_count(value)?,
+            "mode" => {
+                self.mode = Mode::from_name(value).ok_or_else(|| {
+                    format!("mode `{value}` is not one of pv, emulate, patch")
+                })?
+            }
             "args" => self.args = value.to_string(),
             "disk" if value.is_empty() => return Err("disk= needs a path".to_string()),
             "disk" => self.disk = Some(PathBuf::from(value)),
@@ -121,7 +130,7 @@ impl GuestOption {
     }
 }
 
-/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,args=STRING][,disk=IMAGE]`.
+/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,args=STRING][,disk=IMAGE]`.
 /// `args=` takes the rest of the text, commas included, so it comes last.
 pub fn parse_option(text: &str) -> Result<GuestOption, String> {
     let (path, mut rest) = text.split_once(',').unwrap_or((text, ""));
@@ -166,6 +175,7 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
         name: Option<String>,
         mem: Option<toml::Value>,
         count: Option<toml::Value>,
+        mode: Option<String>,
         args: Option<String>,
         disk: Option<String>,
     }
@@ -191,6 +201,7 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
                 ("name", table.name.map(toml::Value::String)),
                 ("mem", table.mem),
                 ("count", table.count),
+                ("mode", table.mode.map(toml::Value::String)),
                 ("args", table.args.map(toml::Value::String)),
                 (
                     "disk",
@@ -298,6 +309,9 @@ mod tests {
         assert_eq!(guest.count, 3);
         assert_eq!(guest.args, "a=1,b c");
         assert_eq!(guest.domain_names(), ["k-1", "k-2", "k-3"]);
+        assert_eq!(guest.mode, Mode::Paravirtual);
+        let guest = parse_option("k,mode=patch").unwrap();
+        assert_eq!(guest.mode, Mode::Patch);
         let guest = parse_option("dir/hello,disk=d.img").unwrap();
         assert_eq!((guest.name.as_str(), guest.count), ("hello", 1));
         assert_eq!(guest.disk, Some(PathBuf::from("d.img")));
@@ -315,6 +329,7 @@ mod tests {
             ("k,mem=lots", "not a size"),
             ("k,mem=1048577", "4 KiB pages"),
             ("k,colour=red", "unknown key `colour`"),
+            ("k,mode=native", "mode `native` is not one of pv, emulate, patch"),
             ("k,name", "is not key=value"),
             ("k,name=a b", "not ` `"),
             ("k,name=", "name is empty"),
@@ -333,7 +348,7 @@ mod tests {
     #[test]
     fn parses_a_config_file() {
         let text = "[[guest]]\npath = \"a.elf\"\nmem = \"4M\"\ncount = 2\n\n\
-                    [[guest]]\npath = \"b.elf\"\nname = \"bee\"\nargs = \"x=1\"\n";
+                    [[guest]]\npath = \"b.elf\"\nname = \"bee\"\nmode = \"emulate\"\nargs = \"x=1\"\n";
         let guests = parse_config(text, "conf/g.toml").unwrap();
         assert_eq!(guests.len(), 2);
         assert_eq!(guests[0].path, PathBuf::from("conf/a.elf"));
@@ -343,6 +358,7 @@ mod tests {
             (guests[1].name.as_str(), guests[1].args.as_str()),
             ("bee", "x=1")
         );
+        assert_eq!(guests[1].mode, Mode::Emulate);
     }
 
     #[test]

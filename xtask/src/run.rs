@@ -89,6 +89,7 @@ impl Plan {
                 image: domain.image,
                 extras: EntryExtras {
                     memory: domain.mem.unwrap_or(0),
+                    mode: domain.mode,
                     ..extras
                 },
             })

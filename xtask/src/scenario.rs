@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared_abi::bundle::EntryExtras;
+use shared_abi::emulation::Mode;
 
 use shared_abi::exit::HvExit;
 
@@ -41,6 +42,8 @@ pub struct Guest {
     /// Its disk region as (first sector, sectors), whether or not it lies
     /// on the disk (`None`: the hypervisor's `dom_disk` layout).
     pub disk_region: Option<(u64, u64)>,
+    /// How its privileged instructions are served.
+    pub mode: Mode,
 }
 
 /// One QEMU boot and what it must show.
@@ -113,6 +116,7 @@ impl Scenario {
             image: ImageSource::Binary(bin),
             mem: None,
             disk_region: None,
+            mode: Mode::Paravirtual,
         });
         self
     }
@@ -125,6 +129,7 @@ impl Scenario {
             image: ImageSource::File(path),
             mem: None,
             disk_region: None,
+            mode: Mode::Paravirtual,
         });
         self
     }
@@ -150,6 +155,7 @@ impl Scenario {
                 image: ImageSource::Binary(bin),
                 mem: Some(mem),
                 disk_region: None,
+                mode: Mode::Paravirtual,
             });
         }
         self
@@ -160,6 +166,14 @@ impl Scenario {
     pub fn mem(mut self, bytes: u64) -> Self {
         if let Some(guest) = self.guests.last_mut() {
             guest.mem = Some(bytes);
+        }
+        self
+    }
+
+    /// Runs the guest added last in execution mode `mode`.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        if let Some(guest) = self.guests.last_mut() {
+            guest.mode = mode;
         }
         self
     }
@@ -193,6 +207,7 @@ impl Scenario {
             image,
             mem: None,
             disk_region: None,
+            mode: Mode::Paravirtual,
         });
         self
     }
@@ -368,6 +383,7 @@ impl Scenario {
                         memory: guest.mem.unwrap_or(0),
                         disk_first: guest.disk_region.map_or(0, |(first, _)| first),
                         disk_sectors: guest.disk_region.map_or(0, |(_, sectors)| sectors),
+                        mode: guest.mode,
                         ..EntryExtras::default()
                     },
                 })

@@ -66,6 +66,7 @@ pub fn scenario(artifacts: &Artifacts, qemu: &Path, accel: Accel) -> Result<Stri
         image: ImageSource::Binary("trace-target"),
         mem: None,
         disk_region: None,
+        mode: Default::default(),
     });
     scenario.cmdline.push("trace".into());
     scenario

@@ -11,6 +11,8 @@ pub struct Counters {
     events: u64,
     block_requests: u64,
     cpu_ticks: u64,
+    emulated: u64,
+    patched: u64,
 }
 
 impl Counters {
@@ -39,6 +41,16 @@ impl Counters {
     /// `count` requests of the domain's block queue completed.
     pub fn block_requests(&mut self, count: u64) {
         self.block_requests += count;
+    }
+
+    /// A privileged instruction was decoded and emulated.
+    pub fn emulated(&mut self) {
+        self.emulated += 1;
+    }
+
+    /// A patched instruction ran its recorded operation.
+    pub fn patched(&mut self) {
+        self.patched += 1;
     }
 
     /// The domain ran for `ticks` TSC ticks.
@@ -71,6 +83,16 @@ impl Counters {
         self.block_requests
     }
 
+    /// Privileged instructions decoded and emulated.
+    pub fn emulated_instructions(&self) -> u64 {
+        self.emulated
+    }
+
+    /// Executions of patched instructions.
+    pub fn patched_runs(&self) -> u64 {
+        self.patched
+    }
+
     /// TSC ticks the domain ran for (hypervisor time on its behalf included).
     pub fn cpu_ticks(&self) -> u64 {
         self.cpu_ticks
@@ -92,11 +114,15 @@ mod tests {
         counters.block_requests(1);
         counters.ran(10);
         counters.ran(5);
+        counters.emulated();
+        counters.patched();
+        counters.patched();
         assert_eq!(counters.hypercalls(), 2);
         assert_eq!(counters.exits(), 1);
         assert_eq!(counters.reflected_faults(), 1);
         assert_eq!(counters.events(), 1);
         assert_eq!(counters.completed_block_requests(), 1);
         assert_eq!(counters.cpu_ticks(), 15);
+        assert_eq!((counters.emulated_instructions(), counters.patched_runs()), (1, 2));
     }
 }

@@ -58,9 +58,11 @@ impl Domain {
         }
     }
 
-    /// Whether an upcall should be delivered before the guest runs again.
+    /// Whether an upcall should be delivered before the guest runs again:
+    /// it has somewhere to go (the callback, or the virtual IDT of an
+    /// emulated domain), an event is pending and interrupts are enabled.
     pub fn upcall_due(&self) -> bool {
-        self.callback() != 0
+        (self.callback() != 0 || self.uses_virtual_idt())
             && self.shared().is_some_and(|shared| {
                 shared.vcpu.upcall_pending.load(Ordering::SeqCst) != 0
                     && shared.vcpu.upcall_mask.load(Ordering::SeqCst) == 0
@@ -84,6 +86,38 @@ impl Domain {
     pub fn set_upcall_mask(&self, mask: u8) {
         if let Some(shared) = self.shared() {
             shared.vcpu.upcall_mask.store(mask, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether exceptions and upcalls go through a virtual IDT the guest
+    /// loaded with an emulated `lidt`.
+    #[inline]
+    pub fn uses_virtual_idt(&self) -> bool {
+        self.emulation
+            .as_ref()
+            .is_some_and(|emulation| emulation.cpu().idt().is_some())
+    }
+
+    /// The virtual interrupt flag as an emulated CPU's `rflags.IF` shows
+    /// it: the shared page's mask, once the guest registered one; before
+    /// that, the virtual CPU's own flag.
+    pub fn interrupt_flag(&self) -> bool {
+        match (self.shared(), &self.emulation) {
+            (Some(shared), _) => shared.vcpu.upcall_mask.load(Ordering::SeqCst) == 0,
+            (None, Some(emulation)) => emulation.cpu().interrupt_flag(),
+            (None, None) => false,
+        }
+    }
+
+    /// Sets the virtual interrupt flag (see [`Domain::interrupt_flag`]).
+    pub fn set_interrupt_flag(&mut self, enabled: bool) {
+        match self.shared() {
+            Some(_) => self.set_upcall_mask(u8::from(!enabled)),
+            None => {
+                if let Some(emulation) = self.emulation.as_mut() {
+                    emulation.cpu_mut().set_interrupt_flag(enabled);
+                }
+            }
         }
     }
 }

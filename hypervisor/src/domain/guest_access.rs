@@ -11,9 +11,13 @@
 //! out before it is used, so the guest cannot change it under the
 //! hypervisor (no double fetch).
 
+use core::ptr::NonNull;
+
 use shared_abi::Status;
+use volatile::VolatilePtr;
 
 use super::record::Domain;
+use crate::emulate::operation::MAX_INSTRUCTION_BYTES;
 use crate::mm::address::{GuestFrame, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
 use crate::mm::guest_walk::{self, Access};
@@ -120,5 +124,83 @@ impl Domain {
             .machine_frame(GuestFrame(gpa / PAGE_SIZE))
             .ok_or(Status::InvalidArgument)?;
         Ok(frame.start())
+    }
+}
+
+impl Domain {
+    /// Copies the instruction bytes at guest-virtual `rip` into `out`, as
+    /// many as the guest can read (up to 15: fewer when the page after
+    /// `rip`'s is unreadable); returns how many. 0 when `rip`'s own page
+    /// is unreadable.
+    pub fn fetch_instruction(&self, rip: GuestVirtAddr, out: &mut [u8; MAX_INSTRUCTION_BYTES]) -> usize {
+        let in_page = ((PAGE_SIZE - rip.page_offset()) as usize).min(MAX_INSTRUCTION_BYTES);
+        if self.read_guest(rip, &mut out[..in_page]).is_err() {
+            return 0;
+        }
+        let Some(next) = rip.checked_add(in_page as u64) else {
+            return in_page;
+        };
+        match self.read_guest(next, &mut out[in_page..]) {
+            Ok(()) => MAX_INSTRUCTION_BYTES,
+            Err(_) => in_page,
+        }
+    }
+
+    /// The page-fault error code the guest sees for an access to `addr`
+    /// (a write when `write`) that [`Domain::translate_guest`] refused:
+    /// the walk's own code, or a reserved-bit fault for a frame outside
+    /// the domain's memory.
+    pub fn access_fault(&self, addr: GuestVirtAddr, write: bool) -> u64 {
+        use crate::mm::guest_walk::error_code;
+        let refused = error_code::USER | error_code::PRESENT | error_code::RESERVED;
+        let (Some(shadow), Some(memory)) = (&self.shadow, &self.memory) else {
+            return refused;
+        };
+        let access = if write { Access::WRITE } else { Access::READ };
+        match guest_walk::walk(memory, shadow.guest_root(), addr, access) {
+            Err(fault) => fault.error_code,
+            Ok(_) => refused | if write { error_code::WRITE } else { 0 },
+        }
+    }
+
+    /// The byte of the domain's memory behind guest-virtual `addr`, as the
+    /// guest reads it now, located so that the hypervisor may rewrite it
+    /// whatever the guest's own permissions (patching code).
+    pub fn code_byte(&self, addr: GuestVirtAddr) -> Result<CodeByte, Status> {
+        self.translate_guest(addr, false).map(CodeByte)
+    }
+}
+
+/// A byte of a domain's memory, located through the domain's current
+/// translation of a guest-virtual address ([`Domain::code_byte`]). Use it
+/// at once: it stays valid only while the domain lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeByte(MachineAddr);
+
+impl CodeByte {
+    /// Where it is: a key to compare locations by.
+    pub fn location(self) -> u64 {
+        self.0.as_u64()
+    }
+
+    /// The byte as a volatile pointer: the guest may change it at any time.
+    fn pointer(self) -> VolatilePtr<'static, u8> {
+        let byte = NonNull::new(machine_ptr(self.0)).unwrap_or(NonNull::dangling());
+        // SAFETY: the address came from translating a guest address to a
+        // frame of the domain's own memory, reached through the direct map
+        // (never null there); it is only read and written by value. The
+        // guest owns no invariant of its memory that the hypervisor could
+        // break by a write the guest could have made itself.
+        unsafe { VolatilePtr::new(byte) }
+    }
+
+    /// Reads it.
+    pub fn read(self) -> u8 {
+        self.pointer().read()
+    }
+
+    /// Overwrites it.
+    pub fn write(self, value: u8) {
+        self.pointer().write(value)
     }
 }

@@ -21,12 +21,15 @@
 use alloc::string::String;
 use core::fmt::Write;
 
+use shared_abi::emulation::Mode;
+
 use super::counters::Counters;
 use super::memory::DomainMemory;
 use super::paging::DomainShadow;
 use super::vcpu::Vcpu;
 use crate::console::{self, DomainConsole};
 use crate::devices::block::DomainDisk;
+use crate::emulate::Emulation;
 use crate::event::PortTable;
 use crate::mm::address::MachineAddr;
 
@@ -77,6 +80,9 @@ pub struct Domain {
     disk: DomainDisk,
     /// What the domain has done and cost so far.
     counters: Counters,
+    /// The virtual CPU and patches of a domain whose privileged
+    /// instructions are emulated (`None`: paravirtualized).
+    pub(super) emulation: Option<alloc::boxed::Box<Emulation>>,
 }
 
 impl Domain {
@@ -107,6 +113,7 @@ impl Domain {
             ports: PortTable::default(),
             disk: DomainDisk::default(),
             counters: Counters::default(),
+            emulation: None,
         }
     }
 
@@ -296,6 +303,32 @@ impl Domain {
         &mut self.counters
     }
 
+    /// How the domain's privileged instructions are served.
+    #[inline]
+    pub fn mode(&self) -> Mode {
+        self.emulation.as_ref().map_or(Mode::Paravirtual, |e| e.mode())
+    }
+
+    /// Sets the execution mode (before the domain first runs): an
+    /// emulating mode gets a fresh virtual CPU.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.emulation = mode
+            .emulates()
+            .then(|| alloc::boxed::Box::new(Emulation::new(mode)));
+    }
+
+    /// The emulation state of a domain in an emulating mode.
+    #[inline]
+    pub fn emulation(&self) -> Option<&Emulation> {
+        self.emulation.as_deref()
+    }
+
+    /// The emulation state, to change.
+    #[inline]
+    pub fn emulation_mut(&mut self) -> Option<&mut Emulation> {
+        self.emulation.as_deref_mut()
+    }
+
     /// The virtual disk, to change, with the memory its queue lives in.
     pub fn disk_and_memory(&mut self) -> (&mut DomainDisk, Option<&DomainMemory>) {
         (&mut self.disk, self.memory.as_ref())
@@ -308,6 +341,17 @@ impl Domain {
     pub fn end(&mut self, state: State) {
         assert!(!matches!(state, State::Runnable | State::Blocked));
         console::flush(self);
+        if let Some(emulation) = &self.emulation {
+            log::info!(
+                "domain {} '{}' ({} mode): {} instructions emulated, {} sites patched, {} patched executions",
+                self.id,
+                self.name,
+                emulation.mode().name(),
+                self.counters.emulated_instructions(),
+                emulation.patches().count(),
+                self.counters.patched_runs()
+            );
+        }
         self.console.device = None;
         self.disk.queue = None;
         self.shared_info = None;

@@ -5,13 +5,16 @@
 //! resumes the guest at its handler with virtual interrupts masked; see
 //! `shared_abi::trap` for the contract. A guest with no handler for the
 //! vector, whose stack cannot take the frame, or whose handler faults on its
-//! first instruction is not entered: the caller stops it.
+//! first instruction is not entered: the caller stops it. An emulated
+//! domain that loaded a virtual IDT is entered through it instead
+//! (`crate::emulate::delivery`), with the frame the CPU would push.
 
 use shared_abi::Status;
 use shared_abi::trap::{ExceptionFrame, UPCALL_VECTOR};
 
 use super::record::Domain;
 use super::vcpu::Context;
+use crate::emulate::delivery;
 use crate::mm::address::{GuestVirtAddr, align_down, is_lower_half};
 
 const FRAME_SIZE: u64 = core::mem::size_of::<ExceptionFrame>() as u64;
@@ -39,15 +42,19 @@ pub fn deliver(
     error_code: u64,
     fault_address: u64,
 ) -> Result<(), Undeliverable> {
-    let handler = domain.traps.get(vector as usize).copied().unwrap_or(0);
-    enter(
-        domain,
-        context,
-        handler,
-        vector as u64,
-        error_code,
-        fault_address,
-    )?;
+    if domain.uses_virtual_idt() {
+        delivery::deliver(domain, context, vector, error_code, fault_address)?;
+    } else {
+        let handler = domain.traps.get(vector as usize).copied().unwrap_or(0);
+        enter(
+            domain,
+            context,
+            handler,
+            vector as u64,
+            error_code,
+            fault_address,
+        )?;
+    }
     domain.counters_mut().reflected();
     Ok(())
 }
@@ -57,6 +64,9 @@ pub fn deliver_upcall(
     domain: &mut Domain,
     context: &mut impl Context,
 ) -> Result<(), Undeliverable> {
+    if domain.uses_virtual_idt() {
+        return delivery::deliver(domain, context, UPCALL_VECTOR as u8, 0, 0);
+    }
     enter(domain, context, domain.callback(), UPCALL_VECTOR, 0, 0)
 }
 

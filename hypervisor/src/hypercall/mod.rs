@@ -22,7 +22,7 @@ mod block;
 mod console;
 pub(crate) mod event;
 mod info;
-mod mmu;
+pub(crate) mod mmu;
 mod multicall;
 mod sched;
 pub(crate) mod trap;

@@ -1,9 +1,13 @@
 //! Names and properties of the x86 exception vectors.
 
-/// Vector of the page fault.
-pub const PAGE_FAULT: u8 = 14;
+/// Vector of the breakpoint trap (`int3`).
+pub const BREAKPOINT: u8 = 3;
+/// Vector of the stack-segment fault.
+pub const STACK_FAULT: u8 = 12;
 /// Vector of the general-protection fault.
 pub const GENERAL_PROTECTION: u8 = 13;
+/// Vector of the page fault.
+pub const PAGE_FAULT: u8 = 14;
 /// The exception's name as used in reports.
 pub fn name(vector: u8) -> &'static str {
     match vector {

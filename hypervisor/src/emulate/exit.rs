@@ -1,0 +1,124 @@
+//! An emulated domain's faults, as the dispatcher hands them over: a
+//! general-protection fault is decoded and emulated (and, in patch mode,
+//! the instruction patched); a breakpoint at a patched site runs the
+//! recorded operation. Whatever is not emulated goes back to the
+//! dispatcher, which reflects or contains it as for any domain.
+
+use shared_abi::emulation::Mode;
+
+use super::domain_machine::DomainMachine;
+use super::execute::{Effect, execute};
+use super::operation::{self, MAX_INSTRUCTION_BYTES, Operation};
+use super::patch::{INT3, Patch};
+use crate::arch::x86_64::entry::TrapFrame;
+use crate::arch::x86_64::exception::{BREAKPOINT, GENERAL_PROTECTION};
+use crate::containment;
+use crate::domain::{Domain, State, trap_delivery};
+use crate::hypercall::Outcome;
+use crate::mm::address::GuestVirtAddr;
+
+/// Serves exception `vector` of `domain` (in an emulating mode) at
+/// `frame`, or `None` to leave it to the dispatcher.
+pub fn exception(domain: &mut Domain, frame: &mut TrapFrame, vector: u8) -> Option<Outcome> {
+    match vector {
+        GENERAL_PROTECTION => emulate(domain, frame),
+        BREAKPOINT if domain.mode() == Mode::Patch => patched(domain, frame),
+        _ => None,
+    }
+}
+
+/// Trap and emulate: fetch, decode and run the instruction at `rip`.
+fn emulate(domain: &mut Domain, frame: &mut TrapFrame) -> Option<Outcome> {
+    let rip = frame.scratch.rip;
+    let mut bytes = [0u8; MAX_INSTRUCTION_BYTES];
+    let fetched = domain.fetch_instruction(GuestVirtAddr(rip), &mut bytes);
+    let operation = operation::decode(&bytes[..fetched], rip)?;
+    let (outcome, completed) = run(domain, frame, &operation)?;
+    domain.counters_mut().emulated();
+    if completed && domain.mode() == Mode::Patch {
+        install(domain, operation, &bytes[..fetched]);
+    }
+    Some(outcome)
+}
+
+/// Runs `operation` on the frame; `None` if the virtual CPU refused it,
+/// else what happens next and whether the instruction completed (rather
+/// than raising an exception).
+fn run(domain: &mut Domain, frame: &mut TrapFrame, operation: &Operation) -> Option<(Outcome, bool)> {
+    let mut regs = frame.registers();
+    let effect = execute(operation, &mut regs, &mut DomainMachine::new(domain)?);
+    match effect {
+        Effect::NotEmulated => None,
+        Effect::Continue => {
+            frame.load_guest(&regs);
+            Some((Outcome::Resume, true))
+        }
+        Effect::Halt => {
+            frame.load_guest(&regs);
+            let outcome = match domain.event_waiting() {
+                true => Outcome::Resume,
+                false => Outcome::Block,
+            };
+            Some((outcome, true))
+        }
+        Effect::Raise(exception) => {
+            let (vector, error_code, address) =
+                (exception.vector, exception.error_code, exception.address);
+            let outcome = match trap_delivery::deliver(domain, frame, vector, error_code, address) {
+                Ok(()) => Outcome::Resume,
+                Err(why) => {
+                    let rip = frame.scratch.rip;
+                    containment::report(domain, rip, vector, error_code, address, why);
+                    Outcome::End(State::Stopped)
+                }
+            };
+            Some((outcome, false))
+        }
+    }
+}
+
+/// Patches the instruction `operation` decoded from `bytes`: its first
+/// byte becomes `int3` and the table records it. Nothing happens when the
+/// table is full.
+fn install(domain: &mut Domain, operation: Operation, bytes: &[u8]) {
+    let Ok(byte) = domain.code_byte(GuestVirtAddr(operation.address())) else {
+        return;
+    };
+    let Some(patch) = Patch::new(operation, byte.location(), bytes) else {
+        return;
+    };
+    let Some(emulation) = domain.emulation_mut() else {
+        return;
+    };
+    if byte.read() == bytes[0] && emulation.patches_mut().insert(patch) {
+        byte.write(INT3);
+    }
+}
+
+/// A breakpoint in a patch-mode domain: at a patched site whose code is
+/// intact, the recorded operation runs. A site the guest has rewritten, or
+/// whose operation the virtual CPU refuses with today's operands, is
+/// undone, and the guest resumes at it: the instruction now there runs
+/// (and faults, and is emulated, as itself). Any other breakpoint is the
+/// guest's own.
+fn patched(domain: &mut Domain, frame: &mut TrapFrame) -> Option<Outcome> {
+    let site = frame.scratch.rip.wrapping_sub(1);
+    let byte = domain.code_byte(GuestVirtAddr(site)).ok()?;
+    let patch = *domain.emulation()?.patches().find(site, byte.location())?;
+    let mut now = [0u8; MAX_INSTRUCTION_BYTES];
+    let len = patch.len();
+    let intact = domain.read_guest(GuestVirtAddr(site), &mut now[..len]).is_ok() && patch.intact(&now[..len]);
+    frame.scratch.rip = site;
+    if intact && let Some((outcome, _)) = run(domain, frame, patch.operation()) {
+        domain.counters_mut().patched();
+        return Some(outcome);
+    }
+    if byte.read() == INT3 {
+        byte.write(patch.original_first_byte());
+    }
+    domain
+        .emulation_mut()?
+        .patches_mut()
+        .remove(site, patch.location());
+    Some(Outcome::Resume)
+}
