@@ -22,6 +22,7 @@ pub mod drivers;
 pub mod fs;
 pub mod fuzz;
 pub mod memory;
+pub mod native;
 pub mod scenario;
 pub mod shell;
 pub mod threads;

@@ -46,7 +46,7 @@ pub extern "C" fn hypervisor_main(start_info: u32) -> ! {
     idt::init();
     pic::disable();
     pit::stop_channel0();
-    let features = cpu::init();
+    let features = cpu::init(options.umip);
     syscall::init();
 
     let image = (
@@ -80,8 +80,10 @@ pub extern "C" fn hypervisor_main(start_info: u32) -> ! {
     crate::time::init();
     ioapic::route(serial::IRQ, apic::SERIAL_VECTOR);
     serial::enable_receive_interrupt();
-    if !features.umip {
+    if !features.umip_available {
         log::warn!("cpu: no UMIP: guests can read the descriptor-table addresses with sgdt/sidt");
+    } else if !features.umip {
+        log::warn!("cpu: UMIP off (umip=off): guests can read the descriptor-table addresses with sgdt/sidt");
     }
     log::debug!(
         "cpu: smep {} smap {} umip {}; {} MiB RAM, {} MiB free",

@@ -10,6 +10,7 @@
 //! | `console_color` | colour each domain's console prefix (ANSI) | off |
 //! | `trace` or `trace=N` | record up to N events (default 262144, at most 16M) and write them to QEMU's debug console at the end | off |
 //! | `dom_disk=SIZE` | each domain's region of the physical disk | `4M` |
+//! | `umip=on\|off` | CR4.UMIP, when the CPU has it: `off` lets ring 3 run `sgdt`, `sidt`, `sldt`, `smsw` and `str` (to show that hole) | `on` |
 //!
 //! A bundle entry's own memory size or disk region takes precedence over
 //! `dom_mem` and `dom_disk` for that domain. Unknown words are reported and
@@ -54,6 +55,8 @@ pub struct Options {
     pub trace: Option<usize>,
     /// Bytes of the physical disk per domain.
     pub domain_disk: u64,
+    /// Whether CR4.UMIP is turned on (when the CPU has it).
+    pub umip: bool,
 }
 
 impl Default for Options {
@@ -66,6 +69,7 @@ impl Default for Options {
             console_color: false,
             trace: None,
             domain_disk: DEFAULT_DOMAIN_DISK,
+            umip: true,
         }
     }
 }
@@ -110,6 +114,11 @@ pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Opti
                 options.console_color = true;
                 Ok(())
             }
+            "umip" => match value {
+                "on" => Ok(options.umip = true),
+                "off" => Ok(options.umip = false),
+                _ => Err("expected on or off"),
+            },
             "trace" if value.is_empty() => {
                 options.trace = Some(DEFAULT_TRACE_RECORDS);
                 Ok(())
@@ -169,7 +178,11 @@ mod tests {
         assert_eq!(options.log_level, log::LevelFilter::Debug);
         assert_eq!(options.self_test, Some(SelfTest::Fault));
         assert_eq!(options.trace, None);
+        assert!(options.umip);
         assert_eq!(rejected, ["bogus", "dom_mem=3T"]);
+        let mut rejected = Vec::new();
+        assert!(!parse("umip=off umip=maybe", |r| rejected.push(r.word)).umip);
+        assert_eq!(rejected, ["umip=maybe"]);
     }
 
     #[test]

@@ -28,6 +28,9 @@ use crate::mm::kernel_space;
 use crate::time;
 use crate::{console, containment};
 
+/// Page-fault error code bit: the access was a user-mode one.
+const USER_ACCESS: u64 = crate::mm::guest_walk::error_code::USER;
+
 /// How long a domain runs before the timer preempts it.
 pub const TIME_SLICE_NS: u64 = 10_000_000;
 
@@ -197,6 +200,12 @@ fn exception(
     address: u64,
 ) -> Outcome {
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
+        if hardware_error & USER_ACCESS == 0
+            && domain.mode().emulates()
+            && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
+        {
+            return outcome;
+        }
         let access = Access::of_page_fault(hardware_error);
         match domain.fill(GuestVirtAddr(address), access, hardware_error) {
             Ok(flush) => {
@@ -206,7 +215,7 @@ fn exception(
             Err(fault) => (fault.error_code, address),
         }
     } else if domain.mode().emulates()
-        && let Some(outcome) = crate::emulate::exception(domain, frame, vector)
+        && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
     {
         return outcome;
     } else {

@@ -13,8 +13,12 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 30] = [
+pub const GUEST_BINS: [&str; 34] = [
+    "wild-operands",
     "journal",
+    "native",
+    "holes",
+    "workload",
     "readme-guest",
     "share",
     "fuzz",

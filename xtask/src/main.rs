@@ -15,6 +15,7 @@ mod crash_trials;
 mod disk_damage;
 mod disk_image;
 mod elf_corrupt;
+mod emulation_scenarios;
 mod expect;
 mod ext2_map;
 mod ext4_map;

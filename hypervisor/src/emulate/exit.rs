@@ -8,31 +8,50 @@ use shared_abi::emulation::Mode;
 
 use super::domain_machine::DomainMachine;
 use super::execute::{Effect, execute};
-use super::operation::{self, MAX_INSTRUCTION_BYTES, Operation};
+use super::operation::{self, Kind, MAX_INSTRUCTION_BYTES, Operation};
 use super::patch::{INT3, Patch};
 use crate::arch::x86_64::entry::TrapFrame;
-use crate::arch::x86_64::exception::{BREAKPOINT, GENERAL_PROTECTION};
+use crate::arch::x86_64::exception::{BREAKPOINT, GENERAL_PROTECTION, PAGE_FAULT};
 use crate::containment;
 use crate::domain::{Domain, State, trap_delivery};
 use crate::hypercall::Outcome;
 use crate::mm::address::GuestVirtAddr;
+use crate::mm::guest_walk::error_code;
 
-/// Serves exception `vector` of `domain` (in an emulating mode) at
-/// `frame`, or `None` to leave it to the dispatcher.
-pub fn exception(domain: &mut Domain, frame: &mut TrapFrame, vector: u8) -> Option<Outcome> {
+/// Serves exception `vector` (with `error_code`) of `domain`, in an
+/// emulating mode, at `frame`, or `None` to leave it to the dispatcher.
+///
+/// Besides general-protection faults, a page fault that a ring 3
+/// instruction raised with a supervisor-mode access to a guest page
+/// comes here: QEMU's TCG performs `iretq`'s stack reads as supervisor
+/// accesses, which SMAP refuses on a user page before the CPU gets to the
+/// privilege check that would raise the general-protection fault. No
+/// instruction a guest runs makes such an access to the lower half on a
+/// CPU (its implicit supervisor accesses reach descriptor tables, which
+/// are the hypervisor's), so the fault is taken for the `iretq` it is.
+pub fn exception(
+    domain: &mut Domain,
+    frame: &mut TrapFrame,
+    vector: u8,
+    error_code: u64,
+) -> Option<Outcome> {
     match vector {
-        GENERAL_PROTECTION => emulate(domain, frame),
+        GENERAL_PROTECTION => emulate(domain, frame, |_| true),
+        PAGE_FAULT if error_code & error_code::USER == 0 => {
+            emulate(domain, frame, |kind| kind == Kind::Iretq)
+        }
         BREAKPOINT if domain.mode() == Mode::Patch => patched(domain, frame),
         _ => None,
     }
 }
 
-/// Trap and emulate: fetch, decode and run the instruction at `rip`.
-fn emulate(domain: &mut Domain, frame: &mut TrapFrame) -> Option<Outcome> {
+/// Trap and emulate: fetch, decode and run the instruction at `rip`, if
+/// `accept` takes it.
+fn emulate(domain: &mut Domain, frame: &mut TrapFrame, accept: fn(Kind) -> bool) -> Option<Outcome> {
     let rip = frame.scratch.rip;
     let mut bytes = [0u8; MAX_INSTRUCTION_BYTES];
     let fetched = domain.fetch_instruction(GuestVirtAddr(rip), &mut bytes);
-    let operation = operation::decode(&bytes[..fetched], rip)?;
+    let operation = operation::decode(&bytes[..fetched], rip).filter(|op| accept(op.kind()))?;
     let (outcome, completed) = run(domain, frame, &operation)?;
     domain.counters_mut().emulated();
     if completed && domain.mode() == Mode::Patch {

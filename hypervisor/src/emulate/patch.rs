@@ -99,19 +99,17 @@ impl PatchTable {
             .map(|index| &self.patches[index])
     }
 
-    /// Records `patch`; `false` (nothing recorded) when the table is full
-    /// or already has that site.
+    /// Records `patch`, replacing a record of the same site and location
+    /// (stale: the guest rewrote that code, or the site would not have
+    /// faulted as itself); `false` (nothing recorded) when the table is
+    /// full.
     pub fn insert(&mut self, patch: Patch) -> bool {
-        if self.patches.len() >= MAX_PATCHES {
-            return false;
-        }
         match self.position(patch.site, patch.location) {
-            Ok(_) => false,
-            Err(index) => {
-                self.patches.insert(index, patch);
-                true
-            }
+            Ok(index) => self.patches[index] = patch,
+            Err(_) if self.patches.len() >= MAX_PATCHES => return false,
+            Err(index) => self.patches.insert(index, patch),
         }
+        true
     }
 
     /// Drops the patch at `site` and `location`.
@@ -154,7 +152,9 @@ mod tests {
     fn the_table_keys_by_site_and_location_and_is_bounded() {
         let mut table = PatchTable::default();
         assert!(table.insert(patch(&[0xfa], 0x1000, 0x9000)));
-        assert!(!table.insert(patch(&[0xfa], 0x1000, 0x9000)), "once");
+        assert!(table.insert(patch(&[0xfb], 0x1000, 0x9000)), "a stale record is replaced");
+        assert_eq!(table.count(), 1);
+        assert_eq!(table.find(0x1000, 0x9000).map(|p| p.original_first_byte()), Some(0xfb));
         assert!(table.insert(patch(&[0xfb], 0x1000, 0x5000)), "another space's code");
         assert_eq!(
             table.find(0x1000, 0x5000).map(|p| p.original_first_byte()),

@@ -21,15 +21,17 @@ pub struct Features {
     /// and `str` fault in ring 3 instead of revealing the hypervisor's
     /// descriptor tables.
     pub umip: bool,
+    /// The CPU has UMIP (whether or not it was turned on).
+    pub umip_available: bool,
 }
 
 /// Enables no-execute, write protection in ring 0, global pages, and
-/// SMEP, SMAP and UMIP when the CPU has them. x87 and SSE stay disabled (CR0.EM set,
+/// SMEP, SMAP and (unless `umip` is false) UMIP when the CPU has them. x87 and SSE stay disabled (CR0.EM set,
 /// CR4.OSFXSR clear): floating-point state is not switched between domains,
 /// so a guest's FPU or SSE instruction faults and is contained instead of
 /// leaking state. Panics if the CPU lacks no-execute support, which guest
 /// isolation relies on.
-pub fn init() -> Features {
+pub fn init(umip: bool) -> Features {
     let extended = core::arch::x86_64::__cpuid(0x8000_0001);
     assert!(
         extended.edx & (1 << 20) != 0,
@@ -39,7 +41,8 @@ pub fn init() -> Features {
     let features = Features {
         smep: leaf7.ebx & (1 << 7) != 0,
         smap: leaf7.ebx & (1 << 20) != 0,
-        umip: leaf7.ecx & (1 << 2) != 0,
+        umip: umip && leaf7.ecx & (1 << 2) != 0,
+        umip_available: leaf7.ecx & (1 << 2) != 0,
     };
     // SAFETY: setting NXE and SCE in EFER only enables features this
     // hypervisor uses; the MSR exists on every x86_64 CPU.
