@@ -115,8 +115,10 @@ pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Opti
                 Ok(())
             }
             "umip" => match value {
-                "on" => Ok(options.umip = true),
-                "off" => Ok(options.umip = false),
+                "on" | "off" => {
+                    options.umip = value == "on";
+                    Ok(())
+                }
                 _ => Err("expected on or off"),
             },
             "trace" if value.is_empty() => {

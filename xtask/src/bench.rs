@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: boots the `bench` guest once, collects the median
 //! cycle counts it prints (`bench <metric> <median> <samples>`), relates
 //! each figure to its baseline measured in the same boot, prints a table and
-//! writes `target/bench.json`.
+//! writes `target/bench.json`. A second boot runs the same workload three
+//! ways (paravirtual, trap-and-emulate, patched: [`three_ways`]) and adds
+//! their comparison, as its own table.
 //!
 //! The JSON file is a list of objects with the keys `metric`, `value`,
 //! `unit`, `baseline`, `baseline_value`, `ratio` and `accel` (`baseline`,
@@ -24,6 +26,7 @@ use crate::artifacts::{self, Output, Profile};
 use crate::bundle::{self, GuestSpec};
 use crate::cli::BenchOptions;
 use crate::qemu::{self, Accel, Boot, Ending};
+use crate::three_ways;
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
@@ -159,19 +162,21 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
             .then(|| artifacts::target_dir().join("bench.trace.bin")),
     };
     eprintln!("bench: booting under {} ...", accel.label());
-    let captured = boot.run_captured(options.timeout)?;
-    let succeeded = matches!(
-        captured.ending,
-        Ending::Exited(status) if status.code().and_then(HvExit::from_qemu_status) == Some(HvExit::Success)
-    );
-    if !succeeded {
-        return Err(format!(
-            "the bench guest did not finish:\n{}{}",
-            captured.serial, captured.stderr
-        ));
-    }
-    let figures = parse(&captured.serial);
+    let mut figures = boot_figures(&boot, options.timeout, "the bench guest")?;
+    let comparison_path = artifacts::target_dir().join("bundles").join("three-ways.bundle");
+    let workload = artifacts.read_guest("workload")?.into();
+    bundle::write(&comparison_path, &three_ways::guests(workload))?;
+    let three_ways_boot = Boot {
+        bundle: comparison_path,
+        cmdline: Vec::new(),
+        disk: None,
+        debugcon: None,
+        ..boot
+    };
+    eprintln!("bench: booting the workload three ways ...");
+    figures.extend(boot_figures(&three_ways_boot, options.timeout, "the workload")?);
     print!("{}", table(&figures, accel));
+    print!("{}", three_ways::table(&figures, accel));
     let path = artifacts::target_dir().join("bench.json");
     std::fs::write(&path, json(&figures, accel))
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
@@ -184,6 +189,22 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         print!("{}", comparison(&previous, &figures));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Boots `boot` and collects its figures; `what` names it when it fails.
+fn boot_figures(boot: &Boot, timeout: std::time::Duration, what: &str) -> Result<Vec<Figure>, String> {
+    let captured = boot.run_captured(timeout)?;
+    let succeeded = matches!(
+        captured.ending,
+        Ending::Exited(status) if status.code().and_then(HvExit::from_qemu_status) == Some(HvExit::Success)
+    );
+    if !succeeded {
+        return Err(format!(
+            "{what} did not finish:\n{}{}",
+            captured.serial, captured.stderr
+        ));
+    }
+    Ok(parse(&captured.serial))
 }
 
 /// Extracts `bench <metric> <median> <samples>` lines from the serial log,
@@ -311,13 +332,23 @@ pub fn comparison(old: &[(String, u64)], new: &[Figure]) -> String {
     out
 }
 
+/// Every figure the JSON file may hold, with its baseline: the table's,
+/// then the comparison of the three techniques.
+fn json_metrics() -> Vec<(String, Option<String>)> {
+    FIGURES
+        .iter()
+        .map(|&(metric, baseline, _)| (metric.to_string(), baseline.map(str::to_string)))
+        .chain(three_ways::metrics())
+        .collect()
+}
+
 /// The JSON file's contents.
 pub fn json(figures: &[Figure], accel: Accel) -> String {
-    let entries: Vec<String> = FIGURES
+    let entries: Vec<String> = json_metrics()
         .iter()
-        .filter_map(|&(metric, baseline, _)| {
+        .filter_map(|(metric, baseline)| {
             let value = value_of(figures, metric)?;
-            let (baseline_name, baseline_value, ratio) = match baseline {
+            let (baseline_name, baseline_value, ratio) = match baseline.as_deref() {
                 Some(name) => (
                     format!("\"{name}\""),
                     value_of(figures, name).map_or("null".into(), |v| v.to_string()),

@@ -37,6 +37,7 @@ mod run_report;
 mod scenario;
 mod scenarios;
 mod test;
+mod three_ways;
 mod trace;
 mod trace_format;
 mod unit_tests;

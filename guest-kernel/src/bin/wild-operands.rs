@@ -157,7 +157,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     expect("lidt from a non-canonical address", GP, Some(0), None);
     lidt(HYPERVISOR);
     expect("lidt from the hypervisor's memory", PF, None, Some(HYPERVISOR));
-    let code = main as usize as u64;
+    let code = main as *const () as u64;
     sidt(code);
     expect("sidt into code", PF, Some(0x7), Some(code));
     let edge = SCRATCH + 0x1000 - 4;

@@ -199,6 +199,18 @@ impl CodeByte {
         self.pointer().read()
     }
 
+    /// Reads `out.len()` bytes from here if they lie in this byte's page
+    /// (no second translation); `false`, with nothing read, otherwise.
+    pub fn read_within_page(self, out: &mut [u8]) -> bool {
+        if self.0.as_u64() % PAGE_SIZE + out.len() as u64 > PAGE_SIZE {
+            return false;
+        }
+        for (index, byte) in out.iter_mut().enumerate() {
+            *byte = CodeByte(MachineAddr(self.0.as_u64() + index as u64)).read();
+        }
+        true
+    }
+
     /// Overwrites it.
     pub fn write(self, value: u8) {
         self.pointer().write(value)

@@ -6,8 +6,10 @@
 //! `shared_abi::trap` for the contract. A guest with no handler for the
 //! vector, whose stack cannot take the frame, or whose handler faults on its
 //! first instruction is not entered: the caller stops it. An emulated
-//! domain that loaded a virtual IDT is entered through it instead
-//! (`crate::emulate::delivery`), with the frame the CPU would push.
+//! domain that loaded a virtual IDT (which forgets the handlers
+//! registered by hypercall) is entered through it instead
+//! (`crate::emulate::delivery`), with the frame the CPU would push, for
+//! every vector no handler is registered for again by hypercall.
 
 use shared_abi::Status;
 use shared_abi::trap::{ExceptionFrame, UPCALL_VECTOR};
@@ -34,7 +36,9 @@ pub enum Undeliverable {
 }
 
 /// Enters the domain's handler for exception `vector`, from `context`
-/// (the domain's own, live or saved).
+/// (the domain's own, live or saved). Inlined into each caller (the
+/// reflected-fault path is a measured one).
+#[inline(always)]
 pub fn deliver(
     domain: &mut Domain,
     context: &mut impl Context,
@@ -42,36 +46,33 @@ pub fn deliver(
     error_code: u64,
     fault_address: u64,
 ) -> Result<(), Undeliverable> {
-    if domain.uses_virtual_idt() {
-        delivery::deliver(domain, context, vector, error_code, fault_address)?;
-    } else {
-        let handler = domain.traps.get(vector as usize).copied().unwrap_or(0);
-        enter(
-            domain,
-            context,
-            handler,
-            vector as u64,
-            error_code,
-            fault_address,
-        )?;
-    }
+    let handler = domain.traps.get(vector as usize).copied().unwrap_or(0);
+    enter(
+        domain,
+        context,
+        handler,
+        vector as u64,
+        error_code,
+        fault_address,
+    )?;
     domain.counters_mut().reflected();
     Ok(())
 }
 
 /// Enters the domain's event callback (the caller checked it is due).
+/// Inlined into each caller, as [`deliver`].
+#[inline(always)]
 pub fn deliver_upcall(
     domain: &mut Domain,
     context: &mut impl Context,
 ) -> Result<(), Undeliverable> {
-    if domain.uses_virtual_idt() {
-        return delivery::deliver(domain, context, UPCALL_VECTOR as u8, 0, 0);
-    }
     enter(domain, context, domain.callback(), UPCALL_VECTOR, 0, 0)
 }
 
 /// Pushes a frame and resumes the guest at `handler` with virtual
-/// interrupts masked (the previous mask is saved in the frame).
+/// interrupts masked (the previous mask is saved in the frame). Inlined
+/// into both callers: the reflected-fault and upcall paths.
+#[inline(always)]
 fn enter(
     domain: &mut Domain,
     context: &mut impl Context,
@@ -81,7 +82,7 @@ fn enter(
     fault_address: u64,
 ) -> Result<(), Undeliverable> {
     if handler == 0 {
-        return Err(Undeliverable::NoHandler);
+        return through_virtual_idt(domain, context, vector, error_code, fault_address);
     }
     let (rip, rsp) = (context.rip(), context.rsp());
     if rip == handler && vector != UPCALL_VECTOR {
@@ -113,6 +114,31 @@ fn enter(
     context.set_rflags(frame.rflags & !(RFLAGS_TF | RFLAGS_AC));
     domain.set_upcall_mask(1);
     Ok(())
+}
+
+/// Without a handler registered by hypercall: the virtual IDT of an
+/// emulated domain that loaded one, or nowhere.
+#[cold]
+#[inline(never)]
+fn through_virtual_idt(
+    domain: &mut Domain,
+    context: &mut impl Context,
+    vector: u64,
+    error_code: u64,
+    fault_address: u64,
+) -> Result<(), Undeliverable> {
+    if !domain.uses_virtual_idt() {
+        return Err(Undeliverable::NoHandler);
+    }
+    delivery::deliver(domain, context, vector as u8, error_code, fault_address)
+}
+
+/// Forgets every handler registered by hypercall (the exception handlers
+/// and the upcall entry): an emulated `lidt` hands delivery to the
+/// virtual IDT.
+pub fn clear_handlers(domain: &mut Domain) {
+    domain.traps = [0; shared_abi::trap::VECTORS as usize];
+    domain.set_callback(0);
 }
 
 /// Restores the frame at the guest's `rsp` (the `iret` hypercall) into

@@ -6,9 +6,9 @@
 use shared_abi::hypercall::request::{MmuInvalidatePage, MmuSetBase};
 
 use super::machine::{Machine, MemoryFault};
-use super::virtual_cpu::VirtualCpu;
+use super::virtual_cpu::{TableRegister, VirtualCpu};
 use crate::arch::x86_64::cpu;
-use crate::domain::Domain;
+use crate::domain::{Domain, trap_delivery};
 use crate::hypercall::mmu;
 use crate::mm::address::{GuestVirtAddr, PAGE_SIZE, align_down};
 
@@ -62,6 +62,11 @@ impl Machine for DomainMachine<'_> {
             // `new` checked it, and a domain's mode never changes.
             None => unreachable!("an emulated domain without emulation state"),
         }
+    }
+
+    fn load_idt(&mut self, table: TableRegister) {
+        self.cpu().load_idt(table);
+        trap_delivery::clear_handlers(self.domain);
     }
 
     fn set_interrupt_flag(&mut self, enabled: bool) {

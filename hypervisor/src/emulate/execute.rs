@@ -136,7 +136,7 @@ fn perform<M: Machine>(
                 return Err(Effect::Raise(Exception::general_protection()));
             }
             match operation.kind() {
-                Kind::Lidt => machine.cpu().load_idt(table),
+                Kind::Lidt => machine.load_idt(table),
                 _ => machine.cpu().load_gdt(table),
             }
         }

@@ -29,6 +29,8 @@ use crate::mm::guest_walk::error_code;
 /// instruction a guest runs makes such an access to the lower half on a
 /// CPU (its implicit supervisor accesses reach descriptor tables, which
 /// are the hypervisor's), so the fault is taken for the `iretq` it is.
+#[cold]
+#[inline(never)]
 pub fn exception(
     domain: &mut Domain,
     frame: &mut TrapFrame,
@@ -126,7 +128,9 @@ fn patched(domain: &mut Domain, frame: &mut TrapFrame) -> Option<Outcome> {
     let patch = *domain.emulation()?.patches().find(site, byte.location())?;
     let mut now = [0u8; MAX_INSTRUCTION_BYTES];
     let len = patch.len();
-    let intact = domain.read_guest(GuestVirtAddr(site), &mut now[..len]).is_ok() && patch.intact(&now[..len]);
+    let fetched = byte.read_within_page(&mut now[..len])
+        || domain.read_guest(GuestVirtAddr(site), &mut now[..len]).is_ok();
+    let intact = fetched && patch.intact(&now[..len]);
     frame.scratch.rip = site;
     if intact && let Some((outcome, _)) = run(domain, frame, patch.operation()) {
         domain.counters_mut().patched();

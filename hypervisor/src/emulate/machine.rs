@@ -6,7 +6,7 @@
 //! tested on the host against a fake domain; on the machine a real domain
 //! implements it ([`super::domain_machine`]).
 
-use super::virtual_cpu::VirtualCpu;
+use super::virtual_cpu::{TableRegister, VirtualCpu};
 
 /// A page fault the guest takes because an operand's memory is not
 /// reachable as the instruction needs it.
@@ -27,6 +27,9 @@ pub trait Machine {
     fn write(&mut self, address: u64, data: &[u8]) -> Result<(), MemoryFault>;
     /// The virtual CPU's registers.
     fn cpu(&mut self) -> &mut VirtualCpu;
+    /// `lidt`: from now on exceptions and upcalls are delivered through
+    /// `table` (handlers registered by hypercall are forgotten).
+    fn load_idt(&mut self, table: TableRegister);
     /// Sets the virtual interrupt flag.
     fn set_interrupt_flag(&mut self, enabled: bool);
     /// Whether `hlt` can wait for an event (a domain without a

@@ -12,7 +12,8 @@ use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 
 /// `mmu_set_base(root)`: `root` must be a page-aligned guest-physical
 /// address inside the domain's memory. The calling domain's new shadow
-/// root is loaded at once.
+/// root is loaded at once. Also the emulated `mov cr3`; inlined into both.
+#[inline(always)]
 pub(crate) fn set_base(domain: &mut Domain, MmuSetBase { root }: MmuSetBase) -> Result<(), Status> {
     let size = domain.memory_bytes();
     if !root.is_multiple_of(PAGE_SIZE) || root >= size {
@@ -35,7 +36,9 @@ pub(super) fn get_base(domain: &mut Domain, _: MmuGetBase) -> Result<u64, Status
 }
 
 /// `mmu_invalidate_page(address)`. Any address is accepted (as `invlpg`
-/// accepts any address); one that maps nothing changes nothing.
+/// accepts any address); one that maps nothing changes nothing. Also the
+/// emulated `invlpg`; inlined into both.
+#[inline(always)]
 pub(crate) fn invalidate_page(
     domain: &mut Domain,
     MmuInvalidatePage { address }: MmuInvalidatePage,

@@ -76,6 +76,9 @@ impl Machine for Fake {
     fn cpu(&mut self) -> &mut VirtualCpu {
         &mut self.cpu
     }
+    fn load_idt(&mut self, table: TableRegister) {
+        self.cpu.load_idt(table)
+    }
     fn set_interrupt_flag(&mut self, enabled: bool) {
         self.interrupts = enabled;
     }

@@ -230,7 +230,10 @@ impl<T: TableMemory> Shadow<T> {
     }
 
     /// Switches to the guest root `guest`, reusing its cached shadow if there
-    /// is one, else evicting the least recently used root.
+    /// is one, else evicting the least recently used root. Inlined into
+    /// each caller (the `mmu_set_base` hypercall and the emulated `mov
+    /// cr3`), as it was into its only one.
+    #[inline(always)]
     pub fn switch(&mut self, guest: GuestPhysAddr) {
         self.clock += 1;
         if let Some(index) = self
@@ -363,6 +366,8 @@ impl<T: TableMemory> Shadow<T> {
     /// Only the guest's half is ever walked: an address in the upper half
     /// (the hypervisor's own tables, shared by every root) or a
     /// non-canonical one names no guest translation and changes nothing.
+    /// Inlined into each caller (the hypercall and the emulated `invlpg`).
+    #[inline(always)]
     pub fn invalidate_page(&mut self, addr: GuestVirtAddr) -> TlbFlush {
         if !is_lower_half(addr.as_u64()) {
             return TlbFlush::None;
