@@ -81,24 +81,21 @@ fn nothing_was_patched(log: &str) -> Result<(), String> {
 
 /// Every scenario of this file, in the order they run.
 pub fn all() -> Vec<Scenario> {
-    let mut emulated = Scenario::new("emulate-instructions", HvExit::Success)
-        .guest("emulated", "native", "mode=emulate")
-        .mode(Mode::Emulate)
-        .guest("bystander", "worker", "lines=20")
-        .finishes("emulated")
-        .finishes("bystander")
-        .check(nothing_was_patched);
-    let mut patched = Scenario::new("patch-instructions", HvExit::Success)
-        .guest("patched", "native", "mode=patch")
-        .mode(Mode::Patch)
-        .guest("bystander", "worker", "lines=20")
-        .finishes("patched")
-        .finishes("bystander")
-        .check(patches_were_taken);
-    for line in NATIVE_LINES {
-        emulated = emulated.line(&format!("[emulated] {line}"));
-        patched = patched.line(&format!("[patched] {line}"));
-    }
+    let native = |scenario: &'static str, name: &str, mode: Mode, check| {
+        let mut native = Scenario::new(scenario, HvExit::Success)
+            .guest(name, "native", &format!("mode={}", mode.name()))
+            .mode(mode)
+            .guest("bystander", "worker", "lines=20")
+            .finishes(name)
+            .finishes("bystander")
+            .check(check);
+        for line in NATIVE_LINES {
+            native = native.line(&format!("[{name}] {line}"));
+        }
+        native
+    };
+    let emulated = native("emulate-instructions", "emulated", Mode::Emulate, nothing_was_patched);
+    let patched = native("patch-instructions", "patched", Mode::Patch, patches_were_taken);
 
     let mut contained = Scenario::new("emulate-contains-the-rest", HvExit::DomainFailed);
     for (class, cause) in NOT_EMULATED {

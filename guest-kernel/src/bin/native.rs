@@ -296,14 +296,11 @@ extern "C" fn upcall_entry() {
 }
 
 extern "C" fn on_upcall() {
-    let shared = interrupts::shared();
     loop {
-        shared.vcpu.upcall_pending.store(0, Ordering::SeqCst);
-        let ready = shared.pending.load(Ordering::SeqCst) & !shared.mask.load(Ordering::SeqCst);
+        let ready = interrupts::take_pending();
         if ready == 0 {
             break;
         }
-        shared.pending.fetch_and(!ready, Ordering::SeqCst);
         UPCALLS.fetch_add(ready.count_ones() as u64, Ordering::SeqCst);
     }
 }

@@ -178,15 +178,27 @@ pub fn blocked_cycles() -> u64 {
     BLOCKED_CYCLES.load(Ordering::Relaxed)
 }
 
-fn on_upcall(context: *mut UpcallContext) -> *mut UpcallContext {
+/// Takes the events an upcall is for: clears `upcall_pending`, then the
+/// pending bits of unmasked ports, and returns those bits (0: nothing
+/// left). An upcall handler calls it until it returns 0, handling each
+/// port whose bit is set; the runtime's own handler does, and so can a
+/// kernel that takes upcalls another way. Needs [`init`].
+pub fn take_pending() -> u64 {
     let shared = shared();
+    shared.vcpu.upcall_pending.store(0, Ordering::SeqCst);
+    let ready = shared.pending.load(Ordering::SeqCst) & !shared.mask.load(Ordering::SeqCst);
+    if ready != 0 {
+        shared.pending.fetch_and(!ready, Ordering::SeqCst);
+    }
+    ready
+}
+
+fn on_upcall(context: *mut UpcallContext) -> *mut UpcallContext {
     loop {
-        shared.vcpu.upcall_pending.store(0, Ordering::SeqCst);
-        let ready = shared.pending.load(Ordering::SeqCst) & !shared.mask.load(Ordering::SeqCst);
+        let ready = take_pending();
         if ready == 0 {
             break;
         }
-        shared.pending.fetch_and(!ready, Ordering::SeqCst);
         // Only the set bits, lowest port first.
         let mut left = ready;
         while left != 0 {
