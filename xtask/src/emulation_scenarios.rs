@@ -106,6 +106,9 @@ pub fn all() -> Vec<Scenario> {
             .stopped(&name, cause);
     }
     contained = contained
+        .guest("empty-idt", "wild-operands", "case=empty-idt")
+        .mode(Mode::Emulate)
+        .stopped("empty-idt", "invalid opcode")
         .guest("survivor", "worker", "lines=20")
         .finishes("survivor")
         .forbid("NOT CONTAINED");

@@ -13,6 +13,9 @@
 //! refuses; `mov cr0`; and one `out dx, al` site run first with the
 //! console's port (emulated, and in patch mode patched) and then with
 //! another (which must fault as itself, the patch undone).
+//!
+//! With `case=empty-idt` it instead loads a virtual IDT with no gate and
+//! executes `ud2`: the hypervisor must stop it.
 #![no_std]
 #![no_main]
 
@@ -135,8 +138,28 @@ fn write_frame(at: u64, words: [u64; 5]) {
     }
 }
 
+/// Loads an IDT of one absent gate, then raises #UD: undeliverable.
+fn empty_idt() -> ! {
+    let table = [0u8; 16];
+    let register = guest_kernel::native::TableRegister {
+        limit: 15,
+        base: table.as_ptr() as u64,
+    };
+    // SAFETY: the point: every exception from here on is undeliverable
+    // and the hypervisor stops this domain.
+    unsafe {
+        guest_kernel::native::lidt(&register);
+        asm!("ud2", options(nostack));
+    }
+    println!("NOT CONTAINED: #UD with an empty IDT");
+    hv::shutdown(1)
+}
+
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_interrupts(boot_info);
+    if scenario::arg(scenario::start_info().args(), "case") == Some("empty-idt") {
+        empty_idt();
+    }
     for vector in [12, GP, PF] {
         if hv::trap::set_handler(vector, record).is_err() {
             scenario::fail(format_args!("set_handler {vector}"));
