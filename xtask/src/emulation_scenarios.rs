@@ -2,8 +2,9 @@
 //! privileged instructions under trap-and-emulate and under patching, the
 //! x86 holes that make trap-and-emulate incomplete (with UMIP and without)
 //! next to the paravirtual interface that avoids them, operands the
-//! virtual CPU refuses, instructions it does not emulate at all, and the
-//! bench's workload run three ways.
+//! virtual CPU refuses, instructions it does not emulate at all, random
+//! privileged instructions with wild operands, and the bench's workload
+//! run three ways.
 
 use shared_abi::emulation::Mode;
 use shared_abi::exit::HvExit;
@@ -36,6 +37,9 @@ const NOT_EMULATED: [(&str, &str); 6] = [
     ("int", "general protection fault (privileged instruction int 0x80)"),
     ("xsetbv", "invalid opcode (privileged instruction xsetbv)"),
 ];
+
+/// Random privileged instructions each `emulation-fuzz` domain executes.
+const FUZZ_INSTRUCTIONS: u32 = 20_000;
 
 /// The bench's three workload domains: name, mode, arguments.
 pub const WORKLOAD_DOMAINS: [(&str, Mode, &str); 3] = [
@@ -159,6 +163,18 @@ pub fn all() -> Vec<Scenario> {
             .finishes("native-holes")
             .finishes("pv-holes"),
         workload,
+        Scenario::new("emulation-fuzz", HvExit::Success)
+            .guest("fuzz-emulate", "emulation-fuzz", &format!("seed=1 count={FUZZ_INSTRUCTIONS}"))
+            .mode(Mode::Emulate)
+            .guest("fuzz-patch", "emulation-fuzz", &format!("seed=2 count={FUZZ_INSTRUCTIONS}"))
+            .mode(Mode::Patch)
+            .guest("bystander", "worker", "lines=20")
+            .line(&format!("[fuzz-emulate] emulation fuzz: {FUZZ_INSTRUCTIONS} instructions from seed 1"))
+            .line(&format!("[fuzz-patch] emulation fuzz: {FUZZ_INSTRUCTIONS} instructions from seed 2"))
+            .finishes("fuzz-emulate")
+            .finishes("fuzz-patch")
+            .finishes("bystander")
+            .forbid("FATAL"),
     ]
 }
 

@@ -7,7 +7,7 @@
 use shared_abi::emulation::Mode;
 
 use super::domain_machine::DomainMachine;
-use super::execute::{Effect, execute};
+use super::execute::{Effect, Exception, execute};
 use super::operation::{self, Kind, MAX_INSTRUCTION_BYTES, Operation};
 use super::patch::{INT3, Patch};
 use crate::arch::x86_64::entry::TrapFrame;
@@ -15,6 +15,7 @@ use crate::arch::x86_64::exception::{BREAKPOINT, GENERAL_PROTECTION, PAGE_FAULT}
 use crate::containment;
 use crate::domain::{Domain, State, trap_delivery};
 use crate::hypercall::Outcome;
+use crate::instruction::{Privileged, privileged_instruction};
 use crate::mm::address::GuestVirtAddr;
 use crate::mm::guest_walk::error_code;
 
@@ -40,7 +41,7 @@ pub fn exception(
     match vector {
         GENERAL_PROTECTION => emulate(domain, frame, |_| true),
         PAGE_FAULT if error_code & error_code::USER == 0 => {
-            emulate(domain, frame, |kind| kind == Kind::Iretq)
+            emulate(domain, frame, |kind| kind == Kind::Iretq).or_else(|| refused_iret(domain, frame))
         }
         BREAKPOINT if domain.mode() == Mode::Patch => patched(domain, frame),
         _ => None,
@@ -82,20 +83,41 @@ fn run(domain: &mut Domain, frame: &mut TrapFrame, operation: &Operation) -> Opt
             };
             Some((outcome, true))
         }
-        Effect::Raise(exception) => {
-            let (vector, error_code, address) =
-                (exception.vector, exception.error_code, exception.address);
-            let outcome = match trap_delivery::deliver(domain, frame, vector, error_code, address) {
-                Ok(()) => Outcome::Resume,
-                Err(why) => {
-                    let rip = frame.scratch.rip;
-                    containment::report(domain, rip, vector, error_code, address, why);
-                    Outcome::End(State::Stopped)
-                }
-            };
-            Some((outcome, false))
+        Effect::Raise(exception) => Some((raise(domain, frame, exception), false)),
+    }
+}
+
+/// Delivers `exception` at the instruction, or stops the domain if it
+/// cannot be delivered.
+fn raise(domain: &mut Domain, frame: &mut TrapFrame, exception: Exception) -> Outcome {
+    let (vector, error_code, address) = (exception.vector, exception.error_code, exception.address);
+    match trap_delivery::deliver(domain, frame, vector, error_code, address) {
+        Ok(()) => Outcome::Resume,
+        Err(why) => {
+            let rip = frame.scratch.rip;
+            containment::report(domain, rip, vector, error_code, address, why);
+            Outcome::End(State::Stopped)
         }
     }
+}
+
+/// An `iret` (of any operand size) the virtual CPU refused, whose stack
+/// read QEMU raised as a supervisor-mode page fault: the CPU would raise
+/// a general-protection fault (returning to the virtual kernel's
+/// privilege is the only return it could not make in ring 3), so that is
+/// what the guest gets. Retrying the instruction would only fault again.
+fn refused_iret(domain: &mut Domain, frame: &mut TrapFrame) -> Option<Outcome> {
+    let mut bytes = [0u8; MAX_INSTRUCTION_BYTES];
+    let fetched = domain.fetch_instruction(GuestVirtAddr(frame.scratch.rip), &mut bytes);
+    if privileged_instruction(&bytes[..fetched]) != Some(Privileged::Plain("iret")) {
+        return None;
+    }
+    let exception = Exception {
+        vector: GENERAL_PROTECTION,
+        error_code: 0,
+        address: 0,
+    };
+    Some(raise(domain, frame, exception))
 }
 
 /// Patches the instruction `operation` decoded from `bytes`: its first
