@@ -346,10 +346,22 @@ pub fn start() -> ! {
     }
 }
 
+/// Called with the domain table as the run ends, if registered (the
+/// tracer writes its recording then).
+static AT_FINISH: spin::Once<fn(&DomainTable)> = spin::Once::new();
+
+/// Registers `hook` to run as the hypervisor ends (once; later calls are
+/// ignored).
+pub fn at_finish(hook: fn(&DomainTable)) {
+    AT_FINISH.call_once(|| hook);
+}
+
 /// Reports the outcome and ends the hypervisor.
 fn finish(table: &DomainTable) -> ! {
     report_results(table);
-    crate::trace::dump(table);
+    if let Some(hook) = AT_FINISH.get() {
+        hook(table);
+    }
     let status = if table.is_empty() {
         log::error!("no domain could be started");
         HvExit::NoDomains

@@ -74,6 +74,9 @@ pub struct Scenario {
     pub icount: Option<u8>,
     /// A file for QEMU's debug console (a traced boot writes its trace).
     pub debugcon: Option<std::path::PathBuf>,
+    /// Checks what the boot left behind once it passed (a trace, say);
+    /// returns what to print after `ok:`.
+    pub after: Option<fn(&Scenario) -> Result<String, String>>,
 }
 
 impl Scenario {
@@ -97,6 +100,7 @@ impl Scenario {
             long: false,
             icount: None,
             debugcon: None,
+            after: None,
         }
     }
 

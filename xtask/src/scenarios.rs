@@ -507,6 +507,7 @@ pub fn all() -> Vec<Scenario> {
             .line("rip="),
     ];
     all.extend(crate::fs_scenarios::all());
+    all.push(crate::trace::scenario());
     all
 }
 

@@ -142,7 +142,6 @@ const TIERS: [Tier; 2] = [
 enum Item {
     Scenario(Box<Scenario>),
     CrashTrials,
-    TraceCounts,
 }
 
 impl Item {
@@ -150,7 +149,6 @@ impl Item {
         match self {
             Item::Scenario(scenario) => scenario.name,
             Item::CrashTrials => crash_trials::NAME,
-            Item::TraceCounts => crate::trace::NAME,
         }
     }
 }
@@ -163,7 +161,7 @@ fn selected(filter: Option<&str>, long: bool, also: bool) -> Result<Vec<Item>, S
         .into_iter()
         .filter(|scenario| long || !scenario.long)
         .map(|scenario| Item::Scenario(Box::new(scenario)))
-        .chain([Item::CrashTrials, Item::TraceCounts])
+        .chain([Item::CrashTrials])
         .collect();
     let Some(filter) = filter else {
         return Ok(all);
@@ -215,16 +213,6 @@ fn run_item(item: &Item, artifacts: &Artifacts, qemu: &std::path::Path, accel: A
                 Err(failure) => report(Err(failure)).failed == 0,
             }
         }
-        Item::TraceCounts => {
-            print_progress(&format!("scenario {} ... ", crate::trace::NAME));
-            match crate::trace::scenario(artifacts, qemu, accel) {
-                Ok(summary) => {
-                    println!("ok: {summary}");
-                    true
-                }
-                Err(failure) => report(Err((failure, None))).failed == 0,
-            }
-        }
     }
 }
 
@@ -236,7 +224,20 @@ fn run_scenario(
     accel: Accel,
 ) -> Tally {
     print_progress(&format!("scenario {} ... ", scenario.name));
-    report(boot_scenario(scenario, artifacts, qemu, accel).map(drop))
+    let booted = boot_scenario(scenario, artifacts, qemu, accel).map(drop);
+    match (booted, scenario.after) {
+        (Ok(()), Some(after)) => match after(scenario) {
+            Ok(summary) => {
+                println!("ok: {summary}");
+                Tally {
+                    passed: 1,
+                    failed: 0,
+                }
+            }
+            Err(failure) => report(Err((failure, None))),
+        },
+        (booted, _) => report(booted),
+    }
 }
 
 /// Boots a scenario of the table (its guests, disk and memory) and checks
