@@ -92,7 +92,30 @@ pub struct GuestFault {
 
 /// Walks the tables rooted at `root` for `addr` and `access`, updating
 /// accessed/dirty bits on success.
+#[inline]
 pub fn walk<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    root: GuestPhysAddr,
+    addr: GuestVirtAddr,
+    access: Access,
+) -> Result<GuestMapping, GuestFault> {
+    walk_tables::<M, true>(memory, root, addr, access)
+}
+
+/// Walks the tables rooted at `root` for a read of `addr` as [`walk`]
+/// does, but changes nothing: no accessed or dirty bit is set (a look from
+/// outside the guest, such as a debugger's, leaves no trace in its tables).
+pub fn peek<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    root: GuestPhysAddr,
+    addr: GuestVirtAddr,
+) -> Result<GuestMapping, GuestFault> {
+    walk_tables::<M, false>(memory, root, addr, Access::READ)
+}
+
+/// The walk itself; `UPDATE` says whether accessed and dirty bits are set.
+#[inline]
+fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
     memory: &M,
     root: GuestPhysAddr,
     addr: GuestVirtAddr,
@@ -164,7 +187,7 @@ pub fn walk<M: GuestPhysMemory + ?Sized>(
             } else {
                 entry | PageFlags::ACCESSED.bits()
             };
-            if updated != entry {
+            if UPDATE && updated != entry {
                 write_entry(memory, slot, updated);
             }
         }
@@ -272,6 +295,27 @@ mod tests {
         assert!(entry(&memory, root, 0x40_0000).contains(PageFlags::DIRTY));
         let pml4 = read_entry(&memory, GuestPhysAddr(root)).unwrap();
         assert!(PageFlags::from_bits_retain(pml4).contains(PageFlags::ACCESSED));
+    }
+
+    #[test]
+    fn a_peek_translates_and_leaves_no_trace() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, root) = setup(&memory);
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_0000,
+            0x3000,
+            PageSize::Size4K,
+            PageFlags::empty(),
+        )
+        .unwrap();
+        let before = memory.contents().to_vec();
+        let mapping = peek(&memory, GuestPhysAddr(root), GuestVirtAddr(0x40_0042)).unwrap();
+        assert_eq!(mapping.phys, GuestPhysAddr(0x3042));
+        assert!(!mapping.writable);
+        assert_eq!(memory.contents(), &before[..]);
+        assert!(peek(&memory, GuestPhysAddr(root), GuestVirtAddr(0x50_0000)).is_err());
     }
 
     #[test]
