@@ -150,6 +150,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         disk: Some(disk),
         memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
         icount: None,
+        debug: None,
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let captured = boot.run_captured(options.timeout)?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::artifacts::Profile;
 use crate::fuzz::FuzzOptions;
+use crate::gdb::GdbOptions;
 use crate::guest_spec::{self, GuestOption};
 use crate::qemu::AccelChoice;
 
@@ -23,6 +24,7 @@ Usage:
   cargo xtask test  [OPTIONS]
   cargo xtask bench [OPTIONS]
   cargo xtask fuzz  [OPTIONS]
+  cargo xtask gdb   [--domain NAME|ID | --hypervisor] [--no-attach] [OPTIONS]
   cargo xtask new-guest DIR
   cargo xtask COMMAND --help     the options of COMMAND
 
@@ -38,6 +40,8 @@ Commands:
   fuzz    Boot the hypercall fuzzer next to a guest that measures its CPU
           share; exit 0 only when clean, else print the seed and the
           command that reproduces the run.
+  gdb     Boot as `run` does with a domain (or the hypervisor) held for a
+          debugger, and start gdb on it with its symbols.
   new-guest  Create a guest kernel crate in DIR (new or empty), named after
           DIR's last component, on this checkout's shared-abi runtime;
           `cargo build --release` in DIR builds it.
@@ -141,6 +145,33 @@ Options:
   --timeout SECS   Kill QEMU after SECS seconds (default: scaled to N).
 ";
 
+/// `cargo xtask gdb --help`.
+pub const GDB_USAGE: &str = "\
+Usage: cargo xtask gdb [--domain NAME|ID | --hypervisor] [--no-attach] [OPTIONS]
+                       [-- HYPERVISOR-CMDLINE-WORDS...]
+
+Build and boot as `run` does (the default guests alpha and beta, or yours),
+with a debugger's line on a free TCP port of 127.0.0.1, and start gdb with
+the symbols of what it debugs. The domain waits, held before its first
+instruction, until gdb lets it run; the other domains run meanwhile. gdb
+has the terminal: the console goes to target/gdb/console.log. In gdb:
+`break FUNCTION`, `continue`, `bt`, `print`, `step`, Ctrl-C, `detach`.
+
+Options:
+  --domain NAME|ID   The domain to debug (default: the first). gdb sees its
+                     registers and its memory through its own page tables.
+  --hypervisor       Debug the hypervisor instead, through QEMU's own gdb
+                     stub (the machine waits before its first instruction).
+  --no-attach        Start no gdb: print the `target remote` line and the
+                     gdb command that attaches, and show the console here.
+  --timeout SECS     How long QEMU may run on after gdb exits (default 30;
+                     with --no-attach, the whole run).
+  The options of `run` (--guest, --config, --accel, --mem-per-domain,
+  --machine-mem, --debug) choose what boots.
+
+Exit status: as for `run`, once QEMU has ended.
+";
+
 /// What the user asked for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
@@ -158,6 +189,8 @@ pub enum Command {
     NewGuest { dir: PathBuf },
     /// `cargo xtask fuzz`.
     Fuzz(FuzzOptions),
+    /// `cargo xtask gdb`.
+    Gdb(GdbOptions),
 }
 
 /// Options of `cargo xtask bench`.
@@ -240,6 +273,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "test" => parse_test(&mut words),
         "bench" => parse_bench(&mut words),
         "fuzz" => parse_fuzz(&mut words),
+        "gdb" => parse_gdb(&mut words),
         "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
@@ -259,41 +293,80 @@ fn parse_build(words: &mut Words<'_>) -> Result<Command, String> {
     Ok(Command::Build { profile })
 }
 
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            profile: Profile::Release,
+            accel: AccelChoice::Auto,
+            mem_per_domain: None,
+            machine_mem: None,
+            timeout: None,
+            guests: GuestSource::default(),
+            print_qemu: false,
+            extra_cmdline: Vec::new(),
+        }
+    }
+}
+
 fn parse_run(words: &mut Words<'_>) -> Result<Command, String> {
-    let mut options = RunOptions {
-        profile: Profile::Release,
-        accel: AccelChoice::Auto,
-        mem_per_domain: None,
-        machine_mem: None,
-        timeout: None,
-        guests: GuestSource::default(),
-        print_qemu: false,
-        extra_cmdline: Vec::new(),
-    };
+    let mut options = RunOptions::default();
     while let Some(word) = words.next() {
         match word {
             "--help" | "-h" => return Ok(Command::Help(RUN_USAGE)),
-            "--debug" => options.profile = Profile::Debug,
-            "--accel" => options.accel = parse_accel(&words.value(word)?)?,
-            "--mem-per-domain" => {
-                let value = words.value(word)?;
-                let bytes = guest_spec::parse_memory(&value)
-                    .map_err(|error| format!("--mem-per-domain: {error}"))?;
-                options.mem_per_domain = Some(bytes);
-            }
-            "--machine-mem" => options.machine_mem = Some(parse_machine_mem(&words.value(word)?)?),
-            "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
-            "--guest" => options
-                .guests
-                .guests
-                .push(guest_spec::parse_option(&words.value(word)?)?),
-            "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
             "--print-qemu" => options.print_qemu = true,
-            "--" => options.extra_cmdline = words.remaining(),
+            other if run_option(&mut options, other, words)? => {}
             other => return Err(unknown(other, "run")),
         }
     }
     Ok(Command::Run(options))
+}
+
+/// Takes `word` (and its value) if it is an option of what boots, common
+/// to `run` and `gdb`; whether it was one.
+fn run_option(options: &mut RunOptions, word: &str, words: &mut Words<'_>) -> Result<bool, String> {
+    match word {
+        "--debug" => options.profile = Profile::Debug,
+        "--accel" => options.accel = parse_accel(&words.value(word)?)?,
+        "--mem-per-domain" => {
+            let value = words.value(word)?;
+            let bytes = guest_spec::parse_memory(&value)
+                .map_err(|error| format!("--mem-per-domain: {error}"))?;
+            options.mem_per_domain = Some(bytes);
+        }
+        "--machine-mem" => options.machine_mem = Some(parse_machine_mem(&words.value(word)?)?),
+        "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
+        "--guest" => options
+            .guests
+            .guests
+            .push(guest_spec::parse_option(&words.value(word)?)?),
+        "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
+        "--" => options.extra_cmdline = words.remaining(),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn parse_gdb(words: &mut Words<'_>) -> Result<Command, String> {
+    let mut options = GdbOptions {
+        run: RunOptions::default(),
+        domain: None,
+        hypervisor: false,
+        no_attach: false,
+    };
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Command::Help(GDB_USAGE)),
+            "--domain" => options.domain = Some(words.value(word)?),
+            "--hypervisor" => options.hypervisor = true,
+            "--no-attach" => options.no_attach = true,
+            other if run_option(&mut options.run, other, words)? => {}
+            other => return Err(unknown(other, "gdb")),
+        }
+    }
+    if options.hypervisor && options.domain.is_some() {
+        return Err("--hypervisor debugs the hypervisor: drop --domain".to_string());
+    }
+    Ok(Command::Gdb(options))
 }
 
 fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
@@ -529,6 +602,34 @@ mod tests {
                 profile: Profile::Debug
             })
         );
+    }
+
+    #[test]
+    fn parses_gdb_options() {
+        let Ok(Command::Gdb(options)) =
+            parse_words("gdb --domain beta --no-attach --accel tcg -- loglevel=debug")
+        else {
+            panic!("gdb did not parse");
+        };
+        assert_eq!(options.domain.as_deref(), Some("beta"));
+        assert!(options.no_attach && !options.hypervisor);
+        assert_eq!(options.run.accel, AccelChoice::Tcg);
+        assert_eq!(options.run.extra_cmdline, ["loglevel=debug"]);
+        assert!(matches!(
+            parse_words("gdb --hypervisor"),
+            Ok(Command::Gdb(GdbOptions {
+                hypervisor: true,
+                ..
+            }))
+        ));
+        assert_eq!(parse_words("gdb --help"), Ok(Command::Help(GDB_USAGE)));
+        for line in [
+            "gdb --hypervisor --domain alpha",
+            "gdb --domain",
+            "gdb --print-qemu",
+        ] {
+            assert!(parse_words(line).is_err(), "{line}");
+        }
     }
 
     #[test]

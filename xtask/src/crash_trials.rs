@@ -100,6 +100,7 @@ fn run_trial(
             disk: Some(disk.clone()),
             memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
             icount: None,
+            debug: None,
         })
     };
     let writer = boot("write")?

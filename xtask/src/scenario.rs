@@ -15,6 +15,7 @@ use crate::bundle::GuestSpec;
 use crate::disk_image::Region;
 use crate::elf_corrupt::{Corruption, corrupt};
 use crate::expect::{Expectation, LineMatch};
+use crate::gdb_scenario::Debugging;
 
 /// Time a scenario may run before QEMU is killed.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,6 +73,8 @@ pub struct Scenario {
     pub long: bool,
     /// Under TCG, virtual time counts instructions (see `qemu::Boot`).
     pub icount: Option<u8>,
+    /// gdb sessions run against the machine while it runs.
+    pub debugging: Option<Box<Debugging>>,
 }
 
 impl Scenario {
@@ -94,6 +97,7 @@ impl Scenario {
             prepare: None,
             long: false,
             icount: None,
+            debugging: None,
         }
     }
 
@@ -238,6 +242,12 @@ impl Scenario {
     /// guests measure of time is then theirs and the hypervisor's alone.
     pub fn instruction_clock(mut self, shift: u8) -> Self {
         self.icount = Some(shift);
+        self
+    }
+
+    /// Runs gdb sessions against the machine (see `gdb_scenario`).
+    pub fn debugger(mut self, debugging: Debugging) -> Self {
+        self.debugging = Some(Box::new(debugging));
         self
     }
 

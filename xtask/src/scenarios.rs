@@ -507,6 +507,7 @@ pub fn all() -> Vec<Scenario> {
             .line("rip="),
     ];
     all.extend(crate::fs_scenarios::all());
+    all.extend(crate::gdb_scenarios::all());
     all
 }
 
