@@ -301,8 +301,9 @@ fn pick_next(table: &mut DomainTable) -> usize {
 }
 
 /// Loads the domain at `index` into `frame`, delivering a due upcall
-/// there; a domain whose callback cannot be entered is stopped and another
-/// one chosen. Returns the index of the domain loaded.
+/// there; a domain whose callback cannot be entered is stopped (or held
+/// for its debugger) and another one chosen. Returns the index of the
+/// domain loaded.
 fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFrame) -> usize {
     loop {
         let domain = table.at_mut(index);
@@ -314,9 +315,12 @@ fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFra
             Ok(()) => return index,
             Err(why) => {
                 let vector = shared_abi::trap::UPCALL_VECTOR as u8;
-                let rip = frame.scratch.rip;
-                containment::report(domain, rip, vector, 0, 0, why);
-                end_domain(table, index, State::Stopped);
+                // Its debugger sees it first (the domain is then held).
+                if !debug::takes_fault(domain, vector) {
+                    let rip = frame.scratch.rip;
+                    containment::report(domain, rip, vector, 0, 0, why);
+                    end_domain(table, index, State::Stopped);
+                }
                 table.switch_to(index);
                 index = pick_next(table);
             }

@@ -29,10 +29,11 @@ use super::breakpoints::Breakpoints;
 use super::stop::Stop;
 use crate::arch::x86_64::gdt::{USER_CS, USER_SS};
 use crate::arch::x86_64::registers::RFLAGS_TF;
-use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::domain::vcpu::Registers;
+use crate::domain::{Domain, DomainMemory};
 use crate::mm::address::{GuestVirtAddr, is_lower_half};
+use crate::mm::guest_view::GuestView;
 
 /// The debugged domain and what the debugger keeps about it.
 pub struct DomainTarget {
@@ -159,6 +160,19 @@ impl DomainTarget {
     }
 }
 
+impl DomainTarget {
+    /// `access(breakpoints, view)` on the debugged domain's memory; an
+    /// ended domain, or `None` from `access`, is an error for gdb.
+    fn with_view<R>(
+        &mut self,
+        access: impl FnOnce(&mut Breakpoints, &GuestView<'_, DomainMemory>) -> Option<R>,
+    ) -> TargetResult<R, Self> {
+        let domain = self.table.domain(self.id).ok_or(TargetError::NonFatal)?;
+        let view = domain.debug_view().ok_or(TargetError::NonFatal)?;
+        access(&mut self.breakpoints, &view).ok_or(TargetError::NonFatal)
+    }
+}
+
 /// Sets or clears RFLAGS.TF in the registers `domain` resumes with.
 fn set_trap_flag(domain: &mut Domain, on: bool) {
     let mut regs = domain.vcpu_mut().registers();
@@ -260,25 +274,16 @@ impl SingleThreadBase for DomainTarget {
     }
 
     fn read_addrs(&mut self, start: Usize, data: &mut [u8]) -> TargetResult<usize, Self> {
-        let breakpoints = &self.breakpoints;
-        let domain = self.table.domain(self.id).ok_or(TargetError::NonFatal)?;
-        let view = domain.debug_view().ok_or(TargetError::NonFatal)?;
         let addr = GuestVirtAddr(start);
-        let read = view.read(addr, data);
-        if read == 0 && !data.is_empty() {
-            return Err(TargetError::NonFatal);
-        }
-        breakpoints.hide(&view, addr, &mut data[..read]);
-        Ok(read)
+        self.with_view(|breakpoints, view| {
+            let read = view.read(addr, data);
+            breakpoints.hide(view, addr, &mut data[..read]);
+            (read > 0 || data.is_empty()).then_some(read)
+        })
     }
 
     fn write_addrs(&mut self, start: Usize, data: &[u8]) -> TargetResult<(), Self> {
-        let breakpoints = &mut self.breakpoints;
-        let domain = self.table.domain(self.id).ok_or(TargetError::NonFatal)?;
-        let view = domain.debug_view().ok_or(TargetError::NonFatal)?;
-        breakpoints
-            .write(&view, GuestVirtAddr(start), data)
-            .map_err(|_| TargetError::NonFatal)
+        self.with_view(|breakpoints, view| breakpoints.write(view, GuestVirtAddr(start), data).ok())
     }
 
     fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {
@@ -312,16 +317,12 @@ impl BreakpointsExt for DomainTarget {
 
 impl SwBreakpoint for DomainTarget {
     fn add_sw_breakpoint(&mut self, addr: Usize, _kind: usize) -> TargetResult<bool, Self> {
-        let breakpoints = &mut self.breakpoints;
-        let domain = self.table.domain(self.id).ok_or(TargetError::NonFatal)?;
-        let view = domain.debug_view().ok_or(TargetError::NonFatal)?;
-        Ok(breakpoints.insert(&view, GuestVirtAddr(addr)).is_ok())
+        self.with_view(|breakpoints, view| {
+            Some(breakpoints.insert(view, GuestVirtAddr(addr)).is_ok())
+        })
     }
 
     fn remove_sw_breakpoint(&mut self, addr: Usize, _kind: usize) -> TargetResult<bool, Self> {
-        let breakpoints = &mut self.breakpoints;
-        let domain = self.table.domain(self.id).ok_or(TargetError::NonFatal)?;
-        let view = domain.debug_view().ok_or(TargetError::NonFatal)?;
-        Ok(breakpoints.remove(&view, GuestVirtAddr(addr)))
+        self.with_view(|breakpoints, view| Some(breakpoints.remove(view, GuestVirtAddr(addr))))
     }
 }

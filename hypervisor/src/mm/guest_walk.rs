@@ -243,6 +243,21 @@ mod tests {
         (tables, root)
     }
 
+    /// Tables mapping 0x40_0000 to frame 0x3000 with `flags`; their root.
+    fn mapped(memory: &FakeGuestMemory, flags: PageFlags) -> u64 {
+        let (mut tables, root) = setup(memory);
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_0000,
+            0x3000,
+            PageSize::Size4K,
+            flags,
+        )
+        .unwrap();
+        root
+    }
+
     fn entry(memory: &FakeGuestMemory, root: u64, addr: u64) -> PageFlags {
         let mut table = root;
         for level in (1..4).rev() {
@@ -269,17 +284,7 @@ mod tests {
     #[test]
     fn walks_and_emulates_accessed_and_dirty_bits() {
         let memory = FakeGuestMemory::new(MEMORY);
-        let (mut tables, root) = setup(&memory);
-        let flags = PageFlags::WRITABLE;
-        page_table::map(
-            &mut tables,
-            root,
-            0x40_0000,
-            0x3000,
-            PageSize::Size4K,
-            flags,
-        )
-        .unwrap();
+        let root = mapped(&memory, PageFlags::WRITABLE);
         let mapping = walk(&memory, GuestPhysAddr(root), GuestVirtAddr(0x40_0123), READ).unwrap();
         assert_eq!(mapping.phys, GuestPhysAddr(0x3123));
         assert!(mapping.writable && mapping.executable);
@@ -300,16 +305,7 @@ mod tests {
     #[test]
     fn a_peek_translates_and_leaves_no_trace() {
         let memory = FakeGuestMemory::new(MEMORY);
-        let (mut tables, root) = setup(&memory);
-        page_table::map(
-            &mut tables,
-            root,
-            0x40_0000,
-            0x3000,
-            PageSize::Size4K,
-            PageFlags::empty(),
-        )
-        .unwrap();
+        let root = mapped(&memory, PageFlags::empty());
         let before = memory.contents().to_vec();
         let mapping = peek(&memory, GuestPhysAddr(root), GuestVirtAddr(0x40_0042)).unwrap();
         assert_eq!(mapping.phys, GuestPhysAddr(0x3042));
@@ -321,16 +317,7 @@ mod tests {
     #[test]
     fn reports_not_present_and_protection_faults() {
         let memory = FakeGuestMemory::new(MEMORY);
-        let (mut tables, root) = setup(&memory);
-        page_table::map(
-            &mut tables,
-            root,
-            0x40_0000,
-            0x3000,
-            PageSize::Size4K,
-            PageFlags::NO_EXECUTE,
-        )
-        .unwrap();
+        let root = mapped(&memory, PageFlags::NO_EXECUTE);
         let root = GuestPhysAddr(root);
         let fault = walk(&memory, root, GuestVirtAddr(0x50_0000), WRITE).unwrap_err();
         assert_eq!(fault.error_code, error_code::USER | error_code::WRITE);
@@ -486,16 +473,7 @@ mod tests {
     #[test]
     fn a_table_pointing_to_itself_walks_to_the_tables() {
         let memory = FakeGuestMemory::new(MEMORY);
-        let (mut tables, root) = setup(&memory);
-        page_table::map(
-            &mut tables,
-            root,
-            0x40_0000,
-            0x3000,
-            PageSize::Size4K,
-            PageFlags::WRITABLE,
-        )
-        .unwrap();
+        let root = mapped(&memory, PageFlags::WRITABLE);
         // Recursive slot 5: the root maps itself.
         write_entry(&memory, GuestPhysAddr(root + 8 * 5), root | 3);
         let recursive = 5u64 << 39 | 5 << 30 | 5 << 21 | 5 << 12;
