@@ -4,8 +4,9 @@
 //! For a domain (`--domain NAME|ID`, the first domain by default), the
 //! hypervisor is told `gdb=NAME` and QEMU gives it a second serial port on
 //! a free TCP port of 127.0.0.1; the domain waits, held before its first
-//! instruction, while the others run. gdb starts with the domain's ELF
-//! (its symbols) and `target remote` to that port. With `--hypervisor`,
+//! instruction, while the others run. Once the hypervisor says so, gdb
+//! starts with the domain's ELF (its symbols) and `target remote` to that
+//! port. With `--hypervisor`,
 //! QEMU's own gdb stub serves the port instead, the machine stopped
 //! before its first instruction, and gdb gets the hypervisor's ELF.
 //!
@@ -30,6 +31,11 @@ use crate::run;
 pub const GDB: &str = "gdb";
 /// How long QEMU may run on after gdb exits, unless `--timeout` says.
 const AFTER_GDB: Duration = Duration::from_secs(30);
+/// What the hypervisor logs once the domain waits for a debugger.
+const READY: &str = "waits for a debugger on COM2";
+/// How long the hypervisor may take to get there (KVM start-up on
+/// nested machines takes seconds).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Options of `cargo xtask gdb`.
 #[derive(Debug, PartialEq)]
@@ -56,10 +62,13 @@ pub fn find() -> Result<PathBuf, String> {
 }
 
 /// The gdb command line that loads `symbols` and attaches to `port`
-/// (batch options and commands follow).
+/// (batch options and commands follow). gdb waits up to 30 s for each
+/// reply rather than 2: a machine that is still booting (seconds under
+/// nested KVM) answers only once the hypervisor has set up its line.
 pub fn command(gdb: &Path, symbols: &Path, port: u16) -> Command {
     let mut command = Command::new(gdb);
     command.arg("-q").arg(symbols);
+    command.args(["-ex", "set remotetimeout 30"]);
     command.args(["-ex", &target_remote(port)]);
     command
 }
@@ -124,8 +133,11 @@ pub fn run(options: GdbOptions) -> Result<ExitCode, String> {
         "debugging {what}; the console is in {} (`tail -f` it to follow the guests)",
         console.display()
     );
-    let qemu = boot.start_background(&console)?;
+    let mut qemu = boot.start_background(&console)?;
     qemu::ignore_interrupts();
+    if !options.hypervisor && !wait_for_line(&mut qemu, &console, READY) {
+        eprintln!("error: the hypervisor did not set up the debugger's line (see the console)");
+    }
     let debugger = command(&gdb, &symbols, port).status();
     let ending = qemu.wait(options.run.timeout.unwrap_or(AFTER_GDB));
     let serial = std::fs::read_to_string(&console).unwrap_or_default();
@@ -136,6 +148,19 @@ pub fn run(options: GdbOptions) -> Result<ExitCode, String> {
         eprintln!("error: QEMU did not finish after gdb exited (held domain? see the console)");
     }
     run::conclude(&plan, ending.map(|ending| (ending, serial)))
+}
+
+/// Waits until the console file shows `line` (`true`), or QEMU ends or
+/// [`BOOT_TIMEOUT`] passes (`false`).
+fn wait_for_line(qemu: &mut qemu::Background, console: &Path, line: &str) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < BOOT_TIMEOUT && qemu.is_running() {
+        if std::fs::read_to_string(console).is_ok_and(|text| text.contains(line)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
 }
 
 #[cfg(test)]
@@ -157,6 +182,16 @@ mod tests {
     fn attaches_with_the_symbols_of_the_domain() {
         let command = command(Path::new("gdb"), Path::new("k.elf"), 1234);
         let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
-        assert_eq!(args, ["-q", "k.elf", "-ex", "target remote 127.0.0.1:1234"]);
+        assert_eq!(
+            args,
+            [
+                "-q",
+                "k.elf",
+                "-ex",
+                "set remotetimeout 30",
+                "-ex",
+                "target remote 127.0.0.1:1234"
+            ]
+        );
     }
 }

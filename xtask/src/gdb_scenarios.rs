@@ -1,10 +1,11 @@
 //! The scenarios that debug with gdb (names start with `gdb-`): a
 //! breakpoint, the backtrace, variables and a step in a domain while
 //! another runs; Ctrl-C and a write to guest memory; a fault stopping the
-//! domain for gdb before it is contained; a hostile peer on the debugger's
-//! port and a debugger that dies without detaching; and the hypervisor
-//! itself through QEMU's stub. Each guest must then run to completion
-//! (or, for the fault, be contained) with the hypervisor unharmed.
+//! domain for gdb before it is contained; `kill`; a hostile peer on the
+//! debugger's port and a debugger that dies without detaching; and the
+//! hypervisor itself through QEMU's stub. Each guest must then run to
+//! completion (or, for the fault and `kill`, be stopped) with the
+//! hypervisor unharmed.
 
 use std::time::Duration;
 
@@ -134,6 +135,18 @@ pub fn all() -> Vec<Scenario> {
             )
             .finishes("beta")
             .timeout(TIMEOUT),
+        Scenario::new("gdb-kill", HvExit::DomainFailed)
+            .guest("alpha", "gdb-target", "")
+            .guest("beta", "hello", "")
+            .debugger(alpha(vec![
+                GdbSession::new(&["break gdb_target::square", "continue", "kill"])
+                    .expect("Breakpoint 1, gdb_target::square (round=1)"),
+            ]))
+            .line("gdb: the debugger killed domain 1")
+            .line("hv: result: domain 1 'alpha' stopped")
+            .forbid("[alpha] done")
+            .finishes("beta")
+            .timeout(TIMEOUT),
         Scenario::new("gdb-hostile", HvExit::Success)
             .guest("alpha", "gdb-target", "")
             .guest("beta", "hello", "")
@@ -142,11 +155,14 @@ pub fn all() -> Vec<Scenario> {
                 ..alpha(vec![
                     GdbSession::new(&[
                         "set var *(0xffff800000000000 as *mut u64) = 0",
+                        "set var $rip = 0xffff800000000000",
+                        "print $rip",
                         "break gdb_target::multiply",
                         "continue",
                         "shell kill -9 $PPID",
                     ])
                     .expect("Cannot access memory at address 0xffff800000000000")
+                    .expect("Could not write registers")
                     .expect("Breakpoint 1, gdb_target::multiply"),
                     GdbSession::new(&["bt", "info breakpoints", "continue"])
                         .expect("gdb_target::square (round=1)")

@@ -196,6 +196,11 @@ pub struct Background {
 }
 
 impl Background {
+    /// Whether QEMU is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for QEMU to end, stopping it when `timeout` expires.
     pub fn wait(mut self, timeout: Duration) -> Result<Ending, String> {
         wait(&mut self.child, Some(timeout))

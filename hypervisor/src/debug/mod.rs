@@ -13,9 +13,9 @@
 //! The dispatcher calls in at three kinds of place:
 //!
 //! - [`service`], where every domain's registers are parked (each
-//!   rescheduling, and while the hypervisor idles, which it then does for
-//!   at most [`POLL_NS`] at a time): COM2's bytes go to the state machine
-//!   and a stop is reported.
+//!   rescheduling, and every [`POLL_NS`] while the hypervisor idles with
+//!   the domain held or a debugger attached: [`listening`]): COM2's bytes
+//!   go to the state machine and a stop is reported.
 //! - [`takes_trap`], for a `#BP` or `#DB` of the debugged domain: its own
 //!   breakpoint or single step holds it instead of reaching the guest's
 //!   handler; and [`takes_fault`], for an exception that would end it

@@ -7,6 +7,7 @@
 //! | running (gdb waits for a stop) | runs; a stop holds it and is reported |
 //! | Ctrl-C | held, reported as `SIGINT` |
 //! | disconnected (`detach`, `kill`) | breakpoints removed, released (or ended) |
+//! | a protocol error, a new debugger's greeting | breakpoints removed, held |
 //!
 //! A session starts with no debugger attached; the first byte a debugger
 //! sends holds the domain (it already is when the domain has not run yet)
