@@ -145,33 +145,6 @@ Options:
   --timeout SECS   Kill QEMU after SECS seconds (default: scaled to N).
 ";
 
-/// `cargo xtask gdb --help`.
-pub const GDB_USAGE: &str = "\
-Usage: cargo xtask gdb [--domain NAME|ID | --hypervisor] [--no-attach] [OPTIONS]
-                       [-- HYPERVISOR-CMDLINE-WORDS...]
-
-Build and boot as `run` does (the default guests alpha and beta, or yours),
-with a debugger's line on a free TCP port of 127.0.0.1, and start gdb with
-the symbols of what it debugs. The domain waits, held before its first
-instruction, until gdb lets it run; the other domains run meanwhile. gdb
-has the terminal: the console goes to target/gdb/console.log. In gdb:
-`break FUNCTION`, `continue`, `bt`, `print`, `step`, Ctrl-C, `detach`.
-
-Options:
-  --domain NAME|ID   The domain to debug (default: the first). gdb sees its
-                     registers and its memory through its own page tables.
-  --hypervisor       Debug the hypervisor instead, through QEMU's own gdb
-                     stub (the machine waits before its first instruction).
-  --no-attach        Start no gdb: print the `target remote` line and the
-                     gdb command that attaches, and show the console here.
-  --timeout SECS     How long QEMU may run on after gdb exits (default 30;
-                     with --no-attach, the whole run).
-  The options of `run` (--guest, --config, --accel, --mem-per-domain,
-  --machine-mem, --debug) choose what boots.
-
-Exit status: as for `run`, once QEMU has ended.
-";
-
 /// What the user asked for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
@@ -273,7 +246,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "test" => parse_test(&mut words),
         "bench" => parse_bench(&mut words),
         "fuzz" => parse_fuzz(&mut words),
-        "gdb" => parse_gdb(&mut words),
+        "gdb" => crate::gdb::parse(&mut words),
         "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
@@ -323,7 +296,11 @@ fn parse_run(words: &mut Words<'_>) -> Result<Command, String> {
 
 /// Takes `word` (and its value) if it is an option of what boots, common
 /// to `run` and `gdb`; whether it was one.
-fn run_option(options: &mut RunOptions, word: &str, words: &mut Words<'_>) -> Result<bool, String> {
+pub fn run_option(
+    options: &mut RunOptions,
+    word: &str,
+    words: &mut Words<'_>,
+) -> Result<bool, String> {
     match word {
         "--debug" => options.profile = Profile::Debug,
         "--accel" => options.accel = parse_accel(&words.value(word)?)?,
@@ -344,29 +321,6 @@ fn run_option(options: &mut RunOptions, word: &str, words: &mut Words<'_>) -> Re
         _ => return Ok(false),
     }
     Ok(true)
-}
-
-fn parse_gdb(words: &mut Words<'_>) -> Result<Command, String> {
-    let mut options = GdbOptions {
-        run: RunOptions::default(),
-        domain: None,
-        hypervisor: false,
-        no_attach: false,
-    };
-    while let Some(word) = words.next() {
-        match word {
-            "--help" | "-h" => return Ok(Command::Help(GDB_USAGE)),
-            "--domain" => options.domain = Some(words.value(word)?),
-            "--hypervisor" => options.hypervisor = true,
-            "--no-attach" => options.no_attach = true,
-            other if run_option(&mut options.run, other, words)? => {}
-            other => return Err(unknown(other, "gdb")),
-        }
-    }
-    if options.hypervisor && options.domain.is_some() {
-        return Err("--hypervisor debugs the hypervisor: drop --domain".to_string());
-    }
-    Ok(Command::Gdb(options))
 }
 
 fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
@@ -602,34 +556,6 @@ mod tests {
                 profile: Profile::Debug
             })
         );
-    }
-
-    #[test]
-    fn parses_gdb_options() {
-        let Ok(Command::Gdb(options)) =
-            parse_words("gdb --domain beta --no-attach --accel tcg -- loglevel=debug")
-        else {
-            panic!("gdb did not parse");
-        };
-        assert_eq!(options.domain.as_deref(), Some("beta"));
-        assert!(options.no_attach && !options.hypervisor);
-        assert_eq!(options.run.accel, AccelChoice::Tcg);
-        assert_eq!(options.run.extra_cmdline, ["loglevel=debug"]);
-        assert!(matches!(
-            parse_words("gdb --hypervisor"),
-            Ok(Command::Gdb(GdbOptions {
-                hypervisor: true,
-                ..
-            }))
-        ));
-        assert_eq!(parse_words("gdb --help"), Ok(Command::Help(GDB_USAGE)));
-        for line in [
-            "gdb --hypervisor --domain alpha",
-            "gdb --domain",
-            "gdb --print-qemu",
-        ] {
-            assert!(parse_words(line).is_err(), "{line}");
-        }
     }
 
     #[test]

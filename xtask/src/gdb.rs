@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use hypervisor::cmdline::DomainRef;
 
-use crate::cli::RunOptions;
+use crate::cli::{Command as Parsed, RunOptions, Words, run_option, unknown};
 use crate::qemu::{self, DebugLink, Ending};
 use crate::run;
 
@@ -37,6 +37,33 @@ const READY: &str = "waits for a debugger on COM2";
 /// nested machines takes seconds).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// `cargo xtask gdb --help`.
+pub const USAGE: &str = "\
+Usage: cargo xtask gdb [--domain NAME|ID | --hypervisor] [--no-attach] [OPTIONS]
+                       [-- HYPERVISOR-CMDLINE-WORDS...]
+
+Build and boot as `run` does (the default guests alpha and beta, or yours),
+with a debugger's line on a free TCP port of 127.0.0.1, and start gdb with
+the symbols of what it debugs. The domain waits, held before its first
+instruction, until gdb lets it run; the other domains run meanwhile. gdb
+has the terminal: the console goes to target/gdb/console.log. In gdb:
+`break FUNCTION`, `continue`, `bt`, `print`, `step`, Ctrl-C, `detach`.
+
+Options:
+  --domain NAME|ID   The domain to debug (default: the first). gdb sees its
+                     registers and its memory through its own page tables.
+  --hypervisor       Debug the hypervisor instead, through QEMU's own gdb
+                     stub (the machine waits before its first instruction).
+  --no-attach        Start no gdb: print the `target remote` line and the
+                     gdb command that attaches, and show the console here.
+  --timeout SECS     How long QEMU may run on after gdb exits (default 30;
+                     with --no-attach, the whole run).
+  The options of `run` (--guest, --config, --accel, --mem-per-domain,
+  --machine-mem, --debug) choose what boots.
+
+Exit status: as for `run`, once QEMU has ended.
+";
+
 /// Options of `cargo xtask gdb`.
 #[derive(Debug, PartialEq)]
 pub struct GdbOptions {
@@ -48,6 +75,30 @@ pub struct GdbOptions {
     pub hypervisor: bool,
     /// Start no gdb: print how to attach one.
     pub no_attach: bool,
+}
+
+/// Parses the words after `gdb`.
+pub fn parse(words: &mut Words<'_>) -> Result<Parsed, String> {
+    let mut options = GdbOptions {
+        run: RunOptions::default(),
+        domain: None,
+        hypervisor: false,
+        no_attach: false,
+    };
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Parsed::Help(USAGE)),
+            "--domain" => options.domain = Some(words.value(word)?),
+            "--hypervisor" => options.hypervisor = true,
+            "--no-attach" => options.no_attach = true,
+            other if run_option(&mut options.run, other, words)? => {}
+            other => return Err(unknown(other, "gdb")),
+        }
+    }
+    if options.hypervisor && options.domain.is_some() {
+        return Err("--hypervisor debugs the hypervisor: drop --domain".to_string());
+    }
+    Ok(Parsed::Gdb(options))
 }
 
 /// Finds gdb on `PATH`, or explains how to install it.
@@ -166,6 +217,40 @@ fn wait_for_line(qemu: &mut qemu::Background, console: &Path, line: &str) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::qemu::AccelChoice;
+
+    fn parse_words(line: &str) -> Result<Parsed, String> {
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        crate::cli::parse(&words)
+    }
+
+    #[test]
+    fn parses_gdb_options() {
+        let Ok(Parsed::Gdb(options)) =
+            parse_words("gdb --domain beta --no-attach --accel tcg -- loglevel=debug")
+        else {
+            panic!("gdb did not parse");
+        };
+        assert_eq!(options.domain.as_deref(), Some("beta"));
+        assert!(options.no_attach && !options.hypervisor);
+        assert_eq!(options.run.accel, AccelChoice::Tcg);
+        assert_eq!(options.run.extra_cmdline, ["loglevel=debug"]);
+        assert!(matches!(
+            parse_words("gdb --hypervisor"),
+            Ok(Parsed::Gdb(GdbOptions {
+                hypervisor: true,
+                ..
+            }))
+        ));
+        assert_eq!(parse_words("gdb --help"), Ok(Parsed::Help(USAGE)));
+        for line in [
+            "gdb --hypervisor --domain alpha",
+            "gdb --domain",
+            "gdb --print-qemu",
+        ] {
+            assert!(parse_words(line).is_err(), "{line}");
+        }
+    }
 
     #[test]
     fn picks_domains_by_name_or_identifier() {
