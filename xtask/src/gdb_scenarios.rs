@@ -99,7 +99,7 @@ pub fn all() -> Vec<Scenario> {
                     "print gdb_target::RELEASE",
                     "detach",
                 ])
-                .interrupt(Duration::from_millis(500))
+                .interrupt(Duration::from_millis(1500))
                 .expect("Program received signal SIGINT")
                 .expect("gdb_target::main")
                 .expect("value: 1")
