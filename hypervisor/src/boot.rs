@@ -10,7 +10,7 @@
 use shared_abi::exit::HvExit;
 
 use crate::arch::x86_64::{
-    apic, boot, cpu, gdt, idt, ioapic, percpu, pic, pvh, qemu_exit, serial, syscall,
+    apic, boot, cpu, gdt, idt, ioapic, percpu, pic, pit, pvh, qemu_exit, serial, syscall,
 };
 use crate::mm::{frames, kernel_space};
 
@@ -45,6 +45,7 @@ pub extern "C" fn hypervisor_main(start_info: u32) -> ! {
     gdt::init(stack_top);
     idt::init();
     pic::disable();
+    pit::stop_channel0();
     let features = cpu::init();
     syscall::init();
 

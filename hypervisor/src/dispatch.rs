@@ -14,6 +14,7 @@
 use shared_abi::Hypercall;
 use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
+use shared_abi::hypercall::request::Iret;
 
 use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
 use crate::arch::x86_64::trap::{Exit, Fast};
@@ -63,7 +64,7 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
         return Fast::Unserved;
     };
     let mut table = DOMAINS.lock();
-    frame.rax = hypercall::encode(call(&mut table, frame.args()));
+    frame.rax = call(&mut table, frame.args());
     let domain = table.caller();
     if domain.upcall_due() {
         frame.complete_syscall();
@@ -79,7 +80,7 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
 fn iret_fast(frame: &mut ScratchFrame) -> Fast {
     let mut table = DOMAINS.lock();
     let domain = table.caller();
-    match trap_delivery::iret(domain, frame) {
+    match hypercall::trap::iret(domain, Iret, frame) {
         Ok(rax) => frame.rax = rax,
         Err(status) => {
             // Refused: the call returns its status where `syscall` left off.

@@ -200,7 +200,7 @@ fn disk_bench(sectors: u64) {
         let _ = pass;
         let mut sector = 0;
         while sector + chunk <= region {
-            let _ = disk::with(|device| device.read_blocks(sector as usize, &mut buffer));
+            let _ = disk::read(sector, &mut buffer);
             sector += chunk;
             bytes += buffer.len() as u64;
         }
@@ -214,7 +214,7 @@ fn disk_bench(sectors: u64) {
     for _ in 0..reads {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         let sector = (seed >> 33) % (region / 8) * 8;
-        let _ = disk::with(|device| device.read_blocks(sector as usize, &mut buffer[..4096]));
+        let _ = disk::read(sector, &mut buffer[..4096]);
     }
     let elapsed = crate::time::now() - start;
     log::info!(

@@ -1,100 +1,105 @@
-//! Hypercall numbers and the calling convention.
+//! Hypercall numbers, the calling convention and the typed requests.
 //!
 //! A guest issues `syscall` with the number in `rax` and up to five arguments in
 //! `rdi`, `rsi`, `rdx`, `r10`, `r8`. The result comes back in `rax`: a
 //! non-negative value on success, or a negative [`Status`](crate::Status).
 //! `rcx` and `r11` are clobbered (the `syscall` instruction uses them); every
 //! other register is preserved. Numbers are never reused or renumbered.
+//!
+//! Every call is declared once, in the list below: its number, its name,
+//! its named arguments in register order and its result type. From that
+//! list come the [`Hypercall`] enum and, in [`request`], one struct per
+//! call implementing [`Request`]: the guest's wrappers build a request and
+//! encode it with [`Request::to_args`], the hypervisor decodes the same
+//! struct with [`Request::from_args`] and encodes its answer with
+//! [`encode_result`], which the guest decodes with [`decode_result`], so
+//! the two sides cannot disagree about a number, the order of arguments or
+//! the type of a result.
 
-/// Declares [`Hypercall`], [`Hypercall::ALL`] and [`Hypercall::name`] from
-/// one list, so that a number, its variant and its documented name cannot
-/// disagree.
-macro_rules! hypercalls {
-    ($($(#[$doc:meta])* $variant:ident = $number:literal => $name:literal,)*) => {
-        /// Every hypercall the hypervisor knows. See `docs/abi/hypercalls.md`.
-        #[repr(u64)]
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Hypercall {
-            $($(#[$doc])* $variant = $number,)*
-        }
+#[macro_use]
+mod declare;
+mod reply;
 
-        impl Hypercall {
-            /// Every defined call, in number order.
-            pub const ALL: [Hypercall; [$($number),*].len()] = [$(Hypercall::$variant),*];
+pub use reply::{Reply, Request, decode_result, encode_result};
 
-            /// The call's name as used in the documentation and in logs.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Hypercall::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
+use crate::event::PortStatus;
 
 hypercalls! {
-    /// Returns [`ABI_VERSION`](crate::ABI_VERSION). No arguments.
-    AbiVersion = 0 => "abi_version",
-    /// Early console: `(ptr, len)`; writes `len` bytes of guest memory.
-    ConsoleWrite = 1 => "console_write",
-    /// Gives up the CPU to the next runnable domain. No arguments.
-    Yield = 2 => "yield",
-    /// Ends the calling domain: `(code)`. Does not return.
-    Shutdown = 3 => "shutdown",
-    /// Copies the domain's [`StartInfo`](crate::start_info::StartInfo): `(ptr, len)`.
-    StartInfo = 4 => "start_info",
-    /// Switches address space: `(root)`, the guest-physical address of a
+    /// Returns [`ABI_VERSION`](crate::ABI_VERSION). Never fails.
+    AbiVersion = 0 => "abi_version" {} -> u32,
+    /// Early console: writes the `len` bytes of guest memory at `ptr`;
+    /// returns `len`.
+    ConsoleWrite = 1 => "console_write" { ptr: u64, len: u64 } -> u64,
+    /// Gives up the CPU to the next runnable domain.
+    Yield = 2 => "yield" {} -> (),
+    /// Ends the calling domain with exit `code`. Does not return.
+    Shutdown = 3 => "shutdown" { code: u64 } -> (),
+    /// Copies the domain's [`StartInfo`](crate::start_info::StartInfo) to
+    /// the `len` bytes at `ptr`; returns the bytes written.
+    StartInfo = 4 => "start_info" { ptr: u64, len: u64 } -> u64,
+    /// Switches address space: `root` is the guest-physical address of a
     /// page-table root (the guest's CR3).
-    MmuSetBase = 5 => "mmu_set_base",
-    /// Returns the current page-table root (guest-physical). No arguments.
-    MmuGetBase = 6 => "mmu_get_base",
-    /// Invalidates one page: `(address)`, guest-virtual.
-    MmuInvalidatePage = 7 => "mmu_invalidate_page",
-    /// Invalidates all translations: `(scope)`, a [`FlushScope`].
-    MmuFlush = 8 => "mmu_flush",
-    /// Registers an exception handler: `(vector, handler)`; handler 0 removes it.
-    SetTrapHandler = 9 => "set_trap_handler",
+    MmuSetBase = 5 => "mmu_set_base" { root: u64 } -> (),
+    /// Returns the current page-table root (guest-physical).
+    MmuGetBase = 6 => "mmu_get_base" {} -> u64,
+    /// Invalidates the page holding guest-virtual `address`.
+    MmuInvalidatePage = 7 => "mmu_invalidate_page" { address: u64 } -> (),
+    /// Invalidates all translations of `scope`, a [`FlushScope`].
+    MmuFlush = 8 => "mmu_flush" { scope: u64 } -> (),
+    /// Registers exception `handler` for `vector`; handler 0 removes it.
+    SetTrapHandler = 9 => "set_trap_handler" { vector: u64, handler: u64 } -> (),
     /// Returns from an exception handler: restores the
-    /// [`ExceptionFrame`](crate::trap::ExceptionFrame) at `rsp`. No arguments.
-    Iret = 10 => "iret",
-    /// Registers the shared-information page: `(gpa)`, page-aligned.
-    RegisterSharedInfo = 11 => "register_shared_info",
-    /// Registers the event upcall entry point: `(handler)`; 0 removes it.
-    SetCallback = 12 => "set_callback",
-    /// Arms the one-shot timer: `(deadline_ns)` in virtual time; 0 cancels.
-    SetTimer = 13 => "set_timer",
-    /// Sleeps until an event is pending for the domain. No arguments.
-    Block = 14 => "block",
-    /// Binds a new port to a virtual IRQ: `(virq)`; returns the port.
-    EventBindVirq = 15 => "event_bind_virq",
-    /// Allocates a port for a peer to bind: `(remote_domain)`; returns the port.
-    EventAllocUnbound = 16 => "event_alloc_unbound",
-    /// Binds a new port to a peer's unbound port: `(remote_domain, remote_port)`.
-    EventBindInterdomain = 17 => "event_bind_interdomain",
-    /// Signals a port: `(port)`.
-    EventSend = 18 => "event_send",
-    /// Closes a port: `(port)`.
-    EventClose = 19 => "event_close",
-    /// Reports a port's state: `(port)`; returns a packed
-    /// [`PortStatus`](crate::event::PortStatus).
-    EventStatus = 20 => "event_status",
-    /// Unmasks a port and delivers its pending event: `(port)`.
-    EventUnmask = 21 => "event_unmask",
-    /// Delivers a pending upcall now (after unmasking). No arguments.
-    ForceCallback = 22 => "force_callback",
-    /// Finds a domain by name: `(ptr, len)`; returns its id.
-    DomainLookup = 23 => "domain_lookup",
-    /// Attaches the split console rings in the page at guest-physical `(gpa)`.
-    ConsoleAttach = 24 => "console_attach",
-    /// Returns the sectors of the domain's virtual disk (0: none). No arguments.
-    BlockInfo = 25 => "block_info",
-    /// Registers the block virtqueue: `(descriptors, available, used, size)`,
-    /// guest-physical addresses and the queue size.
-    BlockQueueSetup = 26 => "block_queue_setup",
-    /// Runs a batch of calls: `(ptr, count)`, an array of `count`
-    /// [`MulticallEntry`](crate::multicall::MulticallEntry); returns how
-    /// many ran.
-    Multicall = 27 => "multicall",
+    /// [`ExceptionFrame`](crate::trap::ExceptionFrame) at `rsp` and returns
+    /// its `rax`.
+    Iret = 10 => "iret" {} -> u64,
+    /// Registers the shared-information page at guest-physical `gpa`,
+    /// page-aligned.
+    RegisterSharedInfo = 11 => "register_shared_info" { gpa: u64 } -> (),
+    /// Registers the event upcall entry point `handler`; 0 removes it.
+    SetCallback = 12 => "set_callback" { handler: u64 } -> (),
+    /// Arms the one-shot timer for `deadline_ns` in virtual time; 0 cancels.
+    SetTimer = 13 => "set_timer" { deadline_ns: u64 } -> (),
+    /// Sleeps until an event is pending for the domain.
+    Block = 14 => "block" {} -> (),
+    /// Binds a new port to virtual IRQ `virq`; returns the port.
+    EventBindVirq = 15 => "event_bind_virq" { virq: u64 } -> u32,
+    /// Allocates a port for `remote_domain` to bind; returns the port.
+    EventAllocUnbound = 16 => "event_alloc_unbound" { remote_domain: u64 } -> u32,
+    /// Binds a new port to `remote_port` of `remote_domain`; returns the
+    /// port.
+    EventBindInterdomain = 17 => "event_bind_interdomain" {
+        remote_domain: u64,
+        remote_port: u64,
+    } -> u32,
+    /// Signals `port`.
+    EventSend = 18 => "event_send" { port: u64 } -> (),
+    /// Closes `port`.
+    EventClose = 19 => "event_close" { port: u64 } -> (),
+    /// Reports the state of `port`.
+    EventStatus = 20 => "event_status" { port: u64 } -> PortStatus,
+    /// Unmasks `port` and delivers its pending event.
+    EventUnmask = 21 => "event_unmask" { port: u64 } -> (),
+    /// Delivers a pending upcall now (after unmasking).
+    ForceCallback = 22 => "force_callback" {} -> (),
+    /// Finds the domain named by the `len` bytes at `ptr`; returns its id.
+    DomainLookup = 23 => "domain_lookup" { ptr: u64, len: u64 } -> u32,
+    /// Attaches the split console rings in the page at guest-physical `gpa`.
+    ConsoleAttach = 24 => "console_attach" { gpa: u64 } -> (),
+    /// Returns the sectors of the domain's virtual disk (0: none).
+    BlockInfo = 25 => "block_info" {} -> u64,
+    /// Registers the block virtqueue of `size` entries whose descriptor
+    /// table, available ring and used ring are at these guest-physical
+    /// addresses.
+    BlockQueueSetup = 26 => "block_queue_setup" {
+        descriptors: u64,
+        available: u64,
+        used: u64,
+        size: u64,
+    } -> (),
+    /// Runs the batch of `count`
+    /// [`MulticallEntry`](crate::multicall::MulticallEntry) at `ptr`;
+    /// returns how many ran.
+    Multicall = 27 => "multicall" { ptr: u64, count: u64 } -> u64,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].
@@ -119,18 +124,4 @@ impl Hypercall {
 pub const CONSOLE_WRITE_MAX: u64 = 4096;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_round_trip_and_are_dense() {
-        for (index, call) in Hypercall::ALL.into_iter().enumerate() {
-            assert_eq!(call as u64, index as u64);
-            assert_eq!(Hypercall::from_number(index as u64), Some(call));
-        }
-        assert_eq!(Hypercall::from_number(Hypercall::ALL.len() as u64), None);
-        assert_eq!(Hypercall::ALL.last(), Some(&Hypercall::Multicall));
-        assert_eq!(Hypercall::Multicall.name(), "multicall");
-        assert_eq!(Hypercall::from_number(u64::MAX), None);
-    }
-}
+mod tests;

@@ -1,13 +1,15 @@
 //! The entries of a [`Hypercall::Multicall`] batch: several calls served
 //! in one entry to the hypervisor.
 //!
-//! A guest fills an array of [`MulticallEntry`] (number and arguments),
-//! passes its address and length, and reads each entry's `result` back.
+//! A guest fills an array of [`MulticallEntry`] (number and arguments, made
+//! from a typed [`request`](crate::hypercall::request) with
+//! [`MulticallEntry::new`]), passes its address and length, and reads each entry's `result` back.
 //! The hypervisor runs the entries in order and stops at the first entry it
 //! cannot run; the call returns how many ran. Only the calls
 //! [`batchable`] accepts may be batched. See `docs/abi/hypercalls.md`.
 
 use crate::Hypercall;
+use crate::hypercall::Request;
 
 /// Most entries one batch may hold (a batch is at most 4 KiB).
 pub const MULTICALL_MAX: u64 = 64;
@@ -30,11 +32,11 @@ pub struct MulticallEntry {
 }
 
 impl MulticallEntry {
-    /// An entry for `call` with `args`, its result still 0.
-    pub const fn new(call: Hypercall, args: [u64; 5]) -> Self {
+    /// An entry for `request`, its result still 0.
+    pub fn new<R: Request>(request: R) -> Self {
         Self {
-            number: call as u64,
-            args,
+            number: R::CALL as u64,
+            args: request.to_args(),
             result: 0,
             reserved: 0,
         }
@@ -131,9 +133,10 @@ mod tests {
 
     #[test]
     fn new_entries_carry_the_number() {
-        let entry = MulticallEntry::new(Hypercall::MmuInvalidatePage, [0x1000, 0, 0, 0, 0]);
+        let request = crate::hypercall::request::MmuInvalidatePage { address: 0x1000 };
+        let entry = MulticallEntry::new(request);
         assert_eq!(entry.number, 7);
-        assert_eq!(entry.args[0], 0x1000);
+        assert_eq!(entry.args, [0x1000, 0, 0, 0, 0]);
         assert_eq!(entry.result, 0);
     }
 }

@@ -207,6 +207,9 @@ pub fn remap<M: TableMemory + ?Sized>(
     install(memory, root, virt, phys, size, flags, true)
 }
 
+/// The body of [`map`] and [`remap`], inlined into both, so that a shadow
+/// fill (a `remap` on the hypervisor's fault path) makes no call for it.
+#[inline(always)]
 fn install<M: TableMemory + ?Sized>(
     memory: &mut M,
     root: u64,

@@ -46,6 +46,7 @@ impl Status {
     /// Decodes a raw `rax` value: `Ok(value)` for success, `Err(status)` for an
     /// error. A negative value this ABI version does not define decodes as
     /// [`Status::InvalidArgument`].
+    #[inline]
     pub fn result(raw: i64) -> Result<u64, Status> {
         if raw >= 0 {
             Ok(raw as u64)
@@ -55,6 +56,7 @@ impl Status {
     }
 
     /// The status with this raw value, if it is one.
+    #[inline]
     pub fn from_raw(raw: i64) -> Option<Status> {
         Self::ALL.into_iter().find(|status| *status as i64 == raw)
     }

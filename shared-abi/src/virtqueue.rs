@@ -123,6 +123,7 @@ pub enum BlockRequestType {
 
 impl BlockRequestType {
     /// Decodes a request type.
+    #[inline]
     pub fn from_raw(raw: u32) -> Option<Self> {
         [Self::In, Self::Out, Self::Flush, Self::GetId]
             .into_iter()

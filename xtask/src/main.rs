@@ -4,6 +4,8 @@
 //! `build`, `run`, `test`, `bench`, `fuzz`, `gdb` or `new-guest`. Errors are
 //! printed as one line on stderr and end the process with status 1.
 
+#[cfg(test)]
+mod abi_doc;
 mod artifacts;
 mod bad_input;
 mod bench;

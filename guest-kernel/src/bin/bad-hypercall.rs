@@ -17,7 +17,11 @@ use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
 use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::{check, hv, println, scenario};
-use shared_abi::hypercall::CONSOLE_WRITE_MAX;
+use shared_abi::hypercall::request::{
+    AbiVersion, ConsoleWrite, EventStatus, MmuGetBase, MmuInvalidatePage, Multicall,
+    StartInfo as Info,
+};
+use shared_abi::hypercall::{CONSOLE_WRITE_MAX, Request};
 use shared_abi::multicall::{MULTICALL_MAX, MulticallEntry};
 use shared_abi::start_info::StartInfo;
 use shared_abi::{Hypercall, Status};
@@ -37,8 +41,13 @@ fn call(number: u64, args: [u64; 5]) -> i64 {
     unsafe { hv::hypercall_number(number, args) }
 }
 
-fn expect(what: &str, number: Hypercall, args: [u64; 5], status: Status) {
-    let got = call(number as u64, args);
+/// Issues `request` as [`call`] does: `rax` as it came back, undecoded.
+fn send<R: Request>(request: R) -> i64 {
+    call(R::CALL as u64, request.to_args())
+}
+
+fn expect(what: &str, request: impl Request, status: Status) {
+    let got = send(request);
     check!(
         got == status as i64,
         "{what}: expected {}, got {got}",
@@ -64,49 +73,56 @@ fn pointers(boot_info: &BootInfo) {
     let direct_map = 0xffff_8000_0010_0000u64;
     let beyond = 0x0000_7000_0000_0000u64;
     let len = 16;
-    use Hypercall::{ConsoleWrite, StartInfo as Info};
     expect(
         "console null",
-        ConsoleWrite,
-        [0, len, 0, 0, 0],
+        ConsoleWrite { ptr: 0, len },
         Status::BadAddress,
     );
     expect(
         "console hypervisor",
-        ConsoleWrite,
-        [hypervisor, len, 0, 0, 0],
+        ConsoleWrite {
+            ptr: hypervisor,
+            len,
+        },
         Status::BadAddress,
     );
     expect(
         "console direct map",
-        ConsoleWrite,
-        [direct_map, len, 0, 0, 0],
+        ConsoleWrite {
+            ptr: direct_map,
+            len,
+        },
         Status::BadAddress,
     );
     expect(
         "console unmapped",
-        ConsoleWrite,
-        [beyond, len, 0, 0, 0],
+        ConsoleWrite { ptr: beyond, len },
         Status::BadAddress,
     );
     expect(
         "console non-canonical",
-        ConsoleWrite,
-        [0x8000_0000_0000_0000, len, 0, 0, 0],
+        ConsoleWrite {
+            ptr: 0x8000_0000_0000_0000,
+            len,
+        },
         Status::BadAddress,
     );
     let message = b"ok";
     let ptr = message.as_ptr() as u64;
     expect(
         "console wrapping length",
-        ConsoleWrite,
-        [ptr, u64::MAX - 1, 0, 0, 0],
+        ConsoleWrite {
+            ptr,
+            len: u64::MAX - 1,
+        },
         Status::InvalidArgument,
     );
     expect(
         "console oversized length",
-        ConsoleWrite,
-        [ptr, CONSOLE_WRITE_MAX + 1, 0, 0, 0],
+        ConsoleWrite {
+            ptr,
+            len: CONSOLE_WRITE_MAX + 1,
+        },
         Status::InvalidArgument,
     );
     // A range that starts in guest memory and runs off the end of the
@@ -118,38 +134,42 @@ fn pointers(boot_info: &BootInfo) {
     let last = offset + info.memory_bytes - 8;
     expect(
         "console crossing the end",
-        ConsoleWrite,
-        [last, 64, 0, 0, 0],
+        ConsoleWrite { ptr: last, len: 64 },
         Status::BadAddress,
     );
     let size = core::mem::size_of::<StartInfo>() as u64;
     expect(
         "start_info null",
-        Info,
-        [0, size, 0, 0, 0],
+        Info { ptr: 0, len: size },
         Status::BadAddress,
     );
     expect(
         "start_info hypervisor",
-        Info,
-        [hypervisor, size, 0, 0, 0],
+        Info {
+            ptr: hypervisor,
+            len: size,
+        },
         Status::BadAddress,
     );
     expect(
         "start_info short buffer",
-        Info,
-        [0x1000, size - 1, 0, 0, 0],
+        Info {
+            ptr: 0x1000,
+            len: size - 1,
+        },
         Status::BufferTooSmall,
     );
     // Code pages are read-only: the hypervisor must not write through them.
     let code = main as *const () as u64;
     expect(
         "start_info into code",
-        Info,
-        [code, size, 0, 0, 0],
+        Info {
+            ptr: code,
+            len: size,
+        },
         Status::BadAddress,
     );
-    let written = call(ConsoleWrite as u64, [ptr, 0, 0, 0, 0]);
+    let written = send(ConsoleWrite { ptr, len: 0 });
     check!(written == 0, "console zero length: got {written}");
 }
 
@@ -167,7 +187,7 @@ fn invalidate_hypervisor() {
     ];
     let mut calls = 0u64;
     for address in kernel_window.chain(direct_map).chain(odd) {
-        let got = call(Hypercall::MmuInvalidatePage as u64, [address, 0, 0, 0, 0]);
+        let got = send(MmuInvalidatePage { address });
         check!(got == 0, "invalidate {address:#x}: got {got}");
         calls += 1;
     }
@@ -182,20 +202,19 @@ const READ_ONLY_PAGE: u64 = 0x5a00_0010_0000;
 /// What an entry's result holds until the hypervisor writes it.
 const UNTOUCHED: i64 = 0x5eed;
 
-fn entry(call: Hypercall, args: [u64; 5]) -> MulticallEntry {
+fn entry(request: impl Request) -> MulticallEntry {
     MulticallEntry {
         result: UNTOUCHED,
-        ..MulticallEntry::new(call, args)
+        ..MulticallEntry::new(request)
     }
 }
 
 /// Runs `entries` as one batch and returns the call's answer.
 fn batch(entries: &mut [MulticallEntry]) -> i64 {
-    let ptr = entries.as_mut_ptr() as u64;
-    call(
-        Hypercall::Multicall as u64,
-        [ptr, entries.len() as u64, 0, 0, 0],
-    )
+    send(Multicall {
+        ptr: entries.as_mut_ptr() as u64,
+        count: entries.len() as u64,
+    })
 }
 
 /// The results of `entries`.
@@ -223,7 +242,7 @@ fn multicall(boot_info: &BootInfo) {
         "map the batch pages"
     );
     let entry_size = core::mem::size_of::<MulticallEntry>() as u64;
-    let null_call = entry(Hypercall::AbiVersion, [0; 5]);
+    let null_call = entry(AbiVersion);
     // The read-only page holds good entries (written through the
     // physical-memory mapping): only its protection is wrong.
     // SAFETY: `read_only` is a fresh frame of this guest, a page long.
@@ -232,7 +251,6 @@ fn multicall(boot_info: &BootInfo) {
             .cast::<MulticallEntry>()
             .write(null_call)
     };
-    use Hypercall::Multicall;
     let arrays = [
         ("multicall null", 0, 1, Status::BadAddress),
         (
@@ -287,18 +305,17 @@ fn multicall(boot_info: &BootInfo) {
         ),
     ];
     for (what, ptr, count, status) in arrays {
-        expect(what, Multicall, [ptr, count, 0, 0, 0], status);
+        expect(what, Multicall { ptr, count }, status);
     }
 
     // A good batch; a call that fails (a port never bound) does not stop it.
     let mut calls = [
-        entry(Hypercall::AbiVersion, [0; 5]),
-        entry(Hypercall::EventStatus, [4000, 0, 0, 0, 0]),
-        entry(
-            Hypercall::MmuInvalidatePage,
-            [0xffff_ffff_8010_0000, 0, 0, 0, 0],
-        ),
-        entry(Hypercall::MmuGetBase, [0; 5]),
+        entry(AbiVersion),
+        entry(EventStatus { port: 4000 }),
+        entry(MmuInvalidatePage {
+            address: 0xffff_ffff_8010_0000,
+        }),
+        entry(MmuGetBase),
     ];
     let got = batch(&mut calls);
     let expected = [version, Status::BadPort as i64, 0, root as i64];
@@ -342,7 +359,10 @@ fn multicall(boot_info: &BootInfo) {
         // SAFETY: the last two entries of the writable batch page.
         unsafe { entries.add(index).write(null_call) };
     }
-    let got = call(Multicall as u64, [tail, 5, 0, 0, 0]);
+    let got = send(Multicall {
+        ptr: tail,
+        count: 5,
+    });
     // SAFETY: as above.
     let ran = unsafe { [(*entries).result, (*entries.add(1)).result] };
     check!(
@@ -352,7 +372,10 @@ fn multicall(boot_info: &BootInfo) {
     println!("multicall array into an unmapped page: 2 of 5 ran");
 
     // The safe wrapper refuses calls that take pointers.
-    let mut calls = [entry(Hypercall::StartInfo, [0x1000, 256, 0, 0, 0])];
+    let mut calls = [entry(Info {
+        ptr: 0x1000,
+        len: 256,
+    })];
     check!(
         hv::multicall(&mut calls) == Err(Status::InvalidArgument) && calls[0].result == UNTOUCHED,
         "the wrapper let a pointer call through"

@@ -20,10 +20,10 @@ use guest_kernel::interrupts::{self, now_ns};
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
 use guest_kernel::memory::{self, frames};
 use guest_kernel::{hv, println, scenario};
-use shared_abi::Hypercall;
 use shared_abi::bench::{BARE_SYSCALL, FAULT_PROBE_ADDRESS};
 use shared_abi::event::Virq;
 use shared_abi::hypercall::FlushScope;
+use shared_abi::hypercall::request::AbiVersion;
 use shared_abi::multicall::MulticallEntry;
 use shared_abi::trap::ExceptionFrame;
 
@@ -301,7 +301,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }));
     report("null_hypercall", core::mem::take(&mut samples));
 
-    let mut batch = [MulticallEntry::new(Hypercall::AbiVersion, [0; 5]); BATCH];
+    let mut batch = [MulticallEntry::new(AbiVersion); BATCH];
     samples.extend((0..SAMPLES).map(|_| {
         // The hypercall's own cost: the safe wrapper's check of each number
         // is left out (the batch holds only abi_version).

@@ -9,7 +9,7 @@
 use bootloader_api::{BootInfo, entry_point};
 use core::arch::asm;
 use guest_kernel::{hv, println, scenario};
-use shared_abi::Hypercall;
+use shared_abi::hypercall::request::SetTrapHandler;
 use shared_abi::trap::PAGE_FAULT;
 
 const INVALID_OPCODE: u64 = 6;
@@ -49,7 +49,10 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
             "unmapped-handler" => {
                 let nowhere = 0x7777_0000_0000u64;
                 for vector in [PAGE_FAULT, INVALID_OPCODE] {
-                    hv::hypercall(Hypercall::SetTrapHandler, [vector, nowhere, 0, 0, 0]);
+                    let _ = hv::call(SetTrapHandler {
+                        vector,
+                        handler: nowhere,
+                    });
                 }
                 asm!("ud2");
             }

@@ -11,8 +11,9 @@ use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
 use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::{check, hv, println, scenario};
+use shared_abi::Status;
+use shared_abi::hypercall::request::ConsoleWrite;
 use shared_abi::trap::ExceptionFrame;
-use shared_abi::{Hypercall, Status};
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
@@ -75,11 +76,15 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         LAST_ADDRESS.load(Ordering::Relaxed) == OUTSIDE,
         "the fault address is reported"
     );
+    let write = ConsoleWrite {
+        ptr: OUTSIDE,
+        len: 8,
+    };
     // SAFETY: the hypervisor validates the pointer; this must fail.
-    let raw = unsafe { hv::hypercall(Hypercall::ConsoleWrite, [OUTSIDE, 8, 0, 0, 0]) };
+    let answer = unsafe { hv::call(write) };
     check!(
-        raw == Status::BadAddress as i64,
-        "a hypercall through that mapping returned {raw}"
+        answer == Err(Status::BadAddress),
+        "a hypercall through that mapping returned {answer:?}"
     );
     println!("frame beyond memory: refused (error {error:#x})");
 

@@ -116,10 +116,10 @@ pub fn uart_input(bytes: &[u8]) {
 
 /// `console_attach(gpa)`: connects the split console rings in the domain's
 /// page at `gpa`.
-pub fn attach(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
+pub fn attach(domain: &mut Domain, gpa: u64) -> Result<(), Status> {
     let page = domain.shared_page(gpa)?;
     domain.console_mut().device = Some(RingDevice::attach(page));
-    Ok(0)
+    Ok(())
 }
 
 /// Routes keyboard input, drains every split console's output and fills

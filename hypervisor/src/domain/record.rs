@@ -305,6 +305,11 @@ impl Domain {
         &mut self.disk
     }
 
+    /// The virtual disk, to change, with the memory its queue lives in.
+    pub fn disk_and_memory(&mut self) -> (&mut DomainDisk, Option<&DomainMemory>) {
+        (&mut self.disk, self.memory.as_ref())
+    }
+
     /// Ends the domain with `state` (`Exited` or `Stopped`): flushes its
     /// console, drops its console device and block queue, and frees its
     /// page tables and memory (the shared page and rings go with it). The

@@ -124,7 +124,7 @@ pub fn iret(domain: &mut Domain, context: &mut impl Context) -> Result<u64, Stat
 }
 
 /// Registers `handler` for `vector` (0 removes it).
-pub fn set_handler(domain: &mut Domain, vector: u64, handler: u64) -> Result<u64, Status> {
+pub fn set_handler(domain: &mut Domain, vector: u64, handler: u64) -> Result<(), Status> {
     let slot = domain
         .traps
         .get_mut(vector as usize)
@@ -133,5 +133,5 @@ pub fn set_handler(domain: &mut Domain, vector: u64, handler: u64) -> Result<u64
         return Err(Status::BadAddress);
     }
     *slot = handler;
-    Ok(0)
+    Ok(())
 }

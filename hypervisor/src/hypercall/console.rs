@@ -1,14 +1,20 @@
-//! `console_write(ptr, len)`: the early, unbuffered console.
+//! The console calls: `console_write(ptr, len)`, the early, unbuffered
+//! console, and `console_attach(gpa)`, which connects the split console
+//! (served by [`crate::console`]).
 
 use shared_abi::Status;
 use shared_abi::hypercall::CONSOLE_WRITE_MAX;
+use shared_abi::hypercall::request::{ConsoleAttach, ConsoleWrite};
 
 use crate::domain::Domain;
 use crate::mm::address::GuestVirtAddr;
 
 /// Copies `len` bytes from guest `ptr` and prints them, line by line,
 /// prefixed with the domain's name. Returns the number of bytes written.
-pub fn write(domain: &mut Domain, ptr: u64, len: u64) -> Result<u64, Status> {
+pub(super) fn write(
+    domain: &mut Domain,
+    ConsoleWrite { ptr, len }: ConsoleWrite,
+) -> Result<u64, Status> {
     if len > CONSOLE_WRITE_MAX {
         return Err(Status::InvalidArgument);
     }
@@ -17,4 +23,12 @@ pub fn write(domain: &mut Domain, ptr: u64, len: u64) -> Result<u64, Status> {
     domain.read_guest(GuestVirtAddr(ptr), bytes)?;
     domain.console_write(bytes);
     Ok(len)
+}
+
+/// Connects the split console rings in the domain's page at `gpa`.
+pub(super) fn attach(
+    domain: &mut Domain,
+    ConsoleAttach { gpa }: ConsoleAttach,
+) -> Result<(), Status> {
+    crate::console::attach(domain, gpa)
 }

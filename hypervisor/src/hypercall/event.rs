@@ -1,9 +1,15 @@
-//! Event-channel calls, the shared-information page and the upcall entry.
+//! Event-channel calls, the shared-information page, the upcall entry
+//! (`set_callback`, `force_callback`) and `domain_lookup`, which finds the
+//! peer to connect to.
 
 use core::sync::atomic::Ordering;
 
 use shared_abi::Status;
-use shared_abi::event::Virq;
+use shared_abi::event::{PortStatus, Virq};
+use shared_abi::hypercall::request::{
+    DomainLookup, EventAllocUnbound, EventBindInterdomain, EventBindVirq, EventClose, EventSend,
+    EventStatus, EventUnmask, ForceCallback, RegisterSharedInfo, SetCallback,
+};
 use shared_abi::shared_info::{SharedInfo, ns_multiplier};
 
 use crate::domain::Domain;
@@ -17,7 +23,10 @@ const NAME_MAX: u64 = 32;
 /// `register_shared_info(gpa)`: the page must be page-aligned guest memory.
 /// Its time fields are initialised, no port is pending or masked, and
 /// virtual interrupts start masked.
-pub fn register_shared_info(domain: &mut Domain, gpa: u64) -> Result<u64, Status> {
+pub(super) fn register_shared_info(
+    domain: &mut Domain,
+    RegisterSharedInfo { gpa }: RegisterSharedInfo,
+) -> Result<(), Status> {
     domain.register_shared_page(gpa)?;
     let shared: &SharedInfo = domain.shared().ok_or(Status::InvalidArgument)?;
     let time = &shared.time;
@@ -34,16 +43,25 @@ pub fn register_shared_info(domain: &mut Domain, gpa: u64) -> Result<u64, Status
     shared.mask.store(0, Ordering::SeqCst);
     shared.vcpu.upcall_pending.store(0, Ordering::SeqCst);
     shared.vcpu.upcall_mask.store(1, Ordering::SeqCst);
-    Ok(0)
+    Ok(())
 }
 
 /// `set_callback(handler)`: 0 removes it.
-pub fn set_callback(domain: &mut Domain, handler: u64) -> Result<u64, Status> {
+pub(super) fn set_callback(
+    domain: &mut Domain,
+    SetCallback { handler }: SetCallback,
+) -> Result<(), Status> {
     if handler != 0 && !is_lower_half(handler) {
         return Err(Status::BadAddress);
     }
     domain.set_callback(handler);
-    Ok(0)
+    Ok(())
+}
+
+/// `force_callback()`: nothing to do here; a pending upcall is delivered
+/// on the way back to the guest.
+pub(super) fn force_callback(_: &mut Domain, _: ForceCallback) -> Result<(), Status> {
+    Ok(())
 }
 
 fn ready(domain: &Domain) -> Result<(), Status> {
@@ -51,42 +69,49 @@ fn ready(domain: &Domain) -> Result<(), Status> {
 }
 
 /// `event_bind_virq(virq)`.
-pub fn bind_virq(domain: &mut Domain, virq: u64) -> Result<u64, Status> {
+pub(super) fn bind_virq(
+    domain: &mut Domain,
+    EventBindVirq { virq }: EventBindVirq,
+) -> Result<u32, Status> {
     ready(domain)?;
-    domain.ports_mut().bind_virq(virq).map(u64::from)
+    domain.ports_mut().bind_virq(virq)
 }
 
-/// `event_alloc_unbound(remote)`: the peer must be a live domain.
-pub fn alloc_unbound(table: &mut DomainTable, remote: u64) -> Result<u64, Status> {
+/// `event_alloc_unbound(remote_domain)`: the peer must be a live domain.
+pub(super) fn alloc_unbound(
+    table: &mut DomainTable,
+    EventAllocUnbound { remote_domain }: EventAllocUnbound,
+) -> Result<u32, Status> {
     ready(table.caller())?;
-    let remote = u32::try_from(remote).map_err(|_| Status::BadPort)?;
+    let remote = u32::try_from(remote_domain).map_err(|_| Status::BadPort)?;
     if table.domain(remote).is_none() {
         return Err(Status::BadPort);
     }
-    table
-        .caller()
-        .ports_mut()
-        .alloc_unbound(remote)
-        .map(u64::from)
+    table.caller().ports_mut().alloc_unbound(remote)
 }
 
-/// `event_bind_interdomain(remote, remote_port)`.
-pub fn bind_interdomain(
+/// `event_bind_interdomain(remote_domain, remote_port)`.
+#[inline]
+pub(super) fn bind_interdomain(
     table: &mut DomainTable,
-    remote: u64,
-    remote_port: u64,
-) -> Result<u64, Status> {
+    request: EventBindInterdomain,
+) -> Result<u32, Status> {
+    let EventBindInterdomain {
+        remote_domain,
+        remote_port,
+    } = request;
     let caller = table.caller();
     ready(caller)?;
     let local = caller.id();
-    let remote = u32::try_from(remote).map_err(|_| Status::BadPort)?;
-    ports::bind_interdomain(table, local, remote, remote_port).map(u64::from)
+    let remote = u32::try_from(remote_domain).map_err(|_| Status::BadPort)?;
+    ports::bind_interdomain(table, local, remote, remote_port)
 }
 
 /// `event_send(port)`: marks the peer's port pending; on the timer VIRQ
 /// port, the port itself; on a device VIRQ port (console, block), asks the
 /// device's backend to run at the next scheduling point.
-pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
+#[inline]
+pub(super) fn send(table: &mut DomainTable, EventSend { port }: EventSend) -> Result<(), Status> {
     match table.caller().ports().get(port)? {
         Port::Interdomain {
             remote,
@@ -94,28 +119,32 @@ pub fn send(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
         } => {
             let peer = table.domain(remote).ok_or(Status::BadPort)?;
             peer.raise(remote_port);
-            Ok(0)
+            Ok(())
         }
         Port::Virq(Virq::Timer) => {
             table.caller().raise(port as u32);
-            Ok(0)
+            Ok(())
         }
         // The block device serves the notifying domain's queue at once (its
         // completions are then ready when the guest looks).
         Port::Virq(Virq::Block) => {
             crate::devices::block::service_domain(table.caller());
-            Ok(0)
+            Ok(())
         }
         // The console runs at every scheduling point (when the guest blocks,
         // yields or its slice ends), off the guest's own time.
-        Port::Virq(_) => Ok(0),
+        Port::Virq(_) => Ok(()),
         Port::Unbound { .. } | Port::Free => Err(Status::BadPort),
     }
 }
 
 /// `event_close(port)`: a connected peer's end becomes unbound again and
 /// is raised once.
-pub fn close(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
+#[inline]
+pub(super) fn close(
+    table: &mut DomainTable,
+    EventClose { port }: EventClose,
+) -> Result<(), Status> {
     let caller = table.caller();
     let local = caller.id();
     let closed = caller.ports_mut().close(port)?;
@@ -123,7 +152,7 @@ pub fn close(table: &mut DomainTable, port: u64) -> Result<u64, Status> {
         shared.pending.fetch_and(!(1u64 << port), Ordering::SeqCst);
     }
     hang_up(table, local, port as u32, closed);
-    Ok(0)
+    Ok(())
 }
 
 /// The peer of a closed interdomain port: its end becomes unbound and is
@@ -141,7 +170,7 @@ fn hang_up(table: &mut DomainTable, local: u32, port: u32, closed: Port) {
 }
 
 /// Closes every port of the domain at `index` (it is ending).
-pub fn close_all(table: &mut DomainTable, index: usize) {
+pub(crate) fn close_all(table: &mut DomainTable, index: usize) {
     let local = table.at(index).id();
     let open: alloc::vec::Vec<u32> = table
         .at(index)
@@ -157,13 +186,16 @@ pub fn close_all(table: &mut DomainTable, index: usize) {
 }
 
 /// `event_status(port)`.
-pub fn status(domain: &Domain, port: u64) -> Result<u64, Status> {
-    domain.ports().status(port).map(|status| status.encode())
+pub(super) fn status(
+    domain: &mut Domain,
+    EventStatus { port }: EventStatus,
+) -> Result<PortStatus, Status> {
+    domain.ports().status(port)
 }
 
 /// `event_unmask(port)`: clears the mask bit; a pending event is then
 /// signalled as if it had just arrived.
-pub fn unmask(domain: &mut Domain, port: u64) -> Result<u64, Status> {
+pub(super) fn unmask(domain: &mut Domain, EventUnmask { port }: EventUnmask) -> Result<(), Status> {
     domain.ports().get(port)?;
     let shared = domain.shared().ok_or(Status::NotReady)?;
     let bit = 1u64 << port;
@@ -171,11 +203,14 @@ pub fn unmask(domain: &mut Domain, port: u64) -> Result<u64, Status> {
     if shared.pending.load(Ordering::SeqCst) & bit != 0 {
         shared.vcpu.upcall_pending.store(1, Ordering::SeqCst);
     }
-    Ok(0)
+    Ok(())
 }
 
 /// `domain_lookup(ptr, len)`: the id of the live domain with that name.
-pub fn lookup(table: &mut DomainTable, ptr: u64, len: u64) -> Result<u64, Status> {
+pub(super) fn lookup(
+    table: &mut DomainTable,
+    DomainLookup { ptr, len }: DomainLookup,
+) -> Result<u32, Status> {
     if len > NAME_MAX {
         return Err(Status::InvalidArgument);
     }
@@ -185,6 +220,6 @@ pub fn lookup(table: &mut DomainTable, ptr: u64, len: u64) -> Result<u64, Status
     table
         .iter()
         .find(|d| d.is_alive() && d.name().as_bytes() == name)
-        .map(|d| u64::from(d.id()))
+        .map(|d| d.id())
         .ok_or(Status::BadPort)
 }

@@ -1,14 +1,25 @@
-//! `start_info(ptr, len)`: who the domain is and what it was given.
+//! `abi_version()` and `start_info(ptr, len)`: which ABI the hypervisor
+//! speaks, who the domain is and what it was given.
 
 use shared_abi::Status;
+use shared_abi::hypercall::request::{self, AbiVersion};
 use shared_abi::start_info::{StartInfo, fill_padded};
 
 use crate::domain::Domain;
+use crate::domain::table::DomainTable;
 use crate::mm::address::GuestVirtAddr;
+
+/// `abi_version()`: the ABI version. Touches no domain (the null call).
+pub(super) fn abi_version(_: &mut DomainTable, _: AbiVersion) -> Result<u32, Status> {
+    Ok(shared_abi::ABI_VERSION)
+}
 
 /// Writes the domain's [`StartInfo`] to guest `ptr`; `len` must be at
 /// least its size. Returns the number of bytes written.
-pub fn start_info(domain: &Domain, ptr: u64, len: u64) -> Result<u64, Status> {
+pub(super) fn start_info(
+    domain: &mut Domain,
+    request::StartInfo { ptr, len }: request::StartInfo,
+) -> Result<u64, Status> {
     let size = core::mem::size_of::<StartInfo>() as u64;
     if len < size {
         return Err(Status::BufferTooSmall);

@@ -3,6 +3,7 @@
 
 use shared_abi::Status;
 use shared_abi::hypercall::FlushScope;
+use shared_abi::hypercall::request::{MmuFlush, MmuGetBase, MmuInvalidatePage, MmuSetBase};
 
 use crate::arch::x86_64::cpu;
 use crate::domain::Domain;
@@ -12,7 +13,7 @@ use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 /// `mmu_set_base(root)`: `root` must be a page-aligned guest-physical
 /// address inside the domain's memory. The calling domain's new shadow
 /// root is loaded at once.
-pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
+pub(super) fn set_base(domain: &mut Domain, MmuSetBase { root }: MmuSetBase) -> Result<(), Status> {
     let size = domain.memory_bytes();
     if !root.is_multiple_of(PAGE_SIZE) || root >= size {
         return Err(Status::InvalidArgument);
@@ -22,11 +23,11 @@ pub fn set_base(domain: &mut Domain, root: u64) -> Result<u64, Status> {
     // SAFETY: a shadow root maps the hypervisor identically (its upper half
     // is the hypervisor's), and the caller is the running domain.
     unsafe { cpu::switch_root(MachineAddr(shadow.machine_root())) };
-    Ok(0)
+    Ok(())
 }
 
 /// `mmu_get_base()`.
-pub fn get_base(domain: &Domain) -> Result<u64, Status> {
+pub(super) fn get_base(domain: &mut Domain, _: MmuGetBase) -> Result<u64, Status> {
     domain
         .shadow()
         .map(|shadow| shadow.guest_root().as_u64())
@@ -35,14 +36,17 @@ pub fn get_base(domain: &Domain) -> Result<u64, Status> {
 
 /// `mmu_invalidate_page(address)`. Any address is accepted (as `invlpg`
 /// accepts any address); one that maps nothing changes nothing.
-pub fn invalidate_page(domain: &mut Domain, address: u64) -> Result<u64, Status> {
+pub(super) fn invalidate_page(
+    domain: &mut Domain,
+    MmuInvalidatePage { address }: MmuInvalidatePage,
+) -> Result<(), Status> {
     let shadow = domain.shadow_mut().ok_or(Status::InvalidArgument)?;
     paging::apply(shadow.invalidate_page(GuestVirtAddr(address)));
-    Ok(0)
+    Ok(())
 }
 
 /// `mmu_flush(scope)`.
-pub fn flush(domain: &mut Domain, scope: u64) -> Result<u64, Status> {
+pub(super) fn flush(domain: &mut Domain, MmuFlush { scope }: MmuFlush) -> Result<(), Status> {
     let shadow = domain.shadow_mut().ok_or(Status::InvalidArgument)?;
     let flush = match scope {
         s if s == FlushScope::Current as u64 => shadow.flush_current(),
@@ -50,5 +54,5 @@ pub fn flush(domain: &mut Domain, scope: u64) -> Result<u64, Status> {
         _ => return Err(Status::InvalidArgument),
     };
     paging::apply(flush);
-    Ok(0)
+    Ok(())
 }

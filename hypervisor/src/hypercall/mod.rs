@@ -1,21 +1,38 @@
-//! Hypercall dispatch: decode the number in `rax`, run the call, and put
-//! the result (a value or a negative [`Status`]) back in `rax`.
+//! Hypercall dispatch: decode the number in `rax` and the arguments into
+//! the call's typed request (`shared_abi::hypercall::request`), run its
+//! handler, and put the result (the call's output, or a negative
+//! [`Status`]) back in `rax`.
 //!
-//! One file per family. Unknown numbers answer `UnknownHypercall`; no
-//! argument a guest passes can make the hypervisor fault.
+//! This file is the table and the dispatch; each family of calls has one
+//! handler file: `info` (abi_version, start_info), `console`
+//! (console_write, console_attach), `sched` (yield, shutdown, set_timer,
+//! block), `mmu`, `trap` (set_trap_handler, iret), `event` (the shared
+//! page, the upcall entry, ports, domain_lookup), `block` (block_info,
+//! block_queue_setup) and `multicall`. A handler takes the request and
+//! returns `Result<Output, Status>` with the request's `Output`, so the
+//! table cannot pair a number with the wrong handler or arguments; the
+//! adapters here decode the request and encode the result for `rax`
+//! (`shared_abi::hypercall::encode_result`) inside each table entry. Each
+//! handler has that one caller and is inlined there (`#[inline]` where the
+//! compiler would not do it alone), so that encoding costs nothing.
+//! Unknown numbers answer `UnknownHypercall`; no argument a guest passes
+//! can make the hypervisor fault.
 
+mod block;
 mod console;
-pub mod event;
+pub(crate) mod event;
 mod info;
 mod mmu;
 mod multicall;
-mod timer;
+mod sched;
+pub(crate) mod trap;
 
+use shared_abi::hypercall::{Request, encode_result, request};
 use shared_abi::{Hypercall, Status};
 
 use crate::arch::x86_64::entry::TrapFrame;
 use crate::domain::table::DomainTable;
-use crate::domain::{State, trap_delivery};
+use crate::domain::{Domain, State};
 
 /// What the caller of a hypercall does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,45 +49,95 @@ pub enum Outcome {
 
 /// A call that never changes who runs: the exit path serves it on the
 /// caller's scratch registers, without saving the others. It gets the
-/// domain table (the caller is its current domain) and the five arguments.
-pub type FastCall = fn(&mut DomainTable, &[u64; 5]) -> Result<u64, Status>;
+/// domain table (the caller is its current domain) and the five arguments,
+/// and returns what `rax` carries back (a value, or a negative status).
+pub type FastCall = fn(&mut DomainTable, &[u64; 5]) -> u64;
+
+/// What a handler works on: the calling domain, or the whole table (for a
+/// call that reaches other domains).
+trait Scope {
+    fn of(table: &mut DomainTable) -> &mut Self;
+}
+
+impl Scope for Domain {
+    #[inline(always)]
+    fn of(table: &mut DomainTable) -> &mut Self {
+        table.caller()
+    }
+}
+
+impl Scope for DomainTable {
+    #[inline(always)]
+    fn of(table: &mut DomainTable) -> &mut Self {
+        table
+    }
+}
+
+/// Decodes `args` as `handler`'s request, runs it on its scope and encodes
+/// its result for `rax`.
+#[inline(always)]
+fn serve<R: Request, S: Scope + ?Sized>(
+    table: &mut DomainTable,
+    args: &[u64; 5],
+    handler: impl FnOnce(&mut S, R) -> (Result<R::Output, Status>, Outcome),
+) -> (u64, Outcome) {
+    let (result, outcome) = handler(S::of(table), R::from_args(args));
+    (encode_result(result), outcome)
+}
+
+/// [`serve`] for a handler that always resumes its caller: the body of a
+/// [`FastCall`].
+#[inline(always)]
+fn fast<R: Request, S: Scope + ?Sized>(
+    table: &mut DomainTable,
+    args: &[u64; 5],
+    handler: impl FnOnce(&mut S, R) -> Result<R::Output, Status>,
+) -> u64 {
+    serve::<R, S>(table, args, |scope, request| {
+        (handler(scope, request), Outcome::Resume)
+    })
+    .0
+}
+
+/// The [`FastCall`] of each variant, `Variant => handler`, where the
+/// handler takes `request::Variant`, so the compiler checks that every
+/// number is decoded as its own request; `slow:` lists the calls that are
+/// not fast calls.
+macro_rules! fast_calls {
+    ($call:ident, slow: $($slow:ident)|*; $($variant:ident => $handler:path,)*) => {
+        match $call {
+            $(Hypercall::$variant => |t, a| fast::<request::$variant, _>(t, a, $handler),)*
+            $(Hypercall::$slow)|* => return None,
+        }
+    };
+}
 
 /// The handler of `call` if it is a [`FastCall`].
 pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
-    let call: FastCall = match call {
-        Hypercall::AbiVersion => |_, _| Ok(shared_abi::ABI_VERSION as u64),
-        Hypercall::ConsoleWrite => |t, args| console::write(t.caller(), args[0], args[1]),
-        Hypercall::StartInfo => |t, args| info::start_info(t.caller(), args[0], args[1]),
-        Hypercall::MmuSetBase => |t, args| mmu::set_base(t.caller(), args[0]),
-        Hypercall::MmuGetBase => |t, _| mmu::get_base(t.caller()),
-        Hypercall::MmuInvalidatePage => |t, args| mmu::invalidate_page(t.caller(), args[0]),
-        Hypercall::MmuFlush => |t, args| mmu::flush(t.caller(), args[0]),
-        Hypercall::SetTrapHandler => {
-            |t, args| trap_delivery::set_handler(t.caller(), args[0], args[1])
-        }
-        Hypercall::RegisterSharedInfo => |t, args| event::register_shared_info(t.caller(), args[0]),
-        Hypercall::SetCallback => |t, args| event::set_callback(t.caller(), args[0]),
-        Hypercall::EventBindVirq => |t, args| event::bind_virq(t.caller(), args[0]),
-        Hypercall::EventStatus => |t, args| event::status(t.caller(), args[0]),
-        Hypercall::EventUnmask => |t, args| event::unmask(t.caller(), args[0]),
-        // Delivery happens on the way back to the guest.
-        Hypercall::ForceCallback => |_, _| Ok(0),
-        Hypercall::ConsoleAttach => |t, args| crate::console::attach(t.caller(), args[0]),
-        Hypercall::BlockInfo => |t, _| Ok(t.caller().disk().sectors),
-        Hypercall::BlockQueueSetup => |t, args| {
-            crate::devices::block::backend::setup(t.caller(), args[0], args[1], args[2], args[3])
-        },
-        Hypercall::EventAllocUnbound => |t, args| event::alloc_unbound(t, args[0]),
-        Hypercall::EventBindInterdomain => |t, args| event::bind_interdomain(t, args[0], args[1]),
-        Hypercall::EventSend => |t, args| event::send(t, args[0]),
-        Hypercall::EventClose => |t, args| event::close(t, args[0]),
-        Hypercall::DomainLookup => |t, args| event::lookup(t, args[0], args[1]),
-        Hypercall::Multicall => |t, args| multicall::multicall(t, args[0], args[1]),
-        Hypercall::Yield
-        | Hypercall::Shutdown
-        | Hypercall::Iret
-        | Hypercall::SetTimer
-        | Hypercall::Block => return None,
+    let call: FastCall = fast_calls! { call, slow: Yield | Shutdown | Iret | SetTimer | Block;
+        AbiVersion => info::abi_version,
+        ConsoleWrite => console::write,
+        StartInfo => info::start_info,
+        MmuSetBase => mmu::set_base,
+        MmuGetBase => mmu::get_base,
+        MmuInvalidatePage => mmu::invalidate_page,
+        MmuFlush => mmu::flush,
+        SetTrapHandler => trap::set_handler,
+        RegisterSharedInfo => event::register_shared_info,
+        SetCallback => event::set_callback,
+        EventBindVirq => event::bind_virq,
+        EventAllocUnbound => event::alloc_unbound,
+        EventBindInterdomain => event::bind_interdomain,
+        EventSend => event::send,
+        EventClose => event::close,
+        EventStatus => event::status,
+        EventUnmask => event::unmask,
+        ForceCallback => event::force_callback,
+        DomainLookup => event::lookup,
+        ConsoleAttach => console::attach,
+        BlockInfo => block::info,
+        BlockQueueSetup => block::queue_setup,
+        Multicall => multicall::multicall,
     };
     Some(call)
 }
@@ -92,27 +159,18 @@ pub fn fast_call_numbered(number: u64) -> Option<FastCall> {
     *FAST_CALLS.get(usize::try_from(number).ok()?)?
 }
 
-/// The value `rax` carries back for `result`.
-pub fn encode(result: Result<u64, Status>) -> u64 {
-    match result {
-        Ok(value) => value,
-        Err(status) => status.to_raw(),
-    }
-}
-
 /// Serves the hypercall in `context`, the current domain's live registers
 /// (number in `rax`, arguments in `rdi`, `rsi`, `rdx`, `r10`, `r8`); the
 /// result goes back in `rax`.
 pub fn dispatch(table: &mut DomainTable, context: &mut TrapFrame) -> Outcome {
-    let (result, outcome) = serve(table, context);
-    context.scratch.rax = encode(result);
+    let (rax, outcome) = run(table, context);
+    context.scratch.rax = rax;
     outcome
 }
 
-fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Status>, Outcome) {
+fn run(table: &mut DomainTable, context: &mut TrapFrame) -> (u64, Outcome) {
     let number = context.scratch.rax;
     let args = *context.scratch.args();
-    let resume = |result| (result, Outcome::Resume);
     let Some(call) = Hypercall::from_number(number) else {
         let domain = table.caller();
         log::debug!(
@@ -120,22 +178,21 @@ fn serve(table: &mut DomainTable, context: &mut TrapFrame) -> (Result<u64, Statu
             domain.id(),
             domain.name()
         );
-        return resume(Err(Status::UnknownHypercall));
+        return (Status::UnknownHypercall.to_raw(), Outcome::Resume);
     };
-    let domain = table.caller();
     match call {
-        Hypercall::Yield => (Ok(0), Outcome::Yield),
-        Hypercall::Shutdown => (Ok(0), Outcome::End(State::Exited(args[0]))),
-        Hypercall::Iret => resume(trap_delivery::iret(domain, context)),
-        Hypercall::SetTimer => {
-            let result = timer::set_timer(domain, args[0]);
-            table.note_timer_change();
-            resume(result)
+        Hypercall::Yield => serve::<request::Yield, _>(table, &args, sched::yield_now),
+        Hypercall::Shutdown => serve::<request::Shutdown, _>(table, &args, sched::shutdown),
+        Hypercall::SetTimer => serve::<request::SetTimer, _>(table, &args, sched::set_timer),
+        Hypercall::Block => serve::<request::Block, _>(table, &args, sched::block),
+        Hypercall::Iret => {
+            let iret = request::Iret::from_args(&args);
+            let result = trap::iret(table.caller(), iret, context);
+            (encode_result(result), Outcome::Resume)
         }
-        Hypercall::Block => timer::block(domain),
         call => match fast_call(call) {
-            Some(fast) => resume(fast(table, &args)),
-            None => resume(Err(Status::UnknownHypercall)),
+            Some(fast) => (fast(table, &args), Outcome::Resume),
+            None => (Status::UnknownHypercall.to_raw(), Outcome::Resume),
         },
     }
 }

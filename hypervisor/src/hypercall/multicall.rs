@@ -18,10 +18,11 @@
 //! changes the guest's mappings (`mmu_set_base`) does not move the array.
 //! Every frame written is the domain's own.
 
+use shared_abi::hypercall::request::Multicall;
 use shared_abi::multicall::{MULTICALL_MAX, MulticallEntry, batchable};
 use shared_abi::{Hypercall, Status};
 
-use super::{FastCall, encode, fast_call};
+use super::{FastCall, fast_call};
 use crate::domain::table::DomainTable;
 use crate::mm::address::{GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
@@ -51,7 +52,11 @@ static BATCH_CALLS: [Option<FastCall>; Hypercall::ALL.len()] = {
 /// [`MULTICALL_MAX`], a pointer not aligned to 64 bytes, or an array that
 /// wraps; `BAD_ADDRESS` when the array's first page is not mapped
 /// writable in the guest's tables (or not the domain's memory).
-pub fn multicall(table: &mut DomainTable, ptr: u64, count: u64) -> Result<u64, Status> {
+#[inline]
+pub(super) fn multicall(
+    table: &mut DomainTable,
+    Multicall { ptr, count }: Multicall,
+) -> Result<u64, Status> {
     if count == 0 || count > MULTICALL_MAX || !ptr.is_multiple_of(ENTRY_SIZE) {
         return Err(Status::InvalidArgument);
     }
@@ -111,7 +116,7 @@ fn run(table: &mut DomainTable, entry: *mut MulticallEntry) -> bool {
         .ok()
         .and_then(|number| BATCH_CALLS.get(number))
     {
-        Some(Some(call)) => (encode(call(table, &args)), true),
+        Some(Some(call)) => (call(table, &args), true),
         Some(None) => (Status::InvalidArgument.to_raw(), false),
         None => (Status::UnknownHypercall.to_raw(), false),
     };

@@ -142,6 +142,32 @@ fn aligned<M: GuestPhysMemory + ?Sized, T: Scalar>(
     Some(unsafe { VolatilePtr::new(at) })
 }
 
+/// The little-endian scalar at `addr` if it is aligned (one load), else
+/// `None`, as for an address outside memory: for values that are aligned
+/// by construction (page-table entries), so that no copy path is compiled
+/// in.
+#[inline]
+pub fn read_aligned<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+) -> Option<T> {
+    aligned::<M, T>(memory, addr).map(|value| value.read().le())
+}
+
+/// Writes `value` at `addr` if it is aligned (one store), else does
+/// nothing and fails, as for an address outside memory: the counterpart of
+/// [`read_aligned`].
+#[inline]
+pub fn write_aligned<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    value: T,
+) -> Result<(), OutOfRange> {
+    let at = aligned::<M, T>(memory, addr).ok_or(OutOfRange(addr))?;
+    at.write(value.le());
+    Ok(())
+}
+
 /// Reads the little-endian scalar at `addr`: one load when it is aligned.
 #[inline]
 pub fn read_scalar<M: GuestPhysMemory + ?Sized, T: Scalar>(
@@ -151,6 +177,16 @@ pub fn read_scalar<M: GuestPhysMemory + ?Sized, T: Scalar>(
     if let Some(value) = aligned::<M, T>(memory, addr) {
         return Some(value.read().le());
     }
+    read_scalar_bytewise(memory, addr)
+}
+
+/// [`read_scalar`] for a scalar that is not aligned (or not in memory):
+/// copied out byte by byte, across a frame boundary if need be.
+#[cold]
+pub fn read_scalar_bytewise<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+) -> Option<T> {
     let mut bytes = [0u8; 8];
     read(memory, addr, &mut bytes[..T::SIZE]).ok()?;
     Some(T::from_le_slice(&bytes[..T::SIZE]))
@@ -168,6 +204,16 @@ pub fn write_scalar<M: GuestPhysMemory + ?Sized, T: Scalar>(
         at.write(value.le());
         return Ok(());
     }
+    write_scalar_bytewise(memory, addr, value)
+}
+
+/// [`write_scalar`] for a scalar that is not aligned (or not in memory).
+#[cold]
+pub fn write_scalar_bytewise<M: GuestPhysMemory + ?Sized, T: Scalar>(
+    memory: &M,
+    addr: GuestPhysAddr,
+    value: T,
+) -> Result<(), OutOfRange> {
     let mut bytes = [0u8; 8];
     value.to_le_slice(&mut bytes[..T::SIZE]);
     write(memory, addr, &bytes[..T::SIZE])
@@ -311,5 +357,25 @@ mod tests {
         assert!(write(&memory, GuestPhysAddr(PAGE_SIZE - 1), &[1, 2]).is_err());
         assert!(zero(&memory, GuestPhysAddr(u64::MAX), 2).is_err());
         assert!(read(&memory, GuestPhysAddr(0), &mut [0; 4096]).is_ok());
+    }
+
+    #[test]
+    fn aligned_accesses_refuse_what_is_not_aligned() {
+        let memory = FakeGuestMemory::new(PAGE_SIZE as usize);
+        let at = GuestPhysAddr(PAGE_SIZE - 8);
+        assert_eq!(write_aligned(&memory, at, 0x1122_3344_5566_7788u64), Ok(()));
+        assert_eq!(
+            read_aligned::<_, u64>(&memory, at),
+            Some(0x1122_3344_5566_7788)
+        );
+        assert_eq!(read_u64(&memory, at), Some(0x1122_3344_5566_7788));
+        let unaligned = GuestPhysAddr(PAGE_SIZE - 12);
+        assert_eq!(read_aligned::<_, u64>(&memory, unaligned), None);
+        assert!(write_aligned(&memory, unaligned, 0u64).is_err());
+        assert_eq!(
+            read_aligned::<_, u64>(&memory, GuestPhysAddr(PAGE_SIZE)),
+            None
+        );
+        assert_eq!(read_u64(&memory, at), Some(0x1122_3344_5566_7788));
     }
 }

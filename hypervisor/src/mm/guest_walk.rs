@@ -219,13 +219,16 @@ fn reserved_bits_set(entry: u64, level: usize) -> bool {
     }
 }
 
+/// The entry at `slot`. Tables are page-aligned (the root is checked when
+/// it is loaded, and an entry's address bits name a page), so every slot
+/// is aligned: one load.
 fn read_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr) -> Option<u64> {
-    guest_memory::read_u64(memory, slot)
+    guest_memory::read_aligned(memory, slot)
 }
 
 fn write_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr, value: u64) {
-    // The slot was just read, so it is inside guest memory.
-    let _ = guest_memory::write_u64(memory, slot, value);
+    // The slot was just read, so it is aligned and inside guest memory.
+    let _ = guest_memory::write_aligned(memory, slot, value);
 }
 
 #[cfg(test)]

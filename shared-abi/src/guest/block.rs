@@ -41,6 +41,9 @@ pub const QUEUE_SIZE: u16 = 16;
 pub const MAX_IN_FLIGHT: usize = (QUEUE_SIZE / 3) as usize;
 
 struct Queue {
+    /// Added to a guest-physical address of the queue's pages gives the
+    /// address they are mapped at (found once, at [`init`]).
+    virtual_offset: u64,
     descriptors: u64,
     available: u64,
     used: u64,
@@ -55,8 +58,11 @@ struct Queue {
 static QUEUE: Once<Mutex<Queue>> = Once::new();
 static PORT: AtomicU16 = AtomicU16::new(0);
 
-fn virt<T>(phys: u64) -> *mut T {
-    phys_to_virt(phys).cast()
+impl Queue {
+    /// Where guest-physical `phys`, inside the queue's pages, is mapped.
+    fn at<T>(&self, phys: u64) -> *mut T {
+        (phys + self.virtual_offset) as *mut T
+    }
 }
 
 /// Why a request failed (virtio-blk status 1 is an I/O error, for example
@@ -94,6 +100,7 @@ pub fn init() -> Result<u64, BlockError> {
         .map_err(|_| BlockError::NoDisk)?;
     QUEUE.call_once(|| {
         Mutex::new(Queue {
+            virtual_offset: phys_to_virt(0) as u64,
             descriptors,
             available,
             used,
@@ -125,82 +132,91 @@ pub fn submit(
     data: Option<(u64, u32)>,
 ) -> Result<Ticket, BlockError> {
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
-    let ticket = interrupts::without(|| {
-        let mut q = queue.lock();
-        let slot = q
-            .free
-            .iter()
-            .position(|free| *free)
-            .ok_or(BlockError::Busy)?;
-        q.free[slot] = false;
-        q.done[slot] = None;
-        let header_at = q.scratch + 64 * slot as u64;
-        let status_at = header_at + 32;
-        let header = BlockRequestHeader {
-            request_type: kind as u32,
-            reserved: 0,
-            sector,
-        };
-        // SAFETY: the scratch page is this driver's; slot areas are disjoint.
-        unsafe {
-            virt::<BlockRequestHeader>(header_at).write(header);
-            virt::<u8>(status_at).write_volatile(0xff);
-        }
-        let first = (3 * slot) as u16;
-        let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
-        let mut chain = [Descriptor {
-            addr: header_at,
-            len: 16,
-            flags: DESC_F_NEXT,
-            next: first + 1,
-        }; 3];
-        let mut count = 1;
-        if let Some((addr, len)) = data {
-            let flags = DESC_F_NEXT | if device_writes { DESC_F_WRITE } else { 0 };
-            chain[1] = Descriptor {
-                addr,
-                len,
-                flags,
-                next: first + 2,
-            };
-            count = 2;
-        } else {
-            chain[0].next = first + 1;
-        }
-        chain[count] = Descriptor {
-            addr: status_at,
-            len: 1,
-            flags: DESC_F_WRITE,
-            next: 0,
-        };
-        for (index, descriptor) in chain[..=count].iter().enumerate() {
-            let at = q.descriptors + 16 * (first as u64 + index as u64);
-            // SAFETY: the descriptor table is this driver's page.
-            unsafe { virt::<Descriptor>(at).write(*descriptor) };
-        }
-        let layout = Layout { size: QUEUE_SIZE };
-        let ring = q.available + layout.available_slot(q.next_available);
-        // SAFETY: the available ring is this driver's page.
-        unsafe { virt::<u16>(ring).write_volatile(first) };
-        let old = q.next_available;
-        q.next_available = q.next_available.wrapping_add(1);
-        fence(Ordering::Release);
-        // SAFETY: as above; the index is published after the entry.
-        unsafe {
-            virt::<u16>(q.available + Layout::AVAILABLE_IDX).write_volatile(q.next_available)
-        };
-        fence(Ordering::SeqCst);
-        // Event index: notify only if the backend asked to hear about this
-        // index (otherwise it has yet to see earlier ones and will see this).
-        // SAFETY: the used ring is this driver's page; the backend writes it.
-        let avail_event = unsafe { virt::<u16>(q.used + layout.avail_event()).read_volatile() };
-        Ok((Ticket(slot), need_event(avail_event, q.next_available, old)))
-    })?;
-    let (ticket, notify_needed) = ticket;
+    let (ticket, notify_needed) =
+        interrupts::without(|| enqueue(&mut queue.lock(), kind, sector, data))?;
     if notify_needed {
         notify();
     }
     Ok(ticket)
+}
+
+/// Puts a request in the available ring; returns its ticket and whether
+/// the backend asked to be notified.
+fn enqueue(
+    q: &mut Queue,
+    kind: BlockRequestType,
+    sector: u64,
+    data: Option<(u64, u32)>,
+) -> Result<(Ticket, bool), BlockError> {
+    let slot = q
+        .free
+        .iter()
+        .position(|free| *free)
+        .ok_or(BlockError::Busy)?;
+    q.free[slot] = false;
+    q.done[slot] = None;
+    let header_at = q.scratch + 64 * slot as u64;
+    let status_at = header_at + 32;
+    let header = BlockRequestHeader {
+        request_type: kind as u32,
+        reserved: 0,
+        sector,
+    };
+    // SAFETY: the scratch page is this driver's; slot areas are disjoint.
+    unsafe {
+        q.at::<BlockRequestHeader>(header_at).write(header);
+        q.at::<u8>(status_at).write_volatile(0xff);
+    }
+    let first = (3 * slot) as u16;
+    let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
+    let mut chain = [Descriptor {
+        addr: header_at,
+        len: 16,
+        flags: DESC_F_NEXT,
+        next: first + 1,
+    }; 3];
+    let mut count = 1;
+    if let Some((addr, len)) = data {
+        let flags = DESC_F_NEXT | if device_writes { DESC_F_WRITE } else { 0 };
+        chain[1] = Descriptor {
+            addr,
+            len,
+            flags,
+            next: first + 2,
+        };
+        count = 2;
+    } else {
+        chain[0].next = first + 1;
+    }
+    chain[count] = Descriptor {
+        addr: status_at,
+        len: 1,
+        flags: DESC_F_WRITE,
+        next: 0,
+    };
+    for (index, descriptor) in chain[..=count].iter().enumerate() {
+        let at = q.descriptors + 16 * (first as u64 + index as u64);
+        // SAFETY: the descriptor table is this driver's page.
+        unsafe { q.at::<Descriptor>(at).write(*descriptor) };
+    }
+    let layout = Layout { size: QUEUE_SIZE };
+    let ring = q.available + layout.available_slot(q.next_available);
+    // SAFETY: the available ring is this driver's page.
+    unsafe { q.at::<u16>(ring).write_volatile(first) };
+    let old = q.next_available;
+    q.next_available = q.next_available.wrapping_add(1);
+    fence(Ordering::Release);
+    // SAFETY: as above; the index is published after the entry.
+    unsafe {
+        q.at::<u16>(q.available + Layout::AVAILABLE_IDX)
+            .write_volatile(q.next_available)
+    };
+    fence(Ordering::SeqCst);
+    // Event index: notify only if the backend asked to hear about this
+    // index (otherwise it has yet to see earlier ones and will see this).
+    // SAFETY: the used ring is this driver's page; the backend writes it.
+    let avail_event = unsafe { q.at::<u16>(q.used + layout.avail_event()).read_volatile() };
+    Ok((Ticket(slot), need_event(avail_event, q.next_available, old)))
 }
 
 /// Notifies the backend that requests are available ([`submit`] does it
@@ -213,15 +229,21 @@ pub fn notify() {
 fn reap(q: &mut Queue) {
     let layout = Layout { size: QUEUE_SIZE };
     // SAFETY: the used ring is this driver's page; the backend writes it.
-    let used_idx = unsafe { virt::<u16>(q.used + Layout::USED_IDX).read_volatile() };
+    let used_idx = unsafe { q.at::<u16>(q.used + Layout::USED_IDX).read_volatile() };
     fence(Ordering::Acquire);
     while q.last_used != used_idx {
         // SAFETY: as above.
-        let head = unsafe { virt::<u32>(q.used + layout.used_slot(q.last_used)).read_volatile() };
+        let head = unsafe {
+            q.at::<u32>(q.used + layout.used_slot(q.last_used))
+                .read_volatile()
+        };
         let slot = head as usize / 3;
         if slot < MAX_IN_FLIGHT {
             // SAFETY: the scratch page is this driver's.
-            let status = unsafe { virt::<u8>(q.scratch + 64 * slot as u64 + 32).read_volatile() };
+            let status = unsafe {
+                q.at::<u8>(q.scratch + 64 * slot as u64 + 32)
+                    .read_volatile()
+            };
             q.done[slot] = Some(status);
         }
         q.last_used = q.last_used.wrapping_add(1);
@@ -230,7 +252,8 @@ fn reap(q: &mut Queue) {
     // event index just behind never passes).
     // SAFETY: the available ring is this driver's page.
     unsafe {
-        virt::<u16>(q.available + layout.used_event()).write_volatile(q.last_used.wrapping_sub(1))
+        q.at::<u16>(q.available + layout.used_event())
+            .write_volatile(q.last_used.wrapping_sub(1))
     };
 }
 
@@ -238,7 +261,10 @@ fn reap(q: &mut Queue) {
 fn arm(q: &Queue) {
     let layout = Layout { size: QUEUE_SIZE };
     // SAFETY: the available ring is this driver's page.
-    unsafe { virt::<u16>(q.available + layout.used_event()).write_volatile(q.last_used) };
+    unsafe {
+        q.at::<u16>(q.available + layout.used_event())
+            .write_volatile(q.last_used)
+    };
 }
 
 /// Waits for `ticket` to complete; returns its status.
@@ -249,27 +275,36 @@ fn arm(q: &Queue) {
 /// [`BlockError::NoDisk`] before [`init`].
 pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
+    let status = core::cell::Cell::new(None);
     let done = || {
         let mut q = queue.lock();
         reap(&mut q);
-        if q.done[ticket.0].is_some() {
+        if let Some(done) = collect(&mut q, ticket) {
+            status.set(Some(done));
             return true;
         }
         // About to sleep: ask for a notification, then look once more.
         arm(&q);
         reap(&mut q);
-        if q.done[ticket.0].is_some() {
+        if let Some(done) = collect(&mut q, ticket) {
+            status.set(Some(done));
             return true;
         }
         arm(&q);
         false
     };
     interrupts::wait_for_event(done);
-    let status = interrupts::without(|| {
-        let mut q = queue.lock();
-        q.free[ticket.0] = true;
-        q.done[ticket.0].take()
-    });
+    result(status.get())
+}
+
+/// The status of `ticket` if it has completed, freeing its slot.
+fn collect(q: &mut Queue, ticket: Ticket) -> Option<u8> {
+    let status = q.done[ticket.0].take()?;
+    q.free[ticket.0] = true;
+    Some(status)
+}
+
+fn result(status: Option<u8>) -> Result<(), BlockError> {
     match status {
         Some(s) if s == BlockStatus::Ok as u8 => Ok(()),
         Some(s) => Err(BlockError::Status(s)),
@@ -277,22 +312,42 @@ pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     }
 }
 
+/// Submits a request and waits for it. The backend usually completes a
+/// request before the notification returns, so the common case is one
+/// critical section: enqueue, notify, collect.
+fn run(kind: BlockRequestType, sector: u64, data: Option<(u64, u32)>) -> Result<(), BlockError> {
+    let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
+    let (ticket, status) = interrupts::without(|| {
+        let mut q = queue.lock();
+        let (ticket, notify_needed) = enqueue(&mut q, kind, sector, data)?;
+        if notify_needed {
+            notify();
+        }
+        reap(&mut q);
+        Ok((ticket, collect(&mut q, ticket)))
+    })?;
+    match status {
+        Some(status) => result(Some(status)),
+        None => wait(ticket),
+    }
+}
+
 /// Reads `len` bytes (whole sectors) at `sector` into guest-physical
 /// `buffer` and waits for them. Errors as [`submit`] and [`wait`].
 pub fn read(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
-    wait(submit(BlockRequestType::In, sector, Some((buffer, len)))?)
+    run(BlockRequestType::In, sector, Some((buffer, len)))
 }
 
 /// Writes `len` bytes (whole sectors) from guest-physical `buffer` at
 /// `sector` and waits for the device to take them (durable after
 /// [`flush`]). Errors as [`submit`] and [`wait`].
 pub fn write(sector: u64, buffer: u64, len: u32) -> Result<(), BlockError> {
-    wait(submit(BlockRequestType::Out, sector, Some((buffer, len)))?)
+    run(BlockRequestType::Out, sector, Some((buffer, len)))
 }
 
 /// Makes every completed write durable. Errors as [`submit`] and [`wait`].
 pub fn flush() -> Result<(), BlockError> {
-    wait(submit(BlockRequestType::Flush, 0, None)?)
+    run(BlockRequestType::Flush, 0, None)
 }
 
 /// Sector size in bytes.

@@ -7,8 +7,9 @@
 //! backend's notifications (input arrived, output drained, requests
 //! completed) are not lost, then attach.
 
-use super::hypercall;
-use crate::{Hypercall, Status};
+use super::call;
+use crate::Status;
+use crate::hypercall::request;
 
 /// Attaches the split console: the page at guest-physical `gpa`
 /// (page-aligned, inside the domain's memory, kept for this purpose) holds
@@ -19,17 +20,19 @@ use crate::{Hypercall, Status};
 ///
 /// [`Status::InvalidArgument`] when `gpa` is not page-aligned or lies
 /// outside the domain's memory.
+#[inline]
 pub fn console_attach(gpa: u64) -> Result<(), Status> {
     // SAFETY: the hypervisor validates the page, which is the caller's own.
-    Status::result(unsafe { hypercall(Hypercall::ConsoleAttach, [gpa, 0, 0, 0, 0]) }).map(|_| ())
+    unsafe { call(request::ConsoleAttach { gpa }) }
 }
 
 /// The number of 512-byte sectors of this domain's virtual disk: 0 when it
 /// has none (no disk attached to QEMU, or too small to give this domain its
 /// region). Call it before [`block_queue_setup`]. Never fails.
+#[inline]
 pub fn block_info() -> u64 {
     // SAFETY: block_info takes no arguments.
-    Status::result(unsafe { hypercall(Hypercall::BlockInfo, [0; 5]) }).unwrap_or(0)
+    unsafe { call(request::BlockInfo) }.unwrap_or(0)
 }
 
 /// Registers the block virtqueue: a virtio split virtqueue of `size`
@@ -43,13 +46,19 @@ pub fn block_info() -> u64 {
 /// [`Status::NotReady`] when the domain has no disk
 /// ([`block_info`] is 0); [`Status::InvalidArgument`] for a bad size,
 /// alignment or address.
+#[inline]
 pub fn block_queue_setup(
     descriptors: u64,
     available: u64,
     used: u64,
     size: u16,
 ) -> Result<(), Status> {
-    let args = [descriptors, available, used, size as u64, 0];
+    let setup = request::BlockQueueSetup {
+        descriptors,
+        available,
+        used,
+        size: size.into(),
+    };
     // SAFETY: the hypervisor validates the queue's addresses and size.
-    Status::result(unsafe { hypercall(Hypercall::BlockQueueSetup, args) }).map(|_| ())
+    unsafe { call(setup) }
 }

@@ -19,14 +19,15 @@
 //! # Ok::<(), shared_abi::Status>(())
 //! ```
 
-use super::hypercall;
+use crate::Status;
 use crate::event::PortStatus;
-use crate::{Hypercall, Status};
+use crate::hypercall::{Request, request};
 
-fn call(call: Hypercall, args: [u64; 5]) -> Result<u64, Status> {
+/// Issues `request`, one of the event-channel calls.
+fn call<R: Request>(request: R) -> Result<R::Output, Status> {
     // SAFETY: the calls wrapped here take integers only, or (domain_lookup)
     // a pointer and length the caller's borrow keeps valid.
-    Status::result(unsafe { hypercall(call, args) })
+    unsafe { super::call(request) }
 }
 
 /// Registers the page at guest-physical `gpa` (page-aligned, a frame the
@@ -38,8 +39,9 @@ fn call(call: Hypercall, args: [u64; 5]) -> Result<u64, Status> {
 ///
 /// [`Status::InvalidArgument`] when `gpa` is not page-aligned or lies
 /// outside the domain's memory.
+#[inline]
 pub fn register_shared_info(gpa: u64) -> Result<(), Status> {
-    call(Hypercall::RegisterSharedInfo, [gpa, 0, 0, 0, 0]).map(|_| ())
+    call(request::RegisterSharedInfo { gpa })
 }
 
 /// Arms the domain's one-shot timer for absolute virtual time `deadline_ns`
@@ -48,8 +50,9 @@ pub fn register_shared_info(gpa: u64) -> Result<(), Status> {
 /// previous deadline. On expiry the port bound to the timer VIRQ is raised;
 /// a deadline already past fires at once. Bind the timer VIRQ first, or the
 /// expiry is lost. Never fails.
+#[inline]
 pub fn set_timer(deadline_ns: u64) -> Result<(), Status> {
-    call(Hypercall::SetTimer, [deadline_ns, 0, 0, 0, 0]).map(|_| ())
+    call(request::SetTimer { deadline_ns })
 }
 
 /// Enables virtual interrupts and, unless an event is already pending,
@@ -61,15 +64,17 @@ pub fn set_timer(deadline_ns: u64) -> Result<(), Status> {
 /// # Errors
 ///
 /// [`Status::NotReady`] before [`register_shared_info`].
+#[inline]
 pub fn block() -> Result<(), Status> {
-    call(Hypercall::Block, [0; 5]).map(|_| ())
+    call(request::Block)
 }
 
 /// Delivers a pending upcall now: after clearing `upcall_mask` and seeing
 /// `upcall_pending` set ([`enable`](super::interrupts::enable) does this).
 /// Never fails.
+#[inline]
 pub fn force_callback() {
-    let _ = call(Hypercall::ForceCallback, [0; 5]);
+    let _ = call(request::ForceCallback);
 }
 
 /// Binds a new port to virtual IRQ `virq` (timer, console or block);
@@ -80,8 +85,9 @@ pub fn force_callback() {
 /// [`Status::AlreadyBound`] when `virq` already has a port,
 /// [`Status::LimitReached`] when the domain has no free port,
 /// [`Status::NotReady`] before [`register_shared_info`].
+#[inline]
 pub fn bind_virq(virq: crate::event::Virq) -> Result<u32, Status> {
-    call(Hypercall::EventBindVirq, [virq as u64, 0, 0, 0, 0]).map(|port| port as u32)
+    call(request::EventBindVirq { virq: virq as u64 })
 }
 
 /// Allocates a port offered to domain `remote` (possibly this domain, for a
@@ -92,8 +98,11 @@ pub fn bind_virq(virq: crate::event::Virq) -> Result<u32, Status> {
 ///
 /// [`Status::BadPort`] when no live domain has id `remote`,
 /// [`Status::LimitReached`], [`Status::NotReady`].
+#[inline]
 pub fn alloc_unbound(remote: u32) -> Result<u32, Status> {
-    call(Hypercall::EventAllocUnbound, [remote as u64, 0, 0, 0, 0]).map(|port| port as u32)
+    call(request::EventAllocUnbound {
+        remote_domain: remote.into(),
+    })
 }
 
 /// Binds a new port to `remote_port` of domain `remote`, which must have
@@ -106,12 +115,12 @@ pub fn alloc_unbound(remote: u32) -> Result<u32, Status> {
 /// [`Status::BadPort`] for a missing domain, a free port or a port offered
 /// to someone else, [`Status::AlreadyBound`] when it is already connected,
 /// [`Status::LimitReached`], [`Status::NotReady`].
+#[inline]
 pub fn bind_interdomain(remote: u32, remote_port: u32) -> Result<u32, Status> {
-    call(
-        Hypercall::EventBindInterdomain,
-        [remote as u64, remote_port as u64, 0, 0, 0],
-    )
-    .map(|port| port as u32)
+    call(request::EventBindInterdomain {
+        remote_domain: remote.into(),
+        remote_port: remote_port.into(),
+    })
 }
 
 /// Raises the peer's end of interdomain port `port` (or, for a VIRQ port,
@@ -121,8 +130,9 @@ pub fn bind_interdomain(remote: u32, remote_port: u32) -> Result<u32, Status> {
 ///
 /// [`Status::BadPort`] for a free port or one whose peer has closed (this
 /// end is then unbound).
+#[inline]
 pub fn send(port: u32) -> Result<(), Status> {
-    call(Hypercall::EventSend, [port as u64, 0, 0, 0, 0]).map(|_| ())
+    call(request::EventSend { port: port.into() })
 }
 
 /// Frees `port`. A connected peer's end becomes unbound and is raised once,
@@ -131,8 +141,9 @@ pub fn send(port: u32) -> Result<(), Status> {
 /// # Errors
 ///
 /// [`Status::BadPort`] for a port that is not in use.
+#[inline]
 pub fn close(port: u32) -> Result<(), Status> {
-    call(Hypercall::EventClose, [port as u64, 0, 0, 0, 0]).map(|_| ())
+    call(request::EventClose { port: port.into() })
 }
 
 /// The state of `port`: free, unbound, interdomain (with the peer) or VIRQ.
@@ -142,9 +153,9 @@ pub fn close(port: u32) -> Result<(), Status> {
 /// [`Status::BadPort`] for port 0 or beyond 63;
 /// [`Status::InvalidArgument`] if the hypervisor answers a state this crate
 /// does not know.
+#[inline]
 pub fn status(port: u32) -> Result<PortStatus, Status> {
-    let raw = call(Hypercall::EventStatus, [port as u64, 0, 0, 0, 0])?;
-    PortStatus::decode(raw).ok_or(Status::InvalidArgument)
+    call(request::EventStatus { port: port.into() })
 }
 
 /// Clears `port`'s mask bit; if an event is pending on it, the upcall is
@@ -154,8 +165,9 @@ pub fn status(port: u32) -> Result<PortStatus, Status> {
 ///
 /// [`Status::BadPort`], [`Status::NotReady`] before
 /// [`register_shared_info`].
+#[inline]
 pub fn unmask(port: u32) -> Result<(), Status> {
-    call(Hypercall::EventUnmask, [port as u64, 0, 0, 0, 0]).map(|_| ())
+    call(request::EventUnmask { port: port.into() })
 }
 
 /// The id of the live domain called `name` (at most 32 bytes), for
@@ -166,10 +178,10 @@ pub fn unmask(port: u32) -> Result<(), Status> {
 ///
 /// [`Status::BadPort`] when no live domain has that name,
 /// [`Status::InvalidArgument`] for a name longer than 32 bytes.
+#[inline]
 pub fn domain_lookup(name: &str) -> Result<u32, Status> {
-    call(
-        Hypercall::DomainLookup,
-        [name.as_ptr() as u64, name.len() as u64, 0, 0, 0],
-    )
-    .map(|id| id as u32)
+    call(request::DomainLookup {
+        ptr: name.as_ptr() as u64,
+        len: name.len() as u64,
+    })
 }

@@ -7,9 +7,11 @@
 //! `shared-abi = { ..., features = ["guest"] }`.
 //!
 //! This is the only place a guest issues `syscall`. Each wrapper takes Rust
-//! types, passes pointers and lengths the hypervisor validates, and decodes
-//! `rax` into a `Result`; `docs/abi/hypercalls.md` is the reference for
-//! each call. On top of the wrappers:
+//! types, builds the call's typed [`request`]
+//! (pointers and lengths the hypervisor validates), issues it with
+//! [`call`] and gets back the call's output or a [`Status`];
+//! `docs/abi/hypercalls.md` is the reference for each call. On top of the
+//! wrappers:
 //!
 //! | module | what it gives |
 //! |--------|---------------|
@@ -58,12 +60,12 @@ pub mod trap;
 pub mod upcall;
 
 pub use bootloader_api::BootInfo;
-pub use raw::{hypercall, hypercall_number};
+pub use raw::{call, hypercall_number};
 
-use crate::hypercall::{CONSOLE_WRITE_MAX, FlushScope};
+use crate::Status;
+use crate::hypercall::{CONSOLE_WRITE_MAX, FlushScope, request};
 use crate::multicall::{MULTICALL_MAX, MulticallEntry, pointer_free_number};
 use crate::start_info::StartInfo;
-use crate::{Hypercall, Status};
 
 /// Sets up the runtime: [`memory::init`] (frame allocator from `boot_info`),
 /// [`interrupts::init`] (shared-information page and upcall, virtual
@@ -101,10 +103,10 @@ pub fn exit(code: u64) -> ! {
 /// The hypervisor's ABI version (`major << 16 | minor`). Never fails;
 /// check the major version against [`ABI_MAJOR`](crate::ABI_MAJOR) before
 /// relying on anything else.
+#[inline]
 pub fn abi_version() -> u32 {
     // SAFETY: abi_version takes no arguments and touches no guest memory.
-    let raw = unsafe { hypercall(Hypercall::AbiVersion, [0; 5]) };
-    raw as u32
+    unsafe { call(request::AbiVersion) }.unwrap_or(0)
 }
 
 /// Writes `bytes` to the early console, in pieces of at most
@@ -124,31 +126,30 @@ pub fn abi_version() -> u32 {
 /// ```
 pub fn console_write(bytes: &[u8]) -> Result<(), Status> {
     for chunk in bytes.chunks(CONSOLE_WRITE_MAX as usize) {
+        let write = request::ConsoleWrite {
+            ptr: chunk.as_ptr() as u64,
+            len: chunk.len() as u64,
+        };
         // SAFETY: the hypervisor only reads `chunk.len()` bytes at `chunk`,
         // which this borrow keeps alive for the call.
-        let raw = unsafe {
-            hypercall(
-                Hypercall::ConsoleWrite,
-                [chunk.as_ptr() as u64, chunk.len() as u64, 0, 0, 0],
-            )
-        };
-        Status::result(raw)?;
+        unsafe { call(write) }?;
     }
     Ok(())
 }
 
 /// Lets the next runnable domain run (round robin); returns when this
 /// domain runs again. Never needed for fairness: domains are preempted.
+#[inline]
 pub fn yield_now() {
     // SAFETY: yield takes no arguments and touches no guest memory.
-    unsafe { hypercall(Hypercall::Yield, [0; 5]) };
+    let _ = unsafe { call(request::Yield) };
 }
 
 /// Ends this domain with `code` (0 means success) at once; does not
 /// return. Output still in the split console's ring is lost: see [`exit`].
 pub fn shutdown(code: u64) -> ! {
     // SAFETY: shutdown takes a plain integer; it does not return.
-    unsafe { hypercall(Hypercall::Shutdown, [code, 0, 0, 0, 0]) };
+    let _ = unsafe { call(request::Shutdown { code }) };
     // The hypervisor never resumes a domain that shut down.
     loop {
         core::hint::spin_loop();
@@ -169,16 +170,13 @@ pub fn shutdown(code: u64) -> ! {
 /// ```
 pub fn start_info() -> Result<StartInfo, Status> {
     let mut info = StartInfo::zeroed();
-    let ptr = &mut info as *mut StartInfo as u64;
+    let copy = request::StartInfo {
+        ptr: &mut info as *mut StartInfo as u64,
+        len: core::mem::size_of::<StartInfo>() as u64,
+    };
     // SAFETY: the hypervisor writes at most size_of::<StartInfo>() bytes to
     // `info`, which is exclusively borrowed for the call.
-    let raw = unsafe {
-        hypercall(
-            Hypercall::StartInfo,
-            [ptr, core::mem::size_of::<StartInfo>() as u64, 0, 0, 0],
-        )
-    };
-    Status::result(raw).map(|_| info)
+    unsafe { call(copy) }.map(|_| info)
 }
 
 /// Switches to the address space whose top-level table (PML4) is at
@@ -191,33 +189,37 @@ pub fn start_info() -> Result<StartInfo, Status> {
 ///
 /// [`Status::InvalidArgument`] when `root` is not page-aligned or lies
 /// outside the domain's memory.
+#[inline]
 pub fn mmu_set_base(root: u64) -> Result<(), Status> {
     // SAFETY: the hypervisor validates the root; a root that maps nothing
     // useful only faults this guest.
-    let raw = unsafe { hypercall(Hypercall::MmuSetBase, [root, 0, 0, 0, 0]) };
-    Status::result(raw).map(|_| ())
+    unsafe { call(request::MmuSetBase { root }) }
 }
 
 /// The current top-level table (guest-physical), as reading `cr3`. At entry
 /// it is the table the hypervisor built as the guest's bootloader.
+#[inline]
 pub fn mmu_get_base() -> u64 {
     // SAFETY: takes no arguments and touches no guest memory.
-    unsafe { hypercall(Hypercall::MmuGetBase, [0; 5]) as u64 }
+    unsafe { call(request::MmuGetBase) }.unwrap_or(0)
 }
 
 /// Drops the cached translation of the page containing `address` in every
 /// cached address space, as `invlpg`. Call it after changing or removing a
 /// present entry ([`memory::paging`] does). Any address is accepted.
+#[inline]
 pub fn mmu_invalidate_page(address: u64) {
     // SAFETY: invalidation only makes the next access walk the tables again.
-    unsafe { hypercall(Hypercall::MmuInvalidatePage, [address, 0, 0, 0, 0]) };
+    let _ = unsafe { call(request::MmuInvalidatePage { address }) };
 }
 
 /// Drops all cached translations of `scope` (the current address space, as a
 /// CR3 reload, or every cached one). Never fails.
+#[inline]
 pub fn mmu_flush(scope: FlushScope) {
+    let scope = scope as u64;
     // SAFETY: as for mmu_invalidate_page.
-    unsafe { hypercall(Hypercall::MmuFlush, [scope as u64, 0, 0, 0, 0]) };
+    let _ = unsafe { call(request::MmuFlush { scope }) };
 }
 
 /// Drops the cached translations of `pages` pages from `start` (each as
@@ -230,7 +232,7 @@ pub fn mmu_invalidate_range(start: u64, pages: u64) {
         let here = (pages - page).min(INVALIDATE_BATCH as u64) as usize;
         for (index, entry) in batch[..here].iter_mut().enumerate() {
             let address = start.wrapping_add((page + index as u64) * 4096);
-            *entry = MulticallEntry::new(Hypercall::MmuInvalidatePage, [address, 0, 0, 0, 0]);
+            *entry = MulticallEntry::new(request::MmuInvalidatePage { address });
         }
         // A batch of invalidations in this frame's array cannot be refused;
         // should it be (an ABI mismatch), invalidate one page at a time.
@@ -265,11 +267,11 @@ pub const INVALIDATE_BATCH: usize = 32;
 /// pointer.
 ///
 /// ```no_run
-/// use shared_abi::Hypercall;
+/// use shared_abi::hypercall::request::{AbiVersion, MmuInvalidatePage};
 /// use shared_abi::multicall::MulticallEntry;
 /// let mut calls = [
-///     MulticallEntry::new(Hypercall::AbiVersion, [0; 5]),
-///     MulticallEntry::new(Hypercall::MmuInvalidatePage, [0x4000_0000, 0, 0, 0, 0]),
+///     MulticallEntry::new(AbiVersion),
+///     MulticallEntry::new(MmuInvalidatePage { address: 0x4000_0000 }),
 /// ];
 /// assert_eq!(shared_abi::guest::multicall(&mut calls), Ok(2));
 /// assert_eq!(calls[0].result as u32, shared_abi::ABI_VERSION);
@@ -295,15 +297,18 @@ pub fn multicall(entries: &mut [MulticallEntry]) -> Result<usize, Status> {
 /// # Safety
 ///
 /// Each entry's pointer arguments must be valid for what its call does with
-/// them, as for [`hypercall`].
+/// them, as for [`call`].
+#[inline]
 pub unsafe fn multicall_unchecked(entries: &mut [MulticallEntry]) -> Result<usize, Status> {
     if entries.is_empty() || entries.len() as u64 > MULTICALL_MAX {
         return Err(Status::InvalidArgument);
     }
-    let ptr = entries.as_mut_ptr() as u64;
+    let batch = request::Multicall {
+        ptr: entries.as_mut_ptr() as u64,
+        count: entries.len() as u64,
+    };
     // SAFETY: the hypervisor reads and writes only `entries` (aligned, owned
     // by this exclusive borrow) and the memory the entries' calls name,
     // which the caller vouches for.
-    let raw = unsafe { hypercall(Hypercall::Multicall, [ptr, entries.len() as u64, 0, 0, 0]) };
-    Status::result(raw).map(|ran| ran as usize)
+    unsafe { call(batch) }.map(|ran| ran as usize)
 }

@@ -23,6 +23,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::hypercall::request::SetTrapHandler;
 use crate::trap::{ExceptionFrame, VECTORS};
 use crate::{Hypercall, Status};
 
@@ -45,14 +46,12 @@ pub fn set_handler(vector: u64, handler: TrapHandler) -> Result<(), Status> {
         return Err(Status::InvalidArgument);
     }
     HANDLERS[vector as usize].store(handler as usize, Ordering::Release);
-    // SAFETY: the stub is a valid handler entry for every vector.
-    let raw = unsafe {
-        super::hypercall(
-            Hypercall::SetTrapHandler,
-            [vector, trap_entry as *const () as u64, 0, 0, 0],
-        )
+    let register = SetTrapHandler {
+        vector,
+        handler: trap_entry as *const () as u64,
     };
-    Status::result(raw).map(|_| ())
+    // SAFETY: the stub is a valid handler entry for every vector.
+    unsafe { super::call(register) }
 }
 
 /// Removes the handler for `vector`: the exception then stops the domain
@@ -63,8 +62,7 @@ pub fn set_handler(vector: u64, handler: TrapHandler) -> Result<(), Status> {
 /// [`Status::InvalidArgument`] for a vector of 32 or more.
 pub fn clear_handler(vector: u64) -> Result<(), Status> {
     // SAFETY: removing a handler touches no memory.
-    let raw = unsafe { super::hypercall(Hypercall::SetTrapHandler, [vector, 0, 0, 0, 0]) };
-    Status::result(raw)?;
+    unsafe { super::call(SetTrapHandler { vector, handler: 0 }) }?;
     HANDLERS[vector as usize % VECTORS as usize].store(0, Ordering::Release);
     Ok(())
 }

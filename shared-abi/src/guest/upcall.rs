@@ -12,6 +12,7 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Hypercall;
+use crate::hypercall::request::SetCallback;
 use crate::trap::ExceptionFrame;
 
 /// A complete interrupted context: the registers the stub saved, then the
@@ -60,14 +61,11 @@ static HANDLER: AtomicUsize = AtomicUsize::new(0);
 /// the upper half (it cannot).
 pub fn set_handler(handler: UpcallHandler) -> Result<(), crate::Status> {
     HANDLER.store(handler as usize, Ordering::Release);
-    // SAFETY: the stub is a valid upcall entry.
-    let raw = unsafe {
-        super::hypercall(
-            Hypercall::SetCallback,
-            [upcall_entry as *const () as u64, 0, 0, 0, 0],
-        )
+    let entry = SetCallback {
+        handler: upcall_entry as *const () as u64,
     };
-    crate::Status::result(raw).map(|_| ())
+    // SAFETY: the stub is a valid upcall entry.
+    unsafe { super::call(entry) }
 }
 
 extern "C" fn dispatch(context: *mut UpcallContext) -> *mut UpcallContext {

@@ -144,8 +144,9 @@ pub fn rdtsc() -> u64 {
 /// (`sti; hlt` is atomic: no interrupt slips in between), then disables
 /// them again. The interrupt handler runs before this returns.
 pub fn wait_for_interrupt() {
-    // SAFETY: the hypervisor's only interrupt source is the APIC timer,
-    // whose handler, when interrupting ring 0, only acknowledges it.
+    // SAFETY: the handlers of every interrupt the hypervisor enables (the
+    // APIC timer, COM1 input, the disk) only acknowledge it or queue input
+    // when they interrupt ring 0.
     unsafe { asm!("sti; hlt; cli", options(nomem, nostack)) };
 }
 

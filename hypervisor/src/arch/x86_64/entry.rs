@@ -292,6 +292,11 @@ interrupt_stub!(
     serial_entry,
     super::apic::SERIAL_VECTOR
 );
+interrupt_stub!(
+    /// The disk's completion interrupt's entry.
+    disk_entry,
+    super::apic::DISK_VECTOR
+);
 
 /// The spurious-interrupt entry: nothing to do, not even an EOI.
 #[unsafe(naked)]

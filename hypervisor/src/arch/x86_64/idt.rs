@@ -77,6 +77,10 @@ pub fn init() {
                 super::entry::serial_entry as *const (),
             ),
             (
+                super::apic::DISK_VECTOR,
+                super::entry::disk_entry as *const (),
+            ),
+            (
                 super::apic::SPURIOUS_VECTOR,
                 super::entry::spurious_entry as *const (),
             ),

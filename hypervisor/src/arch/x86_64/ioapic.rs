@@ -17,10 +17,43 @@ fn write(register: u32, value: u32) {
     }
 }
 
+/// Mask bit of a redirection entry's low word.
+const MASKED: u32 = 1 << 16;
+
 /// Delivers ISA interrupt `irq` (edge-triggered, active high, as ISA lines
 /// are) to `vector` on the CPU with APIC id 0.
 pub fn route(irq: u8, vector: u8) {
-    let entry = REDIRECTION_BASE + 2 * irq as u32;
-    write(entry + 1, 0);
-    write(entry, vector as u32);
+    Route::masked(irq, vector).unmask();
+}
+
+/// A line routed to a vector that its owner masks and unmasks: an edge
+/// while it is masked is not delivered (nor kept for later).
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    irq: u8,
+    vector: u8,
+}
+
+impl Route {
+    /// Routes `irq` to `vector` as [`route`] does, but masked.
+    pub fn masked(irq: u8, vector: u8) -> Self {
+        let route = Self { irq, vector };
+        write(route.entry() + 1, 0);
+        route.mask();
+        route
+    }
+
+    fn entry(self) -> u32 {
+        REDIRECTION_BASE + 2 * self.irq as u32
+    }
+
+    /// Lets the line's edges through.
+    pub fn unmask(self) {
+        write(self.entry(), self.vector as u32);
+    }
+
+    /// Stops the line's edges.
+    pub fn mask(self) {
+        write(self.entry(), MASKED | self.vector as u32);
+    }
 }

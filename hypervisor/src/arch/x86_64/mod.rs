@@ -30,6 +30,8 @@ pub mod percpu;
 #[cfg(target_os = "none")]
 pub mod pic;
 #[cfg(target_os = "none")]
+pub mod pit;
+#[cfg(target_os = "none")]
 pub mod pvh;
 #[cfg(target_os = "none")]
 pub mod qemu_exit;

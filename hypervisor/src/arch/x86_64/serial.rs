@@ -76,7 +76,9 @@ impl<B> KeepInput<B> {
     }
 }
 
+// Inlined: the driver calls these for every register access of every byte.
 impl<B: Backend> Backend for KeepInput<B> {
+    #[inline]
     unsafe fn read(&mut self, register_offset: u8) -> u8 {
         // SAFETY: forwarded from the caller.
         let value = unsafe { self.inner.read(register_offset) };
@@ -91,6 +93,7 @@ impl<B: Backend> Backend for KeepInput<B> {
         value
     }
 
+    #[inline]
     unsafe fn write(&mut self, register_offset: u8, mut value: u8) {
         if register_offset == LCR {
             self.divisor_latch = value & LCR_DLAB != 0;

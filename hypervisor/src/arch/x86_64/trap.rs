@@ -164,7 +164,7 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
     (core().exit)(frame, exit);
 }
 
-/// Called by the interrupt entries (the APIC timer, COM1 input).
+/// Called by the interrupt entries (the APIC timer, COM1 input, the disk).
 pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
     check_entry_flags(frame);
     let exit = if frame.scratch.vector == apic::SERIAL_VECTOR as u64 {
@@ -177,6 +177,10 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
             (core().uart_input)(&buffer[..count]);
         }
         Exit::Device
+    } else if frame.scratch.vector == apic::DISK_VECTOR as u64 {
+        // The disk's waiter acknowledges the device itself: this interrupt
+        // only ends its `hlt`.
+        Exit::Device
     } else {
         Exit::Timer
     };
@@ -184,8 +188,9 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
     if frame.interrupted_user() {
         (core().exit)(frame, exit);
     }
-    // From ring 0 this interrupted the idle loop, which looks at the clock
-    // and the console itself once `hlt` returns.
+    // From ring 0 this interrupted the idle loop or a wait for the disk,
+    // which look at the clock, the console and the disk themselves once
+    // `hlt` returns.
 }
 
 /// Called by the `syscall` entry when the fast path could not finish

@@ -20,8 +20,9 @@ use shared_abi::virtqueue::{
 use super::disk;
 use super::request::{self, BlockRequest, ChainError};
 use crate::domain::Domain;
-use crate::mm::address::GuestPhysAddr;
+use crate::mm::address::{GuestFrame, GuestPhysAddr, PAGE_SIZE};
 use crate::mm::guest_memory::{self, GuestPhysMemory};
+use crate::mm::guest_span::{GuestSpan, SpanLocation};
 
 /// Largest request served, in bytes.
 pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
@@ -29,9 +30,12 @@ pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
 /// A domain's registered queue and its region of the disk.
 #[derive(Debug)]
 pub struct BlockQueue {
-    descriptors: GuestPhysAddr,
-    available: GuestPhysAddr,
-    used: GuestPhysAddr,
+    /// The descriptor table, the available and the used ring, located at
+    /// setup (they lie in the domain's memory, which never moves; the
+    /// queue goes before the memory when the domain ends).
+    descriptors: SpanLocation,
+    available: SpanLocation,
+    used: SpanLocation,
     layout: Layout,
     last_available: u16,
     used_index: u16,
@@ -55,7 +59,7 @@ pub fn setup(
     available: u64,
     used: u64,
     size: u64,
-) -> Result<u64, Status> {
+) -> Result<(), Status> {
     if domain.disk().sectors == 0 {
         return Err(Status::NotReady);
     }
@@ -63,112 +67,129 @@ pub fn setup(
         size: u16::try_from(size).map_err(|_| Status::InvalidArgument)?,
     };
     let memory = domain.memory().ok_or(Status::InvalidArgument)?;
-    let fits = |addr: u64, bytes: u64, align: u64| {
+    let span = |addr: u64, bytes: u64, align: u64| {
         addr.is_multiple_of(align)
-            && addr
-                .checked_add(bytes)
-                .is_some_and(|end| end <= memory.size())
+            .then(|| GuestSpan::new(memory, GuestPhysAddr(addr), bytes))
+            .flatten()
+            .ok_or(Status::InvalidArgument)
     };
-    if !layout.is_valid()
-        || !fits(descriptors, layout.descriptor_table_bytes(), 16)
-        || !fits(available, layout.available_bytes(), 2)
-        || !fits(used, layout.used_bytes(), 4)
-    {
+    if !layout.is_valid() {
         return Err(Status::InvalidArgument);
     }
-    let used = GuestPhysAddr(used);
-    let _ = guest_memory::write(
-        memory,
-        GuestPhysAddr(used.as_u64() + Layout::USED_IDX),
-        &0u16.to_le_bytes(),
-    );
+    let table = span(descriptors, layout.descriptor_table_bytes(), 16)?;
+    let available = span(available, layout.available_bytes(), 2)?;
+    let used = span(used, layout.used_bytes(), 4)?;
+    let _ = used.write(Layout::USED_IDX, 0u16);
     let queue = BlockQueue {
-        descriptors: GuestPhysAddr(descriptors),
-        available: GuestPhysAddr(available),
-        used,
+        descriptors: table.location(),
+        available: available.location(),
+        used: used.location(),
         layout,
-        last_available: guest_memory::read_u16(
-            memory,
-            GuestPhysAddr(available + Layout::AVAILABLE_IDX),
-        )
-        .unwrap_or(0),
+        last_available: available.read(Layout::AVAILABLE_IDX).unwrap_or(0),
         used_index: 0,
     };
     domain.disk_mut().queue = Some(queue);
-    Ok(0)
+    Ok(())
+}
+
+/// The backend's working memory, kept from request to request: a chain's
+/// descriptors and a bounce buffer for requests whose guest buffers are
+/// not contiguous in machine memory.
+pub struct Scratch {
+    chain: request::Chain,
+    bounce: Vec<u8>,
+}
+
+impl Scratch {
+    /// Empty working memory.
+    pub const fn new() -> Self {
+        Self {
+            chain: request::Chain::new(),
+            bounce: Vec::new(),
+        }
+    }
 }
 
 /// Serves every request the domain has made available. Returns a line to
 /// report if the queue had to be disconnected.
-pub fn service(domain: &mut Domain, bounce: &mut Vec<u8>) -> Option<&'static str> {
-    let mut queue = domain.disk_mut().queue.take()?;
-    let memory = domain.memory()?;
-    let available = guest_memory::read_u16(
-        memory,
-        GuestPhysAddr(queue.available.as_u64() + Layout::AVAILABLE_IDX),
-    )?;
+pub fn service(domain: &mut Domain, scratch: &mut Scratch) -> Option<&'static str> {
+    let id = domain.id();
+    let (disk, memory) = domain.disk_and_memory();
+    let region = (disk.first_sector, disk.sectors);
+    let queue = disk.queue.as_mut()?;
+    match serve(queue, memory?, region, id, scratch) {
+        Ok(false) => None,
+        Ok(true) => {
+            domain.raise_virq(Virq::Block);
+            None
+        }
+        Err(why) => {
+            domain.disk_mut().queue = None;
+            Some(why)
+        }
+    }
+}
+
+/// Serves the queue's available requests from the disk region
+/// `(first_sector, sectors)`; returns whether the guest asked to be
+/// notified of these completions, or why the queue cannot be trusted.
+fn serve<M: GuestPhysMemory>(
+    queue: &mut BlockQueue,
+    memory: &M,
+    region: (u64, u64),
+    domain_id: u32,
+    scratch: &mut Scratch,
+) -> Result<bool, &'static str> {
+    let Scratch { chain, bounce } = scratch;
+    let layout = queue.layout;
+    let outside = "the queue lies outside the domain's memory";
+    // SAFETY: the locations were found in this domain's memory at setup,
+    // and its frames never move while it lives (the queue is dropped
+    // before the memory when it ends).
+    let (table, available_ring, used_ring) = unsafe {
+        (
+            GuestSpan::at_location(memory, queue.descriptors),
+            GuestSpan::at_location(memory, queue.available),
+            GuestSpan::at_location(memory, queue.used),
+        )
+    };
+    let available: u16 = available_ring.read(Layout::AVAILABLE_IDX).ok_or(outside)?;
     let pending = available.wrapping_sub(queue.last_available);
-    if pending > queue.layout.size {
-        return Some("the available index moved further than the queue holds");
+    if pending > layout.size {
+        return Err("the available index moved further than the queue holds");
     }
     let old_used = queue.used_index;
     while queue.last_available != available {
-        let slot = GuestPhysAddr(
-            queue.available.as_u64() + queue.layout.available_slot(queue.last_available),
-        );
-        let head = guest_memory::read_u16(memory, slot)?;
-        let mut chain = request::Chain::new();
-        let parsed = request::read_chain(
-            memory,
-            queue.descriptors,
-            queue.layout.size,
-            head,
-            &mut chain,
-        )
-        .and_then(|()| request::parse(memory, head, chain.as_slice()));
-        let (status_at, written, status) = match parsed {
-            Ok(request) => {
-                let (status, written) =
-                    execute(domain.id(), domain.disk(), memory, &request, bounce);
-                (request.status, written, status)
-            }
-            Err(ChainError::Malformed(why)) => return Some(why),
-            Err(ChainError::Unsupported(_)) => return Some("a request has an unknown type"),
+        let head: u16 = available_ring
+            .read(layout.available_slot(queue.last_available))
+            .ok_or(outside)?;
+        let request = match request::read_request(memory, &table, layout.size, head, chain) {
+            Ok(request) => request,
+            Err(ChainError::Malformed(why)) => return Err(why),
+            Err(ChainError::Unsupported(_)) => return Err("a request has an unknown type"),
             Err(ChainError::OutsideMemory) => {
-                return Some("a buffer lies outside the domain's memory");
+                return Err("a buffer lies outside the domain's memory");
             }
-            Err(ChainError::TooLong) => return Some("a descriptor chain loops or is too long"),
+            Err(ChainError::TooLong) => return Err("a descriptor chain loops or is too long"),
             Err(ChainError::IndexOutOfRange(_)) => {
-                return Some("a descriptor index is outside the queue");
+                return Err("a descriptor index is outside the queue");
             }
-            Err(ChainError::Indirect) => return Some("indirect descriptors are not offered"),
+            Err(ChainError::Indirect) => return Err("indirect descriptors are not offered"),
         };
-        let _ = guest_memory::write_scalar(memory, status_at, status as u8);
-        let used_slot =
-            GuestPhysAddr(queue.used.as_u64() + queue.layout.used_slot(queue.used_index));
+        let (status, written) = execute(domain_id, region, memory, &request, bounce);
+        let _ = guest_memory::write_scalar(memory, request.status, status as u8);
         // The used element: the head's id, then the bytes written (two
         // 4-byte fields; the ring is only 4-aligned).
-        let _ = guest_memory::write_scalar(memory, used_slot, u32::from(head));
-        let length_at = GuestPhysAddr(used_slot.as_u64() + 4);
-        let _ = guest_memory::write_scalar(memory, length_at, written + 1);
+        let slot = layout.used_slot(queue.used_index);
+        let _ = used_ring.write(slot, u32::from(head));
+        let _ = used_ring.write(slot + 4, written + 1);
         queue.used_index = queue.used_index.wrapping_add(1);
         queue.last_available = queue.last_available.wrapping_add(1);
     }
-    let used_idx = GuestPhysAddr(queue.used.as_u64() + Layout::USED_IDX);
-    let _ = guest_memory::write_scalar(memory, used_idx, queue.used_index);
-    let avail_event = GuestPhysAddr(queue.used.as_u64() + queue.layout.avail_event());
-    let _ = guest_memory::write_scalar(memory, avail_event, queue.last_available);
-    let used_event = guest_memory::read_u16(
-        memory,
-        GuestPhysAddr(queue.available.as_u64() + queue.layout.used_event()),
-    )
-    .unwrap_or(0);
-    let notify = queue.used_index != old_used && need_event(used_event, queue.used_index, old_used);
-    domain.disk_mut().queue = Some(queue);
-    if notify {
-        domain.raise_virq(Virq::Block);
-    }
-    None
+    let _ = used_ring.write(Layout::USED_IDX, queue.used_index);
+    let _ = used_ring.write(layout.avail_event(), queue.last_available);
+    let used_event: u16 = available_ring.read(layout.used_event()).unwrap_or(0);
+    Ok(queue.used_index != old_used && need_event(used_event, queue.used_index, old_used))
 }
 
 /// The hypervisor's pointer to `[addr, addr + len)` of guest memory as one
@@ -178,11 +199,12 @@ fn contiguous(memory: &impl GuestPhysMemory, addr: GuestPhysAddr, len: usize) ->
     if len == 0 || end.as_u64() > memory.size() {
         return None;
     }
+    let first_frame = addr.frame().number();
     let first = memory.frame_ptr(addr.frame())?;
-    let last_frame = GuestPhysAddr(end.as_u64() - 1).frame();
-    for (step, frame) in (addr.frame().number()..=last_frame.number()).enumerate() {
-        let expected = first.wrapping_add(step * 4096);
-        if memory.frame_ptr(crate::mm::address::GuestFrame(frame)) != Some(expected) {
+    let last_frame = GuestPhysAddr(end.as_u64() - 1).frame().number();
+    for frame in first_frame + 1..=last_frame {
+        let expected = first.wrapping_add(((frame - first_frame) * PAGE_SIZE) as usize);
+        if memory.frame_ptr(GuestFrame(frame)) != Some(expected) {
             return None;
         }
     }
@@ -193,14 +215,14 @@ fn contiguous(memory: &impl GuestPhysMemory, addr: GuestPhysAddr, len: usize) ->
 /// the guest's buffers.
 fn execute(
     domain_id: u32,
-    disk: &DomainDisk,
+    (first_sector, region_sectors): (u64, u64),
     memory: &impl GuestPhysMemory,
     request: &BlockRequest,
     bounce: &mut Vec<u8>,
 ) -> (BlockStatus, u32) {
     match request.kind {
-        BlockRequestType::Flush => match disk::with(|device| device.flush()) {
-            Some(Ok(())) => (BlockStatus::Ok, 0),
+        BlockRequestType::Flush => match disk::flush() {
+            Ok(()) => (BlockStatus::Ok, 0),
             _ => (BlockStatus::IoError, 0),
         },
         BlockRequestType::GetId => {
@@ -219,11 +241,11 @@ fn execute(
             let inside = request
                 .sector
                 .checked_add(sectors)
-                .is_some_and(|end| end <= disk.sectors);
+                .is_some_and(|end| end <= region_sectors);
             if !inside || request.data_len > MAX_REQUEST_BYTES {
                 return (BlockStatus::IoError, 0);
             }
-            let physical = (disk.first_sector + request.sector) as usize;
+            let physical = first_sector + request.sector;
             if let Some(segment) = request.single_segment()
                 && let Some(start) = contiguous(memory, segment.addr, segment.len as usize)
             {
@@ -234,10 +256,8 @@ fn execute(
                     unsafe { core::slice::from_raw_parts_mut(start, segment.len as usize) };
                 // Zero copy: the device reads or writes the guest's frames.
                 let done = match request.kind {
-                    BlockRequestType::In => {
-                        disk::with(|device| device.read_blocks(physical, direct))
-                    }
-                    _ => disk::with(|device| device.write_blocks(physical, direct)),
+                    BlockRequestType::In => disk::read(physical, direct),
+                    _ => disk::write(physical, direct),
                 };
                 let written = if request.kind == BlockRequestType::In {
                     request.data_len as u32
@@ -245,13 +265,13 @@ fn execute(
                     0
                 };
                 return match done {
-                    Some(Ok(())) => (BlockStatus::Ok, written),
+                    Ok(()) => (BlockStatus::Ok, written),
                     _ => (BlockStatus::IoError, 0),
                 };
             }
             bounce.resize(request.data_len as usize, 0);
             if request.kind == BlockRequestType::In {
-                if disk::with(|device| device.read_blocks(physical, bounce)) != Some(Ok(())) {
+                if disk::read(physical, bounce).is_err() {
                     return (BlockStatus::IoError, 0);
                 }
                 match request.fill_data(memory, bounce) {
@@ -267,8 +287,8 @@ fn execute(
                     }
                     offset = end;
                 }
-                match disk::with(|device| device.write_blocks(physical, bounce)) {
-                    Some(Ok(())) => (BlockStatus::Ok, 0),
+                match disk::write(physical, bounce) {
+                    Ok(()) => (BlockStatus::Ok, 0),
                     _ => (BlockStatus::IoError, 0),
                 }
             }

@@ -14,7 +14,7 @@ mod virtio_hal;
 pub use backend::DomainDisk;
 
 #[cfg(target_os = "none")]
-static BOUNCE: spin::Mutex<alloc::vec::Vec<u8>> = spin::Mutex::new(alloc::vec::Vec::new());
+static SCRATCH: spin::Mutex<backend::Scratch> = spin::Mutex::new(backend::Scratch::new());
 
 /// Serves every domain's block queue (called at scheduling points).
 #[cfg(target_os = "none")]
@@ -27,7 +27,7 @@ pub fn service(table: &mut crate::domain::table::DomainTable) {
 /// Serves one domain's block queue now (its notification).
 #[cfg(target_os = "none")]
 pub fn service_domain(domain: &mut crate::domain::Domain) {
-    if let Some(why) = backend::service(domain, &mut BOUNCE.lock()) {
+    if let Some(why) = backend::service(domain, &mut SCRATCH.lock()) {
         log::warn!(
             "domain {} '{}': block queue disconnected: {why}",
             domain.id(),

@@ -17,6 +17,7 @@ use core::mem::MaybeUninit;
 
 use crate::mm::address::GuestPhysAddr;
 use crate::mm::guest_memory::{self, GuestPhysMemory, OutOfRange};
+use crate::mm::guest_span::GuestSpan;
 
 /// Longest chain accepted (header, up to 62 data buffers, status).
 pub const MAX_CHAIN: usize = 64;
@@ -112,7 +113,7 @@ pub struct Chain {
 
 impl Chain {
     /// An empty chain.
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             descriptors: [MaybeUninit::uninit(); MAX_CHAIN],
             len: 0,
@@ -138,26 +139,33 @@ impl Default for Chain {
     }
 }
 
-/// Copies the chain starting at `head` out of the descriptor table at
-/// `table` (a queue of `size` entries) into `chain`.
-pub fn read_chain<M: GuestPhysMemory + ?Sized>(
+/// Reads and checks the request whose chain starts at `head` in the
+/// descriptor `table` (a queue of `size` entries, the span covering all of
+/// them), in one pass; `chain` keeps its data descriptors.
+///
+/// What makes the chain unreadable (an index outside the queue, a loop, a
+/// buffer outside memory, an indirect descriptor) is found first; then
+/// whether it has the shape of a virtio-blk request.
+#[inline]
+pub fn read_request<'c, M: GuestPhysMemory + ?Sized>(
     memory: &M,
-    table: GuestPhysAddr,
+    table: &GuestSpan<'_, M>,
     size: u16,
     head: u16,
-    chain: &mut Chain,
-) -> Result<(), ChainError> {
+    chain: &'c mut Chain,
+) -> Result<BlockRequest<'c>, ChainError> {
     chain.len = 0;
     let mut index = head;
+    let mut header = None;
+    let mut status = None;
+    let mut writable_data = 0usize;
+    let mut data_len = 0u64;
     let limit = MAX_CHAIN.min(size as usize);
     for _ in 0..limit {
         if index >= size {
             return Err(ChainError::IndexOutOfRange(index));
         }
-        let slot = table
-            .checked_add(16 * index as u64)
-            .ok_or(ChainError::OutsideMemory)?;
-        let descriptor = read_descriptor(memory, slot).ok_or(ChainError::OutsideMemory)?;
+        let descriptor = read_descriptor(table, index).ok_or(ChainError::OutsideMemory)?;
         if descriptor.flags & DESC_F_INDIRECT != 0 {
             return Err(ChainError::Indirect);
         }
@@ -168,53 +176,33 @@ pub fn read_chain<M: GuestPhysMemory + ?Sized>(
         if !inside {
             return Err(ChainError::OutsideMemory);
         }
-        chain.push(descriptor);
-        if descriptor.flags & DESC_F_NEXT == 0 {
-            return Ok(());
+        let last = descriptor.flags & DESC_F_NEXT == 0;
+        if header.is_none() {
+            header = Some(descriptor);
+            if last {
+                break;
+            }
+        } else if last {
+            status = Some(descriptor);
+            break;
+        } else {
+            writable_data += usize::from(descriptor.flags & DESC_F_WRITE != 0);
+            data_len += descriptor.len as u64;
+            chain.push(descriptor);
         }
         index = descriptor.next;
     }
-    Err(ChainError::TooLong)
-}
-
-/// One descriptor (16 bytes, little-endian) copied out of guest memory:
-/// two aligned words when the table is aligned, as the queue setup
-/// requires.
-fn read_descriptor<M: GuestPhysMemory + ?Sized>(
-    memory: &M,
-    slot: GuestPhysAddr,
-) -> Option<Descriptor> {
-    let (first, second) = if slot.as_u64().is_multiple_of(16) {
-        let first = guest_memory::read_u64(memory, slot)?;
-        (first, guest_memory::read_u64(memory, slot.checked_add(8)?)?)
-    } else {
-        let mut bytes = [0u8; 16];
-        guest_memory::read(memory, slot, &mut bytes).ok()?;
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
-        (word(0), word(8))
+    let Some(first) = header else {
+        return Err(ChainError::TooLong);
     };
-    Some(Descriptor {
-        addr: first,
-        len: second as u32,
-        flags: (second >> 32) as u16,
-        next: (second >> 48) as u16,
-    })
-}
-
-/// Checks the shape of a chain and reads its header.
-pub fn parse<'a, M: GuestPhysMemory + ?Sized>(
-    memory: &M,
-    head: u16,
-    chain: &'a [Descriptor],
-) -> Result<BlockRequest<'a>, ChainError> {
-    let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
-        return Err(ChainError::Malformed("empty chain"));
+    let Some(last) = status else {
+        // A chain that ended after its header, or never ended.
+        return Err(if first.flags & DESC_F_NEXT == 0 {
+            ChainError::Malformed("a request needs a header and a status byte")
+        } else {
+            ChainError::TooLong
+        });
     };
-    if chain.len() < 2 {
-        return Err(ChainError::Malformed(
-            "a request needs a header and a status byte",
-        ));
-    }
     if first.flags & DESC_F_WRITE != 0
         || (first.len as usize) < core::mem::size_of::<BlockRequestHeader>()
     {
@@ -225,27 +213,17 @@ pub fn parse<'a, M: GuestPhysMemory + ?Sized>(
     if last.flags & DESC_F_WRITE == 0 || last.len < 1 {
         return Err(ChainError::Malformed("the status must be a writable byte"));
     }
-    let header = GuestPhysAddr(first.addr);
-    let raw_type: u32 =
-        guest_memory::read_scalar(memory, header).ok_or(ChainError::OutsideMemory)?;
-    let sector: u64 = header
-        .checked_add(8)
-        .and_then(|at| guest_memory::read_scalar(memory, at))
-        .ok_or(ChainError::OutsideMemory)?;
-    let status = GuestPhysAddr(last.addr + last.len as u64 - 1);
+    let header =
+        GuestSpan::new(memory, GuestPhysAddr(first.addr), 16).ok_or(ChainError::OutsideMemory)?;
+    let raw_type: u32 = header.read(0).ok_or(ChainError::OutsideMemory)?;
+    let sector: u64 = header.read(8).ok_or(ChainError::OutsideMemory)?;
     let kind = BlockRequestType::from_raw(raw_type).ok_or(ChainError::Unsupported(raw_type))?;
-
-    let middle = &chain[1..chain.len() - 1];
-    let mut data_len = 0u64;
-    for descriptor in middle {
-        let device_writes = descriptor.flags & DESC_F_WRITE != 0;
-        let wanted = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
-        if device_writes != wanted {
-            return Err(ChainError::Malformed(
-                "a data buffer has the wrong direction",
-            ));
-        }
-        data_len += descriptor.len as u64;
+    let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
+    let expected_writable = if device_writes { chain.len } else { 0 };
+    if writable_data != expected_writable {
+        return Err(ChainError::Malformed(
+            "a data buffer has the wrong direction",
+        ));
     }
     match kind {
         BlockRequestType::In | BlockRequestType::Out
@@ -267,9 +245,27 @@ pub fn parse<'a, M: GuestPhysMemory + ?Sized>(
         head,
         kind,
         sector,
-        data: middle,
+        data: chain.as_slice(),
         data_len,
-        status,
+        status: GuestPhysAddr(last.addr + last.len as u64 - 1),
+    })
+}
+
+/// Descriptor `index` (16 bytes, little-endian) copied out of the table:
+/// two words, each read once.
+#[inline]
+fn read_descriptor<M: GuestPhysMemory + ?Sized>(
+    table: &GuestSpan<'_, M>,
+    index: u16,
+) -> Option<Descriptor> {
+    let at = 16 * index as u64;
+    let first: u64 = table.read(at)?;
+    let second: u64 = table.read(at + 8)?;
+    Some(Descriptor {
+        addr: first,
+        len: second as u32,
+        flags: (second >> 32) as u16,
+        next: (second >> 48) as u16,
     })
 }
 
@@ -312,8 +308,8 @@ mod tests {
         head: u16,
     ) -> Result<BlockRequest<'static>, ChainError> {
         let chain = Box::leak(Box::new(Chain::new()));
-        read_chain(memory, GuestPhysAddr(TABLE), SIZE, head, chain)?;
-        parse(memory, head, chain.as_slice())
+        let table = GuestSpan::new(memory, GuestPhysAddr(TABLE), 16 * SIZE as u64).unwrap();
+        super::read_request(memory, &table, SIZE, head, chain)
     }
 
     #[test]
@@ -361,9 +357,14 @@ mod tests {
         );
         put(&memory, 1, d(0x3000, 16, DESC_F_INDIRECT, 0));
         assert_eq!(read_request(&memory, 0).unwrap_err(), ChainError::Indirect);
+        // A table reaching past the domain's memory is not even spanned; a
+        // descriptor past the span is outside memory.
+        assert!(GuestSpan::new(&memory, GuestPhysAddr(0xfff8), 16 * SIZE as u64).is_none());
+        put(&memory, 0, d(0x2000, 16, DESC_F_NEXT, 1));
+        let short = GuestSpan::new(&memory, GuestPhysAddr(TABLE), 16).unwrap();
         let mut chain = Chain::new();
-        let outside_table = read_chain(&memory, GuestPhysAddr(0xfff8), SIZE, 0, &mut chain);
-        assert_eq!(outside_table.unwrap_err(), ChainError::OutsideMemory);
+        let past_span = super::read_request(&memory, &short, SIZE, 0, &mut chain).map(|_| ());
+        assert_eq!(past_span.unwrap_err(), ChainError::OutsideMemory);
     }
 
     #[test]
