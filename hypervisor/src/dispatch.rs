@@ -175,6 +175,7 @@ fn reschedule(
 }
 
 /// Starts a new time slice now.
+#[inline(always)]
 fn start_slice() {
     percpu::this().set_slice_end(time::now() + time::ns_to_tsc(TIME_SLICE_NS));
 }
@@ -260,6 +261,15 @@ fn fire_due_timers(table: &mut DomainTable) {
 /// while every live domain is blocked. Ends the hypervisor when no domain
 /// is left, or when every one is blocked with nothing that could wake it.
 fn pick_next(table: &mut DomainTable) -> usize {
+    match table.next_runnable() {
+        Some(next) => next,
+        None => idle(table),
+    }
+}
+
+/// [`pick_next`] when no domain is runnable: idles until one is.
+#[inline(never)]
+fn idle(table: &mut DomainTable) -> usize {
     loop {
         if let Some(next) = table.next_runnable() {
             return next;
@@ -331,6 +341,7 @@ fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFra
 
 /// Arms the hardware timer for the end of the slice or the earliest
 /// domain timer, whichever comes first.
+#[inline(always)]
 fn arm_timer(table: &DomainTable) {
     let slice_end = percpu::this().slice_end();
     let deadline = table

@@ -110,11 +110,17 @@ mod machine {
     /// Serves the debugger (see the module's documentation); returns the
     /// index of a domain the debugger asked to kill, for the caller to end.
     /// Every domain's registers must be parked.
+    #[inline]
     pub fn service(table: &mut DomainTable) -> Option<usize> {
-        let id = DEBUGGED.load(Ordering::Relaxed);
-        if id == 0 {
-            return None;
+        match DEBUGGED.load(Ordering::Relaxed) {
+            0 => None,
+            id => serve(table, id),
         }
+    }
+
+    /// [`service`] when domain `id` is debugged.
+    #[inline(never)]
+    fn serve(table: &mut DomainTable, id: u32) -> Option<usize> {
         let mut guard = SESSION.lock();
         let session = guard.as_mut()?;
         session.serve(table, &[]);
@@ -138,10 +144,14 @@ mod machine {
     /// A `#BP` or `#DB` the debugged domain raised in `context` (its live
     /// frame): if it is one of the debugger's breakpoints (rip is moved
     /// back onto it) or single steps, holds the domain and returns `true`.
+    #[inline]
     pub fn takes_trap(domain: &mut Domain, context: &mut impl Context, vector: u8) -> bool {
-        if vector != DEBUG && vector != BREAKPOINT {
-            return false;
-        }
+        (vector == DEBUG || vector == BREAKPOINT) && debugger_trap(domain, context, vector)
+    }
+
+    /// [`takes_trap`] for a `#BP` or `#DB`.
+    #[inline(never)]
+    fn debugger_trap(domain: &mut Domain, context: &mut impl Context, vector: u8) -> bool {
         let Some(mut guard) = session_of(domain.id()) else {
             return false;
         };

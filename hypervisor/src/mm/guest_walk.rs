@@ -91,8 +91,10 @@ pub struct GuestFault {
 }
 
 /// Walks the tables rooted at `root` for `addr` and `access`, updating
-/// accessed/dirty bits on success.
-#[inline]
+/// accessed/dirty bits on success. Kept out of line: its callers (the
+/// shadow fill, a hypercall's pointer translation) stay small enough to be
+/// inlined where they are called.
+#[inline(never)]
 pub fn walk<M: GuestPhysMemory + ?Sized>(
     memory: &M,
     root: GuestPhysAddr,
@@ -113,8 +115,9 @@ pub fn peek<M: GuestPhysMemory + ?Sized>(
     walk_tables::<M, false>(memory, root, addr, Access::READ)
 }
 
-/// The walk itself; `UPDATE` says whether accessed and dirty bits are set.
-#[inline]
+/// The walk itself; `UPDATE` says whether accessed and dirty bits are set
+/// (inlined whole into each of the two).
+#[inline(always)]
 fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
     memory: &M,
     root: GuestPhysAddr,
@@ -222,10 +225,12 @@ fn reserved_bits_set(entry: u64, level: usize) -> bool {
 /// The entry at `slot`. Tables are page-aligned (the root is checked when
 /// it is loaded, and an entry's address bits name a page), so every slot
 /// is aligned: one load.
+#[inline]
 fn read_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr) -> Option<u64> {
     guest_memory::read_aligned(memory, slot)
 }
 
+#[inline]
 fn write_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr, value: u64) {
     // The slot was just read, so it is aligned and inside guest memory.
     let _ = guest_memory::write_aligned(memory, slot, value);
