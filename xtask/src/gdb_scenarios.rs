@@ -17,6 +17,16 @@ use crate::scenario::Scenario;
 /// Time each gdb scenario may take.
 const TIMEOUT: Duration = Duration::from_secs(90);
 
+/// A scenario debugging domain `alpha` (guest `bin` with `args`) while
+/// domain `beta` runs and finishes.
+fn beside_beta(name: &'static str, exit: HvExit, bin: &'static str, args: &str) -> Scenario {
+    Scenario::new(name, exit)
+        .guest("alpha", bin, args)
+        .guest("beta", "hello", "")
+        .finishes("beta")
+        .timeout(TIMEOUT)
+}
+
 /// Debugging domain `alpha`, the `gdb-target` guest, with these sessions.
 fn alpha(sessions: Vec<GdbSession>) -> Debugging {
     Debugging {
@@ -56,9 +66,7 @@ fn noise() -> Vec<u8> {
 /// The gdb scenarios.
 pub fn all() -> Vec<Scenario> {
     vec![
-        Scenario::new("gdb-breakpoint", HvExit::Success)
-            .guest("alpha", "gdb-target", "")
-            .guest("beta", "hello", "")
+        beside_beta("gdb-breakpoint", HvExit::Success, "gdb-target", "")
             .debugger(alpha(vec![
                 GdbSession::new(&[
                     "break gdb_target::square if round == 3",
@@ -84,12 +92,8 @@ pub fn all() -> Vec<Scenario> {
             .line("gdb: debugger attached to domain 1")
             .line("gdb: debugger detached from domain 1")
             .line("[alpha] sum of squares 30")
-            .finishes("alpha")
-            .finishes("beta")
-            .timeout(TIMEOUT),
-        Scenario::new("gdb-interrupt", HvExit::Success)
-            .guest("alpha", "gdb-target", "wait")
-            .guest("beta", "hello", "")
+            .finishes("alpha"),
+        beside_beta("gdb-interrupt", HvExit::Success, "gdb-target", "wait")
             .debugger(alpha(vec![
                 GdbSession::new(&[
                     MARK_RESUME,
@@ -106,12 +110,8 @@ pub fn all() -> Vec<Scenario> {
                 .expect("[Inferior 1 (process 1) detached]"),
             ]))
             .line("[alpha] released")
-            .finishes("alpha")
-            .finishes("beta")
-            .timeout(TIMEOUT),
-        Scenario::new("gdb-fault", HvExit::DomainFailed)
-            .guest("alpha", "fault", "page-fault")
-            .guest("beta", "hello", "")
+            .finishes("alpha"),
+        beside_beta("gdb-fault", HvExit::DomainFailed, "fault", "page-fault")
             .debugger(Debugging {
                 symbols: "fault",
                 ..alpha(vec![
@@ -132,24 +132,16 @@ pub fn all() -> Vec<Scenario> {
             .stopped(
                 "alpha",
                 "page fault at 0xdead0000 (read of an unmapped page)",
-            )
-            .finishes("beta")
-            .timeout(TIMEOUT),
-        Scenario::new("gdb-kill", HvExit::DomainFailed)
-            .guest("alpha", "gdb-target", "")
-            .guest("beta", "hello", "")
+            ),
+        beside_beta("gdb-kill", HvExit::DomainFailed, "gdb-target", "")
             .debugger(alpha(vec![
                 GdbSession::new(&["break gdb_target::square", "continue", "kill"])
                     .expect("Breakpoint 1, gdb_target::square (round=1)"),
             ]))
             .line("gdb: the debugger killed domain 1")
             .line("hv: result: domain 1 'alpha' stopped")
-            .forbid("[alpha] done")
-            .finishes("beta")
-            .timeout(TIMEOUT),
-        Scenario::new("gdb-hostile", HvExit::Success)
-            .guest("alpha", "gdb-target", "")
-            .guest("beta", "hello", "")
+            .forbid("[alpha] done"),
+        beside_beta("gdb-hostile", HvExit::Success, "gdb-target", "")
             .debugger(Debugging {
                 noise: noise(),
                 ..alpha(vec![
@@ -174,9 +166,7 @@ pub fn all() -> Vec<Scenario> {
             .line("malformed packets refused")
             .line("[alpha] sum of squares 30")
             .finishes("alpha")
-            .finishes("beta")
-            .forbid("FATAL")
-            .timeout(TIMEOUT),
+            .forbid("FATAL"),
         Scenario::new("gdb-hypervisor", HvExit::Success)
             .guest("hello", "hello", "")
             .debugger(Debugging {
