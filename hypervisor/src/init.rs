@@ -127,6 +127,9 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
             }
         }
     }
+    if let Some(which) = options.debug_domain {
+        crate::debug::attach(&mut table, which);
+    }
     drop(table);
     dispatch::start()
 }

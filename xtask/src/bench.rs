@@ -157,6 +157,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         debugcon: options
             .trace
             .then(|| artifacts::target_dir().join("bench.trace.bin")),
+        debug: None,
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let captured = boot.run_captured(options.timeout)?;

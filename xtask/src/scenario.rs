@@ -15,6 +15,7 @@ use crate::bundle::GuestSpec;
 use crate::disk_image::Region;
 use crate::elf_corrupt::{Corruption, corrupt};
 use crate::expect::{Expectation, LineMatch};
+use crate::gdb_scenario::Debugging;
 
 /// Time a scenario may run before QEMU is killed.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -77,6 +78,8 @@ pub struct Scenario {
     /// Checks what the boot left behind once it passed (a trace, say);
     /// returns what to print after `ok:`.
     pub after: Option<fn(&Scenario) -> Result<String, String>>,
+    /// gdb sessions run against the machine while it runs.
+    pub debugging: Option<Box<Debugging>>,
 }
 
 impl Scenario {
@@ -101,6 +104,7 @@ impl Scenario {
             icount: None,
             debugcon: None,
             after: None,
+            debugging: None,
         }
     }
 
@@ -245,6 +249,12 @@ impl Scenario {
     /// guests measure of time is then theirs and the hypervisor's alone.
     pub fn instruction_clock(mut self, shift: u8) -> Self {
         self.icount = Some(shift);
+        self
+    }
+
+    /// Runs gdb sessions against the machine (see `gdb_scenario`).
+    pub fn debugger(mut self, debugging: Debugging) -> Self {
+        self.debugging = Some(Box::new(debugging));
         self
     }
 

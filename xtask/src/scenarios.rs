@@ -508,6 +508,7 @@ pub fn all() -> Vec<Scenario> {
     ];
     all.extend(crate::fs_scenarios::all());
     all.push(crate::trace::scenario());
+    all.extend(crate::gdb_scenarios::all());
     all
 }
 
