@@ -11,10 +11,13 @@
 //! | `trace` or `trace=N` | record up to N events (default 262144, at most 16M) and write them to QEMU's debug console at the end | off |
 //! | `dom_disk=SIZE` | each domain's region of the physical disk | `4M` |
 //! | `umip=on\|off` | CR4.UMIP, when the CPU has it: `off` lets ring 3 run `sgdt`, `sidt`, `sldt`, `smsw` and `str` (to show that hole) | `on` |
+//! | `gdb=NAME` or `gdb=ID` | serve the GDB remote protocol for that domain on COM2, holding it before its first instruction | off |
 //!
 //! A bundle entry's own memory size or disk region takes precedence over
 //! `dom_mem` and `dom_disk` for that domain. Unknown words are reported and
 //! ignored, never fatal (`cargo xtask run` refuses them before booting).
+
+use shared_abi::start_info::NAME_LEN;
 
 /// Default memory per domain.
 pub const DEFAULT_DOMAIN_MEMORY: u64 = 16 << 20;
@@ -57,6 +60,48 @@ pub struct Options {
     pub domain_disk: u64,
     /// Whether CR4.UMIP is turned on (when the CPU has it).
     pub umip: bool,
+    /// The domain a debugger attaches to (`gdb=`).
+    pub debug_domain: Option<DomainRef>,
+}
+
+/// A domain named on the command line, by name or by identifier: a name
+/// of a domain if one has it, else (all digits) an identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DomainRef {
+    bytes: [u8; NAME_LEN],
+    len: usize,
+}
+
+impl DomainRef {
+    /// `text` if it could name a domain: 1 to 32 letters, digits, `-`,
+    /// `_` or `.`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+        if text.is_empty() || text.len() > NAME_LEN || !text.bytes().all(allowed) {
+            return None;
+        }
+        let mut bytes = [0u8; NAME_LEN];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Some(Self {
+            bytes,
+            len: text.len(),
+        })
+    }
+
+    /// The word as given.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+
+    /// The identifier of the domain this names among `(id, name)` pairs:
+    /// the one with this name, else the one with this identifier.
+    pub fn select<'a>(&self, domains: impl Iterator<Item = (u32, &'a str)> + Clone) -> Option<u32> {
+        let by_name = domains.clone().find(|(_, name)| *name == self.as_str());
+        let id = self.as_str().parse::<u32>().ok();
+        by_name
+            .or_else(|| domains.clone().find(|(each, _)| Some(*each) == id))
+            .map(|(id, _)| id)
+    }
 }
 
 impl Default for Options {
@@ -70,6 +115,7 @@ impl Default for Options {
             trace: None,
             domain_disk: DEFAULT_DOMAIN_DISK,
             umip: true,
+            debug_domain: None,
         }
     }
 }
@@ -131,6 +177,9 @@ pub fn parse<'a>(cmdline: &'a str, mut reject: impl FnMut(Rejected<'a>)) -> Opti
                 .filter(|n| (1..=MAX_TRACE_RECORDS).contains(n))
                 .map(|n| options.trace = Some(n))
                 .ok_or("expected a record count from 1 to 16777216"),
+            "gdb" => DomainRef::parse(value)
+                .map(|domain| options.debug_domain = Some(domain))
+                .ok_or("expected a domain name or identifier, like gdb=alpha or gdb=1"),
             _ => Err("unknown option"),
         };
         if let Err(reason) = result {
@@ -185,6 +234,28 @@ mod tests {
         let mut rejected = Vec::new();
         assert!(!parse("umip=off umip=maybe", |r| rejected.push(r.word)).umip);
         assert_eq!(rejected, ["umip=maybe"]);
+    }
+
+    #[test]
+    fn names_the_domain_to_debug() {
+        let options = parse("gdb=alpha", |_| panic!("rejected"));
+        let domain = options.debug_domain.unwrap();
+        assert_eq!(domain.as_str(), "alpha");
+        let domains = [(1, "beta"), (2, "alpha"), (3, "1")];
+        assert_eq!(domain.select(domains.iter().copied()), Some(2));
+        let by_id = DomainRef::parse("2").unwrap();
+        assert_eq!(by_id.select(domains.iter().copied()), Some(2));
+        // A domain named "1" wins over the domain whose identifier is 1.
+        let named = DomainRef::parse("1").unwrap();
+        assert_eq!(named.select(domains.iter().copied()), Some(3));
+        let missing = DomainRef::parse("gamma").unwrap();
+        assert_eq!(missing.select(domains.iter().copied()), None);
+        let mut rejected = Vec::new();
+        let long = "x".repeat(33);
+        let line = std::format!("gdb= gdb=a/b gdb={long} gdb");
+        let options = parse(&line, |r| rejected.push(r.word));
+        assert_eq!(options.debug_domain, None);
+        assert_eq!(rejected.len(), 4);
     }
 
     #[test]

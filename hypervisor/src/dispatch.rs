@@ -26,7 +26,7 @@ use crate::mm::address::{GuestVirtAddr, MachineAddr};
 use crate::mm::guest_walk::Access;
 use crate::mm::kernel_space;
 use crate::time;
-use crate::{console, containment};
+use crate::{console, containment, debug};
 
 /// Page-fault error code bit: the access was a user-mode one.
 const USER_ACCESS: u64 = crate::mm::guest_walk::error_code::USER;
@@ -157,6 +157,7 @@ fn reschedule(
         caller.block();
     }
     table.clear_timer_changes();
+    serve_debugger(&mut table);
     let slice_over = time::now() >= percpu::this().slice_end();
     let stay = match outcome {
         Outcome::Resume => !slice_over,
@@ -184,14 +185,17 @@ fn reschedule(
 }
 
 /// Starts a new time slice now.
+#[inline(always)]
 fn start_slice() {
     percpu::this().set_slice_end(time::now() + time::ns_to_tsc(TIME_SLICE_NS));
 }
 
 /// A hardware exception from the guest: a page fault the shadow can
-/// resolve is hidden; a privileged instruction of an emulated domain is
+/// resolve is hidden; a debugger's breakpoint or single step holds the
+/// domain for it; a privileged instruction of an emulated domain is
 /// emulated (`crate::emulate`); anything else goes to the guest's handler,
-/// or stops the guest if it has none (or its handler cannot be entered).
+/// or stops the guest if it has none (or its handler cannot be entered),
+/// after a debugger attached to it has seen it.
 fn exception(
     domain: &mut Domain,
     frame: &mut TrapFrame,
@@ -199,6 +203,9 @@ fn exception(
     hardware_error: u64,
     address: u64,
 ) -> Outcome {
+    if debug::takes_trap(domain, frame, vector) {
+        return Outcome::Yield;
+    }
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
         if hardware_error & USER_ACCESS == 0
             && domain.mode().emulates()
@@ -223,6 +230,7 @@ fn exception(
     };
     match trap_delivery::deliver(domain, frame, vector, error_code, fault_address) {
         Ok(()) => Outcome::Resume,
+        Err(_) if debug::takes_fault(domain, vector) => Outcome::Yield,
         Err(why) => {
             let rip = frame.scratch.rip;
             containment::report(domain, rip, vector, error_code, fault_address, why);
@@ -231,9 +239,20 @@ fn exception(
     }
 }
 
+/// Serves the debugger, if any, and ends a domain it killed. Every
+/// domain's registers must be parked.
+fn serve_debugger(table: &mut DomainTable) {
+    if let Some(index) = debug::service(table) {
+        end_domain(table, index, State::Stopped);
+    }
+}
+
 /// Ends the domain at `index`: closes its ports, leaves its tables, frees
 /// its memory.
 fn end_domain(table: &mut DomainTable, index: usize, state: State) {
+    if !table.at(index).is_alive() {
+        return;
+    }
     hypercall::event::close_all(table, index);
     // SAFETY: the hypervisor's own root maps everything it uses.
     unsafe { cpu::write_cr3(kernel_space::root()) };
@@ -246,6 +265,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
             domain.name()
         );
     }
+    debug::ended(domain);
 }
 
 /// Raises the timer VIRQ of every domain whose deadline has passed.
@@ -262,6 +282,15 @@ fn fire_due_timers(table: &mut DomainTable) {
 /// while every live domain is blocked. Ends the hypervisor when no domain
 /// is left, or when every one is blocked with nothing that could wake it.
 fn pick_next(table: &mut DomainTable) -> usize {
+    match table.next_runnable() {
+        Some(next) => next,
+        None => idle(table),
+    }
+}
+
+/// [`pick_next`] when no domain is runnable: idles until one is.
+#[inline(never)]
+fn idle(table: &mut DomainTable) -> usize {
     loop {
         if let Some(next) = table.next_runnable() {
             return next;
@@ -275,6 +304,14 @@ fn pick_next(table: &mut DomainTable) -> usize {
             // then, but sleep in between.
             (None, true) => Some(time::now() + time::ns_to_tsc(TIME_SLICE_NS)),
             (None, false) => None,
+        };
+        // A debugger may let a held domain go (or interrupt a blocked one).
+        let deadline = match debug::listening(table) {
+            true => {
+                let poll = time::now() + time::ns_to_tsc(debug::POLL_NS);
+                Some(deadline.map_or(poll, |deadline| deadline.min(poll)))
+            }
+            false => deadline,
         };
         let Some(deadline) = deadline else {
             for domain in blocked {
@@ -291,12 +328,14 @@ fn pick_next(table: &mut DomainTable) -> usize {
         fire_due_timers(table);
         console::service(table);
         crate::devices::block::service(table);
+        serve_debugger(table);
     }
 }
 
 /// Loads the domain at `index` into `frame`, delivering a due upcall
-/// there; a domain whose callback cannot be entered is stopped and another
-/// one chosen. Returns the index of the domain loaded.
+/// there; a domain whose callback cannot be entered is stopped (or held
+/// for its debugger) and another one chosen. Returns the index of the
+/// domain loaded.
 fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFrame) -> usize {
     loop {
         let domain = table.at_mut(index);
@@ -308,9 +347,12 @@ fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFra
             Ok(()) => return index,
             Err(why) => {
                 let vector = shared_abi::trap::UPCALL_VECTOR as u8;
-                let rip = frame.scratch.rip;
-                containment::report(domain, rip, vector, 0, 0, why);
-                end_domain(table, index, State::Stopped);
+                // Its debugger sees it first (the domain is then held).
+                if !debug::takes_fault(domain, vector) {
+                    let rip = frame.scratch.rip;
+                    containment::report(domain, rip, vector, 0, 0, why);
+                    end_domain(table, index, State::Stopped);
+                }
                 table.switch_to(index);
                 index = pick_next(table);
             }
@@ -320,6 +362,7 @@ fn resume_or_stop(table: &mut DomainTable, mut index: usize, frame: &mut TrapFra
 
 /// Arms the hardware timer for the end of the slice or the earliest
 /// domain timer, whichever comes first.
+#[inline(always)]
 fn arm_timer(table: &DomainTable) {
     let slice_end = percpu::this().slice_end();
     let deadline = table
@@ -341,8 +384,11 @@ fn root_of(domain: &Domain) -> MachineAddr {
 pub fn start() -> ! {
     let (frame, root) = {
         let mut table = DOMAINS.lock();
-        let Some(first) = table.iter().position(|d| d.is_runnable()) else {
-            finish(&table);
+        let first = match table.iter().position(|d| d.is_runnable()) {
+            Some(first) => first,
+            None if table.is_empty() => finish(&table),
+            // Held by a debugger, perhaps: wait for one to run.
+            None => pick_next(&mut table),
         };
         table.switch_to(first);
         start_slice();
@@ -360,10 +406,22 @@ pub fn start() -> ! {
     }
 }
 
+/// Called with the domain table as the run ends, if registered (the
+/// tracer writes its recording then).
+static AT_FINISH: spin::Once<fn(&DomainTable)> = spin::Once::new();
+
+/// Registers `hook` to run as the hypervisor ends (once; later calls are
+/// ignored).
+pub fn at_finish(hook: fn(&DomainTable)) {
+    AT_FINISH.call_once(|| hook);
+}
+
 /// Reports the outcome and ends the hypervisor.
 fn finish(table: &DomainTable) -> ! {
     report_results(table);
-    crate::trace::dump(table);
+    if let Some(hook) = AT_FINISH.get() {
+        hook(table);
+    }
     let status = if table.is_empty() {
         log::error!("no domain could be started");
         HvExit::NoDomains

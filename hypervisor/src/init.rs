@@ -42,6 +42,9 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
     });
     // A traced boot reaches the core through the tracer's wrappers; an
     // untraced one pays nothing for tracing.
+    if traced {
+        dispatch::at_finish(crate::trace::dump);
+    }
     let (hypercall_fast, exit): (extern "C" fn(&mut _) -> _, fn(&mut _, _)) = if traced {
         (crate::trace::hypercall_fast, crate::trace::exit)
     } else {
@@ -125,6 +128,9 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                 table.reject();
             }
         }
+    }
+    if let Some(which) = options.debug_domain {
+        crate::debug::attach(&mut table, which);
     }
     drop(table);
     dispatch::start()

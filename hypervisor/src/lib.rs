@@ -16,6 +16,7 @@ extern crate alloc;
 pub(crate) mod arch;
 pub mod cmdline;
 pub(crate) mod console;
+pub(crate) mod debug;
 pub(crate) mod devices;
 pub(crate) mod domain;
 pub(crate) mod emulate;

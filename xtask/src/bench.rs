@@ -160,6 +160,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         debugcon: options
             .trace
             .then(|| artifacts::target_dir().join("bench.trace.bin")),
+        debug: None,
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let mut figures = boot_figures(&boot, options.timeout, "the bench guest")?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::artifacts::Profile;
 use crate::fuzz::FuzzOptions;
+use crate::gdb::GdbOptions;
 use crate::guest_spec::{self, GuestOption};
 use crate::qemu::AccelChoice;
 
@@ -24,6 +25,7 @@ Usage:
   cargo xtask bench [OPTIONS]
   cargo xtask trace [--out FILE] [RUN-OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS...]
   cargo xtask fuzz  [OPTIONS]
+  cargo xtask gdb   [--domain NAME|ID | --hypervisor] [--no-attach] [OPTIONS]
   cargo xtask new-guest DIR
   cargo xtask COMMAND --help     the options of COMMAND
 
@@ -42,6 +44,8 @@ Commands:
   fuzz    Boot the hypercall fuzzer next to a guest that measures its CPU
           share; exit 0 only when clean, else print the seed and the
           command that reproduces the run.
+  gdb     Boot as `run` does with a domain (or the hypervisor) held for a
+          debugger, and start gdb on it with its symbols.
   new-guest  Create a guest kernel crate in DIR (new or empty), named after
           DIR's last component, on this checkout's shared-abi runtime;
           `cargo build --release` in DIR builds it.
@@ -189,6 +193,8 @@ pub enum Command {
         run: RunOptions,
         out: Option<PathBuf>,
     },
+    /// `cargo xtask gdb`.
+    Gdb(GdbOptions),
 }
 
 /// Options of `cargo xtask bench`.
@@ -274,6 +280,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "bench" => parse_bench(&mut words),
         "trace" => parse_trace(rest),
         "fuzz" => parse_fuzz(&mut words),
+        "gdb" => crate::gdb::parse(&mut words),
         "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
@@ -293,37 +300,28 @@ fn parse_build(words: &mut Words<'_>) -> Result<Command, String> {
     Ok(Command::Build { profile })
 }
 
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            profile: Profile::Release,
+            accel: AccelChoice::Auto,
+            mem_per_domain: None,
+            machine_mem: None,
+            timeout: None,
+            guests: GuestSource::default(),
+            print_qemu: false,
+            extra_cmdline: Vec::new(),
+        }
+    }
+}
+
 fn parse_run(words: &mut Words<'_>) -> Result<Command, String> {
-    let mut options = RunOptions {
-        profile: Profile::Release,
-        accel: AccelChoice::Auto,
-        mem_per_domain: None,
-        machine_mem: None,
-        timeout: None,
-        guests: GuestSource::default(),
-        print_qemu: false,
-        extra_cmdline: Vec::new(),
-    };
+    let mut options = RunOptions::default();
     while let Some(word) = words.next() {
         match word {
             "--help" | "-h" => return Ok(Command::Help(RUN_USAGE)),
-            "--debug" => options.profile = Profile::Debug,
-            "--accel" => options.accel = parse_accel(&words.value(word)?)?,
-            "--mem-per-domain" => {
-                let value = words.value(word)?;
-                let bytes = guest_spec::parse_memory(&value)
-                    .map_err(|error| format!("--mem-per-domain: {error}"))?;
-                options.mem_per_domain = Some(bytes);
-            }
-            "--machine-mem" => options.machine_mem = Some(parse_machine_mem(&words.value(word)?)?),
-            "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
-            "--guest" => options
-                .guests
-                .guests
-                .push(guest_spec::parse_option(&words.value(word)?)?),
-            "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
             "--print-qemu" => options.print_qemu = true,
-            "--" => options.extra_cmdline = words.remaining(),
+            other if run_option(&mut options, other, words)? => {}
             other => return Err(unknown(other, "run")),
         }
     }
@@ -364,6 +362,35 @@ fn parse_trace(rest: &[String]) -> Result<Command, String> {
         Command::Help(_) => Ok(Command::Help(TRACE_USAGE)),
         other => Ok(other),
     }
+}
+
+/// Takes `word` (and its value) if it is an option of what boots, common
+/// to `run` and `gdb`; whether it was one.
+pub fn run_option(
+    options: &mut RunOptions,
+    word: &str,
+    words: &mut Words<'_>,
+) -> Result<bool, String> {
+    match word {
+        "--debug" => options.profile = Profile::Debug,
+        "--accel" => options.accel = parse_accel(&words.value(word)?)?,
+        "--mem-per-domain" => {
+            let value = words.value(word)?;
+            let bytes = guest_spec::parse_memory(&value)
+                .map_err(|error| format!("--mem-per-domain: {error}"))?;
+            options.mem_per_domain = Some(bytes);
+        }
+        "--machine-mem" => options.machine_mem = Some(parse_machine_mem(&words.value(word)?)?),
+        "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
+        "--guest" => options
+            .guests
+            .guests
+            .push(guest_spec::parse_option(&words.value(word)?)?),
+        "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
+        "--" => options.extra_cmdline = words.remaining(),
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {

@@ -101,6 +101,7 @@ fn run_trial(
             memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
             icount: None,
             debugcon: None,
+            debug: None,
         })
     };
     let writer = boot("write")?

@@ -19,6 +19,8 @@ use crate::guest_spec::GuestOption;
 #[derive(Clone, Debug)]
 pub struct UserDomain {
     pub name: String,
+    /// The ELF file it boots.
+    pub path: std::path::PathBuf,
     pub args: String,
     pub image: Arc<[u8]>,
     /// Memory in bytes, if the guest named it.
@@ -47,6 +49,7 @@ pub fn prepare(guests: &[GuestOption], default_mem: u64) -> Result<Vec<UserDomai
         for name in guest.domain_names() {
             domains.push(UserDomain {
                 name,
+                path: guest.path.clone(),
                 args: guest.args.clone(),
                 image: image.clone(),
                 mem: guest.mem,

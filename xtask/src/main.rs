@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's build, run and test driver.
 //!
 //! Parses the command line (see `cargo xtask --help`) and dispatches to
-//! `build`, `run`, `test`, `bench`, `fuzz` or `new-guest`. Errors are
+//! `build`, `run`, `test`, `bench`, `fuzz`, `gdb` or `new-guest`. Errors are
 //! printed as one line on stderr and end the process with status 1.
 
 #[cfg(test)]
@@ -22,6 +22,9 @@ mod ext4_map;
 mod fs_checks;
 mod fs_scenarios;
 mod fuzz;
+mod gdb;
+mod gdb_scenario;
+mod gdb_scenarios;
 mod guest_check;
 mod guest_disks;
 mod guest_spec;
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Trace { run, out } => trace::run(run, out),
         Command::NewGuest { dir } => new_guest::run(&dir),
         Command::Fuzz(options) => fuzz::run(options),
+        Command::Gdb(options) => gdb::run(options),
     });
     match result {
         Ok(code) => code,

@@ -154,6 +154,60 @@ pub struct Boot {
     /// A file for QEMU's debug console (port 0xe9), where a traced
     /// hypervisor writes its trace.
     pub debugcon: Option<PathBuf>,
+    /// Where a debugger attaches, if one does.
+    pub debug: Option<DebugLink>,
+}
+
+/// How a debugger reaches the machine: a TCP port on this host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugLink {
+    /// The hypervisor's own debugger line (COM2), for a domain named with
+    /// `gdb=` on its command line.
+    Domain { port: u16 },
+    /// QEMU's own gdb stub, with the machine stopped before its first
+    /// instruction: the hypervisor itself is debugged.
+    Hypervisor { port: u16 },
+}
+
+impl DebugLink {
+    /// QEMU's options for it.
+    fn qemu_args(self) -> Vec<String> {
+        match self {
+            DebugLink::Domain { port } => vec![
+                "-serial".into(),
+                format!("tcp:127.0.0.1:{port},server=on,wait=off"),
+            ],
+            DebugLink::Hypervisor { port } => {
+                vec!["-gdb".into(), format!("tcp:127.0.0.1:{port}"), "-S".into()]
+            }
+        }
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on now (the system's choice).
+pub fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|error| format!("cannot find a free TCP port: {error}"))
+}
+
+/// A QEMU running in the background with its console in a file.
+#[derive(Debug)]
+pub struct Background {
+    child: Child,
+}
+
+impl Background {
+    /// Whether QEMU is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for QEMU to end, stopping it when `timeout` expires.
+    pub fn wait(mut self, timeout: Duration) -> Result<Ending, String> {
+        wait(&mut self.child, Some(timeout))
+    }
 }
 
 /// How a QEMU run ended.
@@ -207,7 +261,38 @@ impl Boot {
             ));
             command.args(["-device", "virtio-blk-pci,drive=disk0"]);
         }
+        if let Some(link) = self.debug {
+            command.args(link.qemu_args());
+        }
         command
+    }
+
+    /// Starts QEMU in the background with [`END_OF_INPUT`] at its console
+    /// and everything it writes (console and diagnostics) going to
+    /// `console`, in a process group of its own (so that Ctrl-C at the
+    /// terminal reaches the program in the foreground, not QEMU).
+    pub fn start_background(&self, console: &Path) -> Result<Background, String> {
+        use std::os::unix::process::CommandExt;
+        let file = std::fs::File::create(console)
+            .map_err(|error| format!("cannot create {}: {error}", console.display()))?;
+        let errors = file
+            .try_clone()
+            .map_err(|error| format!("cannot share {}: {error}", console.display()))?;
+        let mut command = self.command();
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(errors))
+            .process_group(0);
+        let mut child = spawn(command, &self.qemu)?;
+        if let Some(mut pipe) = child.stdin.take() {
+            thread::spawn(move || {
+                let _ = pipe.write_all(END_OF_INPUT);
+                // Held open: QEMU treats a closed stdin as a hang-up.
+                thread::sleep(Duration::from_secs(u64::MAX / 4));
+            });
+        }
+        Ok(Background { child })
     }
 
     /// The command line QEMU is started with, each word quoted for a
@@ -327,9 +412,10 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Makes Ctrl-C (SIGINT) leave this process alone: QEMU, which handles it
-/// itself, ends, and this process reports how and cleans up after it.
-fn ignore_interrupts() {
+/// Makes Ctrl-C (SIGINT) leave this process alone: QEMU (or gdb), which
+/// handles it itself, gets it, and this process reports how things ended
+/// and cleans up after them.
+pub fn ignore_interrupts() {
     const SIGINT: i32 = 2;
     const SIG_IGN: usize = 1;
     unsafe extern "C" {
@@ -508,6 +594,7 @@ mod tests {
             memory: DEFAULT_MACHINE_MEMORY,
             icount: None,
             debugcon: None,
+            debug: None,
         }
     }
 
@@ -521,6 +608,22 @@ mod tests {
         let line = boot.shell_command();
         assert!(line.contains(" -append 'a=1 b' "), "{line}");
         assert!(line.contains(" -m 512M "), "{line}");
+    }
+
+    #[test]
+    fn gives_the_debugger_its_port() {
+        let mut boot = fake_boot("debug", "");
+        boot.debug = Some(DebugLink::Domain { port: 4321 });
+        let line = boot.shell_command();
+        assert!(
+            line.contains(" -serial stdio ")
+                && line.ends_with(" -serial tcp:127.0.0.1:4321,server=on,wait=off"),
+            "{line}"
+        );
+        boot.debug = Some(DebugLink::Hypervisor { port: 4321 });
+        let line = boot.shell_command();
+        assert!(line.ends_with(" -gdb tcp:127.0.0.1:4321 -S"), "{line}");
+        assert_ne!(free_port().unwrap(), 0);
     }
 
     #[test]

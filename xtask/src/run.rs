@@ -36,6 +36,8 @@ const EXIT_UNEXPECTED: u8 = 125;
 /// memory (for sizing the machine).
 pub struct Plan {
     pub specs: Vec<GuestSpec>,
+    /// The ELF file each domain boots (its symbols, for a debugger).
+    pub elfs: Vec<PathBuf>,
     pub disk: Option<PathBuf>,
     /// The user's images, written back when QEMU ends.
     pub user_disk: Option<PhysicalDisk>,
@@ -58,6 +60,7 @@ impl Plan {
         crate::disk_image::ext2(&disk, DEFAULT_DOMAINS.len())?;
         let memory = vec![mem_per_domain; specs.len()];
         Ok(Plan {
+            elfs: vec![artifacts.guest(DEFAULT_GUEST); specs.len()],
             specs,
             disk: Some(disk),
             user_disk: None,
@@ -80,6 +83,7 @@ impl Plan {
             .iter()
             .map(|domain| domain.mem.unwrap_or(mem_per_domain))
             .collect();
+        let elfs = domains.iter().map(|domain| domain.path.clone()).collect();
         let specs = domains
             .into_iter()
             .zip(extras)
@@ -96,6 +100,7 @@ impl Plan {
             .collect();
         Ok(Plan {
             specs,
+            elfs,
             disk: user_disk.as_ref().map(|disk| disk.path.clone()),
             user_disk,
             memory,
@@ -133,6 +138,26 @@ pub fn run(options: RunOptions) -> Result<ExitCode, String> {
 /// As [`run`]; with `trace`, the hypervisor's tracer is on and QEMU's
 /// debug console (where the trace is written) goes to that file.
 pub fn run_traced(options: RunOptions, trace: Option<&Path>) -> Result<ExitCode, String> {
+    let colour = colour_terminal() && !options.print_qemu;
+    let (mut boot, plan) = prepare(&options, colour)?;
+    if let Some(file) = trace {
+        // Before the user's own words, so that a `trace=N` of theirs wins.
+        let at = boot.cmdline.len() - options.extra_cmdline.len();
+        boot.cmdline.insert(at, "trace".to_string());
+        boot.debugcon = Some(file.to_path_buf());
+    }
+    if options.print_qemu {
+        println!("{}", boot.shell_command());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ran = boot.run_attached(options.timeout);
+    conclude(&plan, ran)
+}
+
+/// Checks the guests, builds, writes the bundle and returns the boot that
+/// `options` describe (not started) and its plan. `colour`: the console
+/// shows on a colour terminal.
+pub fn prepare(options: &RunOptions, colour: bool) -> Result<(Boot, Plan), String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel)?;
     check_cmdline(&options.extra_cmdline)?;
@@ -159,13 +184,10 @@ pub fn run_traced(options: RunOptions, trace: Option<&Path>) -> Result<ExitCode,
         .iter()
         .map(|bytes| format!("dom_mem={}", size_text(*bytes)))
         .collect();
-    if colour_terminal() && !options.print_qemu {
+    if colour {
         cmdline.push("console_color".to_string());
     }
-    if trace.is_some() {
-        cmdline.push("trace".to_string());
-    }
-    cmdline.extend(options.extra_cmdline);
+    cmdline.extend(options.extra_cmdline.iter().cloned());
     let boot = Boot {
         qemu,
         hypervisor: artifacts.hypervisor(),
@@ -175,14 +197,16 @@ pub fn run_traced(options: RunOptions, trace: Option<&Path>) -> Result<ExitCode,
         disk: plan.disk.clone(),
         memory: plan.machine_memory(options.machine_mem, bundle_bytes.len() as u64)?,
         icount: None,
-        debugcon: trace.map(Path::to_path_buf),
+        debugcon: None,
+        debug: None,
     };
-    if options.print_qemu {
-        println!("{}", boot.shell_command());
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok((boot, plan))
+}
 
-    let ran = boot.run_attached(options.timeout);
+/// After QEMU ended (`ran`: how, and its console): writes the user's disk
+/// images back, prints one line per thing that went wrong, and maps the
+/// ending to this process's exit code.
+pub fn conclude(plan: &Plan, ran: Result<(Ending, String), String>) -> Result<ExitCode, String> {
     let copied = plan.user_disk.as_ref().map(PhysicalDisk::copy_back);
     let (ending, serial) = ran?;
     if let Some(Err(error)) = copied {

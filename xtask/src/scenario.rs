@@ -16,6 +16,7 @@ use crate::bundle::GuestSpec;
 use crate::disk_image::Region;
 use crate::elf_corrupt::{Corruption, corrupt};
 use crate::expect::{Expectation, LineMatch};
+use crate::gdb_scenario::Debugging;
 
 /// Time a scenario may run before QEMU is killed.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -77,6 +78,11 @@ pub struct Scenario {
     pub icount: Option<u8>,
     /// A file for QEMU's debug console (a traced boot writes its trace).
     pub debugcon: Option<std::path::PathBuf>,
+    /// Checks what the boot left behind once it passed (a trace, say);
+    /// returns what to print after `ok:`.
+    pub after: Option<fn(&Scenario) -> Result<String, String>>,
+    /// gdb sessions run against the machine while it runs.
+    pub debugging: Option<Box<Debugging>>,
 }
 
 impl Scenario {
@@ -100,6 +106,8 @@ impl Scenario {
             long: false,
             icount: None,
             debugcon: None,
+            after: None,
+            debugging: None,
         }
     }
 
@@ -256,6 +264,12 @@ impl Scenario {
     /// guests measure of time is then theirs and the hypervisor's alone.
     pub fn instruction_clock(mut self, shift: u8) -> Self {
         self.icount = Some(shift);
+        self
+    }
+
+    /// Runs gdb sessions against the machine (see `gdb_scenario`).
+    pub fn debugger(mut self, debugging: Debugging) -> Self {
+        self.debugging = Some(Box::new(debugging));
         self
     }
 

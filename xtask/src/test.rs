@@ -23,7 +23,7 @@ use crate::artifacts::{self, Artifacts, Output};
 use crate::bundle::{self, GuestSpec};
 use crate::cli::TestOptions;
 use crate::crash_trials;
-use crate::qemu::{self, Accel, AccelChoice, Boot, Ending};
+use crate::qemu::{self, Accel, AccelChoice, Boot, DebugLink, Ending};
 use crate::run::Plan;
 use crate::scenario::Scenario;
 use crate::scenarios;
@@ -142,7 +142,6 @@ const TIERS: [Tier; 2] = [
 enum Item {
     Scenario(Box<Scenario>),
     CrashTrials,
-    TraceCounts,
 }
 
 impl Item {
@@ -150,7 +149,6 @@ impl Item {
         match self {
             Item::Scenario(scenario) => scenario.name,
             Item::CrashTrials => crash_trials::NAME,
-            Item::TraceCounts => crate::trace::NAME,
         }
     }
 }
@@ -163,7 +161,7 @@ fn selected(filter: Option<&str>, long: bool, also: bool) -> Result<Vec<Item>, S
         .into_iter()
         .filter(|scenario| long || !scenario.long)
         .map(|scenario| Item::Scenario(Box::new(scenario)))
-        .chain([Item::CrashTrials, Item::TraceCounts])
+        .chain([Item::CrashTrials])
         .collect();
     let Some(filter) = filter else {
         return Ok(all);
@@ -215,16 +213,6 @@ fn run_item(item: &Item, artifacts: &Artifacts, qemu: &std::path::Path, accel: A
                 Err(failure) => report(Err(failure)).failed == 0,
             }
         }
-        Item::TraceCounts => {
-            print_progress(&format!("scenario {} ... ", crate::trace::NAME));
-            match crate::trace::scenario(artifacts, qemu, accel) {
-                Ok(summary) => {
-                    println!("ok: {summary}");
-                    true
-                }
-                Err(failure) => report(Err((failure, None))).failed == 0,
-            }
-        }
     }
 }
 
@@ -236,7 +224,20 @@ fn run_scenario(
     accel: Accel,
 ) -> Tally {
     print_progress(&format!("scenario {} ... ", scenario.name));
-    report(boot_scenario(scenario, artifacts, qemu, accel).map(drop))
+    let booted = boot_scenario(scenario, artifacts, qemu, accel).map(drop);
+    match (booted, scenario.after) {
+        (Ok(()), Some(after)) => match after(scenario) {
+            Ok(summary) => {
+                println!("ok: {summary}");
+                Tally {
+                    passed: 1,
+                    failed: 0,
+                }
+            }
+            Err(failure) => report(Err((failure, None))),
+        },
+        (booted, _) => report(booted),
+    }
 }
 
 /// Boots a scenario of the table (its guests, disk and memory) and checks
@@ -302,7 +303,7 @@ fn boot_and_check(
                 None,
             ))?
             .max(crate::qemu::DEFAULT_MACHINE_MEMORY);
-    let boot = Boot {
+    let mut boot = Boot {
         qemu: qemu.to_path_buf(),
         hypervisor: artifacts.hypervisor(),
         bundle: bundle_path,
@@ -312,17 +313,34 @@ fn boot_and_check(
         memory,
         icount: scenario.icount,
         debugcon: scenario.debugcon.clone(),
+        debug: None,
     };
     let mut input = scenario.input.clone();
     input.extend_from_slice(crate::qemu::END_OF_INPUT);
-    let captured = boot
-        .run_captured_until(
-            scenario.timeout,
-            &input,
-            scenario.kill_on.map(|pattern| (pattern, Duration::ZERO)),
-            scenario.pace,
-        )
-        .map_err(|error| (error, None))?;
+    let kill_on = scenario.kill_on.map(|pattern| (pattern, Duration::ZERO));
+    let run =
+        |boot: &Boot| boot.run_captured_until(scenario.timeout, &input, kill_on, scenario.pace);
+    let (captured, debugged) = match &scenario.debugging {
+        None => (run(&boot), None),
+        Some(debugging) => {
+            let port = qemu::free_port().map_err(|error| (error, None))?;
+            let symbols = match debugging.domain {
+                Some(domain) => {
+                    boot.cmdline.push(format!("gdb={domain}"));
+                    boot.debug = Some(DebugLink::Domain { port });
+                    artifacts.guest(debugging.symbols)
+                }
+                None => {
+                    boot.debug = Some(DebugLink::Hypervisor { port });
+                    artifacts.hypervisor()
+                }
+            };
+            let (captured, transcript, result) =
+                crate::gdb_scenario::run(debugging, port, &symbols, || run(&boot));
+            (captured, Some((transcript, result)))
+        }
+    };
+    let captured = captured.map_err(|error| (error, None))?;
     let mut log = captured.serial.clone();
     if !captured.stderr.trim().is_empty() {
         if !log.is_empty() && !log.ends_with('\n') {
@@ -330,6 +348,13 @@ fn boot_and_check(
         }
         log.push_str("--- qemu stderr ---\n");
         log.push_str(&captured.stderr);
+    }
+    if let Some((transcript, result)) = debugged {
+        if !log.is_empty() && !log.ends_with('\n') {
+            log.push('\n');
+        }
+        log.push_str(&transcript);
+        result.map_err(|reason| (reason, Some(log.clone())))?;
     }
     match captured.ending {
         Ending::TimedOut(timeout) => {

@@ -8,9 +8,8 @@ use std::process::ExitCode;
 
 use shared_abi::trace::Kind;
 
-use crate::artifacts::{self, Artifacts};
+use crate::artifacts;
 use crate::cli::RunOptions;
-use crate::qemu::Accel;
 use crate::scenario::{Guest, ImageSource, Scenario};
 use crate::trace_format::{self, Trace};
 
@@ -55,10 +54,9 @@ pub const NAME: &str = "trace-counts";
 const STATUS_CALLS: u64 = 17;
 const SENDS: u64 = 5;
 
-/// Boots `trace-target` traced and checks, from the JSON, that its track
-/// holds exactly the `event_status` and `event_send` calls and upcalls it
-/// made, and that the summary agrees.
-pub fn scenario(artifacts: &Artifacts, qemu: &Path, accel: Accel) -> Result<String, String> {
+/// The scenario: `trace-target` booted traced; [`check`] then reads the
+/// trace it left.
+pub fn scenario() -> Scenario {
     let mut scenario = Scenario::new(NAME, shared_abi::exit::HvExit::Success);
     scenario.guests.push(Guest {
         name: "traced".into(),
@@ -73,12 +71,20 @@ pub fn scenario(artifacts: &Artifacts, qemu: &Path, accel: Accel) -> Result<Stri
         .expect
         .lines
         .push("trace-target: 17 event_status, 5 event_send, 5 upcalls".into());
-    let dump = dump_path(NAME);
-    let _ = std::fs::remove_file(&dump);
-    scenario.debugcon = Some(dump.clone());
-    crate::test::boot_scenario(&scenario, artifacts, qemu, accel)
-        .map_err(|(reason, log)| format!("{reason}\n{}", log.unwrap_or_default()))?;
-    let trace = read_dump(&dump)?;
+    scenario.debugcon = Some(dump_path(NAME));
+    scenario.after = Some(check);
+    scenario
+}
+
+/// Checks, from the JSON, that the traced domain's track holds exactly the
+/// `event_status` and `event_send` calls and upcalls `trace-target` made,
+/// and that the summary agrees.
+fn check(scenario: &Scenario) -> Result<String, String> {
+    let dump = scenario
+        .debugcon
+        .as_deref()
+        .ok_or("the scenario keeps no trace")?;
+    let trace = read_dump(dump)?;
     let json = trace.to_json();
     let events = json["traceEvents"].as_array().ok_or("no traceEvents")?;
     let domain = *trace

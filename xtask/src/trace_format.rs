@@ -82,6 +82,24 @@ pub fn event_name(record: &Record) -> String {
     }
 }
 
+/// What a slice's details show, named for its kind.
+fn args(record: &Record) -> Value {
+    let hex = |value: u64| format!("{value:#x}");
+    match record.kind {
+        Kind::Hypercall => json!({
+            "number": record.value,
+            "first argument": hex(record.argument),
+            "result": if record.result == u64::MAX { "(another domain ran next)".into() } else { hex(record.result) },
+        }),
+        Kind::ShadowFill => json!({ "address": hex(record.value) }),
+        Kind::Reflected | Kind::Stopped => {
+            json!({ "vector": record.detail, "address": hex(record.value) })
+        }
+        Kind::Upcall => json!({ "entry": hex(record.value) }),
+        _ => json!({}),
+    }
+}
+
 impl Trace {
     fn micros(&self, ticks: u64) -> f64 {
         ticks as f64 * 1e6 / self.tsc_hz as f64
@@ -125,15 +143,11 @@ impl Trace {
                     "ts": ts, "pid": 1, "tid": record.domain,
                     "args": {"requests": record.value}
                 }),
-                _ => json!({
-                    "name": name, "cat": record.kind.name(), "ph": "X",
+                kind => json!({
+                    "name": name, "cat": kind.name(), "ph": "X",
                     "ts": ts, "dur": self.micros(record.duration as u64),
                     "pid": 1, "tid": record.domain,
-                    "args": {
-                        "value": format!("{:#x}", record.value),
-                        "argument": format!("{:#x}", record.argument),
-                        "result": format!("{:#x}", record.result),
-                    }
+                    "args": args(record),
                 }),
             };
             events.push(event);

@@ -9,17 +9,20 @@
 //! the guest's own access would use (with the TLB contract: a guest entry
 //! changed but not invalidated may still be in use). Data is copied in or
 //! out before it is used, so the guest cannot change it under the
-//! hypervisor (no double fetch).
+//! hypervisor (no double fetch). A debugger's access goes through
+//! [`Domain::debug_view`] instead (`mm::guest_view`).
 
 use core::ptr::NonNull;
 
 use shared_abi::Status;
 use volatile::VolatilePtr;
 
+use super::memory::DomainMemory;
 use super::record::Domain;
 use crate::emulate::operation::MAX_INSTRUCTION_BYTES;
 use crate::mm::address::{GuestFrame, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
+use crate::mm::guest_view::GuestView;
 use crate::mm::guest_walk::{self, Access};
 
 impl Domain {
@@ -112,6 +115,13 @@ impl Domain {
 }
 
 impl Domain {
+    /// The domain's memory as a debugger sees it, through the address space
+    /// it runs in (`None` once it has ended).
+    pub fn debug_view(&self) -> Option<GuestView<'_, DomainMemory>> {
+        let (shadow, memory) = (self.shadow.as_ref()?, self.memory.as_ref()?);
+        Some(GuestView::new(memory, shadow.guest_root()))
+    }
+
     /// The machine address of the domain's page at guest-physical `gpa`,
     /// for a page the guest shares with the hypervisor (shared information,
     /// device rings): it must be page-aligned and inside the domain's memory.

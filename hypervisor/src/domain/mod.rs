@@ -25,6 +25,8 @@ pub mod trap_delivery;
 #[cfg(target_os = "none")]
 pub use create::create;
 #[cfg(target_os = "none")]
+pub use memory::DomainMemory;
+#[cfg(target_os = "none")]
 pub use record::{Domain, State};
 
 #[cfg(target_os = "none")]

@@ -15,7 +15,10 @@
 //!
 //! [`Domain::block`] and [`Domain::wake`] change nothing for an ended
 //! domain, and [`Domain::end`] accepts only an ended state, so an ended
-//! domain never runs again. (The record is built on machine frames, so
+//! domain never runs again. Apart from its state, a live domain may be
+//! *held* by a debugger ([`Domain::hold`], [`Domain::release`]): a held
+//! domain is not runnable whatever its state, and its events and timers
+//! wait until it is released. (The record is built on machine frames, so
 //! this is documented here rather than unit-tested on the host.)
 
 use alloc::string::String;
@@ -64,6 +67,8 @@ pub struct Domain {
     vcpu: Vcpu,
     /// Current state: changed only by the lifecycle methods below.
     state: State,
+    /// Stopped by a debugger (not runnable until released).
+    held: bool,
     /// The domain's side of the console (unfinished line, split console).
     console: DomainConsole,
     /// The shared-information page (a frame of the domain's own memory).
@@ -105,6 +110,7 @@ impl Domain {
             traps: [0; shared_abi::trap::VECTORS as usize],
             vcpu,
             state: State::Runnable,
+            held: false,
             console: DomainConsole::default(),
             shared_info: None,
             callback: 0,
@@ -171,10 +177,29 @@ impl Domain {
         matches!(self.state, State::Runnable | State::Blocked)
     }
 
-    /// Whether the domain may be scheduled.
+    /// Whether the domain may be scheduled: runnable and not held.
     #[inline]
     pub fn is_runnable(&self) -> bool {
-        self.state == State::Runnable
+        self.state == State::Runnable && !self.held
+    }
+
+    /// Stops a live domain for a debugger: it is not scheduled until
+    /// [`Domain::release`].
+    #[inline]
+    pub fn hold(&mut self) {
+        self.held = self.is_alive();
+    }
+
+    /// Lets a held domain run again.
+    #[inline]
+    pub fn release(&mut self) {
+        self.held = false;
+    }
+
+    /// Whether a debugger holds the domain.
+    #[inline]
+    pub fn is_held(&self) -> bool {
+        self.held
     }
 
     /// Whether the domain waits for an event.
@@ -356,6 +381,7 @@ impl Domain {
         self.disk.queue = None;
         self.shared_info = None;
         self.state = state;
+        self.held = false;
         if let Some(shadow) = self.shadow.take() {
             let stats = shadow.stats();
             let mut pool = crate::log::LineBuffer::new();

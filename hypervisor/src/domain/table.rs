@@ -29,15 +29,26 @@ pub struct DomainTable {
 }
 
 /// The global table.
-pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable {
-    domains: Vec::new(),
-    current: 0,
-    rejected: 0,
-    timers_changed: false,
-    charged_at: 0,
-});
+pub static DOMAINS: Mutex<DomainTable> = Mutex::new(DomainTable::new());
+
+impl Default for DomainTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl DomainTable {
+    /// A table with no domain.
+    pub const fn new() -> Self {
+        DomainTable {
+            domains: Vec::new(),
+            current: 0,
+            rejected: 0,
+            timers_changed: false,
+            charged_at: 0,
+        }
+    }
+
     /// The identifier the next domain added will have.
     pub fn next_id(&self) -> u32 {
         self.domains.len() as u32 + 1

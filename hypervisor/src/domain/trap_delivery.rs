@@ -16,11 +16,11 @@ use shared_abi::trap::{ExceptionFrame, UPCALL_VECTOR};
 
 use super::record::Domain;
 use super::vcpu::Context;
+use crate::arch::x86_64::registers::RFLAGS_TF;
 use crate::emulate::delivery;
 use crate::mm::address::{GuestVirtAddr, align_down, is_lower_half};
 
 const FRAME_SIZE: u64 = core::mem::size_of::<ExceptionFrame>() as u64;
-const RFLAGS_TF: u64 = 1 << 8;
 const RFLAGS_AC: u64 = 1 << 18;
 
 /// Why a handler could not be entered.

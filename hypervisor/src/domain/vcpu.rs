@@ -34,6 +34,17 @@ impl Vcpu {
     pub fn resume_into(&self, frame: &mut crate::arch::x86_64::entry::TrapFrame) {
         *frame = self.frame;
     }
+
+    /// The registers it resumes with.
+    pub fn registers(&self) -> Registers {
+        self.frame.registers()
+    }
+
+    /// Changes the registers it resumes with (in ring 3, flags sanitised;
+    /// the caller checked that `rip` is a lower-half address).
+    pub fn set_registers(&mut self, regs: &Registers) {
+        self.frame.load_guest(regs);
+    }
 }
 
 /// The registers of a guest context that hypercalls and trap delivery

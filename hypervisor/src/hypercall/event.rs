@@ -112,8 +112,9 @@ pub(super) fn bind_interdomain(
 /// device's backend to run at the next scheduling point.
 #[inline]
 pub(super) fn send(table: &mut DomainTable, EventSend { port }: EventSend) -> Result<(), Status> {
-    table.caller().counters_mut().event();
-    match table.caller().ports().get(port)? {
+    let caller = table.caller();
+    caller.counters_mut().event();
+    match caller.ports().get(port)? {
         Port::Interdomain {
             remote,
             remote_port,
@@ -123,13 +124,13 @@ pub(super) fn send(table: &mut DomainTable, EventSend { port }: EventSend) -> Re
             Ok(())
         }
         Port::Virq(Virq::Timer) => {
-            table.caller().raise(port as u32);
+            caller.raise(port as u32);
             Ok(())
         }
         // The block device serves the notifying domain's queue at once (its
         // completions are then ready when the guest looks).
         Port::Virq(Virq::Block) => {
-            crate::devices::block::service_domain(table.caller());
+            crate::devices::block::service_domain(caller);
             Ok(())
         }
         // The console runs at every scheduling point (when the guest blocks,

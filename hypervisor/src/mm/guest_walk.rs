@@ -91,8 +91,34 @@ pub struct GuestFault {
 }
 
 /// Walks the tables rooted at `root` for `addr` and `access`, updating
-/// accessed/dirty bits on success.
+/// accessed/dirty bits on success. Kept out of line: its callers (the
+/// shadow fill, a hypercall's pointer translation) stay small enough to be
+/// inlined where they are called.
+#[inline(never)]
 pub fn walk<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    root: GuestPhysAddr,
+    addr: GuestVirtAddr,
+    access: Access,
+) -> Result<GuestMapping, GuestFault> {
+    walk_tables::<M, true>(memory, root, addr, access)
+}
+
+/// Walks the tables rooted at `root` for a read of `addr` as [`walk`]
+/// does, but changes nothing: no accessed or dirty bit is set (a look from
+/// outside the guest, such as a debugger's, leaves no trace in its tables).
+pub fn peek<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    root: GuestPhysAddr,
+    addr: GuestVirtAddr,
+) -> Result<GuestMapping, GuestFault> {
+    walk_tables::<M, false>(memory, root, addr, Access::READ)
+}
+
+/// The walk itself; `UPDATE` says whether accessed and dirty bits are set
+/// (inlined whole into each of the two).
+#[inline(always)]
+fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
     memory: &M,
     root: GuestPhysAddr,
     addr: GuestVirtAddr,
@@ -164,7 +190,7 @@ pub fn walk<M: GuestPhysMemory + ?Sized>(
             } else {
                 entry | PageFlags::ACCESSED.bits()
             };
-            if updated != entry {
+            if UPDATE && updated != entry {
                 write_entry(memory, slot, updated);
             }
         }
@@ -199,10 +225,12 @@ fn reserved_bits_set(entry: u64, level: usize) -> bool {
 /// The entry at `slot`. Tables are page-aligned (the root is checked when
 /// it is loaded, and an entry's address bits name a page), so every slot
 /// is aligned: one load.
+#[inline]
 fn read_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr) -> Option<u64> {
     guest_memory::read_aligned(memory, slot)
 }
 
+#[inline]
 fn write_entry<M: GuestPhysMemory + ?Sized>(memory: &M, slot: GuestPhysAddr, value: u64) {
     // The slot was just read, so it is aligned and inside guest memory.
     let _ = guest_memory::write_aligned(memory, slot, value);
@@ -221,6 +249,21 @@ mod tests {
         let mut tables = FakeGuestTables::new(memory);
         let root = tables.alloc_table().unwrap();
         (tables, root)
+    }
+
+    /// Tables mapping 0x40_0000 to frame 0x3000 with `flags`; their root.
+    fn mapped(memory: &FakeGuestMemory, flags: PageFlags) -> u64 {
+        let (mut tables, root) = setup(memory);
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_0000,
+            0x3000,
+            PageSize::Size4K,
+            flags,
+        )
+        .unwrap();
+        root
     }
 
     fn entry(memory: &FakeGuestMemory, root: u64, addr: u64) -> PageFlags {
@@ -249,17 +292,7 @@ mod tests {
     #[test]
     fn walks_and_emulates_accessed_and_dirty_bits() {
         let memory = FakeGuestMemory::new(MEMORY);
-        let (mut tables, root) = setup(&memory);
-        let flags = PageFlags::WRITABLE;
-        page_table::map(
-            &mut tables,
-            root,
-            0x40_0000,
-            0x3000,
-            PageSize::Size4K,
-            flags,
-        )
-        .unwrap();
+        let root = mapped(&memory, PageFlags::WRITABLE);
         let mapping = walk(&memory, GuestPhysAddr(root), GuestVirtAddr(0x40_0123), READ).unwrap();
         assert_eq!(mapping.phys, GuestPhysAddr(0x3123));
         assert!(mapping.writable && mapping.executable);
@@ -278,18 +311,21 @@ mod tests {
     }
 
     #[test]
+    fn a_peek_translates_and_leaves_no_trace() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let root = mapped(&memory, PageFlags::empty());
+        let before = memory.contents().to_vec();
+        let mapping = peek(&memory, GuestPhysAddr(root), GuestVirtAddr(0x40_0042)).unwrap();
+        assert_eq!(mapping.phys, GuestPhysAddr(0x3042));
+        assert!(!mapping.writable);
+        assert_eq!(memory.contents(), &before[..]);
+        assert!(peek(&memory, GuestPhysAddr(root), GuestVirtAddr(0x50_0000)).is_err());
+    }
+
+    #[test]
     fn reports_not_present_and_protection_faults() {
         let memory = FakeGuestMemory::new(MEMORY);
-        let (mut tables, root) = setup(&memory);
-        page_table::map(
-            &mut tables,
-            root,
-            0x40_0000,
-            0x3000,
-            PageSize::Size4K,
-            PageFlags::NO_EXECUTE,
-        )
-        .unwrap();
+        let root = mapped(&memory, PageFlags::NO_EXECUTE);
         let root = GuestPhysAddr(root);
         let fault = walk(&memory, root, GuestVirtAddr(0x50_0000), WRITE).unwrap_err();
         assert_eq!(fault.error_code, error_code::USER | error_code::WRITE);
@@ -445,16 +481,7 @@ mod tests {
     #[test]
     fn a_table_pointing_to_itself_walks_to_the_tables() {
         let memory = FakeGuestMemory::new(MEMORY);
-        let (mut tables, root) = setup(&memory);
-        page_table::map(
-            &mut tables,
-            root,
-            0x40_0000,
-            0x3000,
-            PageSize::Size4K,
-            PageFlags::WRITABLE,
-        )
-        .unwrap();
+        let root = mapped(&memory, PageFlags::WRITABLE);
         // Recursive slot 5: the root maps itself.
         write_entry(&memory, GuestPhysAddr(root + 8 * 5), root | 3);
         let recursive = 5u64 << 39 | 5 << 30 | 5 << 21 | 5 << 12;

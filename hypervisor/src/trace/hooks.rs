@@ -8,7 +8,6 @@
 
 use alloc::vec::Vec;
 
-use shared_abi::Hypercall;
 use shared_abi::trace::{Header, Kind, Record};
 use spin::Mutex;
 
@@ -97,7 +96,9 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
         result: frame.rax,
         ..event(tsc, end, before.domain, Kind::Hypercall)
     });
-    if fast == Fast::Iret && frame.rip == before.callback && number != Hypercall::Iret as u64 {
+    // Resumed at the callback: an upcall was delivered (by this call, or
+    // by `iret` finding another one due).
+    if fast == Fast::Iret && frame.rip == before.callback {
         push(Record {
             value: frame.rip,
             ..event(end, end, before.domain, Kind::Upcall)

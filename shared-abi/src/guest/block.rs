@@ -53,6 +53,10 @@ struct Queue {
     last_used: u16,
     free: [bool; MAX_IN_FLIGHT],
     done: [Option<u8>; MAX_IN_FLIGHT],
+    /// Per slot: whether its header descriptor links to its data
+    /// descriptor (a read or write) rather than straight to its status (a
+    /// flush).
+    links_data: [bool; MAX_IN_FLIGHT],
 }
 
 static QUEUE: Once<Mutex<Queue>> = Once::new();
@@ -62,6 +66,36 @@ impl Queue {
     /// Where guest-physical `phys`, inside the queue's pages, is mapped.
     fn at<T>(&self, phys: u64) -> *mut T {
         (phys + self.virtual_offset) as *mut T
+    }
+
+    /// The guest-physical addresses of request slot `slot`'s header and
+    /// status byte.
+    fn slot_areas(&self, slot: usize) -> (u64, u64) {
+        let header_at = self.scratch + 64 * slot as u64;
+        (header_at, header_at + 32)
+    }
+
+    fn write_descriptor(&self, index: u16, descriptor: Descriptor) {
+        let at = self.descriptors + 16 * u64::from(index);
+        // SAFETY: the descriptor table is this driver's page.
+        unsafe { self.at::<Descriptor>(at).write(descriptor) };
+    }
+
+    /// Writes slot `slot`'s header descriptor, linked to its data
+    /// descriptor or (for a request without data) to its status.
+    fn write_header(&mut self, slot: usize, to_data: bool) {
+        let first = 3 * slot as u16;
+        let (header_at, _) = self.slot_areas(slot);
+        self.write_descriptor(
+            first,
+            Descriptor {
+                addr: header_at,
+                len: 16,
+                flags: DESC_F_NEXT,
+                next: first + if to_data { 1 } else { 2 },
+            },
+        );
+        self.links_data[slot] = to_data;
     }
 }
 
@@ -99,7 +133,7 @@ pub fn init() -> Result<u64, BlockError> {
     hv::devices::block_queue_setup(descriptors, available, used, QUEUE_SIZE)
         .map_err(|_| BlockError::NoDisk)?;
     QUEUE.call_once(|| {
-        Mutex::new(Queue {
+        let mut queue = Queue {
             virtual_offset: phys_to_virt(0) as u64,
             descriptors,
             available,
@@ -109,7 +143,24 @@ pub fn init() -> Result<u64, BlockError> {
             last_used: 0,
             free: [true; MAX_IN_FLIGHT],
             done: [None; MAX_IN_FLIGHT],
-        })
+            links_data: [true; MAX_IN_FLIGHT],
+        };
+        // Each slot's header and status descriptors never change (but for
+        // the header's link, see `enqueue`).
+        for slot in 0..MAX_IN_FLIGHT {
+            queue.write_header(slot, true);
+            let (_, status_at) = queue.slot_areas(slot);
+            queue.write_descriptor(
+                3 * slot as u16 + 2,
+                Descriptor {
+                    addr: status_at,
+                    len: 1,
+                    flags: DESC_F_WRITE,
+                    next: 0,
+                },
+            );
+        }
+        Mutex::new(queue)
     });
     Ok(sectors)
 }
@@ -155,8 +206,7 @@ fn enqueue(
         .ok_or(BlockError::Busy)?;
     q.free[slot] = false;
     q.done[slot] = None;
-    let header_at = q.scratch + 64 * slot as u64;
-    let status_at = header_at + 32;
+    let (header_at, status_at) = q.slot_areas(slot);
     let header = BlockRequestHeader {
         request_type: kind as u32,
         reserved: 0,
@@ -168,36 +218,22 @@ fn enqueue(
         q.at::<u8>(status_at).write_volatile(0xff);
     }
     let first = (3 * slot) as u16;
-    let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
-    let mut chain = [Descriptor {
-        addr: header_at,
-        len: 16,
-        flags: DESC_F_NEXT,
-        next: first + 1,
-    }; 3];
-    let mut count = 1;
+    // The chain: header, data (if any), status; only the data descriptor,
+    // and the header's link when it changes, are written per request.
     if let Some((addr, len)) = data {
-        let flags = DESC_F_NEXT | if device_writes { DESC_F_WRITE } else { 0 };
-        chain[1] = Descriptor {
-            addr,
-            len,
-            flags,
-            next: first + 2,
-        };
-        count = 2;
-    } else {
-        chain[0].next = first + 1;
+        let device_writes = matches!(kind, BlockRequestType::In | BlockRequestType::GetId);
+        q.write_descriptor(
+            first + 1,
+            Descriptor {
+                addr,
+                len,
+                flags: DESC_F_NEXT | if device_writes { DESC_F_WRITE } else { 0 },
+                next: first + 2,
+            },
+        );
     }
-    chain[count] = Descriptor {
-        addr: status_at,
-        len: 1,
-        flags: DESC_F_WRITE,
-        next: 0,
-    };
-    for (index, descriptor) in chain[..=count].iter().enumerate() {
-        let at = q.descriptors + 16 * (first as u64 + index as u64);
-        // SAFETY: the descriptor table is this driver's page.
-        unsafe { q.at::<Descriptor>(at).write(*descriptor) };
+    if q.links_data[slot] != data.is_some() {
+        q.write_header(slot, data.is_some());
     }
     let layout = Layout { size: QUEUE_SIZE };
     let ring = q.available + layout.available_slot(q.next_available);

@@ -129,6 +129,8 @@ pub fn end_of_interrupt() {
 #[derive(Clone, Copy, Debug)]
 #[must_use]
 pub struct Held {
+    /// Whether the timer was armed at all.
+    armed: bool,
     remaining: u32,
 }
 
@@ -137,15 +139,19 @@ pub struct Held {
 /// its deadline (under `-icount ... sleep=off` a halted CPU's clock warps
 /// to the next armed timer).
 pub fn hold() -> Held {
+    let armed = read(REG_INITIAL_COUNT) != 0;
     let remaining = read(REG_CURRENT_COUNT);
     write(REG_INITIAL_COUNT, 0);
-    Held { remaining }
+    Held { armed, remaining }
 }
 
 /// Restarts the timer [`hold`] stopped with the ticks it had left. One
 /// that had already run out fires again at once: its interrupt may have
-/// been taken in ring 0 during the wait, where it preempts nobody.
+/// been taken in ring 0 during the wait, where it preempts nobody. One
+/// that was not armed stays so.
 pub fn release(held: Held) {
-    write(REG_LVT_TIMER, TIMER_VECTOR as u32);
-    write(REG_INITIAL_COUNT, held.remaining.max(1));
+    if held.armed {
+        write(REG_LVT_TIMER, TIMER_VECTOR as u32);
+        write(REG_INITIAL_COUNT, held.remaining.max(1));
+    }
 }

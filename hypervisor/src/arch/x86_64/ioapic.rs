@@ -1,5 +1,7 @@
 //! The I/O APIC: routes a legacy ISA interrupt line to a vector on this CPU.
 
+use core::sync::atomic::{AtomicU16, Ordering};
+
 use crate::mm::address::MachineAddr;
 use crate::mm::direct_map::machine_ptr;
 
@@ -19,41 +21,65 @@ fn write(register: u32, value: u32) {
 
 /// Mask bit of a redirection entry's low word.
 const MASKED: u32 = 1 << 16;
+/// Trigger-mode bit of a redirection entry's low word: level.
+const LEVEL: u32 = 1 << 15;
 
 /// Delivers ISA interrupt `irq` (edge-triggered, active high, as ISA lines
 /// are) to `vector` on the CPU with APIC id 0.
 pub fn route(irq: u8, vector: u8) {
-    Route::masked(irq, vector).unmask();
+    write(entry(irq) + 1, 0);
+    write(entry(irq), vector as u32);
 }
 
-/// A line routed to a vector that its owner masks and unmasks: an edge
-/// while it is masked is not delivered (nor kept for later).
+fn entry(irq: u8) -> u32 {
+    REDIRECTION_BASE + 2 * irq as u32
+}
+
+/// The one-shot line, if one was routed: `irq << 8 | vector`, 0 for none.
+static ONE_SHOT: AtomicU16 = AtomicU16::new(0);
+
+/// A level-triggered line (a PCI device's) whose interrupt masks it: its
+/// owner unmasks it to hear of the next event, and the interrupt handler
+/// ([`interrupted`]) masks it again, so that a line the device keeps
+/// asserting until it is acknowledged neither floods the CPU nor is
+/// missed (unmasking a line that is already asserted delivers it at once,
+/// as a level line should).
 #[derive(Clone, Copy, Debug)]
-pub struct Route {
+pub struct OneShot {
     irq: u8,
     vector: u8,
 }
 
-impl Route {
-    /// Routes `irq` to `vector` as [`route`] does, but masked.
-    pub fn masked(irq: u8, vector: u8) -> Self {
-        let route = Self { irq, vector };
-        write(route.entry() + 1, 0);
-        route.mask();
-        route
+impl OneShot {
+    /// Routes `irq` to `vector`, masked. There is one such line.
+    pub fn route(irq: u8, vector: u8) -> Self {
+        let line = Self { irq, vector };
+        write(entry(irq) + 1, 0);
+        line.mask();
+        ONE_SHOT.store(u16::from(irq) << 8 | u16::from(vector), Ordering::SeqCst);
+        line
     }
 
-    fn entry(self) -> u32 {
-        REDIRECTION_BASE + 2 * self.irq as u32
-    }
-
-    /// Lets the line's edges through.
+    /// Lets the line's next interrupt through (at once if it is asserted).
     pub fn unmask(self) {
-        write(self.entry(), self.vector as u32);
+        write(entry(self.irq), LEVEL | self.vector as u32);
     }
 
-    /// Stops the line's edges.
+    /// Holds the line's interrupts back.
     pub fn mask(self) {
-        write(self.entry(), MASKED | self.vector as u32);
+        write(entry(self.irq), MASKED | LEVEL | self.vector as u32);
+    }
+}
+
+/// Called by the interrupt handler for `vector` (before the EOI): masks
+/// the one-shot line if that is what interrupted.
+pub fn interrupted(vector: u8) {
+    let line = ONE_SHOT.load(Ordering::SeqCst);
+    if line != 0 && line as u8 == vector {
+        OneShot {
+            irq: (line >> 8) as u8,
+            vector,
+        }
+        .mask();
     }
 }

@@ -1,6 +1,9 @@
 //! The general registers, instruction pointer, stack pointer and flags of
 //! a ring 3 context: what a vCPU saves while it is not running.
 
+/// RFLAGS.TF: the CPU raises a debug exception after each instruction.
+pub const RFLAGS_TF: u64 = 1 << 8;
+
 /// General registers, instruction pointer, stack pointer and flags of a
 /// guest context.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! The COM1 16550 UART, the hypervisor's only output device.
+//! The 16550 UARTs: COM1, the hypervisor's log and console device, and
+//! COM2, the debugger's line when QEMU provides one.
 //!
 //! All output (log lines and guest console lines) goes through [`write`],
 //! which holds one lock per call so that lines never interleave.
@@ -130,10 +131,10 @@ impl KeptBytes {
 }
 
 #[cfg(target_os = "none")]
-pub use com1::*;
+pub use ports::*;
 
 #[cfg(target_os = "none")]
-mod com1 {
+mod ports {
     use spin::Mutex;
     use uart_16550::Uart16550;
     use uart_16550::backend::PioBackend;
@@ -141,56 +142,93 @@ mod com1 {
 
     use super::{KeepInput, KeptBytes, configure};
 
-    const COM1: u16 = 0x3f8;
-
     /// ISA interrupt line of COM1.
     pub const IRQ: u8 = 4;
 
-    static PORT: Mutex<Option<Uart16550<KeepInput<PioBackend>>>> = Mutex::new(None);
-
-    /// Initialises COM1 (see the module's documentation). Output before this
-    /// is dropped. Returns the input that arrived before it, for the console.
-    pub fn init() -> Option<KeptBytes> {
-        // SAFETY: COM1 exists on the PC platform QEMU emulates and this is
-        // the only code that drives it.
-        let pio = *unsafe { Uart16550::new_port(COM1) }.ok()?.backend();
-        let (uart, kept) = configure(pio)?;
-        *PORT.lock() = Some(uart);
-        Some(kept)
+    /// One 16550 at an I/O port base, programmed with [`super::CONFIG`].
+    pub struct SerialPort {
+        base: u16,
+        uart: Mutex<Option<Uart16550<KeepInput<PioBackend>>>>,
     }
 
-    /// Enables the receive interrupt (OUT2, which gates the line on PCs,
-    /// is set by the driver's `init`).
-    pub fn enable_receive_interrupt() {
-        if let Some(uart) = PORT.lock().as_mut() {
-            uart.enable_interrupts(IER::DATA_READY);
+    /// COM1: the hypervisor's log and the guests' consoles.
+    static COM1: SerialPort = SerialPort::new(0x3f8);
+
+    /// COM2: the line a debugger talks to (present only when QEMU is given
+    /// a second serial port).
+    pub static COM2: SerialPort = SerialPort::new(0x2f8);
+
+    impl SerialPort {
+        const fn new(base: u16) -> Self {
+            Self {
+                base,
+                uart: Mutex::new(None),
+            }
         }
-    }
 
-    /// Reads every byte the UART has received into `buffer`; returns the count.
-    pub fn receive(buffer: &mut [u8]) -> usize {
-        PORT.lock()
-            .as_mut()
-            .map_or(0, |uart| uart.receive_bytes(buffer))
-    }
+        /// Programs the UART (see the module's documentation); `None` if
+        /// there is none at this base. Returns the input that arrived before.
+        pub fn init(&self) -> Option<KeptBytes> {
+            // SAFETY: the PC platform QEMU emulates decodes these ports as
+            // a 16550 (or as nothing, which the driver's checks then report)
+            // and this port's lock is the only code that drives it.
+            let pio = *unsafe { Uart16550::new_port(self.base) }.ok()?.backend();
+            let (uart, kept) = configure(pio)?;
+            *self.uart.lock() = Some(uart);
+            Some(kept)
+        }
 
-    /// Writes every byte of each part, in order, as one unit.
-    pub fn write(parts: &[&[u8]]) {
-        let mut port = PORT.lock();
-        if let Some(uart) = port.as_mut() {
-            for part in parts {
-                uart.send_bytes_exact(part);
+        /// Reads every byte the UART has received into `buffer`; returns
+        /// the count.
+        pub fn receive(&self, buffer: &mut [u8]) -> usize {
+            self.uart
+                .lock()
+                .as_mut()
+                .map_or(0, |uart| uart.receive_bytes(buffer))
+        }
+
+        /// Writes every byte of each part, in order, as one unit.
+        pub fn write(&self, parts: &[&[u8]]) {
+            let mut port = self.uart.lock();
+            if let Some(uart) = port.as_mut() {
+                for part in parts {
+                    uart.send_bytes_exact(part);
+                }
             }
         }
     }
 
-    /// Writes bytes from a context that may have interrupted a holder of the
-    /// lock (the fatal-fault path): the lock is taken over.
+    /// Initialises COM1 (see the module's documentation). Output before this
+    /// is dropped. Returns the input that arrived before it, for the console.
+    pub fn init() -> Option<KeptBytes> {
+        COM1.init()
+    }
+
+    /// Enables COM1's receive interrupt (OUT2, which gates the line on PCs,
+    /// is set by the driver's `init`).
+    pub fn enable_receive_interrupt() {
+        if let Some(uart) = COM1.uart.lock().as_mut() {
+            uart.enable_interrupts(IER::DATA_READY);
+        }
+    }
+
+    /// Reads every byte COM1 has received into `buffer`; returns the count.
+    pub fn receive(buffer: &mut [u8]) -> usize {
+        COM1.receive(buffer)
+    }
+
+    /// Writes every byte of each part to COM1, in order, as one unit.
+    pub fn write(parts: &[&[u8]]) {
+        COM1.write(parts)
+    }
+
+    /// Writes bytes to COM1 from a context that may have interrupted a
+    /// holder of the lock (the fatal-fault path): the lock is taken over.
     pub fn write_forced(bytes: &[u8]) {
-        if PORT.is_locked() {
+        if COM1.uart.is_locked() {
             // SAFETY: only called on the way to stopping the machine, when the
             // interrupted holder will never run again.
-            unsafe { PORT.force_unlock() };
+            unsafe { COM1.uart.force_unlock() };
         }
         write(&[bytes]);
     }

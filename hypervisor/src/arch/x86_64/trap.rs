@@ -13,7 +13,7 @@ use spin::Once;
 
 use super::entry::{self, ScratchFrame, TrapFrame};
 use super::fatal;
-use super::{apic, cpu, serial};
+use super::{apic, cpu, ioapic, serial};
 
 /// Why a guest stopped running.
 #[derive(Clone, Copy, Debug)]
@@ -179,7 +179,9 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
         Exit::Device
     } else if frame.scratch.vector == apic::DISK_VECTOR as u64 {
         // The disk's waiter acknowledges the device itself: this interrupt
-        // only ends its `hlt`.
+        // only ends its `hlt`, and masks its line until the waiter asks
+        // for the next one.
+        ioapic::interrupted(apic::DISK_VECTOR);
         Exit::Device
     } else {
         Exit::Timer

@@ -30,7 +30,7 @@ struct Disk {
     device: Device,
     /// Its interrupt, routed to [`apic::DISK_VECTOR`] and unmasked only
     /// while a request is waited for; without it completions are polled.
-    interrupt: Option<ioapic::Route>,
+    interrupt: Option<ioapic::OneShot>,
 }
 
 static DISK: Once<Mutex<Disk>> = Once::new();
@@ -69,7 +69,7 @@ pub fn probe() -> Option<u64> {
     device.ack_interrupt();
     let sectors = device.capacity();
     let interrupt =
-        interrupt_line(function).map(|line| ioapic::Route::masked(line, apic::DISK_VECTOR));
+        interrupt_line(function).map(|line| ioapic::OneShot::route(line, apic::DISK_VECTOR));
     if interrupt.is_none() {
         log::warn!("disk: no interrupt line assigned; completions are polled");
     }
@@ -138,7 +138,7 @@ enum Step {
 pub fn flush() -> Result<(), IoError> {
     with(|disk| {
         let flushed = disk.device.flush().map_err(|_| IoError);
-        // Lower the line, so that the next completion raises an edge.
+        // Lower the line: the next request's completion asserts it anew.
         disk.device.ack_interrupt();
         flushed
     })
@@ -157,7 +157,7 @@ fn with(f: impl FnOnce(&mut Disk) -> Result<(), IoError>) -> Result<(), IoError>
 
 /// What [`Disk::expect_completion`] set up for [`Disk::wait`].
 struct Waiting {
-    line: ioapic::Route,
+    line: ioapic::OneShot,
     timer: apic::Held,
 }
 
@@ -193,7 +193,10 @@ impl Disk {
     ///
     /// With an interrupt line, every request costs the same instructions
     /// however long the host takes: exactly one `hlt`, which the
-    /// completion's interrupt ends (at once if it is already pending).
+    /// completion's interrupt ends (at once if it is already pending). The
+    /// line is level-triggered and masked by its own interrupt, so a wake
+    /// for anything else (an interrupt left from before) only lowers the
+    /// line and lets it through again: a completion is never missed.
     fn wait(&mut self, waiting: Option<Waiting>, token: Option<u16>) {
         let Some(waiting) = waiting else {
             while token.is_some() && self.device.peek_used() != token {
@@ -207,10 +210,18 @@ impl Disk {
                 if self.device.peek_used() == token {
                     break;
                 }
+                // Woken by something else: lower the line, look again (the
+                // completion may have come between the look and the
+                // lowering), and let the line through again.
+                self.device.ack_interrupt();
+                if self.device.peek_used() == token {
+                    break;
+                }
+                waiting.line.unmask();
             }
         }
         waiting.line.mask();
-        // Lower the line, so that the next completion raises an edge.
+        // Lower the line: the next request's completion asserts it anew.
         self.device.ack_interrupt();
         apic::release(waiting.timer);
     }
