@@ -12,8 +12,9 @@ use shared_abi::exit::HvExit;
 use crate::scenario::Scenario;
 
 /// What the `native` guest prints, in order, in either emulating mode.
-const NATIVE_LINES: [&str; 10] = [
+const NATIVE_LINES: [&str; 11] = [
     "cli/sti: an event sent while masked was delivered at sti",
+    "a single step over an emulated instruction trapped right after it",
     "sti; hlt woke on the timer; hlt with an event pending returned at once",
     "mov cr3 switched between two address spaces and mov reg, cr3 read them back",
     "invlpg dropped a stale translation",

@@ -4,7 +4,7 @@
 //! its argument string, `mode=patch`, to check the patched bytes too).
 //!
 //! In order: `cli`/`sti` against the shared page's mask and an event
-//! sent while masked; `sti; hlt` woken by the timer and `hlt` with an
+//! sent while masked; a single step over an emulated `cli`; `sti; hlt` woken by the timer and `hlt` with an
 //! event already pending; `mov cr3` and `mov reg, cr3` between two
 //! address spaces that map a page differently; `invlpg` dropping a stale
 //! translation; the console UART (`in` of the line status, `out` of each
@@ -23,6 +23,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use bootloader_api::{BootInfo, entry_point};
 use shared_abi::emulation::{COM1, GATE_BYTES, VIRTUAL_CR0, VIRTUAL_EFER, gate, msr};
 use shared_abi::event::Virq;
+use shared_abi::trap::ExceptionFrame;
 
 use guest_kernel::memory::paging::{self, GuestTables, PageFlags, PageSize};
 use guest_kernel::memory::frames;
@@ -67,6 +68,41 @@ fn interrupt_flag(send_port: u32) {
     check!(!masked(), "sti did not unmask");
     check!(events() == before + 1, "the pending event was not delivered at sti");
     println!("cli/sti: an event sent while masked was delivered at sti");
+}
+
+static STEPPED_AT: AtomicU64 = AtomicU64::new(0);
+
+fn stepped(frame: &mut ExceptionFrame) {
+    STEPPED_AT.store(frame.rip, Ordering::SeqCst);
+    frame.rflags &= !TRAP_FLAG;
+}
+
+const TRAP_FLAG: u64 = 1 << 8;
+
+/// Single-stepping over an emulated instruction traps right after it, as
+/// over any other.
+fn single_step() {
+    hv::trap::set_handler(1, stepped)
+        .unwrap_or_else(|_| scenario::fail(format_args!("set_handler")));
+    let after: u64;
+    // SAFETY: sets TF; the trap after `cli` lands in `stepped`, which
+    // clears it; then interrupts are enabled again.
+    unsafe {
+        asm!(
+            "pushfq",
+            "or qword ptr [rsp], {tf}",
+            "popfq",
+            "cli",
+            "2:",
+            "lea {after}, [rip + 2b]",
+            tf = const TRAP_FLAG,
+            after = out(reg) after,
+        )
+    };
+    native::sti();
+    check!(STEPPED_AT.load(Ordering::SeqCst) == after, "no single-step trap right after the emulated cli");
+    let _ = hv::trap::clear_handler(1);
+    println!("a single step over an emulated instruction trapped right after it");
 }
 
 fn halt(send_port: u32) {
@@ -365,6 +401,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     interrupts::on_port(bound, count_event);
 
     interrupt_flag(offered);
+    single_step();
     halt(offered);
     map_code();
     let (root, other) = address_spaces();

@@ -11,8 +11,9 @@ use super::execute::{Effect, Exception, execute};
 use super::operation::{self, Kind, MAX_INSTRUCTION_BYTES, Operation};
 use super::patch::{INT3, Patch};
 use crate::arch::x86_64::entry::TrapFrame;
-use crate::arch::x86_64::exception::{BREAKPOINT, GENERAL_PROTECTION, PAGE_FAULT};
-use crate::containment;
+use crate::arch::x86_64::exception::{BREAKPOINT, DEBUG, GENERAL_PROTECTION, PAGE_FAULT};
+use crate::arch::x86_64::registers::RFLAGS_TF;
+use crate::{containment, debug};
 use crate::domain::{Domain, State, trap_delivery};
 use crate::hypercall::Outcome;
 use crate::instruction::{Privileged, privileged_instruction};
@@ -72,8 +73,12 @@ fn run(domain: &mut Domain, frame: &mut TrapFrame, operation: &Operation) -> Opt
     match effect {
         Effect::NotEmulated => None,
         Effect::Continue => {
+            let stepping = frame.scratch.rflags & RFLAGS_TF != 0;
             frame.load_guest(&regs);
-            Some((Outcome::Resume, true))
+            match stepping {
+                true => Some((single_step(domain, frame), true)),
+                false => Some((Outcome::Resume, true)),
+            }
         }
         Effect::Halt => {
             frame.load_guest(&regs);
@@ -85,6 +90,21 @@ fn run(domain: &mut Domain, frame: &mut TrapFrame, operation: &Operation) -> Opt
         }
         Effect::Raise(exception) => Some((raise(domain, frame, exception), false)),
     }
+}
+
+/// The single-step trap the CPU raises after an instruction run with TF
+/// set, which the emulated one did not: a debugger stepping the domain
+/// takes it, else the guest does.
+fn single_step(domain: &mut Domain, frame: &mut TrapFrame) -> Outcome {
+    if debug::takes_trap(domain, frame, DEBUG) {
+        return Outcome::Yield;
+    }
+    let exception = Exception {
+        vector: DEBUG,
+        error_code: 0,
+        address: 0,
+    };
+    raise(domain, frame, exception)
 }
 
 /// Delivers `exception` at the instruction, or stops the domain if it

@@ -1,5 +1,7 @@
 //! Names and properties of the x86 exception vectors.
 
+/// Vector of the debug exception (the single-step trap).
+pub const DEBUG: u8 = 1;
 /// Vector of the breakpoint trap (`int3`).
 pub const BREAKPOINT: u8 = 3;
 /// Vector of the stack-segment fault.
