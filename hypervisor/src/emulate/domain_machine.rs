@@ -10,7 +10,7 @@ use super::virtual_cpu::{TableRegister, VirtualCpu};
 use crate::arch::x86_64::cpu;
 use crate::domain::{Domain, trap_delivery};
 use crate::hypercall::mmu;
-use crate::mm::address::{GuestVirtAddr, PAGE_SIZE, align_down};
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down};
 
 /// The running domain, in an emulating mode.
 pub struct DomainMachine<'a> {
@@ -44,16 +44,16 @@ impl<'a> DomainMachine<'a> {
 }
 
 impl Machine for DomainMachine<'_> {
-    fn read(&mut self, address: u64, out: &mut [u8]) -> Result<(), MemoryFault> {
+    fn read(&mut self, address: GuestVirtAddr, out: &mut [u8]) -> Result<(), MemoryFault> {
         self.domain
-            .read_guest(GuestVirtAddr(address), out)
-            .map_err(|_| self.fault(address, out.len(), false))
+            .read_guest(address, out)
+            .map_err(|_| self.fault(address.as_u64(), out.len(), false))
     }
 
-    fn write(&mut self, address: u64, data: &[u8]) -> Result<(), MemoryFault> {
+    fn write(&mut self, address: GuestVirtAddr, data: &[u8]) -> Result<(), MemoryFault> {
         self.domain
-            .write_guest(GuestVirtAddr(address), data)
-            .map_err(|_| self.fault(address, data.len(), true))
+            .write_guest(address, data)
+            .map_err(|_| self.fault(address.as_u64(), data.len(), true))
     }
 
     fn cpu(&mut self) -> &mut VirtualCpu {
@@ -77,17 +77,19 @@ impl Machine for DomainMachine<'_> {
         self.domain.shared().is_some()
     }
 
-    fn root(&self) -> u64 {
+    fn root(&self) -> GuestPhysAddr {
         self.domain
             .shadow()
-            .map_or(0, |shadow| shadow.guest_root().as_u64())
+            .map_or(GuestPhysAddr(0), |shadow| shadow.guest_root())
     }
 
-    fn switch_root(&mut self, root: u64) -> bool {
+    fn switch_root(&mut self, root: GuestPhysAddr) -> bool {
+        let root = root.as_u64();
         mmu::set_base(self.domain, MmuSetBase { root }).is_ok()
     }
 
-    fn invalidate_page(&mut self, address: u64) {
+    fn invalidate_page(&mut self, address: GuestVirtAddr) {
+        let address = address.as_u64();
         let _ = mmu::invalidate_page(self.domain, MmuInvalidatePage { address });
     }
 

@@ -24,7 +24,7 @@ use super::uart;
 use super::virtual_cpu::{TABLE_REGISTER_BYTES, TableRegister};
 use crate::arch::x86_64::exception::{GENERAL_PROTECTION, PAGE_FAULT, STACK_FAULT};
 use crate::arch::x86_64::registers::Registers;
-use crate::mm::address::is_lower_half;
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, is_lower_half};
 
 /// An exception the guest takes at the instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ fn perform<M: Machine>(
             if value & 0x7ff0_0000_0000_0000 != 0 {
                 return Err(Effect::NotEmulated);
             }
-            if !machine.switch_root(value & 0x000f_ffff_ffff_f000) {
+            if !machine.switch_root(GuestPhysAddr(value & 0x000f_ffff_ffff_f000)) {
                 return Err(Effect::NotEmulated);
             }
         }
@@ -119,18 +119,18 @@ fn perform<M: Machine>(
             let value = match control {
                 0 => VIRTUAL_CR0,
                 2 => machine.cpu().cr2(),
-                3 => machine.root(),
+                3 => machine.root().as_u64(),
                 4 => VIRTUAL_CR4,
                 _ => return Err(Effect::NotEmulated),
             };
             let destination = operation.register(0).ok_or(Effect::NotEmulated)?;
             registers::write(regs, destination, value).ok_or(Effect::NotEmulated)?;
         }
-        Kind::Invlpg => machine.invalidate_page(memory_operand(operation, regs)?),
+        Kind::Invlpg => machine.invalidate_page(GuestVirtAddr(memory_operand(operation, regs)?)),
         Kind::Lidt | Kind::Lgdt => {
             let address = canonical_operand(operation, regs)?;
             let mut bytes = [0u8; TABLE_REGISTER_BYTES];
-            machine.read(address, &mut bytes).map_err(raise)?;
+            machine.read(GuestVirtAddr(address), &mut bytes).map_err(raise)?;
             let table = TableRegister::from_bytes(&bytes);
             if !is_canonical(table.base) {
                 return Err(Effect::Raise(Exception::general_protection()));
@@ -146,7 +146,7 @@ fn perform<M: Machine>(
                 Kind::Sidt => machine.cpu().idtr(),
                 _ => machine.cpu().gdtr(),
             };
-            machine.write(address, &table.to_bytes()).map_err(raise)?;
+            machine.write(GuestVirtAddr(address), &table.to_bytes()).map_err(raise)?;
         }
         Kind::Smsw => store_word(operation, regs, machine, VIRTUAL_CR0 & 0xffff)?,
         // No task register or LDT is ever loaded: both selectors are 0.
@@ -235,7 +235,7 @@ fn store_word<M: Machine>(
     }
     let address = canonical_operand(operation, regs)?;
     machine
-        .write(address, &(value as u16).to_le_bytes())
+        .write(GuestVirtAddr(address), &(value as u16).to_le_bytes())
         .map_err(raise)
 }
 
@@ -261,7 +261,7 @@ fn iretq<M: Machine>(regs: &mut Registers, machine: &mut M) -> Result<Effect, Ef
         }));
     }
     let mut bytes = [0u8; FRAME_BYTES];
-    machine.read(regs.rsp, &mut bytes).map_err(raise)?;
+    machine.read(GuestVirtAddr(regs.rsp), &mut bytes).map_err(raise)?;
     let frame = InterruptFrame::from_bytes(&bytes);
     if frame.cs != VIRTUAL_KERNEL_CS as u64 {
         // A return to any other privilege is not the virtual kernel's to

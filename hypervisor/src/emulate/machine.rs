@@ -7,6 +7,7 @@
 //! implements it ([`super::domain_machine`]).
 
 use super::virtual_cpu::{TableRegister, VirtualCpu};
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr};
 
 /// A page fault the guest takes because an operand's memory is not
 /// reachable as the instruction needs it.
@@ -22,9 +23,9 @@ pub struct MemoryFault {
 pub trait Machine {
     /// Copies guest-virtual memory at `address` into `out`, with the
     /// guest's own permissions (accessed bits set as the MMU would).
-    fn read(&mut self, address: u64, out: &mut [u8]) -> Result<(), MemoryFault>;
+    fn read(&mut self, address: GuestVirtAddr, out: &mut [u8]) -> Result<(), MemoryFault>;
     /// Copies `data` to guest-virtual memory at `address` (dirty bits set).
-    fn write(&mut self, address: u64, data: &[u8]) -> Result<(), MemoryFault>;
+    fn write(&mut self, address: GuestVirtAddr, data: &[u8]) -> Result<(), MemoryFault>;
     /// The virtual CPU's registers.
     fn cpu(&mut self) -> &mut VirtualCpu;
     /// `lidt`: from now on exceptions and upcalls are delivered through
@@ -36,12 +37,12 @@ pub trait Machine {
     /// shared-information page has no way to receive one).
     fn can_halt(&self) -> bool;
     /// The guest-physical root of the current address space (CR3).
-    fn root(&self) -> u64;
+    fn root(&self) -> GuestPhysAddr;
     /// Switches to the address space rooted at guest-physical `root`;
     /// `false` if the domain's memory has no such page.
-    fn switch_root(&mut self, root: u64) -> bool;
+    fn switch_root(&mut self, root: GuestPhysAddr) -> bool;
     /// Drops the translation of the page holding `address`.
-    fn invalidate_page(&mut self, address: u64);
+    fn invalidate_page(&mut self, address: GuestVirtAddr);
     /// Sends one byte to the domain's console.
     fn console_byte(&mut self, byte: u8);
     /// The time-stamp counter.

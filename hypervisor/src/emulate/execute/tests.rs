@@ -11,6 +11,7 @@ use shared_abi::emulation::{RFLAGS_IF, VIRTUAL_CR0, VIRTUAL_EFER, VIRTUAL_KERNEL
 use super::*;
 use crate::emulate::operation::decode;
 use crate::emulate::virtual_cpu::VirtualCpu;
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr};
 
 /// Guest memory: one window of bytes at `BASE`, the rest unmapped; the
 /// window's last page is read-only.
@@ -63,13 +64,13 @@ impl Fake {
 }
 
 impl Machine for Fake {
-    fn read(&mut self, address: u64, out: &mut [u8]) -> Result<(), MemoryFault> {
-        let start = self.range(address, out.len(), false)?;
+    fn read(&mut self, address: GuestVirtAddr, out: &mut [u8]) -> Result<(), MemoryFault> {
+        let start = self.range(address.as_u64(), out.len(), false)?;
         out.copy_from_slice(&self.memory[start..start + out.len()]);
         Ok(())
     }
-    fn write(&mut self, address: u64, data: &[u8]) -> Result<(), MemoryFault> {
-        let start = self.range(address, data.len(), true)?;
+    fn write(&mut self, address: GuestVirtAddr, data: &[u8]) -> Result<(), MemoryFault> {
+        let start = self.range(address.as_u64(), data.len(), true)?;
         self.memory[start..start + data.len()].copy_from_slice(data);
         Ok(())
     }
@@ -85,18 +86,18 @@ impl Machine for Fake {
     fn can_halt(&self) -> bool {
         self.shared_page
     }
-    fn root(&self) -> u64 {
-        self.root
+    fn root(&self) -> GuestPhysAddr {
+        GuestPhysAddr(self.root)
     }
-    fn switch_root(&mut self, root: u64) -> bool {
-        let ok = root < 0x100_0000;
+    fn switch_root(&mut self, root: GuestPhysAddr) -> bool {
+        let ok = root.as_u64() < 0x100_0000;
         if ok {
-            self.root = root;
+            self.root = root.as_u64();
         }
         ok
     }
-    fn invalidate_page(&mut self, address: u64) {
-        self.invalidated.push(address);
+    fn invalidate_page(&mut self, address: GuestVirtAddr) {
+        self.invalidated.push(address.as_u64());
     }
     fn console_byte(&mut self, byte: u8) {
         self.console.push(byte);
@@ -184,14 +185,14 @@ fn descriptor_tables_load_and_store() {
         limit: 0x21f,
         base: 0x7000_1000,
     };
-    fake.write(BASE, &table.to_bytes()).unwrap();
+    fake.write(GuestVirtAddr(BASE), &table.to_bytes()).unwrap();
     regs.rax = BASE;
     assert_eq!(run(&[0x0f, 0x01, 0x18], &mut regs, &mut fake), Effect::Continue);
     assert_eq!(fake.cpu.idt(), Some(table));
     regs.rax = BASE + 0x100;
     assert_eq!(run(&[0x0f, 0x01, 0x08], &mut regs, &mut fake), Effect::Continue);
     let mut stored = [0u8; 10];
-    fake.read(BASE + 0x100, &mut stored).unwrap();
+    fake.read(GuestVirtAddr(BASE + 0x100), &mut stored).unwrap();
     assert_eq!(stored, table.to_bytes(), "sidt gives the virtual table");
     // sidt into read-only memory, lidt from unmapped memory, a
     // non-canonical operand, a non-canonical base.
@@ -209,7 +210,7 @@ fn descriptor_tables_load_and_store() {
         limit: 0,
         base: 0x0000_8000_0000_0000,
     };
-    fake.write(BASE, &bad.to_bytes()).unwrap();
+    fake.write(GuestVirtAddr(BASE), &bad.to_bytes()).unwrap();
     regs.rax = BASE;
     assert_eq!(run(&[0x0f, 0x01, 0x10], &mut regs, &mut fake), GP);
     assert_eq!(fake.cpu.gdtr(), TableRegister::default());
@@ -225,10 +226,10 @@ fn machine_status_and_selectors() {
     run(&[0x48, 0x0f, 0x01, 0xe0], &mut regs, &mut fake); // smsw rax
     assert_eq!(regs.rax, VIRTUAL_CR0 & 0xffff);
     regs.rbx = BASE + 8;
-    fake.write(BASE + 8, &[0xff; 4]).unwrap();
+    fake.write(GuestVirtAddr(BASE + 8), &[0xff; 4]).unwrap();
     run(&[0x0f, 0x01, 0x23], &mut regs, &mut fake); // smsw [rbx]
     let mut stored = [0u8; 4];
-    fake.read(BASE + 8, &mut stored).unwrap();
+    fake.read(GuestVirtAddr(BASE + 8), &mut stored).unwrap();
     assert_eq!(stored, [0x33, 0x00, 0xff, 0xff], "a 16-bit store");
     regs.rax = 7;
     run(&[0x0f, 0x00, 0xc8], &mut regs, &mut fake); // str eax
@@ -284,7 +285,7 @@ fn iretq_returns_to_the_virtual_kernel_only() {
     let (mut regs, mut fake) = (Registers::default(), Fake::new());
     let frame = InterruptFrame::kernel(0x40_2000, 0x246 | RFLAGS_IF, BASE + 0x800);
     let (_, bytes, len) = frame.push(None).unwrap();
-    fake.write(BASE + 0x100, &bytes[..len]).unwrap();
+    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len]).unwrap();
     regs.rsp = BASE + 0x100;
     assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), Effect::Continue);
     assert_eq!((regs.rip, regs.rsp), (0x40_2000, BASE + 0x800));
@@ -293,13 +294,13 @@ fn iretq_returns_to_the_virtual_kernel_only() {
     let mut to_user = frame;
     to_user.cs = 0x2b;
     let (_, bytes, len) = to_user.push(None).unwrap();
-    fake.write(BASE + 0x100, &bytes[..len]).unwrap();
+    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len]).unwrap();
     regs.rsp = BASE + 0x100;
     assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), Effect::NotEmulated);
     let mut wild = frame;
     wild.rip = 0xffff_8000_0000_0000;
     let (_, bytes, len) = wild.push(None).unwrap();
-    fake.write(BASE + 0x100, &bytes[..len]).unwrap();
+    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len]).unwrap();
     assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), GP);
     regs.rsp = BASE + SIZE as u64 - 8;
     assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), page_fault(BASE + SIZE as u64, 0b100));
