@@ -141,7 +141,8 @@ Usage: cargo xtask bench [--accel auto|kvm|tcg | --icount] [--timeout SECS]
                          [--compare OLD.json] [--trace]
 
 Boot the bench guest (KVM when available), print a table of median cycle
-counts and ratios, and write target/bench.json.
+counts and ratios, then boot the same workload paravirtualized, trapped and
+emulated, and patched, print their comparison, and write target/bench.json.
 
 Options:
   --accel auto|kvm|tcg   Accelerator (default auto).
