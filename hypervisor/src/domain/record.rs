@@ -3,7 +3,8 @@
 //! No field is seen outside `domain/`: callers go through the methods
 //! here (and the ones in [`super::events`], [`super::guest_access`],
 //! [`super::paging`] and [`super::trap_delivery`], the only other files
-//! that see the memory, shadow, trap handlers and shared page), so the
+//! that see the memory, shadow, trap handlers, shared page and emulation
+//! state; the mode is set once, before the domain first runs), so the
 //! rules live with the data. [`super::create`] builds a domain with
 //! [`Domain::new`]. The state moves only as follows, and only through the
 //! methods in this file:
