@@ -95,6 +95,17 @@ pub fn find_domain(name: &str) -> u32 {
     fail(format_args!("domain '{name}' never appeared"))
 }
 
+/// A loopback pair of event-channel ports in this domain: what is sent on
+/// the first arrives at the second. Fails the scenario if either call does.
+pub fn loopback_pair() -> (u32, u32) {
+    let me = start_info().domain_id;
+    let a = crate::hv::events::alloc_unbound(me)
+        .unwrap_or_else(|s| fail(format_args!("alloc: {}", s.name())));
+    let b = crate::hv::events::bind_interdomain(me, a)
+        .unwrap_or_else(|s| fail(format_args!("bind: {}", s.name())));
+    (a, b)
+}
+
 /// Binds port `remote_port` of domain `peer` once the peer has offered it,
 /// yielding until then.
 pub fn bind_when_offered(peer: u32, remote_port: u32) -> u32 {

@@ -83,7 +83,9 @@ pub extern "C" fn hypervisor_main(start_info: u32) -> ! {
     if !features.umip_available {
         log::warn!("cpu: no UMIP: guests can read the descriptor-table addresses with sgdt/sidt");
     } else if !features.umip {
-        log::warn!("cpu: UMIP off (umip=off): guests can read the descriptor-table addresses with sgdt/sidt");
+        log::warn!(
+            "cpu: UMIP off (umip=off): guests can read the descriptor-table addresses with sgdt/sidt"
+        );
     }
     log::debug!(
         "cpu: smep {} smap {} umip {}; {} MiB RAM, {} MiB free",

@@ -164,7 +164,9 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let mut figures = boot_figures(&boot, options.timeout, "the bench guest")?;
-    let comparison_path = artifacts::target_dir().join("bundles").join("three-ways.bundle");
+    let comparison_path = artifacts::target_dir()
+        .join("bundles")
+        .join("three-ways.bundle");
     let workload = artifacts.read_guest("workload")?.into();
     bundle::write(&comparison_path, &three_ways::guests(workload))?;
     let three_ways_boot = Boot {
@@ -175,7 +177,11 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         ..boot
     };
     eprintln!("bench: booting the workload three ways ...");
-    figures.extend(boot_figures(&three_ways_boot, options.timeout, "the workload")?);
+    figures.extend(boot_figures(
+        &three_ways_boot,
+        options.timeout,
+        "the workload",
+    )?);
     print!("{}", table(&figures, accel));
     print!("{}", three_ways::table(&figures, accel));
     let path = artifacts::target_dir().join("bench.json");
@@ -193,7 +199,11 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
 }
 
 /// Boots `boot` and collects its figures; `what` names it when it fails.
-fn boot_figures(boot: &Boot, timeout: std::time::Duration, what: &str) -> Result<Vec<Figure>, String> {
+fn boot_figures(
+    boot: &Boot,
+    timeout: std::time::Duration,
+    what: &str,
+) -> Result<Vec<Figure>, String> {
     let captured = boot.run_captured(timeout)?;
     let succeeded = matches!(
         captured.ending,

@@ -31,11 +31,23 @@ const NATIVE_LINES: [&str; 11] = [
 /// control register, a software interrupt, an instruction it lacks): in
 /// an emulating mode they are contained exactly as in a paravirtual one.
 const NOT_EMULATED: [(&str, &str); 6] = [
-    ("mov-cr0", "general protection fault (privileged instruction mov to cr0)"),
+    (
+        "mov-cr0",
+        "general protection fault (privileged instruction mov to cr0)",
+    ),
     ("in", "general protection fault (privileged instruction in)"),
-    ("out", "general protection fault (privileged instruction out)"),
-    ("wrmsr", "general protection fault (privileged instruction wrmsr)"),
-    ("int", "general protection fault (privileged instruction int 0x80)"),
+    (
+        "out",
+        "general protection fault (privileged instruction out)",
+    ),
+    (
+        "wrmsr",
+        "general protection fault (privileged instruction wrmsr)",
+    ),
+    (
+        "int",
+        "general protection fault (privileged instruction int 0x80)",
+    ),
     ("xsetbv", "invalid opcode (privileged instruction xsetbv)"),
 ];
 
@@ -45,14 +57,24 @@ const FUZZ_INSTRUCTIONS: u32 = 20_000;
 /// The bench's three workload domains: name, mode, arguments.
 pub const WORKLOAD_DOMAINS: [(&str, Mode, &str); 3] = [
     ("pv", Mode::Paravirtual, "ops=pv technique=pv"),
-    ("emulated", Mode::Emulate, "ops=native technique=emulated after=pv"),
-    ("patched", Mode::Patch, "ops=native technique=patched after=emulated"),
+    (
+        "emulated",
+        Mode::Emulate,
+        "ops=native technique=emulated after=pv",
+    ),
+    (
+        "patched",
+        Mode::Patch,
+        "ops=native technique=patched after=emulated",
+    ),
 ];
 
 /// The domain's end-of-run emulation report (`N instructions emulated, M
 /// sites patched, K patched executions`) as numbers.
 fn emulation_report(log: &str, name: &str) -> Option<(u64, u64, u64)> {
-    let line = log.lines().find(|line| line.contains(&format!("'{name}' (")) && line.contains("instructions emulated"))?;
+    let line = log.lines().find(|line| {
+        line.contains(&format!("'{name}' (")) && line.contains("instructions emulated")
+    })?;
     let numbers: Vec<u64> = line
         .split_once("mode): ")?
         .1
@@ -114,8 +136,18 @@ pub fn all() -> Vec<Scenario> {
         }
         native
     };
-    let emulated = native("emulate-instructions", "emulated", Mode::Emulate, nothing_was_patched);
-    let patched = native("patch-instructions", "patched", Mode::Patch, patches_were_taken);
+    let emulated = native(
+        "emulate-instructions",
+        "emulated",
+        Mode::Emulate,
+        nothing_was_patched,
+    );
+    let patched = native(
+        "patch-instructions",
+        "patched",
+        Mode::Patch,
+        patches_were_taken,
+    );
 
     let mut contained = Scenario::new("emulate-contains-the-rest", HvExit::DomainFailed);
     for (class, cause) in NOT_EMULATED {
@@ -214,7 +246,10 @@ mod tests {
         let same = "[fuzz-emulate] emulation fuzz: 5 instructions from seed 1, 2 completed\n\
             [fuzz-patch] emulation fuzz: 5 instructions from seed 1, 2 completed\n";
         assert!(both_modes_ended_alike(same).is_ok());
-        let different = same.replace("[fuzz-patch] emulation fuzz: 5 instructions from seed 1, 2", "[fuzz-patch] emulation fuzz: 5 instructions from seed 1, 3");
+        let different = same.replace(
+            "[fuzz-patch] emulation fuzz: 5 instructions from seed 1, 2",
+            "[fuzz-patch] emulation fuzz: 5 instructions from seed 1, 3",
+        );
         assert!(both_modes_ended_alike(&different).is_err());
         assert!(both_modes_ended_alike("").is_err());
     }

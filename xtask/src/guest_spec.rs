@@ -64,9 +64,8 @@ impl GuestOption {
             "mem" => self.mem = Some(parse_memory(value)?),
             "count" => self.count = parse_count(value)?,
             "mode" => {
-                self.mode = Mode::from_name(value).ok_or_else(|| {
-                    format!("mode `{value}` is not one of pv, emulate, patch")
-                })?
+                self.mode = Mode::from_name(value)
+                    .ok_or_else(|| format!("mode `{value}` is not one of pv, emulate, patch"))?
             }
             "args" => self.args = value.to_string(),
             "disk" if value.is_empty() => return Err("disk= needs a path".to_string()),
@@ -329,7 +328,10 @@ mod tests {
             ("k,mem=lots", "not a size"),
             ("k,mem=1048577", "4 KiB pages"),
             ("k,colour=red", "unknown key `colour`"),
-            ("k,mode=native", "mode `native` is not one of pv, emulate, patch"),
+            (
+                "k,mode=native",
+                "mode `native` is not one of pv, emulate, patch",
+            ),
             ("k,name", "is not key=value"),
             ("k,name=a b", "not ` `"),
             ("k,name=", "name is empty"),

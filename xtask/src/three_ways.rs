@@ -16,7 +16,13 @@ use crate::emulation_scenarios::WORKLOAD_DOMAINS;
 use crate::qemu::Accel;
 
 /// The operations compared, in table order.
-pub const OPERATIONS: [&str; 5] = ["cli_sti", "cr3_switch", "invlpg", "console_byte", "workload"];
+pub const OPERATIONS: [&str; 5] = [
+    "cli_sti",
+    "cr3_switch",
+    "invlpg",
+    "console_byte",
+    "workload",
+];
 /// The techniques, in table order; the first is every ratio's baseline.
 pub const TECHNIQUES: [&str; 3] = ["pv", "emulated", "patched"];
 
@@ -26,8 +32,8 @@ pub fn metrics() -> Vec<(String, Option<String>)> {
         .iter()
         .flat_map(|operation| {
             TECHNIQUES.iter().map(move |technique| {
-                let baseline = (*technique != TECHNIQUES[0])
-                    .then(|| format!("{operation}_{}", TECHNIQUES[0]));
+                let baseline =
+                    (*technique != TECHNIQUES[0]).then(|| format!("{operation}_{}", TECHNIQUES[0]));
                 (format!("{operation}_{technique}"), baseline)
             })
         })

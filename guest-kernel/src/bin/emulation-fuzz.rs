@@ -92,9 +92,17 @@ fn value(random: &mut Random, root: u64) -> u64 {
         7 => 0xffff_ffff_8000_0000 + random.below(1 << 20),
         8 => u64::MAX,
         9 => high | (COM1 as u64 + random.below(10)),
-        10 => [msr::TSC, msr::PAT, msr::EFER, msr::TSC_AUX, 0xc000_0082, 0xffff_ffff]
-            [random.below(6) as usize] as u64
-            | high,
+        10 => {
+            [
+                msr::TSC,
+                msr::PAT,
+                msr::EFER,
+                msr::TSC_AUX,
+                0xc000_0082,
+                0xffff_ffff,
+            ][random.below(6) as usize] as u64
+                | high
+        }
         _ => random.next() | 1 << 62,
     }
 }
@@ -124,7 +132,12 @@ const ANY: Form = Form::Any;
 const MEMORY: Form = Form::Memory;
 const REGISTER: Form = Form::Register;
 
-const fn t(opcode: &'static [u8], modrm: Option<Option<u8>>, form: Form, immediate: usize) -> Template {
+const fn t(
+    opcode: &'static [u8],
+    modrm: Option<Option<u8>>,
+    form: Form,
+    immediate: usize,
+) -> Template {
     Template {
         opcode,
         modrm,
@@ -134,30 +147,30 @@ const fn t(opcode: &'static [u8], modrm: Option<Option<u8>>, form: Form, immedia
 }
 
 const TEMPLATES: [Template; 24] = [
-    t(&[0xfa], None, ANY, 0),                   // cli
-    t(&[0xfb], None, ANY, 0),                   // sti
+    t(&[0xfa], None, ANY, 0),                     // cli
+    t(&[0xfb], None, ANY, 0),                     // sti
     t(&[0x0f, 0x22], Some(Some(3)), REGISTER, 0), // mov cr3, r
     t(&[0x0f, 0x20], Some(None), REGISTER, 0),    // mov r, crN
-    t(&[0x0f, 0x01], Some(Some(7)), MEMORY, 0),     // invlpg
-    t(&[0x0f, 0x01], Some(Some(3)), MEMORY, 0),     // lidt
-    t(&[0x0f, 0x01], Some(Some(2)), MEMORY, 0),     // lgdt
-    t(&[0x0f, 0x01], Some(Some(1)), MEMORY, 0),     // sidt
-    t(&[0x0f, 0x01], Some(Some(0)), MEMORY, 0),     // sgdt
-    t(&[0x0f, 0x01], Some(Some(4)), ANY, 0),    // smsw r/m
-    t(&[0x0f, 0x01], Some(None), ANY, 0),       // group 7, any
-    t(&[0x0f, 0x00], Some(Some(1)), ANY, 0),    // str r/m
-    t(&[0x0f, 0x00], Some(Some(0)), ANY, 0),    // sldt r/m
-    t(&[0xe4], None, ANY, 1),                   // in al, imm8
-    t(&[0xe5], None, ANY, 1),                   // in eax, imm8
-    t(&[0xe6], None, ANY, 1),                   // out imm8, al
-    t(&[0xe7], None, ANY, 1),                   // out imm8, eax
-    t(&[0xec], None, ANY, 0),                   // in al, dx
-    t(&[0xed], None, ANY, 0),                   // in eax, dx
-    t(&[0xee], None, ANY, 0),                   // out dx, al
-    t(&[0xef], None, ANY, 0),                   // out dx, eax
-    t(&[0x0f, 0x32], None, ANY, 0),             // rdmsr
-    t(&[0x0f, 0x30], None, ANY, 0),             // wrmsr
-    t(&[0xcf], None, ANY, 0),                   // iret (with REX.W: iretq)
+    t(&[0x0f, 0x01], Some(Some(7)), MEMORY, 0),   // invlpg
+    t(&[0x0f, 0x01], Some(Some(3)), MEMORY, 0),   // lidt
+    t(&[0x0f, 0x01], Some(Some(2)), MEMORY, 0),   // lgdt
+    t(&[0x0f, 0x01], Some(Some(1)), MEMORY, 0),   // sidt
+    t(&[0x0f, 0x01], Some(Some(0)), MEMORY, 0),   // sgdt
+    t(&[0x0f, 0x01], Some(Some(4)), ANY, 0),      // smsw r/m
+    t(&[0x0f, 0x01], Some(None), ANY, 0),         // group 7, any
+    t(&[0x0f, 0x00], Some(Some(1)), ANY, 0),      // str r/m
+    t(&[0x0f, 0x00], Some(Some(0)), ANY, 0),      // sldt r/m
+    t(&[0xe4], None, ANY, 1),                     // in al, imm8
+    t(&[0xe5], None, ANY, 1),                     // in eax, imm8
+    t(&[0xe6], None, ANY, 1),                     // out imm8, al
+    t(&[0xe7], None, ANY, 1),                     // out imm8, eax
+    t(&[0xec], None, ANY, 0),                     // in al, dx
+    t(&[0xed], None, ANY, 0),                     // in eax, dx
+    t(&[0xee], None, ANY, 0),                     // out dx, al
+    t(&[0xef], None, ANY, 0),                     // out dx, eax
+    t(&[0x0f, 0x32], None, ANY, 0),               // rdmsr
+    t(&[0x0f, 0x30], None, ANY, 0),               // wrmsr
+    t(&[0xcf], None, ANY, 0),                     // iret (with REX.W: iretq)
 ];
 
 const PREFIXES: [u8; 10] = [0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65];
@@ -174,7 +187,11 @@ fn instruction(random: &mut Random, code: &mut [u8]) -> usize {
         push(PREFIXES[random.below(PREFIXES.len() as u64) as usize]);
     }
     if random.below(2) == 0 || template.opcode == [0xcf] {
-        let w = if template.opcode == [0xcf] && random.below(4) != 0 { 0x08 } else { 0 };
+        let w = if template.opcode == [0xcf] && random.below(4) != 0 {
+            0x08
+        } else {
+            0
+        };
         push(0x40 | w | (random.byte() & 0x07));
     }
     template.opcode.iter().for_each(|&byte| push(byte));
@@ -214,7 +231,9 @@ fn instruction(random: &mut Random, code: &mut [u8]) -> usize {
 fn fill(address: u64, len: u64) {
     for offset in (0..len).step_by(8) {
         // SAFETY: the fuzzer's own pages, mapped writable.
-        unsafe { ((address + offset) as *mut u64).write_volatile(u64::from_ne_bytes([PATTERN; 8])) };
+        unsafe {
+            ((address + offset) as *mut u64).write_volatile(u64::from_ne_bytes([PATTERN; 8]))
+        };
     }
 }
 
@@ -301,10 +320,13 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     let root = native::read_cr3();
     // A zero register is a `mov cr3` to the boot tables: they must be the
     // ones in use.
-    check!(root == 0, "the fuzzer runs on the boot tables, not {root:#x}");
+    check!(
+        root == 0,
+        "the fuzzer runs on the boot tables, not {root:#x}"
+    );
     let handlers: [extern "C" fn(); 32] = handlers!(
-        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
-        24, 25, 26, 27, 28, 29, 30, 31
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+        25, 26, 27, 28, 29, 30, 31
     );
     // SAFETY: nothing else uses the table.
     let idt = unsafe { &mut *core::ptr::addr_of_mut!(IDT) };

@@ -33,10 +33,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     check!(interrupts::init().is_ok(), "interrupts::init");
     let me = scenario::start_info().domain_id;
     // A loopback pair: what is sent on `a` arrives at `b`.
-    let a = hv::events::alloc_unbound(me)
-        .unwrap_or_else(|s| scenario::fail(format_args!("alloc: {}", s.name())));
-    let b = hv::events::bind_interdomain(me, a)
-        .unwrap_or_else(|s| scenario::fail(format_args!("bind: {}", s.name())));
+    let (a, b) = scenario::loopback_pair();
     interrupts::on_port(b, count);
     interrupts::enable();
 

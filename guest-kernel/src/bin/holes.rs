@@ -63,8 +63,13 @@ fn native_flags(send_port: u32) {
     native::sti();
     native::set_flags(native::flags() & !RFLAGS_IF);
     check!(mask() == 0, "popf changed the virtual interrupt flag");
-    check!(delivered_now(send_port), "the event was held: popf masked after all?");
-    println!("hole: popf with IF=0 did not fault and masked nothing: an event sent next was delivered");
+    check!(
+        delivered_now(send_port),
+        "the event was held: popf masked after all?"
+    );
+    println!(
+        "hole: popf with IF=0 did not fault and masked nothing: an event sent next was delivered"
+    );
 }
 
 fn native_stores(umip: bool) {
@@ -80,18 +85,34 @@ fn native_stores(umip: bool) {
     let msw = native::smsw();
     let task = native::str();
     if umip {
-        check!((idt_base, idt_limit) == (0, 0), "sidt: {idt_base:#x}/{idt_limit:#x}");
+        check!(
+            (idt_base, idt_limit) == (0, 0),
+            "sidt: {idt_base:#x}/{idt_limit:#x}"
+        );
         check!(gdt == table, "sgdt: {gdt_base:#x}/{gdt_limit:#x}");
         check!(msw as u64 == VIRTUAL_CR0 & 0xffff, "smsw: {msw:#x}");
         check!(task == 0, "str: {task:#x}");
-        println!("UMIP: sidt, sgdt, smsw and str trapped and were emulated: the virtual IDT (none), the guest's own GDT, the virtual CR0 ({msw:#x}), no task register");
+        println!(
+            "UMIP: sidt, sgdt, smsw and str trapped and were emulated: the virtual IDT (none), the guest's own GDT, the virtual CR0 ({msw:#x}), no task register"
+        );
     } else {
-        check!(is_upper_half(idt_base), "sidt did not show the hypervisor's IDT: {idt_base:#x}");
-        check!(is_upper_half(gdt_base), "sgdt did not show the hypervisor's GDT: {gdt_base:#x}");
+        check!(
+            is_upper_half(idt_base),
+            "sidt did not show the hypervisor's IDT: {idt_base:#x}"
+        );
+        check!(
+            is_upper_half(gdt_base),
+            "sgdt did not show the hypervisor's GDT: {gdt_base:#x}"
+        );
         check!(gdt != table, "sgdt showed the guest's table: it trapped");
-        check!(msw as u64 != VIRTUAL_CR0 & 0xffff, "smsw showed the virtual CR0");
+        check!(
+            msw as u64 != VIRTUAL_CR0 & 0xffff,
+            "smsw showed the virtual CR0"
+        );
         check!(task != 0, "str showed no task register");
-        println!("hole: without UMIP sidt shows the hypervisor's IDT at {idt_base:#x}, sgdt its GDT at {gdt_base:#x}, smsw the real CR0 ({msw:#x}), str its task register ({task:#x}): none trapped");
+        println!(
+            "hole: without UMIP sidt shows the hypervisor's IDT at {idt_base:#x}, sgdt its GDT at {gdt_base:#x}, smsw the real CR0 ({msw:#x}), str its task register ({task:#x}): none trapped"
+        );
     }
 }
 
@@ -107,12 +128,22 @@ fn paravirtual(send_port: u32, umip: bool) {
     interrupts::enable();
     let was_enabled = interrupts::disable();
     check!(was_enabled && mask() == 1, "the shared page's mask");
-    check!(!delivered_now(send_port), "an event was delivered while masked");
+    check!(
+        !delivered_now(send_port),
+        "an event was delivered while masked"
+    );
     interrupts::enable();
-    check!(EVENTS.load(Ordering::SeqCst) == 1, "the held event at enable");
-    println!("pv: the virtual interrupt flag is the shared page's mask: an event sent while it was set waited for enable");
+    check!(
+        EVENTS.load(Ordering::SeqCst) == 1,
+        "the held event at enable"
+    );
+    println!(
+        "pv: the virtual interrupt flag is the shared page's mask: an event sent while it was set waited for enable"
+    );
     let root = hv::mmu_get_base();
-    println!("pv: handlers are registered and the address space read by hypercall (root {root:#x}); no descriptor-table store is needed");
+    println!(
+        "pv: handlers are registered and the address space read by hypercall (root {root:#x}); no descriptor-table store is needed"
+    );
     if umip {
         if hv::trap::set_handler(13, skip_sidt).is_err() {
             scenario::fail(format_args!("set_handler"));

@@ -25,8 +25,8 @@ use shared_abi::emulation::{COM1, GATE_BYTES, VIRTUAL_CR0, VIRTUAL_EFER, gate, m
 use shared_abi::event::Virq;
 use shared_abi::trap::ExceptionFrame;
 
-use guest_kernel::memory::paging::{self, GuestTables, PageFlags, PageSize};
 use guest_kernel::memory::frames;
+use guest_kernel::memory::paging::{self, GuestTables, PageFlags, PageSize};
 use guest_kernel::native::{self, TableRegister};
 use guest_kernel::{check, hv, interrupts, println, scenario};
 
@@ -66,7 +66,10 @@ fn interrupt_flag(send_port: u32) {
     check!(events() == before, "an event was delivered while masked");
     native::sti();
     check!(!masked(), "sti did not unmask");
-    check!(events() == before + 1, "the pending event was not delivered at sti");
+    check!(
+        events() == before + 1,
+        "the pending event was not delivered at sti"
+    );
     println!("cli/sti: an event sent while masked was delivered at sti");
 }
 
@@ -100,7 +103,10 @@ fn single_step() {
         )
     };
     native::sti();
-    check!(STEPPED_AT.load(Ordering::SeqCst) == after, "no single-step trap right after the emulated cli");
+    check!(
+        STEPPED_AT.load(Ordering::SeqCst) == after,
+        "no single-step trap right after the emulated cli"
+    );
     let _ = hv::trap::clear_handler(1);
     println!("a single step over an emulated instruction trapped right after it");
 }
@@ -112,12 +118,18 @@ fn halt(send_port: u32) {
     let before = events();
     let _ = hv::events::set_timer(interrupts::now_ns() + 1_000_000);
     native::sti_hlt();
-    check!(events() == before + 1, "sti; hlt returned without the timer event");
+    check!(
+        events() == before + 1,
+        "sti; hlt returned without the timer event"
+    );
     native::cli();
     let _ = hv::events::send(send_port);
     // SAFETY: with an event pending, hlt returns at once.
     unsafe { asm!("hlt", options(nostack)) };
-    check!(events() == before + 1, "hlt with interrupts masked delivered the event");
+    check!(
+        events() == before + 1,
+        "hlt with interrupts masked delivered the event"
+    );
     native::sti();
     check!(events() == before + 2, "the event was lost");
     println!("sti; hlt woke on the timer; hlt with an event pending returned at once");
@@ -126,13 +138,20 @@ fn halt(send_port: u32) {
 /// Two address spaces that map `SPLIT_VIEW` to different frames.
 fn address_spaces() -> (u64, u64) {
     let root = native::read_cr3();
-    check!(root == paging::current_root(), "mov reg, cr3 disagrees with mmu_get_base");
-    let other = paging::clone_address_space(root)
-        .unwrap_or_else(|| scenario::fail(format_args!("clone")));
+    check!(
+        root == paging::current_root(),
+        "mov reg, cr3 disagrees with mmu_get_base"
+    );
+    let other =
+        paging::clone_address_space(root).unwrap_or_else(|| scenario::fail(format_args!("clone")));
     for (space, value) in [(root, 0xaaaa_u64), (other, 0xbbbb)] {
         let frame = frame();
         // SAFETY: a fresh frame of this guest, at the physical offset.
-        unsafe { guest_kernel::memory::phys_to_virt(frame).cast::<u64>().write(value) };
+        unsafe {
+            guest_kernel::memory::phys_to_virt(frame)
+                .cast::<u64>()
+                .write(value)
+        };
         let flags = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
         if paging::map(space, SPLIT_VIEW, frame, PageSize::Size4K, flags).is_err() {
             scenario::fail(format_args!("map the split view"));
@@ -162,18 +181,38 @@ fn mov_cr3(root: u64, other: u64) {
 fn invlpg(root: u64) {
     let fresh = frame();
     // SAFETY: a fresh frame of this guest.
-    unsafe { guest_kernel::memory::phys_to_virt(fresh).cast::<u64>().write(0xcccc) };
+    unsafe {
+        guest_kernel::memory::phys_to_virt(fresh)
+            .cast::<u64>()
+            .write(0xcccc)
+    };
     let flags = PageFlags::WRITABLE | PageFlags::NO_EXECUTE | PageFlags::USER;
-    shared_abi::page_table::remap(&mut GuestTables, root, SPLIT_VIEW, fresh, PageSize::Size4K, flags)
-        .unwrap_or_else(|_| scenario::fail(format_args!("remap")));
-    check!(read_view() == 0xaaaa, "the stale translation should still be in use");
+    shared_abi::page_table::remap(
+        &mut GuestTables,
+        root,
+        SPLIT_VIEW,
+        fresh,
+        PageSize::Size4K,
+        flags,
+    )
+    .unwrap_or_else(|_| scenario::fail(format_args!("remap")));
+    check!(
+        read_view() == 0xaaaa,
+        "the stale translation should still be in use"
+    );
     native::invlpg(SPLIT_VIEW);
-    check!(read_view() == 0xcccc, "invlpg did not drop the stale translation");
+    check!(
+        read_view() == 0xcccc,
+        "invlpg did not drop the stale translation"
+    );
     println!("invlpg dropped a stale translation");
 }
 
 fn console() {
-    check!(native::inb(COM1 + 5) & 0x60 == 0x60, "the UART is not ready");
+    check!(
+        native::inb(COM1 + 5) & 0x60 == 0x60,
+        "the UART is not ready"
+    );
     for &byte in b"native console: written through the UART\n" {
         native::serial_byte(byte);
     }
@@ -224,7 +263,10 @@ fn written_code(root: u64, other: u64, patching: bool) {
     let expect_patched = |address: u64, original: u8, what: &str| {
         let expected = if patching { 0xcc } else { original };
         let byte = code_byte(address);
-        check!(byte == expected, "{what}: byte {byte:#x}, expected {expected:#x}");
+        check!(
+            byte == expected,
+            "{what}: byte {byte:#x}, expected {expected:#x}"
+        );
     };
 
     // A site, then the same site rewritten by the guest.
@@ -239,7 +281,10 @@ fn written_code(root: u64, other: u64, patching: bool) {
     for _ in 0..2 {
         native::cli();
         call_code(CODE, 0, 0);
-        check!(!masked(), "the rewritten site still runs the old instruction");
+        check!(
+            !masked(),
+            "the rewritten site still runs the old instruction"
+        );
         expect_patched(CODE, 0xfb, "rewritten site");
     }
     println!("a site the guest rewrote runs the new instruction");
@@ -249,12 +294,18 @@ fn written_code(root: u64, other: u64, patching: bool) {
     write_code(split, &[0x0f, 0x22, 0xd8, 0xc3]);
     for _ in 0..2 {
         call_code(split, other, 0);
-        check!(native::read_cr3() == other, "the split mov cr3 did not switch");
+        check!(
+            native::read_cr3() == other,
+            "the split mov cr3 did not switch"
+        );
         // SAFETY: back to the first space.
         unsafe { native::write_cr3(root) };
         expect_patched(split, 0x0f, "split site");
     }
-    check!(code_byte(split + 2) == 0xd8, "the tail on the second page is left alone");
+    check!(
+        code_byte(split + 2) == 0xd8,
+        "the tail on the second page is left alone"
+    );
     println!("an instruction split across two pages was emulated");
 
     // A patched site whose operand byte the guest changes: mov cr3, rax
@@ -268,7 +319,10 @@ fn written_code(root: u64, other: u64, patching: bool) {
     expect_patched(site, 0x0f, "mov cr3 site");
     write_code(site + 2, &[0xd9]);
     call_code(site, other, root);
-    check!(native::read_cr3() == root, "the changed operand was not seen: rax used, not rcx");
+    check!(
+        native::read_cr3() == root,
+        "the changed operand was not seen: rax used, not rcx"
+    );
     call_code(site, root, other);
     check!(native::read_cr3() == other, "mov cr3, rcx again");
     // SAFETY: back to the first space.
@@ -374,17 +428,32 @@ fn interrupt_descriptor_table(send_port: u32) {
     // SAFETY: the load faults; the handler skips its three bytes.
     unsafe { asm!("mov rax, qword ptr [rcx]", in("rcx") UNMAPPED, out("rax") _, options(nostack)) };
     check!(PF.load(Ordering::SeqCst) == 1, "#PF through the IDT");
-    check!(native::read_cr2() == UNMAPPED, "cr2 holds the fault address");
+    check!(
+        native::read_cr2() == UNMAPPED,
+        "cr2 holds the fault address"
+    );
     // SAFETY: int3 raises #BP; the handler returns after it.
     unsafe { asm!("int3", options(nostack)) };
-    check!(BP.load(Ordering::SeqCst) == 1, "the guest's own int3 through the IDT");
+    check!(
+        BP.load(Ordering::SeqCst) == 1,
+        "the guest's own int3 through the IDT"
+    );
 
     let _ = hv::events::send(send_port);
-    check!(UPCALLS.load(Ordering::SeqCst) == 0, "delivered while masked");
+    check!(
+        UPCALLS.load(Ordering::SeqCst) == 0,
+        "delivered while masked"
+    );
     native::sti();
-    check!(UPCALLS.load(Ordering::SeqCst) == 1, "the upcall through vector 32 at sti");
+    check!(
+        UPCALLS.load(Ordering::SeqCst) == 1,
+        "the upcall through vector 32 at sti"
+    );
     let _ = hv::events::send(send_port);
-    check!(UPCALLS.load(Ordering::SeqCst) == 2, "the upcall at once when enabled");
+    check!(
+        UPCALLS.load(Ordering::SeqCst) == 2,
+        "the upcall at once when enabled"
+    );
     check!(!masked(), "iretq restored the interrupt flag");
     println!("lidt: #UD, #PF, #BP and upcalls entered through the IDT and left with iretq");
 }

@@ -29,11 +29,7 @@ fn count(_port: u32) {
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_memory(boot_info, None);
     check!(interrupts::init().is_ok(), "interrupts::init");
-    let me = scenario::start_info().domain_id;
-    let a = hv::events::alloc_unbound(me)
-        .unwrap_or_else(|s| scenario::fail(format_args!("alloc: {}", s.name())));
-    let b = hv::events::bind_interdomain(me, a)
-        .unwrap_or_else(|s| scenario::fail(format_args!("bind: {}", s.name())));
+    let (a, b) = scenario::loopback_pair();
     for _ in 0..STATUS {
         let state = hv::events::status(a).map(|s| s.state);
         check!(state == Ok(PortState::Interdomain), "port state {state:?}");

@@ -60,10 +60,16 @@ fn expect(case: &str, vector: u64, error: Option<u64>, address: Option<u64>) {
     let seen_address = ADDRESS.load(Ordering::SeqCst);
     check!(seen == vector, "{case}: vector {seen}, expected {vector}");
     if let Some(error) = error {
-        check!(seen_error == error, "{case}: error {seen_error:#x}, expected {error:#x}");
+        check!(
+            seen_error == error,
+            "{case}: error {seen_error:#x}, expected {error:#x}"
+        );
     }
     if let Some(address) = address {
-        check!(seen_address == address, "{case}: address {seen_address:#x}, expected {address:#x}");
+        check!(
+            seen_address == address,
+            "{case}: address {seen_address:#x}, expected {address:#x}"
+        );
     }
 }
 
@@ -179,7 +185,12 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     lidt(NON_CANONICAL);
     expect("lidt from a non-canonical address", GP, Some(0), None);
     lidt(HYPERVISOR);
-    expect("lidt from the hypervisor's memory", PF, None, Some(HYPERVISOR));
+    expect(
+        "lidt from the hypervisor's memory",
+        PF,
+        None,
+        Some(HYPERVISOR),
+    );
     let code = main as *const () as u64;
     sidt(code);
     expect("sidt into code", PF, Some(0x7), Some(code));
@@ -187,7 +198,12 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     // SAFETY: the scratch page is mapped writable.
     unsafe { (edge as *mut u32).write_volatile(0x5a5a_5a5a) };
     sidt(edge);
-    expect("sidt across into an unmapped page", PF, Some(0x6), Some(SCRATCH + 0x1000));
+    expect(
+        "sidt across into an unmapped page",
+        PF,
+        Some(0x6),
+        Some(SCRATCH + 0x1000),
+    );
     // SAFETY: as above.
     let kept = unsafe { (edge as *const u32).read_volatile() };
     check!(kept == 0x5a5a_5a5a, "a refused sidt wrote {kept:#x}");
@@ -232,7 +248,10 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         if faults {
             expect("a patched out site with another port", GP, Some(0), None);
         } else {
-            check!(VECTOR.load(Ordering::SeqCst) == u64::MAX, "out to the console faulted");
+            check!(
+                VECTOR.load(Ordering::SeqCst) == u64::MAX,
+                "out to the console faulted"
+            );
         }
     }
     out_byte(COM1, b'\n');

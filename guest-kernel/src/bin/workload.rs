@@ -28,8 +28,8 @@ use alloc::vec::Vec;
 use bootloader_api::{BootInfo, entry_point};
 use shared_abi::page_table::{self, PageSize};
 
-use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::memory::paging::{self, GuestTables, PageFlags};
+use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::native::{Native, Paravirtual, Privileged};
 use guest_kernel::{check, hv, println, scenario, timer};
 
@@ -98,7 +98,10 @@ fn measure(cpu: &impl Privileged, technique: &str) {
         samples.push(timed(|| unsafe { cpu.switch_address_space(next) }));
     }
     report("cr3_switch", technique, core::mem::take(&mut samples));
-    check!(paging::current_root() == root, "back in the first address space");
+    check!(
+        paging::current_root() == root,
+        "back in the first address space"
+    );
 
     samples.extend((0..SAMPLES).map(|_| timed(|| cpu.invalidate_page(SCRATCH))));
     report("invlpg", technique, core::mem::take(&mut samples));
@@ -116,8 +119,15 @@ fn measure(cpu: &impl Privileged, technique: &str) {
         unsafe { cpu.switch_address_space(space) };
         let frame = fresh[round as usize % fresh.len()];
         let flags = PageFlags::WRITABLE | PageFlags::NO_EXECUTE | PageFlags::USER;
-        if page_table::remap(&mut GuestTables, space, SCRATCH, frame, PageSize::Size4K, flags)
-            .is_err()
+        if page_table::remap(
+            &mut GuestTables,
+            space,
+            SCRATCH,
+            frame,
+            PageSize::Size4K,
+            flags,
+        )
+        .is_err()
         {
             scenario::fail(format_args!("remap the scratch page"));
         }
@@ -136,7 +146,10 @@ fn measure(cpu: &impl Privileged, technique: &str) {
         let round = ROUNDS - fresh.len() as u64 + index as u64;
         // SAFETY: the frame is this guest's, mapped at the physical offset.
         let value = unsafe { phys_to_virt(frame).cast::<u64>().read_volatile() };
-        check!(value == round, "frame {index} holds {value}, not round {round}");
+        check!(
+            value == round,
+            "frame {index} holds {value}, not round {round}"
+        );
     }
     println!("bench workload_{technique} {total} {ROUNDS}");
 }

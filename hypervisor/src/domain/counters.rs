@@ -123,6 +123,9 @@ mod tests {
         assert_eq!(counters.events(), 1);
         assert_eq!(counters.completed_block_requests(), 1);
         assert_eq!(counters.cpu_ticks(), 15);
-        assert_eq!((counters.emulated_instructions(), counters.patched_runs()), (1, 2));
+        assert_eq!(
+            (counters.emulated_instructions(), counters.patched_runs()),
+            (1, 2)
+        );
     }
 }

@@ -142,7 +142,11 @@ impl Domain {
     /// many as the guest can read (up to 15: fewer when the page after
     /// `rip`'s is unreadable); returns how many. 0 when `rip`'s own page
     /// is unreadable.
-    pub fn fetch_instruction(&self, rip: GuestVirtAddr, out: &mut [u8; MAX_INSTRUCTION_BYTES]) -> usize {
+    pub fn fetch_instruction(
+        &self,
+        rip: GuestVirtAddr,
+        out: &mut [u8; MAX_INSTRUCTION_BYTES],
+    ) -> usize {
         let in_page = ((PAGE_SIZE - rip.page_offset()) as usize).min(MAX_INSTRUCTION_BYTES);
         if self.read_guest(rip, &mut out[..in_page]).is_err() {
             return 0;

@@ -332,7 +332,9 @@ impl Domain {
     /// How the domain's privileged instructions are served.
     #[inline]
     pub fn mode(&self) -> Mode {
-        self.emulation.as_ref().map_or(Mode::Paravirtual, |e| e.mode())
+        self.emulation
+            .as_ref()
+            .map_or(Mode::Paravirtual, |e| e.mode())
     }
 
     /// Sets the execution mode (before the domain first runs): an

@@ -45,7 +45,11 @@ pub fn deliver(
     if context.rip() == gate.handler && vector as u64 != UPCALL_VECTOR {
         return Err(Undeliverable::HandlerFaulted);
     }
-    let interrupt_flag = if domain.interrupt_flag() { RFLAGS_IF } else { 0 };
+    let interrupt_flag = if domain.interrupt_flag() {
+        RFLAGS_IF
+    } else {
+        0
+    };
     let rflags = (context.rflags() & !RFLAGS_IF) | interrupt_flag;
     let frame = InterruptFrame::kernel(context.rip(), rflags, context.rsp());
     let pushed = has_error_code(vector).then_some(error_code);

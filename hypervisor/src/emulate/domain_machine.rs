@@ -30,7 +30,11 @@ impl<'a> DomainMachine<'a> {
         let end = address.saturating_add(len as u64);
         let mut page = address;
         while page < end {
-            if self.domain.translate_guest(GuestVirtAddr(page), write).is_err() {
+            if self
+                .domain
+                .translate_guest(GuestVirtAddr(page), write)
+                .is_err()
+            {
                 break;
             }
             page = align_down(page, PAGE_SIZE).saturating_add(PAGE_SIZE);

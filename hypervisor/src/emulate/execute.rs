@@ -130,7 +130,9 @@ fn perform<M: Machine>(
         Kind::Lidt | Kind::Lgdt => {
             let address = canonical_operand(operation, regs)?;
             let mut bytes = [0u8; TABLE_REGISTER_BYTES];
-            machine.read(GuestVirtAddr(address), &mut bytes).map_err(raise)?;
+            machine
+                .read(GuestVirtAddr(address), &mut bytes)
+                .map_err(raise)?;
             let table = TableRegister::from_bytes(&bytes);
             if !is_canonical(table.base) {
                 return Err(Effect::Raise(Exception::general_protection()));
@@ -146,7 +148,9 @@ fn perform<M: Machine>(
                 Kind::Sidt => machine.cpu().idtr(),
                 _ => machine.cpu().gdtr(),
             };
-            machine.write(GuestVirtAddr(address), &table.to_bytes()).map_err(raise)?;
+            machine
+                .write(GuestVirtAddr(address), &table.to_bytes())
+                .map_err(raise)?;
         }
         Kind::Smsw => store_word(operation, regs, machine, VIRTUAL_CR0 & 0xffff)?,
         // No task register or LDT is ever loaded: both selectors are 0.
@@ -261,7 +265,9 @@ fn iretq<M: Machine>(regs: &mut Registers, machine: &mut M) -> Result<Effect, Ef
         }));
     }
     let mut bytes = [0u8; FRAME_BYTES];
-    machine.read(GuestVirtAddr(regs.rsp), &mut bytes).map_err(raise)?;
+    machine
+        .read(GuestVirtAddr(regs.rsp), &mut bytes)
+        .map_err(raise)?;
     let frame = InterruptFrame::from_bytes(&bytes);
     if frame.cs != VIRTUAL_KERNEL_CS as u64 {
         // A return to any other privilege is not the virtual kernel's to

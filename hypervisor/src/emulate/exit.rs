@@ -13,12 +13,12 @@ use super::patch::{INT3, Patch};
 use crate::arch::x86_64::entry::TrapFrame;
 use crate::arch::x86_64::exception::{BREAKPOINT, DEBUG, GENERAL_PROTECTION, PAGE_FAULT};
 use crate::arch::x86_64::registers::RFLAGS_TF;
-use crate::{containment, debug};
 use crate::domain::{Domain, State, trap_delivery};
 use crate::hypercall::Outcome;
 use crate::instruction::{Privileged, privileged_instruction};
 use crate::mm::address::GuestVirtAddr;
 use crate::mm::guest_walk::error_code;
+use crate::{containment, debug};
 
 /// Serves exception `vector` (with `error_code`) of `domain`, in an
 /// emulating mode, at `frame`, or `None` to leave it to the dispatcher.
@@ -42,7 +42,8 @@ pub fn exception(
     match vector {
         GENERAL_PROTECTION => emulate(domain, frame, |_| true),
         PAGE_FAULT if error_code & error_code::USER == 0 => {
-            emulate(domain, frame, |kind| kind == Kind::Iretq).or_else(|| refused_iret(domain, frame))
+            emulate(domain, frame, |kind| kind == Kind::Iretq)
+                .or_else(|| refused_iret(domain, frame))
         }
         BREAKPOINT if domain.mode() == Mode::Patch => patched(domain, frame),
         _ => None,
@@ -51,7 +52,11 @@ pub fn exception(
 
 /// Trap and emulate: fetch, decode and run the instruction at `rip`, if
 /// `accept` takes it.
-fn emulate(domain: &mut Domain, frame: &mut TrapFrame, accept: fn(Kind) -> bool) -> Option<Outcome> {
+fn emulate(
+    domain: &mut Domain,
+    frame: &mut TrapFrame,
+    accept: fn(Kind) -> bool,
+) -> Option<Outcome> {
     let rip = frame.scratch.rip;
     let mut bytes = [0u8; MAX_INSTRUCTION_BYTES];
     let fetched = domain.fetch_instruction(GuestVirtAddr(rip), &mut bytes);
@@ -67,7 +72,11 @@ fn emulate(domain: &mut Domain, frame: &mut TrapFrame, accept: fn(Kind) -> bool)
 /// Runs `operation` on the frame; `None` if the virtual CPU refused it,
 /// else what happens next and whether the instruction completed (rather
 /// than raising an exception).
-fn run(domain: &mut Domain, frame: &mut TrapFrame, operation: &Operation) -> Option<(Outcome, bool)> {
+fn run(
+    domain: &mut Domain,
+    frame: &mut TrapFrame,
+    operation: &Operation,
+) -> Option<(Outcome, bool)> {
     let mut regs = frame.registers();
     let effect = execute(operation, &mut regs, &mut DomainMachine::new(domain)?);
     match effect {
@@ -171,7 +180,9 @@ fn patched(domain: &mut Domain, frame: &mut TrapFrame) -> Option<Outcome> {
     let mut now = [0u8; MAX_INSTRUCTION_BYTES];
     let len = patch.len();
     let fetched = byte.read_within_page(&mut now[..len])
-        || domain.read_guest(GuestVirtAddr(site), &mut now[..len]).is_ok();
+        || domain
+            .read_guest(GuestVirtAddr(site), &mut now[..len])
+            .is_ok();
     let intact = fetched && patch.intact(&now[..len]);
     frame.scratch.rip = site;
     if intact && let Some((outcome, _)) = run(domain, frame, patch.operation()) {

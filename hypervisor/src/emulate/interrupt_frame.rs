@@ -148,7 +148,11 @@ mod tests {
                 clears_interrupts: true
             })
         );
-        assert!(!gate(&encode_gate(handler, false)).unwrap().clears_interrupts);
+        assert!(
+            !gate(&encode_gate(handler, false))
+                .unwrap()
+                .clears_interrupts
+        );
         let mut absent = encode_gate(handler, true);
         absent[5] &= !PRESENT;
         assert_eq!(gate(&absent), None);

@@ -266,11 +266,18 @@ mod tests {
         let op = decode(&[0x0f, 0x01, 0x7c, 0xd8, 0x10], 0).unwrap();
         assert_eq!(op.memory_address(regs), Some(0x1000 + 2 * 8 + 0x10));
         let op = decode(&[0x0f, 0x01, 0x3d, 0x10, 0, 0, 0], 0x40_0000).unwrap();
-        assert_eq!(op.memory_address(regs), Some(0x40_0007 + 0x10), "rip-relative");
+        assert_eq!(
+            op.memory_address(regs),
+            Some(0x40_0007 + 0x10),
+            "rip-relative"
+        );
         let op = decode(&[0x64, 0x0f, 0x01, 0x38], 0).unwrap();
         assert_eq!(op.memory_address(regs), Some(0x1000), "fs base is 0");
         let op = decode(&[0x0f, 0x01, 0xe0], 0).unwrap();
-        assert_eq!((op.memory_address(regs), op.register(0)), (None, Some(Register::EAX)));
+        assert_eq!(
+            (op.memory_address(regs), op.register(0)),
+            (None, Some(Register::EAX))
+        );
         let op = decode(&[0x41, 0x0f, 0x22, 0xd8], 0).unwrap();
         assert_eq!(op.register(1), Some(Register::R8));
         let op = decode(&[0xe6, 0x80], 0).unwrap();

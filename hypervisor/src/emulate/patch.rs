@@ -152,10 +152,19 @@ mod tests {
     fn the_table_keys_by_site_and_location_and_is_bounded() {
         let mut table = PatchTable::default();
         assert!(table.insert(patch(&[0xfa], 0x1000, 0x9000)));
-        assert!(table.insert(patch(&[0xfb], 0x1000, 0x9000)), "a stale record is replaced");
+        assert!(
+            table.insert(patch(&[0xfb], 0x1000, 0x9000)),
+            "a stale record is replaced"
+        );
         assert_eq!(table.count(), 1);
-        assert_eq!(table.find(0x1000, 0x9000).map(|p| p.original_first_byte()), Some(0xfb));
-        assert!(table.insert(patch(&[0xfb], 0x1000, 0x5000)), "another space's code");
+        assert_eq!(
+            table.find(0x1000, 0x9000).map(|p| p.original_first_byte()),
+            Some(0xfb)
+        );
+        assert!(
+            table.insert(patch(&[0xfb], 0x1000, 0x5000)),
+            "another space's code"
+        );
         assert_eq!(
             table.find(0x1000, 0x5000).map(|p| p.original_first_byte()),
             Some(0xfb)

@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(uart.write(offset::LINE_CONTROL, 0x80), None);
         assert_eq!(uart.write(offset::DATA, 1), None, "divisor, not data");
         assert_eq!(uart.write(offset::INTERRUPT_ENABLE, 0), None);
-        assert_eq!((uart.read(offset::DATA), uart.read(offset::INTERRUPT_ENABLE)), (1, 0));
+        assert_eq!(
+            (uart.read(offset::DATA), uart.read(offset::INTERRUPT_ENABLE)),
+            (1, 0)
+        );
         assert_eq!(uart.write(offset::LINE_CONTROL, 0x03), None);
         assert_eq!(uart.write(offset::INTERRUPT_ID, 0xc7), None);
         assert_eq!(uart.read(offset::LINE_CONTROL), 0x03);

@@ -148,14 +148,26 @@ fn interrupt_flag_and_halt() {
 fn control_registers() {
     let (mut regs, mut fake) = (Registers::default(), Fake::new());
     regs.r8 = 0x8000_0000_0004_5fff; // no-flush bit and PCID bits ignored
-    assert_eq!(run(&[0x41, 0x0f, 0x22, 0xd8], &mut regs, &mut fake), Effect::Continue);
+    assert_eq!(
+        run(&[0x41, 0x0f, 0x22, 0xd8], &mut regs, &mut fake),
+        Effect::Continue
+    );
     assert_eq!(fake.root, 0x4_5000);
-    assert_eq!(run(&[0x0f, 0x20, 0xdb], &mut regs, &mut fake), Effect::Continue);
+    assert_eq!(
+        run(&[0x0f, 0x20, 0xdb], &mut regs, &mut fake),
+        Effect::Continue
+    );
     assert_eq!(regs.rbx, 0x4_5000, "mov rbx, cr3");
     regs.rax = 0x0010_0000_0000_0000; // reserved bit 52
-    assert_eq!(run(&[0x0f, 0x22, 0xd8], &mut regs, &mut fake), Effect::NotEmulated);
+    assert_eq!(
+        run(&[0x0f, 0x22, 0xd8], &mut regs, &mut fake),
+        Effect::NotEmulated
+    );
     regs.rax = 0x200_0000; // beyond the fake domain's memory
-    assert_eq!(run(&[0x0f, 0x22, 0xd8], &mut regs, &mut fake), Effect::NotEmulated);
+    assert_eq!(
+        run(&[0x0f, 0x22, 0xd8], &mut regs, &mut fake),
+        Effect::NotEmulated
+    );
     assert_eq!(fake.root, 0x4_5000);
     fake.cpu.set_cr2(0xdead_b000);
     run(&[0x0f, 0x20, 0xd1], &mut regs, &mut fake); // mov rcx, cr2
@@ -170,11 +182,20 @@ fn invlpg_takes_any_address() {
     regs.rax = 0x5000;
     regs.rbx = 3;
     // invlpg [rax+rbx*8+0x10], then a non-canonical and a kernel address.
-    assert_eq!(run(&[0x0f, 0x01, 0x7c, 0xd8, 0x10], &mut regs, &mut fake), Effect::Continue);
+    assert_eq!(
+        run(&[0x0f, 0x01, 0x7c, 0xd8, 0x10], &mut regs, &mut fake),
+        Effect::Continue
+    );
     regs.rax = 0x8000_0000_0000_0000;
-    assert_eq!(run(&[0x0f, 0x01, 0x38], &mut regs, &mut fake), Effect::Continue);
+    assert_eq!(
+        run(&[0x0f, 0x01, 0x38], &mut regs, &mut fake),
+        Effect::Continue
+    );
     regs.rax = 0x1_0000_5000; // with 0x67, only eax counts
-    assert_eq!(run(&[0x67, 0x0f, 0x01, 0x38], &mut regs, &mut fake), Effect::Continue);
+    assert_eq!(
+        run(&[0x67, 0x0f, 0x01, 0x38], &mut regs, &mut fake),
+        Effect::Continue
+    );
     assert_eq!(fake.invalidated, [0x5028, 0x8000_0000_0000_0000, 0x5000]);
 }
 
@@ -187,17 +208,26 @@ fn descriptor_tables_load_and_store() {
     };
     fake.write(GuestVirtAddr(BASE), &table.to_bytes()).unwrap();
     regs.rax = BASE;
-    assert_eq!(run(&[0x0f, 0x01, 0x18], &mut regs, &mut fake), Effect::Continue);
+    assert_eq!(
+        run(&[0x0f, 0x01, 0x18], &mut regs, &mut fake),
+        Effect::Continue
+    );
     assert_eq!(fake.cpu.idt(), Some(table));
     regs.rax = BASE + 0x100;
-    assert_eq!(run(&[0x0f, 0x01, 0x08], &mut regs, &mut fake), Effect::Continue);
+    assert_eq!(
+        run(&[0x0f, 0x01, 0x08], &mut regs, &mut fake),
+        Effect::Continue
+    );
     let mut stored = [0u8; 10];
     fake.read(GuestVirtAddr(BASE + 0x100), &mut stored).unwrap();
     assert_eq!(stored, table.to_bytes(), "sidt gives the virtual table");
     // sidt into read-only memory, lidt from unmapped memory, a
     // non-canonical operand, a non-canonical base.
     regs.rax = READ_ONLY;
-    assert_eq!(run(&[0x0f, 0x01, 0x08], &mut regs, &mut fake), page_fault(READ_ONLY, 0b111));
+    assert_eq!(
+        run(&[0x0f, 0x01, 0x08], &mut regs, &mut fake),
+        page_fault(READ_ONLY, 0b111)
+    );
     regs.rax = BASE + SIZE as u64 - 4;
     assert_eq!(
         run(&[0x0f, 0x01, 0x18], &mut regs, &mut fake),
@@ -251,10 +281,18 @@ fn console_port() {
     assert_eq!(regs.rax & 0xff, 0x60, "line status: ready");
     assert_eq!(regs.rax >> 8, 0x00ff_ffff_ffff_ffff, "in al keeps the rest");
     regs.rdx = COM1 as u64 + 6;
-    assert_eq!(run(&[0xef], &mut regs, &mut fake), Effect::NotEmulated, "runs past the UART");
+    assert_eq!(
+        run(&[0xef], &mut regs, &mut fake),
+        Effect::NotEmulated,
+        "runs past the UART"
+    );
     regs.rdx = 0x80;
     assert_eq!(run(&[0xec], &mut regs, &mut fake), Effect::NotEmulated);
-    assert_eq!(run(&[0xe6, 0xf8], &mut regs, &mut fake), Effect::NotEmulated, "out 0xf8, al");
+    assert_eq!(
+        run(&[0xe6, 0xf8], &mut regs, &mut fake),
+        Effect::NotEmulated,
+        "out 0xf8, al"
+    );
     assert_eq!(fake.console, b"he");
 }
 
@@ -264,20 +302,33 @@ fn model_specific_registers() {
     regs.rcx = msr::EFER as u64;
     run(&[0x0f, 0x32], &mut regs, &mut fake);
     assert_eq!((regs.rax, regs.rdx), (VIRTUAL_EFER, 0));
-    assert_eq!(run(&[0x0f, 0x30], &mut regs, &mut fake), Effect::Continue, "same value");
+    assert_eq!(
+        run(&[0x0f, 0x30], &mut regs, &mut fake),
+        Effect::Continue,
+        "same value"
+    );
     regs.rax ^= 1 << 11; // NXE off
-    assert_eq!(run(&[0x0f, 0x30], &mut regs, &mut fake), Effect::NotEmulated);
+    assert_eq!(
+        run(&[0x0f, 0x30], &mut regs, &mut fake),
+        Effect::NotEmulated
+    );
     regs.rcx = msr::TSC as u64;
     run(&[0x0f, 0x32], &mut regs, &mut fake);
     assert_eq!((regs.rax, regs.rdx), (0x5678_9abc, 0x1234));
-    assert_eq!(run(&[0x0f, 0x30], &mut regs, &mut fake), Effect::NotEmulated);
+    assert_eq!(
+        run(&[0x0f, 0x30], &mut regs, &mut fake),
+        Effect::NotEmulated
+    );
     regs.rcx = 0xffff_ffff_0000_0000 | msr::TSC_AUX as u64; // ecx only
     regs.rax = 0xffff_ffff_0000_0042; // eax only
     regs.rdx = 0;
     assert_eq!(run(&[0x0f, 0x30], &mut regs, &mut fake), Effect::Continue);
     assert_eq!(fake.cpu.tsc_aux(), 0x42);
     regs.rcx = 0xc000_0082; // LSTAR: not offered
-    assert_eq!(run(&[0x0f, 0x32], &mut regs, &mut fake), Effect::NotEmulated);
+    assert_eq!(
+        run(&[0x0f, 0x32], &mut regs, &mut fake),
+        Effect::NotEmulated
+    );
 }
 
 #[test]
@@ -285,7 +336,8 @@ fn iretq_returns_to_the_virtual_kernel_only() {
     let (mut regs, mut fake) = (Registers::default(), Fake::new());
     let frame = InterruptFrame::kernel(0x40_2000, 0x246 | RFLAGS_IF, BASE + 0x800);
     let (_, bytes, len) = frame.push(None).unwrap();
-    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len]).unwrap();
+    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len])
+        .unwrap();
     regs.rsp = BASE + 0x100;
     assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), Effect::Continue);
     assert_eq!((regs.rip, regs.rsp), (0x40_2000, BASE + 0x800));
@@ -294,16 +346,24 @@ fn iretq_returns_to_the_virtual_kernel_only() {
     let mut to_user = frame;
     to_user.cs = 0x2b;
     let (_, bytes, len) = to_user.push(None).unwrap();
-    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len]).unwrap();
+    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len])
+        .unwrap();
     regs.rsp = BASE + 0x100;
-    assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), Effect::NotEmulated);
+    assert_eq!(
+        run(&[0x48, 0xcf], &mut regs, &mut fake),
+        Effect::NotEmulated
+    );
     let mut wild = frame;
     wild.rip = 0xffff_8000_0000_0000;
     let (_, bytes, len) = wild.push(None).unwrap();
-    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len]).unwrap();
+    fake.write(GuestVirtAddr(BASE + 0x100), &bytes[..len])
+        .unwrap();
     assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), GP);
     regs.rsp = BASE + SIZE as u64 - 8;
-    assert_eq!(run(&[0x48, 0xcf], &mut regs, &mut fake), page_fault(BASE + SIZE as u64, 0b100));
+    assert_eq!(
+        run(&[0x48, 0xcf], &mut regs, &mut fake),
+        page_fault(BASE + SIZE as u64, 0b100)
+    );
     regs.rsp = 0x1234_0000_0000_0000;
     assert_eq!(
         run(&[0x48, 0xcf], &mut regs, &mut fake),
