@@ -25,6 +25,7 @@ use shared_abi::exit::HvExit;
 use crate::artifacts::{self, Output, Profile};
 use crate::bundle::{self, GuestSpec};
 use crate::cli::BenchOptions;
+use crate::figure::Figure;
 use crate::qemu::{self, Accel, Boot, Ending};
 use crate::three_ways;
 
@@ -108,14 +109,6 @@ fn unit(metric: &str, accel: Accel) -> &'static str {
     } else {
         "cycles"
     }
-}
-
-/// One measured figure.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Figure {
-    pub metric: String,
-    pub value: u64,
-    pub samples: u64,
 }
 
 /// Runs the bench guest and reports.

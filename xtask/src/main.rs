@@ -19,6 +19,7 @@ mod emulation_scenarios;
 mod expect;
 mod ext2_map;
 mod ext4_map;
+mod figure;
 mod fs_checks;
 mod fs_scenarios;
 mod fuzz;

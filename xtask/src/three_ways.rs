@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use shared_abi::bundle::EntryExtras;
 
-use crate::bench::Figure;
 use crate::bundle::GuestSpec;
 use crate::emulation_scenarios::WORKLOAD_DOMAINS;
+use crate::figure::Figure;
 use crate::qemu::Accel;
 
 /// The operations compared, in table order.

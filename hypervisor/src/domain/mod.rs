@@ -21,6 +21,7 @@ pub mod paging;
 pub mod table;
 #[cfg(target_os = "none")]
 pub mod trap_delivery;
+pub mod undeliverable;
 
 #[cfg(target_os = "none")]
 pub use create::create;

@@ -23,17 +23,7 @@ use crate::mm::address::{GuestVirtAddr, align_down, is_lower_half};
 const FRAME_SIZE: u64 = core::mem::size_of::<ExceptionFrame>() as u64;
 const RFLAGS_AC: u64 = 1 << 18;
 
-/// Why a handler could not be entered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Undeliverable {
-    /// No handler registered for the vector.
-    NoHandler,
-    /// The frame could not be written to the guest's stack.
-    BadStack,
-    /// The fault happened at the handler's own first instruction: entering
-    /// the handler again would fault again.
-    HandlerFaulted,
-}
+pub use super::undeliverable::Undeliverable;
 
 /// Enters the domain's handler for exception `vector`, from `context`
 /// (the domain's own, live or saved). Inlined into each caller (the

@@ -15,7 +15,7 @@ use shared_abi::trap::UPCALL_VECTOR;
 use super::interrupt_frame::{GATE_BYTES, InterruptFrame, gate, gate_address};
 use crate::arch::x86_64::exception::{PAGE_FAULT, has_error_code};
 use crate::domain::Domain;
-use crate::domain::trap_delivery::Undeliverable;
+use crate::domain::undeliverable::Undeliverable;
 use crate::domain::vcpu::Context;
 use crate::mm::address::{GuestVirtAddr, is_lower_half};
 
