@@ -21,6 +21,7 @@ pub mod cpu_share;
 pub mod drivers;
 pub mod fs;
 pub mod fuzz;
+pub mod measure;
 pub mod memory;
 pub mod native;
 pub mod scenario;

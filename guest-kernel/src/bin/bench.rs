@@ -17,6 +17,7 @@ use bootloader_api::{BootInfo, entry_point};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use guest_kernel::interrupts::{self, now_ns};
+use guest_kernel::measure::{rdtsc, report, timed};
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
 use guest_kernel::memory::{self, frames};
 use guest_kernel::{hv, println, scenario};
@@ -38,11 +39,6 @@ const HIDDEN_PAGES: u64 = 500;
 /// Pages never mapped: every touch is reflected to the guest.
 const REFLECTED: u64 = 0x5900_0000_0000;
 
-fn rdtsc() -> u64 {
-    // SAFETY: rdtsc is allowed in ring 3 and only reads the counter.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
-
 /// Reads `addr`; a fault on it resumes at the instruction after the read
 /// (its address is in rcx), whoever handles it.
 fn touch(addr: u64) {
@@ -58,18 +54,6 @@ fn touch(addr: u64) {
             out("rcx") _,
         );
     }
-}
-
-fn timed(f: impl FnOnce()) -> u64 {
-    let start = rdtsc();
-    f();
-    rdtsc().wrapping_sub(start)
-}
-
-fn report(metric: &str, mut samples: Vec<u64>) {
-    samples.sort_unstable();
-    let median = samples[samples.len() / 2];
-    println!("bench {metric} {median} {}", samples.len());
 }
 
 /// Reflected faults resume at the landing address in rcx.

@@ -28,6 +28,7 @@ use alloc::vec::Vec;
 use bootloader_api::{BootInfo, entry_point};
 use shared_abi::page_table::{self, PageSize};
 
+use guest_kernel::measure::{self, rdtsc, timed};
 use guest_kernel::memory::paging::{self, GuestTables, PageFlags};
 use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::native::{Native, Paravirtual, Privileged};
@@ -42,21 +43,8 @@ const PROCESSES: usize = 3;
 /// The page each process gives a fresh frame every round.
 const SCRATCH: u64 = 0x5c00_0000_0000;
 
-fn rdtsc() -> u64 {
-    // SAFETY: rdtsc is allowed in ring 3 and only reads the counter.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
-
-fn timed(f: impl FnOnce()) -> u64 {
-    let start = rdtsc();
-    f();
-    rdtsc().wrapping_sub(start)
-}
-
-fn report(operation: &str, technique: &str, mut samples: Vec<u64>) {
-    samples.sort_unstable();
-    let median = samples[samples.len() / 2];
-    println!("bench {operation}_{technique} {median} {}", samples.len());
+fn report(operation: &str, technique: &str, samples: Vec<u64>) {
+    measure::report(&alloc::format!("{operation}_{technique}"), samples);
 }
 
 fn frame() -> u64 {

@@ -1,0 +1,27 @@
+//! Measuring code paths from a guest, for the bench guests: the TSC (one
+//! tick per instruction under `cargo xtask bench --icount`), a timed
+//! closure, and the `bench METRIC MEDIAN SAMPLES` line xtask reads.
+
+use alloc::vec::Vec;
+
+/// The time-stamp counter.
+#[inline(always)]
+pub fn rdtsc() -> u64 {
+    // SAFETY: rdtsc is allowed in ring 3 and only reads the counter.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// TSC ticks `f` took.
+#[inline(always)]
+pub fn timed(f: impl FnOnce()) -> u64 {
+    let start = rdtsc();
+    f();
+    rdtsc().wrapping_sub(start)
+}
+
+/// Prints `bench METRIC MEDIAN SAMPLES` for `samples` (not empty).
+pub fn report(metric: &str, mut samples: Vec<u64>) {
+    samples.sort_unstable();
+    let median = samples[samples.len() / 2];
+    crate::println!("bench {metric} {median} {}", samples.len());
+}
