@@ -100,6 +100,12 @@ hypercalls! {
     /// [`MulticallEntry`](crate::multicall::MulticallEntry) at `ptr`;
     /// returns how many ran.
     Multicall = 27 => "multicall" { ptr: u64, count: u64 } -> u64,
+    /// Registers the guest-kernel stack `top` (lower half; 0 removes it):
+    /// where a trap from guest-user mode pushes its frame.
+    SetKernelStack = 28 => "set_kernel_stack" { top: u64 } -> (),
+    /// Registers the guest kernel's system-call entry `handler`: where a
+    /// `syscall` from guest-user mode enters (0 removes it).
+    SetSyscallEntry = 29 => "set_syscall_entry" { handler: u64 } -> (),
 }
 
 /// Scope of [`Hypercall::MmuFlush`].

@@ -16,6 +16,15 @@ pub const VECTORS: u64 = 32;
 /// The `vector` of a frame pushed for an event upcall (not an exception).
 pub const UPCALL_VECTOR: u64 = 32;
 
+/// The `vector` of a frame pushed for a system call: a `syscall` issued in
+/// guest-user mode (ABI 1.8).
+pub const SYSCALL_VECTOR: u64 = 33;
+
+/// Bit of [`ExceptionFrame::saved_mask`]: the context the frame describes
+/// is in guest-user mode. Set by the hypervisor on every entry from
+/// guest-user mode; `iret` with it set returns to guest-user mode (ABI 1.8).
+pub const USER_MODE: u64 = 1 << 8;
+
 /// Vector of the page fault.
 pub const PAGE_FAULT: u64 = 14;
 /// Vector of the general-protection fault.
@@ -46,8 +55,9 @@ pub struct ExceptionFrame {
     pub rflags: u64,
     /// IN/OUT: stack pointer at the fault; restored by `iret`.
     pub rsp: u64,
-    /// IN/OUT: the virtual interrupt mask (`upcall_mask`) before entry;
-    /// entry sets the mask, `iret` restores this value.
+    /// IN/OUT: bits 0-7: the virtual interrupt mask (`upcall_mask`) before
+    /// entry; entry sets the mask, `iret` restores this value. Bit 8
+    /// ([`USER_MODE`]): the context is in guest-user mode. Other bits: 0.
     pub saved_mask: u64,
 }
 
@@ -66,6 +76,11 @@ const _: () = {
 };
 
 impl ExceptionFrame {
+    /// Whether the frame describes a guest-user context ([`USER_MODE`]).
+    pub const fn is_user(&self) -> bool {
+        self.saved_mask & USER_MODE != 0
+    }
+
     /// The frame as bytes, for copying to guest memory.
     pub fn to_bytes(&self) -> [u8; 80] {
         // SAFETY: ExceptionFrame is ten u64 fields in a repr(C) struct of

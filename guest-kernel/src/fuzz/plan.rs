@@ -226,7 +226,7 @@ pub enum Step {
 /// Relative weights of the defined calls, by number. `yield` and `block`
 /// give the CPU away for up to a time slice each, `mmu_flush` makes the
 /// fuzzer refill its shadow tables: they are rarer.
-const WEIGHTS: [u32; 28] = [
+const WEIGHTS: [u32; 30] = [
     20, // abi_version
     50, // console_write
     1,  // yield
@@ -255,6 +255,8 @@ const WEIGHTS: [u32; 28] = [
     15, // block_info
     50, // block_queue_setup
     30, // multicall
+    30, // set_kernel_stack
+    30, // set_syscall_entry
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -404,6 +406,30 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
             call(which, args, expect)
         }
         Hypercall::SetTimer => set_timer(rng, args),
+        Hypercall::SetKernelStack => {
+            // Only removals and hostile stacks: with none registered, every
+            // `iret` to guest-user mode must be refused.
+            args[0] = pick!(
+                rng,
+                [0, upper_or_non_canonical(rng, t), t.landing | 8, 8, 1 << 47]
+            );
+            let expect = match args[0] {
+                0 => Expect::Value(0),
+                top if top >> 47 != 0 => Expect::Status(Status::BadAddress),
+                _ => Expect::Status(Status::InvalidArgument),
+            };
+            call(which, args, expect)
+        }
+        Hypercall::SetSyscallEntry => {
+            let (handler, hostile) = handler(rng, t, t.upcall_entry);
+            args[0] = handler;
+            let expect = if hostile {
+                Expect::Status(Status::BadAddress)
+            } else {
+                Expect::Value(0)
+            };
+            call(which, args, expect)
+        }
         Hypercall::Block => Call {
             how: How::Block {
                 wait: rng.chance(1, 2),
@@ -1072,9 +1098,15 @@ fn iret(rng: &mut Rng, t: &Targets, args: [u64; 5]) -> Call {
             (frame_slot(rng, t), Some(frame), refused)
         }
         // A frame the hypervisor must accept: it resumes at the landing.
+        // One that asks for guest-user mode is refused: the fuzzer never
+        // registers a kernel stack.
         _ => {
             let frame = random_frame(rng, t);
-            (frame_slot(rng, t), Some(frame), Expect::Value(frame.rax))
+            let expect = match frame.is_user() {
+                true => refused,
+                false => Expect::Value(frame.rax),
+            };
+            (frame_slot(rng, t), Some(frame), expect)
         }
     };
     Call {

@@ -5,6 +5,7 @@
 //! [`table`] holds every domain and which one runs.
 
 pub mod counters;
+pub mod privilege;
 pub mod vcpu;
 
 #[cfg(target_os = "none")]

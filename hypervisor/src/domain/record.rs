@@ -30,6 +30,7 @@ use shared_abi::emulation::Mode;
 use super::counters::Counters;
 use super::memory::DomainMemory;
 use super::paging::DomainShadow;
+use super::privilege::Privilege;
 use super::vcpu::Vcpu;
 use crate::console::{self, DomainConsole};
 use crate::devices::block::DomainDisk;
@@ -66,6 +67,9 @@ pub struct Domain {
     pub(super) traps: [u64; shared_abi::trap::VECTORS as usize],
     /// The virtual CPU.
     vcpu: Vcpu,
+    /// The vCPU's mode (guest kernel or guest user) and the guest kernel's
+    /// entry for traps from guest-user mode.
+    privilege: Privilege,
     /// Current state: changed only by the lifecycle methods below.
     state: State,
     /// Stopped by a debugger (not runnable until released).
@@ -110,6 +114,7 @@ impl Domain {
             shadow: Some(shadow),
             traps: [0; shared_abi::trap::VECTORS as usize],
             vcpu,
+            privilege: Privilege::default(),
             state: State::Runnable,
             held: false,
             console: DomainConsole::default(),
@@ -164,6 +169,20 @@ impl Domain {
     #[inline]
     pub fn vcpu_mut(&mut self) -> &mut Vcpu {
         &mut self.vcpu
+    }
+
+    /// The vCPU's mode and the guest kernel's entry for traps from
+    /// guest-user mode.
+    #[inline(always)]
+    pub fn privilege(&self) -> &Privilege {
+        &self.privilege
+    }
+
+    /// Changes them (the mode itself changes only through
+    /// [`Privilege`]'s transitions).
+    #[inline(always)]
+    pub fn privilege_mut(&mut self) -> &mut Privilege {
+        &mut self.privilege
     }
 
     /// Current state.

@@ -138,6 +138,8 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         BlockInfo => block::info,
         BlockQueueSetup => block::queue_setup,
         Multicall => multicall::multicall,
+        SetKernelStack => trap::set_kernel_stack,
+        SetSyscallEntry => trap::set_syscall_entry,
     };
     Some(call)
 }

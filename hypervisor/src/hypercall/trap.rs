@@ -1,9 +1,10 @@
 //! The exception calls: `set_trap_handler(vector, handler)` and `iret()`,
 //! served by [`crate::domain::trap_delivery`] (which also enters the
-//! handlers).
+//! handlers), and the guest-user mode registrations `set_kernel_stack` and
+//! `set_syscall_entry` ([`crate::domain::privilege`]).
 
 use shared_abi::Status;
-use shared_abi::hypercall::request::{Iret, SetTrapHandler};
+use shared_abi::hypercall::request::{Iret, SetKernelStack, SetSyscallEntry, SetTrapHandler};
 
 use crate::domain::vcpu::Context;
 use crate::domain::{Domain, trap_delivery};
@@ -25,4 +26,20 @@ pub(crate) fn iret(
     context: &mut impl Context,
 ) -> Result<u64, Status> {
     trap_delivery::iret(domain, context)
+}
+
+/// Registers the stack a trap from guest-user mode enters the guest kernel on.
+pub(super) fn set_kernel_stack(
+    domain: &mut Domain,
+    SetKernelStack { top }: SetKernelStack,
+) -> Result<(), Status> {
+    domain.privilege_mut().set_kernel_stack(top)
+}
+
+/// Registers the guest kernel's system-call entry.
+pub(super) fn set_syscall_entry(
+    domain: &mut Domain,
+    SetSyscallEntry { handler }: SetSyscallEntry,
+) -> Result<(), Status> {
+    domain.privilege_mut().set_syscall_entry(handler)
 }

@@ -58,6 +58,7 @@ mod raw;
 pub mod timer;
 pub mod trap;
 pub mod upcall;
+pub mod user;
 
 pub use bootloader_api::BootInfo;
 pub use raw::{call, hypercall_number};

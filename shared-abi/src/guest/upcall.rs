@@ -11,7 +11,6 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::Hypercall;
 use crate::hypercall::request::SetCallback;
 use crate::trap::ExceptionFrame;
 
@@ -78,24 +77,47 @@ extern "C" fn dispatch(context: *mut UpcallContext) -> *mut UpcallContext {
     handler(context)
 }
 
-#[unsafe(naked)]
-extern "C" fn upcall_entry() {
-    core::arch::naked_asm!(
-        "push rbx", "push rdx", "push rsi", "push rdi", "push rbp", "push r8", "push r9", "push r10",
-        "push r12", "push r13", "push r14", "push r15",
-        "mov rdi, rsp",
-        "call {dispatch}",
-        "mov rsp, rax",
-        "pop r15", "pop r14", "pop r13", "pop r12", "pop r10", "pop r9", "pop r8", "pop rbp",
-        "pop rdi", "pop rsi", "pop rdx", "pop rbx",
-        "mov eax, {iret}",
-        "syscall",
-        "mov edi, 104",
-        "mov eax, {shutdown}",
-        "syscall",
-        "ud2",
-        dispatch = sym dispatch,
-        iret = const Hypercall::Iret as u32,
-        shutdown = const Hypercall::Shutdown as u32,
-    )
+/// Defines a naked entry stub `$entry` that saves the registers an
+/// [`ExceptionFrame`] does not hold below the frame the hypervisor pushed,
+/// forming an [`UpcallContext`], calls `$dispatch` with it, and resumes the
+/// context `$dispatch` returns (through `$restore`, also a symbol: pop the
+/// registers, `iret`). If `iret` refuses the frame the domain ends with
+/// `$code`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! context_entry_stub {
+    ($entry:ident, $restore:ident, $dispatch:path, $code:literal) => {
+        #[unsafe(naked)]
+        extern "C" fn $entry() {
+            core::arch::naked_asm!(
+                "push rbx", "push rdx", "push rsi", "push rdi", "push rbp", "push r8", "push r9",
+                "push r10", "push r12", "push r13", "push r14", "push r15",
+                "mov rdi, rsp",
+                "call {dispatch}",
+                "mov rsp, rax",
+                "jmp {restore}",
+                dispatch = sym $dispatch,
+                restore = sym $restore,
+            )
+        }
+
+        /// Entered with `rsp` at an [`UpcallContext`]: restores it.
+        #[unsafe(naked)]
+        extern "C" fn $restore() {
+            core::arch::naked_asm!(
+                "pop r15", "pop r14", "pop r13", "pop r12", "pop r10", "pop r9", "pop r8",
+                "pop rbp", "pop rdi", "pop rsi", "pop rdx", "pop rbx",
+                "mov eax, {iret}",
+                "syscall",
+                concat!("mov edi, ", stringify!($code)),
+                "mov eax, {shutdown}",
+                "syscall",
+                "ud2",
+                iret = const $crate::Hypercall::Iret as u32,
+                shutdown = const $crate::Hypercall::Shutdown as u32,
+            )
+        }
+    };
 }
+
+context_entry_stub!(upcall_entry, upcall_restore, dispatch, 104);
