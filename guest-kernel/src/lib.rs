@@ -24,6 +24,8 @@ pub mod fuzz;
 pub mod measure;
 pub mod memory;
 pub mod native;
+pub mod process;
+pub mod programs;
 pub mod scenario;
 pub mod shell;
 pub mod threads;

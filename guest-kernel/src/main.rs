@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::interrupts::{self, now_ns};
-use guest_kernel::{drivers, hv, println, scenario, shell, threads, timer};
+use guest_kernel::{drivers, hv, println, process, scenario, shell, threads, timer};
 
 entry_point!(kernel_main, config = &scenario::MEMORY_CONFIG);
 
@@ -65,6 +65,9 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
             status.name()
         );
         scenario::exit(1);
+    }
+    if let Err(status) = process::init() {
+        println!("user processes unavailable ({})", status.name());
     }
     let disk = shell::mount_disk();
     shell::run(info.name(), disk)

@@ -175,6 +175,10 @@ fn files(disk: Option<&Disk>, command: &str, path: &str) {
     }
 }
 
+fn volume(disk: Option<&Disk>) -> Option<&Volume> {
+    disk.and_then(|disk| disk.volume.as_ref())
+}
+
 fn execute(line: &str, disk: Option<&Disk>) {
     let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
     match command {
@@ -192,6 +196,7 @@ fn execute(line: &str, disk: Option<&Disk>) {
             println!("  cat PATH    print a file");
             println!("  sum PATH    FNV-1a checksum of a file");
             println!("  shutdown    end this domain");
+            println!("  PROGRAM [ARGS]  run /bin/PROGRAM (or a path) as a process");
         }
         "echo" => println!("{}", rest.trim()),
         "uptime" => {
@@ -234,6 +239,9 @@ fn execute(line: &str, disk: Option<&Disk>) {
         "shutdown" => {
             println!("bye");
             finish();
+        }
+        other if crate::programs::is_program(volume(disk), other) => {
+            crate::programs::run(volume(disk), line)
         }
         other => println!("unknown command '{other}' (try 'help')"),
     }

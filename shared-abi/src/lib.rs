@@ -32,6 +32,7 @@ pub mod ring;
 pub mod shared_info;
 pub mod start_info;
 pub mod status;
+pub mod syscall;
 pub mod trace;
 pub mod trap;
 pub mod virtqueue;

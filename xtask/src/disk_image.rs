@@ -4,7 +4,8 @@
 //!
 //! The hypervisor gives each domain a region of the disk (its `dom_disk`
 //! option, 4 MiB by default), so an image for N domains is N regions, each
-//! a filesystem of its own: the plain tree of `guest-kernel/disk/`, or the
+//! a filesystem of its own: the plain tree of `guest-kernel/disk/` with the
+//! user programs in `/bin`, or the
 //! larger test tree (that tree plus a file of more than 8 MiB, a 300 KiB
 //! file and symbolic links), made as ext2 or ext4, optionally damaged.
 
@@ -29,7 +30,7 @@ const MEDIUM_FILE_BYTES: usize = 300 * 1024 + 7;
 /// What one domain's region holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Region {
-    /// `guest-kernel/disk/` as ext2, in a 4 MiB region.
+    /// `guest-kernel/disk/` and the user programs as ext2, in a 4 MiB region.
     Plain,
     /// The test tree as ext2.
     Tree,
@@ -171,9 +172,7 @@ pub fn regions(
     }
     fs::create_dir_all(directory())
         .map_err(|error| format!("cannot create {}: {error}", directory().display()))?;
-    let plain = artifacts::workspace_root()
-        .join("guest-kernel")
-        .join("disk");
+    let plain = crate::user_programs::plain_tree()?;
     let tree = match regions.iter().any(|r| *r != Region::Plain) {
         true => Some(test_tree()?),
         false => None,

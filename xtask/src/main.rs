@@ -45,6 +45,7 @@ mod three_ways;
 mod trace;
 mod trace_format;
 mod unit_tests;
+mod user_programs;
 
 use std::process::ExitCode;
 

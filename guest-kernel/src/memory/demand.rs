@@ -33,6 +33,14 @@ pub fn faults_served() -> u64 {
 /// Tries to resolve a not-present fault in a demand region: maps a fresh
 /// frame and returns `true` (the faulting access is then retried).
 pub fn handle(frame: &ExceptionFrame) -> bool {
+    handle_in(frame, paging::current_root())
+}
+
+/// [`handle`], mapping the page in the tables at `root`: the kernel's own,
+/// for a fault taken in a process's address space (whose top-level
+/// entries for kernel memory are copies: a new mapping belongs beneath
+/// them, in the tables every space shares).
+pub fn handle_in(frame: &ExceptionFrame, root: u64) -> bool {
     let address = frame.fault_address;
     let not_present = frame.error_code & 1 == 0;
     let inside = REGIONS
@@ -47,7 +55,7 @@ pub fn handle(frame: &ExceptionFrame) -> bool {
     };
     let page = address & !(PAGE - 1);
     let flags = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
-    if paging::map(paging::current_root(), page, phys, PageSize::Size4K, flags).is_err() {
+    if paging::map(root, page, phys, PageSize::Size4K, flags).is_err() {
         frames::free(phys);
         return false;
     }

@@ -111,6 +111,11 @@ pub fn read(buffer: &mut [u8]) -> usize {
         .map_or(0, |rings| rings.input_ring().consume(buffer) as usize)
 }
 
+/// Whether input is waiting to be read (never before [`init`]).
+pub fn input_pending() -> bool {
+    RINGS.get().is_some_and(|rings| !rings.input_ring().is_empty())
+}
+
 /// Sleeps until input is available (returns at once before [`init`]).
 pub fn wait_for_input() {
     if let Some(rings) = RINGS.get() {

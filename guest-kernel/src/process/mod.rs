@@ -1,0 +1,47 @@
+//! Processes: user programs in guest-user mode, each in its own address
+//! space, preempted by the tick, served by system calls.
+//!
+//! The kernel (the shell, on the boot stack) starts a program with
+//! [`spawn`] and waits for it with [`run_until_exit`]. While it waits it
+//! gives the CPU to the processes; it runs again when the program has
+//! ended or no process can run (then it sleeps the domain until an event).
+//! Processes are switched only where no kernel lock can be held:
+//!
+//! - a process in user mode, at the end of an upcall (the tick asks for a
+//!   switch; round robin among the ready processes);
+//! - a process in a system call that blocks, yields or exits, or that a
+//!   fault kills, at the end of the call (the handler returns another
+//!   context);
+//! - the kernel only at its own waiting point, where it holds no lock: it
+//!   forces an upcall to itself and the upcall's end switches.
+//!
+//! A trap from user mode saves the process's context at the top of its own
+//! kernel stack (registered with the hypervisor whenever the process is
+//! switched in), so a process that is not running is just that saved
+//! context. Modules: [`address_space`] (page tables), [`user_memory`]
+//! (checked copies), [`elf`] and [`loader`] (programs), [`table`] (the
+//! processes), [`scheduler`] (switching), [`syscalls`], [`files`] and
+//! [`faults`] (what user code enters the kernel for).
+
+pub mod address_space;
+pub mod elf;
+pub mod faults;
+pub mod files;
+pub mod loader;
+pub mod scheduler;
+pub mod syscalls;
+pub mod table;
+pub mod user_memory;
+
+pub use scheduler::{init, run_until_exit, spawn};
+pub use table::{Fault, Outcome, Pid};
+
+/// The lowest user address (the kernel's image lies in the gigabyte
+/// below); programs are linked here.
+pub const USER_BASE: u64 = 0x4000_0000;
+/// The end of user space (512 GiB: the first top-level slot).
+pub const USER_TOP: u64 = 0x80_0000_0000;
+
+/// A virtual address in a process's user space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UserAddress(pub u64);
