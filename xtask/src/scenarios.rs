@@ -295,6 +295,7 @@ pub fn all() -> Vec<Scenario> {
             .line("user-mode: read kernel data: vector 14 error 0x5")
             .line("user-mode: write kernel data: vector 14 error 0x7")
             .line("user-mode: jump into the kernel: vector 14 error 0x15")
+            .line("user-mode: jump to the kernel's fault handler: vector 14 error 0x15")
             .line("user-mode: cli: vector 13 error 0x0")
             .line("user-mode: hlt: vector 13 error 0x0")
             .line("user-mode: mov cr3: vector 13 error 0x0")
@@ -306,6 +307,16 @@ pub fn all() -> Vec<Scenario> {
             .line("user-mode: iret to user mode without a kernel stack: refused")
             .finishes("kernel")
             .finishes("neighbour"),
+        Scenario::new("user-mode-bad-kernel-stack", HvExit::DomainFailed)
+            .guest("kernel", "user-mode", "bad-kernel-stack")
+            .guest("neighbour", "worker", "lines=20")
+            .stopped(
+                "kernel",
+                "system call; its handler could not be entered (stack unusable)",
+            )
+            .finishes("neighbour")
+            .forbid("FATAL")
+            .forbid("panic"),
         Scenario::new("event-channels", HvExit::Success)
             .guest("events", "event-channels", "")
             .line("port mask: 100 sends while masked, delivered once after unmask")

@@ -16,6 +16,10 @@
 //!   kernel with the user context.
 //! - Without a system-call entry, a user `syscall` is #UD; without a kernel
 //!   stack, `iret` to user mode is refused.
+//!
+//! With the argument `bad-kernel-stack` the registered kernel stack is not
+//! mapped: the first system call cannot enter the kernel, and the domain
+//! is stopped with a report (the scenario checks that a neighbour finishes).
 #![no_std]
 #![no_main]
 
@@ -42,6 +46,9 @@ const USER_STACK_TOP: u64 = USER_STACK + 0x1000;
 /// result of the first one.
 const DONE_CALL: u64 = 999;
 
+/// A kernel stack top in nothing mapped (`bad-kernel-stack`).
+const UNMAPPED_STACK_TOP: u64 = 0x20_0000_0000;
+
 const KERNEL_STACK_SIZE: usize = 16 * 1024;
 #[repr(align(16))]
 struct KernelStack([u8; KERNEL_STACK_SIZE]);
@@ -67,6 +74,11 @@ fn secret_address() -> u64 {
 fn kernel_code_address() -> u64 {
     main as *const () as u64
 }
+/// The kernel's own page-fault entry: user code jumping there faults (in
+/// user mode) exactly there, which must not pass for a handler that faults.
+fn handler_address() -> u64 {
+    user::entry_address()
+}
 fn nothing() -> u64 {
     0
 }
@@ -74,7 +86,7 @@ fn nothing() -> u64 {
 const PAGE_FAULT: Option<u64> = Some(14);
 const GENERAL_PROTECTION: Option<u64> = Some(13);
 
-const TESTS: [Test; 11] = [
+const TESTS: [Test; 12] = [
     Test {
         name: "system calls",
         selector: 0,
@@ -97,6 +109,12 @@ const TESTS: [Test; 11] = [
         name: "jump into the kernel",
         selector: 3,
         operand: kernel_code_address,
+        vector: PAGE_FAULT,
+    },
+    Test {
+        name: "jump to the kernel's fault handler",
+        selector: 3,
+        operand: handler_address,
         vector: PAGE_FAULT,
     },
     Test {
@@ -458,7 +476,10 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     map_user_pages();
     // The kernel has just used its data: the user view still lacks it.
     SECRET.fetch_add(0, Ordering::SeqCst);
-    let top = kernel_stack_range().end;
+    let top = match scenario::start_info().args().contains("bad-kernel-stack") {
+        true => UNMAPPED_STACK_TOP,
+        false => kernel_stack_range().end,
+    };
     user::set_kernel_stack(top).unwrap_or_else(|s| scenario::fail(format_args!("{}", s.name())));
     user::set_syscall_handler(system_call)
         .unwrap_or_else(|s| scenario::fail(format_args!("{}", s.name())));
