@@ -45,6 +45,9 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
         counters.hypercall();
     }
     let outcome = match exit {
+        Exit::Hypercall if table.caller().privilege().is_user() => {
+            system_call(table.caller(), frame)
+        }
         Exit::Hypercall => hypercall::dispatch(&mut table, frame),
         Exit::Exception {
             vector,
@@ -62,16 +65,21 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
 /// scratch frame itself, with no copy of the registers, and so is `iret`.
 /// An upcall the call made due is delivered there too (the guest then
 /// resumes with `iretq`); only if it cannot be delivered does [`exit`]
-/// take over ([`Fast::Served`]).
+/// take over ([`Fast::Served`]). A `syscall` in guest-user mode is no
+/// hypercall: it enters the guest kernel's system-call entry.
 pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
+    let mut table = DOMAINS.lock();
+    if table.caller().privilege().is_user() {
+        frame.complete_syscall();
+        return system_call_fast(table.caller(), frame);
+    }
     let Some(call) = hypercall::fast_call_numbered(frame.rax) else {
         frame.complete_syscall();
         if frame.rax == Hypercall::Iret as u64 {
-            return iret_fast(frame);
+            return iret_fast(table.caller(), frame);
         }
         return Fast::Unserved;
     };
-    let mut table = DOMAINS.lock();
     frame.rax = call(&mut table, frame.args());
     let domain = table.caller();
     domain.counters_mut().hypercall();
@@ -82,13 +90,25 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     Fast::Done
 }
 
+/// A system call from guest-user mode, on the completed scratch frame:
+/// the guest kernel's entry resumes with `iretq`. If it cannot be entered,
+/// the full path ([`exit`]) tries again and stops the domain.
+#[inline(never)]
+fn system_call_fast(domain: &mut Domain, frame: &mut ScratchFrame) -> Fast {
+    match trap_delivery::deliver_syscall(domain, frame) {
+        Ok(()) => {
+            domain.counters_mut().system_call();
+            Fast::Iret
+        }
+        Err(_) => Fast::Unserved,
+    }
+}
+
 /// `iret` on the completed scratch frame: the frame the guest's handler
 /// returns to is restored into it and resumed with `iretq`. Out of line,
 /// so that the common fast calls do not pay for its registers.
 #[inline(never)]
-fn iret_fast(frame: &mut ScratchFrame) -> Fast {
-    let mut table = DOMAINS.lock();
-    let domain = table.caller();
+fn iret_fast(domain: &mut Domain, frame: &mut ScratchFrame) -> Fast {
     domain.counters_mut().hypercall();
     match hypercall::trap::iret(domain, Iret, frame) {
         Ok(rax) => frame.rax = rax,
@@ -206,9 +226,11 @@ fn exception(
     if debug::takes_trap(domain, frame, vector) {
         return Outcome::Yield;
     }
+    // Guest-user code is never emulated: its faults go to its kernel.
+    let emulates = domain.mode().emulates() && !domain.privilege().is_user();
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
         if hardware_error & USER_ACCESS == 0
-            && domain.mode().emulates()
+            && emulates
             && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
         {
             return outcome;
@@ -221,14 +243,40 @@ fn exception(
             }
             Err(fault) => (fault.error_code, address),
         }
-    } else if domain.mode().emulates()
+    } else if emulates
         && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
     {
         return outcome;
     } else {
         (hardware_error, 0)
     };
-    match trap_delivery::deliver(domain, frame, vector, error_code, fault_address) {
+    let delivered = trap_delivery::deliver(domain, frame, vector, error_code, fault_address);
+    delivered_or_stopped(domain, frame, delivered, vector, error_code, fault_address)
+}
+
+/// A system call from guest-user mode that the fast path could not
+/// deliver (the frame completed by it): tried again, and the domain
+/// stopped with a report if its kernel cannot be entered.
+fn system_call(domain: &mut Domain, frame: &mut TrapFrame) -> Outcome {
+    let delivered = trap_delivery::deliver_syscall(domain, frame);
+    if delivered.is_ok() {
+        domain.counters_mut().system_call();
+    }
+    let vector = shared_abi::trap::SYSCALL_VECTOR as u8;
+    delivered_or_stopped(domain, frame, delivered, vector, 0, 0)
+}
+
+/// After a delivery to the guest's handler: it resumes there, or a
+/// debugger sees the fault, or the domain is stopped with a report.
+fn delivered_or_stopped(
+    domain: &mut Domain,
+    frame: &TrapFrame,
+    delivered: Result<(), trap_delivery::Undeliverable>,
+    vector: u8,
+    error_code: u64,
+    fault_address: u64,
+) -> Outcome {
+    match delivered {
         Ok(()) => Outcome::Resume,
         Err(_) if debug::takes_fault(domain, vector) => Outcome::Yield,
         Err(why) => {

@@ -78,6 +78,7 @@ pub fn event_name(record: &Record) -> String {
         Kind::Reflected => format!("exception {}", record.detail),
         Kind::Stopped => format!("stopped (vector {})", record.detail),
         Kind::Switch => format!("switch to {}", record.value),
+        Kind::SystemCall => format!("system call {}", record.value),
         kind => kind.name().to_string(),
     }
 }
@@ -96,6 +97,9 @@ fn args(record: &Record) -> Value {
             json!({ "vector": record.detail, "address": hex(record.value) })
         }
         Kind::Upcall => json!({ "entry": hex(record.value) }),
+        Kind::SystemCall => {
+            json!({ "number": record.value, "first argument": hex(record.argument) })
+        }
         _ => json!({}),
     }
 }

@@ -8,8 +8,10 @@
 //! entry it used and, for a write, the dirty bit on the leaf: exactly what
 //! the hardware would have done had it walked these tables itself.
 //!
-//! The guest's user/supervisor bit is ignored: guest kernels run in ring 3
-//! and everything they map is theirs.
+//! The guest's user/supervisor bit is ignored for the guest kernel's own
+//! accesses (guest kernels run in ring 3 and everything they map is
+//! theirs); an access from guest-user mode ([`Access::user`]) needs it at
+//! every level, as the MMU checks a ring 3 access.
 //!
 //! Reserved bits are checked as the MMU checks them: a page-size bit in a
 //! PML4 entry, and the bits between the PAT bit and the frame of a 2 MiB or
@@ -26,6 +28,8 @@ pub struct Access {
     pub write: bool,
     /// An instruction fetch.
     pub fetch: bool,
+    /// From guest-user mode: every level must allow user access.
+    pub user: bool,
 }
 
 impl Access {
@@ -33,24 +37,36 @@ impl Access {
     pub const READ: Access = Access {
         write: false,
         fetch: false,
+        user: false,
     };
     /// A data write.
     pub const WRITE: Access = Access {
         write: true,
         fetch: false,
+        user: false,
     };
     /// An instruction fetch.
     pub const FETCH: Access = Access {
         write: false,
         fetch: true,
+        user: false,
     };
 
     /// The access a hardware page-fault error code describes.
+    /// (Hardware faults all come from ring 3: the error code cannot say
+    /// whether guest-user code made the access; see [`Access::from_user`].)
     pub const fn of_page_fault(error_code: u64) -> Access {
         Access {
             write: error_code & error_code::WRITE != 0,
             fetch: error_code & error_code::FETCH != 0,
+            user: false,
         }
+    }
+
+    /// The same access, made from guest-user mode when `user`.
+    #[inline(always)]
+    pub const fn from_user(self, user: bool) -> Access {
+        Access { user, ..self }
     }
 }
 
@@ -146,6 +162,7 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
     let mut used: [(GuestPhysAddr, u64); 4] = [(GuestPhysAddr(0), 0); 4];
     let mut writable = true;
     let mut executable = true;
+    let mut user = true;
     for (depth, level) in (0..4).rev().enumerate() {
         let slot = GuestPhysAddr(table.as_u64() + 8 * table_index(addr.as_u64(), level) as u64);
         let entry = read_entry(memory, slot).ok_or(reserved)?;
@@ -159,6 +176,7 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
         used[depth] = (slot, entry);
         writable &= flags.contains(PageFlags::WRITABLE);
         executable &= !flags.contains(PageFlags::NO_EXECUTE);
+        user &= flags.contains(PageFlags::USER);
         let size = match level {
             0 => Some(PageSize::Size4K),
             1 if flags.contains(PageFlags::HUGE) => Some(PageSize::Size2M),
@@ -177,7 +195,7 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
         {
             return Err(reserved);
         }
-        if (access.write && !writable) || (access.fetch && !executable) {
+        if (access.write && !writable) || (access.fetch && !executable) || (access.user && !user) {
             return Err(protection);
         }
         let mut leaf = flags | PageFlags::ACCESSED;
@@ -340,6 +358,48 @@ mod tests {
             error_code::USER | error_code::FETCH | error_code::PRESENT
         );
         assert!(!entry(&memory, root.as_u64(), 0x40_0000).contains(PageFlags::DIRTY));
+    }
+
+    #[test]
+    fn a_user_access_needs_the_user_bit_at_every_level() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, root) = setup(&memory);
+        let user = PageFlags::USER | PageFlags::WRITABLE;
+        page_table::map(&mut tables, root, 0x40_0000, 0x3000, PageSize::Size4K, user).unwrap();
+        // Same tables, a supervisor leaf beside it.
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_1000,
+            0x4000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        )
+        .unwrap();
+        let root = GuestPhysAddr(root);
+        let as_user = |access: Access| access.from_user(true);
+        assert!(walk(&memory, root, GuestVirtAddr(0x40_0000), as_user(WRITE)).is_ok());
+        let fault = walk(&memory, root, GuestVirtAddr(0x40_1000), as_user(READ)).unwrap_err();
+        assert_eq!(fault.error_code, error_code::USER | error_code::PRESENT);
+        // The guest kernel reaches both.
+        assert!(walk(&memory, root, GuestVirtAddr(0x40_1000), WRITE).is_ok());
+        // A user leaf under a supervisor-only table is not a user page.
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, top) = setup(&memory);
+        page_table::map(&mut tables, top, 0x40_0000, 0x3000, PageSize::Size4K, user).unwrap();
+        let pml4 = read_entry(&memory, GuestPhysAddr(top)).unwrap();
+        write_entry(&memory, GuestPhysAddr(top), pml4 & !PageFlags::USER.bits());
+        let fault = walk(
+            &memory,
+            GuestPhysAddr(top),
+            GuestVirtAddr(0x40_0000),
+            as_user(READ),
+        );
+        assert_eq!(
+            fault.unwrap_err().error_code,
+            error_code::USER | error_code::PRESENT
+        );
+        assert!(walk(&memory, GuestPhysAddr(top), GuestVirtAddr(0x40_0000), READ).is_ok());
     }
 
     #[test]

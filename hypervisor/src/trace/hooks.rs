@@ -55,6 +55,8 @@ struct Seen {
     domain: u16,
     callback: u64,
     reflected: u64,
+    /// In guest-user mode: a `syscall` is a system call, not a hypercall.
+    user: bool,
 }
 
 fn seen(table: &mut DomainTable) -> Seen {
@@ -63,6 +65,7 @@ fn seen(table: &mut DomainTable) -> Seen {
         domain: id(domain.id()),
         callback: domain.callback(),
         reflected: domain.counters().reflected_faults(),
+        user: domain.privilege().is_user(),
     }
 }
 
@@ -90,6 +93,14 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
         return fast;
     }
     let end = cpu::rdtsc();
+    if before.user {
+        push(Record {
+            value: number,
+            argument,
+            ..event(tsc, end, before.domain, Kind::SystemCall)
+        });
+        return fast;
+    }
     push(Record {
         value: number,
         argument,
@@ -112,7 +123,7 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
     let tsc = cpu::rdtsc();
     let (number, argument, rip) = (frame.scratch.rax, frame.scratch.rdi, frame.scratch.rip);
     let before = seen(&mut DOMAINS.lock());
-    if matches!(exit, Exit::Hypercall) {
+    if matches!(exit, Exit::Hypercall) && !before.user {
         *PENDING.lock() = Some(Record {
             value: number,
             argument,
@@ -128,6 +139,11 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
     let same = after.domain == before.domain;
     let at = |kind| event(tsc, end, before.domain, kind);
     let record = match exit {
+        Exit::Hypercall if before.user => Some(Record {
+            value: number,
+            argument,
+            ..at(Kind::SystemCall)
+        }),
         Exit::Hypercall => Some(Record {
             value: number,
             argument,

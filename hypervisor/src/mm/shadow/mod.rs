@@ -20,6 +20,11 @@
 //!   evicted, so switching between address spaces does not start from
 //!   scratch. Like PCID-tagged TLBs, a cached root keeps its translations
 //!   until the guest invalidates them.
+//! - Each guest root has two views: the guest kernel's, and guest-user
+//!   mode's ([`View::User`]), which is filled by walks that need the user
+//!   bit at every level, so it never holds the guest kernel's pages. A
+//!   mode change is a change of view ([`Shadow::set_view`]); invalidation
+//!   drops a page from both.
 //! - Shadow tables come from a fixed per-domain pool. When it runs dry, every
 //!   shadow of the domain is dropped and refilled on demand: filling never
 //!   fails and never takes memory from another domain.
@@ -34,8 +39,18 @@ use super::guest_memory::GuestPhysMemory;
 use super::guest_walk::{self, Access, GuestFault, error_code};
 use super::page_table::{self, MapError, PageFlags, PageSize, TableMemory};
 
-/// Shadow roots kept per domain.
-pub const CACHED_ROOTS: usize = 4;
+/// Shadow roots kept per domain (a guest root's two views are two roots).
+pub const CACHED_ROOTS: usize = 8;
+
+/// Which of a guest root's two shadows the hardware walks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// The guest kernel's: every page the guest maps.
+    #[default]
+    Kernel,
+    /// Guest-user mode's: only pages with the user bit at every level.
+    User,
+}
 /// Software bit in a shadow leaf: the guest mapped this page as part of a
 /// large page.
 pub const LARGE_ORIGIN: PageFlags = PageFlags::from_bits_retain(1 << 9);
@@ -142,6 +157,7 @@ impl<T: TableMemory> TableMemory for TablePool<T> {
 #[derive(Clone, Copy, Debug)]
 struct CachedRoot {
     guest: GuestPhysAddr,
+    view: View,
     machine: u64,
     last_used: u64,
 }
@@ -189,6 +205,7 @@ impl<T: TableMemory> Shadow<T> {
         shadow.install_upper_half(machine);
         shadow.roots[0] = Some(CachedRoot {
             guest: guest_root,
+            view: View::Kernel,
             machine,
             last_used: 0,
         });
@@ -229,17 +246,39 @@ impl<T: TableMemory> Shadow<T> {
         self.pool.in_use()
     }
 
-    /// Switches to the guest root `guest`, reusing its cached shadow if there
-    /// is one, else evicting the least recently used root. Inlined into
-    /// each caller (the `mmu_set_base` hypercall and the emulated `mov
-    /// cr3`), as it was into its only one.
+    /// The view the hardware walks.
+    #[inline(always)]
+    pub fn view(&self) -> View {
+        self.current_root().view
+    }
+
+    /// Switches to the guest root `guest` in the current view, reusing its
+    /// cached shadow if there is one, else evicting the least recently used
+    /// root. Inlined into each caller (the `mmu_set_base` hypercall and the
+    /// emulated `mov cr3`), as it was into its only one.
     #[inline(always)]
     pub fn switch(&mut self, guest: GuestPhysAddr) {
+        self.select(guest, self.view());
+    }
+
+    /// Switches the current guest root to `view` (a change of the vCPU's
+    /// mode); returns whether the shadow root to load changed.
+    #[inline(always)]
+    pub fn set_view(&mut self, view: View) -> bool {
+        if self.view() == view {
+            return false;
+        }
+        self.select(self.guest_root(), view);
+        true
+    }
+
+    #[inline(always)]
+    fn select(&mut self, guest: GuestPhysAddr, view: View) {
         self.clock += 1;
         if let Some(index) = self
             .roots
             .iter()
-            .position(|r| r.is_some_and(|r| r.guest == guest))
+            .position(|r| r.is_some_and(|r| r.guest == guest && r.view == view))
         {
             self.current = index;
         } else {
@@ -251,6 +290,7 @@ impl<T: TableMemory> Shadow<T> {
                     let machine = self.alloc_root();
                     self.roots[free] = Some(CachedRoot {
                         guest,
+                        view,
                         machine,
                         last_used: 0,
                     });
@@ -264,6 +304,7 @@ impl<T: TableMemory> Shadow<T> {
                     page_table::free_subtree(&mut self.pool, machine, 0..256);
                     self.roots[victim] = Some(CachedRoot {
                         guest,
+                        view,
                         machine,
                         last_used: 0,
                     });
@@ -321,6 +362,7 @@ impl<T: TableMemory> Shadow<T> {
         access: Access,
     ) -> Result<TlbFlush, GuestFault> {
         let current = self.current_root();
+        let access = access.from_user(current.view == View::User);
         let mapping = guest_walk::walk(memory, current.guest, addr, access)?;
         let machine = p2m(mapping.phys.frame()).ok_or(GuestFault {
             error_code: error_code::USER | error_code::PRESENT | error_code::RESERVED,
@@ -401,10 +443,14 @@ impl<T: TableMemory> Shadow<T> {
         flush
     }
 
-    /// Drops every translation of the current address space.
+    /// Drops every translation of the current address space, in both views.
     pub fn flush_current(&mut self) -> TlbFlush {
-        let root = self.machine_root();
-        page_table::free_subtree(&mut self.pool, root, 0..256);
+        let guest = self.guest_root();
+        for index in 0..CACHED_ROOTS {
+            if let Some(root) = self.roots[index].filter(|r| r.guest == guest) {
+                page_table::free_subtree(&mut self.pool, root.machine, 0..256);
+            }
+        }
         TlbFlush::All
     }
 
