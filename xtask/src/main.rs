@@ -46,6 +46,7 @@ mod trace;
 mod trace_format;
 mod unit_tests;
 mod user_programs;
+mod user_scenarios;
 
 use std::process::ExitCode;
 

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::artifacts::{self, TARGET};
 
 /// Every program, by its name in `/bin`.
-pub const PROGRAMS: [&str; 16] = [
+pub const PROGRAMS: [&str; 17] = [
     "hello",
     "echo",
     "cat",
@@ -29,6 +29,7 @@ pub const PROGRAMS: [&str; 16] = [
     "wild",
     "hog",
     "storm",
+    "count",
 ];
 
 /// Where the programs are built.

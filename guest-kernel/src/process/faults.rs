@@ -4,13 +4,14 @@
 //! ends the domain.
 
 use core::fmt;
+use core::sync::atomic::Ordering;
 
 use shared_abi::guest::upcall::UpcallContext;
 use shared_abi::guest::user;
 use shared_abi::trap::{PAGE_FAULT, VECTORS};
 
 use super::scheduler::end_current;
-use super::table::{Fault, Outcome, TABLE};
+use super::table::{Fault, KERNEL_ROOT, Outcome, TABLE};
 use super::{USER_BASE, USER_TOP};
 use crate::memory::demand;
 use crate::{hv, interrupts, println};
@@ -38,7 +39,7 @@ fn on_exception(context: *mut UpcallContext) -> *mut UpcallContext {
     };
     interrupts::disable();
     if !frame.is_user() {
-        let root = TABLE.lock().kernel_root;
+        let root = KERNEL_ROOT.load(Ordering::SeqCst);
         if frame.vector == PAGE_FAULT && demand::handle_in(&frame, root) {
             return context;
         }

@@ -16,7 +16,7 @@ use shared_abi::guest::upcall::UpcallContext;
 use shared_abi::guest::user;
 use shared_abi::syscall::Error;
 
-use super::table::{Outcome, Pid, Process, State, TABLE, Table};
+use super::table::{KERNEL_ROOT, Outcome, Pid, Process, State, TABLE, Table};
 use super::{faults, files, loader, syscalls};
 use crate::memory::paging;
 use crate::{hv, interrupts, timer};
@@ -28,7 +28,7 @@ static KERNEL_YIELD: AtomicBool = AtomicBool::new(false);
 /// when they have finished), and installs the system-call and exception
 /// handlers. The current address space becomes the kernel's.
 pub fn init() -> Result<(), shared_abi::Status> {
-    interrupts::without(|| TABLE.lock().kernel_root = paging::current_root());
+    KERNEL_ROOT.store(paging::current_root(), Ordering::SeqCst);
     timer::set_tick_hook(|| RESCHEDULE.store(true, Ordering::SeqCst));
     interrupts::set_upcall_exit(after_upcall);
     user::set_syscall_handler(syscalls::on_syscall)?;
@@ -39,7 +39,7 @@ pub fn init() -> Result<(), shared_abi::Status> {
 /// process, child of `parent` (0: the kernel).
 pub fn spawn(parent: Pid, path: &str, args: Vec<String>) -> Result<Pid, Error> {
     let file = files::read_program(path)?;
-    let kernel_root = interrupts::without(|| TABLE.lock().kernel_root);
+    let kernel_root = KERNEL_ROOT.load(Ordering::SeqCst);
     let image = loader::load(&file, &args, kernel_root)?;
     let name = String::from(path.rsplit('/').next().unwrap_or(path));
     let initial = user::new_context(image.entry, image.stack_pointer);
@@ -143,7 +143,7 @@ fn pick(table: &Table) -> Option<Pid> {
 /// Makes `next` (`None`: the kernel) the running context: its address
 /// space, its kernel stack; returns its saved context.
 fn enter(table: &mut Table, next: Option<Pid>) -> *mut UpcallContext {
-    let kernel_root = table.kernel_root;
+    let kernel_root = KERNEL_ROOT.load(Ordering::SeqCst);
     let (root, context) = match next.and_then(|pid| table.processes.get_mut(&pid)) {
         Some(process) => {
             process.state = State::Running;

@@ -9,6 +9,7 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::AtomicU64;
 
 use shared_abi::guest::upcall::UpcallContext;
 use shared_abi::syscall::status;
@@ -126,8 +127,6 @@ pub struct Table {
     pub current: Option<Pid>,
     /// The kernel's saved context while a process runs.
     pub kernel_context: *mut UpcallContext,
-    /// The kernel's own address space (the boot root).
-    pub kernel_root: u64,
     /// The process the kernel waits for, if it does.
     pub kernel_waits_for: Option<Pid>,
 }
@@ -136,12 +135,15 @@ pub struct Table {
 // this one vCPU.
 unsafe impl Send for Table {}
 
+/// The kernel's own address space (the boot root), outside the lock: the
+/// page-fault handler needs it while the table may be held.
+pub static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
+
 pub static TABLE: Mutex<Table> = Mutex::new(Table {
     processes: BTreeMap::new(),
     next_pid: 1,
     current: None,
     kernel_context: core::ptr::null_mut(),
-    kernel_root: 0,
     kernel_waits_for: None,
 });
 

@@ -8,11 +8,15 @@ use user::{Args, Error, println, sys};
 
 user::entry!(main);
 
-fn main(_args: Args) -> u64 {
+fn main(args: Args) -> u64 {
+    let verbose = args.get(1) == Some("verbose");
     let numbers = (0..shared_abi::syscall::FIRST).chain([u64::MAX, 1 << 32, 0x10f, 0x1000]);
     let mut unknown = 0;
     let mut other = 0;
     for number in numbers {
+        if verbose {
+            println!("hypercalls: {number:#x}");
+        }
         let args = [0x20_0000, 64, 1, 0, 0];
         // SAFETY: the kernel must treat every one as an unknown call; the
         // test is that nothing else happens.

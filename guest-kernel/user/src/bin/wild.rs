@@ -28,11 +28,15 @@ struct Tally {
     calls: u64,
     bad_address: u64,
     accepted: u64,
+    verbose: bool,
 }
 
 impl Tally {
     fn check(&mut self, what: &str, pointer: u64, raw: u64) {
         self.calls += 1;
+        if self.verbose {
+            println!("wild: {what} with {pointer:#x}: {:?}", shared_abi::syscall::decode(raw));
+        }
         match shared_abi::syscall::decode(raw) {
             Err(Error::BadAddress) => self.bad_address += 1,
             Err(_) => {}
@@ -49,9 +53,10 @@ fn call(number: shared_abi::syscall::Syscall, args: [u64; 5]) -> u64 {
     unsafe { sys::raw(number as u64, args) }
 }
 
-fn main(_args: Args) -> u64 {
+fn main(args: Args) -> u64 {
     use shared_abi::syscall::Syscall::*;
-    let mut tally = Tally { calls: 0, bad_address: 0, accepted: 0 };
+    let verbose = args.get(1) == Some("verbose");
+    let mut tally = Tally { calls: 0, bad_address: 0, accepted: 0, verbose };
     let text = main as *const () as u64;
     let good = b"/bin/hello";
     let good_pointer = good.as_ptr() as u64;
@@ -70,7 +75,9 @@ fn main(_args: Args) -> u64 {
         let argv = [Argument { pointer, length: 5 }];
         let argv_pointer = argv.as_ptr() as u64;
         tally.check("spawn argument", pointer, call(Spawn, [good_pointer, 10, argv_pointer, 1, 0]));
-        tally.check("brk", pointer, call(Brk, [pointer, 0, 0, 0, 0]));
+        if pointer != 0 {
+            tally.check("brk", pointer, call(Brk, [pointer, 0, 0, 0, 0]));
+        }
     }
     // Read-only memory where the kernel would write, and lengths running
     // past the end of a mapping.
