@@ -151,7 +151,7 @@ fn read(fd: u64, pointer: u64, length: u64) -> Step {
     let result = current(|_, process| {
         let space = process.space();
         // Checked before anything is consumed.
-        user_memory::copy_out(space, pointer, &alloc::vec![0; length])?;
+        user_memory::check(space, pointer, length, true)?;
         let bytes = match fd {
             0 => {
                 let mut buffer = alloc::vec![0u8; length];
@@ -209,7 +209,11 @@ fn brk(process: &mut Process, end: u64) -> Result<u64, Error> {
 }
 
 fn list(pointer: u64, length: u64, buffer: u64, capacity: u64) -> Result<u64, Error> {
-    let path = current(|_, process| path(process, pointer, length))?;
+    let length_limit = usize::try_from(capacity).map_err(|_| Error::InvalidArgument)?;
+    let path = current(|_, process| {
+        user_memory::check(process.space(), buffer, length_limit, true)?;
+        path(process, pointer, length)
+    })?;
     let text = files::list(&path)?;
     if text.len() as u64 > capacity {
         return Err(Error::BufferTooSmall);

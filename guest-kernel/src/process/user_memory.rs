@@ -55,6 +55,12 @@ fn pieces(
     Ok(())
 }
 
+/// Checks that `[address, address + length)` is the process's memory
+/// (writable, with `write`), without copying anything.
+pub fn check(space: &AddressSpace, address: u64, length: usize, write: bool) -> Result<(), Error> {
+    pieces(space, address, length, write, |_, _, _| {})
+}
+
 /// Copies `length` bytes from the process's `address`.
 pub fn copy_in(space: &AddressSpace, address: u64, length: usize) -> Result<Vec<u8>, Error> {
     let mut bytes = alloc::vec![0u8; length];
