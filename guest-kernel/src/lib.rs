@@ -30,6 +30,7 @@ pub mod scenario;
 pub mod shell;
 pub mod threads;
 pub mod traps;
+pub mod user_mode_bench;
 
 pub use shared_abi::guest as hv;
 pub use shared_abi::guest::{interrupts, timer};

@@ -31,10 +31,12 @@ use crate::three_ways;
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 26] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 28] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("multicall_per_call", Some("null_hypercall"), None),
+    ("user_syscall_round_trip", Some("null_hypercall"), None),
+    ("process_switch", Some("user_syscall_round_trip"), None),
     ("bare_fault", None, None),
     ("hidden_fault", Some("bare_fault"), Some(3.0)),
     ("reflected_fault", Some("bare_fault"), None),
