@@ -7,8 +7,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::fs::volume::Volume;
-use crate::process::{self, Outcome};
 use crate::println;
+use crate::process::{self, Outcome};
 
 /// The directory searched for a command that is not a path.
 const PROGRAMS: &str = "/bin";

@@ -93,11 +93,14 @@ struct Switching {
 static PHASE: AtomicUsize = AtomicUsize::new(0);
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static FINISH: AtomicUsize = AtomicUsize::new(0);
-static mut SWITCHING: Switching = Switching {
+static SWITCHING: spin::Mutex<Switching> = spin::Mutex::new(Switching {
     contexts: [core::ptr::null_mut(); 2],
     roots: [0; 2],
     stacks: [0; 2],
-};
+});
+
+// SAFETY: the context pointers are used only on this one vCPU.
+unsafe impl Send for Switching {}
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
 
 fn fail(what: &str) -> ! {
@@ -155,9 +158,7 @@ fn on_syscall(context: *mut UpcallContext) -> *mut UpcallContext {
 fn switch(context: *mut UpcallContext) -> *mut UpcallContext {
     let current = CURRENT.load(Ordering::Relaxed);
     let next = 1 - current;
-    // SAFETY: only the system-call handler touches SWITCHING, with virtual
-    // interrupts masked, on this one vCPU.
-    let switching = unsafe { &mut *&raw mut SWITCHING };
+    let mut switching = SWITCHING.lock();
     switching.contexts[current] = context;
     // SAFETY: as above.
     unsafe { (*context).frame.rax = 0 };
@@ -174,8 +175,7 @@ fn switch(context: *mut UpcallContext) -> *mut UpcallContext {
 /// The end of a measurement: report it, then start the next or finish.
 fn done() -> *mut UpcallContext {
     let phase = PHASE.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: as in `switch`.
-    let switching = unsafe { &mut *&raw mut SWITCHING };
+    let switching = SWITCHING.lock();
     match phase {
         0 => {
             report("user_syscall_round_trip", results());
@@ -188,7 +188,9 @@ fn done() -> *mut UpcallContext {
             switching.contexts[0]
         }
         _ => {
-            if crate::hv::mmu_set_base(switching.roots[0]).is_err() {
+            let root = switching.roots[0];
+            drop(switching);
+            if crate::hv::mmu_set_base(root).is_err() {
                 fail("root");
             }
             // Each sample is two switches (there and back) and two calls.
@@ -207,8 +209,7 @@ fn done() -> *mut UpcallContext {
 /// interrupts masked).
 pub fn run(finish: fn() -> !) -> ! {
     FINISH.store(finish as usize, Ordering::SeqCst);
-    let code = paging::map_page(CODE, PageFlags::USER)
-        .unwrap_or_else(|_| fail("map code"));
+    let code = paging::map_page(CODE, PageFlags::USER).unwrap_or_else(|_| fail("map code"));
     let data = PageFlags::USER | PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
     for page in 0..RESULT_PAGES {
         paging::map_page(RESULTS + page * 4096, data).unwrap_or_else(|_| fail("map results"));
@@ -227,9 +228,7 @@ pub fn run(finish: fn() -> !) -> ! {
     let root = paging::current_root();
     let other = paging::clone_address_space(root).unwrap_or_else(|| fail("no frame"));
     let stacks = [kernel_stack(), kernel_stack(), kernel_stack()];
-    // SAFETY: nothing runs in user mode yet; the handler is not registered.
-    let switching = unsafe { &mut *&raw mut SWITCHING };
-    *switching = Switching {
+    *SWITCHING.lock() = Switching {
         contexts: [
             context_at(stacks[1], YIELD_CALL, STACK_TOP),
             context_at(stacks[2], 2, STACK_TOP - 2 * 4096),

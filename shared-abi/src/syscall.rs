@@ -271,7 +271,11 @@ mod tests {
         assert_eq!(Syscall::from_number(0), None);
         assert_eq!(Syscall::from_number(FIRST - 1), None);
         assert_eq!(Syscall::from_number(FIRST + 15), None);
-        assert!(crate::hypercall::Hypercall::ALL.iter().all(|h| (*h as u64) < FIRST));
+        assert!(
+            crate::hypercall::Hypercall::ALL
+                .iter()
+                .all(|h| (*h as u64) < FIRST)
+        );
     }
 
     #[test]

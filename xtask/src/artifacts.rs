@@ -164,7 +164,8 @@ pub fn build(profile: Profile, output: Output) -> Result<Artifacts, String> {
     }
     let mut command = cargo();
     crate::user_programs::build(&mut command);
-    run_cargo(command, output).map_err(|error| format!("building the user programs failed{error}"))?;
+    run_cargo(command, output)
+        .map_err(|error| format!("building the user programs failed{error}"))?;
     let artifacts = Artifacts::new(profile);
     if !artifacts.hypervisor().is_file() {
         let path = artifacts.hypervisor();

@@ -45,7 +45,15 @@ pub fn program(name: &str) -> PathBuf {
 /// Builds the programs.
 pub fn build(command: &mut Command) -> &mut Command {
     command
-        .args(["build", "--release", "-p", "user", "--target", TARGET, "--bins"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "user",
+            "--target",
+            TARGET,
+            "--bins",
+        ])
         .arg("--target-dir")
         .arg(target_dir())
 }

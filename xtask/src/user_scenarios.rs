@@ -116,10 +116,20 @@ fn spinners_share_fairly(log: &str) -> Result<(), String> {
     let counts: Vec<u64> = log
         .lines()
         .filter_map(|line| line.strip_prefix("[alpha] spin "))
-        .filter_map(|rest| rest.split_once(": ")?.1.split_whitespace().next()?.parse().ok())
+        .filter_map(|rest| {
+            rest.split_once(": ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect();
     if counts.len() != SPINNERS {
-        return Err(format!("{} spinners reported, not {SPINNERS}", counts.len()));
+        return Err(format!(
+            "{} spinners reported, not {SPINNERS}",
+            counts.len()
+        ));
     }
     let mean = counts.iter().sum::<u64>() / SPINNERS as u64;
     let (low, high) = (mean * 9 / 10, mean * 11 / 10);

@@ -16,9 +16,9 @@ use shared_abi::page_table::{self, ADDRESS_MASK, PageFlags, PageSize, TableMemor
 
 use super::{USER_BASE, USER_TOP, UserAddress};
 use crate::hv;
-use shared_abi::hypercall::FlushScope;
 use crate::memory::frames;
 use crate::memory::paging::GuestTables;
+use shared_abi::hypercall::FlushScope;
 
 /// Frames left to the kernel however much its processes ask for (its heap,
 /// page tables, driver buffers).
@@ -87,17 +87,30 @@ impl AddressSpace {
     /// with `flags` (plus present and user); returns the frame.
     pub fn map_new(&mut self, page: UserAddress, flags: PageFlags) -> Result<u64, SpaceError> {
         let frame = user_frame().ok_or(SpaceError::OutOfMemory)?;
-        self.map(page, frame, flags).inspect_err(|_| frames::free(frame))?;
+        self.map(page, frame, flags)
+            .inspect_err(|_| frames::free(frame))?;
         Ok(frame)
     }
 
     /// Maps `frame` at `page` (in user space) with `flags`, replacing what
     /// was there (the caller frees a replaced frame).
-    pub fn map(&mut self, page: UserAddress, frame: u64, flags: PageFlags) -> Result<(), SpaceError> {
+    pub fn map(
+        &mut self,
+        page: UserAddress,
+        frame: u64,
+        flags: PageFlags,
+    ) -> Result<(), SpaceError> {
         debug_assert!((USER_BASE..USER_TOP).contains(&page.0));
         let flags = flags | PageFlags::USER;
-        page_table::remap(&mut GuestTables, self.root, page.0, frame, PageSize::Size4K, flags)
-            .map_err(|_| SpaceError::OutOfMemory)?;
+        page_table::remap(
+            &mut GuestTables,
+            self.root,
+            page.0,
+            frame,
+            PageSize::Size4K,
+            flags,
+        )
+        .map_err(|_| SpaceError::OutOfMemory)?;
         hv::mmu_invalidate_page(page.0);
         Ok(())
     }

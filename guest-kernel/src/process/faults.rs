@@ -91,6 +91,10 @@ impl fmt::Display for Fault {
             _ if self.error_code & 1 != 0 => "protection violation",
             _ => "not mapped",
         };
-        write!(f, "page fault at {:#x} ({access}, {place}) at rip {:#x}", self.address, self.rip)
+        write!(
+            f,
+            "page fault at {:#x} ({access}, {place}) at rip {:#x}",
+            self.address, self.rip
+        )
     }
 }

@@ -127,7 +127,12 @@ pub fn close(files: &mut FileTable, fd: u64) -> Result<(), Error> {
 
 /// Removes the file at `path`.
 pub fn unlink(path: &str) -> Result<(), Error> {
-    with_volume(|volume| volume.open(path).map_err(error).and(Err(Error::Unsupported)))
+    with_volume(|volume| {
+        volume
+            .open(path)
+            .map_err(error)
+            .and(Err(Error::Unsupported))
+    })
 }
 
 /// Makes the directory `path`.

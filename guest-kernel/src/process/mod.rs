@@ -45,4 +45,3 @@ pub const USER_TOP: u64 = 0x80_0000_0000;
 /// A virtual address in a process's user space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UserAddress(pub u64);
-

@@ -69,7 +69,10 @@ pub fn run_until_exit(pid: Pid) -> Outcome {
             // resumes here when it is its turn again.
             true => {
                 KERNEL_YIELD.store(true, Ordering::SeqCst);
-                interrupts::shared().vcpu.upcall_pending.store(1, Ordering::SeqCst);
+                interrupts::shared()
+                    .vcpu
+                    .upcall_pending
+                    .store(1, Ordering::SeqCst);
                 interrupts::enable();
             }
             // Unmasks and sleeps at once: no event is missed.
@@ -165,7 +168,11 @@ fn enter(table: &mut Table, next: Option<Pid>) -> *mut UpcallContext {
 /// Ends the running process with `outcome` and switches to the next; its
 /// address space is freed once another is in use. Returns the context to
 /// resume.
-pub fn end_current(table: &mut Table, from: *mut UpcallContext, outcome: Outcome) -> *mut UpcallContext {
+pub fn end_current(
+    table: &mut Table,
+    from: *mut UpcallContext,
+    outcome: Outcome,
+) -> *mut UpcallContext {
     let pid = table.current;
     if let Some((_, process)) = table.running() {
         process.state = State::Zombie(outcome);

@@ -44,7 +44,7 @@ enum Step {
 }
 
 /// The handler registered with `user::set_syscall_handler`.
-pub fn on_syscall(context: *mut UpcallContext) -> *mut UpcallContext {
+pub(super) fn on_syscall(context: *mut UpcallContext) -> *mut UpcallContext {
     // SAFETY: the stub passes the context it saved at the top of the
     // running process's kernel stack; nothing else refers to it.
     let saved = unsafe { &mut *context };
@@ -122,8 +122,12 @@ fn run(call: Syscall, [a0, a1, a2, a3, _]: [u64; 5]) -> Step {
             files::open(&mut p.files, &path, a2)
         }),
         Syscall::Close => current(|_, p| files::close(&mut p.files, a0).map(|()| 0)),
-        Syscall::Unlink => current(|_, p| path(p, a0, a1)).and_then(|p| files::unlink(&p)).map(|()| 0),
-        Syscall::Mkdir => current(|_, p| path(p, a0, a1)).and_then(|p| files::mkdir(&p)).map(|()| 0),
+        Syscall::Unlink => current(|_, p| path(p, a0, a1))
+            .and_then(|p| files::unlink(&p))
+            .map(|()| 0),
+        Syscall::Mkdir => current(|_, p| path(p, a0, a1))
+            .and_then(|p| files::mkdir(&p))
+            .map(|()| 0),
         Syscall::List => list(a0, a1, a2, a3),
         Syscall::Spawn => spawn(a0, a1, a2, a3),
         Syscall::Wait => return wait(a0),
@@ -147,7 +151,9 @@ fn write(fd: u64, pointer: u64, length: u64) -> Result<u64, Error> {
 }
 
 fn read(fd: u64, pointer: u64, length: u64) -> Step {
-    let length = usize::try_from(length).unwrap_or(usize::MAX).min(MAX_TRANSFER);
+    let length = usize::try_from(length)
+        .unwrap_or(usize::MAX)
+        .min(MAX_TRANSFER);
     let result = current(|_, process| {
         let space = process.space();
         // Checked before anything is consumed.
@@ -241,7 +247,12 @@ fn spawn(pointer: u64, length: u64, argv: u64, argc: u64) -> Result<u64, Error> 
             if total > MAX_ARGUMENT_BYTES as u64 {
                 return Err(Error::InvalidArgument);
             }
-            args.push(user_memory::copy_string(space, pointer, length, MAX_ARGUMENT_BYTES)?);
+            args.push(user_memory::copy_string(
+                space,
+                pointer,
+                length,
+                MAX_ARGUMENT_BYTES,
+            )?);
         }
         Ok((pid, program, args))
     })?;

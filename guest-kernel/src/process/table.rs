@@ -88,7 +88,13 @@ pub struct Process {
 
 impl Process {
     /// A process that starts with `initial` (a user context), in `space`.
-    pub fn new(parent: Pid, name: String, space: AddressSpace, break_start: u64, initial: UpcallContext) -> Self {
+    pub fn new(
+        parent: Pid,
+        name: String,
+        space: AddressSpace,
+        break_start: u64,
+        initial: UpcallContext,
+    ) -> Self {
         let mut kernel_stack = alloc::vec![0u8; KERNEL_STACK_BYTES];
         let top = (kernel_stack.as_mut_ptr() as u64 + KERNEL_STACK_BYTES as u64) & !0xf;
         let context = (top - core::mem::size_of::<UpcallContext>() as u64) as *mut UpcallContext;

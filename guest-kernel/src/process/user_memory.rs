@@ -37,9 +37,7 @@ fn pieces(
     let mut found = Vec::new();
     let mut at = address;
     while at < end {
-        let (phys, flags) = space
-            .translate(UserAddress(at))
-            .ok_or(Error::BadAddress)?;
+        let (phys, flags) = space.translate(UserAddress(at)).ok_or(Error::BadAddress)?;
         if write && !flags.contains(PageFlags::WRITABLE) {
             return Err(Error::BadAddress);
         }

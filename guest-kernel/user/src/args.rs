@@ -59,9 +59,7 @@ impl Args {
 
     /// Argument `index` as a number, or `default`.
     pub fn number(&self, index: usize, default: u64) -> u64 {
-        self.get(index)
-            .and_then(|text| parse_number(text))
-            .unwrap_or(default)
+        self.get(index).and_then(parse_number).unwrap_or(default)
     }
 }
 

@@ -113,7 +113,9 @@ pub fn read(buffer: &mut [u8]) -> usize {
 
 /// Whether input is waiting to be read (never before [`init`]).
 pub fn input_pending() -> bool {
-    RINGS.get().is_some_and(|rings| !rings.input_ring().is_empty())
+    RINGS
+        .get()
+        .is_some_and(|rings| !rings.input_ring().is_empty())
 }
 
 /// Sleeps until input is available (returns at once before [`init`]).

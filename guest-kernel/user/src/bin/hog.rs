@@ -35,6 +35,9 @@ fn main(_args: Args) -> u64 {
         refusal.name()
     );
     let absurd = sys::brk(u64::MAX - 4095);
-    println!("hog: a break at the top of memory: {:?}", absurd.err().map(|e| e.name()));
+    println!(
+        "hog: a break at the top of memory: {:?}",
+        absurd.err().map(|e| e.name())
+    );
     0
 }

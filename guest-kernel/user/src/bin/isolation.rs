@@ -11,7 +11,7 @@ extern crate alloc;
 
 user::entry!(main);
 
-const SECRET: u64 = 0x5ec2_e7_5ec2_e7;
+const SECRET: u64 = 0x5ec2_e75e_c2e7;
 
 fn heap_page() -> u64 {
     let start = sys::brk(0).unwrap_or(0);
@@ -28,7 +28,10 @@ fn main(args: Args) -> u64 {
         let seen = unsafe { core::ptr::read_volatile(address as *const u64) };
         // SAFETY: as above.
         unsafe { core::ptr::write_volatile(address as *mut u64, 0xbad) };
-        println!("isolation: child {} read {seen:#x} at {address:#x}", sys::getpid());
+        println!(
+            "isolation: child {} read {seen:#x} at {address:#x}",
+            sys::getpid()
+        );
         return u64::from(seen == SECRET);
     }
     // SAFETY: the page was just added to this process's heap.
@@ -44,6 +47,9 @@ fn main(args: Args) -> u64 {
         (Ok(0), true) => "isolated",
         _ => "NOT isolated",
     };
-    println!("isolation: child status {status:?}, parent's secret intact: {}: {verdict}", kept == SECRET);
+    println!(
+        "isolation: child status {status:?}, parent's secret intact: {}: {verdict}",
+        kept == SECRET
+    );
     u64::from(verdict != "isolated")
 }
