@@ -84,19 +84,7 @@ pub fn zeroed(path: &Path, mib: u64) -> Result<(), String> {
 fn test_tree() -> Result<PathBuf, String> {
     let root = test_tree_dir();
     let io = |error: std::io::Error| format!("cannot write {}: {error}", root.display());
-    let _ = fs::remove_dir_all(&root);
-    let source = artifacts::workspace_root()
-        .join("guest-kernel")
-        .join("disk");
-    let copied = Command::new("cp")
-        .arg("-r")
-        .arg(&source)
-        .arg(&root)
-        .status()
-        .map_err(|error| format!("cp: {error}"))?;
-    if !copied.success() {
-        return Err(format!("cannot copy {}", source.display()));
-    }
+    copy_disk_tree(&root)?;
     fs::write(root.join("big.bin"), pattern(BIG_FILE_BYTES, 8)).map_err(io)?;
     fs::write(root.join("medium.bin"), pattern(MEDIUM_FILE_BYTES, 3)).map_err(io)?;
     let links = root.join("links");
@@ -114,6 +102,24 @@ fn test_tree() -> Result<PathBuf, String> {
         symlink(target, links.join(name)).map_err(io)?;
     }
     Ok(root)
+}
+
+/// Replaces `root` with a copy of `guest-kernel/disk/`.
+pub fn copy_disk_tree(root: &Path) -> Result<(), String> {
+    let _ = fs::remove_dir_all(root);
+    let source = artifacts::workspace_root()
+        .join("guest-kernel")
+        .join("disk");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(&source)
+        .arg(root)
+        .status()
+        .map_err(|error| format!("cp: {error}"))?;
+    match copied.success() {
+        true => Ok(()),
+        false => Err(format!("cannot copy {}", source.display())),
+    }
 }
 
 /// Runs `mke2fs` on `source`, making a `bytes`-byte filesystem of `kind`
@@ -172,7 +178,10 @@ pub fn regions(
     }
     fs::create_dir_all(directory())
         .map_err(|error| format!("cannot create {}: {error}", directory().display()))?;
-    let plain = crate::user_programs::plain_tree()?;
+    let plain = match regions.contains(&Region::Plain) {
+        true => Some(crate::user_programs::plain_tree()?),
+        false => None,
+    };
     let tree = match regions.iter().any(|r| *r != Region::Plain) {
         true => Some(test_tree()?),
         false => None,
@@ -181,9 +190,14 @@ pub fn regions(
     let mut image = Vec::new();
     let mut random = Vec::new();
     for region in regions {
-        let source = tree.as_deref().unwrap_or(&plain);
+        let (Some(source), Some(plain_source)) = (
+            tree.as_deref().or(plain.as_deref()),
+            plain.as_deref().or(tree.as_deref()),
+        ) else {
+            return Err("no regions to make".into());
+        };
         let (source, kind) = match region {
-            Region::Plain => (plain.as_path(), "ext2"),
+            Region::Plain => (plain_source, "ext2"),
             Region::Ext4 | Region::RandomExt4(_) => (source, "ext4"),
             _ => (source, "ext2"),
         };

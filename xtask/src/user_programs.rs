@@ -63,19 +63,7 @@ pub fn build(command: &mut Command) -> &mut Command {
 pub fn plain_tree() -> Result<PathBuf, String> {
     let root = crate::disk_image::directory().join("plain");
     let io = |error: std::io::Error| format!("cannot stage {}: {error}", root.display());
-    let _ = fs::remove_dir_all(&root);
-    let source = artifacts::workspace_root()
-        .join("guest-kernel")
-        .join("disk");
-    let copied = Command::new("cp")
-        .arg("-r")
-        .arg(&source)
-        .arg(&root)
-        .status()
-        .map_err(|error| format!("cp: {error}"))?;
-    if !copied.success() {
-        return Err(format!("cannot copy {}", source.display()));
-    }
+    crate::disk_image::copy_disk_tree(&root)?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).map_err(io)?;
     for name in PROGRAMS {
