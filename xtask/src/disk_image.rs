@@ -190,16 +190,15 @@ pub fn regions(
     let mut image = Vec::new();
     let mut random = Vec::new();
     for region in regions {
-        let (Some(source), Some(plain_source)) = (
-            tree.as_deref().or(plain.as_deref()),
-            plain.as_deref().or(tree.as_deref()),
-        ) else {
-            return Err("no regions to make".into());
-        };
-        let (source, kind) = match region {
-            Region::Plain => (plain_source, "ext2"),
-            Region::Ext4 | Region::RandomExt4(_) => (source, "ext4"),
-            _ => (source, "ext2"),
+        // Both were made above for the regions that need them.
+        let source = match region {
+            Region::Plain => plain.as_deref(),
+            _ => tree.as_deref(),
+        }
+        .ok_or("a disk tree is missing")?;
+        let kind = match region {
+            Region::Ext4 | Region::RandomExt4(_) => "ext4",
+            _ => "ext2",
         };
         let is_plain = *region == Region::Plain;
         let mut bytes = match made.iter().find(|(k, p, _)| *k == kind && *p == is_plain) {
