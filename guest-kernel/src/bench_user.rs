@@ -157,9 +157,12 @@ fn map_program() {
 fn system_call(context: *mut UpcallContext) -> *mut UpcallContext {
     // SAFETY: the stub passes the context it saved on the kernel stack.
     let saved = unsafe { &mut *context };
+    if saved.frame.rax == NULL {
+        saved.frame.rax = 0;
+        return context;
+    }
     let mut processes = PROCESSES.lock();
     match saved.frame.rax {
-        NULL => saved.frame.rax = 0,
         YIELD => {
             let from = processes.current;
             let to = from ^ 1;

@@ -242,6 +242,7 @@ impl<T: TableMemory> Shadow<T> {
         self.pool.write_entries(machine, 256, &self.upper_half);
     }
 
+    #[inline(always)]
     fn current_root(&self) -> CachedRoot {
         self.roots[self.current].expect("the current shadow root always exists")
     }
