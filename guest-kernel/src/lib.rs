@@ -16,6 +16,7 @@
 
 extern crate alloc;
 
+pub mod bench_user;
 pub mod checksum;
 pub mod cpu_share;
 pub mod drivers;
@@ -30,7 +31,6 @@ pub mod scenario;
 pub mod shell;
 pub mod threads;
 pub mod traps;
-pub mod user_mode_bench;
 
 pub use shared_abi::guest as hv;
 pub use shared_abi::guest::{interrupts, timer};

@@ -238,6 +238,16 @@ mod tests {
     }
 
     #[test]
+    fn system_calls_are_named_apart_from_hypercalls() {
+        // System call 0 is not `abi_version`: user code's numbers are its
+        // kernel's, not the hypervisor's.
+        let call = record(Kind::SystemCall, 1, 0, 10);
+        assert_eq!(event_name(&call), "system call 0");
+        assert_eq!(args(&call)["number"], 0);
+        assert_eq!(event_name(&record(Kind::Hypercall, 1, 0, 10)), "abi_version");
+    }
+
+    #[test]
     fn a_dump_becomes_tracks_and_counts() {
         let records = [
             record(Kind::Hypercall, 1, Hypercall::AbiVersion as u64, 10),

@@ -50,9 +50,8 @@ const DONE_CALL: u64 = 999;
 const UNMAPPED_STACK_TOP: u64 = 0x20_0000_0000;
 
 const KERNEL_STACK_SIZE: usize = 16 * 1024;
-#[repr(align(16))]
-struct KernelStack([u8; KERNEL_STACK_SIZE]);
-static mut KERNEL_STACK: KernelStack = KernelStack([0; KERNEL_STACK_SIZE]);
+/// The kernel stack (`u128`s: 16-byte aligned).
+static mut KERNEL_STACK: [u128; KERNEL_STACK_SIZE / 16] = [0; KERNEL_STACK_SIZE / 16];
 
 /// Data of the kernel's own: user code must not read or write it.
 static SECRET: AtomicU64 = AtomicU64::new(0x5ec7e7);

@@ -1,7 +1,7 @@
 //! A domain's paging: its shadow state over machine frames, and the glue
 //! between hardware page faults and [`Shadow::fill`].
 
-use crate::arch::x86_64::{cpu, tlb};
+use crate::arch::x86_64::{cpu, percpu, tlb};
 use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, MachineAddr};
 use crate::mm::guest_walk::{Access, GuestFault};
 use crate::mm::kernel_space;
@@ -34,8 +34,9 @@ pub fn apply(flush: TlbFlush) {
 
 impl Domain {
     /// Makes `view` the shadow the hardware walks, loading its root into
-    /// CR3 if it changed (the domain runs, or is about to: its root is
-    /// loaded before it does in any case).
+    /// CR3 if it changed and telling the entry code which view is loaded
+    /// (the domain runs, or is about to: the dispatcher loads its address
+    /// space the same way before it does in any case).
     #[inline(always)]
     pub(super) fn load_view(&mut self, view: View) {
         if let Some(shadow) = self.shadow.as_mut()
@@ -44,6 +45,7 @@ impl Domain {
             // SAFETY: a shadow root maps the hypervisor identically (its
             // upper half is the hypervisor's).
             unsafe { cpu::switch_root(MachineAddr(shadow.machine_root())) };
+            percpu::this().set_guest_user(view == View::User);
         }
     }
 

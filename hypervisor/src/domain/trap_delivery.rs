@@ -91,7 +91,8 @@ pub fn deliver_syscall(
 /// interrupts masked (the previous mask is saved in the frame), on the
 /// current stack, or from guest-user mode on the guest kernel's stack in
 /// guest-kernel mode. Inlined into each caller: the reflected-fault,
-/// upcall and system-call paths.
+/// upcall and system-call paths; an entry from guest-user mode takes its
+/// own copy out of line, so the guest kernel's paths pay one test for it.
 #[inline(always)]
 fn enter(
     domain: &mut Domain,
@@ -101,9 +102,37 @@ fn enter(
     error_code: u64,
     fault_address: u64,
 ) -> Result<(), Undeliverable> {
-    let user = domain.privilege().is_user();
+    if domain.privilege().is_user() {
+        return enter_from_user(domain, context, handler, vector, error_code, fault_address);
+    }
+    enter_from::<false>(domain, context, handler, vector, error_code, fault_address)
+}
+
+/// [`enter`] from guest-user mode.
+#[inline(never)]
+fn enter_from_user(
+    domain: &mut Domain,
+    context: &mut impl Context,
+    handler: u64,
+    vector: u64,
+    error_code: u64,
+    fault_address: u64,
+) -> Result<(), Undeliverable> {
+    enter_from::<true>(domain, context, handler, vector, error_code, fault_address)
+}
+
+/// [`enter`] from the mode `USER` says.
+#[inline(always)]
+fn enter_from<const USER: bool>(
+    domain: &mut Domain,
+    context: &mut impl Context,
+    handler: u64,
+    vector: u64,
+    error_code: u64,
+    fault_address: u64,
+) -> Result<(), Undeliverable> {
     if handler == 0 {
-        if user {
+        if USER {
             return Err(Undeliverable::NoHandler);
         }
         return through_virtual_idt(domain, context, vector, error_code, fault_address);
@@ -111,10 +140,10 @@ fn enter(
     let (rip, rsp) = (context.rip(), context.rsp());
     // A handler that faults at once would fault forever; user code that
     // jumps to the handler's address only faults in user mode.
-    if rip == handler && vector != UPCALL_VECTOR && !user {
+    if rip == handler && vector != UPCALL_VECTOR && !USER {
         return Err(Undeliverable::HandlerFaulted);
     }
-    let (stack, mode_bit) = match user {
+    let (stack, mode_bit) = match USER {
         true => (domain.privilege().kernel_stack(), USER_MODE),
         false => (rsp, 0),
     };
@@ -131,21 +160,33 @@ fn enter(
         saved_mask: domain.upcall_mask() as u64 | mode_bit,
     };
     let top = align_down(stack.wrapping_sub(FRAME_SIZE), 16);
-    if top > stack || !is_lower_half(top) || stack == 0 {
+    if top > stack || !is_lower_half(top) || (USER && stack == 0) {
         return Err(Undeliverable::BadStack);
     }
-    domain
+    // From user mode, the kernel's view first: the frame is written through
+    // its translation of the kernel stack (the user view never has one).
+    if USER {
+        domain.privilege_mut().enter_kernel();
+        domain.load_view(View::Kernel);
+    }
+    if domain
         .write_guest(GuestVirtAddr(top), &frame.to_bytes())
-        .map_err(|_| Undeliverable::BadStack)?;
+        .is_err()
+    {
+        if USER {
+            // Still in user mode: the caller stops the domain from there.
+            let _ = domain.privilege_mut().enter_user();
+            domain.load_view(View::User);
+        }
+        return Err(Undeliverable::BadStack);
+    }
     // As an interrupt gate would: no single-stepping into the handler, and
     // no alignment checks in it (the frame keeps the original flags); a
     // guest kernel entered from user code also gets the direction flag
     // clear, as `syscall` entry gives a kernel.
     let mut flags = frame.rflags & !(RFLAGS_TF | RFLAGS_AC);
-    if user {
+    if USER {
         flags &= !RFLAGS_DF;
-        domain.privilege_mut().enter_kernel();
-        domain.load_view(View::Kernel);
     }
     context.set_rsp(top);
     context.set_rip(handler);

@@ -93,14 +93,6 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
         return fast;
     }
     let end = cpu::rdtsc();
-    if before.user {
-        push(Record {
-            value: number,
-            argument,
-            ..event(tsc, end, before.domain, Kind::SystemCall)
-        });
-        return fast;
-    }
     push(Record {
         value: number,
         argument,
@@ -115,6 +107,24 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
             ..event(end, end, before.domain, Kind::Upcall)
         });
     }
+    fast
+}
+
+/// The system-call path (a `syscall` from guest-user mode), traced.
+pub extern "C" fn system_call_fast(frame: &mut ScratchFrame) -> Fast {
+    let tsc = cpu::rdtsc();
+    let (number, argument) = (frame.rax, frame.rdi);
+    let before = seen(&mut DOMAINS.lock());
+    let fast = dispatch::system_call_fast(frame);
+    if fast == Fast::Unserved {
+        // The full exit path stops the domain, and `exit` records it.
+        return fast;
+    }
+    push(Record {
+        value: number,
+        argument,
+        ..event(tsc, cpu::rdtsc(), before.domain, Kind::SystemCall)
+    });
     fast
 }
 

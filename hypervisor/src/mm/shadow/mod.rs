@@ -154,10 +154,34 @@ impl<T: TableMemory> TableMemory for TablePool<T> {
     }
 }
 
+/// What a cached root shadows: a guest root (page-aligned) and, in bit 0,
+/// the view, so that finding a root is one comparison per slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RootKey(u64);
+
+impl RootKey {
+    #[inline(always)]
+    fn new(guest: GuestPhysAddr, view: View) -> Self {
+        Self(guest.as_u64() | u64::from(view == View::User))
+    }
+
+    #[inline(always)]
+    fn guest(self) -> GuestPhysAddr {
+        GuestPhysAddr(self.0 & !1)
+    }
+
+    #[inline(always)]
+    fn view(self) -> View {
+        match self.0 & 1 {
+            0 => View::Kernel,
+            _ => View::User,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct CachedRoot {
-    guest: GuestPhysAddr,
-    view: View,
+    key: RootKey,
     machine: u64,
     last_used: u64,
 }
@@ -167,6 +191,8 @@ pub struct Shadow<T> {
     pool: TablePool<T>,
     roots: [Option<CachedRoot>; CACHED_ROOTS],
     current: usize,
+    /// The current root's view (kept apart: read on every switch).
+    view: View,
     clock: u64,
     upper_half: [u64; 256],
     stats: ShadowStats,
@@ -198,14 +224,14 @@ impl<T: TableMemory> Shadow<T> {
             pool,
             roots: [None; CACHED_ROOTS],
             current: 0,
+            view: View::Kernel,
             clock: 0,
             upper_half,
             stats: ShadowStats::default(),
         };
         shadow.install_upper_half(machine);
         shadow.roots[0] = Some(CachedRoot {
-            guest: guest_root,
-            view: View::Kernel,
+            key: RootKey::new(guest_root, View::Kernel),
             machine,
             last_used: 0,
         });
@@ -216,13 +242,14 @@ impl<T: TableMemory> Shadow<T> {
         self.pool.write_entries(machine, 256, &self.upper_half);
     }
 
+    #[inline(always)]
     fn current_root(&self) -> CachedRoot {
         self.roots[self.current].expect("the current shadow root always exists")
     }
 
     /// The guest's current root (its virtual CR3).
     pub fn guest_root(&self) -> GuestPhysAddr {
-        self.current_root().guest
+        self.current_root().key.guest()
     }
 
     /// The shadow root to load into CR3.
@@ -249,7 +276,7 @@ impl<T: TableMemory> Shadow<T> {
     /// The view the hardware walks.
     #[inline(always)]
     pub fn view(&self) -> View {
-        self.current_root().view
+        self.view
     }
 
     /// Switches to the guest root `guest` in the current view, reusing its
@@ -275,10 +302,12 @@ impl<T: TableMemory> Shadow<T> {
     #[inline(always)]
     fn select(&mut self, guest: GuestPhysAddr, view: View) {
         self.clock += 1;
+        self.view = view;
+        let key = RootKey::new(guest, view);
         if let Some(index) = self
             .roots
             .iter()
-            .position(|r| r.is_some_and(|r| r.guest == guest && r.view == view))
+            .position(|r| r.is_some_and(|r| r.key == key))
         {
             self.current = index;
         } else {
@@ -289,8 +318,7 @@ impl<T: TableMemory> Shadow<T> {
                     // because recycle never frees roots.
                     let machine = self.alloc_root();
                     self.roots[free] = Some(CachedRoot {
-                        guest,
-                        view,
+                        key,
                         machine,
                         last_used: 0,
                     });
@@ -303,8 +331,7 @@ impl<T: TableMemory> Shadow<T> {
                     let machine = self.roots[victim].map(|r| r.machine).unwrap_or(0);
                     page_table::free_subtree(&mut self.pool, machine, 0..256);
                     self.roots[victim] = Some(CachedRoot {
-                        guest,
-                        view,
+                        key,
                         machine,
                         last_used: 0,
                     });
@@ -362,8 +389,10 @@ impl<T: TableMemory> Shadow<T> {
         access: Access,
     ) -> Result<TlbFlush, GuestFault> {
         let current = self.current_root();
-        let access = access.from_user(current.view == View::User);
-        let mapping = guest_walk::walk(memory, current.guest, addr, access)?;
+        let mapping = match current.key.view() {
+            View::Kernel => guest_walk::walk(memory, current.key.guest(), addr, access)?,
+            View::User => guest_walk::walk_user(memory, current.key.guest(), addr, access)?,
+        };
         let machine = p2m(mapping.phys.frame()).ok_or(GuestFault {
             error_code: error_code::USER | error_code::PRESENT | error_code::RESERVED,
         })?;
@@ -447,7 +476,7 @@ impl<T: TableMemory> Shadow<T> {
     pub fn flush_current(&mut self) -> TlbFlush {
         let guest = self.guest_root();
         for index in 0..CACHED_ROOTS {
-            if let Some(root) = self.roots[index].filter(|r| r.guest == guest) {
+            if let Some(root) = self.roots[index].filter(|r| r.key.guest() == guest) {
                 page_table::free_subtree(&mut self.pool, root.machine, 0..256);
             }
         }
