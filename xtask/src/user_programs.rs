@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::artifacts::{self, TARGET};
 
 /// Every program, by its name in `/bin`.
-pub const PROGRAMS: [&str; 17] = [
+pub const PROGRAMS: [&str; 18] = [
     "hello",
     "echo",
     "cat",
@@ -30,6 +30,7 @@ pub const PROGRAMS: [&str; 17] = [
     "hog",
     "storm",
     "count",
+    "syscost",
 ];
 
 /// Where the programs are built.

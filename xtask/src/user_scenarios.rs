@@ -100,6 +100,14 @@ pub fn all() -> Vec<Scenario> {
             .line("[alpha] hog: the kernel refused more memory after ")
             .exact("[alpha] hog: a break at the top of memory: Some(\"invalid argument\")")
             .exact("[alpha] Hello from user space! I am process 3."),
+        // The kernel's own paths, in instructions: the figures the README
+        // quotes next to the bench's minimal ones.
+        session("user-figures", "syscost 1000\n")
+            .line("[alpha] syscost getpid ")
+            .line("[alpha] syscost process_switch ")
+            .exact("[alpha] exit status 0")
+            .instruction_clock(0)
+            .timeout(Duration::from_secs(120)),
         session(
             "user-fair-share",
             &format!("share {SPINNERS} {SPIN_MS}\n"),
