@@ -244,7 +244,10 @@ mod tests {
         let call = record(Kind::SystemCall, 1, 0, 10);
         assert_eq!(event_name(&call), "system call 0");
         assert_eq!(args(&call)["number"], 0);
-        assert_eq!(event_name(&record(Kind::Hypercall, 1, 0, 10)), "abi_version");
+        assert_eq!(
+            event_name(&record(Kind::Hypercall, 1, 0, 10)),
+            "abi_version"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::artifacts::{self, TARGET};
 
 /// Every program, by its name in `/bin`.
-pub const PROGRAMS: [&str; 18] = [
+pub const PROGRAMS: [&str; 19] = [
     "hello",
     "echo",
     "cat",
@@ -31,6 +31,7 @@ pub const PROGRAMS: [&str; 18] = [
     "storm",
     "count",
     "syscost",
+    "sleep",
 ];
 
 /// Where the programs are built.

@@ -45,7 +45,8 @@ pub fn all() -> Vec<Scenario> {
     vec![
         beside_bystander(
             "user-hello",
-            "/bin/hello a b\nhello again\n/bin/ls /bin\n/bin/cat /hello.txt\n/bin/echo one two\nexit 42\n",
+            "/bin/hello a b\nhello again\n/bin/ls /bin\n/bin/cat /hello.txt\n/bin/echo one two\nexit 42\n\
+             /bin/cat\ntyped for cat\n.\nsleep 30\n",
         )
         .exact("[alpha] Hello from user space! I am process 1.")
         .exact("[alpha] argv[0] = /bin/hello")
@@ -57,7 +58,10 @@ pub fn all() -> Vec<Scenario> {
         .exact("[alpha] wild")
         .exact("[alpha] Hello from the guest's disk!")
         .exact("[alpha] one two")
-        .exact("[alpha] exit status 42"),
+        .exact("[alpha] exit status 42")
+        .exact("[alpha] typed for cat")
+        .line("[alpha] sleep: asked for 30 ms, slept ")
+        .line("ms: at least that long"),
         beside_bystander(
             "user-kernel-memory",
             "peek\npoke\njump\npeek 0x200000000000\npoke 0x3ffff000\n/bin/hello\n",
