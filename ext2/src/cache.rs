@@ -6,9 +6,9 @@
 //! at data that is not there yet), and [`BlockCache::sync`] adds the
 //! device's flush. The filesystem calls [`BlockCache::trim`] only between
 //! operations, when the blocks it holds describe a consistent filesystem:
-//! if the cache holds more than its limit, trimming writes everything back
-//! and forgets the clean blocks, so whatever reaches the disk early is
-//! still a filesystem `e2fsck` accepts.
+//! if the cache holds more than its limit, trimming forgets clean blocks
+//! and, when dirty ones fill half of it, writes everything back, so
+//! whatever reaches the disk early is still a filesystem `e2fsck` accepts.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -131,10 +131,16 @@ impl<D: BlockDevice> BlockCache<D> {
             .map_err(|error| Error::Device(format!("{error}")))
     }
 
-    /// If more than the limit is held, writes everything back and drops
-    /// the clean blocks. Call only when the cached metadata is consistent.
+    /// If more than the limit is held, forgets the clean blocks; if the
+    /// dirty ones alone are more than half the limit, writes them back
+    /// and forgets them too. Call only when the cached metadata is
+    /// consistent.
     pub fn trim(&mut self) -> Result<()> {
         if self.blocks.len() <= self.limit {
+            return Ok(());
+        }
+        self.blocks.retain(|_, cached| cached.dirty.is_some());
+        if self.blocks.len() <= self.limit / 2 {
             return Ok(());
         }
         self.write_back()?;
@@ -173,6 +179,18 @@ mod tests {
         assert_eq!(cache.held(), (0, 0));
         assert_eq!(cache.device().bytes[19 * 1024], 20);
         assert_eq!(cache.device().flushes, 0);
+    }
+
+    #[test]
+    fn trimming_forgets_clean_blocks_first() {
+        let mut cache = BlockCache::new(MemoryDevice::new(vec![0; 64 * 1024]), 1024, 16);
+        cache.modify(40, Kind::Metadata).unwrap()[0] = 1;
+        for block in 0..20 {
+            cache.read(block).unwrap();
+        }
+        cache.trim().unwrap();
+        assert_eq!(cache.held(), (1, 1));
+        assert_eq!(cache.device().writes, 0);
     }
 
     #[test]

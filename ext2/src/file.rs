@@ -64,7 +64,9 @@ impl<D: BlockDevice> Ext2<D> {
                 inode.size()
             )));
         }
-        self.read_inode_data(&inode, offset, buffer)
+        let read = self.read_inode_data(&inode, offset, buffer)?;
+        self.settle()?;
+        Ok(read)
     }
 
     /// A symbolic link's target, checked for length.

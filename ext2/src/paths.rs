@@ -290,6 +290,7 @@ impl<D: BlockDevice> Ext2<D> {
             });
         }
         listed.sort();
+        self.settle()?;
         Ok(listed)
     }
 

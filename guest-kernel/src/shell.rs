@@ -1,6 +1,8 @@
 //! The guest's shell on the split console: a prompt, line editing
-//! (backspace), and a few commands. End of input (Ctrl-D on an empty line)
-//! ends the domain cleanly, so a piped script can drive it.
+//! (backspace), and a few commands; the file commands are in
+//! [`crate::shell_files`]. End of input (Ctrl-D on an empty line) ends the
+//! domain cleanly (the filesystem synced first, as `shutdown` does), so a
+//! piped script can drive it.
 
 use alloc::string::String;
 
@@ -40,10 +42,12 @@ pub fn run(name: &str, disk: Option<Disk>) -> ! {
     }
 }
 
-/// Reports the bytes of the guest's page tables (the hypervisor reports
-/// its shadow of them as the domain ends) and ends the domain.
+/// Syncs the filesystem, reports the bytes of the guest's page tables (the
+/// hypervisor reports its shadow of them as the domain ends) and ends the
+/// domain.
 fn finish() -> ! {
     use crate::memory::{paging, table_bytes};
+    shell_files::sync_before_shutdown();
     println!(
         "page tables: {} bytes",
         table_bytes(&[paging::current_root()])

@@ -77,13 +77,25 @@ pub fn execute(command: &str, rest: &str) {
         "rm" => locked().and_then(|mut volume| volume.unlink(&path)),
         "mkdir" => locked().and_then(|mut volume| volume.mkdir(&path)),
         "rmdir" => locked().and_then(|mut volume| volume.rmdir(&path)),
-        _ => locked().and_then(|mut volume| volume.sync()).map(|()| println!("synced")),
+        _ => locked()
+            .and_then(|mut volume| volume.sync())
+            .map(|()| println!("synced")),
     };
     if let Err(error) = result {
         match command {
             "sync" => println!("sync: {error}"),
             _ => println!("{path}: {error}"),
         }
+    }
+}
+
+/// Syncs the mounted volume, if any, before the domain ends; says so only
+/// when it fails.
+pub fn sync_before_shutdown() {
+    if let Some(mut volume) = fs::volume()
+        && let Err(error) = volume.sync()
+    {
+        println!("sync: {error}");
     }
 }
 
@@ -145,15 +157,13 @@ fn open(volume: &mut Volume, path: &str, replace: bool) -> Result<FileId, FsErro
     }
 }
 
-/// Writes `data` at the end of `file`, reporting a short write.
+/// Writes `data` at the end of `file`; a short write (space ran out) is
+/// [`FsError::NoSpace`].
 fn append_bytes(volume: &mut Volume, file: FileId, data: &[u8]) -> Result<(), FsError> {
     let end = volume.metadata(file)?.size;
     match volume.write_at(file, end, data)? {
         written if written == data.len() => Ok(()),
-        written => Err(FsError::Invalid(format!(
-            "no space left on the filesystem ({written} of {} bytes written)",
-            data.len()
-        ))),
+        _ => Err(FsError::NoSpace),
     }
 }
 
@@ -170,7 +180,11 @@ fn fill(path: &str, bytes: &str) -> Result<(), FsError> {
     let file = open(&mut *locked()?, path, false)?;
     let mut chunk = vec![0u8; CHUNK];
     for (index, byte) in chunk.iter_mut().enumerate() {
-        *byte = if index % 64 == 63 { b'\n' } else { b'0' + (index % 10) as u8 };
+        *byte = if index % 64 == 63 {
+            b'\n'
+        } else {
+            b'0' + (index % 10) as u8
+        };
     }
     while left > 0 {
         let take = left.min(CHUNK as u64) as usize;

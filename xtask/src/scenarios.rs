@@ -507,6 +507,7 @@ pub fn all() -> Vec<Scenario> {
             .line("rip="),
     ];
     all.extend(crate::fs_scenarios::all());
+    all.extend(crate::fs_write_scenarios::all());
     all.push(crate::trace::scenario());
     all.extend(crate::gdb_scenarios::all());
     all.extend(crate::emulation_scenarios::all());

@@ -49,7 +49,10 @@ impl fmt::Display for DiskError {
             Self::Write { sector } => write!(f, "the disk failed a write at sector {sector}"),
             Self::Flush => write!(f, "the disk failed a flush"),
             Self::Unaligned { offset, len } => {
-                write!(f, "write of {len} bytes at byte {offset} is not whole sectors")
+                write!(
+                    f,
+                    "write of {len} bytes at byte {offset} is not whole sectors"
+                )
             }
             Self::NoMemory => write!(f, "no memory for a transfer buffer"),
         }

@@ -144,7 +144,12 @@ impl Volume {
 
     /// Reads regular file `file` from `offset`; returns the bytes read,
     /// 0 at the end.
-    pub fn read_at(&mut self, file: FileId, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+    pub fn read_at(
+        &mut self,
+        file: FileId,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, FsError> {
         match self.backend.get_mut() {
             Backend::Writable(fs) => Ok(fs.read_at(file.0, offset, buffer)?),
             Backend::ReadOnly(fs, _) => fs.read_at(file, offset, buffer),
