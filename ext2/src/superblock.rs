@@ -23,16 +23,25 @@ const RO_COMPAT_WRITABLE: u32 = 0x1 | 0x2;
 pub const INCOMPAT_FILETYPE: u32 = 0x2;
 pub const RO_COMPAT_LARGE_FILE: u32 = 0x2;
 
-const COMPAT_NAMES: [(u32, &str); 6] = [
+/// Feature names, per word (the refusal and the guest's mount checks
+/// name features with them).
+pub const COMPAT_NAMES: [(u32, &str); 12] = [
+    (0x1, "dir_prealloc"),
+    (0x2, "imagic_inodes"),
     (0x4, "has_journal"),
+    (0x8, "ext_attr"),
+    (0x10, "resize_inode"),
+    (0x20, "dir_index"),
     (0x40, "lazy_bg"),
     (0x80, "exclude_inode"),
     (0x100, "exclude_bitmap"),
     (0x200, "sparse_super2"),
     (0x400, "fast_commit"),
+    (0x800, "stable_inodes"),
 ];
-const INCOMPAT_NAMES: [(u32, &str); 14] = [
+pub const INCOMPAT_NAMES: [(u32, &str); 17] = [
     (0x1, "compression"),
+    (0x2, "filetype"),
     (0x4, "needs_recovery"),
     (0x8, "journal_dev"),
     (0x10, "meta_bg"),
@@ -46,8 +55,12 @@ const INCOMPAT_NAMES: [(u32, &str); 14] = [
     (0x4000, "large_dir"),
     (0x8000, "inline_data"),
     (0x10000, "encrypt"),
+    (0x20000, "casefold"),
+    (0x40000, "stable_inodes"),
 ];
-const RO_COMPAT_NAMES: [(u32, &str); 12] = [
+pub const RO_COMPAT_NAMES: [(u32, &str); 15] = [
+    (0x1, "sparse_super"),
+    (0x2, "large_file"),
     (0x8, "huge_file"),
     (0x10, "uninit_bg"),
     (0x20, "dir_nlink"),
@@ -59,6 +72,7 @@ const RO_COMPAT_NAMES: [(u32, &str); 12] = [
     (0x800, "replica"),
     (0x1000, "read-only"),
     (0x2000, "project"),
+    (0x4000, "shared_blocks"),
     (0x8000, "verity"),
 ];
 
@@ -98,8 +112,9 @@ pub struct Superblock {
     pub read_only: Option<String>,
 }
 
-/// `bits` spelled as feature names (unknown ones in hex).
-fn feature_names(bits: u32, names: &[(u32, &str)], text: &mut String) {
+/// Appends `bits` to `text` spelled as feature names, comma-separated
+/// (unknown ones in hex).
+pub fn feature_names(bits: u32, names: &[(u32, &str)], text: &mut String) {
     let mut unknown = bits;
     for (bit, name) in names {
         if bits & bit != 0 {
