@@ -133,11 +133,14 @@ impl<D: BlockDevice> Ext2<D> {
             let take = (block_size as usize - within).min(data.len() - done);
             let (block, _) = match self.map_or_allocate(&mut inode, at / block_size, goal) {
                 Ok(found) => found,
-                Err(Error::NoSpace) if done > 0 => break,
                 Err(error) => {
-                    // Indirect blocks allocated on the way stay counted.
+                    // Indirect blocks allocated on the way stay, counted.
                     self.write_inode(number, &inode)?;
-                    return Err(error);
+                    self.settle()?;
+                    return match error {
+                        Error::NoSpace if done > 0 => Ok(done),
+                        error => Err(error),
+                    };
                 }
             };
             let bytes = match take == block_size as usize {

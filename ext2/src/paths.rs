@@ -111,7 +111,7 @@ impl<D: BlockDevice> Ext2<D> {
         let inode = Inode::new(self.sb.inode_size as usize, TYPE_FILE | 0o644, self.now());
         self.write_inode(number, &inode)?;
         if let Err(error) = self.add_entry(dir, &name, number, Kind::File) {
-            self.free_inode(number, false)?;
+            self.discard_inode(number, inode)?;
             return Err(error);
         }
         self.settle()?;
@@ -140,7 +140,7 @@ impl<D: BlockDevice> Ext2<D> {
         let block = match self.allocate_block(self.group_start(self.group_of(number))) {
             Ok(block) => block,
             Err(error) => {
-                self.free_inode(number, true)?;
+                self.discard_inode(number, inode)?;
                 return Err(error);
             }
         };
@@ -167,8 +167,7 @@ impl<D: BlockDevice> Ext2<D> {
         inode.set_links(2);
         self.write_inode(number, &inode)?;
         if let Err(error) = self.add_entry(dir, &name, number, Kind::Directory) {
-            self.free_block(block)?;
-            self.free_inode(number, true)?;
+            self.discard_inode(number, inode)?;
             return Err(error);
         }
         parent = self.read_inode(dir)?;
@@ -176,6 +175,13 @@ impl<D: BlockDevice> Ext2<D> {
         self.write_inode(dir, &parent)?;
         self.settle()?;
         Ok(number)
+    }
+
+    /// Gives back inode `number`, just made (`inode`) for a name that
+    /// could not be entered, with any block it holds.
+    fn discard_inode(&mut self, number: u32, mut inode: Inode) -> Result<()> {
+        inode.set_links(0);
+        self.drop_link(number, inode)
     }
 
     /// Drops one link of inode `number`, freeing it and its blocks when

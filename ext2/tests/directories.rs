@@ -130,3 +130,34 @@ fn a_populated_tree_is_read_and_changed() {
     assert_eq!(read_all(&mut fs, hello, 10), b"hello\nagain\n");
     assert_eq!(fs.resolve("/docs/link", true), Err(Error::NotFound));
 }
+
+/// On a full disk, names are made until the directory needs a block it
+/// cannot have: the inode taken for the last name is given back.
+#[test]
+fn a_name_that_finds_no_room_gives_its_inode_back() {
+    let Some(mut fs) = ext2(1024, 2) else { return };
+    fs.mkdir("/d").unwrap();
+    let big = fs.create("/big").unwrap();
+    let chunk = pattern(64 * 1024, 1);
+    loop {
+        let end = fs.metadata(big).unwrap().size;
+        if fs.write_at(big, end, &chunk) != Ok(chunk.len()) {
+            break;
+        }
+    }
+    let mut made = 0;
+    loop {
+        match fs.create(&format!("/d/{made:04}-{}", "n".repeat(200))) {
+            Ok(_) => made += 1,
+            Err(Error::NoSpace) => break,
+            Err(error) => panic!("{error}"),
+        }
+    }
+    assert!(made >= 4, "{made} names fit in the directory's block");
+    assert_eq!(fs.mkdir("/d/sub"), Err(Error::NoSpace));
+    let mut fs = sync_check_remount(fs);
+    assert_eq!(fs.list("/d").unwrap().len(), made);
+    fs.unlink("/big").unwrap();
+    fs.mkdir("/d/sub").unwrap();
+    sync_check_remount(fs);
+}

@@ -210,3 +210,33 @@ fn unsynced_changes_are_lost_cleanly() {
     let kept = fs.resolve("/kept", true).unwrap();
     assert_eq!(read_all(&mut fs, kept, 64), b"synced");
 }
+
+/// A write that gets its file's first indirect block but no data block
+/// after it: a short write, and the indirect block stays counted.
+#[test]
+fn a_short_write_keeps_the_indirect_block_it_took() {
+    let Some(mut fs) = ext2(1024, 2) else { return };
+    let small = fs.create("/small").unwrap();
+    fs.write_at(small, 0, &pattern(11 * 1024 + 100, 2)).unwrap();
+    let big = fs.create("/big").unwrap();
+    let chunk = pattern(64 * 1024, 3);
+    loop {
+        let end = fs.metadata(big).unwrap().size;
+        if fs.write_at(big, end, &chunk) != Ok(chunk.len()) {
+            break;
+        }
+    }
+    // Give back blocks until exactly one is free.
+    fs.sync().unwrap();
+    while common::free_counts(&fs).0 < 1 {
+        let size = fs.metadata(big).unwrap().size;
+        fs.truncate(big, size.saturating_sub(1024)).unwrap();
+        fs.sync().unwrap();
+    }
+    assert_eq!(common::free_counts(&fs).0, 1);
+    let written = fs.write_at(small, 11 * 1024 + 100, &[9; 2048]).unwrap();
+    assert_eq!(written, 924);
+    let mut fs = sync_check_remount(fs);
+    assert_eq!(fs.metadata(small).unwrap().size, 12 * 1024);
+    assert_eq!(fs.held_blocks(small).unwrap(), 13);
+}
