@@ -197,11 +197,7 @@ fn regions_are_clean(scenario: &Scenario) -> Result<String, String> {
 
 /// Runs `e2fsck -fn` on `image`; its report unless clean.
 fn e2fsck(image: &Path) -> Result<(), String> {
-    let tool = ["/usr/sbin/e2fsck", "/sbin/e2fsck"]
-        .into_iter()
-        .find(|candidate| Path::new(candidate).is_file())
-        .unwrap_or("e2fsck");
-    let output = Command::new(tool)
+    let output = Command::new(crate::disk_image::e2fsprogs("e2fsck"))
         .arg("-fn")
         .arg(image)
         .output()
