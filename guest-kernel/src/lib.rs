@@ -16,6 +16,7 @@
 
 extern crate alloc;
 
+pub mod bench_user;
 pub mod checksum;
 pub mod cpu_share;
 pub mod drivers;

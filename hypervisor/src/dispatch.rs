@@ -45,6 +45,9 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
         counters.hypercall();
     }
     let outcome = match exit {
+        Exit::Hypercall if table.caller().privilege().is_user() => {
+            system_call(table.caller(), frame)
+        }
         Exit::Hypercall => hypercall::dispatch(&mut table, frame),
         Exit::Exception {
             vector,
@@ -62,7 +65,8 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
 /// scratch frame itself, with no copy of the registers, and so is `iret`.
 /// An upcall the call made due is delivered there too (the guest then
 /// resumes with `iretq`); only if it cannot be delivered does [`exit`]
-/// take over ([`Fast::Served`]).
+/// take over ([`Fast::Served`]). A `syscall` in guest-user mode never
+/// arrives here but at [`system_call_fast`].
 pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     let Some(call) = hypercall::fast_call_numbered(frame.rax) else {
         frame.complete_syscall();
@@ -80,6 +84,24 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
         return upcall_fast(domain, frame);
     }
     Fast::Done
+}
+
+/// A `syscall` made in guest-user mode (registered with the arch entry
+/// code, which calls it while a guest-user view is loaded): a system call,
+/// which enters the guest kernel's system-call entry on the completed
+/// scratch frame, resumed with `iretq`. If the guest kernel cannot be
+/// entered, the full path ([`exit`]) tries again and stops the domain.
+pub extern "C" fn system_call_fast(frame: &mut ScratchFrame) -> Fast {
+    frame.complete_syscall();
+    let mut table = DOMAINS.lock();
+    let domain = table.caller();
+    match trap_delivery::deliver_syscall(domain, frame) {
+        Ok(()) => {
+            domain.counters_mut().system_call();
+            Fast::Iret
+        }
+        Err(_) => Fast::Unserved,
+    }
 }
 
 /// `iret` on the completed scratch frame: the frame the guest's handler
@@ -114,11 +136,16 @@ fn upcall_fast(domain: &mut Domain, frame: &mut ScratchFrame) -> Fast {
     }
 }
 
-/// Loads `root` into CR3 unless it is loaded already.
-fn load_root(root: MachineAddr) {
+/// Loads `domain`'s address space into CR3 (unless it is loaded already),
+/// and tells the entry code whether it is a guest-user view.
+fn load_address_space(domain: &Domain) {
+    let root = domain.shadow().map_or_else(kernel_space::root, |shadow| {
+        MachineAddr(shadow.machine_root())
+    });
     // SAFETY: `root` is a domain address space built by
     // kernel_space::new_root, which maps the hypervisor identically.
     unsafe { cpu::switch_root(root) };
+    percpu::this().set_guest_user(domain.privilege().is_user());
 }
 
 /// After an exit was served with `outcome`: the current domain continues
@@ -181,7 +208,7 @@ fn reschedule(
     let next = resume_or_stop(&mut table, next, frame);
     table.switch_to(next);
     arm_timer(&table);
-    load_root(root_of(table.at(next)));
+    load_address_space(table.at(next));
 }
 
 /// Starts a new time slice now.
@@ -206,9 +233,11 @@ fn exception(
     if debug::takes_trap(domain, frame, vector) {
         return Outcome::Yield;
     }
+    // Guest-user code is never emulated: its faults go to its kernel.
+    let emulates = |domain: &Domain| domain.mode().emulates() && !domain.privilege().is_user();
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
         if hardware_error & USER_ACCESS == 0
-            && domain.mode().emulates()
+            && emulates(domain)
             && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
         {
             return outcome;
@@ -221,14 +250,42 @@ fn exception(
             }
             Err(fault) => (fault.error_code, address),
         }
-    } else if domain.mode().emulates()
+    } else if emulates(domain)
         && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
     {
         return outcome;
     } else {
         (hardware_error, 0)
     };
-    match trap_delivery::deliver(domain, frame, vector, error_code, fault_address) {
+    let delivered = trap_delivery::deliver(domain, frame, vector, error_code, fault_address);
+    delivered_or_stopped(domain, frame, delivered, vector, error_code, fault_address)
+}
+
+/// A system call from guest-user mode that the fast path could not
+/// deliver (the frame completed by it): tried again, and the domain
+/// stopped with a report if its kernel cannot be entered.
+#[cold]
+#[inline(never)]
+fn system_call(domain: &mut Domain, frame: &mut TrapFrame) -> Outcome {
+    let delivered = trap_delivery::deliver_syscall(domain, frame);
+    if delivered.is_ok() {
+        domain.counters_mut().system_call();
+    }
+    let vector = shared_abi::trap::SYSCALL_VECTOR as u8;
+    delivered_or_stopped(domain, frame, delivered, vector, 0, 0)
+}
+
+/// After a delivery to the guest's handler: it resumes there, or a
+/// debugger sees the fault, or the domain is stopped with a report.
+fn delivered_or_stopped(
+    domain: &mut Domain,
+    frame: &TrapFrame,
+    delivered: Result<(), trap_delivery::Undeliverable>,
+    vector: u8,
+    error_code: u64,
+    fault_address: u64,
+) -> Outcome {
+    match delivered {
         Ok(()) => Outcome::Resume,
         Err(_) if debug::takes_fault(domain, vector) => Outcome::Yield,
         Err(why) => {
@@ -256,6 +313,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     hypercall::event::close_all(table, index);
     // SAFETY: the hypervisor's own root maps everything it uses.
     unsafe { cpu::write_cr3(kernel_space::root()) };
+    percpu::this().set_guest_user(false);
     let domain = table.at_mut(index);
     domain.end(state);
     if let State::Exited(code) = state {
@@ -373,16 +431,10 @@ fn arm_timer(table: &DomainTable) {
     time::arm_at(deadline);
 }
 
-fn root_of(domain: &Domain) -> MachineAddr {
-    domain.shadow().map_or_else(kernel_space::root, |shadow| {
-        MachineAddr(shadow.machine_root())
-    })
-}
-
 /// Starts the first runnable domain. Never returns: from here on the
 /// hypervisor runs only when a guest leaves ring 3.
 pub fn start() -> ! {
-    let (frame, root) = {
+    let frame = {
         let mut table = DOMAINS.lock();
         let first = match table.iter().position(|d| d.is_runnable()) {
             Some(first) => first,
@@ -395,15 +447,13 @@ pub fn start() -> ! {
         arm_timer(&table);
         let mut frame = entry::TrapFrame::default();
         table.at_mut(first).vcpu_mut().resume_into(&mut frame);
-        (alloc::boxed::Box::new(frame), root_of(table.at(first)))
+        load_address_space(table.at(first));
+        alloc::boxed::Box::new(frame)
     };
-    // SAFETY: `root` is the first domain's address space, which maps the
-    // hypervisor identically; the frame describes its initial ring 3 state
-    // and lives on the heap, off the stack that the entry reuses.
-    unsafe {
-        cpu::write_cr3(root);
-        entry::enter_frame(alloc::boxed::Box::leak(frame))
-    }
+    // SAFETY: the first domain's address space is loaded (it maps the
+    // hypervisor identically); the frame describes its initial ring 3
+    // state and lives on the heap, off the stack that the entry reuses.
+    unsafe { entry::enter_frame(alloc::boxed::Box::leak(frame)) }
 }
 
 /// Called with the domain table as the run ends, if registered (the

@@ -45,13 +45,19 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
     if traced {
         dispatch::at_finish(crate::trace::dump);
     }
-    let (hypercall_fast, exit): (extern "C" fn(&mut _) -> _, fn(&mut _, _)) = if traced {
-        (crate::trace::hypercall_fast, crate::trace::exit)
+    type Fast = extern "C" fn(
+        &mut crate::arch::x86_64::entry::ScratchFrame,
+    ) -> crate::arch::x86_64::trap::Fast;
+    let (hypercall_fast, system_call_fast, exit): (Fast, Fast, fn(&mut _, _)) = if traced {
+        let trace = (crate::trace::hypercall_fast, crate::trace::system_call_fast);
+        (trace.0, trace.1, crate::trace::exit)
     } else {
-        (dispatch::hypercall_fast, dispatch::exit)
+        let fast = (dispatch::hypercall_fast, dispatch::system_call_fast);
+        (fast.0, fast.1, dispatch::exit)
     };
     crate::arch::x86_64::trap::install(crate::arch::x86_64::trap::Core {
         hypercall_fast,
+        system_call_fast,
         exit,
         uart_input: crate::console::uart_input,
     });

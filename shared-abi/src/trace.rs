@@ -43,11 +43,14 @@ pub enum Kind {
     BlockRequests = 8,
     /// The domain was stopped by the hypervisor: `detail` is the vector.
     Stopped = 9,
+    /// A system call of guest-user code passed to the guest kernel:
+    /// `value` is its number (`rax`), `argument` its first argument.
+    SystemCall = 10,
 }
 
 impl Kind {
     /// Every kind, in number order.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Hypercall,
         Kind::ShadowFill,
         Kind::Reflected,
@@ -57,6 +60,7 @@ impl Kind {
         Kind::Switch,
         Kind::BlockRequests,
         Kind::Stopped,
+        Kind::SystemCall,
     ];
 
     /// The kind numbered `raw`, if any.
@@ -76,6 +80,7 @@ impl Kind {
             Kind::Switch => "switch",
             Kind::BlockRequests => "block requests",
             Kind::Stopped => "stopped",
+            Kind::SystemCall => "system call",
         }
     }
 }

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 36] = [
+pub const GUEST_BINS: [&str; 37] = [
     "gdb-target",
     "emulation-fuzz",
     "wild-operands",
@@ -31,6 +31,7 @@ pub const GUEST_BINS: [&str; 36] = [
     "console-flood",
     "hostile-console",
     "exceptions",
+    "user-mode",
     "event-channels",
     "timekeeping",
     "ping-pong",

@@ -31,7 +31,7 @@ use crate::three_ways;
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 26] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 28] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("multicall_per_call", Some("null_hypercall"), None),
@@ -40,6 +40,8 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 26] = [
     ("reflected_fault", Some("bare_fault"), None),
     ("switch_warm", Some("null_hypercall"), Some(3.0)),
     ("switch_cold", Some("null_hypercall"), None),
+    ("user_syscall", Some("null_hypercall"), Some(3.0)),
+    ("process_switch", Some("null_hypercall"), None),
     ("event_same_domain", Some("null_hypercall"), Some(4.0)),
     ("upcall_round_trip", Some("null_hypercall"), None),
     (

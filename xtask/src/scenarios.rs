@@ -288,6 +288,35 @@ pub fn all() -> Vec<Scenario> {
             .line("page fault (read, not present): vector 14 reflected, error 0x4, address 0x5a0000000008")
             .line("page fault (write, read-only): vector 14 reflected, error 0x7, address 0x5b0000000010")
             .finishes("traps"),
+        Scenario::new("user-mode", HvExit::Success)
+            .guest("kernel", "user-mode", "")
+            .guest("neighbour", "hello", "")
+            .line("user-mode: system calls: 4 arrived, results returned")
+            .line("user-mode: read kernel data: vector 14 error 0x5")
+            .line("user-mode: write kernel data: vector 14 error 0x7")
+            .line("user-mode: jump into the kernel: vector 14 error 0x15")
+            .line("user-mode: jump to the kernel's fault handler: vector 14 error 0x15")
+            .line("user-mode: cli: vector 13 error 0x0")
+            .line("user-mode: hlt: vector 13 error 0x0")
+            .line("user-mode: mov cr3: vector 13 error 0x0")
+            .line("user-mode: out: vector 13 error 0x0")
+            .line("user-mode: in: vector 13 error 0x0")
+            .line("user-mode: int3: vector 3 error 0x0")
+            .line("user-mode: timer upcall while spinning: kernel entered from the user context")
+            .line("user-mode: syscall without a system-call entry: #UD")
+            .line("user-mode: iret to user mode without a kernel stack: refused")
+            .finishes("kernel")
+            .finishes("neighbour"),
+        Scenario::new("user-mode-bad-kernel-stack", HvExit::DomainFailed)
+            .guest("kernel", "user-mode", "bad-kernel-stack")
+            .guest("neighbour", "worker", "lines=20")
+            .stopped(
+                "kernel",
+                "system call; its handler could not be entered (stack unusable)",
+            )
+            .finishes("neighbour")
+            .forbid("FATAL")
+            .forbid("panic"),
         Scenario::new("event-channels", HvExit::Success)
             .guest("events", "event-channels", "")
             .line("port mask: 100 sends while masked, delivered once after unmask")
@@ -483,11 +512,11 @@ pub fn all() -> Vec<Scenario> {
             .finishes("good"),
         Scenario::new("many-domains-64", HvExit::Success)
             .guests("hello", "hello", 64, 4 << 20)
-            .line("[hello-64] hello from hello-64 (domain 64, ABI 1.7)")
+            .line("[hello-64] hello from hello-64 (domain 64, ABI 1.8)")
             .line("result: domain 64 'hello-64' exited with code 0"),
         Scenario::new("many-domains-1024", HvExit::Success)
             .guests("hello", "hello", 1024, 4 << 20)
-            .line("[hello-1024] hello from hello-1024 (domain 1024, ABI 1.7)")
+            .line("[hello-1024] hello from hello-1024 (domain 1024, ABI 1.8)")
             .line("result: domain 1024 'hello-1024' exited with code 0")
             .long(Duration::from_secs(300)),
         Scenario::new("fair-share-64", HvExit::Success)

@@ -78,6 +78,7 @@ pub fn event_name(record: &Record) -> String {
         Kind::Reflected => format!("exception {}", record.detail),
         Kind::Stopped => format!("stopped (vector {})", record.detail),
         Kind::Switch => format!("switch to {}", record.value),
+        Kind::SystemCall => format!("system call {}", record.value),
         kind => kind.name().to_string(),
     }
 }
@@ -96,6 +97,9 @@ fn args(record: &Record) -> Value {
             json!({ "vector": record.detail, "address": hex(record.value) })
         }
         Kind::Upcall => json!({ "entry": hex(record.value) }),
+        Kind::SystemCall => {
+            json!({ "number": record.value, "first argument": hex(record.argument) })
+        }
         _ => json!({}),
     }
 }
@@ -231,6 +235,16 @@ mod tests {
             argument: 0,
             result: 0,
         }
+    }
+
+    #[test]
+    fn system_calls_are_named_apart_from_hypercalls() {
+        // System call 0 is not `abi_version`: user code's numbers are its
+        // kernel's, not the hypervisor's.
+        let call = record(Kind::SystemCall, 1, 0, 10);
+        assert_eq!(event_name(&call), "system call 0");
+        assert_eq!(args(&call)["number"], 0);
+        assert_eq!(event_name(&record(Kind::Hypercall, 1, 0, 10)), "abi_version");
     }
 
     #[test]

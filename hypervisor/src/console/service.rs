@@ -219,8 +219,8 @@ fn focus(console: &mut Console, table: &mut DomainTable, id: u32) {
 }
 
 /// One line of counters per domain (`Ctrl-A s`), in a fixed form tools
-/// parse: `hv: stats: domain ID 'NAME' hypercalls=N exits=N reflected=N
-/// shadow_pages=N events=N block_requests=N cpu_ms=N`.
+/// parse: `hv: stats: domain ID 'NAME' hypercalls=N system_calls=N exits=N
+/// reflected=N shadow_pages=N events=N block_requests=N cpu_ms=N`.
 fn stats(console: &mut Console, table: &DomainTable) {
     for domain in table.iter() {
         let counters = domain.counters();
@@ -228,10 +228,11 @@ fn stats(console: &mut Console, table: &DomainTable) {
         let mut text = LineBuffer::new();
         let _ = writeln!(
             text,
-            "hv: stats: domain {} '{}' hypercalls={} exits={} reflected={} shadow_pages={} events={} block_requests={} cpu_ms={}",
+            "hv: stats: domain {} '{}' hypercalls={} system_calls={} exits={} reflected={} shadow_pages={} events={} block_requests={} cpu_ms={}",
             domain.id(),
             domain.name(),
             counters.hypercalls(),
+            counters.system_calls(),
             counters.exits(),
             counters.reflected_faults(),
             shadow_pages,

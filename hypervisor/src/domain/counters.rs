@@ -6,6 +6,7 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     hypercalls: u64,
+    system_calls: u64,
     exits: u64,
     reflected: u64,
     events: u64,
@@ -20,6 +21,12 @@ impl Counters {
     #[inline(always)]
     pub fn hypercall(&mut self) {
         self.hypercalls += 1;
+    }
+
+    /// A `syscall` from guest-user mode entered the guest kernel.
+    #[inline(always)]
+    pub fn system_call(&mut self) {
+        self.system_calls += 1;
     }
 
     /// The domain left ring 3 by anything but a fast hypercall.
@@ -61,6 +68,11 @@ impl Counters {
     /// Hypercalls served.
     pub fn hypercalls(&self) -> u64 {
         self.hypercalls
+    }
+
+    /// System calls of guest-user code delivered to the guest kernel.
+    pub fn system_calls(&self) -> u64 {
+        self.system_calls
     }
 
     /// Exits other than fast hypercalls.
@@ -108,6 +120,7 @@ mod tests {
         let mut counters = Counters::default();
         counters.hypercall();
         counters.hypercall();
+        counters.system_call();
         counters.exit();
         counters.reflected();
         counters.event();
@@ -118,6 +131,7 @@ mod tests {
         counters.patched();
         counters.patched();
         assert_eq!(counters.hypercalls(), 2);
+        assert_eq!(counters.system_calls(), 1);
         assert_eq!(counters.exits(), 1);
         assert_eq!(counters.reflected_faults(), 1);
         assert_eq!(counters.events(), 1);

@@ -1,12 +1,12 @@
 //! A domain's paging: its shadow state over machine frames, and the glue
 //! between hardware page faults and [`Shadow::fill`].
 
-use crate::arch::x86_64::tlb;
-use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr};
+use crate::arch::x86_64::{cpu, percpu, tlb};
+use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, MachineAddr};
 use crate::mm::guest_walk::{Access, GuestFault};
 use crate::mm::kernel_space;
 use crate::mm::machine_tables::MachineTables;
-use crate::mm::shadow::{Shadow, TablePool, TlbFlush};
+use crate::mm::shadow::{Shadow, TablePool, TlbFlush, View};
 
 use super::memory::DomainMemory;
 use super::record::Domain;
@@ -33,6 +33,22 @@ pub fn apply(flush: TlbFlush) {
 }
 
 impl Domain {
+    /// Makes `view` the shadow the hardware walks, loading its root into
+    /// CR3 if it changed and telling the entry code which view is loaded
+    /// (the domain runs, or is about to: the dispatcher loads its address
+    /// space the same way before it does in any case).
+    #[inline(always)]
+    pub(super) fn load_view(&mut self, view: View) {
+        if let Some(shadow) = self.shadow.as_mut()
+            && shadow.set_view(view)
+        {
+            // SAFETY: a shadow root maps the hypervisor identically (its
+            // upper half is the hypervisor's).
+            unsafe { cpu::switch_root(MachineAddr(shadow.machine_root())) };
+            percpu::this().set_guest_user(view == View::User);
+        }
+    }
+
     /// Resolves a hardware page fault at `addr` in the shadow; an ended
     /// domain (no tables) gets `error_code` back as the guest's fault.
     #[inline]

@@ -7,7 +7,8 @@
 //! guest maps with the user bit at every level (the shadow's user view),
 //! so guest-user code cannot reach the guest kernel's memory. The mode
 //! changes only here: [`Privilege::enter_kernel`] on a trap from guest-user
-//! mode, [`Privilege::enter_user`] on an `iret` to a guest-user frame.
+//! mode, [`Privilege::enter_user`] on an `iret` to a guest-user frame
+//! (`trap_delivery` makes both, and loads the view that goes with the mode).
 
 use shared_abi::Status;
 
@@ -32,12 +33,6 @@ pub struct Privilege {
 }
 
 impl Privilege {
-    /// The current mode.
-    #[inline(always)]
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
     /// Whether guest-user code runs.
     #[inline(always)]
     pub fn is_user(&self) -> bool {
@@ -76,16 +71,11 @@ impl Privilege {
         Ok(())
     }
 
-    /// A trap from guest-user mode enters the guest kernel: returns the
-    /// stack to push its frame on, or `None` (the mode unchanged) if none is
-    /// registered.
+    /// A trap from guest-user mode entered the guest kernel (on
+    /// [`Self::kernel_stack`]).
     #[inline(always)]
-    pub fn enter_kernel(&mut self) -> Option<u64> {
-        if self.kernel_stack == 0 {
-            return None;
-        }
+    pub fn enter_kernel(&mut self) {
         self.mode = Mode::Kernel;
-        Some(self.kernel_stack)
     }
 
     /// An `iret` to a guest-user frame: refused (`InvalidArgument`) while
@@ -109,12 +99,13 @@ mod tests {
     fn user_mode_needs_a_kernel_stack() {
         let mut privilege = Privilege::default();
         assert_eq!(privilege.enter_user(), Err(Status::InvalidArgument));
-        assert_eq!(privilege.enter_kernel(), None);
+        assert!(!privilege.is_user());
         assert_eq!(privilege.set_kernel_stack(0x8000), Ok(()));
         assert_eq!(privilege.enter_user(), Ok(()));
         assert!(privilege.is_user());
-        assert_eq!(privilege.enter_kernel(), Some(0x8000));
-        assert_eq!(privilege.mode(), Mode::Kernel);
+        privilege.enter_kernel();
+        assert!(!privilege.is_user());
+        assert_eq!(privilege.kernel_stack(), 0x8000);
     }
 
     #[test]
@@ -124,12 +115,18 @@ mod tests {
             privilege.set_kernel_stack(0xffff_8000_0000_0000),
             Err(Status::BadAddress)
         );
-        assert_eq!(privilege.set_kernel_stack(0x8008), Err(Status::InvalidArgument));
+        assert_eq!(
+            privilege.set_kernel_stack(0x8008),
+            Err(Status::InvalidArgument)
+        );
         assert_eq!(
             privilege.set_syscall_entry(0xffff_ffff_8000_0000),
             Err(Status::BadAddress)
         );
-        assert_eq!(privilege.set_syscall_entry(1 << 47), Err(Status::BadAddress));
+        assert_eq!(
+            privilege.set_syscall_entry(1 << 47),
+            Err(Status::BadAddress)
+        );
         assert_eq!(privilege.kernel_stack(), 0);
         assert_eq!(privilege.syscall_entry(), 0);
     }

@@ -9,6 +9,8 @@
 //! follows the kernel's `.bootloader-config`: a fixed address is honoured
 //! when it is free, and each dynamic mapping (stack, boot information,
 //! physical memory) gets the next free 512 GiB slot of the lower half.
+//! Every mapping is the guest kernel's: none has the user bit, so none is
+//! reachable from guest-user mode until the guest kernel maps it so.
 
 use bootloader_api::config::Mapping;
 
@@ -125,7 +127,7 @@ impl<M: GuestPhysMemory> Builder<'_, M> {
                 virt + offset,
                 phys.as_u64() + offset,
                 PageSize::Size4K,
-                flags | PageFlags::USER,
+                flags,
             )?;
         }
         Ok(())
@@ -148,7 +150,7 @@ impl<M: GuestPhysMemory> Builder<'_, M> {
                 && p % LARGE_PAGE_SIZE == 0
                 && bytes - offset >= LARGE_PAGE_SIZE
             {
-                page_table::map(self, root, v, p, PageSize::Size2M, flags | PageFlags::USER)?;
+                page_table::map(self, root, v, p, PageSize::Size2M, flags)?;
                 offset += LARGE_PAGE_SIZE;
             } else {
                 self.map_run(v, GuestPhysAddr(p), 1, flags)?;

@@ -8,8 +8,10 @@
 //! entry it used and, for a write, the dirty bit on the leaf: exactly what
 //! the hardware would have done had it walked these tables itself.
 //!
-//! The guest's user/supervisor bit is ignored: guest kernels run in ring 3
-//! and everything they map is theirs.
+//! The guest's user/supervisor bit is ignored for the guest kernel's own
+//! accesses (guest kernels run in ring 3 and everything they map is
+//! theirs); an access from guest-user mode ([`walk_user`]) needs it at
+//! every level, as the MMU checks a ring 3 access.
 //!
 //! Reserved bits are checked as the MMU checks them: a page-size bit in a
 //! PML4 entry, and the bits between the PAT bit and the frame of a 2 MiB or
@@ -46,6 +48,8 @@ impl Access {
     };
 
     /// The access a hardware page-fault error code describes.
+    /// (Hardware faults all come from ring 3: the error code cannot say
+    /// whether guest-user code made the access; see [`walk_user`].)
     pub const fn of_page_fault(error_code: u64) -> Access {
         Access {
             write: error_code & error_code::WRITE != 0,
@@ -101,7 +105,20 @@ pub fn walk<M: GuestPhysMemory + ?Sized>(
     addr: GuestVirtAddr,
     access: Access,
 ) -> Result<GuestMapping, GuestFault> {
-    walk_tables::<M, true>(memory, root, addr, access)
+    walk_tables::<M, true, false>(memory, root, addr, access)
+}
+
+/// [`walk`] for an access from guest-user mode: the user bit must be set at
+/// every level. A function of its own, so that the guest kernel's walks
+/// carry no test for it.
+#[inline(never)]
+pub fn walk_user<M: GuestPhysMemory + ?Sized>(
+    memory: &M,
+    root: GuestPhysAddr,
+    addr: GuestVirtAddr,
+    access: Access,
+) -> Result<GuestMapping, GuestFault> {
+    walk_tables::<M, true, true>(memory, root, addr, access)
 }
 
 /// Walks the tables rooted at `root` for a read of `addr` as [`walk`]
@@ -112,13 +129,13 @@ pub fn peek<M: GuestPhysMemory + ?Sized>(
     root: GuestPhysAddr,
     addr: GuestVirtAddr,
 ) -> Result<GuestMapping, GuestFault> {
-    walk_tables::<M, false>(memory, root, addr, Access::READ)
+    walk_tables::<M, false, false>(memory, root, addr, Access::READ)
 }
 
 /// The walk itself; `UPDATE` says whether accessed and dirty bits are set
 /// (inlined whole into each of the two).
 #[inline(always)]
-fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
+fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool, const USER: bool>(
     memory: &M,
     root: GuestPhysAddr,
     addr: GuestVirtAddr,
@@ -141,11 +158,26 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
     if !is_lower_half(addr.as_u64()) {
         return Err(not_present);
     }
+    // The bits the access needs set at every level, and the one it needs
+    // clear at every level.
+    let mut needed = 0;
+    if access.write {
+        needed |= PageFlags::WRITABLE.bits();
+    }
+    if USER {
+        needed |= PageFlags::USER.bits();
+    }
+    let forbidden = match access.fetch {
+        true => PageFlags::NO_EXECUTE.bits(),
+        false => 0,
+    };
 
     let mut table = root;
     let mut used: [(GuestPhysAddr, u64); 4] = [(GuestPhysAddr(0), 0); 4];
-    let mut writable = true;
-    let mut executable = true;
+    // Every entry's bits ANDed (writable, user at every level) and ORed
+    // (no-execute at any level).
+    let mut every = u64::MAX;
+    let mut any = 0u64;
     for (depth, level) in (0..4).rev().enumerate() {
         let slot = GuestPhysAddr(table.as_u64() + 8 * table_index(addr.as_u64(), level) as u64);
         let entry = read_entry(memory, slot).ok_or(reserved)?;
@@ -157,8 +189,8 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
             return Err(reserved);
         }
         used[depth] = (slot, entry);
-        writable &= flags.contains(PageFlags::WRITABLE);
-        executable &= !flags.contains(PageFlags::NO_EXECUTE);
+        every &= entry;
+        any |= entry;
         let size = match level {
             0 => Some(PageSize::Size4K),
             1 if flags.contains(PageFlags::HUGE) => Some(PageSize::Size2M),
@@ -177,9 +209,11 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool>(
         {
             return Err(reserved);
         }
-        if (access.write && !writable) || (access.fetch && !executable) {
+        if every & needed != needed || any & forbidden != 0 {
             return Err(protection);
         }
+        let writable = every & PageFlags::WRITABLE.bits() != 0;
+        let executable = any & PageFlags::NO_EXECUTE.bits() == 0;
         let mut leaf = flags | PageFlags::ACCESSED;
         if access.write {
             leaf |= PageFlags::DIRTY;
@@ -340,6 +374,42 @@ mod tests {
             error_code::USER | error_code::FETCH | error_code::PRESENT
         );
         assert!(!entry(&memory, root.as_u64(), 0x40_0000).contains(PageFlags::DIRTY));
+    }
+
+    #[test]
+    fn a_user_access_needs_the_user_bit_at_every_level() {
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, root) = setup(&memory);
+        let user = PageFlags::USER | PageFlags::WRITABLE;
+        page_table::map(&mut tables, root, 0x40_0000, 0x3000, PageSize::Size4K, user).unwrap();
+        // Same tables, a supervisor leaf beside it.
+        page_table::map(
+            &mut tables,
+            root,
+            0x40_1000,
+            0x4000,
+            PageSize::Size4K,
+            PageFlags::WRITABLE,
+        )
+        .unwrap();
+        let root = GuestPhysAddr(root);
+        assert!(walk_user(&memory, root, GuestVirtAddr(0x40_0000), WRITE).is_ok());
+        let fault = walk_user(&memory, root, GuestVirtAddr(0x40_1000), READ).unwrap_err();
+        assert_eq!(fault.error_code, error_code::USER | error_code::PRESENT);
+        // The guest kernel reaches both.
+        assert!(walk(&memory, root, GuestVirtAddr(0x40_1000), WRITE).is_ok());
+        // A user leaf under a supervisor-only table is not a user page.
+        let memory = FakeGuestMemory::new(MEMORY);
+        let (mut tables, top) = setup(&memory);
+        page_table::map(&mut tables, top, 0x40_0000, 0x3000, PageSize::Size4K, user).unwrap();
+        let pml4 = read_entry(&memory, GuestPhysAddr(top)).unwrap();
+        write_entry(&memory, GuestPhysAddr(top), pml4 & !PageFlags::USER.bits());
+        let fault = walk_user(&memory, GuestPhysAddr(top), GuestVirtAddr(0x40_0000), READ);
+        assert_eq!(
+            fault.unwrap_err().error_code,
+            error_code::USER | error_code::PRESENT
+        );
+        assert!(walk(&memory, GuestPhysAddr(top), GuestVirtAddr(0x40_0000), READ).is_ok());
     }
 
     #[test]

@@ -55,6 +55,8 @@ struct Seen {
     domain: u16,
     callback: u64,
     reflected: u64,
+    /// In guest-user mode: a `syscall` is a system call, not a hypercall.
+    user: bool,
 }
 
 fn seen(table: &mut DomainTable) -> Seen {
@@ -63,6 +65,7 @@ fn seen(table: &mut DomainTable) -> Seen {
         domain: id(domain.id()),
         callback: domain.callback(),
         reflected: domain.counters().reflected_faults(),
+        user: domain.privilege().is_user(),
     }
 }
 
@@ -107,12 +110,30 @@ pub extern "C" fn hypercall_fast(frame: &mut ScratchFrame) -> Fast {
     fast
 }
 
+/// The system-call path (a `syscall` from guest-user mode), traced.
+pub extern "C" fn system_call_fast(frame: &mut ScratchFrame) -> Fast {
+    let tsc = cpu::rdtsc();
+    let (number, argument) = (frame.rax, frame.rdi);
+    let before = seen(&mut DOMAINS.lock());
+    let fast = dispatch::system_call_fast(frame);
+    if fast == Fast::Unserved {
+        // The full exit path stops the domain, and `exit` records it.
+        return fast;
+    }
+    push(Record {
+        value: number,
+        argument,
+        ..event(tsc, cpu::rdtsc(), before.domain, Kind::SystemCall)
+    });
+    fast
+}
+
 /// The exit path, traced.
 pub fn exit(frame: &mut TrapFrame, exit: Exit) {
     let tsc = cpu::rdtsc();
     let (number, argument, rip) = (frame.scratch.rax, frame.scratch.rdi, frame.scratch.rip);
     let before = seen(&mut DOMAINS.lock());
-    if matches!(exit, Exit::Hypercall) {
+    if matches!(exit, Exit::Hypercall) && !before.user {
         *PENDING.lock() = Some(Record {
             value: number,
             argument,
@@ -128,6 +149,11 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
     let same = after.domain == before.domain;
     let at = |kind| event(tsc, end, before.domain, kind);
     let record = match exit {
+        Exit::Hypercall if before.user => Some(Record {
+            value: number,
+            argument,
+            ..at(Kind::SystemCall)
+        }),
         Exit::Hypercall => Some(Record {
             value: number,
             argument,

@@ -16,4 +16,4 @@ pub mod buffer;
 mod hooks;
 
 #[cfg(target_os = "none")]
-pub use hooks::{dump, enable, exit, hypercall_fast};
+pub use hooks::{dump, enable, exit, hypercall_fast, system_call_fast};

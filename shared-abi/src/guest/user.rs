@@ -105,6 +105,13 @@ pub fn set_trap_handler(vector: u64, handler: ContextHandler) -> Result<(), Stat
     unsafe { super::call(register) }
 }
 
+/// The address of the entry stub the handlers here register with the
+/// hypervisor (for tests and debuggers: user code that jumps there only
+/// faults, in user mode).
+pub fn entry_address() -> u64 {
+    context_entry as *const () as u64
+}
+
 /// Whether `frame` describes a guest-user context.
 pub fn is_user(frame: &ExceptionFrame) -> bool {
     frame.is_user()

@@ -360,7 +360,9 @@ pub unsafe extern "C" fn enter_frame(frame: *const TrapFrame) -> ! {
 /// per-CPU block), or with `iretq` from the frame the fast path completed
 /// ([`Fast::Iret`]). Otherwise the fast path has completed the frame
 /// ([`ScratchFrame::complete_syscall`]) and the full path runs and decides
-/// how to return.
+/// how to return. While the loaded address space is a guest-user view (the
+/// per-CPU flag), [`SYSTEM_CALL_FAST`] takes the place of the fast path,
+/// with the same contract.
 #[unsafe(naked)]
 pub extern "C" fn syscall_entry() {
     naked_asm!(
@@ -370,7 +372,10 @@ pub extern "C" fn syscall_entry() {
         "sub rsp, {hardware}",
         push_scratch!(),
         "mov rdi, rsp",
+        "cmp qword ptr gs:[{guest_user}], 0",
+        "jne 6f",
         "call qword ptr [rip + {fast}]",
+        "7:",
         "test al, al",
         "jnz 3f",
         "pop rdi", "pop rsi", "pop rdx", "pop r10", "pop r8", "pop r9", "pop rax",
@@ -405,7 +410,13 @@ pub extern "C" fn syscall_entry() {
         "add rsp, 16",
         "swapgs",
         "iretq",
+        // A system call from guest-user mode.
+        "6:",
+        "call qword ptr [rip + {system_call}]",
+        "jmp 7b",
         iret = const Fast::Iret as u8,
+        guest_user = const percpu::GUEST_USER,
+        system_call = sym SYSTEM_CALL_FAST,
         user_rsp = const percpu::USER_RSP,
         stack_top = const percpu::KERNEL_STACK_TOP,
         hardware = const size_of::<ScratchFrame>() - offset_of!(ScratchFrame, vector),
@@ -424,6 +435,10 @@ pub extern "C" fn syscall_entry() {
 /// frame (see `trap::Core::hypercall_fast`); until the core is installed,
 /// nothing is served fast.
 pub static mut HYPERCALL_FAST: extern "C" fn(&mut ScratchFrame) -> Fast = unserved;
+
+/// What the `syscall` entry calls instead while the per-CPU guest-user
+/// flag is set (see `trap::Core::system_call_fast`).
+pub static mut SYSTEM_CALL_FAST: extern "C" fn(&mut ScratchFrame) -> Fast = unserved;
 
 extern "C" fn unserved(frame: &mut ScratchFrame) -> Fast {
     frame.complete_syscall();

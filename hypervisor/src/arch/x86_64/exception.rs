@@ -34,6 +34,7 @@ pub fn name(vector: u8) -> &'static str {
         20 => "virtualization exception",
         21 => "control protection exception",
         32 => "event upcall",
+        33 => "system call",
         _ => "reserved exception",
     }
 }

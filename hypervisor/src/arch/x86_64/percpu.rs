@@ -34,12 +34,18 @@ pub struct PerCpu {
     slice_end: AtomicU64,
     /// TSC deadline the local APIC timer is armed for (0: none).
     armed_deadline: AtomicU64,
+    /// 1 while the loaded address space is a guest-user view: a `syscall`
+    /// is then a system call for the guest kernel, not a hypercall (read
+    /// by the entry code).
+    guest_user: AtomicU64,
 }
 
 /// Offset of the kernel stack top, for the entry code.
 pub const KERNEL_STACK_TOP: usize = offset_of!(PerCpu, kernel_stack_top);
 /// Offset of the user `rsp` scratch slot, for the entry code.
 pub const USER_RSP: usize = offset_of!(PerCpu, user_rsp);
+/// Offset of the guest-user flag, for the entry code.
+pub const GUEST_USER: usize = offset_of!(PerCpu, guest_user);
 
 static mut BOOT_CPU: PerCpu = PerCpu {
     this: 0,
@@ -47,6 +53,7 @@ static mut BOOT_CPU: PerCpu = PerCpu {
     user_rsp: AtomicU64::new(0),
     slice_end: AtomicU64::new(0),
     armed_deadline: AtomicU64::new(0),
+    guest_user: AtomicU64::new(0),
 };
 
 /// Sets up the boot CPU's block with `kernel_stack_top` and points GS at it
@@ -99,6 +106,13 @@ impl PerCpu {
     /// The TSC deadline the timer is armed for.
     pub fn armed_deadline(&self) -> u64 {
         self.armed_deadline.load(Ordering::Relaxed)
+    }
+
+    /// Records whether the address space just loaded is a guest-user view
+    /// (whoever loads CR3 for a guest says so).
+    #[inline(always)]
+    pub fn set_guest_user(&self, user: bool) {
+        self.guest_user.store(u64::from(user), Ordering::Relaxed);
     }
 
     /// Records the deadline the timer was armed for.

@@ -61,6 +61,10 @@ pub struct Core {
     /// Unless it returns [`Fast::Done`] it must have completed the frame
     /// ([`ScratchFrame::complete_syscall`]).
     pub hypercall_fast: extern "C" fn(&mut ScratchFrame) -> Fast,
+    /// Takes a `syscall` made while a guest-user address space is loaded
+    /// (per-CPU flag), with the contract of `hypercall_fast`: a system call
+    /// for the guest kernel, never a hypercall.
+    pub system_call_fast: extern "C" fn(&mut ScratchFrame) -> Fast,
     /// Serves a guest's exit: on return, `frame` holds the context to
     /// resume and its address space is loaded.
     pub exit: fn(&mut TrapFrame, Exit),
@@ -77,7 +81,10 @@ pub fn install(core: Core) {
     // SAFETY: written once at boot, before any guest can issue `syscall`
     // (the only reader, the entry code); the function follows the C ABI
     // the entry code calls it with.
-    unsafe { entry::HYPERCALL_FAST = core.hypercall_fast };
+    unsafe {
+        entry::HYPERCALL_FAST = core.hypercall_fast;
+        entry::SYSTEM_CALL_FAST = core.system_call_fast;
+    }
 }
 
 fn core() -> &'static Core {

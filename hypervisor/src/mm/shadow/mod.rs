@@ -20,6 +20,11 @@
 //!   evicted, so switching between address spaces does not start from
 //!   scratch. Like PCID-tagged TLBs, a cached root keeps its translations
 //!   until the guest invalidates them.
+//! - Each guest root has two views: the guest kernel's, and guest-user
+//!   mode's ([`View::User`]), which is filled by walks that need the user
+//!   bit at every level, so it never holds the guest kernel's pages. A
+//!   mode change is a change of view ([`Shadow::set_view`]); invalidation
+//!   drops a page from both.
 //! - Shadow tables come from a fixed per-domain pool. When it runs dry, every
 //!   shadow of the domain is dropped and refilled on demand: filling never
 //!   fails and never takes memory from another domain.
@@ -34,8 +39,18 @@ use super::guest_memory::GuestPhysMemory;
 use super::guest_walk::{self, Access, GuestFault, error_code};
 use super::page_table::{self, MapError, PageFlags, PageSize, TableMemory};
 
-/// Shadow roots kept per domain.
-pub const CACHED_ROOTS: usize = 4;
+/// Shadow roots kept per domain (a guest root's two views are two roots).
+pub const CACHED_ROOTS: usize = 8;
+
+/// Which of a guest root's two shadows the hardware walks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// The guest kernel's: every page the guest maps.
+    #[default]
+    Kernel,
+    /// Guest-user mode's: only pages with the user bit at every level.
+    User,
+}
 /// Software bit in a shadow leaf: the guest mapped this page as part of a
 /// large page.
 pub const LARGE_ORIGIN: PageFlags = PageFlags::from_bits_retain(1 << 9);
@@ -139,9 +154,34 @@ impl<T: TableMemory> TableMemory for TablePool<T> {
     }
 }
 
+/// What a cached root shadows: a guest root (page-aligned) and, in bit 0,
+/// the view, so that finding a root is one comparison per slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RootKey(u64);
+
+impl RootKey {
+    #[inline(always)]
+    fn new(guest: GuestPhysAddr, view: View) -> Self {
+        Self(guest.as_u64() | u64::from(view == View::User))
+    }
+
+    #[inline(always)]
+    fn guest(self) -> GuestPhysAddr {
+        GuestPhysAddr(self.0 & !1)
+    }
+
+    #[inline(always)]
+    fn view(self) -> View {
+        match self.0 & 1 {
+            0 => View::Kernel,
+            _ => View::User,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct CachedRoot {
-    guest: GuestPhysAddr,
+    key: RootKey,
     machine: u64,
     last_used: u64,
 }
@@ -151,6 +191,8 @@ pub struct Shadow<T> {
     pool: TablePool<T>,
     roots: [Option<CachedRoot>; CACHED_ROOTS],
     current: usize,
+    /// The current root's view (kept apart: read on every switch).
+    view: View,
     clock: u64,
     upper_half: [u64; 256],
     stats: ShadowStats,
@@ -182,13 +224,14 @@ impl<T: TableMemory> Shadow<T> {
             pool,
             roots: [None; CACHED_ROOTS],
             current: 0,
+            view: View::Kernel,
             clock: 0,
             upper_half,
             stats: ShadowStats::default(),
         };
         shadow.install_upper_half(machine);
         shadow.roots[0] = Some(CachedRoot {
-            guest: guest_root,
+            key: RootKey::new(guest_root, View::Kernel),
             machine,
             last_used: 0,
         });
@@ -199,13 +242,14 @@ impl<T: TableMemory> Shadow<T> {
         self.pool.write_entries(machine, 256, &self.upper_half);
     }
 
+    #[inline(always)]
     fn current_root(&self) -> CachedRoot {
         self.roots[self.current].expect("the current shadow root always exists")
     }
 
     /// The guest's current root (its virtual CR3).
     pub fn guest_root(&self) -> GuestPhysAddr {
-        self.current_root().guest
+        self.current_root().key.guest()
     }
 
     /// The shadow root to load into CR3.
@@ -229,17 +273,41 @@ impl<T: TableMemory> Shadow<T> {
         self.pool.in_use()
     }
 
-    /// Switches to the guest root `guest`, reusing its cached shadow if there
-    /// is one, else evicting the least recently used root. Inlined into
-    /// each caller (the `mmu_set_base` hypercall and the emulated `mov
-    /// cr3`), as it was into its only one.
+    /// The view the hardware walks.
+    #[inline(always)]
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// Switches to the guest root `guest` in the current view, reusing its
+    /// cached shadow if there is one, else evicting the least recently used
+    /// root. Inlined into each caller (the `mmu_set_base` hypercall and the
+    /// emulated `mov cr3`), as it was into its only one.
     #[inline(always)]
     pub fn switch(&mut self, guest: GuestPhysAddr) {
+        self.select(guest, self.view());
+    }
+
+    /// Switches the current guest root to `view` (a change of the vCPU's
+    /// mode); returns whether the shadow root to load changed.
+    #[inline(always)]
+    pub fn set_view(&mut self, view: View) -> bool {
+        if self.view() == view {
+            return false;
+        }
+        self.select(self.guest_root(), view);
+        true
+    }
+
+    #[inline(always)]
+    fn select(&mut self, guest: GuestPhysAddr, view: View) {
         self.clock += 1;
+        self.view = view;
+        let key = RootKey::new(guest, view);
         if let Some(index) = self
             .roots
             .iter()
-            .position(|r| r.is_some_and(|r| r.guest == guest))
+            .position(|r| r.is_some_and(|r| r.key == key))
         {
             self.current = index;
         } else {
@@ -250,7 +318,7 @@ impl<T: TableMemory> Shadow<T> {
                     // because recycle never frees roots.
                     let machine = self.alloc_root();
                     self.roots[free] = Some(CachedRoot {
-                        guest,
+                        key,
                         machine,
                         last_used: 0,
                     });
@@ -263,7 +331,7 @@ impl<T: TableMemory> Shadow<T> {
                     let machine = self.roots[victim].map(|r| r.machine).unwrap_or(0);
                     page_table::free_subtree(&mut self.pool, machine, 0..256);
                     self.roots[victim] = Some(CachedRoot {
-                        guest,
+                        key,
                         machine,
                         last_used: 0,
                     });
@@ -321,7 +389,10 @@ impl<T: TableMemory> Shadow<T> {
         access: Access,
     ) -> Result<TlbFlush, GuestFault> {
         let current = self.current_root();
-        let mapping = guest_walk::walk(memory, current.guest, addr, access)?;
+        let mapping = match current.key.view() {
+            View::Kernel => guest_walk::walk(memory, current.key.guest(), addr, access)?,
+            View::User => guest_walk::walk_user(memory, current.key.guest(), addr, access)?,
+        };
         let machine = p2m(mapping.phys.frame()).ok_or(GuestFault {
             error_code: error_code::USER | error_code::PRESENT | error_code::RESERVED,
         })?;
@@ -401,10 +472,14 @@ impl<T: TableMemory> Shadow<T> {
         flush
     }
 
-    /// Drops every translation of the current address space.
+    /// Drops every translation of the current address space, in both views.
     pub fn flush_current(&mut self) -> TlbFlush {
-        let root = self.machine_root();
-        page_table::free_subtree(&mut self.pool, root, 0..256);
+        let guest = self.guest_root();
+        for index in 0..CACHED_ROOTS {
+            if let Some(root) = self.roots[index].filter(|r| r.key.guest() == guest) {
+                page_table::free_subtree(&mut self.pool, root.machine, 0..256);
+            }
+        }
         TlbFlush::All
     }
 

@@ -414,3 +414,59 @@ fn lookup_finds_only_what_the_shadow_maps_for_the_access() {
         None
     );
 }
+
+#[test]
+fn the_user_view_never_holds_the_guest_kernels_pages() {
+    let mut world = World::new();
+    let root = world.new_root();
+    let user = PageFlags::USER | PageFlags::WRITABLE;
+    world.map(root, 0x40_0000, 0x5000, PageSize::Size4K, user);
+    world.map(
+        root,
+        0x80_0000,
+        0x6000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let mut shadow = shadow(root, 32);
+    // The guest kernel fills both pages in its view.
+    for addr in [0x40_0000, 0x80_0000] {
+        shadow
+            .fill(&world.memory, p2m, GuestVirtAddr(addr), Access::READ)
+            .unwrap();
+    }
+    let kernel_root = shadow.machine_root();
+    assert!(shadow.set_view(View::User));
+    assert!(!shadow.set_view(View::User));
+    assert_ne!(shadow.machine_root(), kernel_root);
+    assert_eq!(shadow.view(), View::User);
+    // The user view starts empty: nothing the kernel filled is in it.
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x80_0000), false), None);
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x40_0000), false), None);
+    shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x40_0000), Access::WRITE)
+        .unwrap();
+    assert!(shadow.lookup(GuestVirtAddr(0x40_0000), true).is_some());
+    let fault = shadow
+        .fill(&world.memory, p2m, GuestVirtAddr(0x80_0000), Access::READ)
+        .unwrap_err();
+    assert_eq!(
+        fault.error_code,
+        guest_walk::error_code::USER | guest_walk::error_code::PRESENT
+    );
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x80_0000), false), None);
+    // Switching address space keeps the view; both views of a root are
+    // flushed together, and invalidation reaches both.
+    let other = world.new_root();
+    shadow.switch(other);
+    assert_eq!(shadow.view(), View::User);
+    shadow.switch(root);
+    assert!(shadow.lookup(GuestVirtAddr(0x40_0000), false).is_some());
+    shadow.invalidate_page(GuestVirtAddr(0x40_0000));
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x40_0000), false), None);
+    shadow.set_view(View::Kernel);
+    assert_eq!(shadow.machine_root(), kernel_root);
+    assert!(shadow.lookup(GuestVirtAddr(0x80_0000), false).is_some());
+    shadow.flush_current();
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x80_0000), false), None);
+}

@@ -9,9 +9,11 @@
 //!
 //! Every function takes the guest-physical address of a top-level table
 //! (`root`; [`current_root`] for the address space in use) and needs
-//! [`super::init`]. Mappings are always made user-accessible (`USER`): the
-//! guest kernel itself runs in ring 3. Tables are allocated from
-//! [`super::frames`].
+//! [`super::init`]. Mappings get exactly the flags asked for (plus
+//! `PRESENT`): the guest kernel reaches every page it maps, `USER` or not
+//! (the hypervisor ignores the bit for it), while its user programs
+//! (`super::super::user`) reach only pages mapped with `USER` at every
+//! level. Tables are allocated from [`super::frames`].
 //!
 //! ```no_run
 //! use shared_abi::guest::memory::paging::{self, PageFlags};
@@ -61,7 +63,7 @@ pub fn current_root() -> u64 {
 }
 
 /// Maps a fresh zeroed frame at `virt` (4 KiB, page-aligned) in the current
-/// address space with `flags` (plus `PRESENT` and `USER`); returns the
+/// address space with `flags` (plus `PRESENT`); returns the
 /// frame.
 ///
 /// # Errors
@@ -76,8 +78,8 @@ pub fn map_page(virt: u64, flags: PageFlags) -> Result<u64, MapError> {
 }
 
 /// Maps `virt` to `phys` (both aligned to `size`) in the tables at `root`
-/// with `flags` (plus `PRESENT` and `USER`), creating intermediate tables as
-/// needed. A new mapping needs no invalidation (nothing can be cached for
+/// with `flags` (plus `PRESENT`), creating intermediate tables as needed
+/// (user-accessible ones when `flags` has `USER`). A new mapping needs no invalidation (nothing can be cached for
 /// an unmapped page).
 ///
 /// # Errors
@@ -92,14 +94,7 @@ pub fn map(
     size: PageSize,
     flags: PageFlags,
 ) -> Result<(), MapError> {
-    page_table::map(
-        &mut GuestTables,
-        root,
-        virt,
-        phys,
-        size,
-        flags | PageFlags::USER,
-    )
+    page_table::map(&mut GuestTables, root, virt, phys, size, flags)
 }
 
 /// Points the 4 KiB entry for `virt` at `phys` with `flags` (whatever it
@@ -110,14 +105,7 @@ pub fn map(
 /// As [`map`], except that an existing mapping is replaced; a 2 MiB or
 /// 1 GiB page covering `virt` gives [`MapError::AlreadyMapped`].
 pub fn remap(root: u64, virt: u64, phys: u64, flags: PageFlags) -> Result<(), MapError> {
-    page_table::remap(
-        &mut GuestTables,
-        root,
-        virt,
-        phys,
-        PageSize::Size4K,
-        flags | PageFlags::USER,
-    )?;
+    page_table::remap(&mut GuestTables, root, virt, phys, PageSize::Size4K, flags)?;
     hv::mmu_invalidate_page(virt);
     Ok(())
 }
