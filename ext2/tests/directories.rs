@@ -138,13 +138,7 @@ fn a_name_that_finds_no_room_gives_its_inode_back() {
     let Some(mut fs) = ext2(1024, 2) else { return };
     fs.mkdir("/d").unwrap();
     let big = fs.create("/big").unwrap();
-    let chunk = pattern(64 * 1024, 1);
-    loop {
-        let end = fs.metadata(big).unwrap().size;
-        if fs.write_at(big, end, &chunk) != Ok(chunk.len()) {
-            break;
-        }
-    }
+    common::fill_file(&mut fs, big);
     let mut made = 0;
     loop {
         match fs.create(&format!("/d/{made:04}-{}", "n".repeat(200))) {

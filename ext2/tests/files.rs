@@ -219,13 +219,7 @@ fn a_short_write_keeps_the_indirect_block_it_took() {
     let small = fs.create("/small").unwrap();
     fs.write_at(small, 0, &pattern(11 * 1024 + 100, 2)).unwrap();
     let big = fs.create("/big").unwrap();
-    let chunk = pattern(64 * 1024, 3);
-    loop {
-        let end = fs.metadata(big).unwrap().size;
-        if fs.write_at(big, end, &chunk) != Ok(chunk.len()) {
-            break;
-        }
-    }
+    common::fill_file(&mut fs, big);
     // Give back blocks until exactly one is free.
     fs.sync().unwrap();
     while common::free_counts(&fs).0 < 1 {

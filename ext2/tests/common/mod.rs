@@ -148,3 +148,14 @@ pub fn free_counts(fs: &Ext2<MemoryDevice>) -> (u32, u32) {
     let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
     (word(1024 + 0xc), word(1024 + 0x10))
 }
+
+/// Appends to regular file `number` until the disk is full.
+pub fn fill_file(fs: &mut Ext2<MemoryDevice>, number: u32) {
+    let chunk = pattern(64 * 1024, u64::from(number));
+    loop {
+        let end = fs.metadata(number).unwrap().size;
+        if fs.write_at(number, end, &chunk) != Ok(chunk.len()) {
+            return;
+        }
+    }
+}
