@@ -9,7 +9,7 @@
 //! this library re-exports under its own paths (`interrupts`, `timer`,
 //! `memory::{frames, paging}`, `drivers::{console, block}`). It adds what is
 //! particular to this kernel: kernel threads, demand paging and the heap,
-//! the ext2 reader and the shell, the panic handler every binary of this
+//! the ext2 filesystem (read and written) and the shell, the panic handler every binary of this
 //! crate shares, and small helpers for scenario guests that check their own
 //! expectations.
 #![no_std]
@@ -29,6 +29,7 @@ pub mod process;
 pub mod programs;
 pub mod scenario;
 pub mod shell;
+pub mod shell_files;
 pub mod threads;
 pub mod traps;
 

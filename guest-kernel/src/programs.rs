@@ -6,7 +6,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::fs::volume::Volume;
 use crate::println;
 use crate::process::{self, Outcome};
 
@@ -14,15 +13,13 @@ use crate::process::{self, Outcome};
 const PROGRAMS: &str = "/bin";
 
 /// Whether `command` names a program: a path, or a file in `/bin`.
-pub fn is_program(volume: Option<&Volume>, command: &str) -> bool {
-    let Some(volume) = volume else {
-        return false;
-    };
-    command.starts_with('/') || volume.open(&alloc::format!("{PROGRAMS}/{command}")).is_ok()
+pub fn is_program(command: &str) -> bool {
+    command.starts_with('/')
+        || crate::process::files::is_file(&alloc::format!("{PROGRAMS}/{command}"))
 }
 
 /// Runs the command `line` (program and arguments) to its end.
-pub fn run(volume: Option<&Volume>, line: &str) {
+pub fn run(line: &str) {
     let args: Vec<String> = line.split_whitespace().map(String::from).collect();
     let Some(command) = args.first() else {
         return;
@@ -31,7 +28,6 @@ pub fn run(volume: Option<&Volume>, line: &str) {
         true => command.clone(),
         false => alloc::format!("{PROGRAMS}/{command}"),
     };
-    crate::process::files::lend(volume);
     match process::spawn(0, &path, args) {
         Ok(pid) => match process::run_until_exit(pid) {
             Outcome::Exited(code) => println!("exit status {code}"),
@@ -39,5 +35,4 @@ pub fn run(volume: Option<&Volume>, line: &str) {
         },
         Err(error) => println!("{path}: {}", error.name()),
     }
-    crate::process::files::lend(None);
 }

@@ -1,13 +1,15 @@
 //! The guest's shell on the split console: a prompt, line editing
-//! (backspace), and a few commands. End of input (Ctrl-D on an empty line)
-//! ends the domain cleanly, so a piped script can drive it.
+//! (backspace), and a few commands; the file commands are in
+//! [`crate::shell_files`]. End of input (Ctrl-D on an empty line) ends the
+//! domain cleanly (the filesystem synced first, as `shutdown` does), so a
+//! piped script can drive it.
 
 use alloc::string::String;
-use alloc::vec;
 
 use crate::fs::disk::VirtualDisk;
 use crate::fs::error::FsError;
 use crate::fs::volume::Volume;
+use crate::shell_files;
 
 use crate::drivers::console;
 use crate::interrupts::now_ns;
@@ -40,10 +42,12 @@ pub fn run(name: &str, disk: Option<Disk>) -> ! {
     }
 }
 
-/// Reports the bytes of the guest's page tables (the hypervisor reports
-/// its shadow of them as the domain ends) and ends the domain.
+/// Syncs the filesystem, reports the bytes of the guest's page tables (the
+/// hypervisor reports its shadow of them as the domain ends) and ends the
+/// domain.
 fn finish() -> ! {
     use crate::memory::{paging, table_bytes};
+    shell_files::sync_before_shutdown();
     println!(
         "page tables: {} bytes",
         table_bytes(&[paging::current_root()])
@@ -79,20 +83,16 @@ fn read_line() -> Line {
     }
 }
 
-/// The virtual disk and the filesystem mounted from it, if any.
+/// The virtual disk (its filesystem, if mounted, is [`crate::fs::volume`]).
 pub struct Disk {
     sectors: u64,
-    volume: Option<Volume>,
 }
 
-/// Bytes read from a file per step of `cat` and `sum`.
-const CHUNK: usize = 16 * 1024;
-
 /// Brings up the block driver and mounts the disk's filesystem, if there
-/// is a disk; says what it found in one line.
+/// is a disk, as the kernel's volume; says what it found in one line.
 pub fn mount_disk() -> Option<Disk> {
     let sectors = crate::drivers::block::init().ok()?;
-    let volume = match VirtualDisk::new(sectors)
+    match VirtualDisk::new(sectors)
         .map_err(FsError::from)
         .and_then(Volume::mount)
     {
@@ -101,82 +101,13 @@ pub fn mount_disk() -> Option<Disk> {
                 "disk: {sectors} sectors, {} filesystem mounted",
                 volume.geometry().kind
             );
-            Some(volume)
+            if !crate::fs::install(volume) {
+                println!("disk: a filesystem is already mounted; this one is dropped");
+            }
         }
-        Err(error) => {
-            println!("disk: {sectors} sectors, not mounted: {error}");
-            None
-        }
+        Err(error) => println!("disk: {sectors} sectors, not mounted: {error}"),
     };
-    Some(Disk { sectors, volume })
-}
-
-fn absolute(path: &str) -> String {
-    match path.starts_with('/') {
-        true => path.into(),
-        false => alloc::format!("/{path}"),
-    }
-}
-
-fn list(volume: &Volume, path: &str) {
-    match volume.list(path) {
-        Ok(entries) => {
-            for entry in entries {
-                println!("{}{}", entry.name, if entry.directory { "/" } else { "" });
-            }
-        }
-        Err(error) => println!("{path}: {error}"),
-    }
-}
-
-/// Streams the file at `path` to the console (`cat`) or through FNV-1a
-/// (`sum`), a chunk at a time, so any size can be read.
-fn read(volume: &Volume, path: &str, print: bool) {
-    let result = volume.open(path).and_then(|mut file| {
-        let mut chunk = vec![0u8; CHUNK];
-        let mut hash = crate::checksum::Fnv1a::new();
-        let mut total = 0u64;
-        loop {
-            let count = file.read(&mut chunk).inspect_err(|_| {
-                // Whatever was printed ends its line before the error's.
-                if print && total > 0 {
-                    println!();
-                }
-            })?;
-            if count == 0 {
-                return Ok((hash, total));
-            }
-            total += count as u64;
-            match print {
-                true => console::write(&chunk[..count]),
-                false => hash.update(&chunk[..count]),
-            }
-        }
-    });
-    match result {
-        Ok((hash, total)) if !print => {
-            println!("fnv1a {:016x} {total} bytes {path}", hash.value())
-        }
-        Ok(_) => {}
-        Err(error) => println!("{path}: {error}"),
-    }
-}
-
-fn files(disk: Option<&Disk>, command: &str, path: &str) {
-    let Some(volume) = disk.and_then(|disk| disk.volume.as_ref()) else {
-        println!("no filesystem");
-        return;
-    };
-    let path = absolute(path);
-    match command {
-        "ls" => list(volume, &path),
-        "cat" => read(volume, &path, true),
-        _ => read(volume, &path, false),
-    }
-}
-
-fn volume(disk: Option<&Disk>) -> Option<&Volume> {
-    disk.and_then(|disk| disk.volume.as_ref())
+    Some(Disk { sectors })
 }
 
 fn execute(line: &str, disk: Option<&Disk>) {
@@ -192,9 +123,7 @@ fn execute(line: &str, disk: Option<&Disk>) {
             println!("  ticks       timer ticks so far");
             println!("  threads     kernel threads");
             println!("  disk        the virtual disk");
-            println!("  ls [PATH]   list a directory of the disk's filesystem");
-            println!("  cat PATH    print a file");
-            println!("  sum PATH    FNV-1a checksum of a file");
+            shell_files::help();
             println!("  shutdown    end this domain");
             println!("  PROGRAM [ARGS]  run /bin/PROGRAM (or a path) as a process");
         }
@@ -221,28 +150,26 @@ fn execute(line: &str, disk: Option<&Disk>) {
             let (live, finished) = threads::count();
             println!("{live} threads, {finished} finished");
         }
-        "disk" => match disk {
-            Some(Disk {
-                sectors,
-                volume: Some(volume),
-            }) => {
+        "disk" => match (disk, crate::fs::volume()) {
+            (Some(Disk { sectors }), Some(volume)) => {
                 let geometry = volume.geometry();
                 println!(
                     "disk: {sectors} sectors, {}: {} blocks of {} bytes in {} groups",
                     geometry.kind, geometry.blocks, geometry.block_size, geometry.groups
                 );
+                if let Some(features) = volume.read_only() {
+                    println!("disk: read-only (this kernel does not write {features})");
+                }
             }
-            Some(Disk { sectors, .. }) => println!("disk: {sectors} sectors, no filesystem"),
-            None => println!("no disk"),
+            (Some(Disk { sectors }), None) => println!("disk: {sectors} sectors, no filesystem"),
+            (None, _) => println!("no disk"),
         },
-        "ls" | "cat" | "sum" => files(disk, command, rest.trim()),
+        command if shell_files::handles(command) => shell_files::execute(command, rest),
         "shutdown" => {
             println!("bye");
             finish();
         }
-        other if crate::programs::is_program(volume(disk), other) => {
-            crate::programs::run(volume(disk), line)
-        }
+        other if crate::programs::is_program(other) => crate::programs::run(line),
         other => println!("unknown command '{other}' (try 'help')"),
     }
 }

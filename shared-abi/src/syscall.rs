@@ -185,11 +185,13 @@ pub enum Error {
     BufferTooSmall = 15,
     /// The directory is not empty.
     NotEmpty = 16,
+    /// The filesystem is full.
+    NoSpace = 17,
 }
 
 impl Error {
     /// Every error, for decoding.
-    pub const ALL: [Error; 16] = [
+    pub const ALL: [Error; 17] = [
         Error::UnknownCall,
         Error::BadAddress,
         Error::InvalidArgument,
@@ -206,6 +208,7 @@ impl Error {
         Error::Io,
         Error::BufferTooSmall,
         Error::NotEmpty,
+        Error::NoSpace,
     ];
 
     /// The value placed in `rax` for this error.
@@ -232,6 +235,7 @@ impl Error {
             Error::Io => "I/O error",
             Error::BufferTooSmall => "buffer too small",
             Error::NotEmpty => "directory not empty",
+            Error::NoSpace => "no space left",
         }
     }
 }

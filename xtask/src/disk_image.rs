@@ -63,6 +63,16 @@ pub fn test_tree_dir() -> PathBuf {
     directory().join("tree")
 }
 
+/// Where e2fsprogs' `tool` (`mke2fs`, `e2fsck`, `debugfs`) is installed
+/// (the sbin directories are not on every user's PATH), or just its name.
+pub fn e2fsprogs(tool: &str) -> String {
+    ["/usr/sbin", "/sbin"]
+        .iter()
+        .map(|dir| format!("{dir}/{tool}"))
+        .find(|candidate| Path::new(candidate).is_file())
+        .unwrap_or_else(|| tool.to_string())
+}
+
 /// Deterministic content of `len` bytes.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut rng = disk_damage::Rng::new(seed);
@@ -134,11 +144,7 @@ fn make_filesystem(
     let _ = fs::remove_file(&one);
     // An existing file of the right size: mke2fs then says nothing.
     zeroed(&one, bytes >> 20)?;
-    let mke2fs = ["/usr/sbin/mke2fs", "/sbin/mke2fs"]
-        .into_iter()
-        .find(|candidate| Path::new(candidate).is_file())
-        .unwrap_or("mke2fs");
-    let output = Command::new(mke2fs)
+    let output = Command::new(e2fsprogs("mke2fs"))
         .args(["-q", "-t", kind, "-b", "1024"])
         .args(extra)
         .arg("-d")

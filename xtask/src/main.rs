@@ -22,6 +22,7 @@ mod ext4_map;
 mod figure;
 mod fs_checks;
 mod fs_scenarios;
+mod fs_write_scenarios;
 mod fuzz;
 mod gdb;
 mod gdb_scenario;

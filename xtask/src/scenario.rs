@@ -56,7 +56,8 @@ pub struct Scenario {
     pub cmdline: Vec<String>,
     pub expect: Expectation,
     pub timeout: Duration,
-    /// Typed at the console (the end-of-input sequence is appended).
+    /// Typed at the console (the end-of-input sequence is appended unless
+    /// the boot is killed).
     pub input: Vec<u8>,
     /// Size of a fresh, zeroed disk image to attach (MiB), if any.
     pub disk_mib: Option<u64>,

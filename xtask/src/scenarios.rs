@@ -536,6 +536,7 @@ pub fn all() -> Vec<Scenario> {
             .line("rip="),
     ];
     all.extend(crate::fs_scenarios::all());
+    all.extend(crate::fs_write_scenarios::all());
     all.extend(crate::user_scenarios::all());
     all.push(crate::trace::scenario());
     all.extend(crate::gdb_scenarios::all());

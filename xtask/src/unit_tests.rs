@@ -26,9 +26,10 @@ impl std::ops::AddAssign for Tally {
 }
 
 /// The host test suites: cargo's arguments.
-pub const SUITES: [&[&str]; 4] = [
+pub const SUITES: [&[&str]; 5] = [
     &["test", "-p", "shared-abi", "-p", "hypervisor", "--lib"],
     &["test", "-p", "xtask"],
+    &["test", "-p", "ext2"],
     &["test", "--doc", "-p", "shared-abi", "--features", "guest"],
     &[
         "--config",

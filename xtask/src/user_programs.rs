@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::artifacts::{self, TARGET};
 
 /// Every program, by its name in `/bin`.
-pub const PROGRAMS: [&str; 19] = [
+pub const PROGRAMS: [&str; 22] = [
     "hello",
     "echo",
     "cat",
@@ -32,6 +32,9 @@ pub const PROGRAMS: [&str; 19] = [
     "count",
     "syscost",
     "sleep",
+    "write",
+    "rm",
+    "mkdir",
 ];
 
 /// Where the programs are built.

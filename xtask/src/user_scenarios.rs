@@ -91,6 +91,18 @@ pub fn all() -> Vec<Scenario> {
         beside_bystander("user-wild-pointers", "wild\n")
             .exact("[alpha] wild: 113 calls with wild pointers, 103 refused with a bad address, 0 accepted")
             .exact("[alpha] exit status 0"),
+        beside_bystander(
+            "user-files",
+            "/bin/write /notes hello files\n/bin/cat /notes\n/bin/write -a /notes and more\n\
+             /bin/cat /notes\n/bin/mkdir /box\n/bin/write /box/inner inside\n/bin/ls /box\n\
+             /bin/rm /notes\n/bin/cat /notes\n/bin/mkdir /box\n/bin/write /hello.txt/x y\n",
+        )
+        .exact("[alpha] hello files")
+        .exact("[alpha] and more")
+        .exact("[alpha] inner")
+        .exact("[alpha] cat: /notes: not found")
+        .exact("[alpha] mkdir: /box: already exists")
+        .exact("[alpha] write: /hello.txt/x: not a directory"),
         beside_bystander("user-isolation", "isolation\n")
             .line("[alpha] isolation: child 2 read 0x0 at 0x")
             .exact("[alpha] isolation: child status Ok(0), parent's secret intact: true: isolated")

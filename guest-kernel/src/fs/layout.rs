@@ -11,6 +11,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 
+use ext2::superblock::{INCOMPAT_NAMES, RO_COMPAT_NAMES, feature_names, le16, le32};
+
 use super::disk::ReadAt;
 use super::error::FsError;
 
@@ -30,59 +32,10 @@ const RO_COMPAT_SUPPORTED: u32 =
     0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x400 | 0x1000 | 0x2000 | 0x8000 | 0x10000;
 const COMPAT_HAS_JOURNAL: u32 = 0x4;
 
-const INCOMPAT_NAMES: [(u32, &str); 17] = [
-    (0x1, "compression"),
-    (0x2, "filetype"),
-    (0x4, "needs_recovery"),
-    (0x8, "journal_dev"),
-    (0x10, "meta_bg"),
-    (0x40, "extent"),
-    (0x80, "64bit"),
-    (0x100, "mmp"),
-    (0x200, "flex_bg"),
-    (0x400, "ea_inode"),
-    (0x1000, "dirdata"),
-    (0x2000, "metadata_csum_seed"),
-    (0x4000, "large_dir"),
-    (0x8000, "inline_data"),
-    (0x10000, "encrypt"),
-    (0x20000, "casefold"),
-    (0x40000, "stable_inodes"),
-];
-const RO_COMPAT_NAMES: [(u32, &str); 4] = [
-    (0x80, "snapshot"),
-    (0x200, "bigalloc"),
-    (0x800, "replica"),
-    (0x4000, "shared_blocks"),
-];
-
-fn le16(bytes: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([bytes[at], bytes[at + 1]])
-}
-
-fn le32(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
-
-/// `bits` spelled as feature names (unknown ones in hex).
-fn feature_names(bits: u32, names: &[(u32, &str)]) -> String {
+/// `bits` spelled as feature names.
+fn named(bits: u32, names: &[(u32, &str)]) -> String {
     let mut text = String::new();
-    let mut unknown = bits;
-    for (bit, name) in names {
-        if bits & bit != 0 {
-            if !text.is_empty() {
-                text.push_str(", ");
-            }
-            text.push_str(name);
-            unknown &= !bit;
-        }
-    }
-    if unknown != 0 {
-        if !text.is_empty() {
-            text.push_str(", ");
-        }
-        text.push_str(&format!("unknown {unknown:#x}"));
-    }
+    feature_names(bits, names, &mut text);
     text
 }
 
@@ -129,13 +82,13 @@ pub fn check(disk: &mut impl ReadAt) -> Result<Geometry, FsError> {
     if incompat & !INCOMPAT_SUPPORTED != 0 {
         return Err(FsError::Unsupported(format!(
             "incompatible features {}",
-            feature_names(incompat & !INCOMPAT_SUPPORTED, &INCOMPAT_NAMES)
+            named(incompat & !INCOMPAT_SUPPORTED, &INCOMPAT_NAMES)
         )));
     }
     if ro_compat & !RO_COMPAT_SUPPORTED != 0 {
         return Err(FsError::Unsupported(format!(
             "read-only-compatible features {}",
-            feature_names(ro_compat & !RO_COMPAT_SUPPORTED, &RO_COMPAT_NAMES)
+            named(ro_compat & !RO_COMPAT_SUPPORTED, &RO_COMPAT_NAMES)
         )));
     }
     let corrupt = |text: String| Err(FsError::Corrupt(text));

@@ -1,33 +1,41 @@
-//! A mounted ext2/3/4 filesystem: path lookup that follows symbolic links,
-//! directory listings, and files read in pieces.
+//! The mounted filesystem the rest of the kernel uses: path lookup,
+//! reading and writing files by [`FileId`], creating and removing files
+//! and directories, listings, metadata and `sync`.
 //!
-//! Mounting runs the checks of [`super::layout`] and then hands the disk to
-//! `ext4-view`, which reads ext2, ext3 and ext4 (block maps and extents,
-//! htree directories, metadata checksums when the filesystem has them) and
-//! reports damaged structures as errors. Symbolic links are resolved here,
-//! one component at a time, so that a link's size is checked before its
-//! target is read and a chain of links stops after [`MAX_SYMLINK_HOPS`].
+//! Mounting runs the checks of [`super::layout`] first. A filesystem the
+//! `ext2` crate writes (ext2 revision 1 without journal, extents or
+//! checksums) is then served by that crate alone, reads and writes through
+//! one write-back block cache, so a written file reads back at once.
+//! Anything else (ext3, ext4) is served read-only by [`ReadOnly`] through
+//! `ext4-view`, and every change is refused with
+//! [`FsError::ReadOnly`] naming the features this kernel does not write.
+//!
+//! Methods that only look take `&self`; the cache they fill lives in a
+//! `RefCell`, so lookups work through a shared reference as well.
 
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
-use ext4_view::{Ext4, Ext4Error, File};
+use ext2::{Ext2, Kind, superblock::Superblock};
+use ext4_view::Ext4;
 
-use super::disk::{Ext4Reader, ReadAt};
+use super::disk::{Ext4Reader, ReadAt, VirtualDisk};
 use super::error::FsError;
 use super::layout::{self, Geometry};
+use super::read_only::ReadOnly;
 
-/// Symbolic links followed in one lookup at most.
-pub const MAX_SYMLINK_HOPS: usize = 8;
-/// Longest symbolic link target accepted (a path, as Linux's `PATH_MAX`).
-const MAX_TARGET: u64 = 4095;
+/// A file of a mounted volume: its inode number (on a read-only volume, a
+/// handle that volume gave out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
 
-/// A mounted filesystem.
-pub struct Volume {
-    fs: Ext4,
-    geometry: Geometry,
+/// What a file is and how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    pub size: u64,
+    pub kind: Kind,
 }
 
 /// An entry of a directory listing.
@@ -37,28 +45,42 @@ pub struct Entry {
     pub directory: bool,
 }
 
-/// An open regular file, read from start to end.
-pub struct FileReader {
-    file: File,
+enum Backend {
+    Writable(Ext2<VirtualDisk>),
+    ReadOnly(ReadOnly, String),
 }
 
-fn join(parts: &[String]) -> String {
-    let mut path = String::from("/");
-    for (index, part) in parts.iter().enumerate() {
-        if index > 0 {
-            path.push('/');
-        }
-        path.push_str(part);
-    }
-    path
+/// A mounted filesystem.
+pub struct Volume {
+    backend: RefCell<Backend>,
+    geometry: Geometry,
 }
+
+// SAFETY: `ext4-view` shares its state through `Rc`, which is not `Send`.
+// Every `Rc` clone it makes lives inside one method call of this volume
+// (no file or iterator of its is handed out), and the volume is reached
+// only through the mutex of `fs::volume()`, so no two threads ever touch
+// those counts at once.
+unsafe impl Send for Volume {}
 
 impl Volume {
     /// Checks and mounts the filesystem on `disk`.
-    pub fn mount(mut disk: impl ReadAt + 'static) -> Result<Self, FsError> {
+    pub fn mount(mut disk: VirtualDisk) -> Result<Self, FsError> {
         let geometry = layout::check(&mut disk)?;
-        let fs = Ext4::load(Box::new(Ext4Reader(disk)))?;
-        Ok(Self { fs, geometry })
+        let mut raw = [0u8; 1024];
+        disk.read_at(ext2::superblock::OFFSET, &mut raw)?;
+        let superblock = Superblock::parse(&raw, ReadAt::size(&disk))?;
+        let backend = match superblock.read_only {
+            None => Backend::Writable(Ext2::mount(disk)?),
+            Some(features) => {
+                let fs = Ext4::load(Box::new(Ext4Reader(disk)))?;
+                Backend::ReadOnly(ReadOnly::new(fs, geometry), features)
+            }
+        };
+        Ok(Self {
+            backend: RefCell::new(backend),
+            geometry,
+        })
     }
 
     /// What the mount checks found.
@@ -66,96 +88,113 @@ impl Volume {
         self.geometry
     }
 
-    /// `path` (absolute) with every symbolic link in it replaced by its
-    /// target, and `.` and `..` removed.
-    pub fn resolve(&self, path: &str) -> Result<String, FsError> {
-        let mut pending: Vec<String> = path.split('/').rev().map(String::from).collect();
-        let mut resolved: Vec<String> = Vec::new();
-        let mut hops = 0;
-        while let Some(part) = pending.pop() {
-            match part.as_str() {
-                "" | "." => continue,
-                ".." => {
-                    resolved.pop();
-                    continue;
-                }
-                _ => resolved.push(part),
-            }
-            // Every earlier component is a directory, not a link, so
-            // `ext4-view` follows nothing here.
-            let here = join(&resolved);
-            let metadata = self.fs.symlink_metadata(here.as_str())?;
-            if !metadata.is_symlink() {
-                continue;
-            }
-            hops += 1;
-            if hops > MAX_SYMLINK_HOPS {
-                return Err(FsError::SymlinkLoop);
-            }
-            let size = metadata.len();
-            if size == 0 || size > MAX_TARGET {
-                return Err(FsError::BadSymlink(size));
-            }
-            let target = self.fs.read_link(here.as_str())?;
-            let target = target
-                .to_str()
-                .map_err(|_| FsError::Filesystem(Ext4Error::NotUtf8))?;
-            resolved.pop();
-            if target.starts_with('/') {
-                resolved.clear();
-            }
-            pending.extend(target.split('/').rev().map(String::from));
+    /// Why changes are refused (the features' names), if they are.
+    pub fn read_only(&self) -> Option<String> {
+        match &*self.backend.borrow() {
+            Backend::Writable(_) => None,
+            Backend::ReadOnly(_, features) => Some(features.clone()),
         }
-        Ok(join(&resolved))
     }
 
-    /// The entries of the directory at `path`, `.` and `..` left out.
+    /// The writable filesystem, or the refusal naming its features.
+    fn writable(&mut self) -> Result<&mut Ext2<VirtualDisk>, FsError> {
+        match self.backend.get_mut() {
+            Backend::Writable(fs) => Ok(fs),
+            Backend::ReadOnly(_, features) => Err(FsError::ReadOnly(features.clone())),
+        }
+    }
+
+    /// The file `path` (absolute) names, symbolic links followed.
+    pub fn lookup(&self, path: &str) -> Result<FileId, FsError> {
+        match &mut *self.backend.borrow_mut() {
+            Backend::Writable(fs) => Ok(FileId(fs.resolve(path, true)?)),
+            Backend::ReadOnly(fs, _) => fs.lookup(path),
+        }
+    }
+
+    /// Size and kind of `file`.
+    pub fn metadata(&self, file: FileId) -> Result<Metadata, FsError> {
+        match &mut *self.backend.borrow_mut() {
+            Backend::Writable(fs) => {
+                let metadata = fs.metadata(file.0)?;
+                Ok(Metadata {
+                    size: metadata.size,
+                    kind: metadata.kind,
+                })
+            }
+            Backend::ReadOnly(fs, _) => fs.metadata(file),
+        }
+    }
+
+    /// The entries of the directory at `path`, `.` and `..` left out,
+    /// sorted by name.
     pub fn list(&self, path: &str) -> Result<Vec<Entry>, FsError> {
-        let path = self.resolve(path)?;
-        let mut entries = Vec::new();
-        for entry in self.fs.read_dir(path.as_str())? {
-            let entry = entry?;
-            let name = String::from_utf8_lossy(entry.file_name().as_ref()).into_owned();
-            if name == "." || name == ".." {
-                continue;
-            }
-            let directory = entry.file_type()?.is_dir();
-            entries.push(Entry { name, directory });
+        match &mut *self.backend.borrow_mut() {
+            Backend::Writable(fs) => Ok(fs
+                .list(path)?
+                .into_iter()
+                .map(|entry| Entry {
+                    name: entry.name,
+                    directory: entry.directory,
+                })
+                .collect()),
+            Backend::ReadOnly(fs, _) => fs.list(path),
         }
-        entries.sort();
-        Ok(entries)
     }
 
-    /// Opens the regular file at `path`.
-    pub fn open(&self, path: &str) -> Result<FileReader, FsError> {
-        let path = self.resolve(path)?;
-        let file = self.fs.open(path.as_str())?;
-        let size = file.metadata().len();
-        let limit = self.geometry.block_map_limit();
-        if !self.geometry.extents && size > limit {
-            return Err(FsError::Corrupt(format!(
-                "file size {size} is more than the {limit} bytes a block map can address"
-            )));
+    /// Reads regular file `file` from `offset`; returns the bytes read,
+    /// 0 at the end.
+    pub fn read_at(
+        &mut self,
+        file: FileId,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, FsError> {
+        match self.backend.get_mut() {
+            Backend::Writable(fs) => Ok(fs.read_at(file.0, offset, buffer)?),
+            Backend::ReadOnly(fs, _) => fs.read_at(file, offset, buffer),
         }
-        Ok(FileReader { file })
-    }
-}
-
-impl FileReader {
-    /// Size in bytes, as the inode says.
-    pub fn size(&self) -> u64 {
-        self.file.metadata().len()
     }
 
-    /// Fills as much of `buffer` as the file has left; 0 at the end.
-    pub fn read(&mut self, buffer: &mut [u8]) -> Result<usize, FsError> {
-        let mut filled = 0;
-        while filled < buffer.len() {
-            match self.file.read_bytes(&mut buffer[filled..])? {
-                0 => break,
-                count => filled += count,
-            }
+    /// Creates an empty regular file at `path` ([`FsError::Exists`] if
+    /// the name is taken).
+    pub fn create(&mut self, path: &str) -> Result<FileId, FsError> {
+        Ok(FileId(self.writable()?.create(path)?))
+    }
+
+    /// Creates an empty directory at `path`.
+    pub fn mkdir(&mut self, path: &str) -> Result<(), FsError> {
+        self.writable()?.mkdir(path)?;
+        Ok(())
+    }
+
+    /// Removes the regular file or symbolic link at `path`.
+    pub fn unlink(&mut self, path: &str) -> Result<(), FsError> {
+        Ok(self.writable()?.unlink(path)?)
+    }
+
+    /// Removes the empty directory at `path`.
+    pub fn rmdir(&mut self, path: &str) -> Result<(), FsError> {
+        Ok(self.writable()?.rmdir(path)?)
+    }
+
+    /// Writes `data` into `file` at `offset`, growing it as needed;
+    /// returns the bytes written (fewer when space ran out).
+    pub fn write_at(&mut self, file: FileId, offset: u64, data: &[u8]) -> Result<usize, FsError> {
+        Ok(self.writable()?.write_at(file.0, offset, data)?)
+    }
+
+    /// Sets `file`'s size (shrinking frees blocks, growing leaves a hole).
+    pub fn truncate(&mut self, file: FileId, size: u64) -> Result<(), FsError> {
+        Ok(self.writable()?.truncate(file.0, size)?)
+    }
+
+    /// Writes every change to the disk (file data, then metadata) and
+    /// flushes it. Nothing to do on a read-only volume.
+    pub fn sync(&mut self) -> Result<(), FsError> {
+        match self.backend.get_mut() {
+            Backend::Writable(fs) => Ok(fs.sync()?),
+            Backend::ReadOnly(..) => Ok(()),
         }
-        Ok(filled)
     }
 }

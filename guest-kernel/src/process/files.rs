@@ -1,90 +1,107 @@
-//! The system calls on files, over the mounted filesystem: the per-process
-//! table of open files, and the glue to the file-system API.
+//! The system calls on files, over the mounted volume ([`crate::fs::volume`]):
+//! the per-process table of open files and the glue to the file-system
+//! API.
 //!
-//! The filesystem the kernel mounted is lent to the processes for the time
-//! a program runs ([`lend`]); the volume is read-only for now, so calls
-//! that would change it answer [`Error::Unsupported`], and the loader
-//! reads programs through [`read_program`].
+//! A descriptor keeps the file, its offset and the flags it was opened
+//! with; every call takes the volume's lock for its own duration only (a
+//! process is never switched out inside a call, so the lock is never held
+//! across a switch). `close` writes the volume's changes out (`sync`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicPtr, Ordering};
 
 use ext4_view::Ext4Error;
 use shared_abi::syscall::{Error, open_flags};
+use spin::MutexGuard;
 
-use crate::fs::error::FsError;
-use crate::fs::volume::{FileReader, Volume};
+use crate::fs::{FileId, FsError, Kind, Volume};
 
 /// Most files a process has open at once.
 const MAX_OPEN: usize = 16;
 /// The first descriptor of a file (0, 1, 2 are the console).
 const FIRST_FILE: u64 = 3;
 /// Largest program the loader reads.
-const MAX_PROGRAM_BYTES: usize = 4 << 20;
+const MAX_PROGRAM_BYTES: u64 = 4 << 20;
 
-static VOLUME: AtomicPtr<Volume> = AtomicPtr::new(core::ptr::null_mut());
-
-/// Lends `volume` to the processes until the next call; `None` takes it
-/// back. The caller keeps the volume alive and does not use it mutably
-/// meanwhile (the kernel waits for its program while it is lent).
-pub fn lend(volume: Option<&Volume>) {
-    let pointer = volume.map_or(core::ptr::null_mut(), |v| core::ptr::from_ref(v).cast_mut());
-    VOLUME.store(pointer, Ordering::SeqCst);
-}
-
-fn with_volume<R>(f: impl FnOnce(&Volume) -> Result<R, Error>) -> Result<R, Error> {
-    let pointer = VOLUME.load(Ordering::SeqCst);
-    if pointer.is_null() {
-        return Err(Error::NotFound);
-    }
-    // SAFETY: `lend` was given a live reference that its caller keeps valid
-    // (and unaliased by mutable borrows) until it takes it back.
-    f(unsafe { &*pointer })
+fn volume() -> Result<MutexGuard<'static, Volume>, Error> {
+    crate::fs::volume().ok_or(Error::NotFound)
 }
 
 fn error(error: FsError) -> Error {
     match error {
-        FsError::Filesystem(Ext4Error::NotFound) => Error::NotFound,
-        FsError::Filesystem(Ext4Error::IsADirectory) => Error::IsDirectory,
-        FsError::Filesystem(Ext4Error::NotADirectory) => Error::NotDirectory,
-        FsError::Filesystem(Ext4Error::NotAbsolute | Ext4Error::MalformedPath) => {
+        FsError::NotFound | FsError::Filesystem(Ext4Error::NotFound) => Error::NotFound,
+        FsError::IsDirectory | FsError::Filesystem(Ext4Error::IsADirectory) => Error::IsDirectory,
+        FsError::NotDirectory | FsError::Filesystem(Ext4Error::NotADirectory) => {
+            Error::NotDirectory
+        }
+        FsError::Exists => Error::Exists,
+        FsError::NotEmpty => Error::NotEmpty,
+        FsError::NoSpace | FsError::TooLarge => Error::NoSpace,
+        FsError::ReadOnly(_) | FsError::Unsupported(_) => Error::Unsupported,
+        FsError::NameTooLong
+        | FsError::Invalid(_)
+        | FsError::Filesystem(Ext4Error::NotAbsolute | Ext4Error::MalformedPath) => {
             Error::InvalidArgument
         }
         _ => Error::Io,
     }
 }
 
+/// One open file.
+struct OpenFile {
+    file: FileId,
+    offset: u64,
+    flags: u64,
+}
+
 /// A process's open files.
 #[derive(Default)]
 pub struct FileTable {
-    open: Vec<Option<FileReader>>,
+    open: Vec<Option<OpenFile>>,
 }
 
 /// Reads the whole program at `path`.
 pub fn read_program(path: &str) -> Result<Vec<u8>, Error> {
-    with_volume(|volume| {
-        let mut file = volume.open(path).map_err(error)?;
-        let size = usize::try_from(file.size()).unwrap_or(usize::MAX);
-        if size > MAX_PROGRAM_BYTES {
-            return Err(Error::NotExecutable);
+    let mut volume = volume()?;
+    let file = volume.lookup(path).map_err(error)?;
+    let metadata = volume.metadata(file).map_err(error)?;
+    if metadata.kind != Kind::File || metadata.size > MAX_PROGRAM_BYTES {
+        return Err(Error::NotExecutable);
+    }
+    let mut bytes = alloc::vec![0u8; metadata.size as usize];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match volume.read_at(file, filled as u64, &mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(failure) => return Err(error(failure)),
         }
-        let mut bytes = alloc::vec![0u8; size];
-        let read = file.read(&mut bytes).map_err(error)?;
-        bytes.truncate(read);
-        Ok(bytes)
-    })
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}
+
+/// Whether `path` names a regular file.
+pub fn is_file(path: &str) -> bool {
+    let Some(volume) = crate::fs::volume() else {
+        return false;
+    };
+    volume
+        .lookup(path)
+        .and_then(|file| volume.metadata(file))
+        .is_ok_and(|metadata| metadata.kind == Kind::File)
 }
 
 /// Opens `path` with `flags`; returns the descriptor.
 pub fn open(files: &mut FileTable, path: &str, flags: u64) -> Result<u64, Error> {
-    if flags & !open_flags::ALL != 0 || flags & (open_flags::READ | open_flags::WRITE) == 0 {
+    let access = open_flags::READ | open_flags::WRITE;
+    let writes = open_flags::CREATE | open_flags::TRUNCATE | open_flags::APPEND;
+    if flags & !open_flags::ALL != 0
+        || flags & access == 0
+        || (flags & writes != 0 && flags & open_flags::WRITE == 0)
+    {
         return Err(Error::InvalidArgument);
     }
-    if flags != open_flags::READ {
-        return Err(Error::Unsupported);
-    }
-    let reader = with_volume(|volume| volume.open(path).map_err(error))?;
     let slot = match files.open.iter().position(Option::is_none) {
         Some(slot) => slot,
         None if files.open.len() < MAX_OPEN => {
@@ -93,64 +110,102 @@ pub fn open(files: &mut FileTable, path: &str, flags: u64) -> Result<u64, Error>
         }
         None => return Err(Error::LimitReached),
     };
-    files.open[slot] = Some(reader);
+    let mut volume = volume()?;
+    let file = match volume.lookup(path) {
+        Err(FsError::NotFound | FsError::Filesystem(Ext4Error::NotFound))
+            if flags & open_flags::CREATE != 0 =>
+        {
+            volume.create(path)
+        }
+        other => other,
+    }
+    .map_err(error)?;
+    if volume.metadata(file).map_err(error)?.kind == Kind::Directory {
+        return Err(Error::IsDirectory);
+    }
+    if flags & open_flags::TRUNCATE != 0 {
+        volume.truncate(file, 0).map_err(error)?;
+    }
+    files.open[slot] = Some(OpenFile {
+        file,
+        offset: 0,
+        flags,
+    });
     Ok(FIRST_FILE + slot as u64)
 }
 
-fn file(files: &mut FileTable, fd: u64) -> Result<&mut FileReader, Error> {
+fn file(files: &mut FileTable, fd: u64, access: u64) -> Result<&mut OpenFile, Error> {
     fd.checked_sub(FIRST_FILE)
         .and_then(|slot| files.open.get_mut(slot as usize))
         .and_then(Option::as_mut)
+        .filter(|open| open.flags & access != 0)
         .ok_or(Error::BadDescriptor)
 }
 
-/// Reads up to `length` bytes from `fd`.
+/// Reads up to `length` bytes from `fd` at its offset.
 pub fn read(files: &mut FileTable, fd: u64, length: usize) -> Result<Vec<u8>, Error> {
-    let reader = file(files, fd)?;
-    let mut bytes = alloc::vec![0u8; length.min(64 * 1024)];
-    let count = reader.read(&mut bytes).map_err(error)?;
+    let open = file(files, fd, open_flags::READ)?;
+    let mut bytes = alloc::vec![0u8; length];
+    let count = volume()?
+        .read_at(open.file, open.offset, &mut bytes)
+        .map_err(error)?;
+    open.offset += count as u64;
     bytes.truncate(count);
     Ok(bytes)
 }
 
-/// Writes `bytes` to `fd`.
-pub fn write(files: &mut FileTable, fd: u64, _bytes: &[u8]) -> Result<usize, Error> {
-    file(files, fd).and(Err(Error::Unsupported))
+/// Writes `bytes` to `fd` at its offset (at the end, when opened to
+/// append).
+pub fn write(files: &mut FileTable, fd: u64, bytes: &[u8]) -> Result<usize, Error> {
+    let open = file(files, fd, open_flags::WRITE)?;
+    let mut volume = volume()?;
+    if open.flags & open_flags::APPEND != 0 {
+        open.offset = volume.metadata(open.file).map_err(error)?.size;
+    }
+    let count = volume
+        .write_at(open.file, open.offset, bytes)
+        .map_err(error)?;
+    open.offset += count as u64;
+    match (count, bytes.len()) {
+        (0, 1..) => Err(Error::NoSpace),
+        _ => Ok(count),
+    }
 }
 
-/// Closes `fd`.
+/// Closes `fd`, writing the volume's changes out.
 pub fn close(files: &mut FileTable, fd: u64) -> Result<(), Error> {
-    file(files, fd)?;
+    let open = file(files, fd, open_flags::READ | open_flags::WRITE)?;
+    let wrote = open.flags & open_flags::WRITE != 0;
     files.open[(fd - FIRST_FILE) as usize] = None;
+    if wrote {
+        volume()?.sync().map_err(error)?;
+    }
     Ok(())
 }
 
 /// Removes the file at `path`.
 pub fn unlink(path: &str) -> Result<(), Error> {
-    with_volume(|volume| {
-        volume
-            .open(path)
-            .map_err(error)
-            .and(Err(Error::Unsupported))
-    })
+    let mut volume = volume()?;
+    volume.unlink(path).map_err(error)?;
+    volume.sync().map_err(error)
 }
 
 /// Makes the directory `path`.
-pub fn mkdir(_path: &str) -> Result<(), Error> {
-    with_volume(|_| Err(Error::Unsupported))
+pub fn mkdir(path: &str) -> Result<(), Error> {
+    let mut volume = volume()?;
+    volume.mkdir(path).map_err(error)?;
+    volume.sync().map_err(error)
 }
 
 /// The entries of directory `path`, one per line, directories with `/`.
 pub fn list(path: &str) -> Result<String, Error> {
-    with_volume(|volume| {
-        let mut text = String::new();
-        for entry in volume.list(path).map_err(error)? {
-            text.push_str(&entry.name);
-            if entry.directory {
-                text.push('/');
-            }
-            text.push('\n');
+    let mut text = String::new();
+    for entry in volume()?.list(path).map_err(error)? {
+        text.push_str(&entry.name);
+        if entry.directory {
+            text.push('/');
         }
-        Ok(text)
-    })
+        text.push('\n');
+    }
+    Ok(text)
 }
