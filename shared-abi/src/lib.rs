@@ -39,6 +39,11 @@ pub mod virtqueue;
 
 #[cfg(any(all(feature = "guest", target_arch = "x86_64"), doc))]
 pub mod guest;
+#[cfg(any(
+    all(any(feature = "guest", feature = "user"), target_arch = "x86_64"),
+    doc
+))]
+mod instruction;
 
 pub use hypercall::Hypercall;
 pub use status::Status;

@@ -37,24 +37,7 @@ pub unsafe fn call<R: Request>(request: R) -> Result<R::Output, Status> {
 ///
 /// As for [`call`].
 pub unsafe fn hypercall_number(number: u64, args: [u64; 5]) -> i64 {
-    let result: i64;
-    // SAFETY: `syscall` enters the hypervisor, which preserves every register
-    // but rax (result), rcx and r11 (clobbered by the instruction itself).
-    // Memory may be written by calls that take an out-pointer, so the asm is
-    // not `nomem`.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") number as i64 => result,
-            in("rdi") args[0],
-            in("rsi") args[1],
-            in("rdx") args[2],
-            in("r10") args[3],
-            in("r8") args[4],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    result
+    // SAFETY: forwarded from the caller; the hypervisor preserves every
+    // register but rax, rcx and r11.
+    unsafe { crate::instruction::syscall(number, args) as i64 }
 }

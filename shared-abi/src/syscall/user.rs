@@ -19,23 +19,8 @@ use super::{Argument, Error, MAX_ARGUMENTS, Syscall, decode};
 /// but a call that writes does write where it is told to).
 #[inline]
 pub unsafe fn raw(number: u64, args: [u64; 5]) -> u64 {
-    let result: u64;
-    // SAFETY: forwarded from the caller; `syscall` clobbers rcx and r11.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") number => result,
-            in("rdi") args[0],
-            in("rsi") args[1],
-            in("rdx") args[2],
-            in("r10") args[3],
-            in("r8") args[4],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    result
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::instruction::syscall(number, args) }
 }
 
 fn call(call: Syscall, args: [u64; 5]) -> Result<u64, Error> {
