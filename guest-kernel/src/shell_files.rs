@@ -110,7 +110,8 @@ fn number(text: &str) -> Result<u64, FsError> {
 }
 
 fn list(path: &str) -> Result<(), FsError> {
-    for entry in locked()?.list(path)? {
+    let entries = locked()?.list(path)?;
+    for entry in entries {
         println!("{}{}", entry.name, if entry.directory { "/" } else { "" });
     }
     Ok(())
