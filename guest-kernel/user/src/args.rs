@@ -61,6 +61,24 @@ impl Args {
     pub fn number(&self, index: usize, default: u64) -> u64 {
         self.get(index).and_then(parse_number).unwrap_or(default)
     }
+
+    /// Runs `action` on each argument after the program's name, reporting
+    /// each failure as `NAME: PATH: ERROR` on the error output; returns the
+    /// exit code: 1 if any failed, else 0 (what `rm` and `mkdir` do).
+    pub fn for_each_path(
+        &self,
+        name: &str,
+        action: impl Fn(&str) -> Result<(), crate::Error>,
+    ) -> u64 {
+        let mut failed = 0;
+        for path in self.iter().skip(1) {
+            if let Err(error) = action(path) {
+                crate::eprintln!("{name}: {path}: {}", error.name());
+                failed = 1;
+            }
+        }
+        failed
+    }
 }
 
 /// A decimal number, or a hexadecimal one after `0x`.

@@ -2,17 +2,10 @@
 #![no_std]
 #![no_main]
 
-use user::{Args, eprintln, sys};
+use user::{Args, sys};
 
 user::entry!(main);
 
 fn main(args: Args) -> u64 {
-    let mut failed = 0;
-    for path in args.iter().skip(1) {
-        if let Err(error) = sys::unlink(path) {
-            eprintln!("rm: {path}: {}", error.name());
-            failed = 1;
-        }
-    }
-    failed
+    args.for_each_path("rm", sys::unlink)
 }
