@@ -51,6 +51,6 @@ pub use status::Status;
 /// ABI major version: bumped on any incompatible change.
 pub const ABI_MAJOR: u16 = 1;
 /// ABI minor version: bumped when calls or fields are added compatibly.
-pub const ABI_MINOR: u16 = 8;
+pub const ABI_MINOR: u16 = 9;
 /// The version as returned by [`Hypercall::AbiVersion`]: `major << 16 | minor`.
 pub const ABI_VERSION: u32 = (ABI_MAJOR as u32) << 16 | ABI_MINOR as u32;

@@ -27,11 +27,16 @@ pub enum Status {
     AlreadyBound = -7,
     /// A required setup step is missing (no shared-information page yet).
     NotReady = -8,
+    /// The caller is not allowed to do this: the grant does not name it,
+    /// grants less access than asked, or the resource is not assigned to it.
+    Denied = -9,
+    /// The thing is in use and cannot change now (a grant still mapped).
+    Busy = -10,
 }
 
 impl Status {
     /// Every status, for decoding.
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 11] = [
         Status::Ok,
         Status::UnknownHypercall,
         Status::BadAddress,
@@ -41,6 +46,8 @@ impl Status {
         Status::LimitReached,
         Status::AlreadyBound,
         Status::NotReady,
+        Status::Denied,
+        Status::Busy,
     ];
 
     /// Decodes a raw `rax` value: `Ok(value)` for success, `Err(status)` for an
@@ -78,6 +85,8 @@ impl Status {
             Status::LimitReached => "LIMIT_REACHED",
             Status::AlreadyBound => "ALREADY_BOUND",
             Status::NotReady => "NOT_READY",
+            Status::Denied => "DENIED",
+            Status::Busy => "BUSY",
         }
     }
 }
