@@ -6,9 +6,9 @@ use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, MachineAddr};
 use crate::mm::guest_walk::{Access, GuestFault};
 use crate::mm::kernel_space;
 use crate::mm::machine_tables::MachineTables;
-use crate::mm::shadow::{Shadow, TablePool, TlbFlush, View};
+use crate::mm::shadow::{Backing, Shadow, TablePool, TlbFlush, View};
 
-use super::memory::DomainMemory;
+use super::memory::{DomainMemory, ForeignError};
 use super::record::Domain;
 
 pub use crate::memory_budget::SHADOW_POOL_FRAMES;
@@ -65,6 +65,29 @@ impl Domain {
     }
 }
 
+impl Domain {
+    /// Maps `backing` at guest `frame`, above the domain's memory, for the
+    /// domain to reach through its own page tables.
+    pub fn map_foreign(&mut self, frame: GuestFrame, backing: Backing) -> Result<(), ForeignError> {
+        self.memory
+            .as_mut()
+            .ok_or(ForeignError::Ended)?
+            .map_foreign(frame, backing)
+    }
+
+    /// Removes the foreign frame at guest `frame` and every shadow
+    /// translation that could still reach it, returning what was mapped.
+    /// Works whichever domain runs: the hardware TLB is flushed as well
+    /// (a domain not loaded has no translations there once CR3 changes).
+    pub fn unmap_foreign(&mut self, frame: GuestFrame) -> Option<Backing> {
+        let backing = self.memory.as_mut()?.unmap_foreign(frame)?;
+        if let Some(shadow) = self.shadow.as_mut() {
+            apply(shadow.flush_all());
+        }
+        Some(backing)
+    }
+}
+
 /// Resolves a hardware page fault of the domain at `addr`.
 fn fill(
     shadow: &mut DomainShadow,
@@ -72,10 +95,10 @@ fn fill(
     addr: GuestVirtAddr,
     access: Access,
 ) -> Result<TlbFlush, GuestFault> {
-    let p2m = |frame: GuestFrame| {
-        memory
-            .machine_frame(frame)
-            .map(|machine| machine.start().as_u64())
-    };
-    shadow.fill(memory, p2m, addr, access)
+    shadow.fill(
+        memory,
+        |frame: GuestFrame| memory.backing(frame),
+        addr,
+        access,
+    )
 }

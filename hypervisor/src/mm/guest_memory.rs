@@ -19,6 +19,13 @@ pub trait GuestPhysMemory {
     /// The hypervisor's pointer to the 4 KiB `frame`, or `None` if the frame
     /// is outside the domain's memory.
     fn frame_ptr(&self, frame: GuestFrame) -> Option<*mut u8>;
+    /// Whether `frame`, outside the domain's memory, is backed by something
+    /// else the domain may map with a 4 KiB page (another domain's granted
+    /// page, device registers). Such a frame is never reached through
+    /// [`frame_ptr`](Self::frame_ptr).
+    fn is_foreign(&self, _frame: GuestFrame) -> bool {
+        false
+    }
 }
 
 /// A guest-physical range was outside the domain's memory.

@@ -203,10 +203,11 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool, const USER: bool
         };
         let base = entry & ADDRESS_MASK & !(size.bytes() - 1);
         let phys = GuestPhysAddr(base + (addr.as_u64() & (size.bytes() - 1)));
-        if base
+        let in_memory = base
             .checked_add(size.bytes())
-            .is_none_or(|end| end > memory.size())
-        {
+            .is_some_and(|end| end <= memory.size());
+        let foreign = size == PageSize::Size4K && memory.is_foreign(GuestPhysAddr(base).frame());
+        if !in_memory && !foreign {
             return Err(reserved);
         }
         if every & needed != needed || any & forbidden != 0 {

@@ -57,6 +57,80 @@ pub const LARGE_ORIGIN: PageFlags = PageFlags::from_bits_retain(1 << 9);
 /// Software bit in a shadow leaf: the guest mapped this page as part of a
 /// 1 GiB page.
 pub const GIANT_ORIGIN: PageFlags = PageFlags::from_bits_retain(1 << 10);
+/// Software bit of a shadow leaf: the frame is not the domain's own RAM (a
+/// page another domain granted, device registers), so the hypervisor never
+/// reaches it through the domain's addresses ([`Shadow::lookup`] skips it).
+pub const FOREIGN: PageFlags = PageFlags::from_bits_retain(1 << 11);
+
+/// What backs a guest frame, as the shadow maps it: the machine address,
+/// whether the domain may write it, and what kind of frame it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backing {
+    machine: u64,
+    writable: bool,
+    kind: BackingKind,
+}
+
+/// The kinds of [`Backing`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BackingKind {
+    Ram,
+    Foreign,
+    Device,
+}
+
+impl Backing {
+    /// A frame of the domain's own memory at `machine`.
+    pub const fn ram(machine: u64) -> Self {
+        Self {
+            machine,
+            writable: true,
+            kind: BackingKind::Ram,
+        }
+    }
+
+    /// Another domain's frame at `machine`, lent to this one.
+    pub const fn foreign(machine: u64, writable: bool) -> Self {
+        Self {
+            machine,
+            writable,
+            kind: BackingKind::Foreign,
+        }
+    }
+
+    /// Device registers at `machine`: mapped uncached.
+    pub const fn device(machine: u64) -> Self {
+        Self {
+            machine,
+            writable: true,
+            kind: BackingKind::Device,
+        }
+    }
+
+    /// The machine address of the frame.
+    pub const fn machine(&self) -> u64 {
+        self.machine
+    }
+
+    /// Whether the domain may write the frame.
+    pub const fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Whether the frame is the domain's own memory.
+    pub const fn is_ram(&self) -> bool {
+        matches!(self.kind, BackingKind::Ram)
+    }
+
+    /// The shadow-leaf bits the kind adds.
+    fn extra_flags(&self) -> PageFlags {
+        match self.kind {
+            BackingKind::Ram => PageFlags::empty(),
+            BackingKind::Foreign => FOREIGN,
+            BackingKind::Device => FOREIGN | PageFlags::NO_CACHE | PageFlags::WRITE_THROUGH,
+        }
+    }
+}
 
 /// What the hardware TLB needs after a shadow change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,6 +437,8 @@ impl<T: TableMemory> Shadow<T> {
     /// The machine address the current shadow maps `addr` to, if it maps it
     /// for a user access, and for writing when `write` (a writable shadow
     /// leaf means the guest's accessed and dirty bits are set already).
+    /// A [`FOREIGN`] frame is never answered: the hypervisor reaches only
+    /// the domain's own memory through its addresses.
     pub fn lookup(&self, addr: GuestVirtAddr, write: bool) -> Option<u64> {
         if !is_lower_half(addr.as_u64()) {
             return None;
@@ -374,17 +450,18 @@ impl<T: TableMemory> Shadow<T> {
         } else {
             PageFlags::PRESENT | PageFlags::USER
         };
-        leaf.contains(needed)
+        (leaf.contains(needed) && !leaf.contains(FOREIGN))
             .then(|| (leaf.bits() & page_table::ADDRESS_MASK) + addr.page_offset())
     }
 
     /// Handles a hardware page fault at `addr`: walks the guest's tables and
     /// installs the translation, or returns the fault the guest must see.
-    /// `p2m` gives the machine address of a guest frame.
+    /// `p2m` gives what backs a guest frame. A write to a read-only
+    /// [`Backing`] is the guest's protection fault.
     pub fn fill<M: GuestPhysMemory + ?Sized>(
         &mut self,
         memory: &M,
-        p2m: impl Fn(GuestFrame) -> Option<u64>,
+        p2m: impl Fn(GuestFrame) -> Option<Backing>,
         addr: GuestVirtAddr,
         access: Access,
     ) -> Result<TlbFlush, GuestFault> {
@@ -393,12 +470,19 @@ impl<T: TableMemory> Shadow<T> {
             View::Kernel => guest_walk::walk(memory, current.key.guest(), addr, access)?,
             View::User => guest_walk::walk_user(memory, current.key.guest(), addr, access)?,
         };
-        let machine = p2m(mapping.phys.frame()).ok_or(GuestFault {
+        let backing = p2m(mapping.phys.frame()).ok_or(GuestFault {
             error_code: error_code::USER | error_code::PRESENT | error_code::RESERVED,
         })?;
-        let writable =
-            mapping.writable && (access.write || mapping.leaf.contains(PageFlags::DIRTY));
-        let flags = leaf_flags(writable, mapping.executable, mapping.size);
+        if access.write && !backing.writable {
+            return Err(GuestFault {
+                error_code: error_code::USER | error_code::PRESENT | error_code::WRITE,
+            });
+        }
+        let machine = backing.machine;
+        let writable = backing.writable
+            && mapping.writable
+            && (access.write || mapping.leaf.contains(PageFlags::DIRTY));
+        let flags = leaf_flags(writable, mapping.executable, mapping.size) | backing.extra_flags();
         let page = align_down(addr.as_u64(), PAGE_SIZE);
         let root = current.machine;
         let mut result =

@@ -11,8 +11,9 @@ const GUEST_MEMORY: usize = 8 << 20;
 /// Machine address of guest frame n: an arbitrary fixed offset.
 const MACHINE_BASE: u64 = 0x1_0000_0000;
 
-fn p2m(frame: GuestFrame) -> Option<u64> {
-    (frame.start().as_u64() < GUEST_MEMORY as u64).then(|| MACHINE_BASE + frame.start().as_u64())
+fn p2m(frame: GuestFrame) -> Option<Backing> {
+    (frame.start().as_u64() < GUEST_MEMORY as u64)
+        .then(|| Backing::ram(MACHINE_BASE + frame.start().as_u64()))
 }
 
 struct World {
@@ -469,4 +470,139 @@ fn the_user_view_never_holds_the_guest_kernels_pages() {
     assert!(shadow.lookup(GuestVirtAddr(0x80_0000), false).is_some());
     shadow.flush_current();
     assert_eq!(shadow.lookup(GuestVirtAddr(0x80_0000), false), None);
+}
+
+/// Guest memory with one foreign frame above it.
+struct WithForeign<'a> {
+    memory: &'a FakeGuestMemory,
+    frame: GuestFrame,
+}
+
+impl GuestPhysMemory for WithForeign<'_> {
+    fn size(&self) -> u64 {
+        self.memory.size()
+    }
+    fn frame_ptr(&self, frame: GuestFrame) -> Option<*mut u8> {
+        self.memory.frame_ptr(frame)
+    }
+    fn is_foreign(&self, frame: GuestFrame) -> bool {
+        frame == self.frame
+    }
+}
+
+const FOREIGN_GPA: u64 = 0x80_0000_0000;
+
+/// The shadow's leaf for `virt`, every bit (`translate` keeps only the
+/// architectural ones).
+fn raw_leaf(shadow: &Shadow<FakeTables>, virt: u64) -> PageFlags {
+    let (table, index) = page_table::leaf_slot(&shadow.pool, shadow.machine_root(), virt).unwrap();
+    PageFlags::from_bits_retain(shadow.pool.read_entry(table, index))
+}
+const FOREIGN_MACHINE: u64 = 0x7_7000;
+
+#[test]
+fn a_read_only_foreign_frame_is_mapped_read_only_and_a_write_is_the_guests_fault() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        FOREIGN_GPA,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let memory = WithForeign {
+        memory: &world.memory,
+        frame: GuestPhysAddr(FOREIGN_GPA).frame(),
+    };
+    let p2m = |frame: GuestFrame| {
+        (frame.start().as_u64() == FOREIGN_GPA).then(|| Backing::foreign(FOREIGN_MACHINE, false))
+    };
+    let mut shadow = shadow(root, 32);
+    let fault = shadow
+        .fill(&memory, p2m, GuestVirtAddr(0x40_0008), WRITE)
+        .unwrap_err();
+    assert_eq!(
+        fault.error_code,
+        error_code::USER | error_code::PRESENT | error_code::WRITE
+    );
+    shadow
+        .fill(&memory, p2m, GuestVirtAddr(0x40_0008), READ)
+        .unwrap();
+    let entry = shadow_entry(&shadow, 0x40_0008).unwrap();
+    assert_eq!(entry.phys, FOREIGN_MACHINE + 8);
+    assert!(raw_leaf(&shadow, 0x40_0008).contains(FOREIGN));
+    assert!(!entry.flags.contains(PageFlags::WRITABLE));
+    // The hypervisor never reaches a foreign frame through the guest's addresses.
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x40_0008), false), None);
+}
+
+#[test]
+fn a_writable_foreign_frame_takes_writes_and_device_frames_are_uncached() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        FOREIGN_GPA,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    let memory = WithForeign {
+        memory: &world.memory,
+        frame: GuestPhysAddr(FOREIGN_GPA).frame(),
+    };
+    let mut shadow = shadow(root, 32);
+    let granted = |_: GuestFrame| Some(Backing::foreign(FOREIGN_MACHINE, true));
+    shadow
+        .fill(&memory, granted, GuestVirtAddr(0x40_0000), WRITE)
+        .unwrap();
+    assert!(
+        shadow_entry(&shadow, 0x40_0000)
+            .unwrap()
+            .flags
+            .contains(PageFlags::WRITABLE)
+    );
+    let mut shadow = self::shadow(root, 32);
+    let device = |_: GuestFrame| Some(Backing::device(FOREIGN_MACHINE));
+    shadow
+        .fill(&memory, device, GuestVirtAddr(0x40_0000), READ)
+        .unwrap();
+    let flags = raw_leaf(&shadow, 0x40_0000);
+    assert!(flags.contains(FOREIGN | PageFlags::NO_CACHE | PageFlags::WRITE_THROUGH));
+}
+
+#[test]
+fn frames_above_memory_are_refused_unless_foreign_and_never_as_large_pages() {
+    let mut world = World::new();
+    let root = world.new_root();
+    world.map(
+        root,
+        0x40_0000,
+        FOREIGN_GPA + 0x1000,
+        PageSize::Size4K,
+        PageFlags::WRITABLE,
+    );
+    world.map(
+        root,
+        0x60_0000,
+        FOREIGN_GPA,
+        PageSize::Size2M,
+        PageFlags::WRITABLE,
+    );
+    let memory = WithForeign {
+        memory: &world.memory,
+        frame: GuestPhysAddr(FOREIGN_GPA).frame(),
+    };
+    let anything = |_: GuestFrame| Some(Backing::foreign(FOREIGN_MACHINE, true));
+    let mut shadow = shadow(root, 32);
+    let reserved = error_code::USER | error_code::PRESENT | error_code::RESERVED;
+    let fault = shadow
+        .fill(&memory, anything, GuestVirtAddr(0x40_0000), READ)
+        .unwrap_err();
+    assert_eq!(fault.error_code & reserved, reserved);
+    let fault = shadow
+        .fill(&memory, anything, GuestVirtAddr(0x60_0000), READ)
+        .unwrap_err();
+    assert_eq!(fault.error_code & reserved, reserved);
 }
