@@ -304,13 +304,16 @@ fn serve_debugger(table: &mut DomainTable) {
     }
 }
 
-/// Ends the domain at `index`: closes its ports, leaves its tables, frees
-/// its memory.
+/// Ends the domain at `index`: closes its ports, releases its grant
+/// mappings and revokes every mapping of its pages, leaves its tables,
+/// frees its memory.
 fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     if !table.at(index).is_alive() {
         return;
     }
     hypercall::event::close_all(table, index);
+    let id = table.at(index).id();
+    crate::grant::release(table, id);
     // SAFETY: the hypervisor's own root maps everything it uses.
     unsafe { cpu::write_cr3(kernel_space::root()) };
     percpu::this().set_guest_user(false);

@@ -21,6 +21,7 @@ pub(crate) mod devices;
 pub(crate) mod domain;
 pub(crate) mod emulate;
 pub(crate) mod event;
+pub(crate) mod grant;
 pub(crate) mod instruction;
 pub mod loader;
 pub mod memory_budget;

@@ -106,6 +106,33 @@ hypercalls! {
     /// Registers the guest kernel's system-call entry `handler`: where a
     /// `syscall` from guest-user mode enters (0 removes it).
     SetSyscallEntry = 29 => "set_syscall_entry" { handler: u64 } -> (),
+    /// Grants domain `domain` access to the caller's page at guest-physical
+    /// `gpa` ([`grant`](crate::grant) flags); returns the grant reference.
+    GrantAccess = 30 => "grant_access" { domain: u64, gpa: u64, flags: u64 } -> u32,
+    /// Ends the caller's grant `reference` (refused while it is mapped).
+    GrantEnd = 31 => "grant_end" { reference: u64 } -> (),
+    /// Maps grant `reference` of domain `domain` into the caller's grant
+    /// window; returns the guest-physical address of the page there.
+    GrantMap = 32 => "grant_map" { domain: u64, reference: u64, flags: u64 } -> u64,
+    /// Removes the grant mapped at window address `gpa`.
+    GrantUnmap = 33 => "grant_unmap" { gpa: u64 } -> (),
+    /// Copies `len` bytes of domain `domain`'s granted page (`address`:
+    /// reference << 12 | offset) to the caller's memory at `buffer`.
+    GrantCopyFrom = 34 => "grant_copy_from" {
+        domain: u64,
+        address: u64,
+        buffer: u64,
+        len: u64,
+    } -> (),
+    /// Copies `len` bytes at the caller's `buffer` into domain `domain`'s
+    /// granted page (`address`: reference << 12 | offset); the grant must
+    /// be writable.
+    GrantCopyTo = 35 => "grant_copy_to" {
+        domain: u64,
+        address: u64,
+        buffer: u64,
+        len: u64,
+    } -> (),
 }
 
 /// Scope of [`Hypercall::MmuFlush`].

@@ -25,6 +25,7 @@ pub mod bundle;
 pub mod emulation;
 pub mod event;
 pub mod exit;
+pub mod grant;
 pub mod hypercall;
 pub mod multicall;
 pub mod page_table;

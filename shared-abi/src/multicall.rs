@@ -82,6 +82,9 @@ pub const fn pointer_free(call: Hypercall) -> bool {
             | Hypercall::ConsoleAttach
             | Hypercall::BlockQueueSetup
             | Hypercall::Multicall
+            | Hypercall::GrantAccess
+            | Hypercall::GrantCopyFrom
+            | Hypercall::GrantCopyTo
     )
 }
 

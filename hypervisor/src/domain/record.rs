@@ -36,6 +36,8 @@ use crate::console::{self, DomainConsole};
 use crate::devices::block::DomainDisk;
 use crate::emulate::Emulation;
 use crate::event::PortTable;
+use crate::grant::table::GrantTable;
+use crate::grant::window::Window;
 use crate::mm::address::MachineAddr;
 
 /// What a domain is doing.
@@ -86,6 +88,10 @@ pub struct Domain {
     start_tsc: u64,
     /// Event-channel ports.
     ports: PortTable,
+    /// The pages this domain lends to others.
+    grants: GrantTable,
+    /// The granted pages of others this domain has mapped.
+    window: Window,
     /// The virtual disk (its region of the physical disk and its queue).
     disk: DomainDisk,
     /// What the domain has done and cost so far.
@@ -123,6 +129,8 @@ impl Domain {
             timer_deadline: None,
             start_tsc: crate::time::now(),
             ports: PortTable::default(),
+            grants: GrantTable::default(),
+            window: Window::default(),
             disk: DomainDisk::default(),
             counters: Counters::default(),
             emulation: None,
@@ -322,6 +330,31 @@ impl Domain {
     #[inline]
     pub fn ports_mut(&mut self) -> &mut PortTable {
         &mut self.ports
+    }
+
+    /// The pages this domain lends to others.
+    #[inline]
+    pub fn grants(&self) -> &GrantTable {
+        &self.grants
+    }
+
+    /// The grant table, to change.
+    #[inline]
+    pub fn grants_mut(&mut self) -> &mut GrantTable {
+        &mut self.grants
+    }
+
+    /// The granted pages of others this domain has mapped.
+    #[inline]
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
+    /// The window, to change (the frames themselves go through
+    /// [`Domain::map_foreign`] and [`Domain::unmap_foreign`]).
+    #[inline]
+    pub fn window_mut(&mut self) -> &mut Window {
+        &mut self.window
     }
 
     /// The virtual disk.

@@ -8,8 +8,8 @@
 //! (console_write, console_attach), `sched` (yield, shutdown, set_timer,
 //! block), `mmu`, `trap` (set_trap_handler, iret), `event` (the shared
 //! page, the upcall entry, ports, domain_lookup), `block` (block_info,
-//! block_queue_setup) and `multicall`. A handler takes the request and
-//! returns `Result<Output, Status>` with the request's `Output`, so the
+//! block_queue_setup), `multicall` and `grant` (the grant tables). A
+//! handler takes the request and returns `Result<Output, Status>` with the request's `Output`, so the
 //! table cannot pair a number with the wrong handler or arguments; the
 //! adapters here decode the request and encode the result for `rax`
 //! (`shared_abi::hypercall::encode_result`) inside each table entry. Each
@@ -26,6 +26,7 @@ pub(crate) mod mmu;
 mod multicall;
 mod sched;
 pub(crate) mod trap;
+mod grant;
 
 use shared_abi::hypercall::{Request, encode_result, request};
 use shared_abi::{Hypercall, Status};
@@ -140,6 +141,12 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         Multicall => multicall::multicall,
         SetKernelStack => trap::set_kernel_stack,
         SetSyscallEntry => trap::set_syscall_entry,
+        GrantAccess => grant::access,
+        GrantEnd => grant::end,
+        GrantMap => grant::map,
+        GrantUnmap => grant::unmap,
+        GrantCopyFrom => grant::copy_from,
+        GrantCopyTo => grant::copy_to,
     };
     Some(call)
 }

@@ -11,7 +11,7 @@ fn numbers_round_trip_and_are_dense() {
         assert_eq!(Hypercall::from_number(index as u64), Some(call));
     }
     assert_eq!(Hypercall::from_number(Hypercall::ALL.len() as u64), None);
-    assert_eq!(Hypercall::ALL.last(), Some(&Hypercall::SetSyscallEntry));
+    assert_eq!(Hypercall::ALL[29], Hypercall::SetSyscallEntry);
     assert_eq!(Hypercall::SetSyscallEntry.name(), "set_syscall_entry");
     assert_eq!(Hypercall::from_number(u64::MAX), None);
 }
@@ -96,4 +96,20 @@ fn replies_round_trip_and_refuse_what_they_cannot_hold() {
     };
     assert_eq!(PortStatus::from_raw(status.to_raw()), Ok(status));
     assert_eq!(PortStatus::from_raw(9), Err(Status::InvalidArgument));
+}
+
+#[test]
+fn grant_calls_follow_set_syscall_entry() {
+    let grants = [
+        (Hypercall::GrantAccess, 30, "grant_access"),
+        (Hypercall::GrantEnd, 31, "grant_end"),
+        (Hypercall::GrantMap, 32, "grant_map"),
+        (Hypercall::GrantUnmap, 33, "grant_unmap"),
+        (Hypercall::GrantCopyFrom, 34, "grant_copy_from"),
+        (Hypercall::GrantCopyTo, 35, "grant_copy_to"),
+    ];
+    for (call, number, name) in grants {
+        assert_eq!(call as u64, number);
+        assert_eq!(call.name(), name);
+    }
 }
