@@ -140,7 +140,10 @@ mod tests {
     fn window_slots_are_pages_above_the_base() {
         assert_eq!(window_address(0), WINDOW_BASE);
         assert_eq!(window_slot(WINDOW_BASE), Some(0));
-        assert_eq!(window_slot(window_address(MAPS_MAX - 1)), Some(MAPS_MAX - 1));
+        assert_eq!(
+            window_slot(window_address(MAPS_MAX - 1)),
+            Some(MAPS_MAX - 1)
+        );
         assert_eq!(window_slot(window_address(MAPS_MAX)), None);
         assert_eq!(window_slot(WINDOW_BASE + 8), None);
         assert_eq!(window_slot(WINDOW_BASE - PAGE_SIZE), None);

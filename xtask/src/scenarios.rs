@@ -534,6 +534,68 @@ pub fn all() -> Vec<Scenario> {
             .cmdline("hv_selftest=fault")
             .line("hv: FATAL:")
             .line("rip="),
+        // Grant tables: a page lent read-write, used through a mapping and
+        // through copies both ways, then unmapped and ended.
+        Scenario::new("grant-share", HvExit::Success)
+            .guest("front", "grant-test", "mode=share-granter peer=back")
+            .guest("back", "grant-test", "mode=share-grantee peer=front")
+            .line("[front] granted page 0x")
+            .line(" as reference 0x100")
+            .exact("[back] pattern read through 0x8000000000, reply written, 64 bytes copied each way, unmapped")
+            .exact("[front] reply and copy read back; grant ended")
+            .finishes("front")
+            .finishes("back"),
+        // Every misuse of a grant answers its status; a write through a
+        // read-only mapping is the writer's page fault; a bystander runs on.
+        Scenario::new("grant-hostile", HvExit::Success)
+            .guest("front", "grant-test", "mode=hostile-granter peer=back third=third")
+            .guest("back", "grant-test", "mode=hostile-grantee peer=front")
+            .guest("third", "grant-test", "mode=hostile-third peer=front")
+            .guest("bystander", "worker", "lines=20")
+            .exact("[front] bad pages, flags and domains refused; 64 grants, the 65th refused")
+            .exact("[back] stale, forged and someone else's references denied; bad copies refused")
+            .exact("[back] write through a read-only mapping: page fault (error 0x7), page intact")
+            .exact("[back] 32 grants mapped at once, 29 more refused")
+            .exact("[back] unmapped after the granter saw BUSY")
+            .exact("[front] end refused while mapped, accepted after unmap; read-only page intact")
+            .exact("[third] another domain's grant denied, its own mapped and unmapped")
+            .finishes("front")
+            .finishes("back")
+            .finishes("third")
+            .finishes("bystander"),
+        // A granter ends with its page mapped: the mapping is revoked before
+        // its memory is freed, the grantee's next access faults. A grantee
+        // ends with a page mapped: the granter can end the grant then.
+        Scenario::new("grant-revoked-while-mapped", HvExit::Success)
+            .guest("front", "grant-test", "mode=revoke-granter peer=back")
+            .guest("back", "grant-test", "mode=revoke-grantee peer=front")
+            .guest("orphan-front", "grant-test", "mode=orphan-granter peer=orphan-back")
+            .guest("orphan-back", "grant-test", "mode=orphan-grantee peer=orphan-front")
+            .guest("bystander", "worker", "lines=20")
+            .exact("[front] ending with the page mapped")
+            .exact("hv: domain 2 'back': grant 0x100 of domain 1 revoked at 0x8000000000")
+            .line("[back] access to the revoked page faulted (error 0xd) after ")
+            .exact("[back] window slot empty after the revocation")
+            .exact("[orphan-back] ending with the page mapped")
+            .exact("[orphan-front] grant ended once the grantee was gone")
+            .finishes("front")
+            .finishes("back")
+            .finishes("orphan-front")
+            .finishes("orphan-back")
+            .finishes("bystander"),
+        // The same when the granter crashes: it is contained, the mapping
+        // revoked, the grantee and a bystander finish.
+        Scenario::new("grant-revoked-granter-crashed", HvExit::DomainFailed)
+            .guest("front", "grant-test", "mode=revoke-granter peer=back end=crash")
+            .guest("back", "grant-test", "mode=revoke-grantee peer=front")
+            .guest("bystander", "worker", "lines=20")
+            .exact("[front] crashing with the page mapped")
+            .stopped("front", "invalid opcode")
+            .exact("hv: domain 2 'back': grant 0x100 of domain 1 revoked at 0x8000000000")
+            .line("[back] access to the revoked page faulted (error 0xd) after ")
+            .finishes("back")
+            .finishes("bystander")
+            .forbid("NOT CONTAINED"),
     ];
     all.extend(crate::fs_scenarios::all());
     all.extend(crate::fs_write_scenarios::all());

@@ -8,6 +8,7 @@
 //! calls left (current address space, registered pages): the same seed on
 //! the same build gives the same sequence.
 
+use shared_abi::grant::{GRANTS_MAX, GrantRef, MAP_WRITE, READ_ONLY, WINDOW_BASE, window_address};
 use shared_abi::trap::ExceptionFrame;
 use shared_abi::{Hypercall, Status};
 
@@ -226,7 +227,7 @@ pub enum Step {
 /// Relative weights of the defined calls, by number. `yield` and `block`
 /// give the CPU away for up to a time slice each, `mmu_flush` makes the
 /// fuzzer refill its shadow tables: they are rarer.
-const WEIGHTS: [u32; 30] = [
+const WEIGHTS: [u32; 36] = [
     20, // abi_version
     50, // console_write
     1,  // yield
@@ -257,6 +258,12 @@ const WEIGHTS: [u32; 30] = [
     30, // multicall
     30, // set_kernel_stack
     30, // set_syscall_entry
+    30, // grant_access
+    20, // grant_end
+    30, // grant_map
+    20, // grant_unmap
+    30, // grant_copy_from
+    30, // grant_copy_to
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -494,7 +501,112 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
         Hypercall::BlockInfo => call(which, args, Expect::Value(t.sectors)),
         Hypercall::BlockQueueSetup => block_queue_setup(rng, t, args),
         Hypercall::Multicall => multicall(rng, t, args),
+        Hypercall::GrantAccess => grant_access(rng, t, args),
+        Hypercall::GrantEnd => {
+            // The fuzzer's own grants (to the bystander) may be live: only
+            // a slot beyond the table is certainly refused.
+            args[0] = grant_reference(rng);
+            let expect = match GrantRef::from_raw(args[0]).slot() >= GRANTS_MAX {
+                true => Expect::Status(Status::InvalidArgument),
+                false => Expect::Any,
+            };
+            call(which, args, expect)
+        }
+        Hypercall::GrantMap => {
+            // Nobody grants the fuzzer anything: every map is refused.
+            args[0] = domain(rng, t);
+            args[1] = grant_reference(rng);
+            args[2] = pick!(rng, [0, MAP_WRITE, 0, MAP_WRITE, 2, u64::MAX, 1 << 63]);
+            let expect = match args[2] & !MAP_WRITE {
+                0 => domain_expect(t, args[0], Expect::Status(Status::Denied)),
+                _ => Expect::Status(Status::InvalidArgument),
+            };
+            call(which, args, expect)
+        }
+        Hypercall::GrantUnmap => {
+            args[0] = pick!(
+                rng,
+                [
+                    WINDOW_BASE,
+                    window_address(rng.below(40)),
+                    WINDOW_BASE + rng.between(1, 4095),
+                    hostile_gpa(rng, t),
+                    0,
+                    u64::MAX,
+                ]
+            );
+            call(which, args, Expect::Status(Status::InvalidArgument))
+        }
+        Hypercall::GrantCopyFrom | Hypercall::GrantCopyTo => grant_copy(rng, t, which, args),
     }
+}
+
+/// A grant reference: the first ones of every slot, later generations,
+/// slots beyond the table, any value.
+fn grant_reference(rng: &mut Rng) -> u64 {
+    pick!(
+        rng,
+        [
+            GrantRef::first(rng.below(GRANTS_MAX)).raw(),
+            GrantRef::new(rng.below(GRANTS_MAX), rng.below(4)).raw(),
+            GrantRef::first(rng.between(GRANTS_MAX, 255)).raw(),
+            0,
+            u32::MAX as u64,
+            u64::MAX,
+            rng.next_u64(),
+        ]
+    )
+}
+
+/// `grant_access`: own pages (lent to the bystander, which never uses
+/// them) and hostile ones, to every kind of domain, with every flag.
+fn grant_access(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
+    args[0] = domain(rng, t);
+    let valid = rng.chance(1, 3);
+    args[1] = if valid {
+        rng.pick(&t.shared)
+    } else {
+        hostile_gpa(rng, t)
+    };
+    args[2] = pick!(rng, [0, READ_ONLY, 0, READ_ONLY, 2, u64::MAX, 1 << 63]);
+    let expect = if args[2] & !READ_ONLY != 0 || !valid || args[0] == t.domain_id {
+        Expect::Status(Status::InvalidArgument)
+    } else {
+        domain_expect(t, args[0], Expect::Any)
+    };
+    call(Hypercall::GrantAccess, args, expect)
+}
+
+/// `grant_copy_from` / `grant_copy_to`: nobody grants the fuzzer anything,
+/// so a copy inside the page is denied (or finds no domain); past the
+/// page it is refused first. Buffers of every class.
+fn grant_copy(rng: &mut Rng, t: &Targets, which: Hypercall, mut args: [u64; 5]) -> Call {
+    args[0] = domain(rng, t);
+    let offset = pick!(rng, [0, 1, 4095, 2048, rng.below(4096)]);
+    args[1] = grant_reference(rng).wrapping_shl(12) | offset;
+    args[2] = match rng.below(3) {
+        0 => t.scratch,
+        1 => t.text,
+        _ => hostile_address(rng, t),
+    };
+    args[3] = pick!(
+        rng,
+        [
+            0,
+            1,
+            16,
+            4096 - offset,
+            4097 - offset,
+            4096,
+            u64::MAX,
+            rng.next_u64()
+        ]
+    );
+    let expect = match args[3] > 4096 - offset {
+        true => Expect::Status(Status::InvalidArgument),
+        false => domain_expect(t, args[0], Expect::Status(Status::Denied)),
+    };
+    call(which, args, expect)
 }
 
 /// `multicall` with hostile arrays only (no entry is ever run, so none can

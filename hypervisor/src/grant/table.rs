@@ -26,23 +26,14 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// The domain that may use it.
-    pub fn grantee(&self) -> u32 {
-        self.grantee
-    }
-
     /// The granter's guest frame number.
     pub fn frame(&self) -> u64 {
         self.frame
     }
 
-    /// Whether the grantee may write the page.
-    pub fn writable(&self) -> bool {
-        self.writable
-    }
-
     /// How many mappings of it exist now.
-    pub fn maps(&self) -> u32 {
+    #[cfg(test)]
+    fn maps(&self) -> u32 {
         self.maps
     }
 }
@@ -144,12 +135,17 @@ impl GrantTable {
     }
 
     /// How many grants are live.
-    pub fn len(&self) -> usize {
-        self.slots.iter().filter(|slot| slot.grant.is_some()).count()
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|slot| slot.grant.is_some())
+            .count()
     }
 
     /// Whether no grant is live.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
@@ -201,8 +197,16 @@ mod tests {
             GrantRef::from_raw(u64::MAX),
             GrantRef::from_raw(reference.raw() | 1 << 63),
         ] {
-            assert_eq!(table.check(forged, BACK, false), Err(Status::Denied), "{forged:?}");
-            assert_eq!(table.end(forged), Err(Status::InvalidArgument), "{forged:?}");
+            assert_eq!(
+                table.check(forged, BACK, false),
+                Err(Status::Denied),
+                "{forged:?}"
+            );
+            assert_eq!(
+                table.end(forged),
+                Err(Status::InvalidArgument),
+                "{forged:?}"
+            );
         }
     }
 

@@ -52,25 +52,9 @@ impl Window {
         *self.slots.get(usize::try_from(slot).ok()?)?
     }
 
-    /// Frees `slot` (from [`Window::at`] or [`Window::mapped`]); returns
-    /// what it held.
+    /// Frees `slot`; returns what it held.
     pub fn remove(&mut self, slot: u64) -> Option<Mapping> {
         self.slots.get_mut(usize::try_from(slot).ok()?)?.take()
-    }
-
-    /// Every mapping, with its slot.
-    pub fn mapped(&self) -> impl Iterator<Item = (u64, Mapping)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, mapping)| mapping.map(|mapping| (slot as u64, mapping)))
-    }
-
-    /// The slots holding pages of `granter`.
-    pub fn slots_of(&self, granter: u32) -> impl Iterator<Item = u64> + '_ {
-        self.mapped()
-            .filter(move |(_, mapping)| mapping.granter == granter)
-            .map(|(slot, _)| slot)
     }
 }
 
@@ -116,21 +100,16 @@ mod tests {
     fn addresses_outside_the_window_hold_nothing() {
         let mut window = Window::default();
         window.insert(mapping(1, 0)).unwrap();
-        for gpa in [0, 0x1000, window_address(0) + 1, window_address(MAPS_MAX), u64::MAX] {
+        for gpa in [
+            0,
+            0x1000,
+            window_address(0) + 1,
+            window_address(MAPS_MAX),
+            u64::MAX,
+        ] {
             assert_eq!(window.at(gpa), None, "{gpa:#x}");
         }
         assert_eq!(window.remove(MAPS_MAX), None);
         assert_eq!(window.remove(u64::MAX), None);
-    }
-
-    #[test]
-    fn the_slots_of_one_granter() {
-        let mut window = Window::default();
-        window.insert(mapping(1, 0)).unwrap();
-        window.insert(mapping(2, 0)).unwrap();
-        window.insert(mapping(1, 1)).unwrap();
-        assert!(window.slots_of(1).eq([0, 2]));
-        assert!(window.slots_of(2).eq([1]));
-        assert_eq!(window.slots_of(3).count(), 0);
     }
 }

@@ -65,7 +65,10 @@ pub(super) fn access(
     }
     let frame = GuestPhysAddr(gpa).frame().number();
     let writable = flags & READ_ONLY == 0;
-    let reference = table.caller().grants_mut().grant(grantee, frame, writable)?;
+    let reference = table
+        .caller()
+        .grants_mut()
+        .grant(grantee, frame, writable)?;
     u32::try_from(reference.raw()).map_err(|_| Status::LimitReached)
 }
 

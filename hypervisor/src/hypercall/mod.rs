@@ -21,12 +21,12 @@
 mod block;
 mod console;
 pub(crate) mod event;
+mod grant;
 mod info;
 pub(crate) mod mmu;
 mod multicall;
 mod sched;
 pub(crate) mod trap;
-mod grant;
 
 use shared_abi::hypercall::{Request, encode_result, request};
 use shared_abi::{Hypercall, Status};

@@ -23,6 +23,7 @@
 //! | [`console`] | the split console: output ring, [`read_line`](console::read_line) |
 //! | [`block`], [`disk`] | the split block device: requests, sector reads and writes |
 //! | [`trap`], [`upcall`] | exception handlers and the event upcall entry |
+//! | [`grant`] | grant tables: lending pages to another domain, mapping and copying lent pages |
 //!
 //! A guest starts with [`init`] (memory, virtual interrupts, split console),
 //! then uses the rest in any order, and ends with [`exit`]:
@@ -51,6 +52,7 @@ pub mod devices;
 pub mod disk;
 pub mod entry;
 pub mod events;
+pub mod grant;
 pub mod interrupts;
 pub mod memory;
 pub mod print;
