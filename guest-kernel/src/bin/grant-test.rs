@@ -42,6 +42,7 @@ const MAPPED_VA: u64 = 0x4100_0000_0000;
 const FLAG: usize = 0;
 const ACK: usize = 8;
 const SECOND: usize = 16;
+const SEEN: usize = 24;
 const REPLY: usize = 2048;
 const COPIED: usize = 3000;
 /// How long a side waits for the other, in yields.
@@ -366,6 +367,7 @@ fn hostile_granter(grantee: u32, third: u32, memory_bytes: u64) {
         grant(rw, grantee, false) == GrantRef::new(0, 2),
         "slot 0 reused at generation 2"
     );
+    wait_for_text(virt, SEEN, b"SEEN");
     let mut ro_bytes = [0u8; 4];
     read_bytes(phys_to_virt(ro) as u64, &mut ro_bytes);
     check!(
@@ -555,7 +557,17 @@ fn hostile_grantee(granter: u32) {
         "flag",
         hv::grant::copy_to(granter, RW_PAGE, SECOND as u64, b"UNMAPPED"),
     );
-    println!("unmapped after the granter saw BUSY");
+    wait_for_grant(granter, GrantRef::new(0, 2));
+    ok(
+        "flag",
+        hv::grant::copy_to(granter, GrantRef::new(0, 2), SEEN as u64, b"SEEN"),
+    );
+    expect(
+        "the ended grant of slot 0",
+        hv::grant::map(granter, RW_PAGE, false),
+        Status::Denied,
+    );
+    println!("unmapped after the granter saw BUSY; slot 0 granted again at generation 2");
 }
 
 /// The third domain: the granter's grants to the grantee are denied to
