@@ -11,7 +11,8 @@ pub const SHADOW_POOL_FRAMES: usize = 256;
 
 /// Bytes of the hypervisor heap: room for the p2m tables (8 bytes per guest
 /// page) of 1,024 domains of 4 MiB, or of one domain of 4 GiB, besides the
-/// rest of the bookkeeping.
+/// rest of the bookkeeping (each domain record, about 3 KiB of it its grant
+/// table and grant window).
 pub const HEAP_SIZE: usize = 32 << 20;
 
 /// Highest machine address the frame allocator manages.
