@@ -556,6 +556,7 @@ pub fn all() -> Vec<Scenario> {
             .exact("[back] stale, forged and someone else's references denied; bad copies refused")
             .exact("[back] write through a read-only mapping: page fault (error 0x7), page intact")
             .exact("[back] 32 grants mapped at once, 29 more refused")
+            .exact("[back] the mapped page refused as a buffer of console_write and the copies")
             .exact("[back] unmapped after the granter saw BUSY; slot 0 granted again at generation 2")
             .exact("[front] end refused while mapped, accepted after unmap; read-only page intact")
             .exact("[third] another domain's grant denied, its own mapped and unmapped")

@@ -549,6 +549,35 @@ fn hostile_grantee(granter: u32) {
     println!("{mapped} grants mapped at once, {refused} more refused");
 
     map_window(MAPPED_VA, rw_gpa);
+    // The hypervisor never reaches a granted page through the grantee's
+    // addresses: as a pointer argument it is not the caller's memory.
+    // SAFETY: the hypervisor refuses these buffers and touches nothing.
+    let window_buffers = unsafe {
+        [
+            hv::call(request::ConsoleWrite {
+                ptr: MAPPED_VA,
+                len: 8,
+            }),
+            hv::call(request::GrantCopyFrom {
+                domain: granter as u64,
+                address: RW_PAGE.raw() << 12,
+                buffer: MAPPED_VA + 64,
+                len: 16,
+            })
+            .map(|()| 0),
+            hv::call(request::GrantCopyTo {
+                domain: granter as u64,
+                address: RW_PAGE.raw() << 12 | 64,
+                buffer: MAPPED_VA,
+                len: 16,
+            })
+            .map(|()| 0),
+        ]
+    };
+    for got in window_buffers {
+        expect("a window page as a buffer", got, Status::BadAddress);
+    }
+    println!("the mapped page refused as a buffer of console_write and the copies");
     write_bytes(MAPPED_VA + FLAG as u64, b"MAPPED");
     wait_for_text(MAPPED_VA, ACK, b"BUSY");
     paging::unmap(paging::current_root(), MAPPED_VA);
