@@ -27,7 +27,7 @@ mod live {
 
     use super::window::Mapping;
     use crate::domain::table::DomainTable;
-    use crate::mm::address::{GuestFrame, PAGE_SIZE};
+    use crate::mm::address::GuestPhysAddr;
 
     /// Removes the mapping in map slot `slot` of the live domain `grantee`:
     /// the page leaves its guest-physical space (with every shadow
@@ -35,7 +35,7 @@ mod live {
     pub fn unmap_slot(table: &mut DomainTable, grantee: u32, slot: u64) -> Option<Mapping> {
         let domain = table.domain(grantee)?;
         let mapping = domain.window_mut().remove(slot)?;
-        domain.unmap_foreign(GuestFrame(window_address(slot) / PAGE_SIZE));
+        domain.unmap_foreign(GuestPhysAddr(window_address(slot)).frame());
         if let Some(granter) = table.domain(mapping.granter) {
             granter.grants_mut().drop_map(mapping.reference);
         }
@@ -49,6 +49,10 @@ mod live {
     pub fn release(table: &mut DomainTable, id: u32) {
         for slot in 0..MAPS_MAX {
             unmap_slot(table, id, slot);
+        }
+        // Every mapping of its pages is counted in its table.
+        if !table.domain(id).is_some_and(|d| d.grants().any_mapped()) {
+            return;
         }
         let domains = table.iter().len();
         for index in 0..domains {

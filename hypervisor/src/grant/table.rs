@@ -134,6 +134,13 @@ impl GrantTable {
         }
     }
 
+    /// Whether another domain has one of these grants mapped now.
+    pub fn any_mapped(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|slot| slot.grant.is_some_and(|grant| grant.maps != 0))
+    }
+
     /// How many grants are live.
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -226,14 +233,17 @@ mod tests {
     fn a_mapped_grant_cannot_end_until_every_mapping_is_gone() {
         let mut table = GrantTable::default();
         let reference = table.grant(BACK, 10, true).unwrap();
+        assert!(!table.any_mapped());
         table.add_map(reference);
         table.add_map(reference);
+        assert!(table.any_mapped());
         assert_eq!(table.check(reference, BACK, false).map(|g| g.maps()), Ok(2));
         assert_eq!(table.end(reference), Err(Status::Busy));
         table.drop_map(reference);
         assert_eq!(table.end(reference), Err(Status::Busy));
         table.drop_map(reference);
         table.drop_map(reference);
+        assert!(!table.any_mapped());
         assert_eq!(table.end(reference), Ok(()));
         table.add_map(reference);
         assert!(table.is_empty());
