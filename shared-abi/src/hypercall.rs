@@ -106,6 +106,33 @@ hypercalls! {
     /// Registers the guest kernel's system-call entry `handler`: where a
     /// `syscall` from guest-user mode enters (0 removes it).
     SetSyscallEntry = 29 => "set_syscall_entry" { handler: u64 } -> (),
+    /// Reserved (grant tables); answers `UNKNOWN_HYPERCALL`.
+    Reserved30 = 30 => "reserved_30" {} -> (),
+    /// Reserved (grant tables); answers `UNKNOWN_HYPERCALL`.
+    Reserved31 = 31 => "reserved_31" {} -> (),
+    /// Reserved (grant tables); answers `UNKNOWN_HYPERCALL`.
+    Reserved32 = 32 => "reserved_32" {} -> (),
+    /// Reserved (grant tables); answers `UNKNOWN_HYPERCALL`.
+    Reserved33 = 33 => "reserved_33" {} -> (),
+    /// Reserved (grant tables); answers `UNKNOWN_HYPERCALL`.
+    Reserved34 = 34 => "reserved_34" {} -> (),
+    /// Reserved (grant tables); answers `UNKNOWN_HYPERCALL`.
+    Reserved35 = 35 => "reserved_35" {} -> (),
+    /// Driver domain: binds the assigned device's interrupt line `irq` to
+    /// a new port of the caller; returns the port.
+    IrqBind = 36 => "irq_bind" { irq: u64 } -> u32,
+    /// Driver domain: the interrupt of the line bound to `port` was
+    /// handled; lets the line's next interrupt through.
+    IrqDone = 37 => "irq_done" { port: u64 } -> (),
+    /// Driver domain: reads the dword at `offset` of the assigned PCI
+    /// function's configuration space.
+    PciConfigRead = 38 => "pci_config_read" { offset: u64 } -> u32,
+    /// Driver domain: writes `value` to the dword at `offset` of the
+    /// assigned function's configuration space (the command register only).
+    PciConfigWrite = 39 => "pci_config_write" { offset: u64, value: u64 } -> (),
+    /// Driver domain: the machine address of its own guest-physical `gpa`,
+    /// for the device's DMA.
+    DmaAddress = 40 => "dma_address" { gpa: u64 } -> u64,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].

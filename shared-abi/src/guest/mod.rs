@@ -23,6 +23,7 @@
 //! | [`console`] | the split console: output ring, [`read_line`](console::read_line) |
 //! | [`block`], [`disk`] | the split block device: requests, sector reads and writes |
 //! | [`trap`], [`upcall`] | exception handlers and the event upcall entry |
+//! | [`driver`] | the driver domain's device: configuration space, interrupt line, DMA addresses |
 //!
 //! A guest starts with [`init`] (memory, virtual interrupts, split console),
 //! then uses the rest in any order, and ends with [`exit`]:
@@ -49,6 +50,7 @@ pub mod block;
 pub mod console;
 pub mod devices;
 pub mod disk;
+pub mod driver;
 pub mod entry;
 pub mod events;
 pub mod interrupts;
