@@ -8,7 +8,8 @@
 //! (console_write, console_attach), `sched` (yield, shutdown, set_timer,
 //! block), `mmu`, `trap` (set_trap_handler, iret), `event` (the shared
 //! page, the upcall entry, ports, domain_lookup), `block` (block_info,
-//! block_queue_setup) and `multicall`. A handler takes the request and
+//! block_queue_setup), `multicall` and `driver` (the driver domain's
+//! irq_bind, irq_done, pci_config_read, pci_config_write, dma_address). A handler takes the request and
 //! returns `Result<Output, Status>` with the request's `Output`, so the
 //! table cannot pair a number with the wrong handler or arguments; the
 //! adapters here decode the request and encode the result for `rax`
@@ -20,6 +21,7 @@
 
 mod block;
 mod console;
+mod driver;
 pub(crate) mod event;
 mod info;
 pub(crate) mod mmu;
@@ -140,6 +142,17 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         Multicall => multicall::multicall,
         SetKernelStack => trap::set_kernel_stack,
         SetSyscallEntry => trap::set_syscall_entry,
+        Reserved30 => driver::reserved,
+        Reserved31 => driver::reserved,
+        Reserved32 => driver::reserved,
+        Reserved33 => driver::reserved,
+        Reserved34 => driver::reserved,
+        Reserved35 => driver::reserved,
+        IrqBind => driver::irq_bind,
+        IrqDone => driver::irq_done,
+        PciConfigRead => driver::config_read,
+        PciConfigWrite => driver::config_write,
+        DmaAddress => driver::dma_address,
     };
     Some(call)
 }
