@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 37] = [
+pub const GUEST_BINS: [&str; 39] = [
     "gdb-target",
     "emulation-fuzz",
     "wild-operands",
@@ -51,6 +51,8 @@ pub const GUEST_BINS: [&str; 37] = [
     "dirty-bits",
     "isolation",
     "sparse",
+    "driver",
+    "device-refusals",
 ];
 
 /// Cargo profile to build with.

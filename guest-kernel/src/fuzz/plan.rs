@@ -226,7 +226,7 @@ pub enum Step {
 /// Relative weights of the defined calls, by number. `yield` and `block`
 /// give the CPU away for up to a time slice each, `mmu_flush` makes the
 /// fuzzer refill its shadow tables: they are rarer.
-const WEIGHTS: [u32; 30] = [
+const WEIGHTS: [u32; 41] = [
     20, // abi_version
     50, // console_write
     1,  // yield
@@ -257,6 +257,17 @@ const WEIGHTS: [u32; 30] = [
     30, // multicall
     30, // set_kernel_stack
     30, // set_syscall_entry
+    5,  // reserved_30
+    5,  // reserved_31
+    5,  // reserved_32
+    5,  // reserved_33
+    5,  // reserved_34
+    5,  // reserved_35
+    15, // irq_bind
+    15, // irq_done
+    15, // pci_config_read
+    15, // pci_config_write
+    15, // dma_address
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -494,7 +505,30 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
         Hypercall::BlockInfo => call(which, args, Expect::Value(t.sectors)),
         Hypercall::BlockQueueSetup => block_queue_setup(rng, t, args),
         Hypercall::Multicall => multicall(rng, t, args),
+        Hypercall::Reserved30
+        | Hypercall::Reserved31
+        | Hypercall::Reserved32
+        | Hypercall::Reserved33
+        | Hypercall::Reserved34
+        | Hypercall::Reserved35 => call(which, args, Expect::Status(Status::UnknownHypercall)),
+        Hypercall::IrqBind
+        | Hypercall::IrqDone
+        | Hypercall::PciConfigRead
+        | Hypercall::PciConfigWrite
+        | Hypercall::DmaAddress => driver_call(rng, t, which, args),
     }
+}
+
+/// A driver-domain call from the fuzzer, which is not the driver domain:
+/// `DENIED` whatever the arguments (valid-looking offsets, lines, ports
+/// and addresses among them).
+fn driver_call(rng: &mut Rng, t: &Targets, which: Hypercall, mut args: [u64; 5]) -> Call {
+    args[0] = match rng.below(3) {
+        0 => pick!(rng, [0, 4, 0x10, 0x3c, 0xfc, 11, 1, 2]),
+        1 => rng.below(t.memory_bytes),
+        _ => any_value(rng, t),
+    };
+    call(which, args, Expect::Status(Status::Denied))
 }
 
 /// `multicall` with hostile arrays only (no entry is ever run, so none can
