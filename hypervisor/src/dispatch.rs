@@ -199,9 +199,13 @@ fn reschedule(
     };
     console::service(&mut table);
     crate::devices::block::service(&mut table);
-    crate::devices::assigned::service(&mut table);
+    let interrupted = crate::devices::assigned::service(&mut table);
     fire_due_timers(&mut table);
-    let next = if stay && table.at(current).is_runnable() {
+    let next = if let Some(driver) = interrupted {
+        // The driver domain's device interrupted: it runs now.
+        start_slice();
+        driver
+    } else if stay && table.at(current).is_runnable() {
         current
     } else {
         let next = pick_next(&mut table);

@@ -31,7 +31,7 @@
 //! ```
 //!
 //! A bad header, or more than one entry with [`FLAG_DRIVER`]
-//! ([`Bundle::check_drivers`]), rejects the whole bundle; a bad entry (range outside the
+//! ([`BundleError::TwoDrivers`]), rejects the whole bundle; a bad entry (range outside the
 //! bundle, empty name, unknown mode) rejects only that entry, so the other domains still
 //! start. Whether a memory size is acceptable is the hypervisor's decision
 //! (`cmdline::MIN_DOMAIN_MEMORY` to `MAX_DOMAIN_MEMORY`).

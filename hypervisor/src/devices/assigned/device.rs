@@ -193,14 +193,20 @@ pub fn driver_ended() {
 }
 
 /// Raises the driver domain's interrupt port if its line interrupted
-/// (called at scheduling points and while idling).
-pub fn service(table: &mut DomainTable) {
+/// (called at scheduling points and while idling). Returns the driver
+/// domain's index if that made it runnable: the scheduler then runs it at
+/// once, so that a device's latency is not a time slice of whoever else
+/// runs (the line stays masked until `irq_done`, so this happens once per
+/// interrupt the domain handles).
+pub fn service(table: &mut DomainTable) -> Option<usize> {
     if !ioapic::take_interrupted() {
-        return;
+        return None;
     }
-    if let Some(driver) = table.live_mut().find(|domain| domain.is_driver())
-        && let Some(port) = driver.ports().irq_port()
-    {
-        driver.raise(port);
-    }
+    let index = table
+        .iter()
+        .position(|domain| domain.is_driver() && domain.is_alive())?;
+    let driver = table.at_mut(index);
+    let port = driver.ports().irq_port()?;
+    driver.raise(port);
+    driver.is_runnable().then_some(index)
 }
