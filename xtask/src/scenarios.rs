@@ -555,7 +555,7 @@ pub fn all() -> Vec<Scenario> {
         Scenario::new("driver-refusals", HvExit::Success)
             .driver("driver", "driver", "measure=no")
             .guest("intruder", "device-refusals", "")
-            .guest("bystander", "bystander", "peer=intruder min_share=20")
+            .guest("bystander", "worker", "lines=20")
             .disk(16)
             .exact("[intruder] in from port 0x3f8 refused: vector 13, error 0x0")
             .exact("[intruder] in from port 0x3ff refused: vector 13, error 0x0")
