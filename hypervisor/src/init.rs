@@ -167,7 +167,11 @@ fn give_device(domain: &mut domain::Domain) -> Result<(), alloc::string::String>
         device.map_bars(domain)?;
     }
     domain.set_driver();
-    log::info!("domain {} '{}' is the driver domain", domain.id(), domain.name());
+    log::info!(
+        "domain {} '{}' is the driver domain",
+        domain.id(),
+        domain.name()
+    );
     Ok(())
 }
 

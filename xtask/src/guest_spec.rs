@@ -417,7 +417,10 @@ mod tests {
             ("[[guest]]\nname = \"a\"\n", "path"),
             ("", "guest"),
             ("[[guest]]\npath = \"a\"\ncount = 0\n", "count `0`"),
-            ("[[guest]]\npath = \"a\"\ndriver = \"sure\"\n", "driver `sure`"),
+            (
+                "[[guest]]\npath = \"a\"\ndriver = \"sure\"\n",
+                "driver `sure`",
+            ),
             (
                 "[[guest]]\npath = \"a\"\nmem = true\n",
                 "string or an integer",

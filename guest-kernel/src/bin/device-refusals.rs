@@ -43,9 +43,18 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         }
     }
     denied("pci_config_read(0)", hv::driver::pci_config_read(0));
-    denied("pci_config_read(offset 256)", hv::driver::pci_config_read(256));
-    denied("pci_config_write(command)", hv::driver::pci_config_write(4, 6));
-    denied("pci_config_write(BAR0)", hv::driver::pci_config_write(0x10, u32::MAX));
+    denied(
+        "pci_config_read(offset 256)",
+        hv::driver::pci_config_read(256),
+    );
+    denied(
+        "pci_config_write(command)",
+        hv::driver::pci_config_write(4, 6),
+    );
+    denied(
+        "pci_config_write(BAR0)",
+        hv::driver::pci_config_write(0x10, u32::MAX),
+    );
     denied("irq_bind(11)", hv::driver::irq_bind(11));
     denied("irq_done(1)", hv::driver::irq_done(1));
     denied("dma_address(0)", hv::driver::dma_address(0));

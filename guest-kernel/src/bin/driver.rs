@@ -58,7 +58,11 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         ids >> 16,
         disk.sectors()
     );
-    expect("irq_bind(own line) again", hv::driver::irq_bind(line), Status::AlreadyBound);
+    expect(
+        "irq_bind(own line) again",
+        hv::driver::irq_bind(line),
+        Status::AlreadyBound,
+    );
     pattern(&mut disk);
     if scenario::arg(info.args(), "measure") != Some("no") {
         measure(&mut disk);
@@ -73,7 +77,10 @@ fn com1_scratch() {
         }
         let read = port_io::read(COM1_SCRATCH)
             .unwrap_or_else(|refused| scenario::fail(format_args!("in from COM1: {refused:?}")));
-        check!(read == value, "COM1 scratch: wrote {value:#x}, read {read:#x}");
+        check!(
+            read == value,
+            "COM1 scratch: wrote {value:#x}, read {read:#x}"
+        );
     }
     println!("COM1 scratch register: wrote and read back 0xa5, 0x5a");
 }
@@ -99,26 +106,65 @@ fn ports_refused() {
 fn expect<T: core::fmt::Debug>(what: &str, result: Result<T, Status>, wanted: Status) {
     match result {
         Err(status) if status == wanted => println!("{what}: {}", status.name()),
-        other => scenario::fail(format_args!("{what}: {other:?}, expected {}", wanted.name())),
+        other => scenario::fail(format_args!(
+            "{what}: {other:?}, expected {}",
+            wanted.name()
+        )),
     }
 }
 
 fn refusals(memory_bytes: u64) {
     let driver = hv::driver::pci_config_write;
-    expect("pci_config_write(BAR0)", driver(0x10, u32::MAX), Status::Denied);
+    expect(
+        "pci_config_write(BAR0)",
+        driver(0x10, u32::MAX),
+        Status::Denied,
+    );
     expect("pci_config_write(BAR4)", driver(0x20, 0), Status::Denied);
-    expect("pci_config_write(interrupt line)", driver(0x3c, 5), Status::Denied);
-    expect("pci_config_write(offset 6)", driver(6, 0), Status::InvalidArgument);
+    expect(
+        "pci_config_write(interrupt line)",
+        driver(0x3c, 5),
+        Status::Denied,
+    );
+    expect(
+        "pci_config_write(offset 6)",
+        driver(6, 0),
+        Status::InvalidArgument,
+    );
     let read = hv::driver::pci_config_read;
-    expect("pci_config_read(offset 256)", read(256), Status::InvalidArgument);
-    expect("pci_config_read(offset 2)", read(2), Status::InvalidArgument);
+    expect(
+        "pci_config_read(offset 256)",
+        read(256),
+        Status::InvalidArgument,
+    );
+    expect(
+        "pci_config_read(offset 2)",
+        read(2),
+        Status::InvalidArgument,
+    );
     let line = read(0x3c).unwrap_or_else(|s| scenario::fail(format_args!("line: {}", s.name())));
     let other = if line as u8 == 1 { 2 } else { 1 };
-    expect("irq_bind(another line)", hv::driver::irq_bind(other), Status::Denied);
-    expect("irq_done(no line bound)", hv::driver::irq_done(1), Status::BadPort);
+    expect(
+        "irq_bind(another line)",
+        hv::driver::irq_bind(other),
+        Status::Denied,
+    );
+    expect(
+        "irq_done(no line bound)",
+        hv::driver::irq_done(1),
+        Status::BadPort,
+    );
     let dma = hv::driver::dma_address;
-    expect("dma_address(end of memory)", dma(memory_bytes), Status::InvalidArgument);
-    expect("dma_address(u64::MAX)", dma(u64::MAX), Status::InvalidArgument);
+    expect(
+        "dma_address(end of memory)",
+        dma(memory_bytes),
+        Status::InvalidArgument,
+    );
+    expect(
+        "dma_address(u64::MAX)",
+        dma(u64::MAX),
+        Status::InvalidArgument,
+    );
     let first = dma(0).unwrap_or_else(|s| scenario::fail(format_args!("dma: {}", s.name())));
     let last = dma(memory_bytes - 1).unwrap_or(0);
     check!(
@@ -166,7 +212,10 @@ fn measure(disk: &mut Disk) {
         }
     }
     let ns = interrupts::now_ns() - start;
-    println!("direct sequential write: {} KiB/s", rate(SEQUENTIAL_BYTES, ns));
+    println!(
+        "direct sequential write: {} KiB/s",
+        rate(SEQUENTIAL_BYTES, ns)
+    );
     let expected = driver_domain::buffer(SEQUENTIAL_REQUEST);
     let mut verify_ns = 0;
     let start = interrupts::now_ns();
@@ -181,7 +230,10 @@ fn measure(disk: &mut Disk) {
         verify_ns += interrupts::now_ns() - verify;
     }
     let ns = interrupts::now_ns() - start - verify_ns;
-    println!("direct sequential read: {} KiB/s", rate(SEQUENTIAL_BYTES, ns));
+    println!(
+        "direct sequential read: {} KiB/s",
+        rate(SEQUENTIAL_BYTES, ns)
+    );
     let region = disk.sectors().min(1 << 16) / 8;
     let page = &mut buffer[..4096];
     let mut seed = 0x2545_f491u64;
@@ -196,7 +248,10 @@ fn measure(disk: &mut Disk) {
         }
     }
     let ns = interrupts::now_ns() - start;
-    println!("direct random 4 KiB read: {} KiB/s", rate(RANDOM_REQUESTS * 4096, ns));
+    println!(
+        "direct random 4 KiB read: {} KiB/s",
+        rate(RANDOM_REQUESTS * 4096, ns)
+    );
     let start = interrupts::now_ns();
     for _ in 0..RANDOM_REQUESTS {
         if let Err(e) = disk.write(place(), page) {
@@ -204,5 +259,8 @@ fn measure(disk: &mut Disk) {
         }
     }
     let ns = interrupts::now_ns() - start;
-    println!("direct random 4 KiB write: {} KiB/s", rate(RANDOM_REQUESTS * 4096, ns));
+    println!(
+        "direct random 4 KiB write: {} KiB/s",
+        rate(RANDOM_REQUESTS * 4096, ns)
+    );
 }

@@ -46,7 +46,9 @@ pub fn init(pages: u64) -> bool {
 pub fn allocate(pages: u64) -> Option<u64> {
     let mut pool = POOL.lock();
     let (next, end) = *pool;
-    let after = next.checked_add(pages * PAGE).filter(|after| *after <= end)?;
+    let after = next
+        .checked_add(pages * PAGE)
+        .filter(|after| *after <= end)?;
     pool.0 = after;
     // SAFETY: the pages are the pool's, mapped at the physical-memory
     // offset, handed out once.

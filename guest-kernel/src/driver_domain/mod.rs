@@ -207,4 +207,3 @@ pub fn buffer(bytes: usize) -> &'static mut [u8] {
     // offset, zeroed, handed out once.
     unsafe { core::slice::from_raw_parts_mut(phys_to_virt(gpa), bytes) }
 }
-

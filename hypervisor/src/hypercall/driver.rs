@@ -6,9 +6,7 @@
 //! write at most: nothing waits for the device.
 
 use shared_abi::Status;
-use shared_abi::hypercall::request::{
-    DmaAddress, IrqBind, IrqDone, PciConfigRead, PciConfigWrite,
-};
+use shared_abi::hypercall::request::{DmaAddress, IrqBind, IrqDone, PciConfigRead, PciConfigWrite};
 
 use crate::devices::assigned::{self, Assigned, access};
 use crate::domain::Domain;

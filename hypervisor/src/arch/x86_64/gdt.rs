@@ -101,7 +101,11 @@ const fn io_bitmap() -> [u8; IO_BITMAP_LEN] {
 /// reached) or not (every port refused). Cheap: one 16-bit store.
 #[inline(always)]
 pub fn allow_io_ports(allowed: bool) {
-    let base = if allowed { IO_MAP_IN_FORCE } else { IO_MAP_NONE };
+    let base = if allowed {
+        IO_MAP_IN_FORCE
+    } else {
+        IO_MAP_NONE
+    };
     // SAFETY: the field lies in the static TSS (see `TaskStateCell`), at
     // offset 102 of a 4-aligned struct, so aligned for a u16. The store is
     // volatile: the CPU, not the compiler, reads it.
@@ -152,7 +156,8 @@ fn task_state_descriptor(kernel_stack_top: u64) -> Descriptor {
         // SAFETY: only the address of the static is taken; the stacks are
         // used by nothing but the CPU through the IST.
         let stack = unsafe { &raw const IST_STACKS[slot] } as u64;
-        tss.interrupt_stack_table[index as usize - 1] = VirtAddr::new(stack + IST_STACK_SIZE as u64);
+        tss.interrupt_stack_table[index as usize - 1] =
+            VirtAddr::new(stack + IST_STACK_SIZE as u64);
     }
     // SAFETY: as above; the descriptor keeps only the addresses, and the
     // references end here.

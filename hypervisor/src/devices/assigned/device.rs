@@ -117,7 +117,9 @@ impl Assigned {
                 ));
             }
             if size < PAGE_SIZE || !address.is_multiple_of(PAGE_SIZE) {
-                log::warn!("driver: BAR at {address:#x} ({size:#x} bytes) is not whole pages; not mapped");
+                log::warn!(
+                    "driver: BAR at {address:#x} ({size:#x} bytes) is not whole pages; not mapped"
+                );
                 continue;
             }
             for offset in (0..size).step_by(PAGE_SIZE as usize) {
