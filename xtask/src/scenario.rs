@@ -417,7 +417,6 @@ impl Scenario {
                         disk_sectors: guest.disk_region.map_or(0, |(_, sectors)| sectors),
                         mode: guest.mode,
                         driver: guest.driver,
-                        no_disk: guest.driver,
                         ..EntryExtras::default()
                     },
                 })
