@@ -81,7 +81,7 @@ struct TaskStateCell(UnsafeCell<TaskState>);
 // with them masked), by a single aligned store.
 unsafe impl Sync for TaskStateCell {}
 
-static TASK_STATE: TaskStateCell = TaskStateCell(UnsafeCell::new(TaskState {
+static TSS: TaskStateCell = TaskStateCell(UnsafeCell::new(TaskState {
     tss: TaskStateSegment::new(),
     io_bitmap: io_bitmap(),
 }));
@@ -110,7 +110,7 @@ pub fn allow_io_ports(allowed: bool) {
     // offset 102 of a 4-aligned struct, so aligned for a u16. The store is
     // volatile: the CPU, not the compiler, reads it.
     unsafe {
-        (&raw mut (*TASK_STATE.0.get()).tss.iomap_base).write_volatile(base);
+        (&raw mut (*TSS.0.get()).tss.iomap_base).write_volatile(base);
     }
 }
 
@@ -145,7 +145,7 @@ pub fn init(kernel_stack_top: u64) {
 fn task_state_descriptor(kernel_stack_top: u64) -> Descriptor {
     // SAFETY: called once, from the `Once` building the GDT, before the TSS
     // is loaded: nothing else reaches it.
-    let state = unsafe { &mut *TASK_STATE.0.get() };
+    let state = unsafe { &mut *TSS.0.get() };
     let tss = &mut state.tss;
     tss.iomap_base = IO_MAP_IN_FORCE;
     tss.privilege_stack_table[0] = VirtAddr::new(kernel_stack_top);
@@ -161,7 +161,7 @@ fn task_state_descriptor(kernel_stack_top: u64) -> Descriptor {
     }
     // SAFETY: as above; the descriptor keeps only the addresses, and the
     // references end here.
-    let state: &'static TaskState = unsafe { &*TASK_STATE.0.get() };
+    let state: &'static TaskState = unsafe { &*TSS.0.get() };
     Descriptor::tss_segment_with_iomap(&state.tss, &state.io_bitmap)
         .expect("the TSS's I/O bitmap is well formed")
 }
