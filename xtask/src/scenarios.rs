@@ -597,6 +597,17 @@ pub fn all() -> Vec<Scenario> {
             .exact("hv: error: bundle names more than one driver domain")
             .forbid("[one]")
             .forbid("[hello]"),
+        Scenario::new("driver-no-device", HvExit::Success)
+            .driver("driver", "driver", "device=none")
+            .guest("hello", "hello", "")
+            .exact("hv: driver: no virtio-blk device to assign")
+            .exact("[driver] COM1 scratch register: wrote and read back 0xa5, 0x5a")
+            .exact("[driver] pci_config_read(0): NOT_READY")
+            .exact("[driver] pci_config_write(command): NOT_READY")
+            .exact("[driver] irq_bind(11): NOT_READY")
+            .exact("[driver] irq_done(1): NOT_READY")
+            .finishes("driver")
+            .line("'hello' shut down with code 0"),
     ];
     all.extend(crate::fs_scenarios::all());
     all.extend(crate::fs_write_scenarios::all());

@@ -11,7 +11,8 @@
 //! unless `measure=no`, the direct throughput is measured: 1 MiB
 //! sequentially in 64 KiB requests (write, then read, and checked), and
 //! 4 KiB requests at random places (reads, then writes), each printed as
-//! `direct ...: N KiB/s`.
+//! `direct ...: N KiB/s`. With `device=none` (no disk attached) it checks
+//! instead that every device call answers `NOT_READY`.
 #![no_std]
 #![no_main]
 
@@ -48,6 +49,9 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     com1_scratch();
     ports_refused();
     let info = scenario::start_info();
+    if scenario::arg(info.args(), "device") == Some("none") {
+        no_device();
+    }
     refusals(info.memory_bytes);
     let ids = driver_domain::find().unwrap_or_else(|e| scenario::fail(format_args!("{e:?}")));
     let mut disk = Disk::open().unwrap_or_else(|e| scenario::fail(format_args!("{e:?}")));
@@ -67,6 +71,25 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     if scenario::arg(info.args(), "measure") != Some("no") {
         measure(&mut disk);
     }
+    scenario::done()
+}
+
+/// With no disk attached: every device call answers `NOT_READY`, and the
+/// domain's own memory is still there for `dma_address`.
+fn no_device() -> ! {
+    expect(
+        "pci_config_read(0)",
+        hv::driver::pci_config_read(0),
+        Status::NotReady,
+    );
+    expect(
+        "pci_config_write(command)",
+        hv::driver::pci_config_write(4, 6),
+        Status::NotReady,
+    );
+    expect("irq_bind(11)", hv::driver::irq_bind(11), Status::NotReady);
+    expect("irq_done(1)", hv::driver::irq_done(1), Status::NotReady);
+    check!(hv::driver::dma_address(0).is_ok(), "dma_address(0) refused");
     scenario::done()
 }
 

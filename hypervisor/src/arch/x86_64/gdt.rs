@@ -165,3 +165,28 @@ fn task_state_descriptor(kernel_stack_top: u64) -> Descriptor {
     Descriptor::tss_segment_with_iomap(&state.tss, &state.io_bitmap)
         .expect("the TSS's I/O bitmap is well formed")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(bitmap: &[u8], port: usize) -> bool {
+        bitmap
+            .get(port / 8)
+            .is_some_and(|byte| byte & (1 << (port % 8)) == 0)
+    }
+
+    #[test]
+    fn the_bitmap_gives_com1_and_nothing_else() {
+        let bitmap = io_bitmap();
+        for port in 0x3f8..=0x3ff {
+            assert!(allowed(&bitmap, port), "{port:#x}");
+        }
+        for port in [0, 0x60, 0x80, 0x2f8, 0x3f7, 0x400, 0xcf8, 0xcfc, 0xffff] {
+            assert!(!allowed(&bitmap, port), "{port:#x}");
+        }
+        assert_eq!(bitmap.last(), Some(&0xff), "the terminating byte");
+        assert_eq!(bitmap.len(), IO_PORTS_LAST as usize / 8 + 2);
+        assert!(IO_MAP_NONE as usize > IO_MAP_IN_FORCE as usize + IO_BITMAP_LEN);
+    }
+}

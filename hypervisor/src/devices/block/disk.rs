@@ -1,6 +1,7 @@
 //! The physical disk: the first virtio-blk PCI device QEMU provides,
 //! driven with `virtio_drivers`. The block backend serves every domain's
-//! virtual disk from regions of it.
+//! virtual disk from regions of it. Not probed when the bundle names a
+//! driver domain: the device is then that domain's (`super::super::assigned`).
 //!
 //! A read or write is submitted and then waited for with `hlt`, woken by
 //! the device's interrupt, rather than by spinning on the used ring: the
