@@ -116,7 +116,10 @@ impl Assigned {
                     memory >> 20
                 ));
             }
-            if size < PAGE_SIZE || !address.is_multiple_of(PAGE_SIZE) {
+            if size < PAGE_SIZE
+                || !address.is_multiple_of(PAGE_SIZE)
+                || address.checked_add(size).is_none()
+            {
                 log::warn!(
                     "driver: BAR at {address:#x} ({size:#x} bytes) is not whole pages; not mapped"
                 );

@@ -19,12 +19,9 @@ use virtio_drivers::transport::pci::{PciTransport, virtio_device_type};
 use super::virtio_hal::HypervisorHal;
 use crate::arch::x86_64::pci::PortConfigurationAccess;
 use crate::arch::x86_64::{apic, cpu, ioapic};
+use crate::devices::assigned::access::INTERRUPT_LINE;
 
 type Device = VirtIOBlk<HypervisorHal, PciTransport>;
-
-/// Offset of the interrupt line register in a PCI function's
-/// configuration header (the low byte of the dword at 0x3c).
-const INTERRUPT_LINE: u8 = 0x3c;
 
 /// The device and how its completions are waited for.
 struct Disk {
@@ -78,11 +75,11 @@ pub fn probe() -> Option<u64> {
     Some(sectors)
 }
 
-/// The legacy interrupt line the firmware assigned to `function`, if any
-/// (0xff: none; lines above 15 are not ISA lines the I/O APIC maps 1:1).
+/// The legacy interrupt line the firmware assigned to `function`, if any.
 fn interrupt_line(function: DeviceFunction) -> Option<u8> {
-    let line = PortConfigurationAccess.read_word(function, INTERRUPT_LINE) as u8;
-    (1..16).contains(&line).then_some(line)
+    crate::devices::assigned::access::interrupt_line(
+        PortConfigurationAccess.read_word(function, INTERRUPT_LINE),
+    )
 }
 
 /// Reads `buffer.len()` bytes (a multiple of the sector size) from
