@@ -201,16 +201,22 @@ fn reschedule(
     crate::devices::block::service(&mut table);
     let interrupted = crate::devices::assigned::service(&mut table);
     fire_due_timers(&mut table);
-    let next = if let Some(driver) = interrupted {
-        // The driver domain's device interrupted: it runs now.
-        start_slice();
-        driver
-    } else if stay && table.at(current).is_runnable() {
-        current
-    } else {
-        let next = pick_next(&mut table);
-        start_slice();
-        next
+    let next = match interrupted {
+        // The driver domain's device interrupted: it runs now, for what is
+        // left of the slice (a fresh slice only if that is over), so that
+        // interrupts never buy it more time than round robin gives.
+        Some(driver) if driver != current => {
+            if slice_over {
+                start_slice();
+            }
+            driver
+        }
+        _ if stay && table.at(current).is_runnable() => current,
+        _ => {
+            let next = pick_next(&mut table);
+            start_slice();
+            next
+        }
     };
     let next = resume_or_stop(&mut table, next, frame);
     table.switch_to(next);
