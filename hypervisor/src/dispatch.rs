@@ -18,7 +18,7 @@ use shared_abi::hypercall::request::Iret;
 
 use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
 use crate::arch::x86_64::trap::{Exit, Fast};
-use crate::arch::x86_64::{cpu, entry, exception, percpu, qemu_exit};
+use crate::arch::x86_64::{cpu, entry, exception, gdt, percpu, qemu_exit};
 use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
@@ -146,6 +146,8 @@ fn load_address_space(domain: &Domain) {
     // kernel_space::new_root, which maps the hypervisor identically.
     unsafe { cpu::switch_root(root) };
     percpu::this().set_guest_user(domain.privilege().is_user());
+    // Only the driver domain reaches COM1's ports.
+    gdt::allow_io_ports(domain.is_driver());
 }
 
 /// After an exit was served with `outcome`: the current domain continues
@@ -197,13 +199,24 @@ fn reschedule(
     };
     console::service(&mut table);
     crate::devices::block::service(&mut table);
+    let interrupted = crate::devices::assigned::service(&mut table);
     fire_due_timers(&mut table);
-    let next = if stay && table.at(current).is_runnable() {
-        current
-    } else {
-        let next = pick_next(&mut table);
-        start_slice();
-        next
+    let next = match interrupted {
+        // The driver domain's device interrupted: it runs now, for what is
+        // left of the slice (a fresh slice only if that is over), so that
+        // interrupts never buy it more time than round robin gives.
+        Some(driver) if driver != current => {
+            if slice_over {
+                start_slice();
+            }
+            driver
+        }
+        _ if stay && table.at(current).is_runnable() => current,
+        _ => {
+            let next = pick_next(&mut table);
+            start_slice();
+            next
+        }
     };
     let next = resume_or_stop(&mut table, next, frame);
     table.switch_to(next);
@@ -314,6 +327,9 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     hypercall::event::close_all(table, index);
     let id = table.at(index).id();
     crate::grant::release(table, id);
+    if table.at(index).is_driver() {
+        crate::devices::assigned::driver_ended();
+    }
     // SAFETY: the hypervisor's own root maps everything it uses.
     unsafe { cpu::write_cr3(kernel_space::root()) };
     percpu::this().set_guest_user(false);
@@ -357,12 +373,15 @@ fn idle(table: &mut DomainTable) -> usize {
             return next;
         }
         let blocked = table.iter().filter(|d| d.is_blocked());
-        let console_can_wake = blocked.clone().any(|d| d.console().device.is_some());
+        // Keyboard input, or the driver domain's device interrupting.
+        let input_can_wake = blocked
+            .clone()
+            .any(|d| d.console().device.is_some() || d.ports().irq_port().is_some());
         let deadline = blocked.clone().filter_map(|d| d.timer_deadline()).min();
-        let deadline = match (deadline, console_can_wake) {
+        let deadline = match (deadline, input_can_wake) {
             (Some(deadline), _) => Some(deadline),
-            // Only keyboard input can wake someone: poll the clock now and
-            // then, but sleep in between.
+            // Only input (keyboard, device) can wake someone: poll the
+            // clock now and then, but sleep in between.
             (None, true) => Some(time::now() + time::ns_to_tsc(TIME_SLICE_NS)),
             (None, false) => None,
         };
@@ -389,6 +408,7 @@ fn idle(table: &mut DomainTable) -> usize {
         fire_due_timers(table);
         console::service(table);
         crate::devices::block::service(table);
+        crate::devices::assigned::service(table);
         serve_debugger(table);
     }
 }

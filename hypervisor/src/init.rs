@@ -8,7 +8,7 @@ use crate::arch::x86_64::pvh::BootInformation;
 use crate::arch::x86_64::qemu_exit;
 use crate::cmdline::{self, Options, SelfTest};
 use crate::dispatch;
-use crate::domain::{self, table::DOMAINS};
+use crate::domain::{self, Placement, table::DOMAINS};
 use crate::mm::address::MachineAddr;
 use crate::mm::direct_map::{DIRECT_MAP_SIZE, machine_ptr};
 
@@ -77,18 +77,6 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         let value = unsafe { unmapped.read_volatile() };
         log::error!("self-test read {value:#x} from an unmapped address");
     }
-    let disk_sectors = crate::devices::block::disk::probe().unwrap_or(0);
-    if disk_sectors > 0 {
-        log::info!(
-            "disk: virtio-blk, {disk_sectors} sectors ({} MiB)",
-            disk_sectors >> 11
-        );
-        if options.bench {
-            disk_bench(disk_sectors);
-        }
-    } else {
-        log::info!("disk: none");
-    }
     let Some(bytes) = bundle_bytes(boot) else {
         log::error!("no guest bundle: pass one with -initrd");
         qemu_exit::exit(HvExit::NoDomains);
@@ -100,6 +88,28 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
             qemu_exit::exit(HvExit::NoDomains);
         }
     };
+    // With a driver domain, the disk is its to drive, not the hypervisor's.
+    let driver_domain = bundle.entries().any(|entry| entry.driver);
+    let disk_sectors = if driver_domain {
+        match crate::devices::assigned::claim() {
+            Some(device) => log::info!("driver: virtio-blk {}", device.describe()),
+            None => log::info!("driver: no virtio-blk device to assign"),
+        }
+        0
+    } else {
+        crate::devices::block::disk::probe().unwrap_or(0)
+    };
+    if disk_sectors > 0 {
+        log::info!(
+            "disk: virtio-blk, {disk_sectors} sectors ({} MiB)",
+            disk_sectors >> 11
+        );
+        if options.bench {
+            disk_bench(disk_sectors);
+        }
+    } else {
+        log::info!("disk: none");
+    }
     log::info!(
         "bundle: {} image(s), {} MiB per domain unless the bundle says otherwise",
         bundle.len(),
@@ -113,14 +123,22 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
             .map_err(|error| alloc::format!("{error}"))
             .and_then(|image| {
                 let memory = entry_memory(entry.memory, options.domain_memory)?;
-                let disk = match entry.no_disk {
+                let disk = match entry.no_disk || entry.driver {
                     true => None,
                     false => entry_disk(entry.disk, id, options.domain_disk, disk_sectors)?,
                 };
                 let mode = entry.mode.map_err(|error| alloc::format!("{error}"))?;
-                let mut domain = domain::create(id, entry.name, entry.args, image, memory)
-                    .map_err(|error| alloc::format!("{error}"))?;
+                let placement = match entry.driver {
+                    true => Placement::Contiguous,
+                    false => Placement::Scattered,
+                };
+                let mut domain =
+                    domain::create(id, entry.name, entry.args, image, memory, placement)
+                        .map_err(|error| alloc::format!("{error}"))?;
                 domain.set_mode(mode);
+                if entry.driver {
+                    give_device(&mut domain)?;
+                }
                 if let Some((first, sectors)) = disk {
                     domain.disk_mut().first_sector = first;
                     domain.disk_mut().sectors = sectors;
@@ -140,6 +158,21 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
     }
     drop(table);
     dispatch::start()
+}
+
+/// Makes `domain` the driver domain: the assigned device's BARs are mapped
+/// into it (refused if one overlaps its memory).
+fn give_device(domain: &mut domain::Domain) -> Result<(), alloc::string::String> {
+    if let Some(device) = crate::devices::assigned::assigned() {
+        device.map_bars(domain)?;
+    }
+    domain.set_driver();
+    log::info!(
+        "domain {} '{}' is the driver domain",
+        domain.id(),
+        domain.name()
+    );
+    Ok(())
 }
 
 /// The memory of a domain whose bundle entry asks for `requested` bytes

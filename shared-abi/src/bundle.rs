@@ -22,11 +22,16 @@
 //!                                          domain has no disk at all;
 //!                                          bits 1-2 (FLAG_MODE_MASK): its
 //!                                          execution mode (ABI 1.7; 0 in
-//!                                          older bundles: paravirtual)
+//!                                          older bundles: paravirtual);
+//!                                          bit 3 (FLAG_DRIVER, ABI 1.9):
+//!                                          the driver domain, given the
+//!                                          physical disk (at most one
+//!                                          entry may set it)
 //!       ...  images     ELF files, each starting at its entry's offset
 //! ```
 //!
-//! A bad header rejects the whole bundle; a bad entry (range outside the
+//! A bad header, or more than one entry with [`FLAG_DRIVER`]
+//! ([`BundleError::TwoDrivers`]), rejects the whole bundle; a bad entry (range outside the
 //! bundle, empty name, unknown mode) rejects only that entry, so the other domains still
 //! start. Whether a memory size is acceptable is the hypervisor's decision
 //! (`cmdline::MIN_DOMAIN_MEMORY` to `MAX_DOMAIN_MEMORY`).
@@ -50,6 +55,9 @@ pub const FLAG_NO_DISK: u64 = 1;
 pub const FLAG_MODE_MASK: u64 = 0b110;
 /// Where the mode starts in the flags.
 pub const FLAG_MODE_SHIFT: u32 = 1;
+/// Entry flag: the domain is the driver domain (it is given the physical
+/// disk; it has no virtual disk of its own).
+pub const FLAG_DRIVER: u64 = 1 << 3;
 /// Most entries a bundle may hold.
 pub const MAX_ENTRIES: u32 = 1024;
 
@@ -62,6 +70,8 @@ pub enum BundleError {
     BadMagic,
     /// Claims more than [`MAX_ENTRIES`] entries.
     TooManyEntries(u32),
+    /// Names more than one driver domain (the entries, by name).
+    TwoDrivers,
 }
 
 impl core::fmt::Display for BundleError {
@@ -71,6 +81,9 @@ impl core::fmt::Display for BundleError {
             BundleError::BadMagic => write!(f, "bundle has a bad magic number"),
             BundleError::TooManyEntries(n) => {
                 write!(f, "bundle claims {n} entries (at most {MAX_ENTRIES})")
+            }
+            BundleError::TwoDrivers => {
+                write!(f, "bundle names more than one driver domain")
             }
         }
     }
@@ -115,6 +128,8 @@ pub struct Entry<'a> {
     pub no_disk: bool,
     /// The domain's execution mode, or why the entry names none.
     pub mode: Result<Mode, EntryError>,
+    /// The entry names the driver domain ([`FLAG_DRIVER`]).
+    pub driver: bool,
 }
 
 /// What an entry asks for beyond its name, arguments and image.
@@ -130,6 +145,8 @@ pub struct EntryExtras {
     pub no_disk: bool,
     /// The execution mode ([`FLAG_MODE_MASK`]).
     pub mode: Mode,
+    /// The driver domain ([`FLAG_DRIVER`]).
+    pub driver: bool,
 }
 
 /// A parsed bundle header over the bundle's bytes.
@@ -159,11 +176,21 @@ impl<'a> Bundle<'a> {
         if bytes.len() < HEADER_LEN + count * entry_len {
             return Err(BundleError::Truncated);
         }
-        Ok(Self {
+        let bundle = Self {
             bytes,
             count,
             entry_len,
-        })
+        };
+        bundle.check_drivers()?;
+        Ok(bundle)
+    }
+
+    /// Refuses a bundle whose entries name more than one driver domain.
+    fn check_drivers(&self) -> Result<(), BundleError> {
+        match self.entries().filter(|entry| entry.driver).count() {
+            0 | 1 => Ok(()),
+            _ => Err(BundleError::TwoDrivers),
+        }
     }
 
     /// Number of entries.
@@ -214,6 +241,7 @@ impl<'a> Bundle<'a> {
                 disk,
                 no_disk: flags & FLAG_NO_DISK != 0,
                 mode,
+                driver: flags & FLAG_DRIVER != 0,
             }
         })
     }
@@ -252,7 +280,8 @@ pub fn encode_entry(
     entry[136..144].copy_from_slice(&extras.disk_first.to_le_bytes());
     entry[144..152].copy_from_slice(&extras.disk_sectors.to_le_bytes());
     let no_disk = if extras.no_disk { FLAG_NO_DISK } else { 0 };
-    let flags = no_disk | (extras.mode as u64) << FLAG_MODE_SHIFT;
+    let driver = if extras.driver { FLAG_DRIVER } else { 0 };
+    let flags = no_disk | driver | (extras.mode as u64) << FLAG_MODE_SHIFT;
     entry[152..160].copy_from_slice(&flags.to_le_bytes());
     Some(entry)
 }
@@ -297,6 +326,7 @@ mod tests {
             disk_sectors: 8,
             no_disk: false,
             mode: Mode::Patch,
+            driver: false,
         };
         let mut bytes = Vec::from(encode_header(1));
         let offset = (HEADER_LEN + ENTRY_LEN) as u64;
@@ -370,6 +400,51 @@ mod tests {
         let entries: Vec<_> = Bundle::parse(&bytes).unwrap().entries().collect();
         assert_eq!(entries[0].image, Err(EntryError::RangeOutsideBundle));
         assert_eq!(entries[1].image, Ok(&b"two"[..]));
+    }
+
+    fn bundle_with(extras: &[EntryExtras]) -> Vec<u8> {
+        let mut bytes = Vec::from(encode_header(extras.len() as u32));
+        let offset = (HEADER_LEN + extras.len() * ENTRY_LEN) as u64;
+        for (index, extras) in extras.iter().enumerate() {
+            let name = ["a", "b", "c"][index];
+            bytes.extend(encode_entry(name, "", offset, 2, *extras).unwrap());
+        }
+        bytes.extend_from_slice(b"EL");
+        bytes
+    }
+
+    #[test]
+    fn carries_the_driver_flag() {
+        let driver = EntryExtras {
+            driver: true,
+            no_disk: true,
+            ..EntryExtras::default()
+        };
+        let bytes = bundle_with(&[EntryExtras::default(), driver]);
+        let flags = HEADER_LEN + ENTRY_LEN + 152;
+        assert_eq!(
+            read_u64(&bytes[flags..flags + 8]),
+            FLAG_DRIVER | FLAG_NO_DISK
+        );
+        let entries: Vec<_> = Bundle::parse(&bytes).unwrap().entries().collect();
+        assert!(!entries[0].driver);
+        assert!(entries[1].driver && entries[1].no_disk);
+        assert_eq!(entries[1].mode, Ok(Mode::Paravirtual));
+    }
+
+    #[test]
+    fn rejects_two_driver_domains() {
+        let driver = EntryExtras {
+            driver: true,
+            ..EntryExtras::default()
+        };
+        let bytes = bundle_with(&[driver, EntryExtras::default(), driver]);
+        let error = Bundle::parse(&bytes).unwrap_err();
+        assert_eq!(error, BundleError::TwoDrivers);
+        assert_eq!(
+            std::format!("{error}"),
+            "bundle names more than one driver domain"
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! A domain has up to [`MAX_PORTS`](crate::shared_info::MAX_PORTS) ports.
 //! Port 0 is never used. A port is bound to a virtual IRQ ([`Virq`]), or
 //! connects to a port of another domain. `send` on an interdomain port marks
-//! the peer's port pending; the hypervisor marks VIRQ ports pending itself.
+//! the peer's port pending; the hypervisor marks VIRQ ports pending itself,
+//! and a driver domain's IRQ port (`irq_bind`) when its device interrupts.
 //! Pending and mask bits live in the shared-information page.
 
 /// Virtual IRQs a port can be bound to.
@@ -42,6 +43,9 @@ pub enum PortState {
     Interdomain = 2,
     /// Bound to a virtual IRQ.
     Virq = 3,
+    /// Bound to a physical interrupt line of the driver domain's device
+    /// (`irq_bind`).
+    Irq = 4,
 }
 
 /// Decoded result of `evtchn_status`.
@@ -49,7 +53,8 @@ pub enum PortState {
 pub struct PortStatus {
     /// The state.
     pub state: PortState,
-    /// For `Unbound` and `Interdomain`: the peer domain; for `Virq`: the VIRQ.
+    /// For `Unbound` and `Interdomain`: the peer domain; for `Virq`: the
+    /// VIRQ; for `Irq`: the interrupt line.
     pub remote_domain_or_virq: u16,
     /// For `Interdomain`: the peer's port.
     pub remote_port: u32,
@@ -71,6 +76,7 @@ impl PortStatus {
             PortState::Unbound,
             PortState::Interdomain,
             PortState::Virq,
+            PortState::Irq,
         ]
         .into_iter()
         .find(|s| *s as u64 == raw & 0xff)?;
@@ -95,6 +101,13 @@ mod tests {
         };
         assert_eq!(PortStatus::decode(status.encode()), Some(status));
         assert_eq!(PortStatus::decode(9), None);
+        let irq = PortStatus {
+            state: PortState::Irq,
+            remote_domain_or_virq: 11,
+            remote_port: 0,
+        };
+        assert_eq!(PortStatus::decode(irq.encode()), Some(irq));
+        assert_eq!(PortStatus::decode(5), None);
         assert_eq!(Virq::from_number(0), Some(Virq::Timer));
         assert_eq!(Virq::from_number(VIRQS), None);
     }

@@ -133,6 +133,21 @@ hypercalls! {
         buffer: u64,
         len: u64,
     } -> (),
+    /// Driver domain: binds the assigned device's interrupt line `irq` to
+    /// a new port of the caller; returns the port.
+    IrqBind = 36 => "irq_bind" { irq: u64 } -> u32,
+    /// Driver domain: the interrupt of the line bound to `port` was
+    /// handled; lets the line's next interrupt through.
+    IrqDone = 37 => "irq_done" { port: u64 } -> (),
+    /// Driver domain: reads the dword at `offset` of the assigned PCI
+    /// function's configuration space.
+    PciConfigRead = 38 => "pci_config_read" { offset: u64 } -> u32,
+    /// Driver domain: writes `value` to the dword at `offset` of the
+    /// assigned function's configuration space (the command register only).
+    PciConfigWrite = 39 => "pci_config_write" { offset: u64, value: u64 } -> (),
+    /// Driver domain: the machine address of its own guest-physical `gpa`,
+    /// for the device's DMA.
+    DmaAddress = 40 => "dma_address" { gpa: u64 } -> u64,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].

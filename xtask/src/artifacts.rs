@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 38] = [
+pub const GUEST_BINS: [&str; 40] = [
     "gdb-target",
     "emulation-fuzz",
     "wild-operands",
@@ -52,6 +52,8 @@ pub const GUEST_BINS: [&str; 38] = [
     "isolation",
     "sparse",
     "grant-test",
+    "driver",
+    "device-refusals",
 ];
 
 /// Cargo profile to build with.

@@ -13,7 +13,9 @@ use shared_abi::emulation::Mode;
 use shared_abi::start_info::{ARGS_LEN, NAME_LEN};
 
 /// The keys `--guest` and `[[guest]]` accept.
-pub const KEYS: [&str; 7] = ["path", "name", "mem", "count", "mode", "args", "disk"];
+pub const KEYS: [&str; 8] = [
+    "path", "name", "mem", "count", "mode", "args", "disk", "driver",
+];
 
 /// One guest as the user gave it: a path and what to boot it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct GuestOption {
     pub disk: Option<PathBuf>,
     /// How its privileged instructions are served (`mode=pv|emulate|patch`).
     pub mode: Mode,
+    /// The driver domain (`driver=yes|no`): given the physical disk.
+    pub driver: bool,
 }
 
 impl GuestOption {
@@ -49,6 +53,7 @@ impl GuestOption {
             args: String::new(),
             disk: None,
             mode: Mode::Paravirtual,
+            driver: false,
         }
     }
 
@@ -70,6 +75,13 @@ impl GuestOption {
             "args" => self.args = value.to_string(),
             "disk" if value.is_empty() => return Err("disk= needs a path".to_string()),
             "disk" => self.disk = Some(PathBuf::from(value)),
+            "driver" => {
+                self.driver = match value {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(format!("driver `{value}` is not yes or no")),
+                }
+            }
             other => {
                 return Err(format!(
                     "unknown key `{other}` (keys: {})",
@@ -111,6 +123,17 @@ impl GuestOption {
                 self.args.len()
             ));
         }
+        if self.driver && self.count > 1 {
+            return Err(format!(
+                "{label}: driver=yes makes one driver domain; it cannot go with count={}",
+                self.count
+            ));
+        }
+        if self.driver && self.disk.is_some() {
+            return Err(format!(
+                "{label}: a driver domain owns the physical disk; it cannot have disk="
+            ));
+        }
         if self.disk.is_some() && self.count > 1 {
             return Err(format!(
                 "{label}: disk= gives one image to one domain; it cannot go with count={}",
@@ -129,7 +152,7 @@ impl GuestOption {
     }
 }
 
-/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,args=STRING][,disk=IMAGE]`.
+/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,disk=IMAGE][,driver=yes|no][,args=STRING]`.
 /// `args=` takes the rest of the text, commas included, so it comes last.
 pub fn parse_option(text: &str) -> Result<GuestOption, String> {
     let (path, mut rest) = text.split_once(',').unwrap_or((text, ""));
@@ -177,6 +200,7 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
         mode: Option<String>,
         args: Option<String>,
         disk: Option<String>,
+        driver: Option<toml::Value>,
     }
     let config: Config = toml::from_str(text).map_err(|error| {
         let message = error.message().trim_end().to_string();
@@ -208,12 +232,16 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
                         .disk
                         .map(|disk| toml::Value::String(dir.join(disk).display().to_string())),
                 ),
+                ("driver", table.driver),
             ];
             for (key, value) in values {
                 let Some(value) = value else { continue };
                 let text = match value {
                     toml::Value::String(text) => text,
                     toml::Value::Integer(number) => number.to_string(),
+                    toml::Value::Boolean(yes) if key == "driver" => {
+                        if yes { "yes" } else { "no" }.to_string()
+                    }
                     other => {
                         return Err(format!(
                             "{file}: {}: {key} must be a string or an integer, not {}",
@@ -281,6 +309,13 @@ pub fn check_together(guests: &[GuestOption]) -> Result<(), String> {
             }
         }
     }
+    let drivers: Vec<_> = guests.iter().filter(|guest| guest.driver).collect();
+    if let [_, second, ..] = drivers[..] {
+        return Err(format!(
+            "{}: driver=yes a second time; there is one driver domain",
+            second.label()
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     for guest in guests {
         for name in guest.domain_names() {
@@ -311,6 +346,10 @@ mod tests {
         assert_eq!(guest.mode, Mode::Paravirtual);
         let guest = parse_option("k,mode=patch").unwrap();
         assert_eq!(guest.mode, Mode::Patch);
+        assert!(!guest.driver);
+        let guest = parse_option("k,driver=yes,mem=8M").unwrap();
+        assert!(guest.driver);
+        assert!(!parse_option("k,driver=no").unwrap().driver);
         let guest = parse_option("dir/hello,disk=d.img").unwrap();
         assert_eq!((guest.name.as_str(), guest.count), ("hello", 1));
         assert_eq!(guest.disk, Some(PathBuf::from("d.img")));
@@ -337,6 +376,10 @@ mod tests {
             ("k,name=", "name is empty"),
             ("k,disk=", "disk= needs a path"),
             ("k,disk=d,count=2", "cannot go with count=2"),
+            ("k,driver=maybe", "driver `maybe` is not yes or no"),
+            ("k,driver=", "driver `` is not yes or no"),
+            ("k,driver=yes,count=2", "cannot go with count=2"),
+            ("k,driver=yes,disk=d.img", "owns the physical disk"),
             (",name=x", "path is missing"),
         ] {
             let error = parse_option(text).unwrap_err();
@@ -350,9 +393,11 @@ mod tests {
     #[test]
     fn parses_a_config_file() {
         let text = "[[guest]]\npath = \"a.elf\"\nmem = \"4M\"\ncount = 2\n\n\
-                    [[guest]]\npath = \"b.elf\"\nname = \"bee\"\nmode = \"emulate\"\nargs = \"x=1\"\n";
+                    [[guest]]\npath = \"b.elf\"\nname = \"bee\"\nmode = \"emulate\"\nargs = \"x=1\"\n\
+                    [[guest]]\npath = \"c.elf\"\ndriver = \"yes\"\n";
         let guests = parse_config(text, "conf/g.toml").unwrap();
-        assert_eq!(guests.len(), 2);
+        assert_eq!(guests.len(), 3);
+        assert!(guests[2].driver && !guests[1].driver);
         assert_eq!(guests[0].path, PathBuf::from("conf/a.elf"));
         assert_eq!((guests[0].name.as_str(), guests[0].count), ("a", 2));
         assert_eq!(guests[0].mem, Some(4 << 20));
@@ -372,6 +417,10 @@ mod tests {
             ("[[guest]]\nname = \"a\"\n", "path"),
             ("", "guest"),
             ("[[guest]]\npath = \"a\"\ncount = 0\n", "count `0`"),
+            (
+                "[[guest]]\npath = \"a\"\ndriver = \"sure\"\n",
+                "driver `sure`",
+            ),
             (
                 "[[guest]]\npath = \"a\"\nmem = true\n",
                 "string or an integer",
@@ -397,5 +446,11 @@ mod tests {
         assert!(check_together(std::slice::from_ref(&a)).is_ok());
         let error = check_together(&[a, b]).unwrap_err();
         assert!(error.contains("already another domain's disk"), "{error}");
+        let one = parse_option("x/d1,driver=yes").unwrap();
+        let two = parse_option("x/d2,driver=yes").unwrap();
+        let plain = parse_option("x/p").unwrap();
+        assert!(check_together(&[one.clone(), plain]).is_ok());
+        let error = check_together(&[one, two]).unwrap_err();
+        assert!(error.contains("there is one driver domain"), "{error}");
     }
 }

@@ -94,6 +94,8 @@ impl Plan {
                 extras: EntryExtras {
                     memory: domain.mem.unwrap_or(0),
                     mode: domain.mode,
+                    driver: domain.driver,
+                    no_disk: extras.no_disk || domain.driver,
                     ..extras
                 },
             })

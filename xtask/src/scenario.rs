@@ -45,6 +45,8 @@ pub struct Guest {
     pub disk_region: Option<(u64, u64)>,
     /// How its privileged instructions are served.
     pub mode: Mode,
+    /// The driver domain (given the physical disk; no virtual disk).
+    pub driver: bool,
 }
 
 /// One QEMU boot and what it must show.
@@ -126,7 +128,19 @@ impl Scenario {
             mem: None,
             disk_region: None,
             mode: Mode::Paravirtual,
+            driver: false,
         });
+        self
+    }
+
+    /// The driver domain `name`, booting guest binary `bin`: it is given
+    /// the physical disk (attach one with [`Scenario::disk`]) and has no
+    /// virtual disk.
+    pub fn driver(mut self, name: &str, bin: &'static str, args: &str) -> Self {
+        self = self.guest(name, bin, args);
+        if let Some(guest) = self.guests.last_mut() {
+            guest.driver = true;
+        }
         self
     }
 
@@ -139,6 +153,7 @@ impl Scenario {
             mem: None,
             disk_region: None,
             mode: Mode::Paravirtual,
+            driver: false,
         });
         self
     }
@@ -165,6 +180,7 @@ impl Scenario {
                 mem: Some(mem),
                 disk_region: None,
                 mode: Mode::Paravirtual,
+                driver: false,
             });
         }
         self
@@ -217,6 +233,7 @@ impl Scenario {
             mem: None,
             disk_region: None,
             mode: Mode::Paravirtual,
+            driver: false,
         });
         self
     }
@@ -399,6 +416,7 @@ impl Scenario {
                         disk_first: guest.disk_region.map_or(0, |(first, _)| first),
                         disk_sectors: guest.disk_region.map_or(0, |(_, sectors)| sectors),
                         mode: guest.mode,
+                        driver: guest.driver,
                         ..EntryExtras::default()
                     },
                 })

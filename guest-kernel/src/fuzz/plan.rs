@@ -227,7 +227,7 @@ pub enum Step {
 /// Relative weights of the defined calls, by number. `yield` and `block`
 /// give the CPU away for up to a time slice each, `mmu_flush` makes the
 /// fuzzer refill its shadow tables: they are rarer.
-const WEIGHTS: [u32; 36] = [
+const WEIGHTS: [u32; Hypercall::ALL.len()] = [
     20, // abi_version
     50, // console_write
     1,  // yield
@@ -264,6 +264,11 @@ const WEIGHTS: [u32; 36] = [
     20, // grant_unmap
     30, // grant_copy_from
     30, // grant_copy_to
+    15, // irq_bind
+    15, // irq_done
+    15, // pci_config_read
+    15, // pci_config_write
+    15, // dma_address
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -538,6 +543,11 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
             call(which, args, Expect::Status(Status::InvalidArgument))
         }
         Hypercall::GrantCopyFrom | Hypercall::GrantCopyTo => grant_copy(rng, t, which, args),
+        Hypercall::IrqBind
+        | Hypercall::IrqDone
+        | Hypercall::PciConfigRead
+        | Hypercall::PciConfigWrite
+        | Hypercall::DmaAddress => driver_call(rng, t, which, args),
     }
 }
 
@@ -607,6 +617,18 @@ fn grant_copy(rng: &mut Rng, t: &Targets, which: Hypercall, mut args: [u64; 5]) 
         false => domain_expect(t, args[0], Expect::Status(Status::Denied)),
     };
     call(which, args, expect)
+}
+
+/// A driver-domain call from the fuzzer, which is not the driver domain:
+/// `DENIED` whatever the arguments (valid-looking offsets, lines, ports
+/// and addresses among them).
+fn driver_call(rng: &mut Rng, t: &Targets, which: Hypercall, mut args: [u64; 5]) -> Call {
+    args[0] = match rng.below(3) {
+        0 => pick!(rng, [0, 4, 0x10, 0x3c, 0xfc, 11, 1, 2]),
+        1 => rng.below(t.memory_bytes),
+        _ => any_value(rng, t),
+    };
+    call(which, args, Expect::Status(Status::Denied))
 }
 
 /// `multicall` with hostile arrays only (no entry is ever run, so none can

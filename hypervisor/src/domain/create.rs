@@ -37,17 +37,31 @@ impl fmt::Display for CreateError {
     }
 }
 
-/// Creates domain `id` named `name` from `image` with `memory_bytes`.
+/// How a domain's memory is laid out in machine memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Frame by frame, wherever the allocator finds them.
+    Scattered,
+    /// One machine-contiguous run (the driver domain's, for DMA).
+    Contiguous,
+}
+
+/// Creates domain `id` named `name` from `image` with `memory_bytes`,
+/// placed as `placement` says.
 pub fn create(
     id: u32,
     name: &str,
     args: &str,
     image: &[u8],
     memory_bytes: u64,
+    placement: Placement,
 ) -> Result<Domain, CreateError> {
     let image = elf_image::validate(image, memory_bytes).map_err(CreateError::Image)?;
-    let memory = DomainMemory::allocate(memory_bytes)
-        .ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
+    let memory = match placement {
+        Placement::Scattered => DomainMemory::allocate(memory_bytes),
+        Placement::Contiguous => DomainMemory::allocate_contiguous(memory_bytes),
+    }
+    .ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;
     let loaded = loader::load(&image, &memory).map_err(CreateError::Load)?;
     let shadow = paging::new_shadow(loaded.page_table_root)
         .ok_or(CreateError::OutOfMachineMemory(memory_bytes))?;

@@ -47,6 +47,27 @@ impl DomainMemory {
         Some(memory)
     }
 
+    /// Like [`DomainMemory::allocate`], but in one machine-contiguous run
+    /// of frames (a driver domain's: a buffer contiguous in its
+    /// guest-physical memory is then contiguous for a device's DMA too).
+    pub fn allocate_contiguous(bytes: u64) -> Option<Self> {
+        let pages = bytes / PAGE_SIZE;
+        let mut memory = Self {
+            p2m: Vec::new(),
+            foreign: BTreeMap::new(),
+        };
+        memory.p2m.try_reserve_exact(pages as usize).ok()?;
+        let first = frames::allocate_contiguous(pages)?;
+        for number in first.number()..first.number() + pages {
+            let frame = MachineFrame(number);
+            // SAFETY: the frame was just allocated to this domain and is
+            // reached through the direct map.
+            unsafe { core::ptr::write_bytes(machine_ptr(frame.start()), 0, PAGE_SIZE as usize) };
+            memory.p2m.push(frame);
+        }
+        Some(memory)
+    }
+
     /// The machine frame behind guest `frame`.
     #[inline]
     pub fn machine_frame(&self, frame: GuestFrame) -> Option<MachineFrame> {

@@ -25,7 +25,7 @@ pub mod trap_delivery;
 pub mod undeliverable;
 
 #[cfg(target_os = "none")]
-pub use create::create;
+pub use create::{Placement, create};
 #[cfg(target_os = "none")]
 pub use memory::DomainMemory;
 #[cfg(target_os = "none")]

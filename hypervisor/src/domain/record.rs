@@ -99,6 +99,9 @@ pub struct Domain {
     /// The virtual CPU and patches of a domain whose privileged
     /// instructions are emulated (`None`: paravirtualized).
     pub(super) emulation: Option<alloc::boxed::Box<Emulation>>,
+    /// The driver domain: given the physical disk (its configuration
+    /// space, registers, interrupt and DMA addresses) and COM1's ports.
+    driver: bool,
 }
 
 impl Domain {
@@ -134,6 +137,7 @@ impl Domain {
             disk: DomainDisk::default(),
             counters: Counters::default(),
             emulation: None,
+            driver: false,
         }
     }
 
@@ -395,6 +399,18 @@ impl Domain {
         self.emulation = mode
             .emulates()
             .then(|| alloc::boxed::Box::new(Emulation::new(mode)));
+    }
+
+    /// Makes this the driver domain (before it first runs; its memory
+    /// must be machine-contiguous, see [`super::create`]).
+    pub fn set_driver(&mut self) {
+        self.driver = true;
+    }
+
+    /// Whether this is the driver domain.
+    #[inline(always)]
+    pub fn is_driver(&self) -> bool {
+        self.driver
     }
 
     /// The emulation state of a domain in an emulating mode.

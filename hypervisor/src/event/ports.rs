@@ -2,8 +2,9 @@
 //!
 //! Ports are numbered from 1 to [`MAX_PORTS`]` - 1` (port 0 is never
 //! allocated), the lowest free one first. Every misuse returns a status:
-//! an unknown or free port, a port in the wrong state, a VIRQ bound twice,
-//! a full table, a peer that does not exist or did not offer the port.
+//! an unknown or free port, a port in the wrong state, a VIRQ or interrupt
+//! line bound twice, a full table, a peer that does not exist or did not
+//! offer the port.
 
 use shared_abi::Status;
 use shared_abi::event::{PortState, PortStatus, VIRQS, Virq};
@@ -23,6 +24,9 @@ pub enum Port {
     Interdomain { remote: DomainId, remote_port: u32 },
     /// Raised by the hypervisor for a virtual IRQ.
     Virq(Virq),
+    /// Raised by the hypervisor when interrupt line `0` of the driver
+    /// domain's device interrupts.
+    Irq(u8),
 }
 
 /// One domain's ports.
@@ -30,6 +34,8 @@ pub enum Port {
 pub struct PortTable {
     ports: [Port; MAX_PORTS as usize],
     virqs: [Option<u32>; VIRQS as usize],
+    /// The port bound to an interrupt line (a domain has at most one).
+    irq: Option<u32>,
 }
 
 impl Default for PortTable {
@@ -37,6 +43,7 @@ impl Default for PortTable {
         Self {
             ports: [Port::Free; MAX_PORTS as usize],
             virqs: [None; VIRQS as usize],
+            irq: None,
         }
     }
 }
@@ -78,6 +85,22 @@ impl PortTable {
         self.virqs[virq as usize]
     }
 
+    /// Binds a new port to interrupt line `line` (whether the domain may
+    /// have it is the caller's decision).
+    pub fn bind_irq(&mut self, line: u8) -> Result<u32, Status> {
+        if self.irq.is_some() {
+            return Err(Status::AlreadyBound);
+        }
+        let port = self.allocate(Port::Irq(line))?;
+        self.irq = Some(port);
+        Ok(port)
+    }
+
+    /// The port bound to an interrupt line, if any.
+    pub fn irq_port(&self) -> Option<u32> {
+        self.irq
+    }
+
     /// Allocates a port for `remote` to bind.
     pub fn alloc_unbound(&mut self, remote: DomainId) -> Result<u32, Status> {
         self.allocate(Port::Unbound { remote })
@@ -86,8 +109,10 @@ impl PortTable {
     /// Frees `number`, returning what it was connected to.
     pub fn close(&mut self, number: u64) -> Result<Port, Status> {
         let port = self.get(number)?;
-        if let Port::Virq(virq) = port {
-            self.virqs[virq as usize] = None;
+        match port {
+            Port::Virq(virq) => self.virqs[virq as usize] = None,
+            Port::Irq(_) => self.irq = None,
+            _ => {}
         }
         self.ports[number as usize] = Port::Free;
         Ok(port)
@@ -111,6 +136,7 @@ impl PortTable {
                 remote_port,
             } => (PortState::Interdomain, remote as u16, remote_port),
             Port::Virq(virq) => (PortState::Virq, virq as u16, 0),
+            Port::Irq(line) => (PortState::Irq, line.into(), 0),
         };
         Ok(PortStatus {
             state,
@@ -232,6 +258,23 @@ mod tests {
             table.alloc_unbound(2).unwrap();
         }
         assert_eq!(table.alloc_unbound(2), Err(Status::LimitReached));
+    }
+
+    #[test]
+    fn an_interrupt_line_is_bound_once() {
+        let mut table = PortTable::default();
+        let port = table.bind_irq(11).unwrap();
+        assert_eq!(table.bind_irq(11), Err(Status::AlreadyBound));
+        assert_eq!(table.bind_irq(5), Err(Status::AlreadyBound));
+        assert_eq!(table.irq_port(), Some(port));
+        let status = table.status(port as u64).unwrap();
+        assert_eq!(
+            (status.state, status.remote_domain_or_virq),
+            (PortState::Irq, 11)
+        );
+        assert_eq!(table.close(port as u64), Ok(Port::Irq(11)));
+        assert_eq!(table.irq_port(), None);
+        assert_eq!(table.bind_irq(11), Ok(port), "bound again after close");
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub(super) fn send(table: &mut DomainTable, EventSend { port }: EventSend) -> Re
         // The console runs at every scheduling point (when the guest blocks,
         // yields or its slice ends), off the guest's own time.
         Port::Virq(_) => Ok(()),
+        // An interrupt line is raised by its device alone.
+        Port::Irq(_) => Ok(()),
         Port::Unbound { .. } | Port::Free => Err(Status::BadPort),
     }
 }
@@ -158,8 +160,12 @@ pub(super) fn close(
 }
 
 /// The peer of a closed interdomain port: its end becomes unbound and is
-/// raised once, so that a peer waiting on it notices.
+/// raised once, so that a peer waiting on it notices. A closed interrupt
+/// port masks its line for good.
 fn hang_up(table: &mut DomainTable, local: u32, port: u32, closed: Port) {
+    if let Port::Irq(_) = closed {
+        crate::devices::assigned::release_irq();
+    }
     ports::disconnect_peer(table, local, port, closed);
     if let Port::Interdomain {
         remote,

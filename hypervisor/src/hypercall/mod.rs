@@ -8,8 +8,10 @@
 //! (console_write, console_attach), `sched` (yield, shutdown, set_timer,
 //! block), `mmu`, `trap` (set_trap_handler, iret), `event` (the shared
 //! page, the upcall entry, ports, domain_lookup), `block` (block_info,
-//! block_queue_setup), `multicall` and `grant` (the grant tables). A
-//! handler takes the request and returns `Result<Output, Status>` with the request's `Output`, so the
+//! block_queue_setup), `multicall`, `grant` (the grant tables) and
+//! `driver` (the driver domain's irq_bind, irq_done, pci_config_read,
+//! pci_config_write, dma_address). A handler takes the request and
+//! returns `Result<Output, Status>` with the request's `Output`, so the
 //! table cannot pair a number with the wrong handler or arguments; the
 //! adapters here decode the request and encode the result for `rax`
 //! (`shared_abi::hypercall::encode_result`) inside each table entry. Each
@@ -20,6 +22,7 @@
 
 mod block;
 mod console;
+mod driver;
 pub(crate) mod event;
 mod grant;
 mod info;
@@ -147,6 +150,11 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         GrantUnmap => grant::unmap,
         GrantCopyFrom => grant::copy_from,
         GrantCopyTo => grant::copy_to,
+        IrqBind => driver::irq_bind,
+        IrqDone => driver::irq_done,
+        PciConfigRead => driver::config_read,
+        PciConfigWrite => driver::config_write,
+        DmaAddress => driver::dma_address,
     };
     Some(call)
 }

@@ -24,6 +24,7 @@
 //! | [`block`], [`disk`] | the split block device: requests, sector reads and writes |
 //! | [`trap`], [`upcall`] | exception handlers and the event upcall entry |
 //! | [`grant`] | grant tables: lending pages to another domain, mapping and copying lent pages |
+//! | [`driver`] | the driver domain's device: configuration space, interrupt line, DMA addresses |
 //!
 //! A guest starts with [`init`] (memory, virtual interrupts, split console),
 //! then uses the rest in any order, and ends with [`exit`]:
@@ -50,6 +51,7 @@ pub mod block;
 pub mod console;
 pub mod devices;
 pub mod disk;
+pub mod driver;
 pub mod entry;
 pub mod events;
 pub mod grant;

@@ -16,7 +16,8 @@ use crate::mm::direct_map::machine_ptr;
 pub const TIMER_VECTOR: u8 = 0x40;
 /// Vector of the COM1 receive interrupt.
 pub const SERIAL_VECTOR: u8 = 0x41;
-/// Vector of the disk's completion interrupt.
+/// Vector of the disk's interrupt (the hypervisor's own disk, or the one
+/// assigned to the driver domain).
 pub const DISK_VECTOR: u8 = 0x42;
 /// Vector of the spurious interrupt.
 pub const SPURIOUS_VECTOR: u8 = 0xff;

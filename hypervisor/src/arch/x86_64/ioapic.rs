@@ -1,6 +1,6 @@
 //! The I/O APIC: routes a legacy ISA interrupt line to a vector on this CPU.
 
-use core::sync::atomic::{AtomicU16, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 
 use crate::mm::address::MachineAddr;
 use crate::mm::direct_map::machine_ptr;
@@ -71,8 +71,12 @@ impl OneShot {
     }
 }
 
+/// Whether the one-shot line interrupted since [`take_interrupted`] last
+/// looked.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 /// Called by the interrupt handler for `vector` (before the EOI): masks
-/// the one-shot line if that is what interrupted.
+/// the one-shot line if that is what interrupted, and notes it.
 pub fn interrupted(vector: u8) {
     let line = ONE_SHOT.load(Ordering::SeqCst);
     if line != 0 && line as u8 == vector {
@@ -81,5 +85,12 @@ pub fn interrupted(vector: u8) {
             vector,
         }
         .mask();
+        INTERRUPTED.store(true, Ordering::SeqCst);
     }
+}
+
+/// Whether the one-shot line interrupted since the last look (and forgets
+/// it): how the owner of a line it does not wait for itself hears of it.
+pub fn take_interrupted() -> bool {
+    INTERRUPTED.swap(false, Ordering::SeqCst)
 }

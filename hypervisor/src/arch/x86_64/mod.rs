@@ -19,7 +19,6 @@ pub mod debugcon;
 pub mod entry;
 #[cfg(target_os = "none")]
 pub mod fatal;
-#[cfg(target_os = "none")]
 pub mod gdt;
 #[cfg(target_os = "none")]
 pub mod idt;

@@ -1,6 +1,7 @@
 //! The physical disk: the first virtio-blk PCI device QEMU provides,
 //! driven with `virtio_drivers`. The block backend serves every domain's
-//! virtual disk from regions of it.
+//! virtual disk from regions of it. Not probed when the bundle names a
+//! driver domain: the device is then that domain's (`super::super::assigned`).
 //!
 //! A read or write is submitted and then waited for with `hlt`, woken by
 //! the device's interrupt, rather than by spinning on the used ring: the
@@ -18,12 +19,9 @@ use virtio_drivers::transport::pci::{PciTransport, virtio_device_type};
 use super::virtio_hal::HypervisorHal;
 use crate::arch::x86_64::pci::PortConfigurationAccess;
 use crate::arch::x86_64::{apic, cpu, ioapic};
+use crate::devices::assigned::access::INTERRUPT_LINE;
 
 type Device = VirtIOBlk<HypervisorHal, PciTransport>;
-
-/// Offset of the interrupt line register in a PCI function's
-/// configuration header (the low byte of the dword at 0x3c).
-const INTERRUPT_LINE: u8 = 0x3c;
 
 /// The device and how its completions are waited for.
 struct Disk {
@@ -77,11 +75,11 @@ pub fn probe() -> Option<u64> {
     Some(sectors)
 }
 
-/// The legacy interrupt line the firmware assigned to `function`, if any
-/// (0xff: none; lines above 15 are not ISA lines the I/O APIC maps 1:1).
+/// The legacy interrupt line the firmware assigned to `function`, if any.
 fn interrupt_line(function: DeviceFunction) -> Option<u8> {
-    let line = PortConfigurationAccess.read_word(function, INTERRUPT_LINE) as u8;
-    (1..16).contains(&line).then_some(line)
+    crate::devices::assigned::access::interrupt_line(
+        PortConfigurationAccess.read_word(function, INTERRUPT_LINE),
+    )
 }
 
 /// Reads `buffer.len()` bytes (a multiple of the sector size) from

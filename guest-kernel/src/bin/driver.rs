@@ -1,0 +1,289 @@
+//! The driver domain: drives the physical virtio-blk disk itself, with
+//! `virtio_drivers` over the hypercalls that give it its device (see
+//! `guest_kernel::driver_domain`), and shows what it was not given.
+//!
+//! In order: COM1's scratch register (port 0x3ff) is written and read back
+//! (the one port range the domain has); ports 0x80 and 0xcf8 fault; a
+//! write to a BAR, a line other than the device's, an unaligned or
+//! too-large configuration offset and a DMA address beyond its memory are
+//! refused; the device is set up and its line bound (a second bind is
+//! refused); a pattern is written and read back, interrupt-driven; then,
+//! unless `measure=no`, the direct throughput is measured: 1 MiB
+//! sequentially in 64 KiB requests (write, then read, and checked), and
+//! 4 KiB requests at random places (reads, then writes), each printed as
+//! `direct ...: N KiB/s`. With `device=none` (no disk attached) it checks
+//! instead that every device call answers `NOT_READY`.
+#![no_std]
+#![no_main]
+
+use bootloader_api::{BootInfo, entry_point};
+use guest_kernel::driver_domain::{self, Disk, SECTOR, hal};
+use guest_kernel::{check, hv, interrupts, port_io, println, scenario};
+use shared_abi::Status;
+
+entry_point!(main, config = &scenario::MEMORY_CONFIG);
+
+/// Pages of the DMA pool: the queue, a request header and response, and
+/// two 64 KiB buffers.
+const POOL_PAGES: u64 = 64;
+/// COM1's scratch register.
+const COM1_SCRATCH: u16 = 0x3ff;
+/// Bytes of a sequential request.
+const SEQUENTIAL_REQUEST: usize = 64 * 1024;
+/// Bytes moved sequentially, each way.
+const SEQUENTIAL_BYTES: u64 = 1024 * 1024;
+/// Random 4 KiB requests, each way.
+const RANDOM_REQUESTS: u64 = 64;
+/// Where the pattern goes.
+const PATTERN_SECTOR: u64 = 64;
+/// Where the sequential run starts.
+const SEQUENTIAL_SECTOR: u64 = 2048;
+
+fn main(boot_info: &'static mut BootInfo) -> ! {
+    scenario::init_interrupts(boot_info);
+    interrupts::enable();
+    check!(hal::init(POOL_PAGES), "no contiguous DMA pool");
+    if let Err(status) = port_io::init() {
+        scenario::fail(format_args!("trap handler: {}", status.name()));
+    }
+    com1_scratch();
+    ports_refused();
+    let info = scenario::start_info();
+    if scenario::arg(info.args(), "device") == Some("none") {
+        no_device();
+    }
+    refusals(info.memory_bytes);
+    let ids = driver_domain::find().unwrap_or_else(|e| scenario::fail(format_args!("{e:?}")));
+    let mut disk = Disk::open().unwrap_or_else(|e| scenario::fail(format_args!("{e:?}")));
+    let (line, port) = disk.interrupt();
+    println!(
+        "virtio-blk {:04x}:{:04x}, {} sectors, interrupt line {line} on port {port}",
+        ids & 0xffff,
+        ids >> 16,
+        disk.sectors()
+    );
+    expect(
+        "irq_bind(own line) again",
+        hv::driver::irq_bind(line),
+        Status::AlreadyBound,
+    );
+    pattern(&mut disk);
+    if scenario::arg(info.args(), "measure") != Some("no") {
+        measure(&mut disk);
+    }
+    scenario::done()
+}
+
+/// With no disk attached: every device call answers `NOT_READY`, and the
+/// domain's own memory is still there for `dma_address`.
+fn no_device() -> ! {
+    expect(
+        "pci_config_read(0)",
+        hv::driver::pci_config_read(0),
+        Status::NotReady,
+    );
+    expect(
+        "pci_config_write(command)",
+        hv::driver::pci_config_write(4, 6),
+        Status::NotReady,
+    );
+    expect("irq_bind(11)", hv::driver::irq_bind(11), Status::NotReady);
+    expect("irq_done(1)", hv::driver::irq_done(1), Status::NotReady);
+    check!(hv::driver::dma_address(0).is_ok(), "dma_address(0) refused");
+    scenario::done()
+}
+
+fn com1_scratch() {
+    for value in [0xa5u8, 0x5a] {
+        if let Err(refused) = port_io::write(COM1_SCRATCH, value) {
+            scenario::fail(format_args!("out to COM1 refused: {refused:?}"));
+        }
+        let read = port_io::read(COM1_SCRATCH)
+            .unwrap_or_else(|refused| scenario::fail(format_args!("in from COM1: {refused:?}")));
+        check!(
+            read == value,
+            "COM1 scratch: wrote {value:#x}, read {read:#x}"
+        );
+    }
+    println!("COM1 scratch register: wrote and read back 0xa5, 0x5a");
+}
+
+fn ports_refused() {
+    match port_io::write(0x80, 1) {
+        Err(refused) => println!(
+            "out to port 0x80 refused: vector {}, error {:#x}",
+            refused.vector, refused.error_code
+        ),
+        Ok(()) => scenario::fail(format_args!("out to port 0x80 was allowed")),
+    }
+    match port_io::read(0xcf8) {
+        Err(refused) => println!(
+            "in from port 0xcf8 refused: vector {}, error {:#x}",
+            refused.vector, refused.error_code
+        ),
+        Ok(value) => scenario::fail(format_args!("in from port 0xcf8 gave {value:#x}")),
+    }
+}
+
+/// Prints `what: STATUS` if `result` is the refusal `wanted`, else fails.
+fn expect<T: core::fmt::Debug>(what: &str, result: Result<T, Status>, wanted: Status) {
+    match result {
+        Err(status) if status == wanted => println!("{what}: {}", status.name()),
+        other => scenario::fail(format_args!(
+            "{what}: {other:?}, expected {}",
+            wanted.name()
+        )),
+    }
+}
+
+fn refusals(memory_bytes: u64) {
+    let driver = hv::driver::pci_config_write;
+    expect(
+        "pci_config_write(BAR0)",
+        driver(0x10, u32::MAX),
+        Status::Denied,
+    );
+    expect("pci_config_write(BAR4)", driver(0x20, 0), Status::Denied);
+    expect(
+        "pci_config_write(interrupt line)",
+        driver(0x3c, 5),
+        Status::Denied,
+    );
+    expect(
+        "pci_config_write(offset 6)",
+        driver(6, 0),
+        Status::InvalidArgument,
+    );
+    let read = hv::driver::pci_config_read;
+    expect(
+        "pci_config_read(offset 256)",
+        read(256),
+        Status::InvalidArgument,
+    );
+    expect(
+        "pci_config_read(offset 2)",
+        read(2),
+        Status::InvalidArgument,
+    );
+    let line = read(0x3c).unwrap_or_else(|s| scenario::fail(format_args!("line: {}", s.name())));
+    let other = if line as u8 == 1 { 2 } else { 1 };
+    expect(
+        "irq_bind(another line)",
+        hv::driver::irq_bind(other),
+        Status::Denied,
+    );
+    expect(
+        "irq_done(no line bound)",
+        hv::driver::irq_done(1),
+        Status::BadPort,
+    );
+    let dma = hv::driver::dma_address;
+    expect(
+        "dma_address(end of memory)",
+        dma(memory_bytes),
+        Status::InvalidArgument,
+    );
+    expect(
+        "dma_address(u64::MAX)",
+        dma(u64::MAX),
+        Status::InvalidArgument,
+    );
+    let first = dma(0).unwrap_or_else(|s| scenario::fail(format_args!("dma: {}", s.name())));
+    let last = dma(memory_bytes - 1).unwrap_or(0);
+    check!(
+        last == first + memory_bytes - 1,
+        "memory is not machine-contiguous: {first:#x} .. {last:#x}"
+    );
+}
+
+/// Fills `buffer` with a pattern that names `seed` and each byte's place.
+fn fill(buffer: &mut [u8], seed: u64) {
+    for (index, byte) in buffer.iter_mut().enumerate() {
+        *byte = (index as u64 ^ seed.wrapping_mul(0x9e37_79b9) ^ (index as u64 >> 9)) as u8;
+    }
+}
+
+fn pattern(disk: &mut Disk) {
+    let written = driver_domain::buffer(4096);
+    let read = driver_domain::buffer(4096);
+    fill(written, PATTERN_SECTOR);
+    if let Err(e) = disk.write(PATTERN_SECTOR, written) {
+        scenario::fail(format_args!("pattern write: {e:?}"));
+    }
+    if let Err(e) = disk.read(PATTERN_SECTOR, read) {
+        scenario::fail(format_args!("pattern read: {e:?}"));
+    }
+    check!(written == read, "the pattern read back differs");
+    println!("pattern written and read back at sector {PATTERN_SECTOR}: ok");
+}
+
+/// KiB per second for `bytes` in `ns`.
+fn rate(bytes: u64, ns: u64) -> u64 {
+    (bytes as u128 * 1_000_000_000 / 1024 / u128::from(ns.max(1))) as u64
+}
+
+fn measure(disk: &mut Disk) {
+    let buffer = driver_domain::buffer(SEQUENTIAL_REQUEST);
+    let sectors_per_request = (SEQUENTIAL_REQUEST / SECTOR) as u64;
+    let requests = SEQUENTIAL_BYTES / SEQUENTIAL_REQUEST as u64;
+    let start = interrupts::now_ns();
+    for request in 0..requests {
+        fill(buffer, request);
+        let sector = SEQUENTIAL_SECTOR + request * sectors_per_request;
+        if let Err(e) = disk.write(sector, buffer) {
+            scenario::fail(format_args!("sequential write: {e:?}"));
+        }
+    }
+    let ns = interrupts::now_ns() - start;
+    println!(
+        "direct sequential write: {} KiB/s",
+        rate(SEQUENTIAL_BYTES, ns)
+    );
+    let expected = driver_domain::buffer(SEQUENTIAL_REQUEST);
+    let mut verify_ns = 0;
+    let start = interrupts::now_ns();
+    for request in 0..requests {
+        let sector = SEQUENTIAL_SECTOR + request * sectors_per_request;
+        if let Err(e) = disk.read(sector, buffer) {
+            scenario::fail(format_args!("sequential read: {e:?}"));
+        }
+        let verify = interrupts::now_ns();
+        fill(expected, request);
+        check!(*buffer == *expected, "sequential read {request} differs");
+        verify_ns += interrupts::now_ns() - verify;
+    }
+    let ns = interrupts::now_ns() - start - verify_ns;
+    println!(
+        "direct sequential read: {} KiB/s",
+        rate(SEQUENTIAL_BYTES, ns)
+    );
+    let region = disk.sectors().min(1 << 16) / 8;
+    let page = &mut buffer[..4096];
+    let mut seed = 0x2545_f491u64;
+    let mut place = || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % region * 8
+    };
+    let start = interrupts::now_ns();
+    for _ in 0..RANDOM_REQUESTS {
+        if let Err(e) = disk.read(place(), page) {
+            scenario::fail(format_args!("random read: {e:?}"));
+        }
+    }
+    let ns = interrupts::now_ns() - start;
+    println!(
+        "direct random 4 KiB read: {} KiB/s",
+        rate(RANDOM_REQUESTS * 4096, ns)
+    );
+    let start = interrupts::now_ns();
+    for _ in 0..RANDOM_REQUESTS {
+        if let Err(e) = disk.write(place(), page) {
+            scenario::fail(format_args!("random write: {e:?}"));
+        }
+    }
+    let ns = interrupts::now_ns() - start;
+    println!(
+        "direct random 4 KiB write: {} KiB/s",
+        rate(RANDOM_REQUESTS * 4096, ns)
+    );
+}
