@@ -12,6 +12,7 @@
 //! blocked it idles with `hlt`; when none is left it ends the hypervisor.
 
 use shared_abi::Hypercall;
+use shared_abi::bundle::MAX_RESTARTS;
 use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 use shared_abi::hypercall::request::Iret;
@@ -19,6 +20,7 @@ use shared_abi::hypercall::request::Iret;
 use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
 use crate::arch::x86_64::trap::{Exit, Fast};
 use crate::arch::x86_64::{cpu, entry, exception, percpu, qemu_exit};
+use crate::domain::restart::{self, Restarted};
 use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
@@ -324,6 +326,32 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
         );
     }
     debug::ended(domain);
+    if state == State::Stopped {
+        restart(table, index);
+    }
+}
+
+/// Restarts the domain at `index`, which the hypervisor just stopped, if
+/// it is restartable and has restarts left.
+fn restart(table: &mut DomainTable, index: usize) {
+    let stopped = table.at(index);
+    let (id, name, restarts) = (stopped.id(), stopped.name(), stopped.restarts());
+    match restart::rebuild(stopped) {
+        Restarted::NotRestartable => {}
+        Restarted::Exhausted => log::warn!(
+            "domain {id} '{name}' stopped again after {restarts} restarts; not restarting it"
+        ),
+        Restarted::Failed(error) => {
+            log::warn!("domain {id} '{name}' could not be restarted: {error}")
+        }
+        Restarted::Again(next) => {
+            log::warn!(
+                "domain {id} '{name}' restarted (restart {} of {MAX_RESTARTS})",
+                restarts + 1
+            );
+            table.replace(index, next);
+        }
+    }
 }
 
 /// Raises the timer VIRQ of every domain whose deadline has passed.
@@ -332,6 +360,21 @@ fn fire_due_timers(table: &mut DomainTable) {
     for domain in table.live_mut() {
         if domain.take_due_timer(now) {
             domain.raise_virq(Virq::Timer);
+        }
+    }
+    for index in 0..table.len() {
+        let domain = table.at_mut(index);
+        if !domain.is_alive() {
+            continue;
+        }
+        if let Some(watchdog) = domain.take_expired_watchdog(now) {
+            log::warn!(
+                "domain {} '{}' stopped: watchdog expired (no watchdog call for {} ms)",
+                domain.id(),
+                domain.name(),
+                watchdog.timeout_ns() / 1_000_000
+            );
+            end_domain(table, index, State::Stopped);
         }
     }
 }
@@ -355,7 +398,7 @@ fn idle(table: &mut DomainTable) -> usize {
         }
         let blocked = table.iter().filter(|d| d.is_blocked());
         let console_can_wake = blocked.clone().any(|d| d.console().device.is_some());
-        let deadline = blocked.clone().filter_map(|d| d.timer_deadline()).min();
+        let deadline = blocked.clone().filter_map(|d| d.next_deadline()).min();
         let deadline = match (deadline, console_can_wake) {
             (Some(deadline), _) => Some(deadline),
             // Only keyboard input can wake someone: poll the clock now and
@@ -426,7 +469,7 @@ fn arm_timer(table: &DomainTable) {
     let deadline = table
         .iter()
         .filter(|d| d.is_alive())
-        .filter_map(|d| d.timer_deadline())
+        .filter_map(|d| d.next_deadline())
         .fold(slice_end, u64::min);
     time::arm_at(deadline);
 }

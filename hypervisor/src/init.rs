@@ -8,6 +8,7 @@ use crate::arch::x86_64::pvh::BootInformation;
 use crate::arch::x86_64::qemu_exit;
 use crate::cmdline::{self, Options, SelfTest};
 use crate::dispatch;
+use crate::domain::restart::Recipe;
 use crate::domain::{self, table::DOMAINS};
 use crate::mm::address::MachineAddr;
 use crate::mm::direct_map::{DIRECT_MAP_SIZE, machine_ptr};
@@ -124,6 +125,9 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                 if let Some((first, sectors)) = disk {
                     domain.disk_mut().first_sector = first;
                     domain.disk_mut().sectors = sectors;
+                }
+                if entry.restart {
+                    domain.set_recipe(Recipe::new(image, memory, mode, disk));
                 }
                 Ok(domain)
             });

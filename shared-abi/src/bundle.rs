@@ -22,7 +22,10 @@
 //!                                          domain has no disk at all;
 //!                                          bits 1-2 (FLAG_MODE_MASK): its
 //!                                          execution mode (ABI 1.7; 0 in
-//!                                          older bundles: paravirtual)
+//!                                          older bundles: paravirtual);
+//!                                          bit 4 (FLAG_RESTART, ABI 1.9):
+//!                                          restart the domain when the
+//!                                          hypervisor stops it
 //!       ...  images     ELF files, each starting at its entry's offset
 //! ```
 //!
@@ -50,6 +53,12 @@ pub const FLAG_NO_DISK: u64 = 1;
 pub const FLAG_MODE_MASK: u64 = 0b110;
 /// Where the mode starts in the flags.
 pub const FLAG_MODE_SHIFT: u32 = 1;
+/// Entry flag: the hypervisor restarts the domain from its image when it
+/// stops it (a fault it cannot deliver, an expired watchdog), up to
+/// `MAX_RESTARTS` times.
+pub const FLAG_RESTART: u64 = 1 << 4;
+/// Most times a domain with [`FLAG_RESTART`] is restarted.
+pub const MAX_RESTARTS: u32 = 3;
 /// Most entries a bundle may hold.
 pub const MAX_ENTRIES: u32 = 1024;
 
@@ -115,6 +124,8 @@ pub struct Entry<'a> {
     pub no_disk: bool,
     /// The domain's execution mode, or why the entry names none.
     pub mode: Result<Mode, EntryError>,
+    /// The entry asks for the domain to be restarted when stopped.
+    pub restart: bool,
 }
 
 /// What an entry asks for beyond its name, arguments and image.
@@ -130,6 +141,8 @@ pub struct EntryExtras {
     pub no_disk: bool,
     /// The execution mode ([`FLAG_MODE_MASK`]).
     pub mode: Mode,
+    /// Restart when stopped ([`FLAG_RESTART`]).
+    pub restart: bool,
 }
 
 /// A parsed bundle header over the bundle's bytes.
@@ -214,6 +227,7 @@ impl<'a> Bundle<'a> {
                 disk,
                 no_disk: flags & FLAG_NO_DISK != 0,
                 mode,
+                restart: flags & FLAG_RESTART != 0,
             }
         })
     }
@@ -252,7 +266,8 @@ pub fn encode_entry(
     entry[136..144].copy_from_slice(&extras.disk_first.to_le_bytes());
     entry[144..152].copy_from_slice(&extras.disk_sectors.to_le_bytes());
     let no_disk = if extras.no_disk { FLAG_NO_DISK } else { 0 };
-    let flags = no_disk | (extras.mode as u64) << FLAG_MODE_SHIFT;
+    let restart = if extras.restart { FLAG_RESTART } else { 0 };
+    let flags = no_disk | restart | (extras.mode as u64) << FLAG_MODE_SHIFT;
     entry[152..160].copy_from_slice(&flags.to_le_bytes());
     Some(entry)
 }
@@ -297,6 +312,7 @@ mod tests {
             disk_sectors: 8,
             no_disk: false,
             mode: Mode::Patch,
+            restart: true,
         };
         let mut bytes = Vec::from(encode_header(1));
         let offset = (HEADER_LEN + ENTRY_LEN) as u64;
@@ -308,6 +324,7 @@ mod tests {
         assert_eq!(entry.image, Ok(&b"EL"[..]));
         assert!(!entry.no_disk);
         assert_eq!(entry.mode, Ok(Mode::Patch));
+        assert!(entry.restart);
         let none = EntryExtras {
             no_disk: true,
             ..EntryExtras::default()
@@ -317,6 +334,7 @@ mod tests {
         let entry = Bundle::parse(&bytes).unwrap().entries().next().unwrap();
         assert!(entry.no_disk && entry.disk.is_none());
         assert_eq!(entry.mode, Ok(Mode::Paravirtual));
+        assert!(!entry.restart);
     }
 
     #[test]

@@ -106,6 +106,11 @@ hypercalls! {
     /// Registers the guest kernel's system-call entry `handler`: where a
     /// `syscall` from guest-user mode enters (0 removes it).
     SetSyscallEntry = 29 => "set_syscall_entry" { handler: u64 } -> (),
+    /// Arms the domain's watchdog: unless the domain calls again within
+    /// `timeout_ns` (virtual time, [`WATCHDOG_MIN_NS`] to
+    /// [`WATCHDOG_MAX_NS`]), the hypervisor
+    /// stops it as hung (and restarts it if it is restartable). 0 disarms.
+    Watchdog = 30 => "watchdog" { timeout_ns: u64 } -> (),
 }
 
 /// Scope of [`Hypercall::MmuFlush`].
@@ -125,6 +130,11 @@ impl Hypercall {
         Self::ALL.get(usize::try_from(number).ok()?).copied()
     }
 }
+
+/// Shortest timeout [`Hypercall::Watchdog`] accepts: 1 ms.
+pub const WATCHDOG_MIN_NS: u64 = 1_000_000;
+/// Longest timeout [`Hypercall::Watchdog`] accepts: 60 s.
+pub const WATCHDOG_MAX_NS: u64 = 60_000_000_000;
 
 /// Largest `len` accepted by [`Hypercall::ConsoleWrite`] in one call.
 pub const CONSOLE_WRITE_MAX: u64 = 4096;

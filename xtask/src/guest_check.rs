@@ -29,6 +29,8 @@ pub struct UserDomain {
     pub disk: Option<std::path::PathBuf>,
     /// How its privileged instructions are served.
     pub mode: shared_abi::emulation::Mode,
+    /// Restarted by the hypervisor when it stops it.
+    pub restart: bool,
 }
 
 /// Reads and checks every guest; `default_mem` is the memory of domains
@@ -55,6 +57,7 @@ pub fn prepare(guests: &[GuestOption], default_mem: u64) -> Result<Vec<UserDomai
                 mem: guest.mem,
                 disk: guest.disk.clone(),
                 mode: guest.mode,
+                restart: guest.restart,
             });
         }
     }

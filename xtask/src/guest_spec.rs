@@ -13,7 +13,9 @@ use shared_abi::emulation::Mode;
 use shared_abi::start_info::{ARGS_LEN, NAME_LEN};
 
 /// The keys `--guest` and `[[guest]]` accept.
-pub const KEYS: [&str; 7] = ["path", "name", "mem", "count", "mode", "args", "disk"];
+pub const KEYS: [&str; 8] = [
+    "path", "name", "mem", "count", "mode", "args", "disk", "restart",
+];
 
 /// One guest as the user gave it: a path and what to boot it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct GuestOption {
     pub disk: Option<PathBuf>,
     /// How its privileged instructions are served (`mode=pv|emulate|patch`).
     pub mode: Mode,
+    /// Restarted by the hypervisor when it stops it (`restart=yes|no`).
+    pub restart: bool,
 }
 
 impl GuestOption {
@@ -49,6 +53,7 @@ impl GuestOption {
             args: String::new(),
             disk: None,
             mode: Mode::Paravirtual,
+            restart: false,
         }
     }
 
@@ -70,6 +75,13 @@ impl GuestOption {
             "args" => self.args = value.to_string(),
             "disk" if value.is_empty() => return Err("disk= needs a path".to_string()),
             "disk" => self.disk = Some(PathBuf::from(value)),
+            "restart" => {
+                self.restart = match value {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(format!("restart `{value}` is not one of yes, no")),
+                }
+            }
             other => {
                 return Err(format!(
                     "unknown key `{other}` (keys: {})",
@@ -129,7 +141,7 @@ impl GuestOption {
     }
 }
 
-/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,args=STRING][,disk=IMAGE]`.
+/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,restart=yes|no][,args=STRING][,disk=IMAGE]`.
 /// `args=` takes the rest of the text, commas included, so it comes last.
 pub fn parse_option(text: &str) -> Result<GuestOption, String> {
     let (path, mut rest) = text.split_once(',').unwrap_or((text, ""));
@@ -177,6 +189,7 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
         mode: Option<String>,
         args: Option<String>,
         disk: Option<String>,
+        restart: Option<String>,
     }
     let config: Config = toml::from_str(text).map_err(|error| {
         let message = error.message().trim_end().to_string();
@@ -208,6 +221,7 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
                         .disk
                         .map(|disk| toml::Value::String(dir.join(disk).display().to_string())),
                 ),
+                ("restart", table.restart.map(toml::Value::String)),
             ];
             for (key, value) in values {
                 let Some(value) = value else { continue };
@@ -311,6 +325,9 @@ mod tests {
         assert_eq!(guest.mode, Mode::Paravirtual);
         let guest = parse_option("k,mode=patch").unwrap();
         assert_eq!(guest.mode, Mode::Patch);
+        assert!(!guest.restart);
+        assert!(parse_option("k,restart=yes").unwrap().restart);
+        assert!(!parse_option("k,restart=no").unwrap().restart);
         let guest = parse_option("dir/hello,disk=d.img").unwrap();
         assert_eq!((guest.name.as_str(), guest.count), ("hello", 1));
         assert_eq!(guest.disk, Some(PathBuf::from("d.img")));
@@ -332,6 +349,8 @@ mod tests {
                 "k,mode=native",
                 "mode `native` is not one of pv, emulate, patch",
             ),
+            ("k,restart=maybe", "restart `maybe` is not one of yes, no"),
+            ("k,restart=", "restart `` is not one of yes, no"),
             ("k,name", "is not key=value"),
             ("k,name=a b", "not ` `"),
             ("k,name=", "name is empty"),

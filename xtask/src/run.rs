@@ -94,6 +94,7 @@ impl Plan {
                 extras: EntryExtras {
                     memory: domain.mem.unwrap_or(0),
                     mode: domain.mode,
+                    restart: domain.restart,
                     ..extras
                 },
             })

@@ -45,6 +45,8 @@ pub struct Guest {
     pub disk_region: Option<(u64, u64)>,
     /// How its privileged instructions are served.
     pub mode: Mode,
+    /// The hypervisor restarts it when it stops it.
+    pub restart: bool,
 }
 
 /// One QEMU boot and what it must show.
@@ -126,6 +128,7 @@ impl Scenario {
             mem: None,
             disk_region: None,
             mode: Mode::Paravirtual,
+            restart: false,
         });
         self
     }
@@ -139,6 +142,7 @@ impl Scenario {
             mem: None,
             disk_region: None,
             mode: Mode::Paravirtual,
+            restart: false,
         });
         self
     }
@@ -165,6 +169,7 @@ impl Scenario {
                 mem: Some(mem),
                 disk_region: None,
                 mode: Mode::Paravirtual,
+                restart: false,
             });
         }
         self
@@ -183,6 +188,14 @@ impl Scenario {
     pub fn mode(mut self, mode: Mode) -> Self {
         if let Some(guest) = self.guests.last_mut() {
             guest.mode = mode;
+        }
+        self
+    }
+
+    /// Makes the guest added last restartable (bundle flag `FLAG_RESTART`).
+    pub fn restart(mut self) -> Self {
+        if let Some(guest) = self.guests.last_mut() {
+            guest.restart = true;
         }
         self
     }
@@ -217,6 +230,7 @@ impl Scenario {
             mem: None,
             disk_region: None,
             mode: Mode::Paravirtual,
+            restart: false,
         });
         self
     }
@@ -399,6 +413,7 @@ impl Scenario {
                         disk_first: guest.disk_region.map_or(0, |(first, _)| first),
                         disk_sectors: guest.disk_region.map_or(0, |(_, sectors)| sectors),
                         mode: guest.mode,
+                        restart: guest.restart,
                         ..EntryExtras::default()
                     },
                 })

@@ -541,6 +541,7 @@ pub fn all() -> Vec<Scenario> {
     all.push(crate::trace::scenario());
     all.extend(crate::gdb_scenarios::all());
     all.extend(crate::emulation_scenarios::all());
+    all.extend(crate::restart_scenarios::all());
     all
 }
 

@@ -65,6 +65,7 @@ pub fn scenario() -> Scenario {
         mem: None,
         disk_region: None,
         mode: Default::default(),
+        restart: false,
     });
     scenario.cmdline.push("trace".into());
     scenario
