@@ -12,6 +12,7 @@
 //! blocked it idles with `hlt`; when none is left it ends the hypervisor.
 
 use shared_abi::Hypercall;
+use shared_abi::bundle::MAX_RESTARTS;
 use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 use shared_abi::hypercall::request::Iret;
@@ -19,9 +20,11 @@ use shared_abi::hypercall::request::Iret;
 use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
 use crate::arch::x86_64::trap::{Exit, Fast};
 use crate::arch::x86_64::{cpu, entry, exception, gdt, percpu, qemu_exit};
+use crate::domain::restart::{self, Verdict};
 use crate::domain::table::{DOMAINS, DomainTable};
 use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
+use crate::launch::launch;
 use crate::mm::address::{GuestVirtAddr, MachineAddr};
 use crate::mm::guest_walk::Access;
 use crate::mm::kernel_space;
@@ -343,6 +346,34 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
         );
     }
     debug::ended(domain);
+    if state == State::Stopped {
+        restart(table, index);
+    }
+}
+
+/// Restarts the domain at `index`, which the hypervisor just stopped, if
+/// it is restartable and has restarts left.
+fn restart(table: &mut DomainTable, index: usize) {
+    let stopped = table.at(index);
+    let (id, restarts) = (stopped.id(), stopped.restarts());
+    let name = alloc::string::String::from(stopped.name());
+    let args = alloc::string::String::from(stopped.args());
+    match restart::verdict(stopped) {
+        Verdict::NotRestartable => {}
+        Verdict::Exhausted => log::warn!(
+            "domain {id} '{name}' stopped again after {restarts} restarts; not restarting it"
+        ),
+        Verdict::Again(recipe) => {
+            log::warn!(
+                "domain {id} '{name}' restarted (restart {} of {MAX_RESTARTS})",
+                restarts + 1
+            );
+            match launch(id, &name, &args, recipe) {
+                Ok(next) => table.replace(index, next),
+                Err(error) => log::warn!("domain {id} '{name}' could not be restarted: {error}"),
+            }
+        }
+    }
 }
 
 /// Raises the timer VIRQ of every domain whose deadline has passed.
@@ -351,6 +382,21 @@ fn fire_due_timers(table: &mut DomainTable) {
     for domain in table.live_mut() {
         if domain.take_due_timer(now) {
             domain.raise_virq(Virq::Timer);
+        }
+    }
+    for index in 0..table.len() {
+        let domain = table.at_mut(index);
+        if !domain.is_alive() {
+            continue;
+        }
+        if let Some(watchdog) = domain.take_expired_watchdog(now) {
+            log::warn!(
+                "domain {} '{}' stopped: watchdog expired (no watchdog call for {} ms)",
+                domain.id(),
+                domain.name(),
+                watchdog.timeout_ns() / 1_000_000
+            );
+            end_domain(table, index, State::Stopped);
         }
     }
 }
@@ -377,7 +423,7 @@ fn idle(table: &mut DomainTable) -> usize {
         let input_can_wake = blocked
             .clone()
             .any(|d| d.console().device.is_some() || d.ports().irq_port().is_some());
-        let deadline = blocked.clone().filter_map(|d| d.timer_deadline()).min();
+        let deadline = blocked.clone().filter_map(|d| d.next_deadline()).min();
         let deadline = match (deadline, input_can_wake) {
             (Some(deadline), _) => Some(deadline),
             // Only input (keyboard, device) can wake someone: poll the
@@ -449,7 +495,7 @@ fn arm_timer(table: &DomainTable) {
     let deadline = table
         .iter()
         .filter(|d| d.is_alive())
-        .filter_map(|d| d.timer_deadline())
+        .filter_map(|d| d.next_deadline())
         .fold(slice_end, u64::min);
     time::arm_at(deadline);
 }

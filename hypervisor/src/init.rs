@@ -8,7 +8,9 @@ use crate::arch::x86_64::pvh::BootInformation;
 use crate::arch::x86_64::qemu_exit;
 use crate::cmdline::{self, Options, SelfTest};
 use crate::dispatch;
-use crate::domain::{self, Placement, table::DOMAINS};
+use crate::domain::restart::Recipe;
+use crate::domain::table::DOMAINS;
+use crate::launch::launch;
 use crate::mm::address::MachineAddr;
 use crate::mm::direct_map::{DIRECT_MAP_SIZE, machine_ptr};
 
@@ -128,22 +130,8 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                     false => entry_disk(entry.disk, id, options.domain_disk, disk_sectors)?,
                 };
                 let mode = entry.mode.map_err(|error| alloc::format!("{error}"))?;
-                let placement = match entry.driver {
-                    true => Placement::Contiguous,
-                    false => Placement::Scattered,
-                };
-                let mut domain =
-                    domain::create(id, entry.name, entry.args, image, memory, placement)
-                        .map_err(|error| alloc::format!("{error}"))?;
-                domain.set_mode(mode);
-                if entry.driver {
-                    give_device(&mut domain)?;
-                }
-                if let Some((first, sectors)) = disk {
-                    domain.disk_mut().first_sector = first;
-                    domain.disk_mut().sectors = sectors;
-                }
-                Ok(domain)
+                let recipe = Recipe::new(image, memory, mode, disk, entry.driver, entry.restart);
+                launch(id, entry.name, entry.args, recipe)
             });
         match result {
             Ok(domain) => table.add(domain),
@@ -158,21 +146,6 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
     }
     drop(table);
     dispatch::start()
-}
-
-/// Makes `domain` the driver domain: the assigned device's BARs are mapped
-/// into it (refused if one overlaps its memory).
-fn give_device(domain: &mut domain::Domain) -> Result<(), alloc::string::String> {
-    if let Some(device) = crate::devices::assigned::assigned() {
-        device.map_bars(domain)?;
-    }
-    domain.set_driver();
-    log::info!(
-        "domain {} '{}' is the driver domain",
-        domain.id(),
-        domain.name()
-    );
-    Ok(())
 }
 
 /// The memory of a domain whose bundle entry asks for `requested` bytes

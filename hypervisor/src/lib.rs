@@ -40,6 +40,8 @@ pub(crate) mod hypercall;
 #[cfg(target_os = "none")]
 pub(crate) mod init;
 #[cfg(target_os = "none")]
+pub(crate) mod launch;
+#[cfg(target_os = "none")]
 pub(crate) mod log;
 #[cfg(target_os = "none")]
 pub(crate) mod time;

@@ -27,6 +27,9 @@
 //!                                          the driver domain, given the
 //!                                          physical disk (at most one
 //!                                          entry may set it)
+//!                                          bit 4 (FLAG_RESTART, ABI 1.9):
+//!                                          restart the domain when the
+//!                                          hypervisor stops it
 //!       ...  images     ELF files, each starting at its entry's offset
 //! ```
 //!
@@ -58,6 +61,12 @@ pub const FLAG_MODE_SHIFT: u32 = 1;
 /// Entry flag: the domain is the driver domain (it is given the physical
 /// disk; it has no virtual disk of its own).
 pub const FLAG_DRIVER: u64 = 1 << 3;
+/// Entry flag: the hypervisor restarts the domain from its image when it
+/// stops it (a fault it cannot deliver, an expired watchdog), up to
+/// `MAX_RESTARTS` times.
+pub const FLAG_RESTART: u64 = 1 << 4;
+/// Most times a domain with [`FLAG_RESTART`] is restarted.
+pub const MAX_RESTARTS: u32 = 3;
 /// Most entries a bundle may hold.
 pub const MAX_ENTRIES: u32 = 1024;
 
@@ -130,6 +139,8 @@ pub struct Entry<'a> {
     pub mode: Result<Mode, EntryError>,
     /// The entry names the driver domain ([`FLAG_DRIVER`]).
     pub driver: bool,
+    /// The entry asks for the domain to be restarted when stopped.
+    pub restart: bool,
 }
 
 /// What an entry asks for beyond its name, arguments and image.
@@ -147,6 +158,8 @@ pub struct EntryExtras {
     pub mode: Mode,
     /// The driver domain ([`FLAG_DRIVER`]).
     pub driver: bool,
+    /// Restart when stopped ([`FLAG_RESTART`]).
+    pub restart: bool,
 }
 
 /// A parsed bundle header over the bundle's bytes.
@@ -242,6 +255,7 @@ impl<'a> Bundle<'a> {
                 no_disk: flags & FLAG_NO_DISK != 0,
                 mode,
                 driver: flags & FLAG_DRIVER != 0,
+                restart: flags & FLAG_RESTART != 0,
             }
         })
     }
@@ -281,7 +295,8 @@ pub fn encode_entry(
     entry[144..152].copy_from_slice(&extras.disk_sectors.to_le_bytes());
     let no_disk = if extras.no_disk { FLAG_NO_DISK } else { 0 };
     let driver = if extras.driver { FLAG_DRIVER } else { 0 };
-    let flags = no_disk | driver | (extras.mode as u64) << FLAG_MODE_SHIFT;
+    let restart = if extras.restart { FLAG_RESTART } else { 0 };
+    let flags = no_disk | driver | restart | (extras.mode as u64) << FLAG_MODE_SHIFT;
     entry[152..160].copy_from_slice(&flags.to_le_bytes());
     Some(entry)
 }
@@ -327,6 +342,7 @@ mod tests {
             no_disk: false,
             mode: Mode::Patch,
             driver: false,
+            restart: true,
         };
         let mut bytes = Vec::from(encode_header(1));
         let offset = (HEADER_LEN + ENTRY_LEN) as u64;
@@ -338,6 +354,7 @@ mod tests {
         assert_eq!(entry.image, Ok(&b"EL"[..]));
         assert!(!entry.no_disk);
         assert_eq!(entry.mode, Ok(Mode::Patch));
+        assert!(entry.restart);
         let none = EntryExtras {
             no_disk: true,
             ..EntryExtras::default()
@@ -347,6 +364,7 @@ mod tests {
         let entry = Bundle::parse(&bytes).unwrap().entries().next().unwrap();
         assert!(entry.no_disk && entry.disk.is_none());
         assert_eq!(entry.mode, Ok(Mode::Paravirtual));
+        assert!(!entry.restart);
     }
 
     #[test]

@@ -148,6 +148,11 @@ hypercalls! {
     /// Driver domain: the machine address of its own guest-physical `gpa`,
     /// for the device's DMA.
     DmaAddress = 40 => "dma_address" { gpa: u64 } -> u64,
+    /// Arms the domain's watchdog: unless the domain calls again within
+    /// `timeout_ns` (virtual time, [`WATCHDOG_MIN_NS`] to
+    /// [`WATCHDOG_MAX_NS`]), the hypervisor
+    /// stops it as hung (and restarts it if it is restartable). 0 disarms.
+    Watchdog = 41 => "watchdog" { timeout_ns: u64 } -> (),
 }
 
 /// Scope of [`Hypercall::MmuFlush`].
@@ -167,6 +172,11 @@ impl Hypercall {
         Self::ALL.get(usize::try_from(number).ok()?).copied()
     }
 }
+
+/// Shortest timeout [`Hypercall::Watchdog`] accepts: 1 ms.
+pub const WATCHDOG_MIN_NS: u64 = 1_000_000;
+/// Longest timeout [`Hypercall::Watchdog`] accepts: 60 s.
+pub const WATCHDOG_MAX_NS: u64 = 60_000_000_000;
 
 /// Largest `len` accepted by [`Hypercall::ConsoleWrite`] in one call.
 pub const CONSOLE_WRITE_MAX: u64 = 4096;

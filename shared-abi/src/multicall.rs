@@ -54,7 +54,7 @@ const _: () = {
 
 /// Whether `call` may be an entry of a batch: every call that never
 /// changes who runs, except multicall itself. `yield`, `shutdown`, `iret`,
-/// `set_timer`, `block` and `multicall` may not.
+/// `set_timer`, `block`, `watchdog` and `multicall` may not.
 pub const fn batchable(call: Hypercall) -> bool {
     !matches!(
         call,
@@ -63,6 +63,7 @@ pub const fn batchable(call: Hypercall) -> bool {
             | Hypercall::Iret
             | Hypercall::SetTimer
             | Hypercall::Block
+            | Hypercall::Watchdog
             | Hypercall::Multicall
     )
 }
@@ -114,12 +115,13 @@ mod tests {
 
     #[test]
     fn only_calls_that_keep_the_caller_running_are_batchable() {
-        let refused: [Hypercall; 6] = [
+        let refused: [Hypercall; 7] = [
             Hypercall::Yield,
             Hypercall::Shutdown,
             Hypercall::Iret,
             Hypercall::SetTimer,
             Hypercall::Block,
+            Hypercall::Watchdog,
             Hypercall::Multicall,
         ];
         for call in Hypercall::ALL {

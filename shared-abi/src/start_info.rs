@@ -23,15 +23,22 @@ pub struct StartInfo {
     pub name: [u8; NAME_LEN],
     /// OUT: the argument string given to the domain in the bundle, NUL-padded.
     pub args: [u8; ARGS_LEN],
+    /// OUT: how many times the hypervisor has restarted this domain (ABI
+    /// 1.9; 0 for its first run). Not written for a buffer of
+    /// [`StartInfo::MIN_LEN`] bytes.
+    pub restarts: u32,
+    /// Reserved, 0.
+    pub reserved: u32,
 }
 
 const _: () = {
-    assert!(core::mem::size_of::<StartInfo>() == 128);
+    assert!(core::mem::size_of::<StartInfo>() == 136);
     assert!(core::mem::offset_of!(StartInfo, abi_version) == 0);
     assert!(core::mem::offset_of!(StartInfo, domain_id) == 4);
     assert!(core::mem::offset_of!(StartInfo, memory_bytes) == 8);
     assert!(core::mem::offset_of!(StartInfo, name) == 16);
     assert!(core::mem::offset_of!(StartInfo, args) == 48);
+    assert!(core::mem::offset_of!(StartInfo, restarts) == 128);
 };
 
 impl StartInfo {
@@ -43,8 +50,15 @@ impl StartInfo {
             memory_bytes: 0,
             name: [0; NAME_LEN],
             args: [0; ARGS_LEN],
+            restarts: 0,
+            reserved: 0,
         }
     }
+
+    /// The smallest buffer `start_info` accepts: the size of the struct
+    /// before ABI 1.9 (up to `args`); a buffer that short receives only
+    /// that much.
+    pub const MIN_LEN: usize = 128;
 
     /// The domain's name.
     pub fn name(&self) -> &str {
@@ -57,10 +71,10 @@ impl StartInfo {
     }
 
     /// The struct as bytes, for copying to guest memory.
-    pub fn as_bytes(&self) -> &[u8; 128] {
-        // SAFETY: StartInfo is repr(C), 128 bytes (asserted above), and has no
+    pub fn as_bytes(&self) -> &[u8; 136] {
+        // SAFETY: StartInfo is repr(C), 136 bytes (asserted above), and has no
         // padding: every field is an integer or byte array laid out back to back.
-        unsafe { &*(self as *const Self as *const [u8; 128]) }
+        unsafe { &*(self as *const Self as *const [u8; 136]) }
     }
 }
 

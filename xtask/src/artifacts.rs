@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 40] = [
+pub const GUEST_BINS: [&str; 41] = [
+    "restart-test",
     "gdb-target",
     "emulation-fuzz",
     "wild-operands",

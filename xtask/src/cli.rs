@@ -69,12 +69,14 @@ Build and boot QEMU with the serial console on this terminal. Without
 --guest or --config, two `guest-kernel` domains (alpha, beta) boot.
 
 Options:
-  --guest PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,disk=IMAGE][,driver=yes|no][,args=STRING]
+  --guest PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,disk=IMAGE][,driver=yes|no][,restart=yes|no][,args=STRING]
                          Boot the ELF image at PATH (repeatable). name: the
                          domain name (default: the file name); mem: its memory
                          (1M..4G); count=N: N domains NAME-1..NAME-N (1..1024);
                          mode: pv (default), emulate (privileged instructions
                          trap and are emulated) or patch (and are patched);
+                         restart=yes: restarted (up to 3 times) when the
+                         hypervisor stops it (a fault, an expired watchdog);
                          args: its argument string (takes the rest of the
                          option, so it comes last); disk: a raw image (whole
                          512-byte sectors) that is its disk, written back when
@@ -82,7 +84,7 @@ Options:
                          one), given the physical disk (the others' disk=
                          images) to drive itself, with no disk= of its own.
   --config FILE.toml     The same as [[guest]] tables with the keys path, name,
-                         mem, count, mode, args, disk, driver.
+                         mem, count, mode, args, disk, driver, restart.
   --mem-per-domain SIZE  Memory of domains that do not say (1M..4G; default 16M).
   --machine-mem SIZE     QEMU's memory (default: what the domains need).
   --timeout SECS         End the run after SECS seconds, naming the domains

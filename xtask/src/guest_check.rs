@@ -31,6 +31,8 @@ pub struct UserDomain {
     pub mode: shared_abi::emulation::Mode,
     /// The driver domain.
     pub driver: bool,
+    /// Restarted by the hypervisor when it stops it.
+    pub restart: bool,
 }
 
 /// Reads and checks every guest; `default_mem` is the memory of domains
@@ -58,6 +60,7 @@ pub fn prepare(guests: &[GuestOption], default_mem: u64) -> Result<Vec<UserDomai
                 disk: guest.disk.clone(),
                 mode: guest.mode,
                 driver: guest.driver,
+                restart: guest.restart,
             });
         }
     }

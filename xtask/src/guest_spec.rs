@@ -13,8 +13,8 @@ use shared_abi::emulation::Mode;
 use shared_abi::start_info::{ARGS_LEN, NAME_LEN};
 
 /// The keys `--guest` and `[[guest]]` accept.
-pub const KEYS: [&str; 8] = [
-    "path", "name", "mem", "count", "mode", "args", "disk", "driver",
+pub const KEYS: [&str; 9] = [
+    "path", "name", "mem", "count", "mode", "args", "disk", "driver", "restart",
 ];
 
 /// One guest as the user gave it: a path and what to boot it with.
@@ -36,6 +36,8 @@ pub struct GuestOption {
     pub mode: Mode,
     /// The driver domain (`driver=yes|no`): given the physical disk.
     pub driver: bool,
+    /// Restarted by the hypervisor when it stops it (`restart=yes|no`).
+    pub restart: bool,
 }
 
 impl GuestOption {
@@ -54,6 +56,7 @@ impl GuestOption {
             disk: None,
             mode: Mode::Paravirtual,
             driver: false,
+            restart: false,
         }
     }
 
@@ -80,6 +83,13 @@ impl GuestOption {
                     "yes" => true,
                     "no" => false,
                     _ => return Err(format!("driver `{value}` is not yes or no")),
+                }
+            }
+            "restart" => {
+                self.restart = match value {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(format!("restart `{value}` is not yes or no")),
                 }
             }
             other => {
@@ -152,7 +162,7 @@ impl GuestOption {
     }
 }
 
-/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,disk=IMAGE][,driver=yes|no][,args=STRING]`.
+/// Parses `PATH[,name=NAME][,mem=SIZE][,count=N][,mode=MODE][,disk=IMAGE][,driver=yes|no][,restart=yes|no][,args=STRING]`.
 /// `args=` takes the rest of the text, commas included, so it comes last.
 pub fn parse_option(text: &str) -> Result<GuestOption, String> {
     let (path, mut rest) = text.split_once(',').unwrap_or((text, ""));
@@ -201,6 +211,7 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
         args: Option<String>,
         disk: Option<String>,
         driver: Option<toml::Value>,
+        restart: Option<toml::Value>,
     }
     let config: Config = toml::from_str(text).map_err(|error| {
         let message = error.message().trim_end().to_string();
@@ -233,13 +244,14 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<GuestOption>, String> 
                         .map(|disk| toml::Value::String(dir.join(disk).display().to_string())),
                 ),
                 ("driver", table.driver),
+                ("restart", table.restart),
             ];
             for (key, value) in values {
                 let Some(value) = value else { continue };
                 let text = match value {
                     toml::Value::String(text) => text,
                     toml::Value::Integer(number) => number.to_string(),
-                    toml::Value::Boolean(yes) if key == "driver" => {
+                    toml::Value::Boolean(yes) if key == "driver" || key == "restart" => {
                         if yes { "yes" } else { "no" }.to_string()
                     }
                     other => {
@@ -350,6 +362,9 @@ mod tests {
         let guest = parse_option("k,driver=yes,mem=8M").unwrap();
         assert!(guest.driver);
         assert!(!parse_option("k,driver=no").unwrap().driver);
+        assert!(!guest.restart);
+        assert!(parse_option("k,restart=yes").unwrap().restart);
+        assert!(!parse_option("k,restart=no").unwrap().restart);
         let guest = parse_option("dir/hello,disk=d.img").unwrap();
         assert_eq!((guest.name.as_str(), guest.count), ("hello", 1));
         assert_eq!(guest.disk, Some(PathBuf::from("d.img")));
@@ -371,6 +386,8 @@ mod tests {
                 "k,mode=native",
                 "mode `native` is not one of pv, emulate, patch",
             ),
+            ("k,restart=maybe", "restart `maybe` is not yes or no"),
+            ("k,restart=", "restart `` is not yes or no"),
             ("k,name", "is not key=value"),
             ("k,name=a b", "not ` `"),
             ("k,name=", "name is empty"),

@@ -36,6 +36,7 @@ mod new_guest;
 mod qemu;
 #[cfg(test)]
 mod readme;
+mod restart_scenarios;
 mod run;
 mod run_checks;
 mod run_report;

@@ -96,6 +96,7 @@ impl Plan {
                     mode: domain.mode,
                     driver: domain.driver,
                     no_disk: extras.no_disk || domain.driver,
+                    restart: domain.restart,
                     ..extras
                 },
             })

@@ -47,6 +47,8 @@ pub struct Guest {
     pub mode: Mode,
     /// The driver domain (given the physical disk; no virtual disk).
     pub driver: bool,
+    /// The hypervisor restarts it when it stops it.
+    pub restart: bool,
 }
 
 /// One QEMU boot and what it must show.
@@ -129,6 +131,7 @@ impl Scenario {
             disk_region: None,
             mode: Mode::Paravirtual,
             driver: false,
+            restart: false,
         });
         self
     }
@@ -154,6 +157,7 @@ impl Scenario {
             disk_region: None,
             mode: Mode::Paravirtual,
             driver: false,
+            restart: false,
         });
         self
     }
@@ -181,6 +185,7 @@ impl Scenario {
                 disk_region: None,
                 mode: Mode::Paravirtual,
                 driver: false,
+                restart: false,
             });
         }
         self
@@ -199,6 +204,14 @@ impl Scenario {
     pub fn mode(mut self, mode: Mode) -> Self {
         if let Some(guest) = self.guests.last_mut() {
             guest.mode = mode;
+        }
+        self
+    }
+
+    /// Makes the guest added last restartable (bundle flag `FLAG_RESTART`).
+    pub fn restart(mut self) -> Self {
+        if let Some(guest) = self.guests.last_mut() {
+            guest.restart = true;
         }
         self
     }
@@ -234,6 +247,7 @@ impl Scenario {
             disk_region: None,
             mode: Mode::Paravirtual,
             driver: false,
+            restart: false,
         });
         self
     }
@@ -417,6 +431,7 @@ impl Scenario {
                         disk_sectors: guest.disk_region.map_or(0, |(_, sectors)| sectors),
                         mode: guest.mode,
                         driver: guest.driver,
+                        restart: guest.restart,
                         ..EntryExtras::default()
                     },
                 })

@@ -578,7 +578,7 @@ pub fn all() -> Vec<Scenario> {
             .line("[back] access to the revoked page faulted (error 0xd) after ")
             .exact("[back] window slot empty after the revocation")
             .exact("[orphan-back] ending with the page mapped")
-            .exact("[orphan-front] grant ended once the grantee was gone")
+            .exact("[orphan-front] grant ended with its grantee")
             .finishes("front")
             .finishes("back")
             .finishes("orphan-front")
@@ -678,6 +678,7 @@ pub fn all() -> Vec<Scenario> {
     all.push(crate::trace::scenario());
     all.extend(crate::gdb_scenarios::all());
     all.extend(crate::emulation_scenarios::all());
+    all.extend(crate::restart_scenarios::all());
     all
 }
 

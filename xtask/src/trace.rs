@@ -66,6 +66,7 @@ pub fn scenario() -> Scenario {
         disk_region: None,
         mode: Default::default(),
         driver: false,
+        restart: false,
     });
     scenario.cmdline.push("trace".into());
     scenario

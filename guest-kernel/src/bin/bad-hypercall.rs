@@ -155,7 +155,7 @@ fn pointers(boot_info: &BootInfo) {
         "start_info short buffer",
         Info {
             ptr: 0x1000,
-            len: size - 1,
+            len: StartInfo::MIN_LEN as u64 - 1,
         },
         Status::BufferTooSmall,
     );

@@ -269,6 +269,7 @@ const WEIGHTS: [u32; Hypercall::ALL.len()] = [
     15, // pci_config_read
     15, // pci_config_write
     15, // dma_address
+    30, // watchdog
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -420,6 +421,28 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
             call(which, args, expect)
         }
         Hypercall::SetTimer => set_timer(rng, args),
+        Hypercall::Watchdog => {
+            // Only disarming and timeouts out of range: an armed watchdog
+            // would stop the fuzzer once it stopped calling.
+            use shared_abi::hypercall::{WATCHDOG_MAX_NS, WATCHDOG_MIN_NS};
+            args[0] = pick!(
+                rng,
+                [
+                    0,
+                    1,
+                    WATCHDOG_MIN_NS - 1,
+                    WATCHDOG_MAX_NS + 1,
+                    u64::MAX,
+                    1 << 63,
+                    rng.next_u64() | 1 << 40,
+                ]
+            );
+            let expect = match args[0] {
+                0 => Expect::Value(0),
+                _ => Expect::Status(Status::InvalidArgument),
+            };
+            call(which, args, expect)
+        }
         Hypercall::SetKernelStack => {
             // Only removals and hostile stacks: with none registered, every
             // `iret` to guest-user mode must be refused.
@@ -919,9 +942,24 @@ fn invalid(rng: &mut Rng, t: &Targets) -> Pointer {
 }
 
 fn start_info(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
-    const SIZE: u64 = core::mem::size_of::<shared_abi::start_info::StartInfo>() as u64;
-    let short = pick!(rng, [0, 1, SIZE - 1, rng.below(SIZE)]);
-    let long = pick!(rng, [SIZE, SIZE + 1, 4096, u64::MAX, rng.next_u64() | SIZE]);
+    use shared_abi::start_info::StartInfo;
+    const SIZE: u64 = core::mem::size_of::<StartInfo>() as u64;
+    // The struct before ABI 1.9: still accepted, and then all that is written.
+    const MIN: u64 = StartInfo::MIN_LEN as u64;
+    let short = pick!(rng, [0, 1, MIN - 1, rng.below(MIN)]);
+    let long = pick!(
+        rng,
+        [
+            MIN,
+            MIN + 1,
+            SIZE - 1,
+            SIZE,
+            SIZE + 1,
+            4096,
+            u64::MAX,
+            rng.next_u64() | SIZE
+        ]
+    );
     let mut untouched = None;
     let (addr, len) = match rng.below(6) {
         // Hostile pointers, any length.
@@ -940,7 +978,7 @@ fn start_info(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
             let addr = t.physmap + table + rng.below(4096);
             (Pointer::invalid(addr), short)
         }
-        // The scratch buffer: written when all 128 bytes fit.
+        // The scratch buffer: written when the bytes asked for fit.
         _ => {
             let pointer = scratch(rng, t);
             (pointer, pick!(rng, [short, long, long, long]))
@@ -948,12 +986,13 @@ fn start_info(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
     };
     args[0] = addr.addr;
     args[1] = len;
-    let expect = if len < SIZE {
+    let written = len.min(SIZE);
+    let expect = if len < MIN {
         Expect::Status(Status::BufferTooSmall)
     } else {
-        addr.refusal(SIZE).unwrap_or(Expect::Value(SIZE))
+        addr.refusal(written).unwrap_or(Expect::Value(written))
     };
-    if expect != Expect::Value(SIZE) {
+    if expect != Expect::Value(written) {
         // A refused write leaves every byte as it was.
         untouched = Some((t.scratch, t.scratch + t.scratch_len));
     }

@@ -19,10 +19,13 @@ mod memory;
 #[cfg(target_os = "none")]
 pub mod paging;
 #[cfg(target_os = "none")]
+pub mod restart;
+#[cfg(target_os = "none")]
 pub mod table;
 #[cfg(target_os = "none")]
 pub mod trap_delivery;
 pub mod undeliverable;
+pub mod watchdog;
 
 #[cfg(target_os = "none")]
 pub use create::{Placement, create};

@@ -31,7 +31,9 @@ use super::counters::Counters;
 use super::memory::DomainMemory;
 use super::paging::DomainShadow;
 use super::privilege::Privilege;
+use super::restart::Recipe;
 use super::vcpu::Vcpu;
+use super::watchdog::Watchdog;
 use crate::console::{self, DomainConsole};
 use crate::devices::block::DomainDisk;
 use crate::emulate::Emulation;
@@ -84,6 +86,11 @@ pub struct Domain {
     callback: u64,
     /// The one-shot timer's deadline, as a TSC value.
     timer_deadline: Option<u64>,
+    /// The armed watchdog.
+    watchdog: Option<Watchdog>,
+    /// How to build the domain again if the hypervisor stops it (`None`:
+    /// not restartable).
+    recipe: Option<Recipe>,
     /// TSC when the domain was created: virtual time 0.
     start_tsc: u64,
     /// Event-channel ports.
@@ -130,6 +137,8 @@ impl Domain {
             shared_info: None,
             callback: 0,
             timer_deadline: None,
+            watchdog: None,
+            recipe: None,
             start_tsc: crate::time::now(),
             ports: PortTable::default(),
             grants: GrantTable::default(),
@@ -308,12 +317,6 @@ impl Domain {
         };
     }
 
-    /// The armed timer's deadline, as a TSC value.
-    #[inline]
-    pub fn timer_deadline(&self) -> Option<u64> {
-        self.timer_deadline
-    }
-
     /// Whether the timer is due at TSC `now`; a due timer is disarmed.
     #[inline]
     pub fn take_due_timer(&mut self, now: u64) -> bool {
@@ -322,6 +325,49 @@ impl Domain {
             self.timer_deadline = None;
         }
         due
+    }
+
+    /// Arms the watchdog for `timeout_ns` of virtual time from now (0
+    /// disarms); `INVALID_ARGUMENT` outside the accepted range.
+    pub fn set_watchdog(&mut self, timeout_ns: u64) -> Result<(), shared_abi::Status> {
+        self.watchdog = Watchdog::arm(timeout_ns, crate::time::now(), crate::time::ns_to_tsc)?;
+        Ok(())
+    }
+
+    /// The watchdog, if one is armed and its deadline has passed at TSC
+    /// `now` (it is then disarmed).
+    pub fn take_expired_watchdog(&mut self, now: u64) -> Option<Watchdog> {
+        let expired = self.watchdog.filter(|watchdog| watchdog.expired(now));
+        if expired.is_some() {
+            self.watchdog = None;
+        }
+        expired
+    }
+
+    /// The earliest TSC at which the hypervisor must look at the domain:
+    /// its timer or its watchdog.
+    #[inline]
+    pub fn next_deadline(&self) -> Option<u64> {
+        let watchdog = self.watchdog.map(|watchdog| watchdog.deadline());
+        match (self.timer_deadline, watchdog) {
+            (Some(timer), Some(watchdog)) => Some(timer.min(watchdog)),
+            (timer, watchdog) => timer.or(watchdog),
+        }
+    }
+
+    /// How to build the domain again, if it is restartable.
+    pub fn recipe(&self) -> Option<Recipe> {
+        self.recipe
+    }
+
+    /// Makes the domain restartable from `recipe`.
+    pub fn set_recipe(&mut self, recipe: Recipe) {
+        self.recipe = Some(recipe);
+    }
+
+    /// Restarts before this run of the domain.
+    pub fn restarts(&self) -> u32 {
+        self.recipe.map_or(0, |recipe| recipe.restarts())
     }
 
     /// Event-channel ports.
@@ -451,6 +497,7 @@ impl Domain {
         self.console.device = None;
         self.disk.queue = None;
         self.shared_info = None;
+        self.watchdog = None;
         self.state = state;
         self.held = false;
         if let Some(shadow) = self.shadow.take() {

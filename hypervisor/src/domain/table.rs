@@ -4,7 +4,8 @@
 //! never contended; it exists to make the shared state explicit.
 //!
 //! Domains are only added (in creation order, identifier = index + 1) and
-//! never removed: an ended one stays for the final report.
+//! never removed: an ended one stays for the final report, unless it is
+//! restarted, when its next run takes its place (same identifier).
 
 use alloc::vec::Vec;
 use spin::Mutex;
@@ -60,6 +61,14 @@ impl DomainTable {
         self.domains.push(domain);
     }
 
+    /// Puts `next`, the next run of the ended domain at `index` (same
+    /// identifier), in its place.
+    pub fn replace(&mut self, index: usize, next: Domain) {
+        let old = &self.domains[index];
+        assert!(!old.is_alive() && old.id() == next.id());
+        self.domains[index] = next;
+    }
+
     /// Counts an image rejected before a domain existed.
     pub fn reject(&mut self) {
         self.rejected += 1;
@@ -68,6 +77,11 @@ impl DomainTable {
     /// Images rejected before a domain existed.
     pub fn rejected(&self) -> usize {
         self.rejected
+    }
+
+    /// How many domains were created.
+    pub fn len(&self) -> usize {
+        self.domains.len()
     }
 
     /// Whether no domain was ever created.

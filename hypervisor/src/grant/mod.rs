@@ -9,8 +9,9 @@
 //! calls are in `hypercall/grant.rs`; what a mapping does to the domains'
 //! memory and when a domain ends is here, where the whole domain table is
 //! at hand: a grant never outlives either side. When a domain ends
-//! ([`release`]), its own mappings are dropped (so its granters may end
-//! their grants) and every mapping other domains hold of its pages is
+//! ([`release`]), its own mappings are dropped, every grant other domains
+//! gave it ends (a restarted domain, with the same identifier, starts
+//! with none), and every mapping other domains hold of its pages is
 //! revoked, before its frames are freed: the window slot is emptied and
 //! the grantee's shadow translations of it dropped, so its next access
 //! faults.
@@ -49,6 +50,9 @@ mod live {
     pub fn release(table: &mut DomainTable, id: u32) {
         for slot in 0..MAPS_MAX {
             unmap_slot(table, id, slot);
+        }
+        for granter in table.live_mut() {
+            granter.grants_mut().end_all_to(id);
         }
         // Every mapping of its pages is counted in its table.
         if !table.domain(id).is_some_and(|d| d.grants().any_mapped()) {

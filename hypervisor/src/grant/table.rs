@@ -134,6 +134,25 @@ impl GrantTable {
         }
     }
 
+    /// Ends every grant to `grantee`, which has ended (its mappings are
+    /// gone already): a grant never outlives either side, so a domain
+    /// later given the same identifier (a restart) cannot use them.
+    /// Returns how many ended.
+    pub fn end_all_to(&mut self, grantee: u32) -> usize {
+        let mut ended = 0;
+        for slot in &mut self.slots {
+            if slot
+                .grant
+                .is_some_and(|grant| grant.grantee == grantee && grant.maps == 0)
+            {
+                slot.grant = None;
+                slot.generation += 1;
+                ended += 1;
+            }
+        }
+        ended
+    }
+
     /// Whether another domain has one of these grants mapped now.
     pub fn any_mapped(&self) -> bool {
         self.slots
@@ -187,6 +206,24 @@ mod tests {
         assert_eq!(table.check(old, BACK, false), Err(Status::Denied));
         assert_eq!(table.end(old), Err(Status::InvalidArgument));
         assert_eq!(table.check(new, BACK, true).map(|g| g.frame()), Ok(20));
+    }
+
+    #[test]
+    fn grants_to_an_ended_domain_end_with_it() {
+        let mut table = GrantTable::default();
+        let to_back = table.grant(BACK, 10, true).unwrap();
+        let to_third = table.grant(THIRD, 11, true).unwrap();
+        let again = table.grant(BACK, 12, false).unwrap();
+        assert_eq!(table.end_all_to(BACK), 2);
+        // A domain that later has BACK's identifier (a restart) gets nothing.
+        assert_eq!(table.check(to_back, BACK, false), Err(Status::Denied));
+        assert_eq!(table.check(again, BACK, false), Err(Status::Denied));
+        assert_eq!(table.end(to_back), Err(Status::InvalidArgument));
+        assert_eq!(
+            table.check(to_third, THIRD, true).map(|g| g.frame()),
+            Ok(11)
+        );
+        assert_eq!(table.grant(BACK, 13, true), Ok(GrantRef::new(0, 2)));
     }
 
     #[test]

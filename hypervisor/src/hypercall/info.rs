@@ -14,22 +14,25 @@ pub(super) fn abi_version(_: &mut DomainTable, _: AbiVersion) -> Result<u32, Sta
     Ok(shared_abi::ABI_VERSION)
 }
 
-/// Writes the domain's [`StartInfo`] to guest `ptr`; `len` must be at
-/// least its size. Returns the number of bytes written.
+/// Writes the domain's [`StartInfo`] to guest `ptr`: all of it, or its
+/// first [`StartInfo::MIN_LEN`] bytes for a buffer that holds only those
+/// (guests built before `restarts` existed); a shorter `len` is refused.
+/// Returns the number of bytes written.
 pub(super) fn start_info(
     domain: &mut Domain,
     request::StartInfo { ptr, len }: request::StartInfo,
 ) -> Result<u64, Status> {
-    let size = core::mem::size_of::<StartInfo>() as u64;
-    if len < size {
+    if len < StartInfo::MIN_LEN as u64 {
         return Err(Status::BufferTooSmall);
     }
+    let size = len.min(core::mem::size_of::<StartInfo>() as u64);
     let mut info = StartInfo::zeroed();
     info.abi_version = shared_abi::ABI_VERSION;
     info.domain_id = domain.id();
     info.memory_bytes = domain.memory_bytes();
     fill_padded(&mut info.name, domain.name());
     fill_padded(&mut info.args, domain.args());
-    domain.write_guest(GuestVirtAddr(ptr), info.as_bytes())?;
+    info.restarts = domain.restarts();
+    domain.write_guest(GuestVirtAddr(ptr), &info.as_bytes()[..size as usize])?;
     Ok(size)
 }

@@ -6,7 +6,7 @@
 //! This file is the table and the dispatch; each family of calls has one
 //! handler file: `info` (abi_version, start_info), `console`
 //! (console_write, console_attach), `sched` (yield, shutdown, set_timer,
-//! block), `mmu`, `trap` (set_trap_handler, iret), `event` (the shared
+//! block, watchdog), `mmu`, `trap` (set_trap_handler, iret), `event` (the shared
 //! page, the upcall entry, ports, domain_lookup), `block` (block_info,
 //! block_queue_setup), `multicall`, `grant` (the grant tables) and
 //! `driver` (the driver domain's irq_bind, irq_done, pci_config_read,
@@ -118,7 +118,7 @@ macro_rules! fast_calls {
 
 /// The handler of `call` if it is a [`FastCall`].
 pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
-    let call: FastCall = fast_calls! { call, slow: Yield | Shutdown | Iret | SetTimer | Block;
+    let call: FastCall = fast_calls! { call, slow: Yield | Shutdown | Iret | SetTimer | Block | Watchdog;
         AbiVersion => info::abi_version,
         ConsoleWrite => console::write,
         StartInfo => info::start_info,
@@ -202,6 +202,7 @@ fn run(table: &mut DomainTable, context: &mut TrapFrame) -> (u64, Outcome) {
         Hypercall::Shutdown => serve::<request::Shutdown, _>(table, &args, sched::shutdown),
         Hypercall::SetTimer => serve::<request::SetTimer, _>(table, &args, sched::set_timer),
         Hypercall::Block => serve::<request::Block, _>(table, &args, sched::block),
+        Hypercall::Watchdog => serve::<request::Watchdog, _>(table, &args, sched::watchdog),
         Hypercall::Iret => {
             let iret = request::Iret::from_args(&args);
             let result = trap::iret(table.caller(), iret, context);

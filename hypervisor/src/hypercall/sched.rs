@@ -1,9 +1,9 @@
 //! The calls that may change who runs: `yield()`, `shutdown(code)`,
-//! `set_timer(deadline_ns)` and `block()`. Each returns what the
-//! scheduler does next with its result.
+//! `set_timer(deadline_ns)`, `block()` and `watchdog(timeout_ns)`. Each
+//! returns what the scheduler does next with its result.
 
 use shared_abi::Status;
-use shared_abi::hypercall::request::{Block, SetTimer, Shutdown, Yield};
+use shared_abi::hypercall::request::{Block, SetTimer, Shutdown, Watchdog, Yield};
 
 use super::Outcome;
 use crate::domain::table::DomainTable;
@@ -42,4 +42,13 @@ pub(super) fn block(domain: &mut Domain, _: Block) -> Served {
     } else {
         (Ok(()), Outcome::Block)
     }
+}
+
+/// `watchdog(timeout_ns)`: the domain must call again within `timeout_ns`
+/// of virtual time or be stopped as hung (0 disarms). The hardware timer
+/// is re-armed for the new deadline.
+pub(super) fn watchdog(table: &mut DomainTable, Watchdog { timeout_ns }: Watchdog) -> Served {
+    let result = table.caller().set_watchdog(timeout_ns);
+    table.note_timer_change();
+    (result, Outcome::Resume)
 }

@@ -63,6 +63,7 @@ pub mod timer;
 pub mod trap;
 pub mod upcall;
 pub mod user;
+pub mod watchdog;
 
 pub use bootloader_api::BootInfo;
 pub use raw::{call, hypercall_number};

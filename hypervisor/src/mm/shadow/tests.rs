@@ -500,8 +500,9 @@ fn raw_leaf(shadow: &Shadow<FakeTables>, virt: u64) -> PageFlags {
 }
 const FOREIGN_MACHINE: u64 = 0x7_7000;
 
-#[test]
-fn a_read_only_foreign_frame_is_mapped_read_only_and_a_write_is_the_guests_fault() {
+/// Guest tables mapping 0x40_0000 (writable) to the foreign frame at
+/// [`FOREIGN_GPA`], and their root.
+fn world_with_a_foreign_page() -> (World, GuestPhysAddr) {
     let mut world = World::new();
     let root = world.new_root();
     world.map(
@@ -511,10 +512,23 @@ fn a_read_only_foreign_frame_is_mapped_read_only_and_a_write_is_the_guests_fault
         PageSize::Size4K,
         PageFlags::WRITABLE,
     );
-    let memory = WithForeign {
-        memory: &world.memory,
-        frame: GuestPhysAddr(FOREIGN_GPA).frame(),
-    };
+    (world, root)
+}
+
+impl World {
+    /// The world's memory with the frame at [`FOREIGN_GPA`] foreign.
+    fn with_foreign(&self) -> WithForeign<'_> {
+        WithForeign {
+            memory: &self.memory,
+            frame: GuestPhysAddr(FOREIGN_GPA).frame(),
+        }
+    }
+}
+
+#[test]
+fn a_read_only_foreign_frame_is_mapped_read_only_and_a_write_is_the_guests_fault() {
+    let (world, root) = world_with_a_foreign_page();
+    let memory = world.with_foreign();
     let p2m = |frame: GuestFrame| {
         (frame.start().as_u64() == FOREIGN_GPA).then(|| Backing::foreign(FOREIGN_MACHINE, false))
     };
@@ -539,19 +553,8 @@ fn a_read_only_foreign_frame_is_mapped_read_only_and_a_write_is_the_guests_fault
 
 #[test]
 fn a_writable_foreign_frame_takes_writes_and_device_frames_are_uncached() {
-    let mut world = World::new();
-    let root = world.new_root();
-    world.map(
-        root,
-        0x40_0000,
-        FOREIGN_GPA,
-        PageSize::Size4K,
-        PageFlags::WRITABLE,
-    );
-    let memory = WithForeign {
-        memory: &world.memory,
-        frame: GuestPhysAddr(FOREIGN_GPA).frame(),
-    };
+    let (world, root) = world_with_a_foreign_page();
+    let memory = world.with_foreign();
     let mut shadow = shadow(root, 32);
     let granted = |_: GuestFrame| Some(Backing::foreign(FOREIGN_MACHINE, true));
     shadow
@@ -590,10 +593,7 @@ fn frames_above_memory_are_refused_unless_foreign_and_never_as_large_pages() {
         PageSize::Size2M,
         PageFlags::WRITABLE,
     );
-    let memory = WithForeign {
-        memory: &world.memory,
-        frame: GuestPhysAddr(FOREIGN_GPA).frame(),
-    };
+    let memory = world.with_foreign();
     let anything = |_: GuestFrame| Some(Backing::foreign(FOREIGN_MACHINE, true));
     let mut shadow = shadow(root, 32);
     let reserved = error_code::USER | error_code::PRESENT | error_code::RESERVED;
