@@ -543,6 +543,7 @@ pub fn all() -> Vec<Scenario> {
             .line(" as reference 0x100")
             .exact("[back] pattern read through 0x8000000000, reply written, 64 bytes copied each way, unmapped")
             .exact("[front] reply and copy read back; grant ended")
+            .exact("[back] the ended grant is refused")
             .finishes("front")
             .finishes("back"),
         // Every misuse of a grant answers its status; a write through a

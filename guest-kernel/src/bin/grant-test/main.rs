@@ -128,7 +128,7 @@ fn ok<T>(what: &str, got: Result<T, Status>) -> T {
 }
 
 /// Yields until `done` holds.
-fn wait(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..PATIENCE {
         if done() {
             return;

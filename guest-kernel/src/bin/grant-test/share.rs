@@ -3,13 +3,13 @@
 
 use guest_kernel::memory::paging;
 use guest_kernel::memory::phys_to_virt;
-use guest_kernel::{check, hv, println};
+use guest_kernel::{check, hv, println, scenario};
 use shared_abi::Status;
 use shared_abi::grant::{GrantRef, WINDOW_BASE};
 
 use super::{
     COPIED, FLAG, MAPPED_VA, REPLY, expect, map_window, ok, pattern, patterned_page, read,
-    read_bytes, wait_for_grant, wait_for_text, write_bytes,
+    read_bytes, wait, wait_for_grant, wait_for_text, write_bytes,
 };
 
 /// Lends a patterned page read-write, waits for the grantee's reply (in
@@ -40,7 +40,8 @@ pub(crate) fn granter(grantee: u32) {
 }
 
 /// Maps the granter's first grant, reads its pattern, answers through the
-/// mapping and by copies, unmaps and raises the flag.
+/// mapping and by copies, unmaps, raises the flag and waits for the grant
+/// to end.
 pub(crate) fn grantee(granter: u32) {
     let reference = GrantRef::first(0);
     wait_for_grant(granter, reference);
@@ -90,4 +91,16 @@ pub(crate) fn grantee(granter: u32) {
         hv::grant::copy_to(granter, reference, FLAG as u64, b"DONE"),
     );
     println!("pattern read through {gpa:#x}, reply written, 64 bytes copied each way, unmapped");
+    // Stay until the granter has ended the grant (ending first would end
+    // the grant with this domain): then every copy is refused (and once
+    // the granter is gone too, it names no domain).
+    let mut byte = [0u8; 1];
+    wait("the granter's grant_end", || {
+        match hv::grant::copy_from(granter, reference, 0, &mut byte) {
+            Ok(()) => false,
+            Err(Status::Denied | Status::BadPort) => true,
+            Err(status) => scenario::fail(format_args!("grant_copy_from: {}", status.name())),
+        }
+    });
+    println!("the ended grant is refused");
 }
