@@ -672,6 +672,18 @@ pub fn all() -> Vec<Scenario> {
             .exact("[driver] irq_done(1): NOT_READY")
             .finishes("driver")
             .line("'hello' shut down with code 0"),
+        // A crashing driver domain is restarted, drives the disk again and
+        // finds what it wrote before the crash; a bystander runs on.
+        Scenario::new("driver-restart", HvExit::Success)
+            .driver("driver", "driver", "crash=once measure=no")
+            .guest("bystander", "worker", "lines=30")
+            .disk(16)
+            .exact("[driver] crashing with the pattern written (run 1)")
+            .stopped("driver", "invalid opcode")
+            .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
+            .exact("[driver] run 2: the pattern written before the restart read back at sector 64: ok")
+            .finishes("driver")
+            .finishes("bystander"),
     ];
     all.extend(crate::fs_scenarios::all());
     all.extend(crate::fs_write_scenarios::all());

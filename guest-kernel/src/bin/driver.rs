@@ -12,7 +12,9 @@
 //! sequentially in 64 KiB requests (write, then read, and checked), and
 //! 4 KiB requests at random places (reads, then writes), each printed as
 //! `direct ...: N KiB/s`. With `device=none` (no disk attached) it checks
-//! instead that every device call answers `NOT_READY`.
+//! instead that every device call answers `NOT_READY`. With `crash=once`
+//! the first run crashes once the pattern is written; the run the
+//! hypervisor restarts first checks that the pattern is on the disk.
 #![no_std]
 #![no_main]
 
@@ -67,7 +69,17 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         hv::driver::irq_bind(line),
         Status::AlreadyBound,
     );
+    if info.restarts > 0 {
+        pattern_survived(&mut disk, info.restarts);
+    }
     pattern(&mut disk);
+    if scenario::arg(info.args(), "crash") == Some("once") && info.restarts == 0 {
+        println!("crashing with the pattern written (run 1)");
+        // SAFETY: deliberately raises #UD with no handler for it: the
+        // hypervisor stops this domain and, a driver domain being
+        // restartable, boots it again.
+        unsafe { core::arch::asm!("ud2") };
+    }
     if scenario::arg(info.args(), "measure") != Some("no") {
         measure(&mut disk);
     }
@@ -215,6 +227,24 @@ fn pattern(disk: &mut Disk) {
     }
     check!(written == read, "the pattern read back differs");
     println!("pattern written and read back at sector {PATTERN_SECTOR}: ok");
+}
+
+/// After a restart: what the previous run wrote is on the disk.
+fn pattern_survived(disk: &mut Disk, restarts: u32) {
+    let expected = driver_domain::buffer(4096);
+    let read = driver_domain::buffer(4096);
+    fill(expected, PATTERN_SECTOR);
+    if let Err(e) = disk.read(PATTERN_SECTOR, read) {
+        scenario::fail(format_args!("reading the pattern after the restart: {e:?}"));
+    }
+    check!(
+        expected == read,
+        "the pattern written before the restart is gone"
+    );
+    println!(
+        "run {}: the pattern written before the restart read back at sector {PATTERN_SECTOR}: ok",
+        restarts + 1
+    );
 }
 
 /// KiB per second for `bytes` in `ns`.
