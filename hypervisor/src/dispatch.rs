@@ -358,7 +358,7 @@ fn restart(table: &mut DomainTable, index: usize) {
     let (id, restarts) = (stopped.id(), stopped.restarts());
     let name = alloc::string::String::from(stopped.name());
     let args = alloc::string::String::from(stopped.args());
-    match restart::verdict(stopped) {
+    match restart::verdict(stopped.recipe()) {
         Verdict::NotRestartable => {}
         Verdict::Exhausted => log::warn!(
             "domain {id} '{name}' stopped again after {restarts} restarts; not restarting it"

@@ -18,7 +18,6 @@ mod guest_access;
 mod memory;
 #[cfg(target_os = "none")]
 pub mod paging;
-#[cfg(target_os = "none")]
 pub mod restart;
 #[cfg(target_os = "none")]
 pub mod table;

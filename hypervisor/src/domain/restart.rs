@@ -13,8 +13,6 @@
 use shared_abi::bundle::MAX_RESTARTS;
 use shared_abi::emulation::Mode;
 
-use super::record::Domain;
-
 /// How a domain is built.
 #[derive(Clone, Copy, Debug)]
 pub struct Recipe {
@@ -92,14 +90,52 @@ pub enum Verdict {
     Again(Recipe),
 }
 
-/// Whether `stopped`, which the hypervisor stopped, runs again.
-pub fn verdict(stopped: &Domain) -> Verdict {
-    match stopped.recipe() {
+/// Whether a domain built from `recipe` (`None`: no recipe), which the
+/// hypervisor stopped, runs again.
+pub fn verdict(recipe: Option<Recipe>) -> Verdict {
+    match recipe {
         Some(recipe) if recipe.restartable && recipe.restarts >= MAX_RESTARTS => Verdict::Exhausted,
         Some(recipe) if recipe.restartable => Verdict::Again(Recipe {
             restarts: recipe.restarts + 1,
             ..recipe
         }),
         _ => Verdict::NotRestartable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipe(driver: bool, restart: bool) -> Recipe {
+        Recipe::new(b"", 1 << 20, Mode::Paravirtual, None, driver, restart)
+    }
+
+    #[test]
+    fn only_restartable_domains_run_again_and_at_most_three_times() {
+        assert!(matches!(verdict(None), Verdict::NotRestartable));
+        assert!(matches!(
+            verdict(Some(recipe(false, false))),
+            Verdict::NotRestartable
+        ));
+        let mut run = recipe(false, true);
+        for expected in 1..=MAX_RESTARTS {
+            match verdict(Some(run)) {
+                Verdict::Again(next) => {
+                    assert_eq!(next.restarts(), expected);
+                    run = next;
+                }
+                other => panic!("restart {expected}: {other:?}"),
+            }
+        }
+        assert!(matches!(verdict(Some(run)), Verdict::Exhausted));
+    }
+
+    #[test]
+    fn a_driver_domain_is_always_restartable() {
+        assert!(matches!(
+            verdict(Some(recipe(true, false))),
+            Verdict::Again(_)
+        ));
     }
 }
