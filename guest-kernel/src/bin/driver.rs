@@ -15,19 +15,25 @@
 //! instead that every device call answers `NOT_READY`. With `crash=once`
 //! the first run crashes once the pattern is written; the run the
 //! hypervisor restarts first checks that the pattern is on the disk.
+//!
+//! With `serve=block` it then serves the disk to frontends in other
+//! domains (`guest_kernel::driver_domain::backend`) instead of measuring,
+//! until `clients=N` frontends have connected and gone;
+//! in its first run, `crash_after=N` crashes it once it has taken N
+//! requests and `hang_after=N` makes it hang (its watchdog unfed) there.
 #![no_std]
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
-use guest_kernel::driver_domain::{self, Disk, SECTOR, hal};
+use guest_kernel::driver_domain::{self, Disk, SECTOR, backend, hal};
 use guest_kernel::{check, hv, interrupts, port_io, println, scenario};
 use shared_abi::Status;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
-/// Pages of the DMA pool: the queue, a request header and response, and
-/// two 64 KiB buffers.
-const POOL_PAGES: u64 = 64;
+/// Pages of the DMA pool: the queue, a request header and response, two
+/// 64 KiB buffers, and the backend's bounce buffers.
+const POOL_PAGES: u64 = 128;
 /// COM1's scratch register.
 const COM1_SCRATCH: u16 = 0x3ff;
 /// Bytes of a sequential request.
@@ -42,7 +48,10 @@ const PATTERN_SECTOR: u64 = 64;
 const SEQUENTIAL_SECTOR: u64 = 2048;
 
 fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::init_interrupts(boot_info);
+    scenario::init_memory(boot_info, Some(backend::on_fault));
+    if let Err(status) = interrupts::init() {
+        scenario::fail(format_args!("interrupts::init: {}", status.name()));
+    }
     interrupts::enable();
     check!(hal::init(POOL_PAGES), "no contiguous DMA pool");
     if let Err(status) = port_io::init() {
@@ -80,9 +89,32 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         // restartable, boots it again.
         unsafe { core::arch::asm!("ud2") };
     }
+    if scenario::arg(info.args(), "serve") == Some("block") {
+        serve(disk, info.args(), info.restarts);
+    }
     if scenario::arg(info.args(), "measure") != Some("no") {
         measure(&mut disk);
     }
+    scenario::done()
+}
+
+/// Serves the disk to frontends until `clients=N` have come and gone.
+fn serve(disk: Disk, args: &str, restarts: u32) -> ! {
+    let first_run = |key| {
+        scenario::arg(args, key)
+            .filter(|_| restarts == 0)
+            .and_then(|n| n.parse().ok())
+    };
+    let options = backend::Options {
+        crash_after: first_run("crash_after"),
+        hang_after: first_run("hang_after"),
+        clients: scenario::arg(args, "clients").and_then(|n| n.parse().ok()),
+    };
+    let backend = backend::Backend::new(disk, options)
+        .unwrap_or_else(|s| scenario::fail(format_args!("backend: {}", s.name())));
+    println!("serving the block backend (run {})", restarts + 1);
+    backend.serve();
+    println!("every frontend has gone");
     scenario::done()
 }
 
