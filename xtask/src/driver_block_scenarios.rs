@@ -33,5 +33,90 @@ pub fn all() -> Vec<Scenario> {
             .finishes("blk2")
             .finishes("bystander")
             .finishes("driver"),
+        Scenario::new("driver-block-fs", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=1")
+            .guest("alpha", "guest-kernel", "")
+            .ext2_disk()
+            .input(b"\x012ls\nls /docs\ncat /hello.txt\nsum /docs/numbers.txt\ncat /missing\n")
+            .exact("[driver] frontend 2 connected: 8192 sectors at sector 8192")
+            .exact("[alpha] disk: 8192 sectors, ext2 filesystem mounted")
+            .exact("[alpha] docs/")
+            .exact("[alpha] hello.txt")
+            .exact("[alpha] numbers.txt")
+            .exact("[alpha] Hello from the guest's disk!")
+            .exact("[alpha] /missing: file not found")
+            .check(crate::log_checks::checksum_matches_the_repository_file)
+            .line("'alpha' shut down with code 0")
+            .finishes("driver"),
+        Scenario::new("driver-block-hostile", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=2")
+            .guest("hostile", "blockfront", "mode=hostile")
+            .guest("good", "block-test", "")
+            .disk(16)
+            .exact("[hostile] corrupted the ring: request producer far ahead")
+            .exact("[driver] frontend 2 disconnected: the request producer moved further than the ring holds")
+            .exact("[hostile] corrupted the ring: forged grant reference")
+            .exact("[hostile] corrupted the ring: stale grant reference")
+            .exact("[driver] frontend 2 disconnected: a grant reference that does not work")
+            .exact("[hostile] corrupted the ring: sectors outside the region")
+            .exact("[driver] frontend 2 disconnected: a sector range outside its region")
+            .exact("[hostile] corrupted the ring: unknown operation")
+            .exact("[driver] frontend 2 disconnected: an unknown operation")
+            .exact("[hostile] corrupted the ring: segment past its page")
+            .exact("[driver] frontend 2 disconnected: a segment past its page")
+            .exact("[hostile] every corruption refused; still running")
+            .exact("[good] first and last sectors written, flushed and read back")
+            .forbid("frontend 3 disconnected")
+            .check(two_reference_refusals)
+            .finishes("good")
+            .finishes("hostile")
+            .finishes("driver"),
+        Scenario::new("driver-crash-mid-io", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=2 crash_after=24")
+            .guest("fe1", "blockfront", "")
+            .guest("fe2", "blockfront", "")
+            .guest("bystander", "worker", "lines=200")
+            .disk(16)
+            .exact("[driver] crashing with requests in flight")
+            .stopped("driver", "invalid opcode")
+            .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
+            .exact("[driver] serving the block backend (run 2)")
+            .line("[fe1] reconnected; every request completed or failed within the timeout")
+            .line("[fe2] reconnected; every request completed or failed within the timeout")
+            .exact("[fe1] the pattern flushed before the restart read back intact")
+            .exact("[fe2] the pattern flushed before the restart read back intact")
+            .finishes("fe1")
+            .finishes("fe2")
+            .finishes("bystander")
+            .finishes("driver"),
+        Scenario::new("driver-hang-mid-io", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=2 hang_after=24")
+            .guest("fe1", "blockfront", "")
+            .guest("fe2", "blockfront", "")
+            .guest("bystander", "worker", "lines=200")
+            .disk(16)
+            .exact("[driver] hanging with requests in flight")
+            .line("[fe1] reconnected; every request completed or failed within the timeout")
+            .line("[fe2] reconnected; every request completed or failed within the timeout")
+            .exact("hv: warning: domain 1 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)")
+            .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
+            .exact("[driver] serving the block backend (run 2)")
+            .exact("[fe1] the pattern flushed before the restart read back intact")
+            .exact("[fe2] the pattern flushed before the restart read back intact")
+            .finishes("fe1")
+            .finishes("fe2")
+            .finishes("bystander")
+            .finishes("driver"),
     ]
+}
+
+/// The forged and the stale reference are each refused.
+fn two_reference_refusals(output: &str) -> Result<(), String> {
+    let count = output
+        .matches("frontend 2 disconnected: a grant reference that does not work")
+        .count();
+    match count {
+        2 => Ok(()),
+        n => Err(format!("{n} reference refusals, expected 2")),
+    }
 }

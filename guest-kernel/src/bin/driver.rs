@@ -18,7 +18,7 @@
 //!
 //! With `serve=block` it then serves the disk to frontends in other
 //! domains (`guest_kernel::driver_domain::backend`) instead of measuring,
-//! until `clients=N` frontends have connected and gone;
+//! until `clients=N` frontend domains have connected and ended;
 //! in its first run, `crash_after=N` crashes it once it has taken N
 //! requests and `hang_after=N` makes it hang (its watchdog unfed) there.
 #![no_std]
@@ -98,7 +98,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::done()
 }
 
-/// Serves the disk to frontends until `clients=N` have come and gone.
+/// Serves the disk to frontends until `clients=N` have come and ended.
 fn serve(disk: Disk, args: &str, restarts: u32) -> ! {
     let first_run = |key| {
         scenario::arg(args, key)

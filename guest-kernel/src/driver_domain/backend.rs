@@ -125,8 +125,8 @@ pub struct Options {
     pub crash_after: Option<u64>,
     /// Stop feeding the watchdog (and spin) after this many requests.
     pub hang_after: Option<u64>,
-    /// Return from [`Backend::serve`] once this many frontends have
-    /// connected and every one has gone (its domain ended).
+    /// Return from [`Backend::serve`] once this many frontend domains
+    /// have connected and every one has ended.
     pub clients: Option<usize>,
 }
 
@@ -136,8 +136,8 @@ pub struct Backend {
     frontends: Vec<Frontend>,
     tags: Vec<Tag>,
     taken: u64,
-    /// Frontends that connected.
-    connections: usize,
+    /// The domains that connected as frontends.
+    seen: Vec<u32>,
     options: Options,
 }
 
@@ -166,7 +166,7 @@ impl Backend {
             frontends: Vec::new(),
             tags,
             taken: 0,
-            connections: 0,
+            seen: Vec::new(),
             options,
         })
     }
@@ -183,7 +183,10 @@ impl Backend {
             self.forget_ended();
             let idle = self.tags.iter().all(|t| t.busy.is_none())
                 && self.frontends.iter().all(|f| !f.live);
-            if idle && self.options.clients.is_some_and(|n| self.connections >= n) {
+            if idle
+                && self.options.clients.is_some_and(|n| self.seen.len() >= n)
+                && self.all_ended()
+            {
                 watchdog::disarm();
                 return;
             }
@@ -273,7 +276,9 @@ impl Backend {
             "frontend {} connected: {} sectors at sector {}",
             c.frontend, c.sectors, c.first_sector
         );
-        self.connections += 1;
+        if !self.seen.contains(&c.frontend) {
+            self.seen.push(c.frontend);
+        }
         self.frontends.push(Frontend {
             id: c.frontend,
             window,
@@ -300,6 +305,18 @@ impl Backend {
         let _ = grant::unmap(frontend.window);
         // Its requests still on the device finish unanswered: `complete`
         // finds the frontend no longer live.
+    }
+
+    /// Whether every domain that connected has ended (a port can no
+    /// longer be allocated for it).
+    fn all_ended(&self) -> bool {
+        self.seen.iter().all(|&id| match events::alloc_unbound(id) {
+            Ok(port) => {
+                let _ = events::close(port);
+                false
+            }
+            Err(_) => true,
+        })
     }
 
     /// Whether frontend `index`'s domain ended (its port is no longer

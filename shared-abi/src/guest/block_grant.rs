@@ -33,6 +33,15 @@ const DISCONNECTED: u32 = u32::MAX;
 /// Status recorded for a request that timed out.
 const TIMED_OUT: u32 = u32::MAX - 1;
 
+/// Connections made to a backend so far.
+static CONNECTIONS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// How many times this frontend has connected to a block backend (the
+/// first connection and every reconnection).
+pub fn connections() -> u32 {
+    CONNECTIONS.load(Ordering::SeqCst)
+}
+
 /// Set by the `Virq::Backend` handler: the backend changed.
 static CHANGED: AtomicBool = AtomicBool::new(false);
 
@@ -111,6 +120,7 @@ impl Front {
         }
         self.backend = backend;
         self.connected = Some((reference, port));
+        CONNECTIONS.fetch_add(1, Ordering::SeqCst);
         self.producer = 0;
         self.consumed = 0;
         Ok(())
@@ -319,7 +329,8 @@ pub(super) fn submit(
 /// [`BlockError::Disconnected`].
 pub(super) fn wait(ticket: Ticket) -> Result<(), BlockError> {
     let front = front()?;
-    let deadline = front.lock().slots.get(ticket.0).map_or(0, |s| s.deadline);
+    let deadline =
+        interrupts::without(|| front.lock().slots.get(ticket.0).map_or(0, |s| s.deadline));
     let done = || {
         let mut f = front.lock();
         f.follow_backend();
