@@ -49,6 +49,9 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     if scenario::arg(info.args(), "mode") == Some("hostile") {
         hostile::run();
     }
+    if scenario::arg(info.args(), "mode") == Some("bench") {
+        bench(sectors);
+    }
     let seed = info.domain_id as u8;
     let (pattern_phys, pattern) = frame();
     fill(pattern, seed);
@@ -115,6 +118,60 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     );
     let _ = sectors;
     println!("the pattern flushed before the restart read back intact");
+    scenario::done()
+}
+
+/// Bytes of a sequential request through the backend (its largest).
+const SEQUENTIAL_REQUEST: u32 = 32 * 1024;
+/// Bytes read sequentially.
+const SEQUENTIAL_BYTES: u64 = 1024 * 1024;
+/// Random 4 KiB reads.
+const RANDOM_REQUESTS: u64 = 64;
+
+/// `mode=bench`: the driver domain's direct workloads through the backend
+/// (sequential reads of 1 MiB, one request at a time, and random 4 KiB
+/// reads), as bench lines.
+fn bench(sectors: u64) -> ! {
+    let pages = (SEQUENTIAL_REQUEST / BYTES) as u64;
+    // Fresh frames come from a bump allocator: consecutive ones are
+    // contiguous (checked).
+    let first = frames::allocate().unwrap_or_else(|| scenario::fail(format_args!("no frame")));
+    for page in 1..pages {
+        let next = frames::allocate();
+        check!(next == Some(first + page * 4096), "frames not contiguous");
+    }
+    let requests = SEQUENTIAL_BYTES / u64::from(SEQUENTIAL_REQUEST);
+    let per_request = u64::from(SEQUENTIAL_REQUEST) / 512;
+    for request in 0..requests {
+        check!(
+            block::write(request * per_request, first, SEQUENTIAL_REQUEST).is_ok(),
+            "sequential write"
+        );
+    }
+    let start = interrupts::now_ns();
+    for request in 0..requests {
+        check!(
+            block::read(request * per_request, first, SEQUENTIAL_REQUEST).is_ok(),
+            "sequential read"
+        );
+    }
+    let ns = interrupts::now_ns() - start;
+    println!(
+        "bench block_backend_seq_mb_per_s {} {requests}",
+        SEQUENTIAL_BYTES * 1000 / ns.max(1)
+    );
+    let mut seed = 0x2545_f491u64;
+    let start = interrupts::now_ns();
+    for _ in 0..RANDOM_REQUESTS {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let sector = (seed >> 33) % (sectors / 8) * 8;
+        check!(block::read(sector, first, BYTES).is_ok(), "random read");
+    }
+    let ns = interrupts::now_ns() - start;
+    println!(
+        "bench block_backend_rand_iops {} {RANDOM_REQUESTS}",
+        RANDOM_REQUESTS * 1_000_000_000 / ns.max(1)
+    );
     scenario::done()
 }
 

@@ -11,13 +11,15 @@
 //! unless `measure=no`, the direct throughput is measured: 1 MiB
 //! sequentially in 64 KiB requests (write, then read, and checked), and
 //! 4 KiB requests at random places (reads, then writes), each printed as
-//! `direct ...: N KiB/s`. With `device=none` (no disk attached) it checks
+//! `direct ...: N KiB/s`, and the reads as bench lines
+//! (`bench block_driver_direct_seq_mb_per_s`,
+//! `bench block_driver_direct_rand_iops`). With `device=none` (no disk attached) it checks
 //! instead that every device call answers `NOT_READY`. With `crash=once`
 //! the first run crashes once the pattern is written; the run the
 //! hypervisor restarts first checks that the pattern is on the disk.
 //!
 //! With `serve=block` it then serves the disk to frontends in other
-//! domains (`guest_kernel::driver_domain::backend`) instead of measuring,
+//! domains (`guest_kernel::driver_domain::backend`) once measured,
 //! until `clients=N` frontend domains have connected and ended;
 //! in its first run, `crash_after=N` crashes it once it has taken N
 //! requests and `hang_after=N` makes it hang (its watchdog unfed) there.
@@ -89,11 +91,11 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         // restartable, boots it again.
         unsafe { core::arch::asm!("ud2") };
     }
-    if scenario::arg(info.args(), "serve") == Some("block") {
-        serve(disk, info.args(), info.restarts);
-    }
     if scenario::arg(info.args(), "measure") != Some("no") {
         measure(&mut disk);
+    }
+    if scenario::arg(info.args(), "serve") == Some("block") {
+        serve(disk, info.args(), info.restarts);
     }
     scenario::done()
 }
@@ -319,6 +321,11 @@ fn measure(disk: &mut Disk) {
         "direct sequential read: {} KiB/s",
         rate(SEQUENTIAL_BYTES, ns)
     );
+    println!(
+        "bench block_driver_direct_seq_mb_per_s {} {}",
+        SEQUENTIAL_BYTES * 1000 / ns.max(1),
+        requests
+    );
     let region = disk.sectors().min(1 << 16) / 8;
     let page = &mut buffer[..4096];
     let mut seed = 0x2545_f491u64;
@@ -336,6 +343,10 @@ fn measure(disk: &mut Disk) {
     println!(
         "direct random 4 KiB read: {} KiB/s",
         rate(RANDOM_REQUESTS * 4096, ns)
+    );
+    println!(
+        "bench block_driver_direct_rand_iops {} {RANDOM_REQUESTS}",
+        RANDOM_REQUESTS * 1_000_000_000 / ns.max(1)
     );
     let start = interrupts::now_ns();
     for _ in 0..RANDOM_REQUESTS {
