@@ -224,7 +224,7 @@ fn driver_figures(
     let guests = [
         GuestSpec {
             name: "driver".into(),
-            args: "serve=block clients=1".into(),
+            args: "serve=block measure=yes clients=1".into(),
             image: artifacts.read_guest("driver")?.into(),
             extras: shared_abi::bundle::EntryExtras {
                 driver: true,

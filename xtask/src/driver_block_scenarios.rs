@@ -12,7 +12,7 @@ use crate::scenario::Scenario;
 pub fn all() -> Vec<Scenario> {
     vec![
         Scenario::new("driver-block", HvExit::Success)
-            .driver("driver", "driver", "measure=no serve=block clients=2")
+            .driver("driver", "driver", "serve=block clients=2")
             .guest("blk1", "block-test", "")
             .guest("blk2", "block-test", "")
             .guest("bystander", "worker", "lines=30")
@@ -34,7 +34,7 @@ pub fn all() -> Vec<Scenario> {
             .finishes("bystander")
             .finishes("driver"),
         Scenario::new("driver-block-fs", HvExit::Success)
-            .driver("driver", "driver", "measure=no serve=block clients=1")
+            .driver("driver", "driver", "serve=block clients=1")
             .guest("alpha", "guest-kernel", "")
             .ext2_disk()
             .input(b"\x012ls\nls /docs\ncat /hello.txt\nsum /docs/numbers.txt\ncat /missing\n")
@@ -49,7 +49,7 @@ pub fn all() -> Vec<Scenario> {
             .line("'alpha' shut down with code 0")
             .finishes("driver"),
         Scenario::new("driver-block-hostile", HvExit::Success)
-            .driver("driver", "driver", "measure=no serve=block clients=2")
+            .driver("driver", "driver", "serve=block clients=2")
             .guest("hostile", "blockfront", "mode=hostile")
             .guest("good", "block-test", "")
             .disk(16)
@@ -72,7 +72,7 @@ pub fn all() -> Vec<Scenario> {
             .finishes("hostile")
             .finishes("driver"),
         Scenario::new("driver-crash-mid-io", HvExit::Success)
-            .driver("driver", "driver", "measure=no serve=block clients=2 crash_after=24")
+            .driver("driver", "driver", "serve=block clients=2 crash_after=24")
             .guest("fe1", "blockfront", "")
             .guest("fe2", "blockfront", "")
             .guest("bystander", "worker", "lines=200")
@@ -90,7 +90,7 @@ pub fn all() -> Vec<Scenario> {
             .finishes("bystander")
             .finishes("driver"),
         Scenario::new("driver-hang-mid-io", HvExit::Success)
-            .driver("driver", "driver", "measure=no serve=block clients=2 hang_after=24")
+            .driver("driver", "driver", "serve=block clients=2 hang_after=24")
             .guest("fe1", "blockfront", "")
             .guest("fe2", "blockfront", "")
             .guest("bystander", "worker", "lines=200")

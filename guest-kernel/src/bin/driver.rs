@@ -18,9 +18,11 @@
 //! the first run crashes once the pattern is written; the run the
 //! hypervisor restarts first checks that the pattern is on the disk.
 //!
-//! With `serve=block` it then serves the disk to frontends in other
-//! domains (`guest_kernel::driver_domain::backend`) once measured,
-//! until `clients=N` frontend domains have connected and ended;
+//! With `serve=block` it writes no pattern and serves the disk to
+//! frontends in other domains (`guest_kernel::driver_domain::backend`),
+//! after measuring only with `measure=yes` (the measurement writes over
+//! the frontends' regions), until `clients=N` frontend domains have
+//! connected and ended;
 //! in its first run, `crash_after=N` crashes it once it has taken N
 //! requests and `hang_after=N` makes it hang (its watchdog unfed) there.
 #![no_std]
@@ -80,10 +82,15 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         hv::driver::irq_bind(line),
         Status::AlreadyBound,
     );
-    if info.restarts > 0 {
-        pattern_survived(&mut disk, info.restarts);
+    // Serving, the disk is the frontends': no pattern, and no measuring
+    // (which writes all over it) unless `measure=yes`.
+    let serving = scenario::arg(info.args(), "serve") == Some("block");
+    if !serving {
+        if info.restarts > 0 {
+            pattern_survived(&mut disk, info.restarts);
+        }
+        pattern(&mut disk);
     }
-    pattern(&mut disk);
     if scenario::arg(info.args(), "crash") == Some("once") && info.restarts == 0 {
         println!("crashing with the pattern written (run 1)");
         // SAFETY: deliberately raises #UD with no handler for it: the
@@ -91,10 +98,11 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         // restartable, boots it again.
         unsafe { core::arch::asm!("ud2") };
     }
-    if scenario::arg(info.args(), "measure") != Some("no") {
-        measure(&mut disk);
+    let measure = scenario::arg(info.args(), "measure");
+    if (serving && measure == Some("yes")) || (!serving && measure != Some("no")) {
+        measure_disk(&mut disk);
     }
-    if scenario::arg(info.args(), "serve") == Some("block") {
+    if serving {
         serve(disk, info.args(), info.restarts);
     }
     scenario::done()
@@ -286,7 +294,7 @@ fn rate(bytes: u64, ns: u64) -> u64 {
     (bytes as u128 * 1_000_000_000 / 1024 / u128::from(ns.max(1))) as u64
 }
 
-fn measure(disk: &mut Disk) {
+fn measure_disk(disk: &mut Disk) {
     let buffer = driver_domain::buffer(SEQUENTIAL_REQUEST);
     let sectors_per_request = (SEQUENTIAL_REQUEST / SECTOR) as u64;
     let requests = SEQUENTIAL_BYTES / SEQUENTIAL_REQUEST as u64;
