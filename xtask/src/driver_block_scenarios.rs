@@ -78,6 +78,7 @@ pub fn all() -> Vec<Scenario> {
             .guest("bystander", "worker", "lines=200")
             .disk(16)
             .exact("[driver] crashing with requests in flight")
+            .check(requests_failed_mid_io)
             .stopped("driver", "invalid opcode")
             .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
             .exact("[driver] serving the block backend (run 2)")
@@ -96,6 +97,7 @@ pub fn all() -> Vec<Scenario> {
             .guest("bystander", "worker", "lines=200")
             .disk(16)
             .exact("[driver] hanging with requests in flight")
+            .check(requests_failed_mid_io)
             .line("[fe1] reconnected; every request completed or failed within the timeout")
             .line("[fe2] reconnected; every request completed or failed within the timeout")
             .exact("hv: warning: domain 1 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)")
@@ -118,5 +120,26 @@ fn two_reference_refusals(output: &str) -> Result<(), String> {
     match count {
         2 => Ok(()),
         n => Err(format!("{n} reference refusals, expected 2")),
+    }
+}
+
+/// The frontends had requests in flight when the driver domain went: some
+/// failed (each frontend prints how many, `(N failed, R rounds)`).
+fn requests_failed_mid_io(output: &str) -> Result<(), String> {
+    let failed: u64 = output
+        .lines()
+        .filter(|line| line.contains("] reconnected; every request"))
+        .filter_map(|line| {
+            line.rsplit_once(" (")?
+                .1
+                .split_once(" failed")?
+                .0
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    match failed {
+        0 => Err("no request failed: the driver domain did not go mid-I/O".into()),
+        _ => Ok(()),
     }
 }
