@@ -148,7 +148,7 @@ pub fn init() -> Result<u64, BlockError> {
     }
     block_grant::watch();
     if hv::backend::domain(crate::backend::Kind::Block).is_err() {
-        match init_queue(sectors) {
+        match init_queue() {
             Err(crate::Status::NotReady) => {
                 // The disk is a driver domain's: wait for its backend.
                 let deadline = interrupts::now_ns().saturating_add(INITIAL_WAIT_NS);
@@ -170,8 +170,7 @@ pub fn init() -> Result<u64, BlockError> {
 pub const INITIAL_WAIT_NS: u64 = 30_000_000_000;
 
 /// Sets up the queue to the hypervisor's backend.
-fn init_queue(sectors: u64) -> Result<(), crate::Status> {
-    let _ = sectors;
+fn init_queue() -> Result<(), crate::Status> {
     let page = || frames::allocate().ok_or(crate::Status::LimitReached);
     let (descriptors, available, used, scratch) = (page()?, page()?, page()?, page()?);
     hv::devices::block_queue_setup(descriptors, available, used, QUEUE_SIZE)?;
@@ -221,7 +220,10 @@ pub struct Ticket(pub(super) usize);
 /// # Errors
 ///
 /// [`BlockError::NoDisk`] before [`init`]; [`BlockError::Busy`] with
-/// [`MAX_IN_FLIGHT`] requests in flight.
+/// [`MAX_IN_FLIGHT`] requests in flight. Through a driver domain also
+/// [`BlockError::Disconnected`] when no backend is there within the
+/// timeout, [`BlockError::Length`] for more than 32 KiB, and an I/O error
+/// status for sectors outside the disk (not sent).
 pub fn submit(
     kind: BlockRequestType,
     sector: u64,
@@ -356,7 +358,10 @@ fn arm(q: &Queue) {
 /// # Errors
 ///
 /// [`BlockError::Status`] with the device's status byte;
-/// [`BlockError::NoDisk`] before [`init`].
+/// [`BlockError::NoDisk`] before [`init`]. Through a driver domain also
+/// [`BlockError::Timeout`] when no response came within
+/// [`TIMEOUT_NS`](block_grant::TIMEOUT_NS) of the submission, and
+/// [`BlockError::Disconnected`] when the backend went away meanwhile.
 pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
     if GRANT.load(Ordering::Relaxed) {
         return block_grant::wait(ticket);

@@ -188,8 +188,7 @@ impl Front {
         sector: u64,
         data: Option<(u64, u32)>,
     ) -> Result<Ticket, BlockError> {
-        let (reference, port) = self.connected.ok_or(BlockError::Disconnected)?;
-        let _ = reference;
+        let (_, port) = self.connected.ok_or(BlockError::Disconnected)?;
         let operation = match kind {
             BlockRequestType::In => Operation::Read,
             BlockRequestType::Out => Operation::Write,
