@@ -29,6 +29,7 @@ pub fn all() -> Vec<Scenario> {
             .exact("[blk1] device id pvhv-disk-2")
             .exact("[blk2] device id pvhv-disk-3")
             .exact("[driver] every frontend has gone")
+            .check(several_requests_in_flight)
             .finishes("blk1")
             .finishes("blk2")
             .finishes("bystander")
@@ -140,6 +141,27 @@ fn requests_failed_mid_io(output: &str) -> Result<(), String> {
         .sum();
     match failed {
         0 => Err("no request failed: the driver domain did not go mid-I/O".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The backend kept more than one request on the device at once (its
+/// closing line: `served N requests, up to M on the device at once`).
+fn several_requests_in_flight(output: &str) -> Result<(), String> {
+    let most = output
+        .lines()
+        .find_map(|line| {
+            let rest = line.split_once("[driver] served ")?.1;
+            rest.split_once(", up to ")?
+                .1
+                .split_once(' ')?
+                .0
+                .parse::<u64>()
+                .ok()
+        })
+        .ok_or("no closing line from the backend")?;
+    match most {
+        0 | 1 => Err(format!("at most {most} request on the device at once")),
         _ => Ok(()),
     }
 }

@@ -138,6 +138,8 @@ pub struct Backend {
     taken: u64,
     /// The domains that connected as frontends.
     seen: Vec<u32>,
+    /// The most requests on the device at once.
+    most_in_flight: usize,
     options: Options,
 }
 
@@ -167,6 +169,7 @@ impl Backend {
             tags,
             taken: 0,
             seen: Vec::new(),
+            most_in_flight: 0,
             options,
         })
     }
@@ -188,6 +191,10 @@ impl Backend {
                 && self.all_ended()
             {
                 watchdog::disarm();
+                println!(
+                    "served {} requests, up to {} on the device at once",
+                    self.taken, self.most_in_flight
+                );
                 return;
             }
             let deadline = interrupts::now_ns() + FEED_NS;
@@ -454,6 +461,8 @@ impl Backend {
                     Ok(token) => {
                         tag.token = token;
                         tag.busy = Some((index, valid));
+                        let busy = self.tags.iter().filter(|t| t.busy.is_some()).count();
+                        self.most_in_flight = self.most_in_flight.max(busy);
                     }
                     Err(_) => self.respond(index, valid.id, false),
                 }
