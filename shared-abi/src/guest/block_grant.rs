@@ -138,7 +138,7 @@ impl Front {
         }
         if let Some((reference, port)) = self.connected.take() {
             let _ = events::close(port);
-            if grant::end(reference).is_err() {
+            if grant::end(reference) == Err(crate::Status::Busy) {
                 // Still mapped by a backend that lives on: the page stays
                 // lent; the next ring is a fresh frame.
                 if let Some(frame) = frames::allocate() {
