@@ -330,6 +330,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     hypercall::event::close_all(table, index);
     let id = table.at(index).id();
     crate::grant::release(table, id);
+    crate::directory::ended(table, id);
     if table.at(index).is_driver() {
         crate::devices::assigned::driver_ended();
     }

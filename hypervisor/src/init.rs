@@ -127,6 +127,7 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                 let memory = entry_memory(entry.memory, options.domain_memory)?;
                 let disk = match entry.no_disk || entry.driver {
                     true => None,
+                    false if driver_domain => unchecked_disk(entry.disk, id, options.domain_disk),
                     false => entry_disk(entry.disk, id, options.domain_disk, disk_sectors)?,
                 };
                 let mode = entry.mode.map_err(|error| alloc::format!("{error}"))?;
@@ -187,6 +188,14 @@ fn entry_disk(
         .and_then(|first| Some((first, first.checked_add(region)?)))
         .filter(|&(_, end)| end <= disk_sectors);
     Ok(fits.map(|(first, _)| (first, region)))
+}
+
+/// With a driver domain the hypervisor does not know the disk's size:
+/// the region the entry names, or else the `id`-th region of
+/// `region_bytes`, unchecked (the block backend checks it against the disk).
+fn unchecked_disk(requested: Option<(u64, u64)>, id: u32, region_bytes: u64) -> Option<(u64, u64)> {
+    let region = region_bytes / 512;
+    requested.or_else(|| Some(((id as u64 - 1).checked_mul(region)?, region)))
 }
 
 fn bundle_bytes(boot: &BootInformation) -> Option<&'static [u8]> {

@@ -18,6 +18,7 @@ pub mod cmdline;
 pub(crate) mod console;
 pub(crate) mod debug;
 pub(crate) mod devices;
+pub(crate) mod directory;
 pub(crate) mod domain;
 pub(crate) mod emulate;
 pub(crate) mod event;

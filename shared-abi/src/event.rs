@@ -17,15 +17,18 @@ pub enum Virq {
     Console = 1,
     /// Block requests completed (block driver).
     Block = 2,
+    /// A backend appeared or went away, or (in a backend) a frontend asks
+    /// to connect (see [`crate::backend`]).
+    Backend = 3,
 }
 
 /// Number of virtual IRQs.
-pub const VIRQS: u64 = 3;
+pub const VIRQS: u64 = 4;
 
 impl Virq {
     /// Decodes a VIRQ number.
     pub fn from_number(number: u64) -> Option<Virq> {
-        [Virq::Timer, Virq::Console, Virq::Block]
+        [Virq::Timer, Virq::Console, Virq::Block, Virq::Backend]
             .into_iter()
             .find(|v| *v as u64 == number)
     }

@@ -153,6 +153,19 @@ hypercalls! {
     /// [`WATCHDOG_MAX_NS`]), the hypervisor
     /// stops it as hung (and restarts it if it is restartable). 0 disarms.
     Watchdog = 41 => "watchdog" { timeout_ns: u64 } -> (),
+    /// Driver domain: the caller becomes the backend of `kind`, a
+    /// [`backend::Kind`](crate::backend::Kind).
+    BackendOffer = 42 => "backend_offer" { kind: u64 } -> (),
+    /// The id of the live backend domain of `kind`.
+    BackendDomain = 43 => "backend_domain" { kind: u64 } -> u32,
+    /// Asks the backend of `kind` to serve the caller: `reference` is the
+    /// caller's grant of its ring page to the backend domain, `port` a port
+    /// of the caller allocated unbound for the backend domain.
+    FrontendConnect = 44 => "frontend_connect" { kind: u64, reference: u64, port: u64 } -> (),
+    /// Backend: takes pending
+    /// [`Connection`](crate::backend::Connection)s into the `len` bytes at
+    /// `ptr`; returns how many.
+    BackendAccept = 45 => "backend_accept" { ptr: u64, len: u64 } -> u64,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].

@@ -20,7 +20,9 @@
 //! ```
 #![no_std]
 
+pub mod backend;
 pub mod bench;
+pub mod blkif;
 pub mod bundle;
 pub mod emulation;
 pub mod event;

@@ -86,6 +86,7 @@ pub const fn pointer_free(call: Hypercall) -> bool {
             | Hypercall::GrantAccess
             | Hypercall::GrantCopyFrom
             | Hypercall::GrantCopyTo
+            | Hypercall::BackendAccept
     )
 }
 

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 41] = [
+pub const GUEST_BINS: [&str; 42] = [
     "restart-test",
     "gdb-target",
     "emulation-fuzz",
@@ -55,6 +55,7 @@ pub const GUEST_BINS: [&str; 41] = [
     "grant-test",
     "driver",
     "device-refusals",
+    "blockfront",
 ];
 
 /// Cargo profile to build with.

@@ -31,7 +31,7 @@ use crate::three_ways;
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 28] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 32] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("multicall_per_call", Some("null_hypercall"), None),
@@ -88,6 +88,18 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 28] = [
     ),
     ("guest_table_bytes", None, None),
     ("shadow_table_bytes", Some("guest_table_bytes"), None),
+    ("block_driver_direct_seq_mb_per_s", None, None),
+    (
+        "block_backend_seq_mb_per_s",
+        Some("block_driver_direct_seq_mb_per_s"),
+        None,
+    ),
+    ("block_driver_direct_rand_iops", None, None),
+    (
+        "block_backend_rand_iops",
+        Some("block_driver_direct_rand_iops"),
+        None,
+    ),
 ];
 
 /// The guest whose shadow tables `shadow_table_bytes` reports.
@@ -177,6 +189,12 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         options.timeout,
         "the workload",
     )?);
+    eprintln!("bench: booting the driver domain's block backend ...");
+    figures.extend(driver_figures(
+        &artifacts,
+        &three_ways_boot,
+        options.timeout,
+    )?);
     print!("{}", table(&figures, accel));
     print!("{}", three_ways::table(&figures, accel));
     let path = artifacts::target_dir().join("bench.json");
@@ -191,6 +209,52 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         print!("{}", comparison(&previous, &figures));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The driver domain's direct figures and the same workloads from a
+/// frontend through its block backend.
+fn driver_figures(
+    artifacts: &artifacts::Artifacts,
+    like: &Boot,
+    timeout: std::time::Duration,
+) -> Result<Vec<Figure>, String> {
+    let path = artifacts::target_dir()
+        .join("bundles")
+        .join("driver-bench.bundle");
+    let guests = [
+        GuestSpec {
+            name: "driver".into(),
+            args: "serve=block measure=yes clients=1".into(),
+            image: artifacts.read_guest("driver")?.into(),
+            extras: shared_abi::bundle::EntryExtras {
+                driver: true,
+                ..Default::default()
+            },
+            ..GuestSpec::default()
+        },
+        GuestSpec {
+            name: "front".into(),
+            args: "mode=bench".into(),
+            image: artifacts.read_guest("blockfront")?.into(),
+            ..GuestSpec::default()
+        },
+    ];
+    bundle::write(&path, &guests)?;
+    let disk = crate::disk_image::directory().join("driver-bench.img");
+    crate::disk_image::zeroed(&disk, 16)?;
+    let boot = Boot {
+        qemu: like.qemu.clone(),
+        hypervisor: like.hypervisor.clone(),
+        bundle: path,
+        cmdline: Vec::new(),
+        accel: like.accel,
+        disk: Some(disk),
+        memory: like.memory,
+        icount: like.icount,
+        debugcon: None,
+        debug: None,
+    };
+    boot_figures(&boot, timeout, "the driver domain's bench")
 }
 
 /// Boots `boot` and collects its figures; `what` names it when it fails.

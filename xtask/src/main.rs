@@ -14,6 +14,7 @@ mod cli;
 mod crash_trials;
 mod disk_damage;
 mod disk_image;
+mod driver_block_scenarios;
 mod elf_corrupt;
 mod emulation_scenarios;
 mod expect;

@@ -11,23 +11,33 @@
 //! unless `measure=no`, the direct throughput is measured: 1 MiB
 //! sequentially in 64 KiB requests (write, then read, and checked), and
 //! 4 KiB requests at random places (reads, then writes), each printed as
-//! `direct ...: N KiB/s`. With `device=none` (no disk attached) it checks
+//! `direct ...: N KiB/s`, and the reads as bench lines
+//! (`bench block_driver_direct_seq_mb_per_s`,
+//! `bench block_driver_direct_rand_iops`). With `device=none` (no disk attached) it checks
 //! instead that every device call answers `NOT_READY`. With `crash=once`
 //! the first run crashes once the pattern is written; the run the
 //! hypervisor restarts first checks that the pattern is on the disk.
+//!
+//! With `serve=block` it writes no pattern and serves the disk to
+//! frontends in other domains (`guest_kernel::driver_domain::backend`),
+//! after measuring only with `measure=yes` (the measurement writes over
+//! the frontends' regions), until `clients=N` frontend domains have
+//! connected and ended;
+//! in its first run, `crash_after=N` crashes it once it has taken N
+//! requests and `hang_after=N` makes it hang (its watchdog unfed) there.
 #![no_std]
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
-use guest_kernel::driver_domain::{self, Disk, SECTOR, hal};
+use guest_kernel::driver_domain::{self, Disk, SECTOR, backend, hal};
 use guest_kernel::{check, hv, interrupts, port_io, println, scenario};
 use shared_abi::Status;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
-/// Pages of the DMA pool: the queue, a request header and response, and
-/// two 64 KiB buffers.
-const POOL_PAGES: u64 = 64;
+/// Pages of the DMA pool: the queue, a request header and response, two
+/// 64 KiB buffers, and the backend's bounce buffers.
+const POOL_PAGES: u64 = 128;
 /// COM1's scratch register.
 const COM1_SCRATCH: u16 = 0x3ff;
 /// Bytes of a sequential request.
@@ -42,7 +52,10 @@ const PATTERN_SECTOR: u64 = 64;
 const SEQUENTIAL_SECTOR: u64 = 2048;
 
 fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::init_interrupts(boot_info);
+    scenario::init_memory(boot_info, Some(backend::on_fault));
+    if let Err(status) = interrupts::init() {
+        scenario::fail(format_args!("interrupts::init: {}", status.name()));
+    }
     interrupts::enable();
     check!(hal::init(POOL_PAGES), "no contiguous DMA pool");
     if let Err(status) = port_io::init() {
@@ -69,10 +82,15 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         hv::driver::irq_bind(line),
         Status::AlreadyBound,
     );
-    if info.restarts > 0 {
-        pattern_survived(&mut disk, info.restarts);
+    // Serving, the disk is the frontends': no pattern, and no measuring
+    // (which writes all over it) unless `measure=yes`.
+    let serving = scenario::arg(info.args(), "serve") == Some("block");
+    if !serving {
+        if info.restarts > 0 {
+            pattern_survived(&mut disk, info.restarts);
+        }
+        pattern(&mut disk);
     }
-    pattern(&mut disk);
     if scenario::arg(info.args(), "crash") == Some("once") && info.restarts == 0 {
         println!("crashing with the pattern written (run 1)");
         // SAFETY: deliberately raises #UD with no handler for it: the
@@ -80,9 +98,33 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         // restartable, boots it again.
         unsafe { core::arch::asm!("ud2") };
     }
-    if scenario::arg(info.args(), "measure") != Some("no") {
-        measure(&mut disk);
+    let measure = scenario::arg(info.args(), "measure");
+    if (serving && measure == Some("yes")) || (!serving && measure != Some("no")) {
+        measure_disk(&mut disk);
     }
+    if serving {
+        serve(disk, info.args(), info.restarts);
+    }
+    scenario::done()
+}
+
+/// Serves the disk to frontends until `clients=N` have come and ended.
+fn serve(disk: Disk, args: &str, restarts: u32) -> ! {
+    let first_run = |key| {
+        scenario::arg(args, key)
+            .filter(|_| restarts == 0)
+            .and_then(|n| n.parse().ok())
+    };
+    let options = backend::Options {
+        crash_after: first_run("crash_after"),
+        hang_after: first_run("hang_after"),
+        clients: scenario::arg(args, "clients").and_then(|n| n.parse().ok()),
+    };
+    let backend = backend::Backend::new(disk, options)
+        .unwrap_or_else(|s| scenario::fail(format_args!("backend: {}", s.name())));
+    println!("serving the block backend (run {})", restarts + 1);
+    backend.serve();
+    println!("every frontend has gone");
     scenario::done()
 }
 
@@ -252,7 +294,7 @@ fn rate(bytes: u64, ns: u64) -> u64 {
     (bytes as u128 * 1_000_000_000 / 1024 / u128::from(ns.max(1))) as u64
 }
 
-fn measure(disk: &mut Disk) {
+fn measure_disk(disk: &mut Disk) {
     let buffer = driver_domain::buffer(SEQUENTIAL_REQUEST);
     let sectors_per_request = (SEQUENTIAL_REQUEST / SECTOR) as u64;
     let requests = SEQUENTIAL_BYTES / SEQUENTIAL_REQUEST as u64;
@@ -287,6 +329,11 @@ fn measure(disk: &mut Disk) {
         "direct sequential read: {} KiB/s",
         rate(SEQUENTIAL_BYTES, ns)
     );
+    println!(
+        "bench block_driver_direct_seq_mb_per_s {} {}",
+        SEQUENTIAL_BYTES * 1000 / ns.max(1),
+        requests
+    );
     let region = disk.sectors().min(1 << 16) / 8;
     let page = &mut buffer[..4096];
     let mut seed = 0x2545_f491u64;
@@ -304,6 +351,10 @@ fn measure(disk: &mut Disk) {
     println!(
         "direct random 4 KiB read: {} KiB/s",
         rate(RANDOM_REQUESTS * 4096, ns)
+    );
+    println!(
+        "bench block_driver_direct_rand_iops {} {RANDOM_REQUESTS}",
+        RANDOM_REQUESTS * 1_000_000_000 / ns.max(1)
     );
     let start = interrupts::now_ns();
     for _ in 0..RANDOM_REQUESTS {

@@ -6,6 +6,7 @@
 //! the device's interrupt, tells the hypervisor (`irq_done`) and completes
 //! the request once it is in the used ring.
 
+pub mod backend;
 pub mod config;
 pub mod hal;
 
@@ -191,12 +192,109 @@ impl Disk {
         self.status()
     }
 
+    /// Starts a request on `buffer` (a write when `write`) at `sector`
+    /// without waiting; returns its token for [`Disk::completed`] and
+    /// [`Disk::finish`].
+    ///
+    /// # Safety
+    ///
+    /// `request`, `buffer` and `response` (in the DMA pool) must stay
+    /// untouched until [`Disk::finish`] with the returned token.
+    pub unsafe fn start(
+        &mut self,
+        write: bool,
+        sector: u64,
+        request: &mut BlkReq,
+        buffer: &mut [u8],
+        response: &mut BlkResp,
+    ) -> Result<u16, DriverError> {
+        // SAFETY: as the caller promised.
+        unsafe {
+            match write {
+                true => self
+                    .device
+                    .write_blocks_nb(sector as usize, request, buffer, response),
+                false => self
+                    .device
+                    .read_blocks_nb(sector as usize, request, buffer, response),
+            }
+        }
+        .map_err(|_| DriverError::Io)
+    }
+
+    /// Completes the request `token` (in the used ring, see
+    /// [`Disk::completed`]) started with these buffers.
+    ///
+    /// # Safety
+    ///
+    /// The buffers must be those [`Disk::start`] was given for `token`.
+    pub unsafe fn finish(
+        &mut self,
+        write: bool,
+        token: u16,
+        request: &BlkReq,
+        buffer: &mut [u8],
+        response: &mut BlkResp,
+    ) -> Result<(), DriverError> {
+        // SAFETY: as the caller promised.
+        unsafe {
+            match write {
+                true => self
+                    .device
+                    .complete_write_blocks(token, request, buffer, response),
+                false => self
+                    .device
+                    .complete_read_blocks(token, request, buffer, response),
+            }
+        }
+        .map_err(|_| DriverError::Io)?;
+        match response.status() {
+            RespStatus::OK => Ok(()),
+            _ => Err(DriverError::Io),
+        }
+    }
+
+    /// The token of the next request the device completed, if any.
+    pub fn completed(&mut self) -> Option<u16> {
+        self.device.peek_used()
+    }
+
+    /// Whether the line interrupted since the last call: if so, the
+    /// device's interrupt is lowered and the line let through again.
+    pub fn take_interrupt(&mut self) -> bool {
+        if !INTERRUPTED.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        self.device.ack_interrupt();
+        if let Err(status) = driver::irq_done(self.port) {
+            panic!("irq_done: {}", status.name());
+        }
+        true
+    }
+
+    /// Makes completed writes durable (waits for the device: call it with
+    /// no other request in flight).
+    pub fn flush(&mut self) -> Result<(), DriverError> {
+        self.device.flush().map_err(|_| DriverError::Io)
+    }
+
     fn status(&self) -> Result<(), DriverError> {
         match self.response.status() {
             RespStatus::OK => Ok(()),
             _ => Err(DriverError::Io),
         }
     }
+}
+
+/// Whether the line has interrupted since [`Disk::take_interrupt`] last
+/// looked.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A request header and response in the DMA pool, for [`Disk::start`].
+pub fn request_pair() -> (&'static mut BlkReq, &'static mut BlkResp) {
+    (in_pool(BlkReq::default()), in_pool(BlkResp::default()))
 }
 
 /// A buffer of `bytes` (whole pages) in the DMA pool.

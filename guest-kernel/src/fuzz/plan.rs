@@ -270,6 +270,10 @@ const WEIGHTS: [u32; Hypercall::ALL.len()] = [
     15, // pci_config_write
     15, // dma_address
     30, // watchdog
+    15, // backend_offer
+    15, // backend_domain
+    25, // frontend_connect
+    25, // backend_accept
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -571,7 +575,55 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
         | Hypercall::PciConfigRead
         | Hypercall::PciConfigWrite
         | Hypercall::DmaAddress => driver_call(rng, t, which, args),
+        Hypercall::BackendOffer
+        | Hypercall::BackendDomain
+        | Hypercall::FrontendConnect
+        | Hypercall::BackendAccept => directory_call(rng, t, which, args),
     }
+}
+
+/// The directory's calls from a domain that is not the driver domain:
+/// offering is denied whatever the kind, so is accepting whatever the
+/// buffer; an unknown kind is refused; a port that is not one of the
+/// fuzzer's is refused before the backend is looked for.
+fn directory_call(rng: &mut Rng, t: &Targets, which: Hypercall, mut args: [u64; 5]) -> Call {
+    args[0] = pick!(rng, [1, 2, 2, 0, 3, u32::MAX as u64 + 2, u64::MAX]);
+    let known = matches!(args[0], 1 | 2);
+    let expect = match which {
+        Hypercall::BackendOffer => Expect::Status(Status::Denied),
+        Hypercall::BackendDomain if known => Expect::Any,
+        Hypercall::FrontendConnect => {
+            args[1] = grant_reference(rng);
+            args[2] = pick!(
+                rng,
+                [
+                    0,
+                    rng.below(64),
+                    64,
+                    u32::MAX as u64,
+                    u64::MAX,
+                    rng.next_u64()
+                ]
+            );
+            let port_ok = (1..shared_abi::shared_info::MAX_PORTS as u64).contains(&args[2]);
+            match (known, port_ok) {
+                (false, _) => Expect::Status(Status::InvalidArgument),
+                (true, false) => Expect::Status(Status::BadPort),
+                (true, true) => Expect::Any,
+            }
+        }
+        Hypercall::BackendAccept => {
+            args[0] = match rng.below(3) {
+                0 => t.scratch,
+                1 => t.text,
+                _ => hostile_address(rng, t),
+            };
+            args[1] = pick!(rng, [0, 32, 4096, u64::MAX, rng.next_u64()]);
+            Expect::Status(Status::Denied)
+        }
+        _ => Expect::Status(Status::InvalidArgument),
+    };
+    call(which, args, expect)
 }
 
 /// A grant reference: the first ones of every slot, later generations,

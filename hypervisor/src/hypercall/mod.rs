@@ -10,7 +10,8 @@
 //! page, the upcall entry, ports, domain_lookup), `block` (block_info,
 //! block_queue_setup), `multicall`, `grant` (the grant tables) and
 //! `driver` (the driver domain's irq_bind, irq_done, pci_config_read,
-//! pci_config_write, dma_address). A handler takes the request and
+//! pci_config_write, dma_address) and `directory` (backend_offer,
+//! backend_domain, frontend_connect, backend_accept). A handler takes the request and
 //! returns `Result<Output, Status>` with the request's `Output`, so the
 //! table cannot pair a number with the wrong handler or arguments; the
 //! adapters here decode the request and encode the result for `rax`
@@ -22,6 +23,7 @@
 
 mod block;
 mod console;
+mod directory;
 mod driver;
 pub(crate) mod event;
 mod grant;
@@ -155,6 +157,10 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         PciConfigRead => driver::config_read,
         PciConfigWrite => driver::config_write,
         DmaAddress => driver::dma_address,
+        BackendOffer => directory::offer,
+        BackendDomain => directory::domain,
+        FrontendConnect => directory::connect,
+        BackendAccept => directory::accept,
     };
     Some(call)
 }

@@ -1,5 +1,10 @@
-//! The block frontend: one virtio split virtqueue in guest memory, shared
-//! with the hypervisor's backend, carrying virtio-blk requests.
+//! The block frontend. Two transports behind one API: when a driver
+//! domain serves the disk (`backend_domain(Block)` answers), the grant
+//! transport of [`block_grant`] (a ring in a page
+//! granted to the backend, data pages granted per request, requests that
+//! time out or are failed on a disconnection instead of hanging);
+//! otherwise one virtio split virtqueue in guest memory, shared with the
+//! hypervisor's backend, carrying virtio-blk requests.
 //!
 //! Requests are submitted asynchronously ([`submit`]) and several may be in
 //! flight; completions arrive on the block VIRQ and are collected with
@@ -22,10 +27,11 @@
 //! block::read(sectors - 8, frame, 4096).expect("read the last 4 KiB");
 //! ```
 
-use core::sync::atomic::{AtomicU16, Ordering, fence};
+use core::sync::atomic::{AtomicBool, AtomicU16, Ordering, fence};
 
 use spin::{Mutex, Once};
 
+use super::block_grant;
 use super::interrupts;
 use super::memory::{frames, phys_to_virt};
 use crate::event::Virq;
@@ -61,6 +67,8 @@ struct Queue {
 
 static QUEUE: Once<Mutex<Queue>> = Once::new();
 static PORT: AtomicU16 = AtomicU16::new(0);
+/// Whether [`init`] chose the grant transport.
+static GRANT: AtomicBool = AtomicBool::new(false);
 
 impl Queue {
     /// Where guest-physical `phys`, inside the queue's pages, is mapped.
@@ -109,29 +117,65 @@ pub enum BlockError {
     Status(u8),
     /// Too many requests in flight.
     Busy,
-    /// A buffer that is not a whole number of sectors.
+    /// A buffer that is not a whole number of sectors (or, through a
+    /// driver domain, longer than 32 KiB).
     Length,
+    /// Through a driver domain: no response within
+    /// [`TIMEOUT_NS`](block_grant::TIMEOUT_NS).
+    Timeout,
+    /// Through a driver domain: the backend went away (or refused this
+    /// frontend) while the request was in flight, or none came back in
+    /// time for a new request.
+    Disconnected,
 }
 
-/// Sets up the queue (four frames and the block VIRQ); returns the disk's
-/// size in 512-byte sectors. Call it once.
+/// Connects to the disk; returns its size in 512-byte sectors. Call it
+/// once. With a block backend in a driver domain this is the grant
+/// transport (waiting up to [`INITIAL_WAIT_NS`] for the backend when the
+/// disk is a driver domain's and its backend is not up yet); otherwise
+/// the queue to the hypervisor's backend (four frames and the block VIRQ).
 ///
 /// # Errors
 ///
 /// [`BlockError::NoDisk`] when the domain has no disk (`block_info` is 0),
 /// the block VIRQ cannot be bound (already bound, or before
-/// [`interrupts::init`]), no frame is left, or `block_queue_setup` fails.
+/// [`interrupts::init`]), no frame is left, `block_queue_setup` fails, or
+/// no backend answers.
 pub fn init() -> Result<u64, BlockError> {
     let sectors = hv::devices::block_info();
     if sectors == 0 {
         return Err(BlockError::NoDisk);
     }
-    let port = interrupts::bind_virq(Virq::Block, |_| {}).map_err(|_| BlockError::NoDisk)?;
-    PORT.store(port as u16, Ordering::SeqCst);
-    let page = || frames::allocate().ok_or(BlockError::NoDisk);
+    block_grant::watch();
+    if hv::backend::domain(crate::backend::Kind::Block).is_err() {
+        match init_queue() {
+            Err(crate::Status::NotReady) => {
+                // The disk is a driver domain's: wait for its backend.
+                let deadline = interrupts::now_ns().saturating_add(INITIAL_WAIT_NS);
+                if !block_grant::wait_for_backend(deadline) {
+                    return Err(BlockError::NoDisk);
+                }
+            }
+            Err(_) => return Err(BlockError::NoDisk),
+            Ok(()) => return Ok(sectors),
+        }
+    }
+    block_grant::init(sectors)?;
+    GRANT.store(true, Ordering::SeqCst);
+    Ok(sectors)
+}
+
+/// How long [`init`] waits for a driver domain's block backend to appear:
+/// 30 s of virtual time.
+pub const INITIAL_WAIT_NS: u64 = 30_000_000_000;
+
+/// Sets up the queue to the hypervisor's backend.
+fn init_queue() -> Result<(), crate::Status> {
+    let page = || frames::allocate().ok_or(crate::Status::LimitReached);
     let (descriptors, available, used, scratch) = (page()?, page()?, page()?, page()?);
-    hv::devices::block_queue_setup(descriptors, available, used, QUEUE_SIZE)
-        .map_err(|_| BlockError::NoDisk)?;
+    hv::devices::block_queue_setup(descriptors, available, used, QUEUE_SIZE)?;
+    let port = interrupts::bind_virq(Virq::Block, |_| {})?;
+    PORT.store(port as u16, Ordering::SeqCst);
     QUEUE.call_once(|| {
         let mut queue = Queue {
             virtual_offset: phys_to_virt(0) as u64,
@@ -162,12 +206,12 @@ pub fn init() -> Result<u64, BlockError> {
         }
         Mutex::new(queue)
     });
-    Ok(sectors)
+    Ok(())
 }
 
 /// A request in flight, from [`submit`]; give it to [`wait`] exactly once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ticket(usize);
+pub struct Ticket(pub(super) usize);
 
 /// Submits a request on `data` (guest-physical, `len` bytes, a multiple of
 /// 512 for reads and writes) without waiting for it; collect it with
@@ -176,12 +220,18 @@ pub struct Ticket(usize);
 /// # Errors
 ///
 /// [`BlockError::NoDisk`] before [`init`]; [`BlockError::Busy`] with
-/// [`MAX_IN_FLIGHT`] requests in flight.
+/// [`MAX_IN_FLIGHT`] requests in flight. Through a driver domain also
+/// [`BlockError::Disconnected`] when no backend is there within the
+/// timeout, [`BlockError::Length`] for more than 32 KiB, and an I/O error
+/// status for sectors outside the disk (not sent).
 pub fn submit(
     kind: BlockRequestType,
     sector: u64,
     data: Option<(u64, u32)>,
 ) -> Result<Ticket, BlockError> {
+    if GRANT.load(Ordering::Relaxed) {
+        return block_grant::submit(kind, sector, data);
+    }
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
     let (ticket, notify_needed) =
         interrupts::without(|| enqueue(&mut queue.lock(), kind, sector, data))?;
@@ -308,8 +358,14 @@ fn arm(q: &Queue) {
 /// # Errors
 ///
 /// [`BlockError::Status`] with the device's status byte;
-/// [`BlockError::NoDisk`] before [`init`].
+/// [`BlockError::NoDisk`] before [`init`]. Through a driver domain also
+/// [`BlockError::Timeout`] when no response came within
+/// [`TIMEOUT_NS`](block_grant::TIMEOUT_NS) of the submission, and
+/// [`BlockError::Disconnected`] when the backend went away meanwhile.
 pub fn wait(ticket: Ticket) -> Result<(), BlockError> {
+    if GRANT.load(Ordering::Relaxed) {
+        return block_grant::wait(ticket);
+    }
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
     let status = core::cell::Cell::new(None);
     let done = || {
@@ -352,6 +408,9 @@ fn result(status: Option<u8>) -> Result<(), BlockError> {
 /// request before the notification returns, so the common case is one
 /// critical section: enqueue, notify, collect.
 fn run(kind: BlockRequestType, sector: u64, data: Option<(u64, u32)>) -> Result<(), BlockError> {
+    if GRANT.load(Ordering::Relaxed) {
+        return block_grant::wait(block_grant::submit(kind, sector, data)?);
+    }
     let queue = QUEUE.get().ok_or(BlockError::NoDisk)?;
     let (ticket, status) = interrupts::without(|| {
         let mut q = queue.lock();

@@ -47,7 +47,9 @@
 //! block queue take locks, so call them with
 //! [`interrupts::without`] where handlers use them too.
 
+pub mod backend;
 pub mod block;
+pub mod block_grant;
 pub mod console;
 pub mod devices;
 pub mod disk;

@@ -98,19 +98,37 @@ pub fn sleep(ns: u64) {
     if let Err(status) = bind() {
         panic!("bind timer VIRQ: {}", status.name());
     }
-    let deadline = now_ns().saturating_add(ns);
+    wait_until(now_ns().saturating_add(ns), || false);
+}
+
+/// Sleeps until `ready()` holds or virtual time reaches `deadline_ns`,
+/// with the one-shot timer armed for the deadline; returns whether
+/// `ready()` held. Without the timer VIRQ (a guest that bound it itself)
+/// there is no deadline: it waits for `ready()` alone. Returns with virtual
+/// interrupts enabled.
+pub fn wait_until(deadline_ns: u64, ready: impl Fn() -> bool) -> bool {
+    let timed = bind().is_ok();
+    let done = core::cell::Cell::new(false);
     interrupts::wait_for_event(|| {
-        if now_ns() >= deadline {
+        if ready() {
+            done.set(true);
+            return true;
+        }
+        if !timed {
+            return false;
+        }
+        if now_ns() >= deadline_ns {
             return true;
         }
         // Masked here: the upcall cannot change the deadlines meanwhile.
         let wake = WAKE_AT.load(Ordering::SeqCst);
-        if wake == 0 || deadline < wake {
-            WAKE_AT.store(deadline, Ordering::SeqCst);
+        if wake == 0 || deadline_ns < wake {
+            WAKE_AT.store(deadline_ns, Ordering::SeqCst);
             arm();
         }
         false
     });
+    done.get()
 }
 
 /// Arms the one-shot timer for the earliest of the next tick and the

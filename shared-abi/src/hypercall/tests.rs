@@ -12,7 +12,7 @@ fn numbers_round_trip_and_are_dense() {
     }
     assert_eq!(Hypercall::from_number(Hypercall::ALL.len() as u64), None);
     assert_eq!(Hypercall::ALL[29], Hypercall::SetSyscallEntry);
-    assert_eq!(Hypercall::ALL.last(), Some(&Hypercall::Watchdog));
+    assert_eq!(Hypercall::ALL.last(), Some(&Hypercall::BackendAccept));
     assert_eq!(Hypercall::SetSyscallEntry.name(), "set_syscall_entry");
     assert_eq!(Hypercall::DmaAddress.name(), "dma_address");
     assert_eq!(Hypercall::from_number(u64::MAX), None);
@@ -111,6 +111,20 @@ fn grant_calls_follow_set_syscall_entry() {
         (Hypercall::GrantCopyTo, 35, "grant_copy_to"),
     ];
     for (call, number, name) in grants {
+        assert_eq!(call as u64, number);
+        assert_eq!(call.name(), name);
+    }
+}
+
+#[test]
+fn backend_calls_follow_watchdog() {
+    let calls = [
+        (Hypercall::BackendOffer, 42, "backend_offer"),
+        (Hypercall::BackendDomain, 43, "backend_domain"),
+        (Hypercall::FrontendConnect, 44, "frontend_connect"),
+        (Hypercall::BackendAccept, 45, "backend_accept"),
+    ];
+    for (call, number, name) in calls {
         assert_eq!(call as u64, number);
         assert_eq!(call.name(), name);
     }

@@ -60,7 +60,8 @@ pub fn setup(
     used: u64,
     size: u64,
 ) -> Result<(), Status> {
-    if domain.disk().sectors == 0 {
+    // With a driver domain the region is its backend's to serve.
+    if domain.disk().sectors == 0 || !super::disk::present() {
         return Err(Status::NotReady);
     }
     let layout = Layout {

@@ -75,6 +75,11 @@ pub fn probe() -> Option<u64> {
     Some(sectors)
 }
 
+/// Whether the hypervisor drives a disk itself ([`probe`] found one).
+pub fn present() -> bool {
+    DISK.get().is_some()
+}
+
 /// The legacy interrupt line the firmware assigned to `function`, if any.
 fn interrupt_line(function: DeviceFunction) -> Option<u8> {
     crate::devices::assigned::access::interrupt_line(

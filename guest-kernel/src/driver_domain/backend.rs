@@ -1,0 +1,561 @@
+//! The block backend of the driver domain: serves frontends in other
+//! domains over the ring of [`shared_abi::blkif`] in a page each frontend
+//! grants, with the physical disk driven here ([`Disk`]).
+//!
+//! It offers itself (`backend_offer(Block)`), binds `Virq::Backend`, and
+//! for each connection (`backend_accept`) maps the frontend's ring page
+//! and binds its port. Requests go to the device without waiting, up to
+//! [`TAGS`] at once across frontends, each through a bounce buffer of its
+//! own in the DMA pool: a write's data is copied in from the frontend's
+//! granted pages (`grant_copy_from`) before it starts, a read's copied out
+//! (`grant_copy_to`) when the device's interrupt completes it; then the
+//! response goes on the ring and an event to the frontend. A flush waits
+//! until nothing else is in flight. While nothing is to be done, the
+//! domain is blocked (`block`), waking at least every [`FEED_NS`] to feed
+//! its watchdog.
+//!
+//! Every value in a ring is hostile: each shared field is read once
+//! (`blkif::BackRing`), every request validated against the frontend's
+//! region; a frontend whose ring is corrupt (index too far, unknown
+//! operation, a segment past its page, sectors outside its region, a grant
+//! reference that does not work) is disconnected with one line,
+//! `frontend N disconnected: <why>`, and the others go on.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use shared_abi::backend::{Connection, Kind};
+use shared_abi::blkif::{
+    self, BackRing, MAX_SEGMENTS, Operation, RingError, Shared, Valid, status,
+};
+use shared_abi::event::Virq;
+use shared_abi::grant::GrantRef;
+use shared_abi::guest::{backend, events, grant, watchdog};
+use virtio_drivers::device::blk::{BlkReq, BlkResp};
+
+use super::{Disk, SECTOR, buffer, interrupted, request_pair};
+use crate::memory::paging::{self, PageFlags, PageSize};
+use crate::{interrupts, println, timer};
+
+/// Requests in flight on the device at most.
+pub const TAGS: usize = 4;
+/// The watchdog's timeout (virtual time).
+pub const WATCHDOG_NS: u64 = 2_000_000_000;
+/// Longest sleep between watchdog feeds.
+pub const FEED_NS: u64 = 250_000_000;
+
+/// Where the frontends' ring pages are mapped: the grant window's
+/// addresses moved here (`RING_VIEW + window - WINDOW_BASE`).
+pub const RING_VIEW: u64 = 0x6100_0000_0000;
+
+/// The virtual address of the ring mapped at window address `window`.
+fn ring_view(window: u64) -> u64 {
+    RING_VIEW + (window - shared_abi::grant::WINDOW_BASE)
+}
+
+/// A zeroed frame put in place of a ring whose grant was revoked (its
+/// frontend's domain ended) when the backend touches it.
+static SPARE: AtomicU64 = AtomicU64::new(0);
+
+/// The page-fault hook the driver domain installs: a fault on a ring view
+/// (its grant revoked because the frontend ended) maps the spare frame
+/// there, so the access completes; the frontend is found gone (its port
+/// no longer connected) before anything it said is acted on.
+pub fn on_fault(frame: &mut shared_abi::trap::ExceptionFrame) -> bool {
+    let address = frame.fault_address;
+    let spare = SPARE.load(Ordering::SeqCst);
+    if spare == 0 || !(RING_VIEW..RING_VIEW + (1 << 32)).contains(&address) {
+        return false;
+    }
+    paging::remap(
+        paging::current_root(),
+        address & !0xfff,
+        spare,
+        PageFlags::WRITABLE,
+    )
+    .is_ok()
+}
+
+/// An event arrived on a frontend's port or `Virq::Backend`.
+static WORK: AtomicBool = AtomicBool::new(false);
+
+fn on_work(_port: u32) {
+    WORK.store(true, Ordering::SeqCst);
+}
+
+/// One connected frontend.
+struct Frontend {
+    id: u32,
+    /// Where its ring page is mapped (grant window).
+    window: u64,
+    ring: BackRing,
+    port: u32,
+    first_sector: u64,
+    sectors: u64,
+    /// A flush waiting for the device to be idle.
+    flush: Option<u64>,
+    live: bool,
+}
+
+impl Frontend {
+    fn shared(&self) -> Shared<'static> {
+        let page = ring_view(self.window) as *mut blkif::Ring;
+        // SAFETY: the frontend's ring page is mapped writable at `window`
+        // while the frontend is live; the frontend may change it at any
+        // time, which `Shared` allows for.
+        unsafe { Shared::new(core::ptr::NonNull::new(page).expect("mapped window")) }
+    }
+}
+
+/// A request on the device.
+struct Tag {
+    /// The frontend (index) and its request, while in flight.
+    busy: Option<(usize, Valid)>,
+    token: u16,
+    request: &'static mut BlkReq,
+    response: &'static mut BlkResp,
+    buffer: &'static mut [u8],
+}
+
+/// Options of the backend's run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Crash (an undefined instruction) when this many requests have been
+    /// taken, with them still in flight.
+    pub crash_after: Option<u64>,
+    /// Stop feeding the watchdog (and spin) after this many requests.
+    pub hang_after: Option<u64>,
+    /// Return from [`Backend::serve`] once this many frontend domains
+    /// have connected and every one has ended.
+    pub clients: Option<usize>,
+}
+
+/// The backend.
+pub struct Backend {
+    disk: Disk,
+    frontends: Vec<Frontend>,
+    tags: Vec<Tag>,
+    taken: u64,
+    /// The domains that connected as frontends.
+    seen: Vec<u32>,
+    /// The most requests on the device at once.
+    most_in_flight: usize,
+    options: Options,
+}
+
+impl Backend {
+    /// Offers the block backend, with `disk` set up.
+    pub fn new(disk: Disk, options: Options) -> Result<Self, shared_abi::Status> {
+        let tags = (0..TAGS)
+            .map(|_| {
+                let (request, response) = request_pair();
+                Tag {
+                    busy: None,
+                    token: 0,
+                    request,
+                    response,
+                    buffer: buffer(MAX_SEGMENTS * 4096),
+                }
+            })
+            .collect();
+        let spare = crate::memory::frames::allocate().ok_or(shared_abi::Status::LimitReached)?;
+        SPARE.store(spare, Ordering::SeqCst);
+        interrupts::bind_virq(Virq::Backend, on_work)?;
+        watchdog::arm(WATCHDOG_NS)?;
+        backend::offer(Kind::Block)?;
+        Ok(Self {
+            disk,
+            frontends: Vec::new(),
+            tags,
+            taken: 0,
+            seen: Vec::new(),
+            most_in_flight: 0,
+            options,
+        })
+    }
+
+    /// Serves until the frontends [`Options::clients`] asks for have come
+    /// and gone (for ever without it); the watchdog is disarmed then.
+    pub fn serve(mut self) {
+        loop {
+            let _ = watchdog::arm(WATCHDOG_NS);
+            WORK.store(false, Ordering::SeqCst);
+            self.accept();
+            self.complete();
+            self.pull();
+            self.forget_ended();
+            let idle = self.tags.iter().all(|t| t.busy.is_none())
+                && self.frontends.iter().all(|f| !f.live);
+            if idle
+                && self.options.clients.is_some_and(|n| self.seen.len() >= n)
+                && self.all_ended()
+            {
+                watchdog::disarm();
+                println!(
+                    "served {} requests, up to {} on the device at once",
+                    self.taken, self.most_in_flight
+                );
+                return;
+            }
+            let deadline = interrupts::now_ns() + FEED_NS;
+            timer::wait_until(deadline, || WORK.load(Ordering::SeqCst) || interrupted());
+        }
+    }
+
+    /// Drops the frontends whose domain ended (their port is no longer
+    /// connected).
+    fn forget_ended(&mut self) {
+        for index in 0..self.frontends.len() {
+            if self.frontends[index].live && self.gone(index) {
+                println!("frontend {} gone", self.frontends[index].id);
+                self.drop_frontend(index);
+            }
+        }
+    }
+
+    /// Takes the connections waiting.
+    fn accept(&mut self) {
+        let mut pending = [Connection::default(); 4];
+        loop {
+            let count = match backend::accept(&mut pending) {
+                Ok(count) => count,
+                Err(status) => panic!("backend_accept: {}", status.name()),
+            };
+            for connection in &pending[..count] {
+                self.connect(connection);
+            }
+            if count < pending.len() {
+                return;
+            }
+        }
+    }
+
+    fn connect(&mut self, c: &Connection) {
+        if let Some(old) = self
+            .frontends
+            .iter()
+            .position(|f| f.live && f.id == c.frontend)
+        {
+            self.drop_frontend(old);
+        }
+        let end = c.first_sector.checked_add(c.sectors);
+        if end.is_none_or(|end| end > self.disk.sectors()) {
+            println!(
+                "frontend {} refused: its region ({} sectors at {}) lies beyond the disk",
+                c.frontend, c.sectors, c.first_sector
+            );
+            return;
+        }
+        let reference = GrantRef::from_raw(u64::from(c.reference));
+        let window = match grant::map(c.frontend, reference, true) {
+            Ok(window) => window,
+            Err(status) => {
+                println!(
+                    "frontend {} refused: ring grant: {}",
+                    c.frontend,
+                    status.name()
+                );
+                return;
+            }
+        };
+        let root = paging::current_root();
+        let _ = paging::unmap(root, ring_view(window));
+        let flags = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
+        if let Err(error) = paging::map(root, ring_view(window), window, PageSize::Size4K, flags) {
+            let _ = grant::unmap(window);
+            println!(
+                "frontend {} refused: mapping its ring: {error:?}",
+                c.frontend
+            );
+            return;
+        }
+        let port = match events::bind_interdomain(c.frontend, c.port) {
+            Ok(port) => port,
+            Err(status) => {
+                let _ = paging::unmap(root, ring_view(window));
+                let _ = grant::unmap(window);
+                println!("frontend {} refused: port: {}", c.frontend, status.name());
+                return;
+            }
+        };
+        interrupts::on_port(port, on_work);
+        println!(
+            "frontend {} connected: {} sectors at sector {}",
+            c.frontend, c.sectors, c.first_sector
+        );
+        if !self.seen.contains(&c.frontend) {
+            self.seen.push(c.frontend);
+        }
+        self.frontends.push(Frontend {
+            id: c.frontend,
+            window,
+            ring: BackRing::default(),
+            port,
+            first_sector: c.first_sector,
+            sectors: c.sectors,
+            flush: None,
+            live: true,
+        });
+        WORK.store(true, Ordering::SeqCst);
+    }
+
+    /// Unmaps a frontend's ring and closes its port (its requests on the
+    /// device finish unanswered).
+    fn drop_frontend(&mut self, index: usize) {
+        let frontend = &mut self.frontends[index];
+        if !frontend.live {
+            return;
+        }
+        frontend.live = false;
+        let _ = events::close(frontend.port);
+        let _ = paging::unmap(paging::current_root(), ring_view(frontend.window));
+        let _ = grant::unmap(frontend.window);
+        // Its requests still on the device finish unanswered: `complete`
+        // finds the frontend no longer live.
+    }
+
+    /// Whether every domain that connected has ended (a port can no
+    /// longer be allocated for it).
+    fn all_ended(&self) -> bool {
+        self.seen.iter().all(|&id| match events::alloc_unbound(id) {
+            Ok(port) => {
+                let _ = events::close(port);
+                false
+            }
+            Err(_) => true,
+        })
+    }
+
+    /// Whether frontend `index`'s domain ended (its port is no longer
+    /// connected).
+    fn gone(&self, index: usize) -> bool {
+        events::status(self.frontends[index].port)
+            .is_ok_and(|s| s.state != shared_abi::event::PortState::Interdomain)
+    }
+
+    /// Disconnects frontend `index` for `why`, unless what went wrong is
+    /// that its domain ended.
+    fn disconnect(&mut self, index: usize, why: RingError) {
+        match self.gone(index) {
+            true => println!("frontend {} gone", self.frontends[index].id),
+            false => println!(
+                "frontend {} disconnected: {}",
+                self.frontends[index].id,
+                why.why()
+            ),
+        }
+        self.drop_frontend(index);
+    }
+
+    /// Takes requests from every frontend while tags are free.
+    fn pull(&mut self) {
+        for index in 0..self.frontends.len() {
+            if !self.frontends[index].live {
+                continue;
+            }
+            let shared = self.frontends[index].shared();
+            if let Err(why) = self.frontends[index].ring.refresh(shared) {
+                self.disconnect(index, why);
+                continue;
+            }
+            while self.frontends[index].live {
+                if self.frontends[index].flush.is_some() {
+                    if self.tags.iter().any(|t| t.busy.is_some()) {
+                        break;
+                    }
+                    let id = self.frontends[index].flush.take().unwrap_or(0);
+                    let result = self.disk.flush();
+                    self.respond(index, id, result.is_ok());
+                    continue;
+                }
+                let Some(free) = self.tags.iter().position(|t| t.busy.is_none()) else {
+                    return;
+                };
+                let Some(request) = self.frontends[index].ring.take(shared) else {
+                    break;
+                };
+                let valid = match request.validate(self.frontends[index].sectors) {
+                    Ok(valid) => valid,
+                    Err(why) => {
+                        self.disconnect(index, why);
+                        break;
+                    }
+                };
+                self.taken += 1;
+                self.misbehave();
+                if let Err(why) = self.start(index, free, valid) {
+                    self.disconnect(index, why);
+                }
+            }
+        }
+    }
+
+    /// What the options ask for once a request is taken.
+    fn misbehave(&mut self) {
+        if self.options.crash_after == Some(self.taken) {
+            println!("crashing with requests in flight");
+            // SAFETY: deliberately raises #UD with no handler: the
+            // hypervisor stops this domain and restarts it.
+            unsafe { core::arch::asm!("ud2") };
+        }
+        if self.options.hang_after == Some(self.taken) {
+            println!("hanging with requests in flight");
+            loop {
+                core::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Starts request `valid` of frontend `index` on tag `free`.
+    fn start(&mut self, index: usize, free: usize, valid: Valid) -> Result<(), RingError> {
+        let frontend_id = self.frontends[index].id;
+        match valid.operation {
+            Operation::Flush => {
+                self.frontends[index].flush = Some(valid.id);
+                Ok(())
+            }
+            Operation::GetId => {
+                let id = device_id(frontend_id);
+                let segment = valid.segment[0];
+                grant::copy_to(
+                    frontend_id,
+                    GrantRef::from_raw(u64::from(segment.reference)),
+                    u64::from(segment.offset),
+                    &id[..usize::from(segment.len)],
+                )
+                .map_err(|_| RingError::BadReference)?;
+                self.respond(index, valid.id, true);
+                Ok(())
+            }
+            Operation::Read | Operation::Write => {
+                let write = valid.operation == Operation::Write;
+                let tag = &mut self.tags[free];
+                let bytes = valid.bytes as usize;
+                if write {
+                    let mut at = 0;
+                    for segment in &valid.segment[..valid.count] {
+                        let len = usize::from(segment.len);
+                        grant::copy_from(
+                            frontend_id,
+                            GrantRef::from_raw(u64::from(segment.reference)),
+                            u64::from(segment.offset),
+                            &mut tag.buffer[at..at + len],
+                        )
+                        .map_err(|_| RingError::BadReference)?;
+                        at += len;
+                    }
+                }
+                let sector = self.frontends[index].first_sector + valid.sector;
+                // SAFETY: the tag's header, buffer and response stay
+                // untouched until `finish` with this token (`complete`).
+                let started = unsafe {
+                    self.disk.start(
+                        write,
+                        sector,
+                        tag.request,
+                        &mut tag.buffer[..bytes],
+                        tag.response,
+                    )
+                };
+                match started {
+                    Ok(token) => {
+                        tag.token = token;
+                        tag.busy = Some((index, valid));
+                        let busy = self.tags.iter().filter(|t| t.busy.is_some()).count();
+                        self.most_in_flight = self.most_in_flight.max(busy);
+                    }
+                    Err(_) => self.respond(index, valid.id, false),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Completes what the device finished.
+    fn complete(&mut self) {
+        self.disk.take_interrupt();
+        while let Some(token) = self.disk.completed() {
+            let Some(at) = self
+                .tags
+                .iter()
+                .position(|t| t.busy.is_some() && t.token == token)
+            else {
+                panic!("the device completed token {token}, which is not in flight");
+            };
+            let Some((index, valid)) = self.tags[at].busy.take() else {
+                continue;
+            };
+            let write = valid.operation == Operation::Write;
+            let bytes = valid.bytes as usize;
+            let tag = &mut self.tags[at];
+            // SAFETY: the buffers `start` gave the device for `token`.
+            let done = unsafe {
+                self.disk.finish(
+                    write,
+                    token,
+                    tag.request,
+                    &mut tag.buffer[..bytes],
+                    tag.response,
+                )
+            }
+            .is_ok();
+            let Some(frontend) = self.frontends.get(index).filter(|f| f.live) else {
+                continue;
+            };
+            let frontend_id = frontend.id;
+            if done && !write {
+                let mut from = 0;
+                for segment in &valid.segment[..valid.count] {
+                    let len = usize::from(segment.len);
+                    let copied = grant::copy_to(
+                        frontend_id,
+                        GrantRef::from_raw(u64::from(segment.reference)),
+                        u64::from(segment.offset),
+                        &tag.buffer[from..from + len],
+                    );
+                    if copied.is_err() {
+                        self.disconnect(index, RingError::BadReference);
+                        break;
+                    }
+                    from += len;
+                }
+                if !self.frontends[index].live {
+                    continue;
+                }
+            }
+            self.respond(index, valid.id, done);
+        }
+    }
+
+    fn respond(&mut self, index: usize, id: u64, ok: bool) {
+        let frontend = &mut self.frontends[index];
+        let shared = frontend.shared();
+        let result = if ok { status::OK } else { status::IO_ERROR };
+        frontend.ring.respond(shared, id, result);
+        let _ = events::send(frontend.port);
+    }
+}
+
+/// The device identifier a frontend reads: `pvhv-disk-N` (its domain id),
+/// zero-padded.
+fn device_id(frontend: u32) -> [u8; blkif::ID_BYTES as usize] {
+    let mut id = [0u8; blkif::ID_BYTES as usize];
+    id[..10].copy_from_slice(b"pvhv-disk-");
+    let mut digits = [0u8; 10];
+    let (mut n, mut count) = (frontend, 0);
+    loop {
+        digits[count] = b'0' + (n % 10) as u8;
+        count += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for (place, digit) in digits[..count].iter().rev().enumerate() {
+        id[10 + place] = *digit;
+    }
+    id
+}
+
+/// Bytes of a sector (for the region arithmetic).
+const _: () = assert!(SECTOR as u64 == blkif::SECTOR);

@@ -1,0 +1,69 @@
+//! Wrappers for finding backends and connecting to them (see
+//! [`crate::backend`]): [`offer`] and [`accept`] for a backend in the
+//! driver domain, [`domain`] and [`connect`] for a frontend.
+
+use crate::Status;
+use crate::backend::{Connection, Kind};
+use crate::hypercall::request;
+
+/// Makes this domain (the driver domain) the backend of `kind`; every
+/// other live domain gets [`Virq::Backend`](crate::event::Virq::Backend).
+///
+/// # Errors
+///
+/// [`Status::Denied`] unless this is the driver domain;
+/// [`Status::AlreadyBound`] when a live domain serves `kind` already.
+#[inline]
+pub fn offer(kind: Kind) -> Result<(), Status> {
+    // SAFETY: no pointer; the hypervisor only records the caller.
+    unsafe { super::call(request::BackendOffer { kind: kind as u64 }) }
+}
+
+/// The id of the live backend domain of `kind`.
+///
+/// # Errors
+///
+/// [`Status::NotReady`] when no live domain serves `kind`.
+#[inline]
+pub fn domain(kind: Kind) -> Result<u32, Status> {
+    // SAFETY: no pointer.
+    unsafe { super::call(request::BackendDomain { kind: kind as u64 }) }
+}
+
+/// Asks the backend of `kind` to serve this domain over the ring page this
+/// domain granted it as `reference`, signalling on `port` (allocated
+/// unbound for the backend domain).
+///
+/// # Errors
+///
+/// [`Status::BadPort`] when `port` is not a port of this domain unbound for
+/// the backend domain; [`Status::NotReady`] with no backend, or (for
+/// [`Kind::Block`]) no disk region; [`Status::LimitReached`] when the
+/// backend has 16 connections pending.
+#[inline]
+pub fn connect(kind: Kind, reference: u32, port: u32) -> Result<(), Status> {
+    // SAFETY: no pointer; the backend reaches the page through the grant.
+    unsafe {
+        super::call(request::FrontendConnect {
+            kind: kind as u64,
+            reference: reference.into(),
+            port: port.into(),
+        })
+    }
+}
+
+/// Backend: takes pending connections into `into`; returns how many.
+///
+/// # Errors
+///
+/// [`Status::Denied`] unless this domain is a backend.
+#[inline]
+pub fn accept(into: &mut [Connection]) -> Result<usize, Status> {
+    let accept = request::BackendAccept {
+        ptr: into.as_mut_ptr() as u64,
+        len: core::mem::size_of_val(into) as u64,
+    };
+    // SAFETY: the hypervisor writes whole records within the `len` bytes
+    // of `into`, exclusively borrowed for the call.
+    unsafe { super::call(accept) }.map(|count| count as usize)
+}

@@ -1,0 +1,358 @@
+//! The block frontend's grant transport: the ring of [`crate::blkif`] in
+//! a page granted to the block backend in the driver domain, each
+//! request's data pages granted to it for the request's time, and an
+//! event channel both ways. [`super::block`] chooses it when
+//! `backend_domain(Block)` answers.
+//!
+//! Containment: a request without a response [`TIMEOUT_NS`] after its
+//! submission fails with [`BlockError::Timeout`]. When the backend goes
+//! away or a new one appears (`Virq::Backend`), every request in flight
+//! fails with [`BlockError::Disconnected`] (none is resubmitted: the
+//! caller decides whether to retry, and a write that failed may or may
+//! not have reached the disk), and the frontend connects to the backend
+//! there is then (a new grant of its ring, a new port); a request
+//! submitted while there is none waits up to [`TIMEOUT_NS`] for one.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use spin::{Mutex, Once};
+
+use super::block::{BlockError, MAX_IN_FLIGHT, Ticket};
+use super::memory::{frames, phys_to_virt};
+use super::{backend, events, grant, interrupts, timer};
+use crate::backend::Kind;
+use crate::blkif::{self, MAX_SEGMENTS, Operation, RING_SLOTS, Request, Segment, Shared};
+use crate::grant::GrantRef;
+use crate::virtqueue::{BlockRequestType, BlockStatus};
+
+/// How long a request may go without a response: 2 s of virtual time.
+pub const TIMEOUT_NS: u64 = 2_000_000_000;
+
+/// Status recorded for a request failed by a disconnection.
+const DISCONNECTED: u32 = u32::MAX;
+/// Status recorded for a request that timed out.
+const TIMED_OUT: u32 = u32::MAX - 1;
+
+/// Connections made to a backend so far.
+static CONNECTIONS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// How many times this frontend has connected to a block backend (the
+/// first connection and every reconnection).
+pub fn connections() -> u32 {
+    CONNECTIONS.load(Ordering::SeqCst)
+}
+
+/// Set by the `Virq::Backend` handler: the backend changed.
+static CHANGED: AtomicBool = AtomicBool::new(false);
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    busy: bool,
+    /// The response's status, once there is one.
+    status: Option<u32>,
+    /// The request's id on the ring.
+    id: u64,
+    grants: [u32; MAX_SEGMENTS],
+    count: usize,
+    deadline: u64,
+}
+
+struct Front {
+    /// The ring page (guest-physical).
+    ring: u64,
+    /// The ring's grant and the port, while connected.
+    connected: Option<(GrantRef, u32)>,
+    backend: u32,
+    sectors: u64,
+    producer: u32,
+    consumed: u32,
+    sequence: u64,
+    slots: [Slot; MAX_IN_FLIGHT],
+}
+
+static FRONT: Once<Mutex<Front>> = Once::new();
+
+fn on_backend(_port: u32) {
+    CHANGED.store(true, Ordering::SeqCst);
+}
+
+fn on_ring(_port: u32) {}
+
+/// Binds `Virq::Backend` (once) so that the frontend hears of backends.
+pub(super) fn watch() {
+    static BOUND: Once<()> = Once::new();
+    BOUND.call_once(|| {
+        let _ = interrupts::bind_virq(crate::event::Virq::Backend, on_backend);
+    });
+}
+
+/// Waits until a backend changes (appears), up to `deadline`.
+pub(super) fn wait_for_backend(deadline: u64) -> bool {
+    timer::wait_until(deadline, || backend::domain(Kind::Block).is_ok())
+}
+
+impl Front {
+    fn shared(&self) -> Shared<'static> {
+        let page = phys_to_virt(self.ring).cast::<blkif::Ring>();
+        // SAFETY: the ring frame is this frontend's, mapped at the
+        // physical-memory offset for ever; the backend may change it.
+        unsafe { Shared::new(core::ptr::NonNull::new(page).expect("mapped ring")) }
+    }
+
+    /// Connects to the backend there is now.
+    fn connect(&mut self) -> Result<(), BlockError> {
+        let backend = backend::domain(Kind::Block).map_err(|_| BlockError::Disconnected)?;
+        self.shared().reset();
+        let reference =
+            grant::access(backend, self.ring, false).map_err(|_| BlockError::Disconnected)?;
+        let port = match events::alloc_unbound(backend) {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = grant::end(reference);
+                return Err(BlockError::Disconnected);
+            }
+        };
+        interrupts::on_port(port, on_ring);
+        if backend::connect(Kind::Block, reference.raw() as u32, port).is_err() {
+            let _ = events::close(port);
+            let _ = grant::end(reference);
+            return Err(BlockError::Disconnected);
+        }
+        self.backend = backend;
+        self.connected = Some((reference, port));
+        CONNECTIONS.fetch_add(1, Ordering::SeqCst);
+        self.producer = 0;
+        self.consumed = 0;
+        Ok(())
+    }
+
+    /// Drops the connection: every request in flight fails.
+    fn disconnect(&mut self) {
+        for slot in self
+            .slots
+            .iter_mut()
+            .filter(|s| s.busy && s.status.is_none())
+        {
+            slot.status = Some(DISCONNECTED);
+            end_grants(slot);
+        }
+        if let Some((reference, port)) = self.connected.take() {
+            let _ = events::close(port);
+            if grant::end(reference) == Err(crate::Status::Busy) {
+                // Still mapped by a backend that lives on: the page stays
+                // lent; the next ring is a fresh frame.
+                if let Some(frame) = frames::allocate() {
+                    self.ring = frame;
+                }
+            }
+        }
+    }
+
+    /// After `Virq::Backend`: reconnects to whichever backend there is.
+    fn follow_backend(&mut self) {
+        if CHANGED.swap(false, Ordering::SeqCst) {
+            self.disconnect();
+            let _ = self.connect();
+        }
+    }
+
+    /// Collects responses.
+    fn reap(&mut self) {
+        if self.connected.is_none() {
+            return;
+        }
+        let shared = self.shared();
+        let produced = shared.responses_produced();
+        if produced.wrapping_sub(self.consumed) > RING_SLOTS {
+            self.disconnect();
+            return;
+        }
+        while self.consumed != produced {
+            let response = shared.response_at(self.consumed);
+            self.consumed = self.consumed.wrapping_add(1);
+            let index = (response.id & 0xff) as usize;
+            if let Some(slot) = self.slots.get_mut(index)
+                && slot.busy
+                && slot.status.is_none()
+                && slot.id == response.id
+            {
+                slot.status = Some(response.status);
+                end_grants(slot);
+            }
+        }
+    }
+
+    fn enqueue(
+        &mut self,
+        kind: BlockRequestType,
+        sector: u64,
+        data: Option<(u64, u32)>,
+    ) -> Result<Ticket, BlockError> {
+        let (_, port) = self.connected.ok_or(BlockError::Disconnected)?;
+        let operation = match kind {
+            BlockRequestType::In => Operation::Read,
+            BlockRequestType::Out => Operation::Write,
+            BlockRequestType::Flush => Operation::Flush,
+            BlockRequestType::GetId => Operation::GetId,
+        };
+        let index = self
+            .slots
+            .iter()
+            .position(|s| !s.busy)
+            .ok_or(BlockError::Busy)?;
+        if self.producer.wrapping_sub(self.consumed) >= RING_SLOTS {
+            return Err(BlockError::Busy);
+        }
+        let mut request = Request {
+            operation: operation as u32,
+            sector,
+            ..Request::default()
+        };
+        let mut slot = Slot::default();
+        if let Some((gpa, len)) = data {
+            let whole = operation == Operation::GetId
+                || (gpa % blkif::SECTOR == 0 && len as u64 % blkif::SECTOR == 0 && len > 0);
+            if !whole || len as usize > MAX_SEGMENTS * 4096 {
+                return Err(BlockError::Length);
+            }
+            if matches!(operation, Operation::Read | Operation::Write)
+                && sector
+                    .checked_add(u64::from(len) / blkif::SECTOR)
+                    .is_none_or(|end| end > self.sectors)
+            {
+                return Err(BlockError::Status(BlockStatus::IoError as u8));
+            }
+            let (mut at, end) = (gpa, gpa + u64::from(len));
+            while at < end {
+                let page_end = (at & !0xfff) + 4096;
+                let piece = page_end.min(end) - at;
+                if slot.count == MAX_SEGMENTS {
+                    end_grants(&mut slot);
+                    return Err(BlockError::Length);
+                }
+                let read_only = operation == Operation::Write;
+                let reference = match grant::access(self.backend, at & !0xfff, read_only) {
+                    Ok(reference) => reference,
+                    Err(_) => {
+                        end_grants(&mut slot);
+                        return Err(BlockError::Busy);
+                    }
+                };
+                request.segment[slot.count] = Segment {
+                    reference: reference.raw() as u32,
+                    offset: (at & 0xfff) as u16,
+                    len: piece as u16,
+                };
+                slot.grants[slot.count] = reference.raw() as u32;
+                slot.count += 1;
+                at += piece;
+            }
+        }
+        request.segments = slot.count as u32;
+        self.sequence += 1;
+        slot.id = self.sequence << 8 | index as u64;
+        request.id = slot.id;
+        slot.busy = true;
+        slot.deadline = interrupts::now_ns().saturating_add(TIMEOUT_NS);
+        self.slots[index] = slot;
+        self.shared().push_request(self.producer, request);
+        self.producer = self.producer.wrapping_add(1);
+        let _ = events::send(port);
+        Ok(Ticket(index))
+    }
+}
+
+/// Ends the grants of a request's data pages.
+fn end_grants(slot: &mut Slot) {
+    for reference in &slot.grants[..slot.count] {
+        let _ = grant::end(GrantRef::from_raw(u64::from(*reference)));
+    }
+    slot.count = 0;
+}
+
+/// Connects to the block backend with a ring frame of its own; `sectors`
+/// is the region `block_info` reported.
+pub(super) fn init(sectors: u64) -> Result<u64, BlockError> {
+    let ring = frames::allocate().ok_or(BlockError::NoDisk)?;
+    let mut front = Front {
+        ring,
+        connected: None,
+        backend: 0,
+        sectors,
+        producer: 0,
+        consumed: 0,
+        sequence: 0,
+        slots: [Slot::default(); MAX_IN_FLIGHT],
+    };
+    CHANGED.store(false, Ordering::SeqCst);
+    front.connect().map_err(|_| BlockError::NoDisk)?;
+    FRONT.call_once(|| Mutex::new(front));
+    Ok(sectors)
+}
+
+fn front() -> Result<&'static Mutex<Front>, BlockError> {
+    FRONT.get().ok_or(BlockError::NoDisk)
+}
+
+/// Submits a request (see [`super::block::submit`]); with no backend
+/// connected, waits up to [`TIMEOUT_NS`] for one.
+pub(super) fn submit(
+    kind: BlockRequestType,
+    sector: u64,
+    data: Option<(u64, u32)>,
+) -> Result<Ticket, BlockError> {
+    let front = front()?;
+    let attempt = || {
+        interrupts::without(|| {
+            let mut f = front.lock();
+            f.follow_backend();
+            if f.connected.is_none() {
+                let _ = f.connect();
+            }
+            f.reap();
+            f.enqueue(kind, sector, data)
+        })
+    };
+    match attempt() {
+        Err(BlockError::Disconnected) => {
+            let deadline = interrupts::now_ns().saturating_add(TIMEOUT_NS);
+            wait_for_backend(deadline);
+            attempt()
+        }
+        other => other,
+    }
+}
+
+/// Waits for `ticket` (see [`super::block::wait`]): its response, or
+/// [`BlockError::Timeout`] at its deadline, or
+/// [`BlockError::Disconnected`].
+pub(super) fn wait(ticket: Ticket) -> Result<(), BlockError> {
+    let front = front()?;
+    let deadline =
+        interrupts::without(|| front.lock().slots.get(ticket.0).map_or(0, |s| s.deadline));
+    let done = || {
+        let mut f = front.lock();
+        f.follow_backend();
+        f.reap();
+        f.slots[ticket.0].status.is_some()
+    };
+    timer::wait_until(deadline, done);
+    interrupts::without(|| {
+        let mut f = front.lock();
+        let slot = &mut f.slots[ticket.0];
+        if !slot.busy {
+            return Err(BlockError::NoDisk);
+        }
+        let status = slot.status.unwrap_or(TIMED_OUT);
+        if slot.status.is_none() {
+            end_grants(slot);
+        }
+        *slot = Slot::default();
+        match status {
+            blkif::status::OK => Ok(()),
+            DISCONNECTED => Err(BlockError::Disconnected),
+            TIMED_OUT => Err(BlockError::Timeout),
+            other => Err(BlockError::Status(other.min(0xfe) as u8)),
+        }
+    })
+}

@@ -1,0 +1,167 @@
+//! The scenarios of the block backend in the driver domain: frontends
+//! reach the disk only through grants, a ring in a granted page and event
+//! channels; hostile frontends are disconnected, and a crashing or hung
+//! driver domain is restarted while its frontends fail or complete their
+//! requests in time, reconnect and finish.
+
+use shared_abi::exit::HvExit;
+
+use crate::scenario::Scenario;
+
+/// Every scenario of the block backend in the driver domain.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario::new("driver-block", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=2")
+            .guest("blk1", "block-test", "")
+            .guest("blk2", "block-test", "")
+            .guest("bystander", "worker", "lines=30")
+            .disk(16)
+            .exact("[driver] serving the block backend (run 1)")
+            .exact("[driver] frontend 2 connected: 8192 sectors at sector 8192")
+            .exact("[driver] frontend 3 connected: 8192 sectors at sector 16384")
+            .exact("[blk1] virtual disk: 8192 sectors")
+            .exact("[blk1] first and last sectors written, flushed and read back")
+            .exact("[blk2] first and last sectors written, flushed and read back")
+            .exact("[blk1] requests outside the virtual disk fail with an I/O error")
+            .exact("[blk2] 5 requests in flight at once completed")
+            .exact("[blk1] 12 sectors written and read back as byte buffers")
+            .exact("[blk1] device id pvhv-disk-2")
+            .exact("[blk2] device id pvhv-disk-3")
+            .exact("[driver] every frontend has gone")
+            .check(several_requests_in_flight)
+            .finishes("blk1")
+            .finishes("blk2")
+            .finishes("bystander")
+            .finishes("driver"),
+        Scenario::new("driver-block-fs", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=1")
+            .guest("alpha", "guest-kernel", "")
+            .ext2_disk()
+            .input(b"\x012ls\nls /docs\ncat /hello.txt\nsum /docs/numbers.txt\ncat /missing\n")
+            .exact("[driver] frontend 2 connected: 8192 sectors at sector 8192")
+            .exact("[alpha] disk: 8192 sectors, ext2 filesystem mounted")
+            .exact("[alpha] docs/")
+            .exact("[alpha] hello.txt")
+            .exact("[alpha] numbers.txt")
+            .exact("[alpha] Hello from the guest's disk!")
+            .exact("[alpha] /missing: file not found")
+            .check(crate::log_checks::checksum_matches_the_repository_file)
+            .line("'alpha' shut down with code 0")
+            .finishes("driver"),
+        Scenario::new("driver-block-hostile", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=2")
+            .guest("hostile", "blockfront", "mode=hostile")
+            .guest("good", "block-test", "")
+            .disk(16)
+            .exact("[hostile] corrupted the ring: request producer far ahead")
+            .exact("[driver] frontend 2 disconnected: the request producer moved further than the ring holds")
+            .exact("[hostile] corrupted the ring: forged grant reference")
+            .exact("[hostile] corrupted the ring: stale grant reference")
+            .exact("[driver] frontend 2 disconnected: a grant reference that does not work")
+            .exact("[hostile] corrupted the ring: sectors outside the region")
+            .exact("[driver] frontend 2 disconnected: a sector range outside its region")
+            .exact("[hostile] corrupted the ring: unknown operation")
+            .exact("[driver] frontend 2 disconnected: an unknown operation")
+            .exact("[hostile] corrupted the ring: segment past its page")
+            .exact("[driver] frontend 2 disconnected: a segment past its page")
+            .exact("[hostile] every corruption refused; still running")
+            .exact("[good] first and last sectors written, flushed and read back")
+            .forbid("frontend 3 disconnected")
+            .check(two_reference_refusals)
+            .finishes("good")
+            .finishes("hostile")
+            .finishes("driver"),
+        Scenario::new("driver-crash-mid-io", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=2 crash_after=24")
+            .guest("fe1", "blockfront", "")
+            .guest("fe2", "blockfront", "")
+            .guest("bystander", "worker", "lines=200")
+            .disk(16)
+            .exact("[driver] crashing with requests in flight")
+            .check(requests_failed_mid_io)
+            .stopped("driver", "invalid opcode")
+            .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
+            .exact("[driver] serving the block backend (run 2)")
+            .line("[fe1] reconnected; every request completed or failed within the timeout")
+            .line("[fe2] reconnected; every request completed or failed within the timeout")
+            .exact("[fe1] the pattern flushed before the restart read back intact")
+            .exact("[fe2] the pattern flushed before the restart read back intact")
+            .finishes("fe1")
+            .finishes("fe2")
+            .finishes("bystander")
+            .finishes("driver"),
+        Scenario::new("driver-hang-mid-io", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=2 hang_after=24")
+            .guest("fe1", "blockfront", "")
+            .guest("fe2", "blockfront", "")
+            .guest("bystander", "worker", "lines=200")
+            .disk(16)
+            .exact("[driver] hanging with requests in flight")
+            .check(requests_failed_mid_io)
+            .line("[fe1] reconnected; every request completed or failed within the timeout")
+            .line("[fe2] reconnected; every request completed or failed within the timeout")
+            .exact("hv: warning: domain 1 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)")
+            .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
+            .exact("[driver] serving the block backend (run 2)")
+            .exact("[fe1] the pattern flushed before the restart read back intact")
+            .exact("[fe2] the pattern flushed before the restart read back intact")
+            .finishes("fe1")
+            .finishes("fe2")
+            .finishes("bystander")
+            .finishes("driver"),
+    ]
+}
+
+/// The forged and the stale reference are each refused.
+fn two_reference_refusals(output: &str) -> Result<(), String> {
+    let count = output
+        .matches("frontend 2 disconnected: a grant reference that does not work")
+        .count();
+    match count {
+        2 => Ok(()),
+        n => Err(format!("{n} reference refusals, expected 2")),
+    }
+}
+
+/// The frontends had requests in flight when the driver domain went: some
+/// failed (each frontend prints how many, `(N failed, R rounds)`).
+fn requests_failed_mid_io(output: &str) -> Result<(), String> {
+    let failed: u64 = output
+        .lines()
+        .filter(|line| line.contains("] reconnected; every request"))
+        .filter_map(|line| {
+            line.rsplit_once(" (")?
+                .1
+                .split_once(" failed")?
+                .0
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    match failed {
+        0 => Err("no request failed: the driver domain did not go mid-I/O".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The backend kept more than one request on the device at once (its
+/// closing line: `served N requests, up to M on the device at once`).
+fn several_requests_in_flight(output: &str) -> Result<(), String> {
+    let most = output
+        .lines()
+        .find_map(|line| {
+            let rest = line.split_once("[driver] served ")?.1;
+            rest.split_once(", up to ")?
+                .1
+                .split_once(' ')?
+                .0
+                .parse::<u64>()
+                .ok()
+        })
+        .ok_or("no closing line from the backend")?;
+    match most {
+        0 | 1 => Err(format!("at most {most} request on the device at once")),
+        _ => Ok(()),
+    }
+}
