@@ -84,6 +84,17 @@ pub fn init_interrupts(boot_info: &bootloader_api::BootInfo) {
     }
 }
 
+/// A fresh 4 KiB frame of this guest: its guest-physical address (for
+/// block requests) and its bytes (a failed check when memory is out).
+pub fn page() -> (u64, &'static mut [u8]) {
+    let phys = crate::memory::frames::allocate().unwrap_or_else(|| fail(format_args!("no frame")));
+    // SAFETY: the frame is this guest's own, just allocated and used by
+    // no one else, mapped at the physical-memory offset.
+    (phys, unsafe {
+        core::slice::from_raw_parts_mut(crate::memory::phys_to_virt(phys), 4096)
+    })
+}
+
 /// Looks up domain `name`, yielding until it exists.
 pub fn find_domain(name: &str) -> u32 {
     for _ in 0..10_000 {

@@ -72,44 +72,18 @@ pub fn all() -> Vec<Scenario> {
             .finishes("good")
             .finishes("hostile")
             .finishes("driver"),
-        Scenario::new("driver-crash-mid-io", HvExit::Success)
-            .driver("driver", "driver", "serve=block clients=2 crash_after=24")
-            .guest("fe1", "blockfront", "")
-            .guest("fe2", "blockfront", "")
-            .guest("bystander", "worker", "lines=200")
-            .disk(16)
-            .exact("[driver] crashing with requests in flight")
-            .check(requests_failed_mid_io)
-            .stopped("driver", "invalid opcode")
-            .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
-            .exact("[driver] serving the block backend (run 2)")
-            .line("[fe1] reconnected; every request completed or failed within the timeout")
-            .line("[fe2] reconnected; every request completed or failed within the timeout")
-            .exact("[fe1] the pattern flushed before the restart read back intact")
-            .exact("[fe2] the pattern flushed before the restart read back intact")
-            .finishes("fe1")
-            .finishes("fe2")
-            .finishes("bystander")
-            .finishes("driver"),
-        Scenario::new("driver-hang-mid-io", HvExit::Success)
-            .driver("driver", "driver", "serve=block clients=2 hang_after=24")
-            .guest("fe1", "blockfront", "")
-            .guest("fe2", "blockfront", "")
-            .guest("bystander", "worker", "lines=200")
-            .disk(16)
-            .exact("[driver] hanging with requests in flight")
-            .check(requests_failed_mid_io)
-            .line("[fe1] reconnected; every request completed or failed within the timeout")
-            .line("[fe2] reconnected; every request completed or failed within the timeout")
-            .exact("hv: warning: domain 1 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)")
-            .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
-            .exact("[driver] serving the block backend (run 2)")
-            .exact("[fe1] the pattern flushed before the restart read back intact")
-            .exact("[fe2] the pattern flushed before the restart read back intact")
-            .finishes("fe1")
-            .finishes("fe2")
-            .finishes("bystander")
-            .finishes("driver"),
+        stopped_mid_io(
+            "driver-crash-mid-io",
+            "crash_after=24",
+            "[driver] crashing with requests in flight",
+        )
+        .stopped("driver", "invalid opcode"),
+        stopped_mid_io(
+            "driver-hang-mid-io",
+            "hang_after=24",
+            "[driver] hanging with requests in flight",
+        )
+        .exact("hv: warning: domain 1 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)"),
     ]
 }
 
@@ -164,4 +138,30 @@ fn several_requests_in_flight(output: &str) -> Result<(), String> {
         0 | 1 => Err(format!("at most {most} request on the device at once")),
         _ => Ok(()),
     }
+}
+
+/// A driver domain serving two frontends that is stopped (`stop`: how, as
+/// its argument; `announced`: the line it prints first) with requests in
+/// flight: their requests fail or complete within the timeout, it is
+/// restarted, the frontends reconnect and read back what they flushed
+/// before, and a bystander runs throughout.
+fn stopped_mid_io(name: &'static str, stop: &str, announced: &str) -> Scenario {
+    Scenario::new(name, HvExit::Success)
+        .driver("driver", "driver", &format!("serve=block clients=2 {stop}"))
+        .guest("fe1", "blockfront", "")
+        .guest("fe2", "blockfront", "")
+        .guest("bystander", "worker", "lines=200")
+        .disk(16)
+        .exact(announced)
+        .check(requests_failed_mid_io)
+        .exact("hv: warning: domain 1 'driver' restarted (restart 1 of 3)")
+        .exact("[driver] serving the block backend (run 2)")
+        .line("[fe1] reconnected; every request completed or failed within the timeout")
+        .line("[fe2] reconnected; every request completed or failed within the timeout")
+        .exact("[fe1] the pattern flushed before the restart read back intact")
+        .exact("[fe2] the pattern flushed before the restart read back intact")
+        .finishes("fe1")
+        .finishes("fe2")
+        .finishes("bystander")
+        .finishes("driver")
 }

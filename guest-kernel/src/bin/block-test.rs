@@ -10,7 +10,6 @@
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::drivers::block::{self, BlockError, MAX_IN_FLIGHT};
-use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::{check, interrupts, println, scenario};
 use shared_abi::guest::disk;
 use shared_abi::virtqueue::{BlockRequestType, BlockStatus};
@@ -18,14 +17,6 @@ use shared_abi::virtqueue::{BlockRequestType, BlockStatus};
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
 const BYTES: u32 = 4096;
-
-fn buffer() -> (u64, &'static mut [u8]) {
-    let phys = frames::allocate().unwrap_or_else(|| scenario::fail(format_args!("no frame")));
-    // SAFETY: the frame is this guest's, mapped at the physical offset.
-    (phys, unsafe {
-        core::slice::from_raw_parts_mut(phys_to_virt(phys), BYTES as usize)
-    })
-}
 
 fn fill(bytes: &mut [u8], seed: u8) {
     for (index, byte) in bytes.iter_mut().enumerate() {
@@ -40,8 +31,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         block::init().unwrap_or_else(|e| scenario::fail(format_args!("block init: {e:?}")));
     let info = scenario::start_info();
     let last = sectors - (BYTES as u64 / block::SECTOR);
-    let (out_phys, out) = buffer();
-    let (in_phys, input) = buffer();
+    let (out_phys, out) = scenario::page();
+    let (in_phys, input) = scenario::page();
     let seed = info.domain_id as u8;
 
     if scenario::arg(info.args(), "mode") == Some("verify") {

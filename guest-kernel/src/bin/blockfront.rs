@@ -26,14 +26,6 @@ const GIVE_UP_NS: u64 = 120_000_000_000;
 /// Slack on the timeout for a failed request's wait.
 const SLACK_NS: u64 = 500_000_000;
 
-fn frame() -> (u64, &'static mut [u8]) {
-    let phys = frames::allocate().unwrap_or_else(|| scenario::fail(format_args!("no frame")));
-    // SAFETY: the frame is this guest's, mapped at the physical offset.
-    (phys, unsafe {
-        core::slice::from_raw_parts_mut(phys_to_virt(phys), BYTES as usize)
-    })
-}
-
 fn fill(bytes: &mut [u8], seed: u8) {
     for (index, byte) in bytes.iter_mut().enumerate() {
         *byte = (index as u8).wrapping_mul(13).wrapping_add(seed);
@@ -53,7 +45,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         bench(sectors);
     }
     let seed = info.domain_id as u8;
-    let (pattern_phys, pattern) = frame();
+    let (pattern_phys, pattern) = scenario::page();
     fill(pattern, seed);
     check!(
         block::write(PATTERN_SECTOR, pattern_phys, BYTES).is_ok(),
@@ -61,7 +53,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     );
     check!(block::flush().is_ok(), "pattern flush");
     println!("pattern written and flushed");
-    let buffers: [(u64, &'static mut [u8]); MAX_IN_FLIGHT] = core::array::from_fn(|_| frame());
+    let buffers: [(u64, &'static mut [u8]); MAX_IN_FLIGHT] =
+        core::array::from_fn(|_| scenario::page());
     let start = interrupts::now_ns();
     let (mut failed, mut good_rounds, mut round) = (0u32, 0u32, 0u64);
     while good_rounds < 3 || block_grant::connections() < 2 {
@@ -107,7 +100,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     println!(
         "reconnected; every request completed or failed within the timeout ({failed} failed, {round} rounds)"
     );
-    let (back_phys, back) = frame();
+    let (back_phys, back) = scenario::page();
     check!(
         block::read(PATTERN_SECTOR, back_phys, BYTES).is_ok(),
         "pattern read"
@@ -236,9 +229,9 @@ mod hostile {
         let backend_id = backend::domain(Kind::Block)
             .unwrap_or_else(|s| scenario::fail(format_args!("no backend: {}", s.name())));
         let sectors = guest_kernel::hv::devices::block_info();
-        let (data, _) = frame();
+        let (data, _) = scenario::page();
         for case in CASES {
-            let (ring_phys, _) = frame();
+            let (ring_phys, _) = scenario::page();
             let reference = grant::access(backend_id, ring_phys, false)
                 .unwrap_or_else(|s| scenario::fail(format_args!("grant: {}", s.name())));
             let port = events::alloc_unbound(backend_id)

@@ -41,10 +41,7 @@ use crate::virtqueue::{
     Layout, SECTOR_SIZE, need_event,
 };
 
-/// Entries of the virtqueue [`init`] sets up.
-pub const QUEUE_SIZE: u16 = 16;
-/// Requests in flight at most (each takes three descriptors).
-pub const MAX_IN_FLIGHT: usize = (QUEUE_SIZE / 3) as usize;
+pub use super::block_request::{BlockError, MAX_IN_FLIGHT, QUEUE_SIZE, Ticket};
 
 struct Queue {
     /// Added to a guest-physical address of the queue's pages gives the
@@ -105,28 +102,6 @@ impl Queue {
         );
         self.links_data[slot] = to_data;
     }
-}
-
-/// Why a request failed (virtio-blk status 1 is an I/O error, for example
-/// a sector beyond the disk; 2 an unsupported request).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockError {
-    /// No disk, or the queue could not be set up.
-    NoDisk,
-    /// The device answered with this status.
-    Status(u8),
-    /// Too many requests in flight.
-    Busy,
-    /// A buffer that is not a whole number of sectors (or, through a
-    /// driver domain, longer than 32 KiB).
-    Length,
-    /// Through a driver domain: no response within
-    /// [`TIMEOUT_NS`](block_grant::TIMEOUT_NS).
-    Timeout,
-    /// Through a driver domain: the backend went away (or refused this
-    /// frontend) while the request was in flight, or none came back in
-    /// time for a new request.
-    Disconnected,
 }
 
 /// Connects to the disk; returns its size in 512-byte sectors. Call it
@@ -208,10 +183,6 @@ fn init_queue() -> Result<(), crate::Status> {
     });
     Ok(())
 }
-
-/// A request in flight, from [`submit`]; give it to [`wait`] exactly once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ticket(pub(super) usize);
 
 /// Submits a request on `data` (guest-physical, `len` bytes, a multiple of
 /// 512 for reads and writes) without waiting for it; collect it with

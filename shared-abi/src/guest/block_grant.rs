@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use spin::{Mutex, Once};
 
-use super::block::{BlockError, MAX_IN_FLIGHT, Ticket};
+use super::block_request::{BlockError, MAX_IN_FLIGHT, Ticket};
 use super::memory::{frames, phys_to_virt};
 use super::{backend, events, grant, interrupts, timer};
 use crate::backend::Kind;

@@ -50,6 +50,7 @@
 pub mod backend;
 pub mod block;
 pub mod block_grant;
+mod block_request;
 pub mod console;
 pub mod devices;
 pub mod disk;
