@@ -22,6 +22,7 @@ use crate::arch::x86_64::trap::{Exit, Fast};
 use crate::arch::x86_64::{cpu, entry, exception, gdt, percpu, qemu_exit};
 use crate::domain::restart::{self, Verdict};
 use crate::domain::table::{DOMAINS, DomainTable};
+use crate::domain::watchdog::Watchdog;
 use crate::domain::{Domain, State, paging, trap_delivery};
 use crate::hypercall::{self, Outcome};
 use crate::launch::launch;
@@ -377,29 +378,36 @@ fn restart(table: &mut DomainTable, index: usize) {
     }
 }
 
-/// Raises the timer VIRQ of every domain whose deadline has passed.
+/// Raises the timer VIRQ of every domain whose deadline has passed, and
+/// stops every domain whose watchdog expired.
 fn fire_due_timers(table: &mut DomainTable) {
     let now = time::now();
-    for domain in table.live_mut() {
-        if domain.take_due_timer(now) {
-            domain.raise_virq(Virq::Timer);
-        }
-    }
     for index in 0..table.len() {
         let domain = table.at_mut(index);
         if !domain.is_alive() {
             continue;
         }
+        if domain.take_due_timer(now) {
+            domain.raise_virq(Virq::Timer);
+        }
         if let Some(watchdog) = domain.take_expired_watchdog(now) {
-            log::warn!(
-                "domain {} '{}' stopped: watchdog expired (no watchdog call for {} ms)",
-                domain.id(),
-                domain.name(),
-                watchdog.timeout_ns() / 1_000_000
-            );
-            end_domain(table, index, State::Stopped);
+            watchdog_expired(table, index, watchdog);
         }
     }
+}
+
+/// Stops the domain at `index`, whose `watchdog` expired (it is taken as
+/// hung, and restarted if it is restartable).
+#[cold]
+fn watchdog_expired(table: &mut DomainTable, index: usize, watchdog: Watchdog) {
+    let domain = table.at(index);
+    log::warn!(
+        "domain {} '{}' stopped: watchdog expired (no watchdog call for {} ms)",
+        domain.id(),
+        domain.name(),
+        watchdog.timeout_ns() / 1_000_000
+    );
+    end_domain(table, index, State::Stopped);
 }
 
 /// The next runnable domain after the current one, idling with `hlt`

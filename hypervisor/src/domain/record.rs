@@ -336,12 +336,12 @@ impl Domain {
 
     /// The watchdog, if one is armed and its deadline has passed at TSC
     /// `now` (it is then disarmed).
+    #[inline]
     pub fn take_expired_watchdog(&mut self, now: u64) -> Option<Watchdog> {
-        let expired = self.watchdog.filter(|watchdog| watchdog.expired(now));
-        if expired.is_some() {
-            self.watchdog = None;
+        match self.watchdog {
+            Some(watchdog) if watchdog.expired(now) => self.watchdog.take(),
+            _ => None,
         }
-        expired
     }
 
     /// The earliest TSC at which the hypervisor must look at the domain:

@@ -206,8 +206,11 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool, const USER: bool
         let in_memory = base
             .checked_add(size.bytes())
             .is_some_and(|end| end <= memory.size());
-        let foreign = size == PageSize::Size4K && memory.is_foreign(GuestPhysAddr(base).frame());
-        if !in_memory && !foreign {
+        // Only a frame outside memory is looked up among the foreign ones
+        // (the common case costs nothing more).
+        if !in_memory
+            && !(size == PageSize::Size4K && memory.is_foreign(GuestPhysAddr(base).frame()))
+        {
             return Err(reserved);
         }
         if every & needed != needed || any & forbidden != 0 {
