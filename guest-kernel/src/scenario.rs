@@ -4,6 +4,7 @@
 //! held, or prints `FAIL: ...` and shuts down with 1 at the first check that
 //! did not. The test harness reads both the console and the exit code.
 
+use shared_abi::Status;
 use shared_abi::start_info::StartInfo;
 
 use crate::{hv, println};
@@ -52,6 +53,29 @@ macro_rules! check {
             $crate::scenario::fail(format_args!($($what)*));
         }
     };
+}
+
+/// Checks that `result` is the refusal `wanted` (a failed check naming
+/// `what` otherwise).
+pub fn refused<T: core::fmt::Debug>(what: &str, result: Result<T, Status>, wanted: Status) {
+    match result {
+        Err(status) if status == wanted => {}
+        other => fail(format_args!(
+            "{what}: got {other:?}, expected {}",
+            wanted.name()
+        )),
+    }
+}
+
+/// [`refused`], then prints `what: STATUS` for the harness to see.
+pub fn report_refusal<T: core::fmt::Debug>(what: &str, result: Result<T, Status>, wanted: Status) {
+    refused(what, result, wanted);
+    println!("{what}: {}", wanted.name());
+}
+
+/// The value of `result`, or a failed check naming `what` and the status.
+pub fn ok<T>(what: &str, result: Result<T, Status>) -> T {
+    result.unwrap_or_else(|status| fail(format_args!("{what}: {}", status.name())))
 }
 
 /// Reports success and ends the domain with code 0.

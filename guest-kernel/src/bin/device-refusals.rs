@@ -13,10 +13,7 @@ use shared_abi::Status;
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
 fn denied<T: core::fmt::Debug>(what: &str, result: Result<T, Status>) {
-    match result {
-        Err(Status::Denied) => println!("{what}: DENIED"),
-        other => scenario::fail(format_args!("{what}: {other:?}, expected DENIED")),
-    }
+    scenario::report_refusal(what, result, Status::Denied);
 }
 
 fn main(boot_info: &'static mut BootInfo) -> ! {

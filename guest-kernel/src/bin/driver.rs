@@ -77,7 +77,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         ids >> 16,
         disk.sectors()
     );
-    expect(
+    scenario::report_refusal(
         "irq_bind(own line) again",
         hv::driver::irq_bind(line),
         Status::AlreadyBound,
@@ -131,18 +131,18 @@ fn serve(disk: Disk, args: &str, restarts: u32) -> ! {
 /// With no disk attached: every device call answers `NOT_READY`, and the
 /// domain's own memory is still there for `dma_address`.
 fn no_device() -> ! {
-    expect(
+    scenario::report_refusal(
         "pci_config_read(0)",
         hv::driver::pci_config_read(0),
         Status::NotReady,
     );
-    expect(
+    scenario::report_refusal(
         "pci_config_write(command)",
         hv::driver::pci_config_write(4, 6),
         Status::NotReady,
     );
-    expect("irq_bind(11)", hv::driver::irq_bind(11), Status::NotReady);
-    expect("irq_done(1)", hv::driver::irq_done(1), Status::NotReady);
+    scenario::report_refusal("irq_bind(11)", hv::driver::irq_bind(11), Status::NotReady);
+    scenario::report_refusal("irq_done(1)", hv::driver::irq_done(1), Status::NotReady);
     check!(hv::driver::dma_address(0).is_ok(), "dma_address(0) refused");
     scenario::done()
 }
@@ -179,65 +179,54 @@ fn ports_refused() {
     }
 }
 
-/// Prints `what: STATUS` if `result` is the refusal `wanted`, else fails.
-fn expect<T: core::fmt::Debug>(what: &str, result: Result<T, Status>, wanted: Status) {
-    match result {
-        Err(status) if status == wanted => println!("{what}: {}", status.name()),
-        other => scenario::fail(format_args!(
-            "{what}: {other:?}, expected {}",
-            wanted.name()
-        )),
-    }
-}
-
 fn refusals(memory_bytes: u64) {
     let driver = hv::driver::pci_config_write;
-    expect(
+    scenario::report_refusal(
         "pci_config_write(BAR0)",
         driver(0x10, u32::MAX),
         Status::Denied,
     );
-    expect("pci_config_write(BAR4)", driver(0x20, 0), Status::Denied);
-    expect(
+    scenario::report_refusal("pci_config_write(BAR4)", driver(0x20, 0), Status::Denied);
+    scenario::report_refusal(
         "pci_config_write(interrupt line)",
         driver(0x3c, 5),
         Status::Denied,
     );
-    expect(
+    scenario::report_refusal(
         "pci_config_write(offset 6)",
         driver(6, 0),
         Status::InvalidArgument,
     );
     let read = hv::driver::pci_config_read;
-    expect(
+    scenario::report_refusal(
         "pci_config_read(offset 256)",
         read(256),
         Status::InvalidArgument,
     );
-    expect(
+    scenario::report_refusal(
         "pci_config_read(offset 2)",
         read(2),
         Status::InvalidArgument,
     );
     let line = read(0x3c).unwrap_or_else(|s| scenario::fail(format_args!("line: {}", s.name())));
     let other = if line as u8 == 1 { 2 } else { 1 };
-    expect(
+    scenario::report_refusal(
         "irq_bind(another line)",
         hv::driver::irq_bind(other),
         Status::Denied,
     );
-    expect(
+    scenario::report_refusal(
         "irq_done(no line bound)",
         hv::driver::irq_done(1),
         Status::BadPort,
     );
     let dma = hv::driver::dma_address;
-    expect(
+    scenario::report_refusal(
         "dma_address(end of memory)",
         dma(memory_bytes),
         Status::InvalidArgument,
     );
-    expect(
+    scenario::report_refusal(
         "dma_address(u64::MAX)",
         dma(u64::MAX),
         Status::InvalidArgument,

@@ -11,8 +11,8 @@ use shared_abi::grant::{GRANTS_MAX, GrantRef, MAPS_MAX, WINDOW_BASE, window_addr
 use shared_abi::hypercall::request;
 
 use super::{
-    ACK, FAULT_CODE, FAULTS, FLAG, MAPPED_VA, SECOND, SEEN, WATCHED, expect, map_window, ok,
-    pattern, patterned_page, read, read_bytes, wait_for_grant, wait_for_text, write, write_bytes,
+    ACK, FAULT_CODE, FAULTS, FLAG, MAPPED_VA, SECOND, SEEN, WATCHED, map_window, ok, pattern,
+    patterned_page, read, read_bytes, refused, wait_for_grant, wait_for_text, write, write_bytes,
 };
 
 /// The granter's grants in the hostile scenario, slot by slot.
@@ -40,23 +40,23 @@ pub(crate) fn granter(grantee: u32, third: u32, memory_bytes: u64) {
         ("in the window", WINDOW_BASE),
     ];
     for (what, gpa) in bad_pages {
-        expect(
+        refused(
             what,
             hv::grant::access(grantee, gpa, false),
             Status::InvalidArgument,
         );
     }
-    expect(
+    refused(
         "to itself",
         hv::grant::access(me, rw, false),
         Status::InvalidArgument,
     );
-    expect(
+    refused(
         "to no domain",
         hv::grant::access(999, rw, false),
         Status::BadPort,
     );
-    expect(
+    refused(
         "to domain 0",
         hv::grant::access(0, rw, false),
         Status::BadPort,
@@ -69,8 +69,8 @@ pub(crate) fn granter(grantee: u32, third: u32, memory_bytes: u64) {
             flags: 2,
         })
     };
-    expect("unknown flags", flags, Status::InvalidArgument);
-    expect(
+    refused("unknown flags", flags, Status::InvalidArgument);
+    refused(
         "end a forged grant",
         hv::grant::end(GrantRef::from_raw(0x1234_5678)),
         Status::InvalidArgument,
@@ -88,7 +88,7 @@ pub(crate) fn granter(grantee: u32, third: u32, memory_bytes: u64) {
             "slot {slot}"
         );
     }
-    expect(
+    refused(
         "grant 65",
         hv::grant::access(grantee, ro, true),
         Status::LimitReached,
@@ -96,11 +96,11 @@ pub(crate) fn granter(grantee: u32, third: u32, memory_bytes: u64) {
     println!("bad pages, flags and domains refused; 64 grants, the 65th refused");
     let virt = phys_to_virt(rw) as u64;
     wait_for_text(virt, FLAG, b"MAPPED");
-    expect("end while mapped", hv::grant::end(RW_PAGE), Status::Busy);
+    refused("end while mapped", hv::grant::end(RW_PAGE), Status::Busy);
     write_bytes(virt + ACK as u64, b"BUSY");
     wait_for_text(virt, SECOND, b"UNMAPPED");
     ok("grant_end after unmap", hv::grant::end(RW_PAGE));
-    expect(
+    refused(
         "end twice",
         hv::grant::end(RW_PAGE),
         Status::InvalidArgument,
@@ -143,7 +143,7 @@ pub(crate) fn grantee(granter: u32) {
         "flag",
         hv::grant::copy_to(granter, GrantRef::new(0, 2), SEEN as u64, b"SEEN"),
     );
-    expect(
+    refused(
         "the ended grant of slot 0",
         hv::grant::map(granter, RW_PAGE, false),
         Status::Denied,
@@ -166,12 +166,12 @@ fn refused_uses(granter: u32) {
         ("someone else's", THIRDS),
     ];
     for (what, reference) in denied {
-        expect(
+        refused(
             what,
             hv::grant::map(granter, reference, false),
             Status::Denied,
         );
-        expect(
+        refused(
             what,
             hv::grant::copy_from(granter, reference, 0, &mut byte),
             Status::Denied,
@@ -181,22 +181,22 @@ fn refused_uses(granter: u32) {
         "the reused slot",
         hv::grant::copy_from(granter, REUSED, 0, &mut byte),
     );
-    expect(
+    refused(
         "write map of a read-only grant",
         hv::grant::map(granter, RO_PAGE, true),
         Status::Denied,
     );
-    expect(
+    refused(
         "copy into a read-only grant",
         hv::grant::copy_to(granter, RO_PAGE, 0, b"x"),
         Status::Denied,
     );
-    expect(
+    refused(
         "copy past the page",
         hv::grant::copy_from(granter, RW_PAGE, 4000, &mut [0u8; 200]),
         Status::InvalidArgument,
     );
-    expect(
+    refused(
         "copy into past the page",
         hv::grant::copy_to(granter, RW_PAGE, 4095, b"xy"),
         Status::InvalidArgument,
@@ -234,7 +234,7 @@ fn refused_uses(granter: u32) {
                 len,
             })
         };
-        expect("hostile copy", got, want);
+        refused("hostile copy", got, want);
     }
     // SAFETY: the call takes integers only.
     let flags = unsafe {
@@ -244,23 +244,23 @@ fn refused_uses(granter: u32) {
             flags: 6,
         })
     };
-    expect("unknown map flags", flags, Status::InvalidArgument);
-    expect(
+    refused("unknown map flags", flags, Status::InvalidArgument);
+    refused(
         "map from no domain",
         hv::grant::map(999, RW_PAGE, false),
         Status::BadPort,
     );
-    expect(
+    refused(
         "map from a huge domain id",
         hv::grant::map(u32::MAX, RW_PAGE, false),
         Status::BadPort,
     );
-    expect(
+    refused(
         "unmap nothing",
         hv::grant::unmap(WINDOW_BASE),
         Status::InvalidArgument,
     );
-    expect(
+    refused(
         "unmap address 0",
         hv::grant::unmap(0),
         Status::InvalidArgument,
@@ -272,7 +272,7 @@ fn refused_uses(granter: u32) {
 /// through a read-only mapping is this guest's page fault.
 fn read_only_write_faults(granter: u32) {
     let mut byte = [0u8; 1];
-    expect(
+    refused(
         "double map",
         hv::grant::map(granter, RW_PAGE, false),
         Status::AlreadyBound,
@@ -358,7 +358,7 @@ fn window_refused_as_buffer(granter: u32) {
         ]
     };
     for got in window_buffers {
-        expect("a window page as a buffer", got, Status::BadAddress);
+        refused("a window page as a buffer", got, Status::BadAddress);
     }
     println!("the mapped page refused as a buffer of console_write and the copies");
 }
@@ -368,17 +368,17 @@ fn window_refused_as_buffer(granter: u32) {
 pub(crate) fn third(granter: u32) {
     wait_for_grant(granter, THIRDS);
     let mut byte = [0u8; 1];
-    expect(
+    refused(
         "map another domain's grant",
         hv::grant::map(granter, RW_PAGE, false),
         Status::Denied,
     );
-    expect(
+    refused(
         "copy from another domain's grant",
         hv::grant::copy_from(granter, RW_PAGE, 0, &mut byte),
         Status::Denied,
     );
-    expect(
+    refused(
         "copy into another domain's grant",
         hv::grant::copy_to(granter, RW_PAGE, 0, b"x"),
         Status::Denied,

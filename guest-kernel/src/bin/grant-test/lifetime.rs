@@ -12,8 +12,8 @@ use shared_abi::Status;
 use shared_abi::grant::GrantRef;
 
 use super::{
-    ACK, FAULT_CODE, FAULTS, FLAG, MAPPED_VA, WATCHED, expect, map_window, ok, pattern,
-    patterned_page, read, wait, wait_for_grant, wait_for_text, write_bytes,
+    ACK, FAULT_CODE, FAULTS, FLAG, MAPPED_VA, WATCHED, map_window, ok, pattern, patterned_page,
+    read, refused, wait, wait_for_grant, wait_for_text, write_bytes,
 };
 
 /// Lends a page, waits until the grantee has it mapped, then ends (exits
@@ -51,12 +51,12 @@ pub(crate) fn revoke_grantee(granter: u32) {
     });
     let code = FAULT_CODE.load(Ordering::SeqCst);
     println!("access to the revoked page faulted (error {code:#x}) after {reads} reads");
-    expect(
+    refused(
         "unmap a revoked page",
         hv::grant::unmap(gpa),
         Status::InvalidArgument,
     );
-    expect(
+    refused(
         "map from the ended granter",
         hv::grant::map(granter, reference, false),
         Status::BadPort,
@@ -75,7 +75,7 @@ pub(crate) fn orphan_granter(grantee: u32, name: &str) {
     let virt = phys_to_virt(page) as u64;
     let reference = ok("grant_access", hv::grant::access(grantee, page, false));
     wait_for_text(virt, FLAG, b"MAPPED");
-    expect("end while mapped", hv::grant::end(reference), Status::Busy);
+    refused("end while mapped", hv::grant::end(reference), Status::Busy);
     write_bytes(virt + ACK as u64, b"BUSY");
     wait("the grantee's end", || match hv::grant::end(reference) {
         Err(Status::Busy) => false,
@@ -83,7 +83,7 @@ pub(crate) fn orphan_granter(grantee: u32, name: &str) {
         Ok(()) => scenario::fail(format_args!("the grant outlived its grantee")),
         Err(status) => scenario::fail(format_args!("grant_end: {}", status.name())),
     });
-    expect(
+    refused(
         "the grantee is gone",
         hv::events::domain_lookup(name).map(|_| ()),
         Status::BadPort,

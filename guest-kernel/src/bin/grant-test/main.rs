@@ -28,8 +28,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::memory::paging::{self, PageFlags, PageSize};
 use guest_kernel::memory::{frames, phys_to_virt};
+use guest_kernel::scenario::{ok, refused};
 use guest_kernel::{check, hv, scenario};
-use shared_abi::Status;
 use shared_abi::grant::GrantRef;
 use shared_abi::trap::ExceptionFrame;
 
@@ -109,22 +109,6 @@ fn patterned_page() -> u64 {
         write(virt + offset as u64, pattern(offset));
     }
     page
-}
-
-/// Expects `got` to be `want`.
-fn expect<T: core::fmt::Debug>(what: &str, got: Result<T, Status>, want: Status) {
-    match got {
-        Err(status) if status == want => {}
-        other => scenario::fail(format_args!(
-            "{what}: got {other:?}, expected {}",
-            want.name()
-        )),
-    }
-}
-
-/// The value of `got`, or a failed check.
-fn ok<T>(what: &str, got: Result<T, Status>) -> T {
-    got.unwrap_or_else(|status| scenario::fail(format_args!("{what}: {}", status.name())))
 }
 
 /// Yields until `done` holds.

@@ -8,8 +8,8 @@ use shared_abi::Status;
 use shared_abi::grant::{GrantRef, WINDOW_BASE};
 
 use super::{
-    COPIED, FLAG, MAPPED_VA, REPLY, expect, map_window, ok, pattern, patterned_page, read,
-    read_bytes, wait, wait_for_grant, wait_for_text, write_bytes,
+    COPIED, FLAG, MAPPED_VA, REPLY, map_window, ok, pattern, patterned_page, read, read_bytes,
+    refused, wait, wait_for_grant, wait_for_text, write_bytes,
 };
 
 /// Lends a patterned page read-write, waits for the grantee's reply (in
@@ -31,7 +31,7 @@ pub(crate) fn granter(grantee: u32) {
     read_bytes(virt + COPIED as u64, &mut copied);
     check!(&copied == b"copied by grant_copy_to", "copied {copied:?}");
     ok("grant_end", hv::grant::end(reference));
-    expect(
+    refused(
         "grant_end twice",
         hv::grant::end(reference),
         Status::InvalidArgument,
@@ -81,7 +81,7 @@ pub(crate) fn grantee(granter: u32) {
         "unmap from the page tables"
     );
     ok("grant_unmap", hv::grant::unmap(gpa));
-    expect(
+    refused(
         "grant_unmap twice",
         hv::grant::unmap(gpa),
         Status::InvalidArgument,
