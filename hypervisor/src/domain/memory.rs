@@ -35,13 +35,8 @@ impl DomainMemory {
     /// Allocates `bytes` (a multiple of the page size) of zeroed memory, or
     /// `None` (having freed any partial allocation) if the machine is short.
     pub fn allocate(bytes: u64) -> Option<Self> {
-        let pages = (bytes / PAGE_SIZE) as usize;
-        let mut memory = Self {
-            p2m: Vec::new(),
-            foreign: BTreeMap::new(),
-        };
-        memory.p2m.try_reserve_exact(pages).ok()?;
-        for _ in 0..pages {
+        let mut memory = Self::reserve(bytes)?;
+        for _ in 0..bytes / PAGE_SIZE {
             memory.p2m.push(frames::allocate_zeroed()?);
         }
         Some(memory)
@@ -51,20 +46,25 @@ impl DomainMemory {
     /// of frames (a driver domain's: a buffer contiguous in its
     /// guest-physical memory is then contiguous for a device's DMA too).
     pub fn allocate_contiguous(bytes: u64) -> Option<Self> {
+        let mut memory = Self::reserve(bytes)?;
         let pages = bytes / PAGE_SIZE;
+        let first = frames::allocate_contiguous_zeroed(pages)?;
+        memory
+            .p2m
+            .extend((first.number()..first.number() + pages).map(MachineFrame));
+        Some(memory)
+    }
+
+    /// No memory yet, with room in the p2m table for `bytes` of it.
+    fn reserve(bytes: u64) -> Option<Self> {
         let mut memory = Self {
             p2m: Vec::new(),
             foreign: BTreeMap::new(),
         };
-        memory.p2m.try_reserve_exact(pages as usize).ok()?;
-        let first = frames::allocate_contiguous(pages)?;
-        for number in first.number()..first.number() + pages {
-            let frame = MachineFrame(number);
-            // SAFETY: the frame was just allocated to this domain and is
-            // reached through the direct map.
-            unsafe { core::ptr::write_bytes(machine_ptr(frame.start()), 0, PAGE_SIZE as usize) };
-            memory.p2m.push(frame);
-        }
+        memory
+            .p2m
+            .try_reserve_exact((bytes / PAGE_SIZE) as usize)
+            .ok()?;
         Some(memory)
     }
 

@@ -43,13 +43,26 @@ fn with<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
         .lock())
 }
 
+/// Zeroes `count` frames from `first`, just allocated.
+fn zero(first: MachineFrame, count: u64) {
+    // SAFETY: the frames were just allocated, so nothing else uses them,
+    // and the direct map covers every frame the allocator manages, in
+    // machine order.
+    unsafe { core::ptr::write_bytes(machine_ptr(first.start()), 0, (count * PAGE_SIZE) as usize) };
+}
+
 /// Allocates a zeroed frame.
 pub fn allocate_zeroed() -> Option<MachineFrame> {
     let frame = with(|frames| frames.allocate())?;
-    // SAFETY: the frame was just allocated, so nothing else uses it, and the
-    // direct map covers every frame the allocator manages.
-    unsafe { core::ptr::write_bytes(machine_ptr(frame.start()), 0, PAGE_SIZE as usize) };
+    zero(frame, 1);
     Some(frame)
+}
+
+/// Allocates `count` physically contiguous zeroed frames.
+pub fn allocate_contiguous_zeroed(count: u64) -> Option<MachineFrame> {
+    let first = allocate_contiguous(count)?;
+    zero(first, count);
+    Some(first)
 }
 
 /// Allocates `count` physically contiguous frames (not zeroed).
