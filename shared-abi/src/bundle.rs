@@ -107,6 +107,10 @@ pub enum EntryError {
     EmptyName,
     /// The flags name no execution mode.
     UnknownMode(u64),
+    /// The driver domain asks for a mode other than paravirtual: its port
+    /// accesses reach the real COM1, so no instruction of it may be served
+    /// by emulation.
+    DriverNotParavirtual,
 }
 
 impl core::fmt::Display for EntryError {
@@ -115,6 +119,9 @@ impl core::fmt::Display for EntryError {
             EntryError::RangeOutsideBundle => write!(f, "image lies outside the bundle"),
             EntryError::EmptyName => write!(f, "entry has an empty name"),
             EntryError::UnknownMode(number) => write!(f, "unknown execution mode {number}"),
+            EntryError::DriverNotParavirtual => {
+                write!(f, "the driver domain must run paravirtual")
+            }
         }
     }
 }
@@ -245,7 +252,14 @@ impl<'a> Bundle<'a> {
                 (None, None, 0)
             };
             let mode_number = (flags & FLAG_MODE_MASK) >> FLAG_MODE_SHIFT;
-            let mode = Mode::from_number(mode_number).ok_or(EntryError::UnknownMode(mode_number));
+            let driver = flags & FLAG_DRIVER != 0;
+            let mode = Mode::from_number(mode_number)
+                .ok_or(EntryError::UnknownMode(mode_number))
+                .and_then(|mode| match mode {
+                    Mode::Paravirtual => Ok(mode),
+                    _ if driver => Err(EntryError::DriverNotParavirtual),
+                    _ => Ok(mode),
+                });
             Entry {
                 name,
                 args,
@@ -254,7 +268,7 @@ impl<'a> Bundle<'a> {
                 disk,
                 no_disk: flags & FLAG_NO_DISK != 0,
                 mode,
-                driver: flags & FLAG_DRIVER != 0,
+                driver,
                 restart: flags & FLAG_RESTART != 0,
             }
         })
@@ -365,6 +379,17 @@ mod tests {
         assert!(entry.no_disk && entry.disk.is_none());
         assert_eq!(entry.mode, Ok(Mode::Paravirtual));
         assert!(!entry.restart);
+    }
+
+    #[test]
+    fn a_driver_domain_under_emulation_rejects_only_its_entry() {
+        let mut bytes = bundle(&[("a", "", b"one"), ("b", "", b"two")]);
+        let flags = HEADER_LEN + 152;
+        let emulated_driver = FLAG_DRIVER | (Mode::Emulate as u64) << FLAG_MODE_SHIFT;
+        bytes[flags..flags + 8].copy_from_slice(&emulated_driver.to_le_bytes());
+        let entries: Vec<_> = Bundle::parse(&bytes).unwrap().entries().collect();
+        assert_eq!(entries[0].mode, Err(EntryError::DriverNotParavirtual));
+        assert_eq!(entries[1].mode, Ok(Mode::Paravirtual));
     }
 
     #[test]

@@ -144,6 +144,12 @@ impl GuestOption {
                 "{label}: a driver domain owns the physical disk; it cannot have disk="
             ));
         }
+        if self.driver && self.mode != Mode::Paravirtual {
+            return Err(format!(
+                "{label}: the driver domain reaches COM1's ports directly; it cannot have mode={}",
+                self.mode.name()
+            ));
+        }
         if self.disk.is_some() && self.count > 1 {
             return Err(format!(
                 "{label}: disk= gives one image to one domain; it cannot go with count={}",
@@ -397,6 +403,10 @@ mod tests {
             ("k,driver=", "driver `` is not yes or no"),
             ("k,driver=yes,count=2", "cannot go with count=2"),
             ("k,driver=yes,disk=d.img", "owns the physical disk"),
+            (
+                "k,driver=yes,mode=emulate",
+                "reaches COM1's ports directly; it cannot have mode=emulate",
+            ),
             (",name=x", "path is missing"),
         ] {
             let error = parse_option(text).unwrap_err();
