@@ -13,7 +13,9 @@
 //! 4 KiB requests at random places (reads, then writes), each printed as
 //! `direct ...: N KiB/s`, and the reads as bench lines
 //! (`bench block_driver_direct_seq_mb_per_s`,
-//! `bench block_driver_direct_rand_iops`). With `device=none` (no disk attached) it checks
+//! `bench block_driver_direct_rand_iops`), then the TSC ticks of each of
+//! 64 more random 4 KiB reads (instructions under `cargo xtask bench
+//! --icount`: `bench block_driver_direct_rand_cycles_per_request`). With `device=none` (no disk attached) it checks
 //! instead that every device call answers `NOT_READY`. With `crash=once`
 //! the first run crashes once the pattern is written; the run the
 //! hypervisor restarts first checks that the pattern is on the disk.
@@ -30,7 +32,7 @@
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::driver_domain::{self, Disk, SECTOR, backend, hal};
-use guest_kernel::{check, hv, interrupts, port_io, println, scenario};
+use guest_kernel::{check, hv, interrupts, measure, port_io, println, scenario};
 use shared_abi::Status;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
@@ -345,6 +347,17 @@ fn measure_disk(disk: &mut Disk) {
         "bench block_driver_direct_rand_iops {} {RANDOM_REQUESTS}",
         RANDOM_REQUESTS * 1_000_000_000 / ns.max(1)
     );
+    let samples = (0..RANDOM_REQUESTS)
+        .map(|_| {
+            let sector = place();
+            measure::timed(|| {
+                if let Err(e) = disk.read(sector, page) {
+                    scenario::fail(format_args!("timed random read: {e:?}"));
+                }
+            })
+        })
+        .collect();
+    measure::report("block_driver_direct_rand_cycles_per_request", samples);
     let start = interrupts::now_ns();
     for _ in 0..RANDOM_REQUESTS {
         if let Err(e) = disk.write(place(), page) {
