@@ -196,20 +196,19 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         "the workload",
     )?);
     eprintln!("bench: booting the driver domain's block backend ...");
-    let driver = driver_figures(&artifacts, &three_ways_boot, options.timeout)?;
     // Its throughputs are in wall time; under icount virtual time follows
     // instructions, not the disk, so they would mean nothing there: only
-    // the instructions per request are kept.
+    // the instructions per request are measured.
     if accel == Accel::TcgIcount {
         eprintln!(
             "bench: the driver domain's throughput figures need wall time: skipped under --icount"
         );
     }
-    figures.extend(
-        driver
-            .into_iter()
-            .filter(|f| accel != Accel::TcgIcount || !throughput(&f.metric)),
-    );
+    figures.extend(driver_figures(
+        &artifacts,
+        &three_ways_boot,
+        options.timeout,
+    )?);
     print!("{}", table(&figures, accel));
     print!("{}", three_ways::table(&figures, accel));
     let path = artifacts::target_dir().join("bench.json");
@@ -226,11 +225,6 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether `metric` is a throughput in wall time.
-fn throughput(metric: &str) -> bool {
-    metric.ends_with("_mb_per_s") || metric.ends_with("_iops") || metric.ends_with("_bytes_per_s")
-}
-
 /// The driver domain's direct figures and the same workloads from a
 /// frontend through its block backend.
 fn driver_figures(
@@ -241,10 +235,16 @@ fn driver_figures(
     let path = artifacts::target_dir()
         .join("bundles")
         .join("driver-bench.bundle");
+    // Under icount only the instructions per request (`measure=requests`,
+    // `mode=requests`), else the throughputs too.
+    let (measure, mode) = match like.accel {
+        Accel::TcgIcount => ("requests", "requests"),
+        _ => ("yes", "bench"),
+    };
     let guests = [
         GuestSpec {
             name: "driver".into(),
-            args: "serve=block measure=yes clients=1".into(),
+            args: format!("serve=block measure={measure} clients=1"),
             image: artifacts.read_guest("driver")?.into(),
             extras: shared_abi::bundle::EntryExtras {
                 driver: true,
@@ -254,7 +254,7 @@ fn driver_figures(
         },
         GuestSpec {
             name: "front".into(),
-            args: "mode=bench".into(),
+            args: format!("mode={mode}"),
             image: artifacts.read_guest("blockfront")?.into(),
             ..GuestSpec::default()
         },
