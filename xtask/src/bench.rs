@@ -520,6 +520,31 @@ mod tests {
     }
 
     #[test]
+    fn the_driver_domains_figures_relate_to_the_direct_ones() {
+        let log = "[front] bench block_backend_rand_cycles_per_request 11689 64\n\
+            [driver] bench block_driver_direct_rand_cycles_per_request 4280 64\n\
+            [driver] bench block_driver_direct_seq_mb_per_s 584 16\n\
+            [front] bench block_backend_seq_mb_per_s 305 16\n";
+        let figures = parse(log);
+        let baseline = |metric: &str| {
+            FIGURES
+                .iter()
+                .find(|(name, _, _)| *name == metric)
+                .and_then(|(_, baseline, _)| *baseline)
+        };
+        let per_request = "block_backend_rand_cycles_per_request";
+        assert_eq!(
+            baseline(per_request),
+            Some("block_driver_direct_rand_cycles_per_request")
+        );
+        let measured = ratio(&figures, per_request, baseline(per_request)).unwrap();
+        assert!((measured - 11689.0 / 4280.0).abs() < 1e-9);
+        let table = table(&figures, Accel::TcgIcount);
+        assert!(table.contains("11689 instructions"), "{table}");
+        assert!(table.contains(">= 0.9 NOT met"), "{table}");
+    }
+
+    #[test]
     fn compares_with_a_previous_run() {
         let figures = parse(LOG);
         let old = read_json(&json(&figures, Accel::TcgIcount)).unwrap();
