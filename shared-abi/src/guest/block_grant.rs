@@ -1,8 +1,8 @@
 //! The block frontend's grant transport: the ring of [`crate::blkif`] in
 //! a page granted to the block backend in the driver domain, each
 //! request's data pages granted to it for the request's time (all of them
-//! in one `multicall`, and ended in one), and an event channel both ways. [`super::block`] chooses it when
-//! `backend_domain(Block)` answers.
+//! in one `multicall`, and ended in one), and an event channel both ways.
+//! [`super::block`] chooses it when `backend_domain(Block)` answers.
 //!
 //! Containment: a request without a response [`TIMEOUT_NS`] after its
 //! submission fails with [`BlockError::Timeout`]. When the backend goes

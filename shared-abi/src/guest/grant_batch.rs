@@ -12,9 +12,12 @@
 //! grant_batch::access(backend, &[0x5000, 0x6000], false, &mut references)?;
 //! grant_batch::end(&references);
 //! // Backend: 6 KiB of `data` into two granted pages.
-//! # let references = [shared_abi::grant::GrantRef::first(0), shared_abi::grant::GrantRef::first(1)];
+//! # use shared_abi::grant::GrantRef;
 //! let data = [0u8; 6144];
-//! let pieces = [Piece::new(references[0], 0, 4096), Piece::new(references[1], 0, 2048)];
+//! let pieces = [
+//!     Piece::new(GrantRef::first(0), 0, 4096),
+//!     Piece::new(GrantRef::first(1), 0, 2048),
+//! ];
 //! grant_batch::copy_to(frontend, &pieces, &data)?;
 //! # Ok::<(), shared_abi::Status>(())
 //! ```
