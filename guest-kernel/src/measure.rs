@@ -25,3 +25,22 @@ pub fn report(metric: &str, mut samples: Vec<u64>) {
     let median = samples[samples.len() / 2];
     crate::println!("bench {metric} {median} {}", samples.len());
 }
+
+/// TSC ticks `f` took, less those the CPU spent halted meanwhile with
+/// every domain blocked (`time.idle_tsc` of the shared-information page):
+/// under icount, where such a wait warps the TSC to the next timer
+/// deadline, the instructions of every domain and of the hypervisor.
+#[inline(always)]
+pub fn timed_busy(f: impl FnOnce()) -> u64 {
+    let idle = || {
+        crate::interrupts::shared()
+            .time
+            .idle_tsc
+            .load(core::sync::atomic::Ordering::SeqCst)
+    };
+    let (start, idle_before) = (rdtsc(), idle());
+    f();
+    let end = rdtsc();
+    end.wrapping_sub(start)
+        .saturating_sub(idle().wrapping_sub(idle_before))
+}

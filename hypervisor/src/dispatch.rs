@@ -459,12 +459,28 @@ fn idle(table: &mut DomainTable) -> usize {
             finish(table);
         };
         time::arm_at(deadline);
+        let halted = time::now();
         cpu::wait_for_interrupt();
+        count_idle(table, time::now().saturating_sub(halted));
         fire_due_timers(table);
         console::service(table);
         crate::devices::block::service(table);
         crate::devices::assigned::service(table);
         serve_debugger(table);
+    }
+}
+
+/// Adds `ticks` halted to every live domain's `time.idle_tsc`.
+fn count_idle(table: &DomainTable, ticks: u64) {
+    for shared in table
+        .iter()
+        .filter(|d| d.is_alive())
+        .filter_map(Domain::shared)
+    {
+        shared
+            .time
+            .idle_tsc
+            .fetch_add(ticks, core::sync::atomic::Ordering::Relaxed);
     }
 }
 

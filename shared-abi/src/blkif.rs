@@ -7,8 +7,8 @@
 //! |---|---|---|
 //! | 0 | `request_producer` | frontend |
 //! | 4 | `response_producer` | backend |
-//! | 64 | `requests[8]` (88 bytes each) | frontend |
-//! | 768 | `responses[8]` (16 bytes each) | backend |
+//! | 64 | `requests[8]` (152 bytes each) | frontend |
+//! | 1280 | `responses[8]` (16 bytes each) | backend |
 //!
 //! A request names its sectors relative to the frontend's region and its
 //! data as up to [`MAX_SEGMENTS`] grant references with an offset and a
@@ -26,8 +26,8 @@ use volatile::{VolatilePtr, map_field};
 
 /// Request (and response) slots of the ring.
 pub const RING_SLOTS: u32 = 8;
-/// Data segments of one request at most (one page each).
-pub const MAX_SEGMENTS: usize = 8;
+/// Data segments of one request at most (one page each): 64 KiB.
+pub const MAX_SEGMENTS: usize = 16;
 /// Bytes of a sector.
 pub const SECTOR: u64 = 512;
 /// Bytes of the device identifier a [`Operation::GetId`] returns.
@@ -122,12 +122,12 @@ pub struct Ring {
 
 const _: () = {
     assert!(core::mem::size_of::<Segment>() == 8);
-    assert!(core::mem::size_of::<Request>() == 88);
+    assert!(core::mem::size_of::<Request>() == 152);
     assert!(core::mem::size_of::<Response>() == 16);
     assert!(core::mem::offset_of!(Ring, request_producer) == 0);
     assert!(core::mem::offset_of!(Ring, response_producer) == 4);
     assert!(core::mem::offset_of!(Ring, requests) == 64);
-    assert!(core::mem::offset_of!(Ring, responses) == 768);
+    assert!(core::mem::offset_of!(Ring, responses) == 1280);
     assert!(core::mem::size_of::<Ring>() == 4096);
 };
 
@@ -361,6 +361,11 @@ impl BackRing {
         fence(Ordering::Release);
         shared.response_producer().write(self.produced);
         fence(Ordering::SeqCst);
+    }
+
+    /// The request producer as last read (by [`BackRing::refresh`]).
+    pub fn requests_seen(&self) -> u32 {
+        self.seen
     }
 
     /// Requests taken and not yet answered.

@@ -46,7 +46,12 @@ pub struct TimeInfo {
     pub tsc_to_ns_mul: AtomicU64,
     /// OUT: the calibrated TSC frequency in Hz.
     pub tsc_hz: AtomicU64,
-    _reserved: [u64; 3],
+    /// OUT: TSC ticks the CPU spent halted, every domain blocked, since
+    /// the page was registered (added when the CPU wakes). Under
+    /// `-icount ... sleep=off` such a wait warps the TSC to the next timer
+    /// deadline, so a measurement of instructions subtracts it.
+    pub idle_tsc: AtomicU64,
+    _reserved: [u64; 2],
 }
 
 /// The whole page (the first 144 bytes are used).
@@ -74,6 +79,7 @@ const _: () = {
     assert!(core::mem::offset_of!(TimeInfo, tsc_timestamp) == 16);
     assert!(core::mem::offset_of!(TimeInfo, tsc_to_ns_mul) == 24);
     assert!(core::mem::offset_of!(TimeInfo, tsc_hz) == 32);
+    assert!(core::mem::offset_of!(TimeInfo, idle_tsc) == 40);
     assert!(core::mem::offset_of!(SharedInfo, pending) == 128);
     assert!(core::mem::offset_of!(SharedInfo, mask) == 136);
     assert!(core::mem::size_of::<SharedInfo>() <= 4096);

@@ -13,7 +13,11 @@
 //! 4 KiB requests at random places (reads, then writes), each printed as
 //! `direct ...: N KiB/s`, and the reads as bench lines
 //! (`bench block_driver_direct_seq_mb_per_s`,
-//! `bench block_driver_direct_rand_iops`). With `device=none` (no disk attached) it checks
+//! `bench block_driver_direct_rand_iops`), then the TSC ticks of each of
+//! 64 more random 4 KiB reads, less the CPU's idle time (instructions
+//! under `cargo xtask bench --icount`:
+//! `bench block_driver_direct_rand_cycles_per_request`); `measure=requests`
+//! measures only those. With `device=none` (no disk attached) it checks
 //! instead that every device call answers `NOT_READY`. With `crash=once`
 //! the first run crashes once the pattern is written; the run the
 //! hypervisor restarts first checks that the pattern is on the disk.
@@ -30,7 +34,7 @@
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::driver_domain::{self, Disk, SECTOR, backend, hal};
-use guest_kernel::{check, hv, interrupts, port_io, println, scenario};
+use guest_kernel::{check, hv, interrupts, measure, port_io, println, scenario};
 use shared_abi::Status;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
@@ -99,8 +103,15 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         unsafe { core::arch::asm!("ud2") };
     }
     let measure = scenario::arg(info.args(), "measure");
-    if (serving && measure == Some("yes")) || (!serving && measure != Some("no")) {
+    let everything = match serving {
+        true => measure == Some("yes"),
+        false => !matches!(measure, Some("no" | "requests")),
+    };
+    if everything {
         measure_disk(&mut disk);
+    }
+    if measure == Some("requests") {
+        measure_requests(&mut disk, driver_domain::buffer(4096));
     }
     if serving {
         serve(disk, info.args(), info.restarts);
@@ -283,6 +294,26 @@ fn rate(bytes: u64, ns: u64) -> u64 {
     (bytes as u128 * 1_000_000_000 / 1024 / u128::from(ns.max(1))) as u64
 }
 
+/// The TSC ticks of each of 64 random 4 KiB reads, less the CPU's idle
+/// time (instructions under icount), as the bench line
+/// `block_driver_direct_rand_cycles_per_request`.
+fn measure_requests(disk: &mut Disk, buffer: &mut [u8]) {
+    let region = disk.sectors().min(1 << 16) / 8;
+    let mut seed = 0x9e37_79b9u64;
+    let samples = (0..RANDOM_REQUESTS)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let sector = (seed >> 33) % region * 8;
+            measure::timed_busy(|| {
+                if let Err(e) = disk.read(sector, &mut buffer[..4096]) {
+                    scenario::fail(format_args!("timed random read: {e:?}"));
+                }
+            })
+        })
+        .collect();
+    measure::report("block_driver_direct_rand_cycles_per_request", samples);
+}
+
 fn measure_disk(disk: &mut Disk) {
     let buffer = driver_domain::buffer(SEQUENTIAL_REQUEST);
     let sectors_per_request = (SEQUENTIAL_REQUEST / SECTOR) as u64;
@@ -356,4 +387,5 @@ fn measure_disk(disk: &mut Disk) {
         "direct random 4 KiB write: {} KiB/s",
         rate(RANDOM_REQUESTS * 4096, ns)
     );
+    measure_requests(disk, buffer);
 }

@@ -8,8 +8,9 @@
 //! [`TAGS`] at once across frontends, each through a bounce buffer of its
 //! own in the DMA pool: a write's data is copied in from the frontend's
 //! granted pages (`grant_copy_from`) before it starts, a read's copied out
-//! (`grant_copy_to`) when the device's interrupt completes it; then the
-//! response goes on the ring and an event to the frontend. A flush waits
+//! (`grant_copy_to`) when the device's interrupt completes it, the copies
+//! of all of a request's pages in one `multicall`; then the response goes
+//! on the ring and an event to the frontend. A flush waits
 //! until nothing else is in flight. While nothing is to be done, the
 //! domain is blocked (`block`), waking at least every [`FEED_NS`] to feed
 //! its watchdog.
@@ -30,6 +31,7 @@ use shared_abi::blkif::{
 };
 use shared_abi::event::Virq;
 use shared_abi::grant::GrantRef;
+use shared_abi::guest::grant_batch::{self, Piece};
 use shared_abi::guest::{backend, events, grant, watchdog};
 use virtio_drivers::device::blk::{BlkReq, BlkResp};
 
@@ -78,8 +80,18 @@ pub fn on_fault(frame: &mut shared_abi::trap::ExceptionFrame) -> bool {
 
 /// An event arrived on a frontend's port or `Virq::Backend`.
 static WORK: AtomicBool = AtomicBool::new(false);
+/// `Virq::Backend` arrived: connections may be waiting.
+static ACCEPT: AtomicBool = AtomicBool::new(true);
+/// The ports that had events since the last look (bit `port % 64`).
+static RAISED: AtomicU64 = AtomicU64::new(0);
 
-fn on_work(_port: u32) {
+fn on_work(port: u32) {
+    RAISED.fetch_or(1 << (port % 64), Ordering::SeqCst);
+    WORK.store(true, Ordering::SeqCst);
+}
+
+fn on_backend(_port: u32) {
+    ACCEPT.store(true, Ordering::SeqCst);
     WORK.store(true, Ordering::SeqCst);
 }
 
@@ -95,6 +107,8 @@ struct Frontend {
     /// A flush waiting for the device to be idle.
     flush: Option<u64>,
     live: bool,
+    /// Whether the last look at its ring found new requests.
+    moved: bool,
 }
 
 impl Frontend {
@@ -160,7 +174,8 @@ impl Backend {
             .collect();
         let spare = crate::memory::frames::allocate().ok_or(shared_abi::Status::LimitReached)?;
         SPARE.store(spare, Ordering::SeqCst);
-        interrupts::bind_virq(Virq::Backend, on_work)?;
+        ACCEPT.store(true, Ordering::SeqCst);
+        interrupts::bind_virq(Virq::Backend, on_backend)?;
         watchdog::arm(WATCHDOG_NS)?;
         backend::offer(Kind::Block)?;
         Ok(Self {
@@ -177,13 +192,23 @@ impl Backend {
     /// Serves until the frontends [`Options::clients`] asks for have come
     /// and gone (for ever without it); the watchdog is disarmed then.
     pub fn serve(mut self) {
+        let mut fed = 0;
         loop {
-            let _ = watchdog::arm(WATCHDOG_NS);
+            // Fed, and every frontend checked, at most every `FEED_NS`,
+            // not at each wake.
+            let periodic = interrupts::now_ns().saturating_sub(fed) >= FEED_NS;
+            if periodic {
+                let _ = watchdog::arm(WATCHDOG_NS);
+                fed = interrupts::now_ns();
+            }
             WORK.store(false, Ordering::SeqCst);
-            self.accept();
+            let raised = RAISED.swap(0, Ordering::SeqCst);
+            if ACCEPT.swap(false, Ordering::SeqCst) {
+                self.accept();
+            }
             self.complete();
             self.pull();
-            self.forget_ended();
+            self.forget_ended(raised, periodic);
             let idle = self.tags.iter().all(|t| t.busy.is_none())
                 && self.frontends.iter().all(|f| !f.live);
             if idle
@@ -203,10 +228,14 @@ impl Backend {
     }
 
     /// Drops the frontends whose domain ended (their port is no longer
-    /// connected).
-    fn forget_ended(&mut self) {
+    /// connected): of every one when `all`, else of those whose port had
+    /// an event (in `raised`) without a new request (a domain that ends
+    /// raises its peers' ports).
+    fn forget_ended(&mut self, raised: u64, all: bool) {
         for index in 0..self.frontends.len() {
-            if self.frontends[index].live && self.gone(index) {
+            let frontend = &self.frontends[index];
+            let quiet_event = raised & (1 << (frontend.port % 64)) != 0 && !frontend.moved;
+            if frontend.live && (all || quiet_event) && self.gone(index) {
                 println!("frontend {} gone", self.frontends[index].id);
                 self.drop_frontend(index);
             }
@@ -295,6 +324,7 @@ impl Backend {
             sectors: c.sectors,
             flush: None,
             live: true,
+            moved: false,
         });
         WORK.store(true, Ordering::SeqCst);
     }
@@ -354,10 +384,12 @@ impl Backend {
                 continue;
             }
             let shared = self.frontends[index].shared();
+            let before = self.frontends[index].ring.requests_seen();
             if let Err(why) = self.frontends[index].ring.refresh(shared) {
                 self.disconnect(index, why);
                 continue;
             }
+            self.frontends[index].moved = self.frontends[index].ring.requests_seen() != before;
             while self.frontends[index].live {
                 if self.frontends[index].flush.is_some() {
                     if self.tags.iter().any(|t| t.busy.is_some()) {
@@ -432,18 +464,12 @@ impl Backend {
                 let tag = &mut self.tags[free];
                 let bytes = valid.bytes as usize;
                 if write {
-                    let mut at = 0;
-                    for segment in &valid.segment[..valid.count] {
-                        let len = usize::from(segment.len);
-                        grant::copy_from(
-                            frontend_id,
-                            GrantRef::from_raw(u64::from(segment.reference)),
-                            u64::from(segment.offset),
-                            &mut tag.buffer[at..at + len],
-                        )
-                        .map_err(|_| RingError::BadReference)?;
-                        at += len;
-                    }
+                    grant_batch::copy_from(
+                        frontend_id,
+                        &pieces(&valid)[..valid.count],
+                        &mut tag.buffer[..bytes],
+                    )
+                    .map_err(|_| RingError::BadReference)?;
                 }
                 let sector = self.frontends[index].first_sector + valid.sector;
                 // SAFETY: the tag's header, buffer and response stay
@@ -503,25 +529,17 @@ impl Backend {
                 continue;
             };
             let frontend_id = frontend.id;
-            if done && !write {
-                let mut from = 0;
-                for segment in &valid.segment[..valid.count] {
-                    let len = usize::from(segment.len);
-                    let copied = grant::copy_to(
-                        frontend_id,
-                        GrantRef::from_raw(u64::from(segment.reference)),
-                        u64::from(segment.offset),
-                        &tag.buffer[from..from + len],
-                    );
-                    if copied.is_err() {
-                        self.disconnect(index, RingError::BadReference);
-                        break;
-                    }
-                    from += len;
-                }
-                if !self.frontends[index].live {
-                    continue;
-                }
+            if done
+                && !write
+                && grant_batch::copy_to(
+                    frontend_id,
+                    &pieces(&valid)[..valid.count],
+                    &tag.buffer[..bytes],
+                )
+                .is_err()
+            {
+                self.disconnect(index, RingError::BadReference);
+                continue;
             }
             self.respond(index, valid.id, done);
         }
@@ -535,6 +553,21 @@ impl Backend {
         let _ = events::send(frontend.port);
     }
 }
+
+/// The stretches of granted pages a request's data lies in, in order
+/// (the first `valid.count`).
+fn pieces(valid: &Valid) -> [Piece; MAX_SEGMENTS] {
+    core::array::from_fn(|n| {
+        let segment = valid.segment[n];
+        Piece::new(
+            GrantRef::from_raw(u64::from(segment.reference)),
+            segment.offset,
+            segment.len,
+        )
+    })
+}
+
+const _: () = assert!(grant_batch::BATCH >= MAX_SEGMENTS);
 
 /// The device identifier a frontend reads: `pvhv-disk-N` (its domain id),
 /// zero-padded.

@@ -37,6 +37,7 @@ pub(super) fn register_shared_info(
     time.tsc_to_ns_mul
         .store(ns_multiplier(crate::time::tsc_hz()), Ordering::SeqCst);
     time.tsc_hz.store(crate::time::tsc_hz(), Ordering::SeqCst);
+    time.idle_tsc.store(0, Ordering::SeqCst);
     let version = time.version.load(Ordering::SeqCst);
     time.version.store((version | 1) + 1, Ordering::SeqCst);
     shared.pending.store(0, Ordering::SeqCst);

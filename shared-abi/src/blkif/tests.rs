@@ -51,7 +51,12 @@ fn hostile_requests_are_named() {
     let mut bad = read(0, 1);
     bad.operation = 9;
     assert_eq!(bad.validate(100), Err(RingError::UnknownOperation));
-    assert_eq!(read(0, 9).validate(100), Err(RingError::SegmentCount));
+    let most = MAX_SEGMENTS as u32;
+    assert!(read(0, most).validate(1000).is_ok());
+    assert_eq!(
+        read(0, most + 1).validate(1000),
+        Err(RingError::SegmentCount)
+    );
     assert_eq!(read(0, 0).validate(100), Err(RingError::SegmentCount));
     assert_eq!(
         read(0, u32::MAX).validate(100),

@@ -1,8 +1,8 @@
 //! The block frontend's grant transport: the ring of [`crate::blkif`] in
 //! a page granted to the block backend in the driver domain, each
-//! request's data pages granted to it for the request's time, and an
-//! event channel both ways. [`super::block`] chooses it when
-//! `backend_domain(Block)` answers.
+//! request's data pages granted to it for the request's time (all of them
+//! in one `multicall`, and ended in one), and an event channel both ways.
+//! [`super::block`] chooses it when `backend_domain(Block)` answers.
 //!
 //! Containment: a request without a response [`TIMEOUT_NS`] after its
 //! submission fails with [`BlockError::Timeout`]. When the backend goes
@@ -19,7 +19,7 @@ use spin::{Mutex, Once};
 
 use super::block_request::{BlockError, MAX_IN_FLIGHT, Ticket};
 use super::memory::{frames, phys_to_virt};
-use super::{backend, events, grant, interrupts, timer};
+use super::{backend, events, grant, grant_batch, interrupts, timer};
 use crate::backend::Kind;
 use crate::blkif::{self, MAX_SEGMENTS, Operation, RING_SLOTS, Request, Segment, Shared};
 use crate::grant::GrantRef;
@@ -222,30 +222,36 @@ impl Front {
             {
                 return Err(BlockError::Status(BlockStatus::IoError as u8));
             }
+            let mut pages = [0u64; MAX_SEGMENTS];
             let (mut at, end) = (gpa, gpa + u64::from(len));
             while at < end {
                 let page_end = (at & !0xfff) + 4096;
                 let piece = page_end.min(end) - at;
                 if slot.count == MAX_SEGMENTS {
-                    end_grants(&mut slot);
                     return Err(BlockError::Length);
                 }
-                let read_only = operation == Operation::Write;
-                let reference = match grant::access(self.backend, at & !0xfff, read_only) {
-                    Ok(reference) => reference,
-                    Err(_) => {
-                        end_grants(&mut slot);
-                        return Err(BlockError::Busy);
-                    }
-                };
+                pages[slot.count] = at & !0xfff;
                 request.segment[slot.count] = Segment {
-                    reference: reference.raw() as u32,
+                    reference: 0,
                     offset: (at & 0xfff) as u16,
                     len: piece as u16,
                 };
-                slot.grants[slot.count] = reference.raw() as u32;
                 slot.count += 1;
                 at += piece;
+            }
+            // The pages are granted in one batch (a read's writable).
+            let mut references = [GrantRef::from_raw(0); MAX_SEGMENTS];
+            let read_only = operation == Operation::Write;
+            grant_batch::access(
+                self.backend,
+                &pages[..slot.count],
+                read_only,
+                &mut references,
+            )
+            .map_err(|_| BlockError::Busy)?;
+            for (n, reference) in references[..slot.count].iter().enumerate() {
+                request.segment[n].reference = reference.raw() as u32;
+                slot.grants[n] = reference.raw() as u32;
             }
         }
         request.segments = slot.count as u32;
@@ -262,13 +268,14 @@ impl Front {
     }
 }
 
-/// Ends the grants of a request's data pages.
+/// Ends the grants of a request's data pages (in one batch).
 fn end_grants(slot: &mut Slot) {
-    for reference in &slot.grants[..slot.count] {
-        let _ = grant::end(GrantRef::from_raw(u64::from(*reference)));
-    }
+    let references = slot.grants.map(|raw| GrantRef::from_raw(u64::from(raw)));
+    grant_batch::end(&references[..slot.count]);
     slot.count = 0;
 }
+
+const _: () = assert!(grant_batch::BATCH >= MAX_SEGMENTS);
 
 /// Connects to the block backend with a ring frame of its own; `sectors`
 /// is the region `block_info` reported.

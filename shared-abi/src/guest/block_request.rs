@@ -24,7 +24,7 @@ pub enum BlockError {
     /// Too many requests in flight.
     Busy,
     /// A buffer that is not a whole number of sectors (or, through a
-    /// driver domain, longer than 32 KiB).
+    /// driver domain, longer than 64 KiB).
     Length,
     /// Through a driver domain: no response within
     /// [`TIMEOUT_NS`](super::block_grant::TIMEOUT_NS).

@@ -58,6 +58,7 @@ pub mod driver;
 pub mod entry;
 pub mod events;
 pub mod grant;
+pub mod grant_batch;
 pub mod interrupts;
 pub mod memory;
 pub mod print;
