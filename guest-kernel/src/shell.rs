@@ -89,9 +89,22 @@ pub struct Disk {
 }
 
 /// Brings up the block driver and mounts the disk's filesystem, if there
-/// is a disk, as the kernel's volume; says what it found in one line.
+/// is a disk, as the kernel's volume; says what it found in one line (and
+/// why, when there is a disk region but no backend serves it).
 pub fn mount_disk() -> Option<Disk> {
-    let sectors = crate::drivers::block::init().ok()?;
+    use crate::drivers::block::{self, BlockError};
+    let sectors = match block::init() {
+        Ok(sectors) => sectors,
+        Err(BlockError::NoDisk) => return None,
+        Err(BlockError::NoBackend) => {
+            println!("disk: no block backend answered (no driver domain serves the disk)");
+            return None;
+        }
+        Err(error) => {
+            println!("disk: not connected: {error:?}");
+            return None;
+        }
+    };
     match VirtualDisk::new(sectors)
         .map_err(FsError::from)
         .and_then(Volume::mount)

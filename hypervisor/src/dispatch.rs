@@ -202,7 +202,6 @@ fn reschedule(
         }
     };
     console::service(&mut table);
-    crate::devices::block::service(&mut table);
     let interrupted = crate::devices::assigned::service(&mut table);
     fire_due_timers(&mut table);
     let next = match interrupted {
@@ -427,6 +426,8 @@ fn idle(table: &mut DomainTable) -> usize {
         if let Some(next) = table.next_runnable() {
             return next;
         }
+        // Backends that nobody is left to use end after a grace period.
+        let grace_end = end_unused_backends(table);
         let blocked = table.iter().filter(|d| d.is_blocked());
         // Keyboard input, or the driver domain's device interrupting.
         let input_can_wake = blocked
@@ -448,6 +449,10 @@ fn idle(table: &mut DomainTable) -> usize {
             }
             false => deadline,
         };
+        let deadline = match grace_end {
+            Some(grace_end) => Some(deadline.map_or(grace_end, |d| d.min(grace_end))),
+            None => deadline,
+        };
         let Some(deadline) = deadline else {
             for domain in blocked {
                 log::warn!(
@@ -464,10 +469,53 @@ fn idle(table: &mut DomainTable) -> usize {
         count_idle(table, time::now().saturating_sub(halted));
         fire_due_timers(table);
         console::service(table);
-        crate::devices::block::service(table);
         crate::devices::assigned::service(table);
         serve_debugger(table);
     }
+}
+
+/// How long backends are kept once no other domain is left (time to
+/// finish what they were doing and print it).
+const UNUSED_BACKEND_GRACE_NS: u64 = 500_000_000;
+
+/// When only backends were first seen left (0: not so).
+static ONLY_BACKENDS_SINCE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Ends the backends (driver domains serving a device) once they have
+/// been the only live domains for [`UNUSED_BACKEND_GRACE_NS`]: no domain
+/// is left that could connect to them. Returns the end of the grace
+/// period while it runs.
+fn end_unused_backends(table: &mut DomainTable) -> Option<u64> {
+    use core::sync::atomic::Ordering;
+    if !crate::directory::only_backends_left(table) {
+        ONLY_BACKENDS_SINCE.store(0, Ordering::Relaxed);
+        return None;
+    }
+    let now = time::now();
+    let since = match ONLY_BACKENDS_SINCE.load(Ordering::Relaxed) {
+        0 => {
+            ONLY_BACKENDS_SINCE.store(now, Ordering::Relaxed);
+            now
+        }
+        since => since,
+    };
+    let grace_end = since + time::ns_to_tsc(UNUSED_BACKEND_GRACE_NS);
+    if now < grace_end {
+        return Some(grace_end);
+    }
+    for index in 0..table.len() {
+        let domain = table.at(index);
+        if domain.is_alive() {
+            log::info!(
+                "domain {} '{}': no domain left to serve; it ends",
+                domain.id(),
+                domain.name()
+            );
+            end_domain(table, index, State::Exited(0));
+        }
+    }
+    ONLY_BACKENDS_SINCE.store(0, Ordering::Relaxed);
+    None
 }
 
 /// Adds `ticks` halted to every live domain's `time.idle_tsc`.

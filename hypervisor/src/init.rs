@@ -90,27 +90,18 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
             qemu_exit::exit(HvExit::NoDomains);
         }
     };
-    // With a driver domain, the disk is its to drive, not the hypervisor's.
+    // The disk is the driver domain's to drive: the hypervisor only finds
+    // it, gives it to the driver domain and hands out regions of it.
     let driver_domain = bundle.entries().any(|entry| entry.driver);
-    let disk_sectors = if driver_domain {
-        match crate::devices::assigned::claim() {
-            Some(device) => log::info!("driver: virtio-blk {}", device.describe()),
-            None => log::info!("driver: no virtio-blk device to assign"),
-        }
-        0
-    } else {
-        crate::devices::block::disk::probe().unwrap_or(0)
-    };
-    if disk_sectors > 0 {
-        log::info!(
-            "disk: virtio-blk, {disk_sectors} sectors ({} MiB)",
-            disk_sectors >> 11
-        );
-        if options.bench {
-            disk_bench(disk_sectors);
-        }
-    } else {
-        log::info!("disk: none");
+    let disk = crate::devices::assigned::claim();
+    match (disk, driver_domain) {
+        (Some(device), true) => log::info!("driver: virtio-blk {}", device.describe()),
+        (None, true) => log::info!("driver: no virtio-blk device to assign"),
+        (Some(device), false) => log::warn!(
+            "disk: virtio-blk {}, but no driver domain serves it",
+            device.describe()
+        ),
+        (None, false) => log::info!("disk: none"),
     }
     log::info!(
         "bundle: {} image(s), {} MiB per domain unless the bundle says otherwise",
@@ -125,10 +116,9 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
             .map_err(|error| alloc::format!("{error}"))
             .and_then(|image| {
                 let memory = entry_memory(entry.memory, options.domain_memory)?;
-                let disk = match entry.no_disk || entry.driver {
+                let disk = match entry.no_disk || entry.driver || disk.is_none() {
                     true => None,
-                    false if driver_domain => unchecked_disk(entry.disk, id, options.domain_disk),
-                    false => entry_disk(entry.disk, id, options.domain_disk, disk_sectors)?,
+                    false => disk_region(entry.disk, id, options.domain_disk)?,
                 };
                 let mode = entry.mode.map_err(|error| alloc::format!("{error}"))?;
                 let recipe = Recipe::new(image, memory, mode, disk, entry.driver, entry.restart);
@@ -165,37 +155,26 @@ fn entry_memory(requested: Option<u64>, default: u64) -> Result<u64, alloc::stri
     Ok(bytes)
 }
 
-/// The disk region of domain `id`: the one its entry names (which must lie
-/// on the disk), or else the `id`-th region of `region_bytes`, if the disk
-/// has it.
-fn entry_disk(
+/// The disk region of domain `id`: the one its entry names, or else the
+/// `id`-th region of `region_bytes`. The hypervisor does not know the
+/// disk's size (the driver domain drives it, and its backend refuses a
+/// region beyond the disk); it rejects only sector numbers that wrap.
+fn disk_region(
     requested: Option<(u64, u64)>,
     id: u32,
     region_bytes: u64,
-    disk_sectors: u64,
 ) -> Result<Option<(u64, u64)>, alloc::string::String> {
-    if let Some((first, sectors)) = requested {
-        return match first.checked_add(sectors) {
-            Some(end) if end <= disk_sectors => Ok(Some((first, sectors))),
-            _ => Err(alloc::format!(
-                "disk region of {sectors} sectors at sector {first} is beyond the disk ({disk_sectors} sectors)"
-            )),
-        };
+    let region = region_bytes / 512;
+    let (first, sectors) = match requested {
+        Some(requested) => requested,
+        None => ((id as u64 - 1).saturating_mul(region), region),
+    };
+    match first.checked_add(sectors) {
+        Some(_) => Ok(Some((first, sectors))),
+        None => Err(alloc::format!(
+            "disk region of {sectors} sectors at sector {first} wraps round the sector numbers"
+        )),
     }
-    let region = region_bytes / 512;
-    let fits = (id as u64 - 1)
-        .checked_mul(region)
-        .and_then(|first| Some((first, first.checked_add(region)?)))
-        .filter(|&(_, end)| end <= disk_sectors);
-    Ok(fits.map(|(first, _)| (first, region)))
-}
-
-/// With a driver domain the hypervisor does not know the disk's size:
-/// the region the entry names, or else the `id`-th region of
-/// `region_bytes`, unchecked (the block backend checks it against the disk).
-fn unchecked_disk(requested: Option<(u64, u64)>, id: u32, region_bytes: u64) -> Option<(u64, u64)> {
-    let region = region_bytes / 512;
-    requested.or_else(|| Some(((id as u64 - 1).checked_mul(region)?, region)))
 }
 
 fn bundle_bytes(boot: &BootInformation) -> Option<&'static [u8]> {
@@ -224,45 +203,4 @@ fn uart_bench() {
     let elapsed = crate::time::now() - start;
     let rate = UART_BENCH_BYTES * crate::time::tsc_hz() / elapsed.max(1);
     log::info!("bench uart_raw_bytes_per_s {rate} 1");
-}
-
-/// Reads the disk directly (no guest, no queue) and reports sequential
-/// MB/s and random 4 KiB IOPS: the baselines for the split block driver's
-/// figures in `cargo xtask bench`.
-fn disk_bench(sectors: u64) {
-    use crate::devices::block::disk;
-    let region = sectors.min(8192);
-    let mut buffer = alloc::vec![0u8; 256 * 1024];
-    let chunk = (buffer.len() / 512) as u64;
-    let start = crate::time::now();
-    let mut bytes = 0u64;
-    for pass in 0..4 {
-        let _ = pass;
-        let mut sector = 0;
-        while sector + chunk <= region {
-            let _ = disk::read(sector, &mut buffer);
-            sector += chunk;
-            bytes += buffer.len() as u64;
-        }
-    }
-    let elapsed = crate::time::now() - start;
-    let rate = bytes * crate::time::tsc_hz() / elapsed.max(1) / 1_000_000;
-    log::info!("bench block_direct_seq_mb_per_s {rate} {}", bytes >> 20);
-    let mut seed = 0x2545_f491u64;
-    let reads = 1000u64;
-    let start = crate::time::now();
-    for _ in 0..reads {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        let sector = (seed >> 33) % (region / 8) * 8;
-        let _ = disk::read(sector, &mut buffer[..4096]);
-    }
-    let elapsed = crate::time::now() - start;
-    log::info!(
-        "bench block_direct_rand_iops {} {reads}",
-        reads * crate::time::tsc_hz() / elapsed.max(1)
-    );
-    log::info!(
-        "bench block_direct_rand_cycles_per_request {} {reads}",
-        elapsed / reads
-    );
 }

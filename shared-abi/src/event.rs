@@ -15,8 +15,8 @@ pub enum Virq {
     Timer = 0,
     /// Console input is available (console driver).
     Console = 1,
-    /// Block requests completed (block driver).
-    Block = 2,
+    // 2 was `Block` (completions of the hypervisor's block backend),
+    // retired in ABI 2.0; binding it answers `INVALID_ARGUMENT`.
     /// A backend appeared or went away, or (in a backend) a frontend asks
     /// to connect (see [`crate::backend`]).
     Backend = 3,
@@ -28,7 +28,7 @@ pub const VIRQS: u64 = 4;
 impl Virq {
     /// Decodes a VIRQ number.
     pub fn from_number(number: u64) -> Option<Virq> {
-        [Virq::Timer, Virq::Console, Virq::Block, Virq::Backend]
+        [Virq::Timer, Virq::Console, Virq::Backend]
             .into_iter()
             .find(|v| *v as u64 == number)
     }

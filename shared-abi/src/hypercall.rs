@@ -87,9 +87,9 @@ hypercalls! {
     ConsoleAttach = 24 => "console_attach" { gpa: u64 } -> (),
     /// Returns the sectors of the domain's virtual disk (0: none).
     BlockInfo = 25 => "block_info" {} -> u64,
-    /// Registers the block virtqueue of `size` entries whose descriptor
-    /// table, available ring and used ring are at these guest-physical
-    /// addresses.
+    /// Retired in ABI 2.0 (it registered a block virtqueue with a block
+    /// backend in the hypervisor; the disk is now the driver domain's):
+    /// always answers `UNKNOWN_HYPERCALL`. The number is never reused.
     BlockQueueSetup = 26 => "block_queue_setup" {
         descriptors: u64,
         available: u64,

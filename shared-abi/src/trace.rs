@@ -39,7 +39,9 @@ pub enum Kind {
     Device = 6,
     /// The CPU went from domain `domain` to domain `value`.
     Switch = 7,
-    /// Block requests a domain's queue completed: `value` is how many.
+    /// Block requests a domain's queue in the hypervisor completed: `value`
+    /// is how many. No longer recorded since the disk is the driver
+    /// domain's (ABI 2.0); the number is kept for old recordings.
     BlockRequests = 8,
     /// The domain was stopped by the hypervisor: `detail` is the vector.
     Stopped = 9,

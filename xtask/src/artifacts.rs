@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 42] = [
+pub const GUEST_BINS: [&str; 40] = [
     "restart-test",
     "gdb-target",
     "emulation-fuzz",
@@ -26,8 +26,6 @@ pub const GUEST_BINS: [&str; 42] = [
     "share",
     "fuzz",
     "bystander",
-    "virtio-interop",
-    "hostile-block",
     "block-test",
     "console-flood",
     "hostile-console",

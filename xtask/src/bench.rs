@@ -31,7 +31,7 @@ use crate::three_ways;
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 35] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 29] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("multicall_per_call", Some("null_hypercall"), None),
@@ -63,28 +63,10 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 35] = [
         None,
     ),
     ("console_early_cycles_per_byte", None, None),
-    ("block_direct_seq_mb_per_s", None, None),
-    (
-        "block_split_seq_mb_per_s",
-        Some("block_direct_seq_mb_per_s"),
-        Some(-0.9),
-    ),
-    ("block_direct_rand_iops", None, None),
-    (
-        "block_split_rand_iops",
-        Some("block_direct_rand_iops"),
-        Some(-0.8),
-    ),
     (
         "console_split_cycles_per_byte",
         Some("console_early_cycles_per_byte"),
         Some(0.25),
-    ),
-    ("block_direct_rand_cycles_per_request", None, None),
-    (
-        "block_split_rand_cycles_per_request",
-        Some("block_direct_rand_cycles_per_request"),
-        Some(2.0),
     ),
     ("guest_table_bytes", None, None),
     ("shadow_table_bytes", Some("guest_table_bytes"), None),
@@ -160,8 +142,6 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         },
     ];
     bundle::write(&bundle_path, &guests)?;
-    let disk = crate::disk_image::directory().join("bench.img");
-    crate::disk_image::zeroed(&disk, 16)?;
     let boot = Boot {
         qemu,
         hypervisor: artifacts.hypervisor(),
@@ -172,7 +152,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
             vec!["hv_bench".into()]
         },
         accel,
-        disk: Some(disk),
+        disk: None,
         memory: crate::qemu::DEFAULT_MACHINE_MEMORY,
         icount: None,
         debugcon: options

@@ -83,12 +83,17 @@ Options:
                          QEMU ends; driver=yes: the driver domain (at most
                          one), given the physical disk (the others' disk=
                          images) to drive itself, with no disk= of its own.
+                         Without one, a driver domain serving the block
+                         backend is added as the last domain whenever a disk
+                         is attached.
   --config FILE.toml     The same as [[guest]] tables with the keys path, name,
                          mem, count, mode, args, disk, driver, restart.
   --mem-per-domain SIZE  Memory of domains that do not say (1M..4G; default 16M).
   --machine-mem SIZE     QEMU's memory (default: what the domains need).
   --timeout SECS         End the run after SECS seconds, naming the domains
                          still running.
+  --no-driver            Do not add the driver domain (the disk then has no
+                         backend: block requests fail with NoBackend).
   --print-qemu           Print the QEMU command line instead of running it.
   --accel auto|kvm|tcg   Accelerator (default auto: KVM when /dev/kvm is usable).
   --debug                Use the debug profile instead of release.
@@ -128,7 +133,7 @@ Usage: cargo xtask trace [--out FILE] [RUN-OPTIONS] [-- HYPERVISOR-CMDLINE-WORDS
 Boot exactly as `cargo xtask run` does (same options: --guest, --config,
 --accel, --timeout, ...) with the hypervisor's tracer on. When the run
 ends the hypervisor writes what it recorded (hypercalls, exits by kind,
-shadow fills, reflected exceptions, upcalls, switches, block requests,
+shadow fills, reflected exceptions, upcalls, switches,
 with TSC timestamps) to QEMU's debug console; this writes it as
 Chrome/Perfetto trace-event JSON, one track per domain and one for the
 hypervisor, and prints each domain's events by count and time.
@@ -253,6 +258,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     pub guests: GuestSource,
     pub print_qemu: bool,
+    /// Leave out the driver domain added when a disk is attached.
+    pub no_driver: bool,
     pub extra_cmdline: Vec<String>,
 }
 
@@ -315,6 +322,7 @@ impl Default for RunOptions {
             timeout: None,
             guests: GuestSource::default(),
             print_qemu: false,
+            no_driver: false,
             extra_cmdline: Vec::new(),
         }
     }
@@ -392,6 +400,7 @@ pub fn run_option(
             .guests
             .push(guest_spec::parse_option(&words.value(word)?)?),
         "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
+        "--no-driver" => options.no_driver = true,
         "--" => options.extra_cmdline = words.remaining(),
         _ => return Ok(false),
     }

@@ -90,7 +90,9 @@ fn run_trial(
             image: image.to_vec().into(),
             extras: shared_abi::bundle::EntryExtras::default(),
         };
-        bundle::write(&path, &[spec]).map_err(|e| (e, None))?;
+        let mut specs = vec![spec];
+        crate::default_driver::append(artifacts, true, &mut specs).map_err(|e| (e, None))?;
+        bundle::write(&path, &specs).map_err(|e| (e, None))?;
         Ok(Boot {
             qemu: qemu.to_path_buf(),
             hypervisor: artifacts.hypervisor(),

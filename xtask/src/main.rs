@@ -12,6 +12,7 @@ mod bench;
 mod bundle;
 mod cli;
 mod crash_trials;
+mod default_driver;
 mod disk_damage;
 mod disk_image;
 mod driver_block_scenarios;

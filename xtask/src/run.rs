@@ -21,7 +21,7 @@ use crate::bundle::{self, GuestSpec};
 use crate::cli::RunOptions;
 use crate::guest_disks::PhysicalDisk;
 use crate::qemu::{self, Accel, Boot, Ending};
-use crate::{guest_check, guest_disks, run_report};
+use crate::{default_driver, guest_check, guest_disks, run_report};
 
 /// The guest binary every default domain runs.
 const DEFAULT_GUEST: &str = "guest-kernel";
@@ -110,6 +110,23 @@ impl Plan {
         })
     }
 
+    /// Adds the driver domain serving the disk as the last domain, when a
+    /// disk is attached and no guest is a driver domain (see
+    /// `default_driver`), with `mem_per_domain` of memory; `no_driver`
+    /// leaves it out.
+    pub fn with_driver(
+        mut self,
+        artifacts: &Artifacts,
+        no_driver: bool,
+        mem_per_domain: u64,
+    ) -> Result<Plan, String> {
+        if !no_driver && default_driver::append(artifacts, self.disk.is_some(), &mut self.specs)? {
+            self.elfs.push(artifacts.guest(default_driver::BINARY));
+            self.memory.push(mem_per_domain);
+        }
+        Ok(self)
+    }
+
     /// QEMU's memory: `requested`, or what the domains need.
     pub fn machine_memory(&self, requested: Option<u64>, bundle_bytes: u64) -> Result<u64, String> {
         use hypervisor::memory_budget::{MAX_MACHINE_MEMORY, machine_memory};
@@ -176,6 +193,7 @@ pub fn prepare(options: &RunOptions, colour: bool) -> Result<(Boot, Plan), Strin
     } else {
         (Plan::user_guests(&guests, mem_per_domain, "run")?, "run")
     };
+    let plan = plan.with_driver(&artifacts, options.no_driver, mem_per_domain)?;
     let bundle_path = artifacts::target_dir()
         .join("bundles")
         .join(format!("{bundle_name}.bundle"));

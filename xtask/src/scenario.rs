@@ -88,6 +88,8 @@ pub struct Scenario {
     pub after: Option<fn(&Scenario) -> Result<String, String>>,
     /// gdb sessions run against the machine while it runs.
     pub debugging: Option<Box<Debugging>>,
+    /// Leave out the driver domain added when a disk is attached.
+    pub no_driver: bool,
 }
 
 impl Scenario {
@@ -113,6 +115,7 @@ impl Scenario {
             debugcon: None,
             after: None,
             debugging: None,
+            no_driver: false,
         }
     }
 
@@ -305,6 +308,24 @@ impl Scenario {
         self
     }
 
+    /// Boots without the driver domain `default_driver` adds when a disk
+    /// is attached (the disk then has no backend).
+    pub fn no_driver(mut self) -> Self {
+        self.no_driver = true;
+        self
+    }
+
+    /// Whether a disk image is attached.
+    fn attaches_disk(&self) -> bool {
+        self.disk_mib.is_some() || self.disk_from.is_some() || self.ext2 || !self.regions.is_empty()
+    }
+
+    /// Whether the boot gets the driver domain of `default_driver` as its
+    /// last domain.
+    pub fn adds_driver(&self) -> bool {
+        !self.no_driver && self.attaches_disk() && !self.guests.iter().any(|g| g.driver)
+    }
+
     pub fn disk(mut self, mib: u64) -> Self {
         self.disk_mib = Some(mib);
         self
@@ -401,7 +422,8 @@ impl Scenario {
             prepare()?;
         }
         let mut images: HashMap<&ImageSource, Arc<[u8]>> = HashMap::new();
-        self.guests
+        let mut specs = self
+            .guests
             .iter()
             .map(|guest| {
                 let image = match images.get(&guest.image) {
@@ -436,16 +458,23 @@ impl Scenario {
                     },
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, String>>()?;
+        if self.adds_driver() {
+            let driver = crate::default_driver::spec(artifacts, &specs)?;
+            specs.push(driver);
+        }
+        Ok(specs)
     }
 
     /// Each domain's memory, for sizing the machine.
     pub fn domain_memory(&self) -> Vec<u64> {
         let words = self.cmdline.join(" ");
         let default = hypervisor::cmdline::parse(&words, |_| {}).domain_memory;
+        let driver = self.adds_driver().then_some(default);
         self.guests
             .iter()
             .map(|guest| guest.mem.unwrap_or(default))
+            .chain(driver)
             .collect()
     }
 }

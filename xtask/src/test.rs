@@ -102,7 +102,11 @@ fn user_guests(
     let artifacts =
         artifacts::build(options.profile, Output::Capture).inspect_err(|_| println!("FAILED"))?;
     println!("ok");
-    let plan = Plan::user_guests(&guests, default_mem, "test-guests")?;
+    let plan = Plan::user_guests(&guests, default_mem, "test-guests")?.with_driver(
+        &artifacts,
+        false,
+        default_mem,
+    )?;
     for spec in &plan.specs {
         scenario = scenario.line(&format!("'{}' shut down with code 0", spec.name));
     }

@@ -196,78 +196,6 @@ fn console_figures() {
     );
 }
 
-/// Split block driver throughput against the hypervisor reading the same
-/// disk directly (reported by the hypervisor in the same boot): sequential
-/// reads in 1 MiB steps (four 256 KiB requests in flight), and random 4 KiB
-/// reads one at a time.
-fn block_figures() {
-    use guest_kernel::drivers::block;
-    use shared_abi::virtqueue::BlockRequestType;
-    let Ok(sectors) = block::init() else {
-        println!("no disk: block figures skipped");
-        return;
-    };
-    let region = sectors.min(8192);
-    // 1 MiB of physically contiguous guest memory (fresh frames come in order).
-    let first = frames::allocate().unwrap_or_else(|| scenario::fail(format_args!("frame")));
-    for page in 1..256u64 {
-        let next = frames::allocate().unwrap_or_else(|| scenario::fail(format_args!("frame")));
-        if next != first + page * 4096 {
-            scenario::fail(format_args!("the block bench buffer is not contiguous"));
-        }
-    }
-    let hz = interrupts::shared().time.tsc_hz.load(Ordering::Relaxed);
-    let quarter = 256 * 1024u32;
-    let start = rdtsc();
-    let mut bytes = 0u64;
-    for _ in 0..4 {
-        let mut sector = 0u64;
-        while sector + 2048 <= region {
-            let tickets: [_; 4] = core::array::from_fn(|i| {
-                let at = sector + i as u64 * (quarter as u64 / 512);
-                block::submit(
-                    BlockRequestType::In,
-                    at,
-                    Some((first + i as u64 * quarter as u64, quarter)),
-                )
-                .unwrap_or_else(|_| scenario::fail(format_args!("submit")))
-            });
-            for ticket in tickets {
-                if block::wait(ticket).is_err() {
-                    scenario::fail(format_args!("sequential read"));
-                }
-            }
-            sector += 2048;
-            bytes += 1 << 20;
-        }
-    }
-    let elapsed = rdtsc() - start;
-    println!(
-        "bench block_split_seq_mb_per_s {} {}",
-        bytes * hz / elapsed.max(1) / 1_000_000,
-        bytes >> 20
-    );
-    let mut seed = 0x2545_f491u64;
-    let reads = 1000u64;
-    let start = rdtsc();
-    for _ in 0..reads {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        let sector = (seed >> 33) % (region / 8) * 8;
-        if block::read(sector, first, 4096).is_err() {
-            scenario::fail(format_args!("random read"));
-        }
-    }
-    let elapsed = rdtsc() - start;
-    println!(
-        "bench block_split_rand_iops {} {reads}",
-        reads * hz / elapsed.max(1)
-    );
-    println!(
-        "bench block_split_rand_cycles_per_request {} {reads}",
-        elapsed / reads
-    );
-}
-
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_memory(boot_info, Some(skip_reflected));
     if let Err(status) = interrupts::init() {
@@ -376,7 +304,6 @@ extern "C" fn rest() -> ! {
     let mut samples = Vec::with_capacity(SAMPLES);
     event_figures(&mut samples);
     console_figures();
-    block_figures();
     // The guest's tables as they stand at exit, where the hypervisor
     // reports its shadow tables (`shadow table bytes at exit`).
     let spaces = SPACES.lock();

@@ -287,6 +287,19 @@ impl Backend {
                 return;
             }
         };
+        // A frontend whose domain ended before this backend noticed lost
+        // its grant, and its window may be the one just handed out: it is
+        // forgotten here, so that dropping it later cannot unmap the new
+        // ring.
+        for stale in self
+            .frontends
+            .iter_mut()
+            .filter(|f| f.live && f.window == window)
+        {
+            stale.live = false;
+            let _ = events::close(stale.port);
+            println!("frontend {} gone", stale.id);
+        }
         let root = paging::current_root();
         let _ = paging::unmap(root, ring_view(window));
         let flags = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;

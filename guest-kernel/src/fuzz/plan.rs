@@ -254,7 +254,7 @@ const WEIGHTS: [u32; Hypercall::ALL.len()] = [
     40, // domain_lookup
     25, // console_attach
     15, // block_info
-    50, // block_queue_setup
+    10, // block_queue_setup (retired)
     30, // multicall
     30, // set_kernel_stack
     30, // set_syscall_entry
@@ -531,7 +531,7 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
             call(which, args, gpa_expect(valid))
         }
         Hypercall::BlockInfo => call(which, args, Expect::Value(t.sectors)),
-        Hypercall::BlockQueueSetup => block_queue_setup(rng, t, args),
+        Hypercall::BlockQueueSetup => block_queue_setup(rng, t),
         Hypercall::Multicall => multicall(rng, t, args),
         Hypercall::GrantAccess => grant_access(rng, t, args),
         Hypercall::GrantEnd => {
@@ -1237,59 +1237,14 @@ fn domain_lookup(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
     call(Hypercall::DomainLookup, args, expect)
 }
 
-fn block_queue_setup(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
-    let size = 1u64 << rng.below(9);
-    // A valid layout inside the queue's three pages.
-    let descriptors = t.queue + 16 * rng.below((4096 - 16 * size) / 16 + 1);
-    let available = t.queue + 4096 + 2 * rng.below((4096 - 6 - 2 * size) / 2 + 1);
-    let used = t.queue + 8192 + 4 * rng.below((4096 - 6 - 8 * size) / 4 + 1);
-    args[..4].copy_from_slice(&[descriptors, available, used, size]);
-    let valid = rng.chance(2, 5);
-    if !valid {
-        // Break one thing.
-        match rng.below(7) {
-            0 => {
-                args[3] = pick!(
-                    rng,
-                    [
-                        0,
-                        3,
-                        6,
-                        255,
-                        32769,
-                        65535,
-                        65536,
-                        (1 << 32) | 8,
-                        u64::MAX,
-                        rng.next_u64() | 0x1_0000,
-                    ]
-                )
-            }
-            1 => args[0] += pick!(rng, [1, 2, 8]),
-            2 => args[1] += 1,
-            3 => args[2] += 2,
-            4 => {
-                let which = rng.below(3) as usize;
-                args[which] = pick!(rng, [t.memory_bytes, t.memory_bytes - 4, !0xf, 1 << 63,]);
-            }
-            5 => {
-                // The biggest queue, where it cannot fit.
-                args[3] = 32768;
-                let which = rng.below(3) as usize;
-                args[which] = (t.memory_bytes - 4096) & !0xf;
-            }
-            _ => {
-                let which = rng.below(3) as usize;
-                args[which] = upper_or_non_canonical(rng, t) & !0xf;
-            }
-        }
-    }
-    let expect = if t.sectors == 0 {
-        Expect::Status(Status::NotReady)
-    } else {
-        gpa_expect(valid)
-    };
-    call(Hypercall::BlockQueueSetup, args, expect)
+/// Retired in ABI 2.0: whatever the arguments, `UNKNOWN_HYPERCALL`.
+fn block_queue_setup(rng: &mut Rng, t: &Targets) -> Call {
+    let args = junk(rng, t);
+    call(
+        Hypercall::BlockQueueSetup,
+        args,
+        Expect::Status(Status::UnknownHypercall),
+    )
 }
 
 fn iret(rng: &mut Rng, t: &Targets, args: [u64; 5]) -> Call {

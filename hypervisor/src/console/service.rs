@@ -228,7 +228,7 @@ fn stats(console: &mut Console, table: &DomainTable) {
         let mut text = LineBuffer::new();
         let _ = writeln!(
             text,
-            "hv: stats: domain {} '{}' hypercalls={} system_calls={} exits={} reflected={} shadow_pages={} events={} block_requests={} cpu_ms={}",
+            "hv: stats: domain {} '{}' hypercalls={} system_calls={} exits={} reflected={} shadow_pages={} events={} cpu_ms={}",
             domain.id(),
             domain.name(),
             counters.hypercalls(),
@@ -237,7 +237,6 @@ fn stats(console: &mut Console, table: &DomainTable) {
             counters.reflected_faults(),
             shadow_pages,
             counters.events(),
-            counters.completed_block_requests(),
             crate::time::tsc_to_ms(counters.cpu_ticks()),
         );
         console.screen.message(text.as_bytes(), &mut emit);

@@ -1,7 +1,5 @@
-//! Device backends (the hypervisor halves of split drivers). The console
-//! lives in `crate::console`; the block device's request parsing is here.
-//! With a driver domain, the physical disk is not driven here but given to
-//! that domain ([`assigned`]); the block backend then has no disk.
+//! Physical devices. The hypervisor drives none itself but the serial
+//! port of its own diagnostics: the disk is given to the driver domain
+//! ([`assigned`]), whose backend serves it to the other domains.
 
 pub mod assigned;
-pub mod block;

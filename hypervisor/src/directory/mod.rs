@@ -3,12 +3,13 @@
 //! not taken yet. [`table`] is the pure table (unit-tested on the host);
 //! the calls are in `hypercall/directory.rs`. When a backend's domain ends
 //! (`dispatch::end_domain`), [`ended`] drops its entries and the
-//! connections queued for it and tells every other live domain.
+//! connections queued for it and tells every other live domain. Once only
+//! backends are left ([`only_backends_left`]) the dispatcher ends them.
 
 pub mod table;
 
 #[cfg(target_os = "none")]
-pub use self::live::{DIRECTORY, announce, ended};
+pub use self::live::{DIRECTORY, announce, ended, only_backends_left};
 
 #[cfg(target_os = "none")]
 mod live {
@@ -26,6 +27,14 @@ mod live {
         for domain in table.live_mut().filter(|d| d.id() != except) {
             domain.raise_virq(Virq::Backend);
         }
+    }
+
+    /// Whether every live domain is a backend (and one is): nobody is left
+    /// who could connect to them, as domains are made only at boot.
+    pub fn only_backends_left(table: &DomainTable) -> bool {
+        let directory = DIRECTORY.lock();
+        let mut live = table.iter().filter(|d| d.is_alive()).peekable();
+        live.peek().is_some() && live.all(|d| directory.serves(d.id()))
     }
 
     /// Domain `id` ends: its directory entries and the connections queued

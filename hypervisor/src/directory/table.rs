@@ -52,6 +52,11 @@ impl Directory {
         self.backends[slot(kind)]
     }
 
+    /// Whether domain `domain` is the backend of some kind.
+    pub fn serves(&self, domain: u32) -> bool {
+        self.backends.contains(&Some(domain))
+    }
+
     /// Queues `connection` for the backend of its kind (one per frontend:
     /// a newer one replaces a pending older one); returns the backend.
     /// `NOT_READY` without a backend, `LIMIT_REACHED` when the queue is
@@ -171,7 +176,10 @@ mod tests {
     fn one_backend_per_kind() {
         let mut directory = Directory::new();
         assert_eq!(directory.backend(Kind::Block), None);
+        assert!(!directory.serves(1));
         directory.offer(Kind::Block, 1).unwrap();
+        assert!(directory.serves(1));
+        assert!(!directory.serves(2));
         assert_eq!(directory.offer(Kind::Block, 1), Err(Status::AlreadyBound));
         assert_eq!(directory.offer(Kind::Block, 2), Err(Status::AlreadyBound));
         assert_eq!(directory.backend(Kind::Block), Some(1));

@@ -10,7 +10,6 @@ pub struct Counters {
     exits: u64,
     reflected: u64,
     events: u64,
-    block_requests: u64,
     cpu_ticks: u64,
     emulated: u64,
     patched: u64,
@@ -43,11 +42,6 @@ impl Counters {
     /// The domain signalled an event channel port.
     pub fn event(&mut self) {
         self.events += 1;
-    }
-
-    /// `count` requests of the domain's block queue completed.
-    pub fn block_requests(&mut self, count: u64) {
-        self.block_requests += count;
     }
 
     /// A privileged instruction was decoded and emulated.
@@ -90,11 +84,6 @@ impl Counters {
         self.events
     }
 
-    /// Block requests completed.
-    pub fn completed_block_requests(&self) -> u64 {
-        self.block_requests
-    }
-
     /// Privileged instructions decoded and emulated.
     pub fn emulated_instructions(&self) -> u64 {
         self.emulated
@@ -124,7 +113,6 @@ mod tests {
         counters.exit();
         counters.reflected();
         counters.event();
-        counters.block_requests(1);
         counters.ran(10);
         counters.ran(5);
         counters.emulated();
@@ -135,7 +123,6 @@ mod tests {
         assert_eq!(counters.exits(), 1);
         assert_eq!(counters.reflected_faults(), 1);
         assert_eq!(counters.events(), 1);
-        assert_eq!(counters.completed_block_requests(), 1);
         assert_eq!(counters.cpu_ticks(), 15);
         assert_eq!(
             (counters.emulated_instructions(), counters.patched_runs()),

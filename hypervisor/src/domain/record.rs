@@ -35,7 +35,6 @@ use super::restart::Recipe;
 use super::vcpu::Vcpu;
 use super::watchdog::Watchdog;
 use crate::console::{self, DomainConsole};
-use crate::devices::block::DomainDisk;
 use crate::emulate::Emulation;
 use crate::event::PortTable;
 use crate::grant::table::GrantTable;
@@ -99,8 +98,9 @@ pub struct Domain {
     grants: GrantTable,
     /// The granted pages of others this domain has mapped.
     window: Window,
-    /// The virtual disk (its region of the physical disk and its queue).
-    disk: DomainDisk,
+    /// Its region of the physical disk, which the driver domain's backend
+    /// serves it.
+    disk: DiskRegion,
     /// What the domain has done and cost so far.
     counters: Counters,
     /// The virtual CPU and patches of a domain whose privileged
@@ -143,7 +143,7 @@ impl Domain {
             ports: PortTable::default(),
             grants: GrantTable::default(),
             window: Window::default(),
-            disk: DomainDisk::default(),
+            disk: DiskRegion::default(),
             counters: Counters::default(),
             emulation: None,
             driver: false,
@@ -407,15 +407,15 @@ impl Domain {
         &mut self.window
     }
 
-    /// The virtual disk.
+    /// Its region of the physical disk.
     #[inline]
-    pub fn disk(&self) -> &DomainDisk {
+    pub fn disk(&self) -> &DiskRegion {
         &self.disk
     }
 
-    /// The virtual disk, to change.
+    /// Its region of the physical disk, to change.
     #[inline]
-    pub fn disk_mut(&mut self) -> &mut DomainDisk {
+    pub fn disk_mut(&mut self) -> &mut DiskRegion {
         &mut self.disk
     }
 
@@ -471,13 +471,8 @@ impl Domain {
         self.emulation.as_deref_mut()
     }
 
-    /// The virtual disk, to change, with the memory its queue lives in.
-    pub fn disk_and_memory(&mut self) -> (&mut DomainDisk, Option<&DomainMemory>) {
-        (&mut self.disk, self.memory.as_ref())
-    }
-
     /// Ends the domain with `state` (`Exited` or `Stopped`): flushes its
-    /// console, drops its console device and block queue, and frees its
+    /// console, drops its console device, and frees its
     /// page tables and memory (the shared page and rings go with it). The
     /// caller must not be running on this domain's tables.
     pub fn end(&mut self, state: State) {
@@ -495,7 +490,6 @@ impl Domain {
             );
         }
         self.console.device = None;
-        self.disk.queue = None;
         self.shared_info = None;
         self.watchdog = None;
         self.state = state;
@@ -531,4 +525,16 @@ impl Domain {
         use crate::mm::guest_memory::GuestPhysMemory;
         self.memory.as_ref().map_or(0, |memory| memory.size())
     }
+}
+
+/// A domain's region of the physical disk: `sectors` 512-byte sectors
+/// from `first_sector` (0 sectors: no disk). The hypervisor hands it out
+/// (bundle entry or `dom_disk` layout); the driver domain's block backend
+/// checks it against the disk and serves only it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiskRegion {
+    /// First physical sector of the region.
+    pub first_sector: u64,
+    /// Sectors in the region (0: no disk).
+    pub sectors: u64,
 }

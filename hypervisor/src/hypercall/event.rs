@@ -128,12 +128,6 @@ pub(super) fn send(table: &mut DomainTable, EventSend { port }: EventSend) -> Re
             caller.raise(port as u32);
             Ok(())
         }
-        // The block device serves the notifying domain's queue at once (its
-        // completions are then ready when the guest looks).
-        Port::Virq(Virq::Block) => {
-            crate::devices::block::service_domain(caller);
-            Ok(())
-        }
         // The console runs at every scheduling point (when the guest blocks,
         // yields or its slice ends), off the guest's own time.
         Port::Virq(_) => Ok(()),

@@ -6,8 +6,6 @@
 //! reflected-exception count is a reflection, and a grown block count is
 //! completed requests.
 
-use alloc::vec::Vec;
-
 use shared_abi::trace::{Header, Kind, Record};
 use spin::Mutex;
 
@@ -24,8 +22,6 @@ static BUFFER: Mutex<Option<TraceBuffer>> = Mutex::new(None);
 /// The exit being served, noted before the exit path runs: the one that
 /// ends the run never returns to be recorded, so the dump records it.
 static PENDING: Mutex<Option<Record>> = Mutex::new(None);
-/// Each domain's completed block requests when last looked at.
-static BLOCK_SEEN: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
 /// Turns tracing on with room for `capacity` records; `false` if the heap
 /// cannot hold them (the boot then runs untraced).
@@ -201,25 +197,6 @@ pub fn exit(frame: &mut TrapFrame, exit: Exit) {
             value: after.callback,
             ..event(end, end, after.domain, Kind::Upcall)
         });
-    }
-    note_block_requests(&table, end);
-}
-
-/// Records the block requests each domain completed since last looked.
-fn note_block_requests(table: &DomainTable, now: u64) {
-    let mut seen = BLOCK_SEEN.lock();
-    for (index, domain) in table.iter().enumerate() {
-        if seen.len() <= index {
-            seen.resize(index + 1, 0);
-        }
-        let total = domain.counters().completed_block_requests();
-        if total > seen[index] {
-            push(Record {
-                value: total - seen[index],
-                ..event(now, now, id(domain.id()), Kind::BlockRequests)
-            });
-            seen[index] = total;
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The tracer: with the `trace` command-line word the hypervisor records
 //! hypercalls, exits by kind, shadow fills, reflected exceptions, upcalls,
-//! switches between domains and completed block requests, with TSC
+//! and switches between domains, with TSC
 //! timestamps, into a bounded buffer, and writes it to QEMU's debug
 //! console when the run ends (`cargo xtask trace` reads it; the format is
 //! `shared_abi::trace`).

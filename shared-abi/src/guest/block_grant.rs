@@ -292,7 +292,7 @@ pub(super) fn init(sectors: u64) -> Result<u64, BlockError> {
         slots: [Slot::default(); MAX_IN_FLIGHT],
     };
     CHANGED.store(false, Ordering::SeqCst);
-    front.connect().map_err(|_| BlockError::NoDisk)?;
+    front.connect().map_err(|_| BlockError::NoBackend)?;
     FRONT.call_once(|| Mutex::new(front));
     Ok(sectors)
 }

@@ -1,11 +1,13 @@
-//! Wrappers for attaching the split devices: the console rings and the
-//! block virtqueue. Most guests use the frontends built on them instead:
-//! [`console`](super::console) and [`block`](super::block).
+//! Wrappers for the split devices' calls to the hypervisor: attaching the
+//! console rings, and the size of the domain's disk region (which the
+//! driver domain's block backend serves). Most guests use the frontends
+//! built on them instead: [`console`](super::console) and
+//! [`block`](super::block).
 //!
-//! Order: bind the device's VIRQ first
+//! Order: bind the console VIRQ first
 //! ([`events::bind_virq`](super::events::bind_virq)), so that the
-//! backend's notifications (input arrived, output drained, requests
-//! completed) are not lost, then attach.
+//! backend's notifications (input arrived, output drained) are not lost,
+//! then attach.
 
 use super::call;
 use crate::Status;
@@ -26,39 +28,12 @@ pub fn console_attach(gpa: u64) -> Result<(), Status> {
     unsafe { call(request::ConsoleAttach { gpa }) }
 }
 
-/// The number of 512-byte sectors of this domain's virtual disk: 0 when it
-/// has none (no disk attached to QEMU, or too small to give this domain its
-/// region). Call it before [`block_queue_setup`]. Never fails.
+/// The number of 512-byte sectors of this domain's region of the disk: 0
+/// when it has none (no disk attached to QEMU, or the domain is the driver
+/// domain or has `disk=none`). The driver domain's backend refuses a
+/// region that does not lie on the disk. Never fails.
 #[inline]
 pub fn block_info() -> u64 {
     // SAFETY: block_info takes no arguments.
     unsafe { call(request::BlockInfo) }.unwrap_or(0)
-}
-
-/// Registers the block virtqueue: a virtio split virtqueue of `size`
-/// entries (a power of two, at most 32768) whose descriptor table (16-byte
-/// aligned), available ring (2-byte aligned) and used ring (4-byte aligned)
-/// lie at these guest-physical addresses, inside the domain's memory
-/// (layouts in [`virtqueue`](crate::virtqueue)).
-///
-/// # Errors
-///
-/// [`Status::NotReady`] when the domain has no disk
-/// ([`block_info`] is 0); [`Status::InvalidArgument`] for a bad size,
-/// alignment or address.
-#[inline]
-pub fn block_queue_setup(
-    descriptors: u64,
-    available: u64,
-    used: u64,
-    size: u16,
-) -> Result<(), Status> {
-    let setup = request::BlockQueueSetup {
-        descriptors,
-        available,
-        used,
-        size: size.into(),
-    };
-    // SAFETY: the hypervisor validates the queue's addresses and size.
-    unsafe { call(setup) }
 }

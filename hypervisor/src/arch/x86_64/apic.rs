@@ -16,8 +16,7 @@ use crate::mm::direct_map::machine_ptr;
 pub const TIMER_VECTOR: u8 = 0x40;
 /// Vector of the COM1 receive interrupt.
 pub const SERIAL_VECTOR: u8 = 0x41;
-/// Vector of the disk's interrupt (the hypervisor's own disk, or the one
-/// assigned to the driver domain).
+/// Vector of the interrupt of the disk assigned to the driver domain.
 pub const DISK_VECTOR: u8 = 0x42;
 /// Vector of the spurious interrupt.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
@@ -124,35 +123,4 @@ pub fn arm(ticks: u64) {
 /// Signals the end of the interrupt being handled.
 pub fn end_of_interrupt() {
     write(REG_EOI, 0);
-}
-
-/// What [`hold`] took from the timer, for [`release`].
-#[derive(Clone, Copy, Debug)]
-#[must_use]
-pub struct Held {
-    /// Whether the timer was armed at all.
-    armed: bool,
-    remaining: u32,
-}
-
-/// Stops the timer where it is, so that a wait in ring 0 with interrupts
-/// enabled neither consumes its interrupt nor lets virtual time jump to
-/// its deadline (under `-icount ... sleep=off` a halted CPU's clock warps
-/// to the next armed timer).
-pub fn hold() -> Held {
-    let armed = read(REG_INITIAL_COUNT) != 0;
-    let remaining = read(REG_CURRENT_COUNT);
-    write(REG_INITIAL_COUNT, 0);
-    Held { armed, remaining }
-}
-
-/// Restarts the timer [`hold`] stopped with the ticks it had left. One
-/// that had already run out fires again at once: its interrupt may have
-/// been taken in ring 0 during the wait, where it preempts nobody. One
-/// that was not armed stays so.
-pub fn release(held: Held) {
-    if held.armed {
-        write(REG_LVT_TIMER, TIMER_VECTOR as u32);
-        write(REG_INITIAL_COUNT, held.remaining.max(1));
-    }
 }

@@ -185,9 +185,8 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
         }
         Exit::Device
     } else if frame.scratch.vector == apic::DISK_VECTOR as u64 {
-        // The disk's waiter acknowledges the device itself: this interrupt
-        // only ends its `hlt`, and masks its line until the waiter asks
-        // for the next one.
+        // The driver domain acknowledges the device itself: its line stays
+        // masked until the domain says it is done (`irq_done`).
         ioapic::interrupted(apic::DISK_VECTOR);
         Exit::Device
     } else {
@@ -197,9 +196,9 @@ pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
     if frame.interrupted_user() {
         (core().exit)(frame, exit);
     }
-    // From ring 0 this interrupted the idle loop or a wait for the disk,
-    // which look at the clock, the console and the disk themselves once
-    // `hlt` returns.
+    // From ring 0 this interrupted the idle loop, which looks at the
+    // clock, the console and the assigned device itself once `hlt`
+    // returns.
 }
 
 /// Called by the `syscall` entry when the fast path could not finish
