@@ -241,8 +241,8 @@ impl<'a> Shared<'a> {
     /// `page` must point at a mapped, writable page that stays mapped for
     /// `'a`; the other side may change it at any time.
     pub unsafe fn new(page: NonNull<Ring>) -> Self {
-        // SAFETY: as the caller promised.
         Self {
+            // SAFETY: as the caller promised.
             ring: unsafe { VolatilePtr::new(page) },
         }
     }

@@ -235,7 +235,6 @@ fn driver_figures(
                 driver: true,
                 ..Default::default()
             },
-            ..GuestSpec::default()
         },
         GuestSpec {
             name: "front".into(),

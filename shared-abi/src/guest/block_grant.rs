@@ -211,7 +211,9 @@ impl Front {
         let mut slot = Slot::default();
         if let Some((gpa, len)) = data {
             let whole = operation == Operation::GetId
-                || (gpa % blkif::SECTOR == 0 && len as u64 % blkif::SECTOR == 0 && len > 0);
+                || (gpa.is_multiple_of(blkif::SECTOR)
+                    && (len as u64).is_multiple_of(blkif::SECTOR)
+                    && len > 0);
             if !whole || len as usize > MAX_SEGMENTS * 4096 {
                 return Err(BlockError::Length);
             }

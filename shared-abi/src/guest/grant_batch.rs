@@ -91,27 +91,20 @@ pub fn copy_to(domain: u32, pieces: &[Piece], data: &[u8]) -> Result<(), Status>
         // One call costs less alone than in a batch.
         return super::grant::copy_to(domain, one.reference, one.offset.into(), &data[..one.len()]);
     }
-    let mut batch = [MulticallEntry::default(); BATCH];
-    let mut at = 0;
-    for (entry, piece) in batch.iter_mut().zip(pieces) {
-        let address = piece
-            .reference
-            .copy_address(u64::from(piece.offset))
-            .ok_or(Status::InvalidArgument)?;
-        *entry = MulticallEntry::new(request::GrantCopyTo {
-            domain: u64::from(domain),
-            address,
-            buffer: data[at..].as_ptr() as u64,
-            len: u64::from(piece.len),
-        });
-        at += piece.len();
-    }
-    let entries = &mut batch[..pieces.len()];
-    // SAFETY: each entry's buffer is a stretch of `data` (the lengths add
+    let domain = u64::from(domain);
+    // SAFETY: each copy's buffer is a stretch of `data` (the lengths add
     // up to at most its length), which the hypervisor only reads,
     // borrowed for the call.
-    let ran = unsafe { super::multicall_unchecked(entries) };
-    first_failure(entries, ran)
+    unsafe {
+        copy_batch(pieces, data.as_ptr() as u64, |address, buffer, len| {
+            MulticallEntry::new(request::GrantCopyTo {
+                domain,
+                address,
+                buffer,
+                len,
+            })
+        })
+    }
 }
 
 /// Copies the pieces of domain `domain`'s grants into `out`, in order, in
@@ -133,6 +126,35 @@ pub fn copy_from(domain: u32, pieces: &[Piece], out: &mut [u8]) -> Result<(), St
             &mut out[..one.len()],
         );
     }
+    let domain = u64::from(domain);
+    // SAFETY: each copy's buffer is its own stretch of `out` (disjoint,
+    // within its length), exclusively borrowed for the call.
+    unsafe {
+        copy_batch(pieces, out.as_mut_ptr() as u64, |address, buffer, len| {
+            MulticallEntry::new(request::GrantCopyFrom {
+                domain,
+                address,
+                buffer,
+                len,
+            })
+        })
+    }
+}
+
+/// Runs one grant copy per piece in one `multicall`: `copy(address,
+/// buffer, len)` makes the entry for a piece, its grant's copy address and
+/// its stretch of the buffer at `base`, the pieces back to back.
+///
+/// # Safety
+///
+/// The pieces' lengths must add up to no more than the buffer at `base`,
+/// which must stay borrowed for the call (exclusively, when the copies
+/// write it).
+unsafe fn copy_batch(
+    pieces: &[Piece],
+    base: u64,
+    copy: impl Fn(u64, u64, u64) -> MulticallEntry,
+) -> Result<(), Status> {
     let mut batch = [MulticallEntry::default(); BATCH];
     let mut at = 0;
     for (entry, piece) in batch.iter_mut().zip(pieces) {
@@ -140,17 +162,11 @@ pub fn copy_from(domain: u32, pieces: &[Piece], out: &mut [u8]) -> Result<(), St
             .reference
             .copy_address(u64::from(piece.offset))
             .ok_or(Status::InvalidArgument)?;
-        *entry = MulticallEntry::new(request::GrantCopyFrom {
-            domain: u64::from(domain),
-            address,
-            buffer: out[at..].as_mut_ptr() as u64,
-            len: u64::from(piece.len),
-        });
-        at += piece.len();
+        *entry = copy(address, base + at, u64::from(piece.len));
+        at += u64::from(piece.len);
     }
     let entries = &mut batch[..pieces.len()];
-    // SAFETY: each entry's buffer is its own stretch of `out` (disjoint,
-    // within its length), exclusively borrowed for the call.
+    // SAFETY: the caller vouches for the buffer behind every entry.
     let ran = unsafe { super::multicall_unchecked(entries) };
     first_failure(entries, ran)
 }
