@@ -17,8 +17,8 @@
 //! and their virtual addresses through the physical-memory mapping, and a
 //! read-only alias), the unmapped guard page below its stack, the end of
 //! its memory, wrapping lengths (`u64::MAX`, `len` with `ptr + len` past
-//! 2^64). Between calls it writes garbage into its shared-information page,
-//! its console rings and its block queue; `iret` gets bogus frames (rip or
+//! 2^64). Between calls it writes garbage into its shared-information page
+//! and its console rings; `iret` gets bogus frames (rip or
 //! rsp non-canonical or in the upper half) and frame pointers that cannot
 //! be read.
 //!
@@ -48,9 +48,10 @@
 //! - `mmu_set_base` gets either a valid root (the boot root or a clone of
 //!   it, which map the same) or a value it must refuse (unaligned, beyond
 //!   memory, a virtual or hypervisor address); never a random page.
-//! - `register_shared_info`, `console_attach` and `block_queue_setup` get
-//!   either pages dedicated to them or values they must refuse: the
-//!   hypervisor writes into the pages it is given.
+//! - `register_shared_info` and `console_attach` get either pages
+//!   dedicated to them or values they must refuse: the hypervisor writes
+//!   into the pages it is given. `block_queue_setup`, retired, gets
+//!   anything and must answer `UNKNOWN_HYPERCALL`.
 //! - `set_trap_handler` and `set_callback` get 0 (remove), the fuzzer's own
 //!   entry, or an upper-half or non-canonical address that must be refused;
 //!   never a random lower-half address. Its exception entry reports any
@@ -79,11 +80,6 @@
 //!   and that the flags carry none of IOPL, NT, VM, VIF, VIP. Frames that
 //!   must be refused name a non-canonical or upper-half rip or rsp, or
 //!   cannot be read.
-//! - Garbage block descriptors name only the fuzzer's block pages, or
-//!   buffers the backend must refuse (outside memory, wrapping), so a
-//!   request the backend carries out writes only there. The page after
-//!   them is a canary no descriptor names: if it changes, the backend
-//!   wrote past a buffer (checked at every garbage write and at the end).
 #![no_std]
 #![no_main]
 
@@ -93,8 +89,8 @@ use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::checksum::Fnv1a;
 use guest_kernel::fuzz::garbage::{self, DIGITS};
 use guest_kernel::fuzz::plan::{
-    self, Call, FORBIDDEN_FLAGS, FRAME_FLAGS, How, KERNEL_WINDOW, MAX_HV, MAX_TABLES, QueueLayout,
-    State, Step, Targets,
+    self, Call, FORBIDDEN_FLAGS, FRAME_FLAGS, How, KERNEL_WINDOW, MAX_HV, MAX_TABLES, State, Step,
+    Targets,
 };
 use guest_kernel::fuzz::rng::Rng;
 use guest_kernel::fuzz::tally::Tally;
@@ -116,8 +112,6 @@ const SCRATCH_PAGES: u64 = 2;
 const ALIAS_VIRT: u64 = 0x0000_4400_0010_0000;
 /// A region with nothing mapped.
 const UNMAPPED: u64 = 0x0000_5a00_0000_0000;
-/// Pages for block request buffers.
-const DATA_PAGES: u64 = 4;
 /// Calls between progress lines.
 const PROGRESS_EVERY: u64 = 100_000;
 
@@ -371,14 +365,6 @@ impl Fuzzer {
                 SHARED_VIRT.store(virt(args[0]), Ordering::SeqCst);
             }
             Some(Hypercall::ConsoleAttach) => self.state.console = Some(args[0]),
-            Some(Hypercall::BlockQueueSetup) => {
-                self.state.queue = Some(QueueLayout {
-                    descriptors: args[0],
-                    available: args[1],
-                    used: args[2],
-                    size: args[3] as u16,
-                })
-            }
             Some(Hypercall::StartInfo) => fill_scratch(&self.targets),
             Some(Hypercall::ConsoleWrite) if result > 0 => self.dirty_line = true,
             _ => {}
@@ -526,28 +512,6 @@ fn check_scratch(start: u64, end: u64, index: u64) {
     }
 }
 
-/// What the canary page after the block pages holds.
-const CANARY: u8 = 0x5c;
-
-fn fill_canary(page: u64) {
-    // SAFETY: the canary page is the fuzzer's, mapped at the physical offset.
-    unsafe { core::ptr::write_bytes(virt(page) as *mut u8, CANARY, 4096) };
-}
-
-/// No block request may have written past the buffers it names: none
-/// names the canary page.
-fn check_canary(page: u64) {
-    for offset in 0..4096 {
-        // SAFETY: as in fill_canary.
-        let byte = unsafe { ((virt(page) + offset) as *const u8).read_volatile() };
-        if byte != CANARY {
-            fail_now(format_args!(
-                "the block backend wrote past the buffers of a request: the page after the block pages changed at offset {offset} (byte {byte:#x})"
-            ));
-        }
-    }
-}
-
 /// The page tables on the way to `virt` in `root` (guest-physical).
 fn tables_on_path(root: u64, virt: u64, out: &mut [u64; MAX_TABLES], count: &mut usize) {
     let tables = paging::GuestTables;
@@ -614,15 +578,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     // Dedicated pages.
     let shared = [allocate(), allocate()];
     let consoles = [allocate(), allocate()];
-    let queue = allocate();
-    // Three queue pages, the data pages, then the canary page.
-    for page in 1..3 + DATA_PAGES + 1 {
-        if allocate() != queue + page * 4096 {
-            fail_now(format_args!("the block pages are not contiguous"));
-        }
-    }
-    let canary = queue + (3 + DATA_PAGES) * 4096;
-    fill_canary(canary);
     let frames_page = allocate();
     let scratch_frames = [allocate(), allocate()];
     let writable = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
@@ -696,9 +651,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         hv_count,
         shared,
         consoles,
-        queue,
-        data: queue + 3 * 4096,
-        data_len: DATA_PAGES * 4096,
         frames: virt(frames_page),
         alt_stack_top: (&raw const ALT_STACK) as u64 + 4096,
         landing: fuzz_iret_landing as *const () as u64,
@@ -761,7 +713,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
             root,
             shared: shared[0],
             console: None,
-            queue: None,
         },
         clock,
         tally: Tally::new(),
@@ -778,8 +729,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         match plan::next_step(&mut rng, &fuzzer.targets, &fuzzer.state) {
             Step::Garbage(kind) => {
                 sequence.update(&[0xff, kind as u8]);
-                check_canary(canary);
-                garbage::write(kind, &mut rng, &fuzzer.targets, &fuzzer.state, virt);
+                garbage::write(kind, &mut rng, &fuzzer.state, virt);
                 garbage_writes += 1;
             }
             Step::Call(call) => {
@@ -800,7 +750,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     // fresh attach resets their indices; let the backends run once.
     setup_call(Hypercall::ConsoleAttach, [consoles[0], 0, 0, 0, 0]);
     hv::yield_now();
-    check_canary(canary);
     let _ = hv::console_write(b"\n");
     println!(
         "seed {seed}: {index} calls, sequence checksum {:016x}",

@@ -85,14 +85,6 @@ pub struct Targets {
     pub shared: [u64; 2],
     /// Two pages for the console rings (guest-physical).
     pub consoles: [u64; 2],
-    /// Three pages for a block queue: descriptors, available, used
-    /// (guest-physical), followed by [`Targets::data`].
-    pub queue: u64,
-    /// Pages for block request buffers (guest-physical), right after the
-    /// queue's. The page after them is a canary no request names.
-    pub data: u64,
-    /// Bytes at `data`.
-    pub data_len: u64,
     /// A page where `iret` frames are built (virtual).
     pub frames: u64,
     /// Top of a small stack a valid `iret` frame may resume on (virtual).
@@ -107,19 +99,6 @@ pub struct Targets {
     pub sectors: u64,
 }
 
-/// A registered block queue, as the fuzzer laid it out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QueueLayout {
-    /// Descriptor table (guest-physical).
-    pub descriptors: u64,
-    /// Available ring.
-    pub available: u64,
-    /// Used ring.
-    pub used: u64,
-    /// Entries.
-    pub size: u16,
-}
-
 /// What the fuzzer's calls so far have set up.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct State {
@@ -129,8 +108,6 @@ pub struct State {
     pub shared: u64,
     /// The attached console page, if one is.
     pub console: Option<u64>,
-    /// The last block queue registered.
-    pub queue: Option<QueueLayout>,
 }
 
 /// The outcome the ABI promises.
@@ -207,12 +184,6 @@ pub enum Garbage {
     SharedInfo,
     /// The attached console rings.
     ConsoleRings,
-    /// The registered block queue: descriptors, ring entries, indices.
-    BlockQueue,
-    /// A request in the registered block queue that looks almost right
-    /// (each kind, buffers of edge-case sizes, some ending right at the end
-    /// of the block pages), made available.
-    BlockRequest,
 }
 
 /// One step of the fuzzer.
@@ -320,11 +291,9 @@ impl Pointer {
 /// The next step.
 pub fn next_step(rng: &mut Rng, t: &Targets, s: &State) -> Step {
     if rng.chance(1, GARBAGE_ONE_IN) {
-        let kind = match rng.below(4) {
+        let kind = match rng.below(2) {
             0 => Garbage::SharedInfo,
-            1 => Garbage::ConsoleRings,
-            2 => Garbage::BlockQueue,
-            _ => Garbage::BlockRequest,
+            _ => Garbage::ConsoleRings,
         };
         return Step::Garbage(kind);
     }
@@ -487,7 +456,8 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
                     rng.next_u64(),
                 ]
             );
-            let expect = if args[0] >= shared_abi::event::VIRQS {
+            // VIRQ 2 (the block VIRQ) is retired: refused as unknown.
+            let expect = if shared_abi::event::Virq::from_number(args[0]).is_none() {
                 Expect::Status(Status::InvalidArgument)
             } else {
                 Expect::Any
@@ -1058,10 +1028,7 @@ fn start_info(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
 /// keeps (root, shared page, console page): unaligned, beyond memory,
 /// virtual addresses, hypervisor addresses.
 fn hostile_gpa(rng: &mut Rng, t: &Targets) -> u64 {
-    let page = pick!(
-        rng,
-        [t.roots[0], t.roots[1], t.shared[0], t.consoles[0], t.queue]
-    );
+    let page = pick!(rng, [t.roots[0], t.roots[1], t.shared[0], t.consoles[0]]);
     match rng.below(8) {
         0 => page + rng.between(1, 4095),
         1 => t.memory_bytes + pick!(rng, [0, 4096, 1 << 20, rng.below(1 << 30) << 12]),
