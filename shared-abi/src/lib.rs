@@ -23,6 +23,7 @@
 pub mod backend;
 pub mod bench;
 pub mod blkif;
+pub mod block;
 pub mod bundle;
 pub mod emulation;
 pub mod event;
@@ -38,7 +39,6 @@ pub mod status;
 pub mod syscall;
 pub mod trace;
 pub mod trap;
-pub mod virtqueue;
 
 #[cfg(any(all(feature = "guest", target_arch = "x86_64"), doc))]
 pub mod guest;

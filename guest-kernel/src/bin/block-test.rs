@@ -11,8 +11,8 @@
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::drivers::block::{self, BlockError, MAX_IN_FLIGHT};
 use guest_kernel::{check, interrupts, println, scenario};
+use shared_abi::block::{BlockRequestType, BlockStatus};
 use shared_abi::guest::disk;
-use shared_abi::virtqueue::{BlockRequestType, BlockStatus};
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 

@@ -13,8 +13,8 @@ use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::drivers::block::{self, BlockError, MAX_IN_FLIGHT};
 use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::{check, interrupts, measure, println, scenario};
+use shared_abi::block::BlockRequestType;
 use shared_abi::guest::block_grant::{self, TIMEOUT_NS};
-use shared_abi::virtqueue::BlockRequestType;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 

@@ -8,7 +8,6 @@
 pub mod address;
 pub mod frame_allocator;
 pub mod guest_memory;
-pub mod guest_span;
 pub mod guest_view;
 pub mod guest_walk;
 pub use shared_abi::page_table;

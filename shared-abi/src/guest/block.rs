@@ -28,8 +28,8 @@
 
 use super::block_grant;
 use super::interrupts;
+use crate::block::{BlockRequestType, SECTOR_SIZE};
 use crate::guest as hv;
-use crate::virtqueue::{BlockRequestType, SECTOR_SIZE};
 
 pub use super::block_request::{BlockError, MAX_IN_FLIGHT, Ticket};
 

@@ -22,8 +22,8 @@ use super::memory::{frames, phys_to_virt};
 use super::{backend, events, grant, grant_batch, interrupts, timer};
 use crate::backend::Kind;
 use crate::blkif::{self, MAX_SEGMENTS, Operation, RING_SLOTS, Request, Segment, Shared};
+use crate::block::{BlockRequestType, BlockStatus};
 use crate::grant::GrantRef;
-use crate::virtqueue::{BlockRequestType, BlockStatus};
 
 /// How long a request may go without a response: 2 s of virtual time.
 pub const TIMEOUT_NS: u64 = 2_000_000_000;
