@@ -59,7 +59,7 @@ Options:
   --timeout SECS     How long QEMU may run on after gdb exits (default 30;
                      with --no-attach, the whole run).
   The options of `run` (--guest, --config, --accel, --mem-per-domain,
-  --machine-mem, --debug) choose what boots.
+  --machine-mem, --no-driver, --debug) choose what boots.
 
 Exit status: as for `run`, once QEMU has ended.
 ";
