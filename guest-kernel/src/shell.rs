@@ -100,6 +100,10 @@ pub fn mount_disk() -> Option<Disk> {
             println!("disk: no block backend answered (no driver domain serves the disk)");
             return None;
         }
+        Err(BlockError::Refused) => {
+            println!("disk: the block backend refused this domain's region");
+            return None;
+        }
         Err(error) => {
             println!("disk: not connected: {error:?}");
             return None;

@@ -491,7 +491,7 @@ pub fn all() -> Vec<Scenario> {
         // Disk regions named in the bundle: one wrapping round the sector
         // numbers is rejected while a neighbour runs; one beyond the disk
         // is the backend's to refuse (the hypervisor does not drive the
-        // disk and does not know its size): the frontend hears so.
+        // disk and does not know its size): the frontend hears so at once.
         Scenario::new("bundle-disk-region-out-of-range", HvExit::DomainFailed)
             .disk(8)
             .guest("far", "guest-kernel", "")
@@ -503,7 +503,7 @@ pub fn all() -> Vec<Scenario> {
             .input(b"\x011echo far still running\n")
             .line("image 'wrapping' rejected: disk region of 100 sectors at sector 18446744073709551605 wraps round the sector numbers")
             .exact("[driver] frontend 1 refused: its region (1024 sectors at 16000) lies beyond the disk")
-            .line("[far] disk: 1024 sectors, not mounted: ")
+            .exact("[far] disk: the block backend refused this domain's region")
             .exact("[far] far still running")
             .forbid("[wrapping]")
             .finishes("good"),

@@ -59,6 +59,15 @@ fn ring_view(window: u64) -> u64 {
 /// frontend's domain ended) when the backend touches it.
 static SPARE: AtomicU64 = AtomicU64::new(0);
 
+/// Tells a frontend its connection was refused: its port is bound and
+/// closed at once, which leaves it unbound and raised (the frontend's
+/// `block::init` then answers `Refused` instead of waiting).
+fn hang_up(c: &Connection) {
+    if let Ok(port) = events::bind_interdomain(c.frontend, c.port) {
+        let _ = events::close(port);
+    }
+}
+
 /// The page-fault hook the driver domain installs: a fault on a ring view
 /// (its grant revoked because the frontend ended) maps the spare frame
 /// there, so the access completes; the frontend is found gone (its port
@@ -273,6 +282,7 @@ impl Backend {
                 "frontend {} refused: its region ({} sectors at {}) lies beyond the disk",
                 c.frontend, c.sectors, c.first_sector
             );
+            hang_up(c);
             return;
         }
         let reference = GrantRef::from_raw(u64::from(c.reference));
@@ -284,6 +294,7 @@ impl Backend {
                     c.frontend,
                     status.name()
                 );
+                hang_up(c);
                 return;
             }
         };
@@ -309,6 +320,7 @@ impl Backend {
                 "frontend {} refused: mapping its ring: {error:?}",
                 c.frontend
             );
+            hang_up(c);
             return;
         }
         let port = match events::bind_interdomain(c.frontend, c.port) {
@@ -325,6 +337,8 @@ impl Backend {
             "frontend {} connected: {} sectors at sector {}",
             c.frontend, c.sectors, c.first_sector
         );
+        // Taken: the frontend waits for this at its start.
+        let _ = events::send(port);
         if !self.seen.contains(&c.frontend) {
             self.seen.push(c.frontend);
         }

@@ -42,8 +42,9 @@ pub use super::block_request::{BlockError, MAX_IN_FLIGHT, Ticket};
 /// [`BlockError::NoDisk`] when the domain has no disk region (`block_info`
 /// is 0, as when no disk is attached) or no frame is left for the ring;
 /// [`BlockError::NoBackend`] when no driver domain offers a block backend
-/// within [`BACKEND_WAIT_NS`] (a disk attached without a driver domain) or
-/// the backend does not take the connection.
+/// within [`BACKEND_WAIT_NS`] (a disk attached without a driver domain);
+/// [`BlockError::Refused`] when the backend refuses the connection or
+/// does not take it within [`TIMEOUT_NS`](block_grant::TIMEOUT_NS).
 pub fn init() -> Result<u64, BlockError> {
     let sectors = hv::devices::block_info();
     if sectors == 0 {

@@ -12,6 +12,12 @@
 //! not have reached the disk), and the frontend connects to the backend
 //! there is then (a new grant of its ring, a new port); a request
 //! submitted while there is none waits up to [`TIMEOUT_NS`] for one.
+//!
+//! At [`block::init`](super::block::init) the frontend waits, up to [`TIMEOUT_NS`], for the backend
+//! to take the connection: it binds the frontend's port and signals it.
+//! A backend that refuses one (a region beyond the disk, a ring it cannot
+//! map) binds the port and closes it again, which the frontend sees as
+//! its port hung up: [`BlockError::Refused`] at once.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,6 +51,11 @@ pub fn connections() -> u32 {
 /// Set by the `Virq::Backend` handler: the backend changed.
 static CHANGED: AtomicBool = AtomicBool::new(false);
 
+/// Set by the ring port's handler when the backend hung the port up (it
+/// is raised once and left unbound): a refused connection, or a backend
+/// that went away.
+static HUNG_UP: AtomicBool = AtomicBool::new(false);
+
 #[derive(Clone, Copy, Default)]
 struct Slot {
     busy: bool,
@@ -76,7 +87,12 @@ fn on_backend(_port: u32) {
     CHANGED.store(true, Ordering::SeqCst);
 }
 
-fn on_ring(_port: u32) {}
+fn on_ring(port: u32) {
+    let unbound = events::status(port).is_ok_and(|s| s.state == crate::event::PortState::Unbound);
+    if unbound {
+        HUNG_UP.store(true, Ordering::SeqCst);
+    }
+}
 
 /// Binds `Virq::Backend` (once) so that the frontend hears of backends.
 pub(super) fn watch() {
@@ -294,7 +310,17 @@ pub(super) fn init(sectors: u64) -> Result<u64, BlockError> {
         slots: [Slot::default(); MAX_IN_FLIGHT],
     };
     CHANGED.store(false, Ordering::SeqCst);
+    HUNG_UP.store(false, Ordering::SeqCst);
     front.connect().map_err(|_| BlockError::NoBackend)?;
+    let port = front.connected.map_or(0, |(_, port)| port);
+    let taken =
+        || events::status(port).is_ok_and(|s| s.state == crate::event::PortState::Interdomain);
+    let deadline = interrupts::now_ns().saturating_add(TIMEOUT_NS);
+    timer::wait_until(deadline, || HUNG_UP.load(Ordering::SeqCst) || taken());
+    if HUNG_UP.load(Ordering::SeqCst) || !taken() {
+        front.disconnect();
+        return Err(BlockError::Refused);
+    }
     FRONT.call_once(|| Mutex::new(front));
     Ok(sectors)
 }

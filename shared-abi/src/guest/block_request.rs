@@ -17,8 +17,12 @@ pub enum BlockError {
     /// No disk region (none attached), or no frame for the ring.
     NoDisk,
     /// No block backend appeared in time (no driver domain serves the
-    /// disk), or it did not take the connection.
+    /// disk).
     NoBackend,
+    /// The block backend refused this domain's connection (its region
+    /// does not lie on the disk, say; the driver domain's log says why),
+    /// or did not take it in time.
+    Refused,
     /// The device answered with this status.
     Status(u8),
     /// Too many requests in flight.
