@@ -18,9 +18,9 @@
 //! read-only alias), the unmapped guard page below its stack, the end of
 //! its memory, wrapping lengths (`u64::MAX`, `len` with `ptr + len` past
 //! 2^64). Between calls it writes garbage into its shared-information page
-//! and its console rings; `iret` gets bogus frames (rip or
-//! rsp non-canonical or in the upper half) and frame pointers that cannot
-//! be read.
+//! and its console rings; `iret` gets bogus frames (rip or rsp
+//! non-canonical or in the upper half) and frame pointers that cannot be
+//! read.
 //!
 //! Each call's result must be a non-negative value or a documented
 //! `Status`, and where the ABI says exactly what the answer is (a refused

@@ -25,8 +25,8 @@ pub fn write(kind: Garbage, rng: &mut Rng, s: &State, virt: impl Fn(u64) -> u64)
 
 fn put<T>(addr: u64, value: T) {
     // SAFETY: every address written here is in one of the fuzzer's
-    // dedicated pages (shared information, console), mapped at the physical-memory offset; nothing of the
-    // fuzzer's own state lives there.
+    // dedicated pages (shared information, console), mapped at the
+    // physical-memory offset; nothing of the fuzzer's own state lives there.
     unsafe { (addr as *mut T).write_unaligned(value) }
 }
 
