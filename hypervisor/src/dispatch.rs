@@ -17,8 +17,8 @@ use shared_abi::event::Virq;
 use shared_abi::exit::HvExit;
 use shared_abi::hypercall::request::Iret;
 
-use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
-use crate::arch::x86_64::trap::{Exit, Fast};
+use crate::arch::x86_64::frame::{Fast, ScratchFrame, TrapFrame};
+use crate::arch::x86_64::trap::Exit;
 use crate::arch::x86_64::{cpu, entry, exception, gdt, percpu, qemu_exit};
 use crate::domain::restart::{self, Verdict};
 use crate::domain::table::{DOMAINS, DomainTable};
@@ -587,7 +587,7 @@ pub fn start() -> ! {
         table.switch_to(first);
         start_slice();
         arm_timer(&table);
-        let mut frame = entry::TrapFrame::default();
+        let mut frame = TrapFrame::default();
         table.at_mut(first).vcpu_mut().resume_into(&mut frame);
         load_address_space(table.at(first));
         alloc::boxed::Box::new(frame)

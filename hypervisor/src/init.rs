@@ -48,8 +48,8 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         dispatch::at_finish(crate::trace::dump);
     }
     type Fast = extern "C" fn(
-        &mut crate::arch::x86_64::entry::ScratchFrame,
-    ) -> crate::arch::x86_64::trap::Fast;
+        &mut crate::arch::x86_64::frame::ScratchFrame,
+    ) -> crate::arch::x86_64::frame::Fast;
     let (hypercall_fast, system_call_fast, exit): (Fast, Fast, fn(&mut _, _)) = if traced {
         let trace = (crate::trace::hypercall_fast, crate::trace::system_call_fast);
         (trace.0, trace.1, crate::trace::exit)

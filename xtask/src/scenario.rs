@@ -51,6 +51,10 @@ pub struct Guest {
     pub restart: bool,
 }
 
+/// A check of what a passed boot left behind: what to print after `ok:`,
+/// or why it failed.
+pub type AfterCheck = fn(&Scenario) -> Result<String, String>;
+
 /// One QEMU boot and what it must show.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -85,7 +89,7 @@ pub struct Scenario {
     pub debugcon: Option<std::path::PathBuf>,
     /// Checks what the boot left behind once it passed (a trace, say);
     /// returns what to print after `ok:`.
-    pub after: Option<fn(&Scenario) -> Result<String, String>>,
+    pub after: Option<AfterCheck>,
     /// gdb sessions run against the machine while it runs.
     pub debugging: Option<Box<Debugging>>,
     /// Leave out the driver domain added when a disk is attached.

@@ -9,12 +9,9 @@ use crate::mm::machine_tables::MachineTables;
 use crate::mm::shadow::{Backing, Shadow, TablePool, TlbFlush, View};
 
 use super::memory::{DomainMemory, ForeignError};
-use super::record::Domain;
+use super::record::{Domain, DomainShadow};
 
 pub use crate::memory_budget::SHADOW_POOL_FRAMES;
-
-/// The shadow state of a domain, over machine tables.
-pub type DomainShadow = Shadow<MachineTables>;
 
 /// Creates the shadow state for a domain starting on `guest_root`.
 pub fn new_shadow(guest_root: GuestPhysAddr) -> Option<DomainShadow> {

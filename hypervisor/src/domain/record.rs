@@ -29,7 +29,6 @@ use shared_abi::emulation::Mode;
 
 use super::counters::Counters;
 use super::memory::DomainMemory;
-use super::paging::DomainShadow;
 use super::privilege::Privilege;
 use super::restart::Recipe;
 use super::vcpu::Vcpu;
@@ -40,6 +39,12 @@ use crate::event::PortTable;
 use crate::grant::table::GrantTable;
 use crate::grant::window::Window;
 use crate::mm::address::MachineAddr;
+use crate::mm::machine_tables::MachineTables;
+use crate::mm::shadow::Shadow;
+
+/// The shadow state of a domain, over machine tables (see
+/// [`super::paging`]).
+pub type DomainShadow = Shadow<MachineTables>;
 
 /// What a domain is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

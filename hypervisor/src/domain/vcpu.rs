@@ -11,27 +11,27 @@ pub use crate::arch::x86_64::registers::Registers;
 #[cfg(target_os = "none")]
 #[derive(Clone, Copy, Debug)]
 pub struct Vcpu {
-    frame: crate::arch::x86_64::entry::TrapFrame,
+    frame: crate::arch::x86_64::frame::TrapFrame,
 }
 
 #[cfg(target_os = "none")]
 impl Vcpu {
     /// A vCPU that starts with `regs` in ring 3.
     pub fn new(regs: &Registers) -> Self {
-        let mut frame = crate::arch::x86_64::entry::TrapFrame::default();
+        let mut frame = crate::arch::x86_64::frame::TrapFrame::default();
         frame.load_guest(regs);
         Self { frame }
     }
 
     /// Saves the running context `frame` (the vCPU stops running).
-    pub fn park(&mut self, frame: &crate::arch::x86_64::entry::TrapFrame) {
+    pub fn park(&mut self, frame: &crate::arch::x86_64::frame::TrapFrame) {
         self.frame = *frame;
         let flags = self.frame.scratch.rflags;
         self.frame.set_rflags(flags);
     }
 
     /// Loads the saved context into `frame` (the vCPU runs from it).
-    pub fn resume_into(&self, frame: &mut crate::arch::x86_64::entry::TrapFrame) {
+    pub fn resume_into(&self, frame: &mut crate::arch::x86_64::frame::TrapFrame) {
         *frame = self.frame;
     }
 
@@ -103,7 +103,7 @@ impl Context for Registers {
 }
 
 #[cfg(target_os = "none")]
-impl Context for crate::arch::x86_64::entry::TrapFrame {
+impl Context for crate::arch::x86_64::frame::TrapFrame {
     context_fields!(
         rip.scratch.rip, set_rip;
         rsp.scratch.rsp, set_rsp;
@@ -121,12 +121,12 @@ impl Context for crate::arch::x86_64::entry::TrapFrame {
 
     /// The frame is restored as it is: the flags are sanitised here.
     fn set_rflags(&mut self, value: u64) {
-        self.scratch.rflags = crate::arch::x86_64::entry::guest_rflags(value);
+        self.scratch.rflags = crate::arch::x86_64::frame::guest_rflags(value);
     }
 }
 
 #[cfg(target_os = "none")]
-impl Context for crate::arch::x86_64::entry::ScratchFrame {
+impl Context for crate::arch::x86_64::frame::ScratchFrame {
     context_fields!(
         rip.rip, set_rip;
         rsp.rsp, set_rsp;
@@ -144,6 +144,6 @@ impl Context for crate::arch::x86_64::entry::ScratchFrame {
 
     /// The frame is restored as it is: the flags are sanitised here.
     fn set_rflags(&mut self, value: u64) {
-        self.rflags = crate::arch::x86_64::entry::guest_rflags(value);
+        self.rflags = crate::arch::x86_64::frame::guest_rflags(value);
     }
 }

@@ -36,7 +36,7 @@ pub(crate) mod trap;
 use shared_abi::hypercall::{Request, encode_result, request};
 use shared_abi::{Hypercall, Status};
 
-use crate::arch::x86_64::entry::TrapFrame;
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::domain::table::DomainTable;
 use crate::domain::{Domain, State};
 

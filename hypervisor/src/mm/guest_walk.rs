@@ -208,9 +208,9 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool, const USER: bool
             .is_some_and(|end| end <= memory.size());
         // Only a frame outside memory is looked up among the foreign ones
         // (the common case costs nothing more).
-        if !in_memory
-            && !(size == PageSize::Size4K && memory.is_foreign(GuestPhysAddr(base).frame()))
-        {
+        let reachable =
+            in_memory || size == PageSize::Size4K && memory.is_foreign(GuestPhysAddr(base).frame());
+        if !reachable {
             return Err(reserved);
         }
         if every & needed != needed || any & forbidden != 0 {

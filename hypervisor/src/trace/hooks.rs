@@ -10,8 +10,8 @@ use shared_abi::trace::{Header, Kind, Record};
 use spin::Mutex;
 
 use super::buffer::TraceBuffer;
-use crate::arch::x86_64::entry::{ScratchFrame, TrapFrame};
-use crate::arch::x86_64::trap::{Exit, Fast};
+use crate::arch::x86_64::frame::{Fast, ScratchFrame, TrapFrame};
+use crate::arch::x86_64::trap::Exit;
 use crate::arch::x86_64::{cpu, debugcon};
 use crate::dispatch;
 use crate::domain::State;

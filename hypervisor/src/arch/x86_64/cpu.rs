@@ -79,6 +79,30 @@ pub fn init(umip: bool) -> Features {
     features
 }
 
+/// The `syscall` entry point MSR.
+const LSTAR: u32 = 0xc000_0082;
+
+/// The value last written to LSTAR, so that fault handling need not read
+/// the MSR.
+static SYSCALL_TARGET: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Points `syscall` at `entry`.
+///
+/// # Safety
+///
+/// `entry` must be an entry point written for the `syscall` convention
+/// that STAR and SFMASK set up.
+pub unsafe fn set_syscall_target(entry: u64) {
+    SYSCALL_TARGET.store(entry, core::sync::atomic::Ordering::Relaxed);
+    // SAFETY: guaranteed by the caller; LSTAR only affects `syscall`.
+    unsafe { Msr::new(LSTAR).write(entry) };
+}
+
+/// Where `syscall` goes: the address last given to [`set_syscall_target`].
+pub fn syscall_target() -> u64 {
+    SYSCALL_TARGET.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// The value last loaded into CR3, so that the hot path need not read it.
 static CURRENT_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 

@@ -6,8 +6,8 @@ use core::fmt::{self, Write};
 
 use shared_abi::exit::HvExit;
 
-use super::entry::TrapFrame;
 use super::exception;
+use super::frame::TrapFrame;
 use super::{cpu, qemu_exit, serial};
 
 /// Writes straight to the serial port, taking over its lock.

@@ -19,6 +19,8 @@ pub mod debugcon;
 pub mod entry;
 #[cfg(target_os = "none")]
 pub mod fatal;
+#[cfg(target_os = "none")]
+pub mod frame;
 pub mod gdt;
 #[cfg(target_os = "none")]
 pub mod idt;

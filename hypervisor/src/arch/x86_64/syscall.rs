@@ -3,11 +3,11 @@
 
 use x86_64::registers::model_specific::Msr;
 
+use super::cpu;
 use super::entry::{bench_syscall_entry, syscall_entry};
 use super::gdt::{KERNEL_CS, USER_SS};
 
 const STAR: u32 = 0xc000_0081;
-const LSTAR: u32 = 0xc000_0082;
 const SFMASK: u32 = 0xc000_0084;
 /// Cleared on entry: TF, IF, DF, IOPL, NT, AC.
 const ENTRY_FLAGS_MASK: u64 = 0x0004_7700;
@@ -23,7 +23,7 @@ pub fn init() {
     // cpu::init.
     unsafe {
         Msr::new(STAR).write(star);
-        Msr::new(LSTAR).write(syscall_entry as *const () as u64);
+        cpu::set_syscall_target(syscall_entry as *const () as u64);
         Msr::new(SFMASK).write(ENTRY_FLAGS_MASK);
     }
 }
@@ -33,5 +33,5 @@ pub fn init() {
 pub fn use_bench_entry() {
     // SAFETY: the bench entry follows the same convention as the normal
     // one, to which it hands every other call.
-    unsafe { Msr::new(LSTAR).write(bench_syscall_entry as *const () as u64) };
+    unsafe { cpu::set_syscall_target(bench_syscall_entry as *const () as u64) };
 }

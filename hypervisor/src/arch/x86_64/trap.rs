@@ -11,8 +11,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use shared_abi::bench::FAULT_PROBE_ADDRESS;
 use spin::Once;
 
-use super::entry::{self, ScratchFrame, TrapFrame};
 use super::fatal;
+use super::frame::{Fast, SYSCALL_VECTOR, ScratchFrame, TrapFrame};
 use super::{apic, cpu, ioapic, serial};
 
 /// Why a guest stopped running.
@@ -36,21 +36,6 @@ pub enum Exit {
     Timer,
     /// A device interrupted (console input).
     Device,
-}
-
-/// What the fast hypercall path did (see [`Core::hypercall_fast`]).
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fast {
-    /// Served; the caller resumes with `sysretq`, only `rax` changed.
-    Done = 0,
-    /// Served, but the full exit path must run ([`Exit::HypercallServed`]).
-    Served = 1,
-    /// Not a call the fast path serves ([`Exit::Hypercall`]).
-    Unserved = 2,
-    /// Served, and the frame (completed by the fast path) resumes with
-    /// `iretq`: the call changed more than `rax`.
-    Iret = 3,
 }
 
 /// What the core provides to the entry code.
@@ -82,9 +67,23 @@ pub fn install(core: Core) {
     // (the only reader, the entry code); the function follows the C ABI
     // the entry code calls it with.
     unsafe {
-        entry::HYPERCALL_FAST = core.hypercall_fast;
-        entry::SYSTEM_CALL_FAST = core.system_call_fast;
+        HYPERCALL_FAST = core.hypercall_fast;
+        SYSTEM_CALL_FAST = core.system_call_fast;
     }
+}
+
+/// The fast hypercall path the `syscall` entry calls with the scratch
+/// frame (see [`Core::hypercall_fast`]); until the core is installed,
+/// nothing is served fast.
+pub(super) static mut HYPERCALL_FAST: extern "C" fn(&mut ScratchFrame) -> Fast = unserved;
+
+/// What the `syscall` entry calls instead while the per-CPU guest-user
+/// flag is set (see [`Core::system_call_fast`]).
+pub(super) static mut SYSTEM_CALL_FAST: extern "C" fn(&mut ScratchFrame) -> Fast = unserved;
+
+extern "C" fn unserved(frame: &mut ScratchFrame) -> Fast {
+    frame.complete_syscall();
+    Fast::Unserved
 }
 
 fn core() -> &'static Core {
@@ -103,16 +102,13 @@ const PAGE_FAULT: u64 = 14;
 const USER_FETCH_OF_PRESENT_PAGE: u64 = 0b10101;
 
 /// Whether a ring 3 page fault is a `syscall` that arrived at its entry
-/// point without the privilege change: seen on some nested KVM platforms,
-/// never on hardware or under TCG. A guest jumping to the entry point on
-/// purpose gets exactly what a `syscall` would have given it.
+/// point (the one `syscall` is pointed at now) without the privilege
+/// change: seen on some nested KVM platforms, never on hardware or under
+/// TCG. A guest jumping to the entry point on purpose gets exactly what a
+/// `syscall` would have given it.
 fn is_unprivileged_syscall(frame: &ScratchFrame) -> bool {
-    let entries = [
-        entry::syscall_entry as *const () as u64,
-        entry::bench_syscall_entry as *const () as u64,
-    ];
-    entries.contains(&frame.rip)
-        && frame.error_code & USER_FETCH_OF_PRESENT_PAGE == USER_FETCH_OF_PRESENT_PAGE
+    frame.error_code & USER_FETCH_OF_PRESENT_PAGE == USER_FETCH_OF_PRESENT_PAGE
+        && frame.rip == cpu::syscall_target()
 }
 
 /// Whether the bench fault probe is answered (`hv_bench`).
@@ -213,11 +209,7 @@ pub extern "C" fn handle_syscall(frame: &mut TrapFrame, fast: u8) {
     (core().exit)(frame, exit);
     let s = &mut frame.scratch;
     let sysret_safe = s.rcx == s.rip && s.r11 == s.rflags && s.rip < LOWER_HALF_END;
-    s.vector = if sysret_safe {
-        entry::SYSCALL_VECTOR
-    } else {
-        0
-    };
+    s.vector = if sysret_safe { SYSCALL_VECTOR } else { 0 };
 }
 
 /// First address above the lower half.
