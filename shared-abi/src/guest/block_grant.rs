@@ -13,8 +13,9 @@
 //! there is then (a new grant of its ring, a new port); a request
 //! submitted while there is none waits up to [`TIMEOUT_NS`] for one.
 //!
-//! At [`block::init`](super::block::init) the frontend waits, up to [`TIMEOUT_NS`], for the backend
-//! to take the connection: it binds the frontend's port and signals it.
+//! At [`block::init`](super::block::init) the frontend waits, up to
+//! [`TIMEOUT_NS`], for the backend to take the connection: it binds the
+//! frontend's port and signals it.
 //! A backend that refuses one (a region beyond the disk, a ring it cannot
 //! map) binds the port and closes it again, which the frontend sees as
 //! its port hung up: [`BlockError::Refused`] at once.
