@@ -17,6 +17,7 @@
 //! ```
 
 pub mod disk;
+pub mod entry;
 pub mod error;
 pub mod layout;
 pub mod read_only;
@@ -24,9 +25,10 @@ pub mod volume;
 
 use spin::{Mutex, MutexGuard, Once};
 
+pub use entry::{Entry, FileId, Metadata};
 pub use error::FsError;
 pub use ext2::Kind;
-pub use volume::{Entry, FileId, Metadata, Volume};
+pub use volume::Volume;
 
 static VOLUME: Once<Mutex<Volume>> = Once::new();
 

@@ -17,9 +17,9 @@ use alloc::vec::Vec;
 use ext2::{Kind, MAX_SYMLINK_HOPS, MAX_TARGET};
 use ext4_view::{Ext4, Ext4Error, FileType};
 
+use super::entry::{Entry, FileId, Metadata};
 use super::error::FsError;
 use super::layout::Geometry;
-use super::volume::{Entry, FileId, Metadata};
 
 /// A read-only filesystem and the handles handed out for it.
 pub struct ReadOnly {

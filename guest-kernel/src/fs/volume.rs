@@ -18,32 +18,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use ext2::{Ext2, Kind, superblock::Superblock};
+use ext2::{Ext2, superblock::Superblock};
 use ext4_view::Ext4;
 
 use super::disk::{Ext4Reader, ReadAt, VirtualDisk};
+use super::entry::{Entry, FileId, Metadata};
 use super::error::FsError;
 use super::layout::{self, Geometry};
 use super::read_only::ReadOnly;
-
-/// A file of a mounted volume: its inode number (on a read-only volume, a
-/// handle that volume gave out).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FileId(pub u32);
-
-/// What a file is and how long.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Metadata {
-    pub size: u64,
-    pub kind: Kind,
-}
-
-/// An entry of a directory listing.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Entry {
-    pub name: String,
-    pub directory: bool,
-}
 
 enum Backend {
     Writable(Ext2<VirtualDisk>),

@@ -33,7 +33,7 @@ pub mod syscalls;
 pub mod table;
 pub mod user_memory;
 
-pub use scheduler::{init, run_until_exit, spawn};
+pub use scheduler::{run_until_exit, spawn};
 pub use table::{Fault, Outcome, Pid};
 
 /// The lowest user address (the kernel's image lies in the gigabyte
@@ -41,6 +41,16 @@ pub use table::{Fault, Outcome, Pid};
 pub const USER_BASE: u64 = 0x4000_0000;
 /// The end of user space (512 GiB: the first top-level slot).
 pub const USER_TOP: u64 = 0x80_0000_0000;
+
+/// Makes the kernel the processes' host: the scheduler takes over the tick
+/// and the end of upcalls (from kernel threads: call this when they have
+/// finished), and the system-call and exception handlers are installed.
+/// The current address space becomes the kernel's.
+pub fn init() -> Result<(), shared_abi::Status> {
+    scheduler::init();
+    shared_abi::guest::user::set_syscall_handler(syscalls::on_syscall)?;
+    faults::install()
+}
 
 /// A virtual address in a process's user space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,7 +17,7 @@ use shared_abi::guest::user;
 use shared_abi::syscall::Error;
 
 use super::table::{KERNEL_ROOT, Outcome, Pid, Process, State, TABLE, Table};
-use super::{faults, files, loader, syscalls};
+use super::{files, loader};
 use crate::memory::paging;
 use crate::{hv, interrupts, timer};
 
@@ -25,14 +25,12 @@ static RESCHEDULE: AtomicBool = AtomicBool::new(false);
 static KERNEL_YIELD: AtomicBool = AtomicBool::new(false);
 
 /// Takes over the tick and the end of upcalls (from kernel threads: call it
-/// when they have finished), and installs the system-call and exception
-/// handlers. The current address space becomes the kernel's.
-pub fn init() -> Result<(), shared_abi::Status> {
+/// when they have finished). The current address space becomes the
+/// kernel's.
+pub fn init() {
     KERNEL_ROOT.store(paging::current_root(), Ordering::SeqCst);
     timer::set_tick_hook(|| RESCHEDULE.store(true, Ordering::SeqCst));
     interrupts::set_upcall_exit(after_upcall);
-    user::set_syscall_handler(syscalls::on_syscall)?;
-    faults::install()
 }
 
 /// Loads the program at `path` (from the disk) with `args` as a new
