@@ -24,7 +24,7 @@ pub fn heading(call: Hypercall) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::artifacts::workspace_root;
+    use crate::paths::workspace_root;
 
     #[test]
     fn the_reference_heads_every_call_with_its_typed_signature() {

@@ -6,11 +6,10 @@
 //! knows the path of every ELF the other commands boot.
 
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The Rust target the hypervisor and its guests are built for.
-pub const TARGET: &str = "x86_64-unknown-none";
+use crate::paths::{TARGET, target_dir, workspace_root};
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
 pub const GUEST_BINS: [&str; 40] = [
@@ -80,20 +79,6 @@ pub enum Output {
     Inherit,
     /// Capture it and include it in the error when the build fails.
     Capture,
-}
-
-/// The workspace root (the directory above this crate).
-pub fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-/// Cargo's target directory, honouring `CARGO_TARGET_DIR`.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace_root().join(dir),
-        None => workspace_root().join("target"),
-    }
 }
 
 /// A `cargo` command run from the workspace root.

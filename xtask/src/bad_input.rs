@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use crate::artifacts::{self, Artifacts};
+use crate::artifacts::Artifacts;
 use crate::elf_corrupt::{Corruption, corrupt};
 use crate::unit_tests::{Tally, print_indented, print_progress};
 
@@ -23,7 +23,7 @@ struct Case {
 
 /// Where the broken images and files are written.
 fn directory() -> PathBuf {
-    artifacts::target_dir().join("bad-input")
+    crate::paths::target_dir().join("bad-input")
 }
 
 /// Writes `hello` with `kind` applied as `<name>.elf`.

@@ -126,7 +126,9 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         false => Accel::resolve(options.accel)?,
     };
     let artifacts = artifacts::build(Profile::Release, Output::Capture)?;
-    let bundle_path = artifacts::target_dir().join("bundles").join("bench.bundle");
+    let bundle_path = crate::paths::target_dir()
+        .join("bundles")
+        .join("bench.bundle");
     let guests = [
         GuestSpec {
             name: "bench".into(),
@@ -157,12 +159,12 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         icount: None,
         debugcon: options
             .trace
-            .then(|| artifacts::target_dir().join("bench.trace.bin")),
+            .then(|| crate::paths::target_dir().join("bench.trace.bin")),
         debug: None,
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let mut figures = boot_figures(&boot, options.timeout, "the bench guest")?;
-    let comparison_path = artifacts::target_dir()
+    let comparison_path = crate::paths::target_dir()
         .join("bundles")
         .join("three-ways.bundle");
     let workload = artifacts.read_guest("workload")?.into();
@@ -196,7 +198,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     )?);
     print!("{}", table(&figures, accel));
     print!("{}", three_ways::table(&figures, accel));
-    let path = artifacts::target_dir().join("bench.json");
+    let path = crate::paths::target_dir().join("bench.json");
     std::fs::write(&path, json(&figures, accel))
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
     println!("wrote {}", path.display());
@@ -217,7 +219,7 @@ fn driver_figures(
     like: &Boot,
     timeout: std::time::Duration,
 ) -> Result<Vec<Figure>, String> {
-    let path = artifacts::target_dir()
+    let path = crate::paths::target_dir()
         .join("bundles")
         .join("driver-bench.bundle");
     // Under icount only the instructions per request (`measure=requests`,
@@ -244,7 +246,7 @@ fn driver_figures(
         },
     ];
     bundle::write(&path, &guests)?;
-    let disk = crate::disk_image::directory().join("driver-bench.img");
+    let disk = crate::paths::disks().join("driver-bench.img");
     crate::disk_image::zeroed(&disk, 16)?;
     let boot = Boot {
         qemu: like.qemu.clone(),

@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::artifacts::{self, Artifacts};
+use crate::artifacts::Artifacts;
 use crate::bundle::{self, GuestSpec};
 use crate::qemu::{Accel, Boot, Ending, ReadPace};
 
@@ -78,7 +78,7 @@ fn run_trial(
     qemu: &Path,
     accel: Accel,
 ) -> Result<Trial, (String, Option<String>)> {
-    let dir = artifacts::target_dir().join("crash-trials");
+    let dir = crate::paths::target_dir().join("crash-trials");
     let disk = dir.join("journal.img");
     let _ = std::fs::remove_file(&disk);
     crate::disk_image::zeroed(&disk, DISK_MIB).map_err(|e| (e, None))?;

@@ -171,7 +171,7 @@ fn files_hit(per_file: &[(&'static str, Vec<Range<usize>>)], hit: &[usize]) -> V
 /// hit there carries a checksum, so only a hit in a file's data blocks may
 /// go unnoticed; returns the files whose data blocks were hit.
 pub fn random_ext4(region: &mut [u8], seed: u64) -> Result<Vec<&'static str>, String> {
-    let scratch = crate::disk_image::directory().join(format!("ext4-damage-{seed}.img"));
+    let scratch = crate::paths::disks().join(format!("ext4-damage-{seed}.img"));
     std::fs::write(&scratch, &*region).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let mut paths = vec!["/", "/docs"];
     paths.extend(RANDOM_FILES);
@@ -212,7 +212,7 @@ mod tests {
     /// random damage is the same for the same seed.
     #[test]
     fn damage_lands_where_aimed_and_random_damage_is_reproducible() {
-        let path = disk_image::directory().join("unit-test-damage.img");
+        let path = crate::paths::disks().join("unit-test-damage.img");
         let regions = [
             Region::Tree,
             Region::Damaged(Damage::BadMagic),

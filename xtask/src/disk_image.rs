@@ -14,8 +14,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::artifacts;
 use crate::disk_damage::{self, Damage};
+use crate::paths::{self, disks, e2fsprogs};
+use crate::user_programs;
 
 /// Bytes of each domain's region (the hypervisor's default `dom_disk`).
 pub const REGION_BYTES: u64 = 4 << 20;
@@ -53,24 +54,9 @@ impl Region {
     }
 }
 
-/// Where disk images are written.
-pub fn directory() -> PathBuf {
-    artifacts::target_dir().join("disks")
-}
-
 /// The test tree's directory (made by [`test_tree`]).
 pub fn test_tree_dir() -> PathBuf {
-    directory().join("tree")
-}
-
-/// Where e2fsprogs' `tool` (`mke2fs`, `e2fsck`, `debugfs`) is installed
-/// (the sbin directories are not on every user's PATH), or just its name.
-pub fn e2fsprogs(tool: &str) -> String {
-    ["/usr/sbin", "/sbin"]
-        .iter()
-        .map(|dir| format!("{dir}/{tool}"))
-        .find(|candidate| Path::new(candidate).is_file())
-        .unwrap_or_else(|| tool.to_string())
+    disks().join("tree")
 }
 
 /// Deterministic content of `len` bytes.
@@ -114,10 +100,31 @@ fn test_tree() -> Result<PathBuf, String> {
     Ok(root)
 }
 
+/// The guests' plain tree: `guest-kernel/disk/` with the programs in
+/// `/bin`, staged under the disk directory; returns its root.
+pub fn plain_tree() -> Result<PathBuf, String> {
+    let root = paths::disks().join("plain");
+    let io = |error: std::io::Error| format!("cannot stage {}: {error}", root.display());
+    copy_disk_tree(&root)?;
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin).map_err(io)?;
+    for name in user_programs::PROGRAMS {
+        let built = user_programs::program(name);
+        if !built.is_file() {
+            return Err(format!(
+                "user program {} is missing (run `cargo xtask build`)",
+                built.display()
+            ));
+        }
+        fs::copy(&built, bin.join(name)).map_err(io)?;
+    }
+    Ok(root)
+}
+
 /// Replaces `root` with a copy of `guest-kernel/disk/`.
 pub fn copy_disk_tree(root: &Path) -> Result<(), String> {
     let _ = fs::remove_dir_all(root);
-    let source = artifacts::workspace_root()
+    let source = crate::paths::workspace_root()
         .join("guest-kernel")
         .join("disk");
     let copied = Command::new("cp")
@@ -140,7 +147,7 @@ fn make_filesystem(
     bytes: u64,
     extra: &[&str],
 ) -> Result<Vec<u8>, String> {
-    let one = directory().join(format!("region-{kind}.img"));
+    let one = disks().join(format!("region-{kind}.img"));
     let _ = fs::remove_file(&one);
     // An existing file of the right size: mke2fs then says nothing.
     zeroed(&one, bytes >> 20)?;
@@ -182,10 +189,10 @@ pub fn regions(
     if regions.iter().any(|r| r.bytes() != regions[0].bytes()) {
         return Err("every region of a disk image must have the same size".into());
     }
-    fs::create_dir_all(directory())
-        .map_err(|error| format!("cannot create {}: {error}", directory().display()))?;
+    fs::create_dir_all(disks())
+        .map_err(|error| format!("cannot create {}: {error}", disks().display()))?;
     let plain = match regions.contains(&Region::Plain) {
-        true => Some(crate::user_programs::plain_tree()?),
+        true => Some(plain_tree()?),
         false => None,
     };
     let tree = match regions.iter().any(|r| *r != Region::Plain) {

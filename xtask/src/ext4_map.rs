@@ -29,7 +29,7 @@ pub fn entries(image: &Path, paths: &[&str]) -> Result<Vec<Ext4Entry>, String> {
         .collect();
     let script_path = image.with_extension("debugfs");
     std::fs::write(&script_path, script).map_err(|e| format!("debugfs script: {e}"))?;
-    let output = Command::new(crate::disk_image::e2fsprogs("debugfs"))
+    let output = Command::new(crate::paths::e2fsprogs("debugfs"))
         .arg("-f")
         .arg(&script_path)
         .arg(image)

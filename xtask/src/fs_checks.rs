@@ -74,7 +74,7 @@ pub fn random_ext4_damage_reads_are_exact_or_errors(log: &str) -> Result<(), Str
 }
 
 fn judge_recorded(log: &str, scenario: &str) -> Result<(), String> {
-    let record_path = disk_image::directory().join(format!("{scenario}.damage"));
+    let record_path = crate::paths::disks().join(format!("{scenario}.damage"));
     let record = std::fs::read_to_string(&record_path)
         .map_err(|e| format!("cannot read {}: {e}", record_path.display()))?;
     judge_random_damage(log, &record, &host_file)

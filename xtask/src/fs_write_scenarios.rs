@@ -162,7 +162,7 @@ pub fn all() -> Vec<Scenario> {
 /// `sum` of the truncated big file and of the truncated numbers file give
 /// the host's checksums of what was synced.
 fn synced_files_read_back(log: &str) -> Result<(), String> {
-    let numbers = crate::artifacts::workspace_root().join("guest-kernel/disk/docs/numbers.txt");
+    let numbers = crate::paths::workspace_root().join("guest-kernel/disk/docs/numbers.txt");
     let numbers = std::fs::read(&numbers).map_err(|e| format!("{}: {e}", numbers.display()))?;
     for (path, data) in [
         ("/dir/big.bin", fill_pattern(70_000)),
@@ -197,7 +197,7 @@ fn regions_are_clean(scenario: &Scenario) -> Result<String, String> {
 
 /// Runs `e2fsck -fn` on `image`; its report unless clean.
 fn e2fsck(image: &Path) -> Result<(), String> {
-    let output = Command::new(crate::disk_image::e2fsprogs("e2fsck"))
+    let output = Command::new(crate::paths::e2fsprogs("e2fsck"))
         .arg("-fn")
         .arg(image)
         .output()

@@ -277,7 +277,7 @@ pub fn run(options: FuzzOptions) -> Result<ExitCode, String> {
     if let Some(timeout) = options.timeout {
         scenario.timeout = timeout;
     }
-    let log_path = artifacts::target_dir().join("fuzz.log");
+    let log_path = crate::paths::target_dir().join("fuzz.log");
     let started = Instant::now();
     let outcome = crate::test::boot_scenario(&scenario, &artifacts, &qemu, Accel::Tcg);
     let elapsed = started.elapsed();

@@ -176,7 +176,7 @@ pub fn run(options: GdbOptions) -> Result<ExitCode, String> {
         );
         return run::conclude(&plan, boot.run_attached(options.run.timeout));
     };
-    let console = crate::artifacts::target_dir().join("gdb");
+    let console = crate::paths::target_dir().join("gdb");
     std::fs::create_dir_all(&console)
         .map_err(|error| format!("cannot create {}: {error}", console.display()))?;
     let console = console.join("console.log");

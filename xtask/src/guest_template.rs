@@ -6,8 +6,6 @@
 
 use std::path::Path;
 
-use crate::new_guest::read;
-
 /// The workspace's requirement for `bootloader_api` (`"0.11"`, or a table),
 /// as written in its `[workspace.dependencies]`.
 fn bootloader_api_requirement(workspace_manifest: &str) -> Option<&str> {
@@ -80,10 +78,16 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
 }
 "#;
 
+/// The text of the file at `path`, or one line saying why it cannot be read.
+pub fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::artifacts::workspace_root;
+    use crate::paths::workspace_root;
 
     #[test]
     fn reads_the_workspace_requirement() {

@@ -83,7 +83,7 @@ pub fn printed_data_is_intact(log: &str) -> Result<(), String> {
 /// After the boot, the disk image holds each domain's patterns in its own
 /// 4 MiB region: written, flushed, and not in the other's region.
 pub fn patterns_are_on_disk_in_separate_regions(_log: &str) -> Result<(), String> {
-    let path = crate::artifacts::target_dir()
+    let path = crate::paths::target_dir()
         .join("disks")
         .join("block-edges-and-isolation.img");
     let image = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -111,7 +111,7 @@ pub fn patterns_are_on_disk_in_separate_regions(_log: &str) -> Result<(), String
 /// The pattern the guest flushed just before QEMU was killed is in the
 /// image, read from the host.
 pub fn persisted_pattern_is_in_the_image(_log: &str) -> Result<(), String> {
-    let path = crate::artifacts::target_dir()
+    let path = crate::paths::target_dir()
         .join("disks")
         .join("persistence-killed-after-flush.img");
     let image = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -128,7 +128,7 @@ pub fn persisted_pattern_is_in_the_image(_log: &str) -> Result<(), String> {
 /// `sum /docs/numbers.txt` in the guest equals the FNV-1a hash of the file
 /// in the repository the image was made from.
 pub fn checksum_matches_the_repository_file(log: &str) -> Result<(), String> {
-    let path = crate::artifacts::workspace_root().join("guest-kernel/disk/docs/numbers.txt");
+    let path = crate::paths::workspace_root().join("guest-kernel/disk/docs/numbers.txt");
     let data = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let hash = fnv1a(&data);
     let expected = format!(

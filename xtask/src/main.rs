@@ -35,6 +35,7 @@ mod guest_spec;
 mod guest_template;
 mod log_checks;
 mod new_guest;
+mod paths;
 mod qemu;
 #[cfg(test)]
 mod readme;

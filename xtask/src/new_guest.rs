@@ -12,8 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
-use crate::artifacts::{TARGET, workspace_root};
 use crate::guest_template as template;
+use crate::paths::{TARGET, workspace_root};
 
 /// Names Cargo or the toolchain reserve, besides Rust's keywords.
 const RESERVED: [&str; 9] = [
@@ -117,7 +117,7 @@ pub fn create(dir: &Path) -> Result<String, String> {
         (".cargo/config.toml", template::CARGO_CONFIG.to_string()),
         (
             "rust-toolchain.toml",
-            read(&root.join("rust-toolchain.toml"))?,
+            template::read(&root.join("rust-toolchain.toml"))?,
         ),
         (".gitignore", "/target\n".to_string()),
         ("src/main.rs", template::MAIN_RS.replace("NAME", &name)),
@@ -165,7 +165,7 @@ pub const SCAFFOLD_NAME: &str = "scaffolded-guest";
 
 /// Where the `new-guest-scaffold` scenario leaves the ELF it built.
 pub fn scaffold_image() -> PathBuf {
-    crate::artifacts::target_dir()
+    crate::paths::target_dir()
         .join("new-guest")
         .join(SCAFFOLD_NAME)
 }
@@ -191,10 +191,6 @@ pub fn scaffold_and_build() -> Result<(), String> {
     })();
     let _ = fs::remove_dir_all(&base);
     result
-}
-
-pub fn read(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub fn guest_listing(readme: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::artifacts::workspace_root;
+    use crate::paths::workspace_root;
 
     #[test]
     fn readme_shows_the_booted_guest_verbatim() {

@@ -56,7 +56,7 @@ impl Plan {
                 ..GuestSpec::default()
             })
             .collect();
-        let disk = crate::disk_image::directory().join("default.img");
+        let disk = crate::paths::disks().join("default.img");
         crate::disk_image::ext2(&disk, DEFAULT_DOMAINS.len())?;
         let memory = vec![mem_per_domain; specs.len()];
         Ok(Plan {
@@ -77,7 +77,7 @@ impl Plan {
     ) -> Result<Plan, String> {
         let domains = guest_check::prepare(guests, mem_per_domain)?;
         let disks: Vec<Option<PathBuf>> = domains.iter().map(|d| d.disk.clone()).collect();
-        let path = crate::disk_image::directory().join(format!("{name}.img"));
+        let path = crate::paths::disks().join(format!("{name}.img"));
         let (user_disk, extras) = guest_disks::build(&path, &disks)?;
         let memory = domains
             .iter()
@@ -194,7 +194,7 @@ pub fn prepare(options: &RunOptions, colour: bool) -> Result<(Boot, Plan), Strin
         (Plan::user_guests(&guests, mem_per_domain, "run")?, "run")
     };
     let plan = plan.with_driver(&artifacts, options.no_driver, mem_per_domain)?;
-    let bundle_path = artifacts::target_dir()
+    let bundle_path = crate::paths::target_dir()
         .join("bundles")
         .join(format!("{bundle_name}.bundle"));
     let bundle_bytes = bundle::encode(&plan.specs)?;

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use crate::artifacts::{self, Artifacts};
+use crate::artifacts::Artifacts;
 use crate::unit_tests::{Tally, print_indented, print_progress};
 
 /// Runs `cargo xtask run ARGS` (this program) under TCG.
@@ -48,7 +48,7 @@ fn pattern(seed: u8) -> Vec<u8> {
 
 /// A zeroed image of `bytes` under `target/run-checks/`.
 fn zeroed(name: &str, bytes: u64) -> Result<PathBuf, String> {
-    let dir = artifacts::target_dir().join("run-checks");
+    let dir = crate::paths::target_dir().join("run-checks");
     let path = dir.join(name);
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&path, vec![0u8; bytes as usize]))

@@ -338,7 +338,7 @@ impl Scenario {
     /// Where this scenario's disk image lives.
     pub fn disk_path(&self) -> std::path::PathBuf {
         let name = self.disk_from.unwrap_or(self.name);
-        crate::artifacts::target_dir()
+        crate::paths::target_dir()
             .join("disks")
             .join(format!("{name}.img"))
     }

@@ -295,7 +295,7 @@ fn boot_and_check(
     qemu: &std::path::Path,
     accel: Accel,
 ) -> Result<String, (String, Option<String>)> {
-    let bundle_path = artifacts::target_dir()
+    let bundle_path = crate::paths::target_dir()
         .join("bundles")
         .join(format!("{}.bundle", scenario.name));
     let bytes = bundle::encode(specs).map_err(|error| (error, None))?;

@@ -8,14 +8,13 @@ use std::process::ExitCode;
 
 use shared_abi::trace::Kind;
 
-use crate::artifacts;
 use crate::cli::RunOptions;
 use crate::scenario::{Guest, ImageSource, Scenario};
 use crate::trace_format::{self, Trace};
 
 /// Where the hypervisor's dump goes before it is decoded.
 fn dump_path(name: &str) -> PathBuf {
-    artifacts::target_dir().join(format!("{name}.trace.bin"))
+    crate::paths::target_dir().join(format!("{name}.trace.bin"))
 }
 
 /// Reads and decodes the dump QEMU saved at `path`.
@@ -31,7 +30,7 @@ fn read_dump(path: &Path) -> Result<Trace, String> {
 
 /// `cargo xtask trace`.
 pub fn run(options: RunOptions, out: Option<PathBuf>) -> Result<ExitCode, String> {
-    let out = out.unwrap_or_else(|| artifacts::target_dir().join("trace.json"));
+    let out = out.unwrap_or_else(|| crate::paths::target_dir().join("trace.json"));
     let dump = dump_path("run");
     let _ = std::fs::remove_file(&dump);
     let print_only = options.print_qemu;

@@ -5,11 +5,10 @@
 //! (`target/user`), whatever the profile of the rest: their names (`hello`,
 //! `cat`, ...) would otherwise collide with the guest binaries'.
 
-use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::artifacts::{self, TARGET};
+use crate::paths::TARGET;
 
 /// Every program, by its name in `/bin`.
 pub const PROGRAMS: [&str; 22] = [
@@ -39,7 +38,7 @@ pub const PROGRAMS: [&str; 22] = [
 
 /// Where the programs are built.
 pub fn target_dir() -> PathBuf {
-    artifacts::target_dir().join("user")
+    crate::paths::target_dir().join("user")
 }
 
 /// The built program `name`.
@@ -61,25 +60,4 @@ pub fn build(command: &mut Command) -> &mut Command {
         ])
         .arg("--target-dir")
         .arg(target_dir())
-}
-
-/// The guests' plain tree: `guest-kernel/disk/` with the programs in
-/// `/bin`, staged under the disk directory; returns its root.
-pub fn plain_tree() -> Result<PathBuf, String> {
-    let root = crate::disk_image::directory().join("plain");
-    let io = |error: std::io::Error| format!("cannot stage {}: {error}", root.display());
-    crate::disk_image::copy_disk_tree(&root)?;
-    let bin = root.join("bin");
-    fs::create_dir_all(&bin).map_err(io)?;
-    for name in PROGRAMS {
-        let built = program(name);
-        if !built.is_file() {
-            return Err(format!(
-                "user program {} is missing (run `cargo xtask build`)",
-                built.display()
-            ));
-        }
-        fs::copy(&built, bin.join(name)).map_err(io)?;
-    }
-    Ok(root)
 }
