@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use crate::artifacts::Profile;
 use crate::fuzz::FuzzOptions;
-use crate::gdb::GdbOptions;
-use crate::guest_spec::{self, GuestOption};
+use crate::gdb::{self, GdbOptions};
+use crate::guest_spec;
+use crate::options::{
+    GuestSource, RunOptions, Words, parse_accel, parse_seconds, run_option, unknown,
+};
 use crate::qemu::AccelChoice;
 
 /// `cargo xtask --help`: the overview.
@@ -59,6 +62,18 @@ Build the hypervisor and every guest binary and print their paths.
 
 Options:
   --debug   Use the debug profile instead of release.
+";
+
+/// `cargo xtask new-guest --help`.
+pub const NEW_GUEST_USAGE: &str = "\
+Usage: cargo xtask new-guest DIR
+
+Create a guest kernel crate in DIR (new or empty), named after DIR's last
+component, that depends on this checkout's shared-abi runtime: a
+Cargo.toml, a src/main.rs that prints a line and shuts down, and the
+build configuration (.cargo/config.toml, rust-toolchain.toml) for the
+bare-metal target. `cargo build --release` in DIR builds it; the
+command prints how to boot it.
 ";
 
 /// `cargo xtask run --help`.
@@ -220,49 +235,6 @@ pub struct BenchOptions {
     pub trace: bool,
 }
 
-/// Where the user's guests come from (`--guest`, `--config`).
-#[derive(Debug, Default, PartialEq)]
-pub struct GuestSource {
-    pub guests: Vec<GuestOption>,
-    pub config: Option<PathBuf>,
-}
-
-impl GuestSource {
-    /// Whether the user named any guest.
-    pub fn is_empty(&self) -> bool {
-        self.guests.is_empty() && self.config.is_none()
-    }
-
-    /// The guests of the configuration file (if any), then the `--guest`s.
-    pub fn resolve(&self) -> Result<Vec<GuestOption>, String> {
-        let mut guests = Vec::new();
-        if let Some(path) = &self.config {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-            guests = guest_spec::parse_config(&text, &path.display().to_string())?;
-        }
-        guests.extend(self.guests.iter().cloned());
-        Ok(guests)
-    }
-}
-
-/// Options of `cargo xtask run`.
-#[derive(Debug, PartialEq)]
-pub struct RunOptions {
-    pub profile: Profile,
-    pub accel: AccelChoice,
-    /// Bytes.
-    pub mem_per_domain: Option<u64>,
-    /// Bytes.
-    pub machine_mem: Option<u64>,
-    pub timeout: Option<Duration>,
-    pub guests: GuestSource,
-    pub print_qemu: bool,
-    /// Leave out the driver domain added when a disk is attached.
-    pub no_driver: bool,
-    pub extra_cmdline: Vec<String>,
-}
-
 /// Options of `cargo xtask test`.
 #[derive(Debug, PartialEq)]
 pub struct TestOptions {
@@ -283,7 +255,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let Some((command, rest)) = args.split_first() else {
         return Err("no command given (try `cargo xtask --help`)".to_string());
     };
-    let mut words = Words { rest, index: 0 };
+    let mut words = Words::new(rest);
     match command.as_str() {
         "--help" | "-h" | "help" => Ok(Command::Help(USAGE)),
         "build" => parse_build(&mut words),
@@ -292,8 +264,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "bench" => parse_bench(&mut words),
         "trace" => parse_trace(rest),
         "fuzz" => parse_fuzz(&mut words),
-        "gdb" => crate::gdb::parse(&mut words),
-        "new-guest" => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
+        "gdb" => parse_gdb(&mut words),
+        "new-guest" => match rest {
+            [help] if help == "--help" || help == "-h" => Ok(Command::Help(NEW_GUEST_USAGE)),
+            _ => crate::new_guest::parse_args(rest).map(|dir| Command::NewGuest { dir }),
+        },
         other => Err(format!(
             "unknown command `{other}` (try `cargo xtask --help`)"
         )),
@@ -312,22 +287,6 @@ fn parse_build(words: &mut Words<'_>) -> Result<Command, String> {
     Ok(Command::Build { profile })
 }
 
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            profile: Profile::Release,
-            accel: AccelChoice::Auto,
-            mem_per_domain: None,
-            machine_mem: None,
-            timeout: None,
-            guests: GuestSource::default(),
-            print_qemu: false,
-            no_driver: false,
-            extra_cmdline: Vec::new(),
-        }
-    }
-}
-
 fn parse_run(words: &mut Words<'_>) -> Result<Command, String> {
     let mut options = RunOptions::default();
     while let Some(word) = words.next() {
@@ -339,6 +298,30 @@ fn parse_run(words: &mut Words<'_>) -> Result<Command, String> {
         }
     }
     Ok(Command::Run(options))
+}
+
+/// `gdb`: which domain (or the hypervisor) and how, the rest as for `run`.
+fn parse_gdb(words: &mut Words<'_>) -> Result<Command, String> {
+    let mut options = GdbOptions {
+        run: RunOptions::default(),
+        domain: None,
+        hypervisor: false,
+        no_attach: false,
+    };
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => return Ok(Command::Help(gdb::USAGE)),
+            "--domain" => options.domain = Some(words.value(word)?),
+            "--hypervisor" => options.hypervisor = true,
+            "--no-attach" => options.no_attach = true,
+            other if run_option(&mut options.run, other, words)? => {}
+            other => return Err(unknown(other, "gdb")),
+        }
+    }
+    if options.hypervisor && options.domain.is_some() {
+        return Err("--hypervisor debugs the hypervisor: drop --domain".to_string());
+    }
+    Ok(Command::Gdb(options))
 }
 
 /// `trace`: `--out FILE` (before any `--`), the rest as for `run`.
@@ -363,10 +346,7 @@ fn parse_trace(rest: &[String]) -> Result<Command, String> {
             _ => run_words.push(word.clone()),
         }
     }
-    let mut words = Words {
-        rest: &run_words,
-        index: 0,
-    };
+    let mut words = Words::new(&run_words);
     match parse_run(&mut words).map_err(|e| {
         e.replace("`run`", "`trace`")
             .replace("xtask run", "xtask trace")
@@ -375,36 +355,6 @@ fn parse_trace(rest: &[String]) -> Result<Command, String> {
         Command::Help(_) => Ok(Command::Help(TRACE_USAGE)),
         other => Ok(other),
     }
-}
-
-/// Takes `word` (and its value) if it is an option of what boots, common
-/// to `run` and `gdb`; whether it was one.
-pub fn run_option(
-    options: &mut RunOptions,
-    word: &str,
-    words: &mut Words<'_>,
-) -> Result<bool, String> {
-    match word {
-        "--debug" => options.profile = Profile::Debug,
-        "--accel" => options.accel = parse_accel(&words.value(word)?)?,
-        "--mem-per-domain" => {
-            let value = words.value(word)?;
-            let bytes = guest_spec::parse_memory(&value)
-                .map_err(|error| format!("--mem-per-domain: {error}"))?;
-            options.mem_per_domain = Some(bytes);
-        }
-        "--machine-mem" => options.machine_mem = Some(parse_machine_mem(&words.value(word)?)?),
-        "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
-        "--guest" => options
-            .guests
-            .guests
-            .push(guest_spec::parse_option(&words.value(word)?)?),
-        "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
-        "--no-driver" => options.no_driver = true,
-        "--" => options.extra_cmdline = words.remaining(),
-        _ => return Ok(false),
-    }
-    Ok(true)
 }
 
 fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
@@ -489,76 +439,6 @@ fn parse_fuzz(words: &mut Words<'_>) -> Result<Command, String> {
     Ok(Command::Fuzz(options))
 }
 
-/// A cursor over the words after the command, splitting `--opt=value`.
-pub struct Words<'a> {
-    rest: &'a [String],
-    index: usize,
-}
-
-impl<'a> Words<'a> {
-    pub fn next(&mut self) -> Option<&'a str> {
-        let word: &'a String = self.rest.get(self.index)?;
-        self.index += 1;
-        Some(match word.split_once('=') {
-            Some((option, _)) if option.starts_with("--") => option,
-            _ => word,
-        })
-    }
-
-    /// The value of the option just returned by `next`.
-    pub fn value(&mut self, option: &str) -> Result<String, String> {
-        let word = &self.rest[self.index - 1];
-        if let Some((_, value)) = word.split_once('=')
-            && word.starts_with("--")
-        {
-            return Ok(value.to_string());
-        }
-        let value = self
-            .rest
-            .get(self.index)
-            .ok_or(format!("{option} needs a value"))?;
-        self.index += 1;
-        Ok(value.clone())
-    }
-
-    pub fn remaining(&mut self) -> Vec<String> {
-        let words = self.rest[self.index..].to_vec();
-        self.index = self.rest.len();
-        words
-    }
-}
-
-pub fn unknown(word: &str, command: &str) -> String {
-    format!("unknown argument `{word}` for `{command}` (try `cargo xtask {command} --help`)")
-}
-
-pub fn parse_accel(value: &str) -> Result<AccelChoice, String> {
-    match value {
-        "auto" => Ok(AccelChoice::Auto),
-        "kvm" => Ok(AccelChoice::Kvm),
-        "tcg" => Ok(AccelChoice::Tcg),
-        other => Err(format!(
-            "invalid --accel `{other}`: expected auto, kvm or tcg"
-        )),
-    }
-}
-
-/// QEMU's memory: a whole number of MiB, from 64M to the hypervisor's
-/// limit.
-fn parse_machine_mem(value: &str) -> Result<u64, String> {
-    use hypervisor::memory_budget::MAX_MACHINE_MEMORY;
-    match hypervisor::cmdline::parse_size(value) {
-        Some(bytes) if bytes % (1 << 20) != 0 => Err(format!(
-            "invalid --machine-mem `{value}`: not a whole number of MiB"
-        )),
-        Some(bytes) if ((64 << 20)..=MAX_MACHINE_MEMORY).contains(&bytes) => Ok(bytes),
-        _ => Err(format!(
-            "invalid --machine-mem `{value}`: expected a size from 64M to {}G",
-            MAX_MACHINE_MEMORY >> 30
-        )),
-    }
-}
-
 /// Most runs `--repeat` accepts.
 const MAX_REPEAT: u32 = 1000;
 
@@ -567,15 +447,6 @@ fn parse_repeat(value: &str) -> Result<u32, String> {
         Ok(runs) if (1..=MAX_REPEAT).contains(&runs) => Ok(runs),
         _ => Err(format!(
             "invalid --repeat `{value}`: expected a number of runs from 1 to {MAX_REPEAT}"
-        )),
-    }
-}
-
-pub fn parse_seconds(value: &str) -> Result<Duration, String> {
-    match value.parse::<u64>() {
-        Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
-        _ => Err(format!(
-            "invalid --timeout `{value}`: expected a positive number of seconds"
         )),
     }
 }
@@ -591,6 +462,74 @@ mod tests {
                 .map(String::from)
                 .collect::<Vec<_>>(),
         )
+    }
+
+    #[test]
+    fn parses_fuzz_options() {
+        assert_eq!(
+            parse_words("fuzz --calls 1_000_000 --seed=42 --timeout 600"),
+            Ok(Command::Fuzz(FuzzOptions {
+                calls: 1_000_000,
+                seed: Some(42),
+                timeout: Some(Duration::from_secs(600)),
+            }))
+        );
+        assert_eq!(
+            parse_words("fuzz"),
+            Ok(Command::Fuzz(FuzzOptions {
+                calls: crate::fuzz::DEFAULT_CALLS,
+                seed: None,
+                timeout: None,
+            }))
+        );
+        for bad in [
+            "fuzz --calls 0",
+            "fuzz --seed -1",
+            "fuzz --calls",
+            "fuzz --frobnicate",
+        ] {
+            assert!(parse_words(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_gdb_options() {
+        let Ok(Command::Gdb(options)) =
+            parse_words("gdb --domain beta --no-attach --accel tcg -- loglevel=debug")
+        else {
+            panic!("gdb did not parse");
+        };
+        assert_eq!(options.domain.as_deref(), Some("beta"));
+        assert!(options.no_attach && !options.hypervisor);
+        assert_eq!(options.run.accel, AccelChoice::Tcg);
+        assert_eq!(options.run.extra_cmdline, ["loglevel=debug"]);
+        assert!(matches!(
+            parse_words("gdb --hypervisor"),
+            Ok(Command::Gdb(GdbOptions {
+                hypervisor: true,
+                ..
+            }))
+        ));
+        assert_eq!(
+            parse_words("gdb --help"),
+            Ok(Command::Help(crate::gdb::USAGE))
+        );
+        for line in [
+            "gdb --hypervisor --domain alpha",
+            "gdb --domain",
+            "gdb --print-qemu",
+        ] {
+            assert!(parse_words(line).is_err(), "{line}");
+        }
+    }
+
+    #[test]
+    fn parses_new_guest() {
+        assert_eq!(
+            parse_words("new-guest x"),
+            Ok(Command::NewGuest { dir: "x".into() })
+        );
+        assert!(parse_words("new-guest --help").is_ok_and(|c| matches!(c, Command::Help(_))));
     }
 
     #[test]

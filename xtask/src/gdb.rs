@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use hypervisor::cmdline::DomainRef;
 
-use crate::cli::{Command as Parsed, RunOptions, Words, run_option, unknown};
+use crate::options::RunOptions;
 use crate::qemu::{self, DebugLink, Ending};
 use crate::run;
 
@@ -75,30 +75,6 @@ pub struct GdbOptions {
     pub hypervisor: bool,
     /// Start no gdb: print how to attach one.
     pub no_attach: bool,
-}
-
-/// Parses the words after `gdb`.
-pub fn parse(words: &mut Words<'_>) -> Result<Parsed, String> {
-    let mut options = GdbOptions {
-        run: RunOptions::default(),
-        domain: None,
-        hypervisor: false,
-        no_attach: false,
-    };
-    while let Some(word) = words.next() {
-        match word {
-            "--help" | "-h" => return Ok(Parsed::Help(USAGE)),
-            "--domain" => options.domain = Some(words.value(word)?),
-            "--hypervisor" => options.hypervisor = true,
-            "--no-attach" => options.no_attach = true,
-            other if run_option(&mut options.run, other, words)? => {}
-            other => return Err(unknown(other, "gdb")),
-        }
-    }
-    if options.hypervisor && options.domain.is_some() {
-        return Err("--hypervisor debugs the hypervisor: drop --domain".to_string());
-    }
-    Ok(Parsed::Gdb(options))
 }
 
 /// Finds gdb on `PATH`, or explains how to install it.
@@ -217,40 +193,6 @@ fn wait_for_line(qemu: &mut qemu::Background, console: &Path, line: &str) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::qemu::AccelChoice;
-
-    fn parse_words(line: &str) -> Result<Parsed, String> {
-        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
-        crate::cli::parse(&words)
-    }
-
-    #[test]
-    fn parses_gdb_options() {
-        let Ok(Parsed::Gdb(options)) =
-            parse_words("gdb --domain beta --no-attach --accel tcg -- loglevel=debug")
-        else {
-            panic!("gdb did not parse");
-        };
-        assert_eq!(options.domain.as_deref(), Some("beta"));
-        assert!(options.no_attach && !options.hypervisor);
-        assert_eq!(options.run.accel, AccelChoice::Tcg);
-        assert_eq!(options.run.extra_cmdline, ["loglevel=debug"]);
-        assert!(matches!(
-            parse_words("gdb --hypervisor"),
-            Ok(Parsed::Gdb(GdbOptions {
-                hypervisor: true,
-                ..
-            }))
-        ));
-        assert_eq!(parse_words("gdb --help"), Ok(Parsed::Help(USAGE)));
-        for line in [
-            "gdb --hypervisor --domain alpha",
-            "gdb --domain",
-            "gdb --print-qemu",
-        ] {
-            assert!(parse_words(line).is_err(), "{line}");
-        }
-    }
 
     #[test]
     fn picks_domains_by_name_or_identifier() {

@@ -43,7 +43,7 @@ pub fn parse_args(words: &[String]) -> Result<PathBuf, String> {
         [dir] if !dir.starts_with('-') => Ok(PathBuf::from(dir)),
         [] => Err("new-guest needs a directory: cargo xtask new-guest DIR".to_string()),
         [word] => Err(format!(
-            "unknown argument `{word}` for `new-guest` (try `cargo xtask --help`)"
+            "unknown argument `{word}` for `new-guest` (try `cargo xtask new-guest --help`)"
         )),
         [_, extra, ..] => Err(format!("new-guest takes one directory, not also `{extra}`")),
     }
@@ -208,10 +208,6 @@ mod tests {
         assert!(parse_args(&words("")).is_err());
         assert!(parse_args(&words("--force")).is_err());
         assert!(parse_args(&words("a b")).is_err());
-        assert_eq!(
-            crate::cli::parse(&words("new-guest x")),
-            Ok(crate::cli::Command::NewGuest { dir: "x".into() })
-        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ use shared_abi::exit::HvExit;
 
 use crate::artifacts::{self, Artifacts, Output};
 use crate::bundle::{self, GuestSpec};
-use crate::cli::RunOptions;
 use crate::guest_disks::PhysicalDisk;
+use crate::options::RunOptions;
 use crate::qemu::{self, Accel, Boot, Ending};
 use crate::{default_driver, guest_check, guest_disks, run_report};
 

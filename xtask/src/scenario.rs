@@ -449,7 +449,7 @@ impl Scenario {
                 };
                 Ok(GuestSpec {
                     name: guest.name.clone(),
-                    args: crate::fuzz::expand_args(&guest.args, artifacts)?,
+                    args: crate::fuzz_targets::expand_args(&guest.args, artifacts)?,
                     image,
                     extras: EntryExtras {
                         memory: guest.mem.unwrap_or(0),

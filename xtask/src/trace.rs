@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use shared_abi::trace::Kind;
 
-use crate::cli::RunOptions;
+use crate::options::RunOptions;
 use crate::scenario::{Guest, ImageSource, Scenario};
 use crate::trace_format::{self, Trace};
 
