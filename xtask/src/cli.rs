@@ -132,6 +132,8 @@ Options:
   --guest PATH[,...]     A guest of yours (as for `run`; repeatable).
   --config FILE.toml     Guests as [[guest]] tables (as for `run`).
   --expect TEXT          A line of the output must contain TEXT (repeatable).
+  --no-driver            Boot your guests without the driver domain added
+                         when a disk is attached (as for `run`).
   --timeout SECS         Time limit of each scenario (default 30).
   --filter SUBSTR        Only the scenarios whose name contains SUBSTR.
   --repeat N             Run the selected scenarios N times (1 to 1000); a
@@ -248,6 +250,9 @@ pub struct TestOptions {
     pub long: bool,
     /// Runs of each selected scenario.
     pub repeat: u32,
+    /// Leave out the driver domain added when a disk is attached (with
+    /// `guests` only).
+    pub no_driver: bool,
 }
 
 /// Parses the arguments after the program name.
@@ -367,6 +372,7 @@ fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
         timeout: None,
         long: false,
         repeat: 1,
+        no_driver: false,
     };
     while let Some(word) = words.next() {
         match word {
@@ -383,11 +389,15 @@ fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
             "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
             "--long" => options.long = true,
             "--repeat" => options.repeat = parse_repeat(&words.value(word)?)?,
+            "--no-driver" => options.no_driver = true,
             other => return Err(unknown(other, "test")),
         }
     }
     if !options.expect.is_empty() && options.guests.is_empty() {
         return Err("--expect applies to your guests: give --guest or --config".to_string());
+    }
+    if options.no_driver && options.guests.is_empty() {
+        return Err("--no-driver applies to your guests: give --guest or --config".to_string());
     }
     Ok(Command::Test(options))
 }
@@ -562,7 +572,14 @@ mod tests {
             panic!("test did not parse");
         };
         assert_eq!(options.expect, ["hello", "bye"]);
-        assert!(options.long);
+        assert!(options.long && !options.no_driver);
+        assert!(matches!(
+            parse_words("test --guest k.elf,disk=a.img --no-driver"),
+            Ok(Command::Test(TestOptions {
+                no_driver: true,
+                ..
+            }))
+        ));
         assert!(matches!(
             parse_words("test --repeat 5"),
             Ok(Command::Test(TestOptions { repeat: 5, .. }))
@@ -615,6 +632,7 @@ mod tests {
             "run --guest k,frob=1",
             "test --filter",
             "test --expect x",
+            "test --no-driver",
             "test --repeat 0",
             "test --repeat 1001",
             "test --repeat many",

@@ -7,8 +7,8 @@
 //! (`serve=block`), added as the *last* domain so that the other domains
 //! keep their identifiers and their default disk regions (the `dom_disk`
 //! layout counts domains from 1). The hypervisor ends it once no other
-//! domain is left to serve. `--no-driver` (run, gdb, trace) and
-//! `Scenario::no_driver` leave it out.
+//! domain is left to serve. `--no-driver` (run, gdb, trace, test --guest)
+//! and `Scenario::no_driver` leave it out.
 
 use shared_abi::bundle::EntryExtras;
 

@@ -102,7 +102,7 @@ fn user_guests(
     println!("ok");
     let plan = Plan::user_guests(&guests, default_mem, "test-guests")?.with_driver(
         &artifacts,
-        false,
+        options.no_driver,
         default_mem,
     )?;
     for spec in &plan.specs {
