@@ -42,12 +42,17 @@ pub fn run(name: &str, disk: Option<Disk>) -> ! {
     }
 }
 
-/// Syncs the filesystem, reports the bytes of the guest's page tables (the
-/// hypervisor reports its shadow of them as the domain ends) and ends the
-/// domain.
+/// Syncs the filesystem, closes the disk's connection to its backend,
+/// reports the bytes of the guest's page tables (the hypervisor reports its
+/// shadow of them as the domain ends) and ends the domain.
 fn finish() -> ! {
+    use crate::drivers::block::{self, BlockError};
     use crate::memory::{paging, table_bytes};
     shell_files::sync_before_shutdown();
+    match block::close() {
+        Ok(()) | Err(BlockError::NoDisk) => {}
+        Err(error) => println!("disk: closing: {error:?}"),
+    }
     println!(
         "page tables: {} bytes",
         table_bytes(&[paging::current_root()])

@@ -245,7 +245,11 @@ impl Backend {
             let frontend = &self.frontends[index];
             let quiet_event = raised & (1 << (frontend.port % 64)) != 0 && !frontend.moved;
             if frontend.live && (all || quiet_event) && self.gone(index) {
-                println!("frontend {} gone", self.frontends[index].id);
+                let id = frontend.id;
+                match domain_alive(id) {
+                    true => println!("frontend {id} closed its connection"),
+                    false => println!("frontend {id} gone"),
+                }
                 self.drop_frontend(index);
             }
         }
@@ -371,16 +375,9 @@ impl Backend {
         // finds the frontend no longer live.
     }
 
-    /// Whether every domain that connected has ended (a port can no
-    /// longer be allocated for it).
+    /// Whether every domain that connected has ended.
     fn all_ended(&self) -> bool {
-        self.seen.iter().all(|&id| match events::alloc_unbound(id) {
-            Ok(port) => {
-                let _ = events::close(port);
-                false
-            }
-            Err(_) => true,
-        })
+        self.seen.iter().all(|&id| !domain_alive(id))
     }
 
     /// Whether frontend `index`'s domain ended (its port is no longer
@@ -578,6 +575,17 @@ impl Backend {
         let result = if ok { status::OK } else { status::IO_ERROR };
         frontend.ring.respond(shared, id, result);
         let _ = events::send(frontend.port);
+    }
+}
+
+/// Whether domain `id` is alive (a port can still be allocated for it).
+fn domain_alive(id: u32) -> bool {
+    match events::alloc_unbound(id) {
+        Ok(port) => {
+            let _ = events::close(port);
+            true
+        }
+        Err(_) => false,
     }
 }
 

@@ -116,5 +116,24 @@ pub fn flush() -> Result<(), BlockError> {
     run(BlockRequestType::Flush, 0, None)
 }
 
+/// Closes the connection to the block backend for good, as a domain about
+/// to shut down should (after its last [`flush`]): requests still in
+/// flight fail with [`BlockError::Disconnected`], the ring's port is
+/// closed, the backend (seeing its end of the port unbound) unmaps the
+/// ring, and the ring's grant is ended once it has; later requests fail
+/// with [`BlockError::Closed`]. Without it the backend holds the ring
+/// until the domain ends, and the hypervisor then revokes it with a line
+/// in its log.
+///
+/// # Errors
+///
+/// [`BlockError::NoDisk`] before [`init`]; [`BlockError::Timeout`] when the
+/// backend has not let go of the ring within
+/// [`CLOSE_WAIT_NS`](block_grant::CLOSE_WAIT_NS) (a hung backend: the
+/// grant is revoked when the domain ends).
+pub fn close() -> Result<(), BlockError> {
+    block_grant::close()
+}
+
 /// Sector size in bytes.
 pub const SECTOR: u64 = SECTOR_SIZE;

@@ -80,6 +80,8 @@ struct Front {
     consumed: u32,
     sequence: u64,
     slots: [Slot; MAX_IN_FLIGHT],
+    /// Closed for good ([`close`]): no request, no reconnection.
+    closed: bool,
 }
 
 static FRONT: Once<Mutex<Front>> = Once::new();
@@ -143,8 +145,8 @@ impl Front {
         Ok(())
     }
 
-    /// Drops the connection: every request in flight fails.
-    fn disconnect(&mut self) {
+    /// Fails every request in flight (as disconnected).
+    fn fail_in_flight(&mut self) {
         for slot in self
             .slots
             .iter_mut()
@@ -153,6 +155,11 @@ impl Front {
             slot.status = Some(DISCONNECTED);
             end_grants(slot);
         }
+    }
+
+    /// Drops the connection: every request in flight fails.
+    fn disconnect(&mut self) {
+        self.fail_in_flight();
         if let Some((reference, port)) = self.connected.take() {
             let _ = events::close(port);
             if grant::end(reference) == Err(crate::Status::Busy) {
@@ -167,7 +174,7 @@ impl Front {
 
     /// After `Virq::Backend`: reconnects to whichever backend there is.
     fn follow_backend(&mut self) {
-        if CHANGED.swap(false, Ordering::SeqCst) {
+        if CHANGED.swap(false, Ordering::SeqCst) && !self.closed {
             self.disconnect();
             let _ = self.connect();
         }
@@ -309,6 +316,7 @@ pub(super) fn init(sectors: u64) -> Result<u64, BlockError> {
         consumed: 0,
         sequence: 0,
         slots: [Slot::default(); MAX_IN_FLIGHT],
+        closed: false,
     };
     CHANGED.store(false, Ordering::SeqCst);
     HUNG_UP.store(false, Ordering::SeqCst);
@@ -341,6 +349,9 @@ pub(super) fn submit(
     let attempt = || {
         interrupts::without(|| {
             let mut f = front.lock();
+            if f.closed {
+                return Err(BlockError::Closed);
+            }
             f.follow_backend();
             if f.connected.is_none() {
                 let _ = f.connect();
@@ -358,6 +369,37 @@ pub(super) fn submit(
         other => other,
     }
 }
+
+/// Closes the connection for good (see [`super::block::close`]).
+pub(super) fn close() -> Result<(), BlockError> {
+    let front = front()?;
+    let connected = interrupts::without(|| {
+        let mut f = front.lock();
+        f.closed = true;
+        f.fail_in_flight();
+        f.connected.take()
+    });
+    let Some((reference, port)) = connected else {
+        return Ok(());
+    };
+    let _ = events::close(port);
+    let deadline = interrupts::now_ns().saturating_add(CLOSE_WAIT_NS);
+    loop {
+        if grant::end(reference) != Err(crate::Status::Busy) {
+            return Ok(());
+        }
+        let now = interrupts::now_ns();
+        if now >= deadline {
+            return Err(BlockError::Timeout);
+        }
+        timer::wait_until(now.saturating_add(CLOSE_POLL_NS).min(deadline), || false);
+    }
+}
+
+/// How long [`close`] waits for the backend to let go of the ring: 1 s.
+pub const CLOSE_WAIT_NS: u64 = 1_000_000_000;
+/// How often [`close`] looks whether it has: every millisecond.
+const CLOSE_POLL_NS: u64 = 1_000_000;
 
 /// Waits for `ticket` (see [`super::block::wait`]): its response, or
 /// [`BlockError::Timeout`] at its deadline, or

@@ -37,4 +37,6 @@ pub enum BlockError {
     /// frontend) while the request was in flight, or none came back in
     /// time for a new request.
     Disconnected,
+    /// The frontend was closed ([`close`](super::block::close)).
+    Closed,
 }
