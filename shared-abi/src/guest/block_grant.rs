@@ -396,7 +396,8 @@ pub(super) fn close() -> Result<(), BlockError> {
     }
 }
 
-/// How long [`close`] waits for the backend to let go of the ring: 1 s.
+/// How long [`block::close`](super::block::close) waits for the backend to
+/// let go of the ring: 1 s.
 pub const CLOSE_WAIT_NS: u64 = 1_000_000_000;
 /// How often [`close`] looks whether it has: every millisecond.
 const CLOSE_POLL_NS: u64 = 1_000_000;
