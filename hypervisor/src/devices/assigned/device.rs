@@ -19,6 +19,7 @@ use virtio_drivers::transport::pci::bus::{
 use virtio_drivers::transport::pci::virtio_device_type;
 
 use super::access::{self, COMMAND, COMMAND_WRITABLE, INTERRUPT_LINE};
+use super::reset::StatusRegister;
 use crate::arch::x86_64::pci::PortConfigurationAccess;
 use crate::arch::x86_64::{apic, ioapic};
 use crate::domain::Domain;
@@ -38,6 +39,9 @@ pub struct Assigned {
     line: Option<u8>,
     /// Its memory BARs: (machine address, bytes).
     bars: Vec<(u64, u64)>,
+    /// Its virtio `device_status` register, to reset it when its driver
+    /// domain ends.
+    status: Option<StatusRegister>,
 }
 
 static ASSIGNED: Once<Assigned> = Once::new();
@@ -74,10 +78,15 @@ pub fn claim() -> Option<&'static Assigned> {
         index += 1;
     }
     let line = access::interrupt_line(PortConfigurationAccess.read_word(function, INTERRUPT_LINE));
+    let status = StatusRegister::find(&mut root, &PortConfigurationAccess, function);
+    if status.is_none() {
+        log::warn!("driver: the virtio-blk function has no common configuration to reset it by");
+    }
     Some(ASSIGNED.call_once(|| Assigned {
         function,
         line,
         bars,
+        status,
     }))
 }
 
@@ -186,11 +195,17 @@ pub fn release_irq() {
     }
 }
 
-/// The driver domain ended: its line is masked, and the device stops
-/// decoding and mastering the bus (no DMA into memory about to be freed).
+/// The driver domain ended: its line is masked, the device is reset
+/// (the requests it held finish before the domain's memory is freed, see
+/// [`reset`](super::reset)) and stops decoding and mastering the bus.
 pub fn driver_ended() {
     release_irq();
     if let Some(device) = assigned() {
+        match device.status.map(StatusRegister::reset) {
+            Some(true) => log::debug!("driver: the virtio-blk device is reset"),
+            Some(false) => log::warn!("driver: the virtio-blk device did not finish its reset"),
+            None => {}
+        }
         let current = PortConfigurationAccess.read_word(device.function, COMMAND);
         let stopped = current & 0xffff & !COMMAND_WRITABLE;
         PortConfigurationAccess.write_word(device.function, COMMAND, stopped);

@@ -6,13 +6,17 @@
 //! its command register ([`access`], pure and host-tested), its memory BARs
 //! mapped uncached at their machine addresses, its legacy interrupt line as
 //! an event port, and the machine addresses of its own memory for DMA
-//! (`device` does the machine's side). There is no IOMMU: a driver domain
-//! can make the device read or write any machine memory, so it is trusted
-//! with DMA, as a Xen driver domain is on a machine without one.
+//! (`device` does the machine's side). When the driver domain ends, the
+//! device is reset before its memory is freed (`reset`). There is no
+//! IOMMU: a driver domain can make the device read or write any machine
+//! memory, so it is trusted with DMA, as a Xen driver domain is on a
+//! machine without one.
 
 pub mod access;
 #[cfg(target_os = "none")]
 mod device;
+#[cfg(target_os = "none")]
+mod reset;
 
 #[cfg(target_os = "none")]
 pub use device::{
