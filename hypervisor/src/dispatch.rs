@@ -370,7 +370,13 @@ fn restart(table: &mut DomainTable, index: usize) {
                 restarts + 1
             );
             match launch(id, &name, &args, recipe) {
-                Ok(next) => table.replace(index, next),
+                Ok(mut next) => {
+                    // The new run keeps the id: its grant references
+                    // must not repeat the old run's, which a backend may
+                    // still hold.
+                    *next.grants_mut() = table.at(index).grants().successor();
+                    table.replace(index, next);
+                }
                 Err(error) => log::warn!("domain {id} '{name}' could not be restarted: {error}"),
             }
         }

@@ -63,6 +63,17 @@ impl Default for GrantTable {
 }
 
 impl GrantTable {
+    /// The empty table of the same domain booted again (a restart keeps
+    /// its id): every slot goes on from the generation after its last
+    /// grant, so no reference of the old run names a grant of the new one.
+    pub fn successor(&self) -> Self {
+        let mut next = Self::default();
+        for (slot, old) in next.slots.iter_mut().zip(&self.slots) {
+            slot.generation = old.generation.saturating_add(1);
+        }
+        next
+    }
+
     /// Grants `frame` to `grantee` in the lowest free slot; returns its
     /// reference. `LIMIT_REACHED` when every slot is in use (or retired).
     pub fn grant(&mut self, grantee: u32, frame: u64, writable: bool) -> Result<GrantRef, Status> {
@@ -193,6 +204,27 @@ mod tests {
         assert_eq!(table.end(GrantRef::first(1)), Ok(()));
         assert_eq!(table.grant(BACK, 13, true), Ok(GrantRef::new(1, 2)));
         assert_eq!(table.len(), 3);
+    }
+
+    #[test]
+    fn a_restarted_domain_never_reissues_a_reference() {
+        let mut table = GrantTable::default();
+        let live = table.grant(BACK, 10, true).unwrap();
+        let ended = table.grant(BACK, 11, true).unwrap();
+        assert_eq!(table.end(ended), Ok(()));
+        let mut next = table.successor();
+        assert_eq!(next.len(), 0);
+        assert!(next.check(live, BACK, false).is_err());
+        let again = [
+            next.grant(BACK, 20, true).unwrap(),
+            next.grant(BACK, 21, true).unwrap(),
+        ];
+        assert!(!again.contains(&live) && !again.contains(&ended));
+        assert!(next.check(live, BACK, false).is_err());
+        assert!(next.check(ended, BACK, false).is_err());
+        // A slot at the last generation stays retired in the next run.
+        table.slots[2].generation = MAX_GENERATION;
+        assert!(table.successor().slots[2].generation > MAX_GENERATION);
     }
 
     #[test]
