@@ -66,9 +66,11 @@ pub fn all() -> Vec<Scenario> {
             .exact("[hostile] corrupted the ring: segment past its page")
             .exact("[driver] frontend 2 disconnected: a segment past its page")
             .exact("[hostile] every corruption refused; still running")
+            .exact("[hostile] connected 100 times with one ring; each taken")
             .exact("[good] first and last sectors written, flushed and read back")
             .forbid("frontend 3 disconnected")
             .check(two_reference_refusals)
+            .check(bookkeeping_bounded)
             .finishes("good")
             .finishes("hostile")
             .finishes("driver"),
@@ -95,6 +97,27 @@ fn two_reference_refusals(output: &str) -> Result<(), String> {
     match count {
         2 => Ok(()),
         n => Err(format!("{n} reference refusals, expected 2")),
+    }
+}
+
+/// The backend's list of frontends stayed small through the reconnection
+/// storm: the live ones and at most `TAGS` (4) dropped ones (its closing
+/// line ends `, N frontend entries`).
+fn bookkeeping_bounded(output: &str) -> Result<(), String> {
+    let entries = output
+        .lines()
+        .find_map(|line| {
+            let rest = line.split_once("[driver] served ")?.1;
+            rest.rsplit_once(", ")?
+                .1
+                .strip_suffix(" frontend entries")?
+                .parse::<u64>()
+                .ok()
+        })
+        .ok_or("no closing line from the backend")?;
+    match entries {
+        0..=6 => Ok(()),
+        n => Err(format!("{n} frontend entries after the reconnection storm")),
     }
 }
 

@@ -5,7 +5,8 @@
 //! `Disconnected` or `Timeout`, within the frontend's timeout (or complete
 //! after the reconnection), never hang. Once the frontend has reconnected
 //! and served three whole rounds, it reads the flushed pattern back.
-//! With `mode=hostile` it corrupts its ring instead (see [`hostile`]).
+//! With `mode=hostile` it corrupts its ring instead, then connects a
+//! hundred times in a row with one ring (see [`hostile`]).
 #![no_std]
 #![no_main]
 
@@ -372,6 +373,47 @@ mod hostile {
             let _ = grant::end(reference);
         }
         println!("every corruption refused; still running");
+        reconnect_storm(backend_id);
         scenario::done()
+    }
+
+    /// Connections made in a row with one ring grant.
+    const RECONNECTS: usize = 100;
+
+    /// Connects again and again with the same ring grant, alternating
+    /// between two ports (each connection makes the backend drop the one
+    /// before, which leaves its port free for the next): the backend must
+    /// take each, and its bookkeeping must not grow with them (the
+    /// scenario checks its closing line).
+    fn reconnect_storm(backend_id: u32) {
+        let (ring_phys, _) = scenario::page();
+        let reference = grant::access(backend_id, ring_phys, false)
+            .unwrap_or_else(|s| scenario::fail(format_args!("grant: {}", s.name())));
+        let port = || {
+            events::alloc_unbound(backend_id)
+                .unwrap_or_else(|s| scenario::fail(format_args!("port: {}", s.name())))
+        };
+        let ports = [port(), port()];
+        for round in 0..RECONNECTS {
+            let port = ports[round % 2];
+            if let Err(s) = backend::connect(Kind::Block, reference.raw() as u32, port) {
+                scenario::fail(format_args!("connect {round}: {}", s.name()));
+            }
+            wait_port(port, true);
+        }
+        println!("connected {RECONNECTS} times with one ring; each taken");
+        for port in ports {
+            let _ = events::close(port);
+        }
+        // The backend lets go of the ring once it sees the port closed.
+        for _ in 0..1000 {
+            if grant::end(reference).is_ok() {
+                return;
+            }
+            timer::sleep(10_000_000);
+        }
+        scenario::fail(format_args!(
+            "the backend kept the ring after the port closed"
+        ));
     }
 }

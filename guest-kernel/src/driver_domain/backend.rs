@@ -163,6 +163,8 @@ pub struct Backend {
     seen: Vec<u32>,
     /// The most requests on the device at once.
     most_in_flight: usize,
+    /// The frontend whose turn it is to have a request taken first.
+    turn: usize,
     options: Options,
 }
 
@@ -194,6 +196,7 @@ impl Backend {
             taken: 0,
             seen: Vec::new(),
             most_in_flight: 0,
+            turn: 0,
             options,
         })
     }
@@ -226,8 +229,10 @@ impl Backend {
             {
                 watchdog::disarm();
                 println!(
-                    "served {} requests, up to {} on the device at once",
-                    self.taken, self.most_in_flight
+                    "served {} requests, up to {} on the device at once, {} frontend entries",
+                    self.taken,
+                    self.most_in_flight,
+                    self.frontends.len()
                 );
                 return;
             }
@@ -346,7 +351,7 @@ impl Backend {
         if !self.seen.contains(&c.frontend) {
             self.seen.push(c.frontend);
         }
-        self.frontends.push(Frontend {
+        let frontend = Frontend {
             id: c.frontend,
             window,
             ring: BackRing::default(),
@@ -356,8 +361,25 @@ impl Backend {
             flush: None,
             live: true,
             moved: false,
-        });
+        };
+        // A dropped frontend's entry is reused once no request on the
+        // device names it, so that connecting again and again cannot grow
+        // the list: it holds the live frontends and at most `TAGS` others.
+        match (0..self.frontends.len()).find(|&index| self.reusable(index)) {
+            Some(index) => self.frontends[index] = frontend,
+            None => self.frontends.push(frontend),
+        }
         WORK.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether entry `index` is a dropped frontend no request on the
+    /// device still names.
+    fn reusable(&self, index: usize) -> bool {
+        !self.frontends[index].live
+            && !self
+                .tags
+                .iter()
+                .any(|tag| tag.busy.as_ref().is_some_and(|(at, _)| *at == index))
     }
 
     /// Unmaps a frontend's ring and closes its port (its requests on the
@@ -401,7 +423,12 @@ impl Backend {
         self.drop_frontend(index);
     }
 
-    /// Takes requests from every frontend while tags are free.
+    /// Takes requests while tags are free: each frontend's ring is read
+    /// once, then one request is taken from each in turn (starting after
+    /// the one served first last time), so that no frontend can keep the
+    /// others from the device. A flush waits until nothing is in flight,
+    /// and while one waits no new request is started, so that it cannot
+    /// be put off for ever.
     fn pull(&mut self) {
         for index in 0..self.frontends.len() {
             if !self.frontends[index].live {
@@ -414,36 +441,62 @@ impl Backend {
                 continue;
             }
             self.frontends[index].moved = self.frontends[index].ring.requests_seen() != before;
-            while self.frontends[index].live {
-                if self.frontends[index].flush.is_some() {
-                    if self.tags.iter().any(|t| t.busy.is_some()) {
-                        break;
-                    }
-                    let id = self.frontends[index].flush.take().unwrap_or(0);
-                    let result = self.disk.flush();
-                    self.respond(index, id, result.is_ok());
-                    continue;
+        }
+        let count = self.frontends.len();
+        let mut idle = 0;
+        let mut at = self.turn;
+        while idle < count {
+            let index = at % count;
+            at += 1;
+            match self.take_one(index) {
+                true => {
+                    idle = 0;
+                    self.turn = at % count;
                 }
-                let Some(free) = self.tags.iter().position(|t| t.busy.is_none()) else {
-                    return;
-                };
-                let Some(request) = self.frontends[index].ring.take(shared) else {
-                    break;
-                };
-                let valid = match request.validate(self.frontends[index].sectors) {
-                    Ok(valid) => valid,
-                    Err(why) => {
-                        self.disconnect(index, why);
-                        break;
-                    }
-                };
-                self.taken += 1;
-                self.misbehave();
-                if let Err(why) = self.start(index, free, valid) {
-                    self.disconnect(index, why);
-                }
+                false => idle += 1,
             }
         }
+    }
+
+    /// Takes one request of frontend `index` (or runs its waiting flush);
+    /// returns whether it did.
+    fn take_one(&mut self, index: usize) -> bool {
+        if !self.frontends[index].live {
+            return false;
+        }
+        let in_flight = self.tags.iter().any(|t| t.busy.is_some());
+        if let Some(id) = self.frontends[index].flush {
+            if in_flight {
+                return false;
+            }
+            self.frontends[index].flush = None;
+            let result = self.disk.flush();
+            self.respond(index, id, result.is_ok());
+            return true;
+        }
+        if self.frontends.iter().any(|f| f.live && f.flush.is_some()) {
+            return false;
+        }
+        let Some(free) = self.tags.iter().position(|t| t.busy.is_none()) else {
+            return false;
+        };
+        let shared = self.frontends[index].shared();
+        let Some(request) = self.frontends[index].ring.take(shared) else {
+            return false;
+        };
+        let valid = match request.validate(self.frontends[index].sectors) {
+            Ok(valid) => valid,
+            Err(why) => {
+                self.disconnect(index, why);
+                return false;
+            }
+        };
+        self.taken += 1;
+        self.misbehave();
+        if let Err(why) = self.start(index, free, valid) {
+            self.disconnect(index, why);
+        }
+        true
     }
 
     /// What the options ask for once a request is taken.
