@@ -6,7 +6,8 @@
 //! after the reconnection), never hang. Once the frontend has reconnected
 //! and served three whole rounds, it reads the flushed pattern back.
 //! With `mode=hostile` it corrupts its ring instead, then connects a
-//! hundred times in a row with one ring (see [`hostile`]).
+//! hundred times in a row with one ring (see [`hostile`]); with `mode=hog`
+//! it keeps more reads in flight than the backend has room for ([`hog`]).
 #![no_std]
 #![no_main]
 
@@ -47,6 +48,9 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     if scenario::arg(info.args(), "mode") == Some("bench") {
         bench(sectors);
+    }
+    if scenario::arg(info.args(), "mode") == Some("hog") {
+        hog();
     }
     if scenario::arg(info.args(), "mode") == Some("requests") {
         let (page, _) = scenario::page();
@@ -247,6 +251,47 @@ fn timed_requests(sectors: u64, buffer: u64) -> ! {
         })
         .collect();
     measure::report("block_backend_rand_cycles_per_request", samples);
+    scenario::done()
+}
+
+/// How long `mode=hog` keeps the device busy (virtual time).
+const HOG_NS: u64 = 4_000_000_000;
+
+/// `mode=hog`: keeps [`MAX_IN_FLIGHT`] reads in flight for [`HOG_NS`],
+/// each resubmitted as soon as it completes, more than the backend has
+/// room for on the device: the other frontends must still be served (the
+/// backend takes requests round robin, and a flush waiting stops new ones
+/// until it has run).
+fn hog() -> ! {
+    let buffers: [(u64, &'static mut [u8]); MAX_IN_FLIGHT] =
+        core::array::from_fn(|_| scenario::page());
+    let submit = |n: usize| {
+        block::submit(
+            BlockRequestType::In,
+            8 * n as u64,
+            Some((buffers[n].0, BYTES)),
+        )
+        .unwrap_or_else(|e| scenario::fail(format_args!("submit: {e:?}")))
+    };
+    let mut tickets: [_; MAX_IN_FLIGHT] = core::array::from_fn(submit);
+    let start = interrupts::now_ns();
+    let mut reads = 0u64;
+    while interrupts::now_ns() - start < HOG_NS {
+        for (n, ticket) in tickets.iter_mut().enumerate() {
+            if let Err(e) = block::wait(*ticket) {
+                scenario::fail(format_args!("wait: {e:?}"));
+            }
+            reads += 1;
+            *ticket = submit(n);
+        }
+    }
+    for ticket in tickets {
+        let _ = block::wait(ticket);
+    }
+    println!(
+        "kept {MAX_IN_FLIGHT} reads in flight for {} s ({reads} reads)",
+        HOG_NS / 1_000_000_000
+    );
     scenario::done()
 }
 
