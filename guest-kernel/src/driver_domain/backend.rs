@@ -10,8 +10,10 @@
 //! granted pages (`grant_copy_from`) before it starts, a read's copied out
 //! (`grant_copy_to`) when the device's interrupt completes it, the copies
 //! of all of a request's pages in one `multicall`; then the response goes
-//! on the ring and an event to the frontend. A flush waits
-//! until nothing else is in flight. While nothing is to be done, the
+//! on the ring and an event to the frontend. Requests are taken one from
+//! each frontend in turn, so that none keeps the others from the device;
+//! a flush waits until nothing else is in flight, and no new request
+//! starts while it waits. While nothing is to be done, the
 //! domain is blocked (`block`), waking at least every [`FEED_NS`] to feed
 //! its watchdog.
 //!
