@@ -633,14 +633,17 @@ impl Backend {
     }
 }
 
-/// Whether domain `id` is alive (a port can still be allocated for it).
+/// Whether domain `id` is alive: a port can still be allocated for it
+/// (`BAD_PORT` names no live domain; any other refusal, such as this
+/// domain's own port table being full, tells nothing, and counts as
+/// alive).
 fn domain_alive(id: u32) -> bool {
     match events::alloc_unbound(id) {
         Ok(port) => {
             let _ = events::close(port);
             true
         }
-        Err(_) => false,
+        Err(status) => status != shared_abi::Status::BadPort,
     }
 }
 

@@ -25,7 +25,14 @@ pub(super) fn start_info(
     if len < StartInfo::MIN_LEN as u64 {
         return Err(Status::BufferTooSmall);
     }
-    let size = len.min(core::mem::size_of::<StartInfo>() as u64);
+    let whole = core::mem::size_of::<StartInfo>() as u64;
+    // A buffer too short for the whole struct gets the part every ABI
+    // version has, never a field cut in two.
+    let size = if len >= whole {
+        whole
+    } else {
+        StartInfo::MIN_LEN as u64
+    };
     let mut info = StartInfo::zeroed();
     info.abi_version = shared_abi::ABI_VERSION;
     info.domain_id = domain.id();
