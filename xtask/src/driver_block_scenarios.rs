@@ -113,22 +113,29 @@ fn two_reference_refusals(output: &str) -> Result<(), String> {
     }
 }
 
-/// The backend's list of frontends stayed small through the reconnection
-/// storm: the live ones and at most `TAGS` (4) dropped ones (its closing
-/// line ends `, N frontend entries`).
-fn bookkeeping_bounded(output: &str) -> Result<(), String> {
-    let entries = output
+/// The backend's closing line, `[driver] served N requests, up to M on
+/// the device at once, K frontend entries`: (N, M, K).
+fn closing_line(output: &str) -> Result<(u64, u64, u64), String> {
+    output
         .lines()
         .find_map(|line| {
             let rest = line.split_once("[driver] served ")?.1;
-            rest.rsplit_once(", ")?
-                .1
-                .strip_suffix(" frontend entries")?
-                .parse::<u64>()
-                .ok()
+            let (served, rest) = rest.split_once(" requests, up to ")?;
+            let (most, rest) = rest.split_once(" on the device at once, ")?;
+            let entries = rest.strip_suffix(" frontend entries")?;
+            Some((
+                served.parse().ok()?,
+                most.parse().ok()?,
+                entries.parse().ok()?,
+            ))
         })
-        .ok_or("no closing line from the backend")?;
-    match entries {
+        .ok_or_else(|| "no closing line from the backend".to_string())
+}
+
+/// The backend's list of frontends stayed small through the reconnection
+/// storm: the live ones and at most `TAGS` (4) dropped ones.
+fn bookkeeping_bounded(output: &str) -> Result<(), String> {
+    match closing_line(output)?.2 {
         0..=6 => Ok(()),
         n => Err(format!("{n} frontend entries after the reconnection storm")),
     }
@@ -155,23 +162,10 @@ fn requests_failed_mid_io(output: &str) -> Result<(), String> {
     }
 }
 
-/// The backend kept more than one request on the device at once (its
-/// closing line: `served N requests, up to M on the device at once`).
+/// The backend kept more than one request on the device at once.
 fn several_requests_in_flight(output: &str) -> Result<(), String> {
-    let most = output
-        .lines()
-        .find_map(|line| {
-            let rest = line.split_once("[driver] served ")?.1;
-            rest.split_once(", up to ")?
-                .1
-                .split_once(' ')?
-                .0
-                .parse::<u64>()
-                .ok()
-        })
-        .ok_or("no closing line from the backend")?;
-    match most {
-        0 | 1 => Err(format!("at most {most} request on the device at once")),
+    match closing_line(output)?.1 {
+        most @ (0 | 1) => Err(format!("at most {most} request on the device at once")),
         _ => Ok(()),
     }
 }
@@ -200,4 +194,22 @@ fn stopped_mid_io(name: &'static str, stop: &str, announced: &str) -> Scenario {
         .finishes("fe2")
         .finishes("bystander")
         .finishes("driver")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backends_closing_line_is_read() {
+        let log = "[good] done\n[driver] served 180 requests, up to 4 on the device at once, 3 frontend entries\n";
+        assert_eq!(closing_line(log), Ok((180, 4, 3)));
+        assert!(bookkeeping_bounded(log).is_ok());
+        assert!(several_requests_in_flight(log).is_ok());
+        let grown =
+            "[driver] served 9 requests, up to 1 on the device at once, 108 frontend entries";
+        assert!(bookkeeping_bounded(grown).is_err());
+        assert!(several_requests_in_flight(grown).is_err());
+        assert!(closing_line("[driver] served 9 requests").is_err());
+    }
 }
