@@ -6,8 +6,8 @@
 //! after the reconnection), never hang. Once the frontend has reconnected
 //! and served three whole rounds, it reads the flushed pattern back.
 //! With `mode=hostile` it corrupts its ring instead, then connects a
-//! hundred times in a row with one ring (see [`hostile`]); with `mode=hog`
-//! it keeps more reads in flight than the backend has room for ([`hog`]).
+//! hundred times in a row with one ring; with `mode=hog` it keeps its ring
+//! full of reads by hand (see [`hostile`]).
 #![no_std]
 #![no_main]
 
@@ -46,12 +46,13 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     if scenario::arg(info.args(), "mode") == Some("hostile") {
         hostile::run();
     }
+    if scenario::arg(info.args(), "mode") == Some("hog") {
+        hostile::hog();
+    }
     if scenario::arg(info.args(), "mode") == Some("bench") {
         bench(sectors);
     }
-    if scenario::arg(info.args(), "mode") == Some("hog") {
-        hog();
-    }
+
     if scenario::arg(info.args(), "mode") == Some("requests") {
         let (page, _) = scenario::page();
         timed_requests(sectors, page);
@@ -254,47 +255,6 @@ fn timed_requests(sectors: u64, buffer: u64) -> ! {
     scenario::done()
 }
 
-/// How long `mode=hog` keeps the device busy (virtual time).
-const HOG_NS: u64 = 4_000_000_000;
-
-/// `mode=hog`: keeps [`MAX_IN_FLIGHT`] reads in flight for [`HOG_NS`],
-/// each resubmitted as soon as it completes, more than the backend has
-/// room for on the device: the other frontends must still be served (the
-/// backend takes requests round robin, and a flush waiting stops new ones
-/// until it has run).
-fn hog() -> ! {
-    let buffers: [(u64, &'static mut [u8]); MAX_IN_FLIGHT] =
-        core::array::from_fn(|_| scenario::page());
-    let submit = |n: usize| {
-        block::submit(
-            BlockRequestType::In,
-            8 * n as u64,
-            Some((buffers[n].0, BYTES)),
-        )
-        .unwrap_or_else(|e| scenario::fail(format_args!("submit: {e:?}")))
-    };
-    let mut tickets: [_; MAX_IN_FLIGHT] = core::array::from_fn(submit);
-    let start = interrupts::now_ns();
-    let mut reads = 0u64;
-    while interrupts::now_ns() - start < HOG_NS {
-        for (n, ticket) in tickets.iter_mut().enumerate() {
-            if let Err(e) = block::wait(*ticket) {
-                scenario::fail(format_args!("wait: {e:?}"));
-            }
-            reads += 1;
-            *ticket = submit(n);
-        }
-    }
-    for ticket in tickets {
-        let _ = block::wait(ticket);
-    }
-    println!(
-        "kept {MAX_IN_FLIGHT} reads in flight for {} s ({reads} reads)",
-        HOG_NS / 1_000_000_000
-    );
-    scenario::done()
-}
-
 /// `mode=hostile`: connects to the backend by hand, once per corruption,
 /// corrupts the ring and waits until the backend has disconnected it (its
 /// port no longer connected), then goes on with the next.
@@ -419,6 +379,85 @@ mod hostile {
         }
         println!("every corruption refused; still running");
         reconnect_storm(backend_id);
+        scenario::done()
+    }
+
+    /// How long [`hog`] keeps its ring full (virtual time).
+    const HOG_NS: u64 = 4_000_000_000;
+
+    /// `mode=hog`: connects by hand and keeps its ring full of 4 KiB reads
+    /// for [`HOG_NS`], refilling it whenever the backend answers, so that
+    /// there is always a request of its own waiting for the device: the
+    /// other frontends must still be served, their flushes included.
+    pub fn hog() -> ! {
+        let backend_id = backend::domain(Kind::Block)
+            .unwrap_or_else(|s| scenario::fail(format_args!("no backend: {}", s.name())));
+        let (ring_phys, _) = scenario::page();
+        let (data, _) = scenario::page();
+        let reference = grant::access(backend_id, ring_phys, false)
+            .unwrap_or_else(|s| scenario::fail(format_args!("grant: {}", s.name())));
+        let data_ref = grant::access(backend_id, data, false)
+            .unwrap_or_else(|s| scenario::fail(format_args!("grant data: {}", s.name())));
+        let port = events::alloc_unbound(backend_id)
+            .unwrap_or_else(|s| scenario::fail(format_args!("port: {}", s.name())));
+        guest_kernel::interrupts::on_port(port, |_| {});
+        if let Err(s) = backend::connect(Kind::Block, reference.raw() as u32, port) {
+            scenario::fail(format_args!("connect: {}", s.name()));
+        }
+        wait_port(port, true);
+        let ring = phys_to_virt(ring_phys).cast::<Ring>();
+        // SAFETY (both closures): the ring frame is this guest's, mapped
+        // at the physical offset; the backend reads and writes it
+        // concurrently, hence volatile accesses of single fields.
+        let responses =
+            || unsafe { core::ptr::addr_of!((*ring).response_producer).read_volatile() };
+        let produce = |at: u32| unsafe {
+            let mut request = Request {
+                id: u64::from(at),
+                operation: Operation::Read as u32,
+                segments: 1,
+                sector: u64::from(at % 64) * 8,
+                segment: [Segment::default(); MAX_SEGMENTS],
+            };
+            request.segment[0] = Segment {
+                reference: data_ref.raw() as u32,
+                offset: 0,
+                len: 4096,
+            };
+            let slot = (at % shared_abi::blkif::RING_SLOTS) as usize;
+            core::ptr::addr_of_mut!((*ring).requests[slot]).write_volatile(request);
+            core::ptr::addr_of_mut!((*ring).request_producer).write_volatile(at + 1);
+        };
+        let start = guest_kernel::interrupts::now_ns();
+        let mut producer = 0u32;
+        while guest_kernel::interrupts::now_ns() - start < HOG_NS {
+            let answered = responses();
+            while producer.wrapping_sub(answered) < shared_abi::blkif::RING_SLOTS {
+                produce(producer);
+                producer = producer.wrapping_add(1);
+            }
+            let _ = events::send(port);
+            let deadline = guest_kernel::interrupts::now_ns() + 10_000_000;
+            timer::wait_until(deadline, || responses() != answered);
+        }
+        let reads = responses();
+        let _ = events::close(port);
+        for _ in 0..1000 {
+            if grant::end(reference).is_ok() {
+                break;
+            }
+            timer::sleep(10_000_000);
+        }
+        for _ in 0..300 {
+            if grant::end(data_ref).is_ok() || responses() == producer {
+                break;
+            }
+            timer::sleep(10_000_000);
+        }
+        println!(
+            "kept its ring full for {} s ({reads} reads answered)",
+            HOG_NS / 1_000_000_000
+        );
         scenario::done()
     }
 
