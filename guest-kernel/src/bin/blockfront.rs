@@ -406,11 +406,14 @@ mod hostile {
         }
         wait_port(port, true);
         let ring = phys_to_virt(ring_phys).cast::<Ring>();
-        // SAFETY (both closures): the ring frame is this guest's, mapped
-        // at the physical offset; the backend reads and writes it
-        // concurrently, hence volatile accesses of single fields.
-        let responses =
-            || unsafe { core::ptr::addr_of!((*ring).response_producer).read_volatile() };
+        let responses = || {
+            // SAFETY: the ring frame is this guest's, mapped at the
+            // physical offset; the backend writes it concurrently, hence a
+            // volatile read of the one field.
+            unsafe { core::ptr::addr_of!((*ring).response_producer).read_volatile() }
+        };
+        // SAFETY: as for `responses`; the backend reads these fields
+        // concurrently, hence volatile writes of whole fields.
         let produce = |at: u32| unsafe {
             let mut request = Request {
                 id: u64::from(at),
