@@ -312,21 +312,48 @@ mod hostile {
         ));
     }
 
+    /// The block backend's domain.
+    fn backend_id() -> u32 {
+        backend::domain(Kind::Block)
+            .unwrap_or_else(|s| scenario::fail(format_args!("no backend: {}", s.name())))
+    }
+
+    /// Connects by hand: grants a fresh ring page to `backend_id`, offers
+    /// it a port and waits until the backend has taken the connection.
+    /// Returns the ring page, its grant and the port.
+    fn connect_ring(backend_id: u32) -> (u64, GrantRef, u32) {
+        let (ring_phys, _) = scenario::page();
+        let reference = grant::access(backend_id, ring_phys, false)
+            .unwrap_or_else(|s| scenario::fail(format_args!("grant: {}", s.name())));
+        let port = events::alloc_unbound(backend_id)
+            .unwrap_or_else(|s| scenario::fail(format_args!("port: {}", s.name())));
+        if let Err(s) = backend::connect(Kind::Block, reference.raw() as u32, port) {
+            scenario::fail(format_args!("connect: {}", s.name()));
+        }
+        wait_port(port, true);
+        (ring_phys, reference, port)
+    }
+
+    /// Ends the ring's grant once the backend has let go of it (it does
+    /// when it sees its port closed), waiting up to 10 s.
+    fn release_ring(reference: GrantRef) {
+        for _ in 0..1000 {
+            if grant::end(reference).is_ok() {
+                return;
+            }
+            timer::sleep(10_000_000);
+        }
+        scenario::fail(format_args!(
+            "the backend kept the ring after the port closed"
+        ));
+    }
+
     pub fn run() -> ! {
-        let backend_id = backend::domain(Kind::Block)
-            .unwrap_or_else(|s| scenario::fail(format_args!("no backend: {}", s.name())));
+        let backend_id = backend_id();
         let sectors = guest_kernel::hv::devices::block_info();
         let (data, _) = scenario::page();
         for case in CASES {
-            let (ring_phys, _) = scenario::page();
-            let reference = grant::access(backend_id, ring_phys, false)
-                .unwrap_or_else(|s| scenario::fail(format_args!("grant: {}", s.name())));
-            let port = events::alloc_unbound(backend_id)
-                .unwrap_or_else(|s| scenario::fail(format_args!("port: {}", s.name())));
-            if let Err(s) = backend::connect(Kind::Block, reference.raw() as u32, port) {
-                scenario::fail(format_args!("connect: {}", s.name()));
-            }
-            wait_port(port, true);
+            let (ring_phys, reference, port) = connect_ring(backend_id);
             let data_ref = grant::access(backend_id, data, false)
                 .unwrap_or_else(|s| scenario::fail(format_args!("grant data: {}", s.name())));
             let segment = |reference: GrantRef| Segment {
@@ -390,21 +417,12 @@ mod hostile {
     /// there is always a request of its own waiting for the device: the
     /// other frontends must still be served, their flushes included.
     pub fn hog() -> ! {
-        let backend_id = backend::domain(Kind::Block)
-            .unwrap_or_else(|s| scenario::fail(format_args!("no backend: {}", s.name())));
-        let (ring_phys, _) = scenario::page();
+        let backend_id = backend_id();
         let (data, _) = scenario::page();
-        let reference = grant::access(backend_id, ring_phys, false)
-            .unwrap_or_else(|s| scenario::fail(format_args!("grant: {}", s.name())));
         let data_ref = grant::access(backend_id, data, false)
             .unwrap_or_else(|s| scenario::fail(format_args!("grant data: {}", s.name())));
-        let port = events::alloc_unbound(backend_id)
-            .unwrap_or_else(|s| scenario::fail(format_args!("port: {}", s.name())));
+        let (ring_phys, reference, port) = connect_ring(backend_id);
         guest_kernel::interrupts::on_port(port, |_| {});
-        if let Err(s) = backend::connect(Kind::Block, reference.raw() as u32, port) {
-            scenario::fail(format_args!("connect: {}", s.name()));
-        }
-        wait_port(port, true);
         let ring = phys_to_virt(ring_phys).cast::<Ring>();
         let responses = || {
             // SAFETY: the ring frame is this guest's, mapped at the
@@ -445,18 +463,9 @@ mod hostile {
         }
         let reads = responses();
         let _ = events::close(port);
-        for _ in 0..1000 {
-            if grant::end(reference).is_ok() {
-                break;
-            }
-            timer::sleep(10_000_000);
-        }
-        for _ in 0..300 {
-            if grant::end(data_ref).is_ok() || responses() == producer {
-                break;
-            }
-            timer::sleep(10_000_000);
-        }
+        release_ring(reference);
+        // Only copied to, never mapped: it ends at once.
+        let _ = grant::end(data_ref);
         println!(
             "kept its ring full for {} s ({reads} reads answered)",
             HOG_NS / 1_000_000_000
@@ -492,15 +501,6 @@ mod hostile {
         for port in ports {
             let _ = events::close(port);
         }
-        // The backend lets go of the ring once it sees the port closed.
-        for _ in 0..1000 {
-            if grant::end(reference).is_ok() {
-                return;
-            }
-            timer::sleep(10_000_000);
-        }
-        scenario::fail(format_args!(
-            "the backend kept the ring after the port closed"
-        ));
+        release_ring(reference);
     }
 }

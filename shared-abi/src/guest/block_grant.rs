@@ -388,11 +388,10 @@ pub(super) fn close() -> Result<(), BlockError> {
         if grant::end(reference) != Err(crate::Status::Busy) {
             return Ok(());
         }
-        let now = interrupts::now_ns();
-        if now >= deadline {
+        if interrupts::now_ns() >= deadline {
             return Err(BlockError::Timeout);
         }
-        timer::wait_until(now.saturating_add(CLOSE_POLL_NS).min(deadline), || false);
+        timer::sleep(CLOSE_POLL_NS);
     }
 }
 

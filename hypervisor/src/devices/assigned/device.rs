@@ -78,7 +78,7 @@ pub fn claim() -> Option<&'static Assigned> {
         index += 1;
     }
     let line = access::interrupt_line(PortConfigurationAccess.read_word(function, INTERRUPT_LINE));
-    let status = StatusRegister::find(&mut root, &PortConfigurationAccess, function);
+    let status = StatusRegister::find(&mut root, function);
     if status.is_none() {
         log::warn!("driver: the virtio-blk function has no common configuration to reset it by");
     }

@@ -14,6 +14,7 @@
 use virtio_drivers::transport::pci::bus::{BarInfo, ConfigurationAccess, DeviceFunction, PciRoot};
 use volatile::VolatilePtr;
 
+use crate::arch::x86_64::pci::PortConfigurationAccess;
 use crate::mm::address::MachineAddr;
 use crate::mm::direct_map::machine_ptr;
 use crate::mm::kernel_space;
@@ -39,11 +40,11 @@ impl StatusRegister {
     /// Finds `device_status` of `function` (a modern virtio function: its
     /// common configuration capability in a memory BAR) and maps it
     /// uncached through the direct map. `None` when it has none.
-    pub fn find<C: ConfigurationAccess>(
-        root: &mut PciRoot<C>,
-        access: &C,
+    pub fn find(
+        root: &mut PciRoot<PortConfigurationAccess>,
         function: DeviceFunction,
     ) -> Option<Self> {
+        let access = PortConfigurationAccess;
         let capability = root.capabilities(function).find(|capability| {
             capability.id == VENDOR_CAPABILITY && capability.private_header >> 8 == COMMON_CONFIG
         })?;
