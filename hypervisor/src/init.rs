@@ -7,6 +7,7 @@ use shared_abi::exit::HvExit;
 use crate::arch::x86_64::pvh::BootInformation;
 use crate::arch::x86_64::qemu_exit;
 use crate::cmdline::{self, Options, SelfTest};
+use crate::disk_regions::DiskRegions;
 use crate::dispatch;
 use crate::domain::restart::Recipe;
 use crate::domain::table::DOMAINS;
@@ -109,6 +110,7 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         options.domain_memory >> 20
     );
     let mut table = DOMAINS.lock();
+    let mut regions = DiskRegions::default();
     for entry in bundle.entries() {
         let id = table.next_id();
         let result = entry
@@ -118,14 +120,20 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
                 let memory = entry_memory(entry.memory, options.domain_memory)?;
                 let disk = match entry.no_disk || entry.driver || disk.is_none() {
                     true => None,
-                    false => disk_region(entry.disk, id, options.domain_disk)?,
+                    false => Some(regions.region_for(entry.disk, id, options.domain_disk)?),
                 };
                 let mode = entry.mode.map_err(|error| alloc::format!("{error}"))?;
-                let recipe = Recipe::new(image, memory, mode, disk, entry.driver, entry.restart);
-                launch(id, entry.name, entry.args, recipe)
+                let sectors = disk.map(|region| (region.first(), region.sectors()));
+                let recipe = Recipe::new(image, memory, mode, sectors, entry.driver, entry.restart);
+                Ok((launch(id, entry.name, entry.args, recipe)?, disk))
             });
         match result {
-            Ok(domain) => table.add(domain),
+            Ok((domain, disk)) => {
+                if let Some(region) = disk {
+                    regions.record(id, entry.name, region);
+                }
+                table.add(domain);
+            }
             Err(reason) => {
                 log::error!("image '{}' rejected: {reason}", entry.name);
                 table.reject();
@@ -153,28 +161,6 @@ fn entry_memory(requested: Option<u64>, default: u64) -> Result<u64, alloc::stri
         ));
     }
     Ok(bytes)
-}
-
-/// The disk region of domain `id`: the one its entry names, or else the
-/// `id`-th region of `region_bytes`. The hypervisor does not know the
-/// disk's size (the driver domain drives it, and its backend refuses a
-/// region beyond the disk); it rejects only sector numbers that wrap.
-fn disk_region(
-    requested: Option<(u64, u64)>,
-    id: u32,
-    region_bytes: u64,
-) -> Result<Option<(u64, u64)>, alloc::string::String> {
-    let region = region_bytes / 512;
-    let (first, sectors) = match requested {
-        Some(requested) => requested,
-        None => ((id as u64 - 1).saturating_mul(region), region),
-    };
-    match first.checked_add(sectors) {
-        Some(_) => Ok(Some((first, sectors))),
-        None => Err(alloc::format!(
-            "disk region of {sectors} sectors at sector {first} wraps round the sector numbers"
-        )),
-    }
 }
 
 fn bundle_bytes(boot: &BootInformation) -> Option<&'static [u8]> {

@@ -19,6 +19,7 @@ pub(crate) mod console;
 pub(crate) mod debug;
 pub(crate) mod devices;
 pub(crate) mod directory;
+pub(crate) mod disk_regions;
 pub(crate) mod domain;
 pub(crate) mod emulate;
 pub(crate) mod event;

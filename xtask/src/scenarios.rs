@@ -494,10 +494,11 @@ pub fn all() -> Vec<Scenario> {
             .forbid("[small]")
             .finishes("good"),
         // Disk regions named in the bundle: one wrapping round the sector
-        // numbers is rejected while a neighbour runs; one beyond the disk
-        // is the backend's to refuse (the hypervisor does not drive the
-        // disk and does not know its size): the frontend hears so at once.
-        Scenario::new("bundle-disk-region-out-of-range", HvExit::DomainFailed)
+        // numbers and one sharing sectors with another domain's are
+        // rejected while their neighbours run; one beyond the disk is the
+        // backend's to refuse (the hypervisor does not drive the disk and
+        // does not know its size): the frontend hears so at once.
+        Scenario::new("bundle-disk-region-bad", HvExit::DomainFailed)
             .disk(8)
             .guest("far", "guest-kernel", "")
             .disk_region(16_000, 1024)
@@ -505,8 +506,12 @@ pub fn all() -> Vec<Scenario> {
             .disk_region(u64::MAX - 10, 100)
             .guest("good", "hello", "")
             .disk_region(0, 8192)
+            .guest("sharing", "hello", "")
+            .disk_region(8000, 400)
             .input(b"\x011echo far still running\n")
             .line("image 'wrapping' rejected: disk region of 100 sectors at sector 18446744073709551605 wraps round the sector numbers")
+            .exact("hv: error: image 'sharing' rejected: disk region of 400 sectors at sector 8000 overlaps domain 2 (good)'s, 8192 sectors at sector 0")
+            .forbid("[sharing]")
             .exact("[driver] frontend 1 refused: its region (1024 sectors at 16000) lies beyond the disk")
             .exact("[far] disk: the block backend refused this domain's region")
             .exact("[far] far still running")
