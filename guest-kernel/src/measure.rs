@@ -4,6 +4,11 @@
 
 use alloc::vec::Vec;
 
+/// Sequential 64 KiB requests the pipelined block reads keep in flight,
+/// directly in the driver domain and through the backend (three of 64 KiB
+/// hold 48 grants, the ring one more, of the 64 a frontend may have).
+pub const PIPELINED: usize = 3;
+
 /// The time-stamp counter.
 #[inline(always)]
 pub fn rdtsc() -> u64 {

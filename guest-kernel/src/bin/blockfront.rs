@@ -13,6 +13,7 @@
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::drivers::block::{self, BlockError, MAX_IN_FLIGHT};
+use guest_kernel::measure::PIPELINED;
 use guest_kernel::memory::{frames, phys_to_virt};
 use guest_kernel::{check, interrupts, measure, println, scenario};
 use shared_abi::block::BlockRequestType;
@@ -183,13 +184,9 @@ fn bench(sectors: u64) -> ! {
     timed_requests(sectors, first)
 }
 
-/// Sequential requests the pipelined read keeps in flight: three of 64
-/// KiB hold 48 grants, and the ring one more (of `GRANTS_MAX` = 64).
-const PIPELINED: usize = 3;
-
 /// The same sequential 1 MiB read with [`PIPELINED`] 64 KiB requests in
 /// flight (a buffer each), as `bench block_backend_seq_3_in_flight_mb_per_s`
-/// (the direct figure it is compared with has one at a time).
+/// (compared with the driver domain's own pipelined read).
 fn pipelined() {
     let bytes = u64::from(SEQUENTIAL_REQUEST);
     let pages = PIPELINED as u64 * bytes / 4096;

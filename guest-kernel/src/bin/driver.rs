@@ -35,14 +35,17 @@
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::driver_domain::{self, Disk, SECTOR, backend, hal};
+use guest_kernel::measure::PIPELINED;
 use guest_kernel::{check, hv, interrupts, measure, port_io, println, scenario};
 use shared_abi::Status;
+use virtio_drivers::device::blk::{BlkReq, BlkResp};
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
-/// Pages of the DMA pool: the queue, a request header and response, two
-/// 64 KiB buffers, and the backend's bounce buffers.
-const POOL_PAGES: u64 = 128;
+/// Pages of the DMA pool: the queue, request headers and responses, five
+/// 64 KiB buffers (two for the sequential run, three for the pipelined
+/// one), and the backend's bounce buffers.
+const POOL_PAGES: u64 = 192;
 /// COM1's scratch register.
 const COM1_SCRATCH: u16 = 0x3ff;
 /// Bytes of a sequential request.
@@ -322,6 +325,72 @@ fn measure_requests(disk: &mut Disk, buffer: &mut [u8]) {
     measure::report("block_driver_direct_rand_cycles_per_request", samples);
 }
 
+/// One request of the pipelined read: its header, response and buffer in
+/// the DMA pool, and the token and number of the request in flight.
+struct Slot {
+    request: &'static mut BlkReq,
+    response: &'static mut BlkResp,
+    buffer: &'static mut [u8],
+    in_flight: Option<u16>,
+}
+
+/// The sequential read of [`measure_disk`] again with [`PIPELINED`] 64 KiB
+/// requests in flight, as `bench block_driver_direct_seq_3_in_flight_mb_per_s`:
+/// what the backend's pipelined read is compared with.
+fn measure_pipelined(disk: &mut Disk) {
+    let mut slots: [Slot; PIPELINED] = core::array::from_fn(|_| {
+        let (request, response) = driver_domain::request_pair();
+        let buffer = driver_domain::buffer(SEQUENTIAL_REQUEST);
+        Slot {
+            request,
+            response,
+            buffer,
+            in_flight: None,
+        }
+    });
+    let sectors_per_request = (SEQUENTIAL_REQUEST / SECTOR) as u64;
+    let requests = SEQUENTIAL_BYTES / SEQUENTIAL_REQUEST as u64;
+    let (mut started, mut finished) = (0, 0);
+    let start = interrupts::now_ns();
+    while finished < requests {
+        for slot in slots.iter_mut().filter(|slot| slot.in_flight.is_none()) {
+            if started == requests {
+                break;
+            }
+            let sector = SEQUENTIAL_SECTOR + started * sectors_per_request;
+            // SAFETY: the slot's header, response and buffer are in the DMA
+            // pool and untouched until `finish` with this token below.
+            let token =
+                unsafe { disk.start(false, sector, slot.request, slot.buffer, slot.response) };
+            match token {
+                Ok(token) => slot.in_flight = Some(token),
+                Err(e) => scenario::fail(format_args!("pipelined read: {e:?}")),
+            }
+            started += 1;
+        }
+        interrupts::wait_for_event(driver_domain::interrupted);
+        disk.take_interrupt();
+        while let Some(token) = disk.completed() {
+            let Some(slot) = slots.iter_mut().find(|slot| slot.in_flight == Some(token)) else {
+                scenario::fail(format_args!("pipelined read: unknown token {token}"));
+            };
+            // SAFETY: the buffers `start` was given for this token.
+            let done =
+                unsafe { disk.finish(false, token, slot.request, slot.buffer, slot.response) };
+            if let Err(e) = done {
+                scenario::fail(format_args!("pipelined read: {e:?}"));
+            }
+            slot.in_flight = None;
+            finished += 1;
+        }
+    }
+    let ns = interrupts::now_ns() - start;
+    println!(
+        "bench block_driver_direct_seq_3_in_flight_mb_per_s {} {requests}",
+        SEQUENTIAL_BYTES * 1000 / ns.max(1)
+    );
+}
+
 fn measure_disk(disk: &mut Disk) {
     let buffer = driver_domain::buffer(SEQUENTIAL_REQUEST);
     let sectors_per_request = (SEQUENTIAL_REQUEST / SECTOR) as u64;
@@ -362,6 +431,7 @@ fn measure_disk(disk: &mut Disk) {
         SEQUENTIAL_BYTES * 1000 / ns.max(1),
         requests
     );
+    measure_pipelined(disk);
     let region = disk.sectors().min(1 << 16) / 8;
     let page = &mut buffer[..4096];
     let mut seed = 0x2545_f491u64;
