@@ -14,15 +14,18 @@ use crate::log::LineBuffer;
 use crate::mm::address::GuestVirtAddr;
 
 /// Logs why `domain` is being stopped: an exception it has no handler for,
-/// or whose handler could not be entered.
+/// or whose handler could not be entered. What the domain had written to
+/// its console ring is shown first, so its last lines come before the
+/// report.
 pub fn report(
-    domain: &Domain,
+    domain: &mut Domain,
     rip: u64,
     vector: u8,
     error_code: u64,
     fault_address: u64,
     why: Undeliverable,
 ) {
+    crate::console::drain(domain);
     let mut cause = LineBuffer::new();
     let _ = write!(cause, "{}", exception::name(vector));
     match vector {

@@ -405,7 +405,8 @@ fn fire_due_timers(table: &mut DomainTable) {
 /// hung, and restarted if it is restartable).
 #[cold]
 fn watchdog_expired(table: &mut DomainTable, index: usize, watchdog: Watchdog) {
-    let domain = table.at(index);
+    let domain = table.at_mut(index);
+    console::drain(domain);
     log::warn!(
         "domain {} '{}' stopped: watchdog expired (no watchdog call for {} ms)",
         domain.id(),

@@ -406,6 +406,24 @@ pub fn all() -> Vec<Scenario> {
             .exact("[alpha] still served")
             .line("'alpha' shut down with code 0")
             .check(each_corruption_reported_once),
+        // Domains that end with lines still in their console ring, one
+        // stopped by the hypervisor (`ud2` with no handler) and one calling
+        // `shutdown` without flushing: every line is shown, the stopped
+        // domain's before the hypervisor's report.
+        Scenario::new("console-last-words", HvExit::DomainFailed)
+            .guest("stopped", "hostile-console", "mode=last-words")
+            .guest("ended", "hostile-console", "mode=last-shutdown")
+            .guest("bystander", "worker", "lines=10")
+            .exact("[stopped] last words 1/20")
+            .exact("[stopped] last words 20/20")
+            .exact("[ended] last words 1/20")
+            .exact("[ended] last words 20/20")
+            .ordered(
+                LineMatch::Prefix("[stopped] last words 20/20".into()),
+                LineMatch::Prefix("hv: warning: domain 1 'stopped' stopped at rip".into()),
+            )
+            .line("domain 2 'ended' shut down with code 3")
+            .finishes("bystander"),
         Scenario::new("block-edges-and-isolation", HvExit::Success)
             .guest("blk1", "block-test", "")
             .guest("blk2", "block-test", "")

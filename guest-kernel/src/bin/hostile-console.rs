@@ -4,6 +4,11 @@
 //! notifies the backend. The backend must disconnect this console, say so
 //! once, and go on serving everyone else; the guest carries on and reports
 //! through the early console.
+//!
+//! `mode=last-words` and `mode=last-shutdown` leave [`LAST_WORDS`] lines in
+//! the output ring and at once execute `ud2` (no handler: the hypervisor
+//! stops the domain) or call `shutdown(3)` without flushing: the hypervisor
+//! must still show every line (before its report of the stop).
 #![no_std]
 #![no_main]
 
@@ -16,6 +21,10 @@ use shared_abi::ring::ConsoleRings;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
+/// Lines the `last-*` modes leave in the output ring (about 400 bytes, well
+/// within its 2 KiB).
+const LAST_WORDS: u32 = 20;
+
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_interrupts(boot_info);
     guest_kernel::interrupts::enable();
@@ -23,9 +32,21 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     if drivers::console::init().is_err() {
         scenario::fail(format_args!("console attach"));
     }
+    let info = scenario::start_info();
+    let mode = scenario::arg(info.args(), "mode");
+    if let Some(ending @ ("last-words" | "last-shutdown")) = mode {
+        for line in 1..=LAST_WORDS {
+            println!("last words {line}/{LAST_WORDS}");
+        }
+        match ending {
+            // SAFETY: raises #UD on purpose, with no handler for it: the
+            // hypervisor stops this domain.
+            "last-words" => unsafe { core::arch::asm!("ud2", options(noreturn)) },
+            _ => hv::shutdown(3),
+        }
+    }
     println!("console attached, about to corrupt it");
     drivers::console::flush();
-    let info = scenario::start_info();
     // Attach a fresh page the test controls (this replaces the driver's
     // rings), then corrupt it.
     let page = guest_kernel::memory::frames::allocate()
@@ -35,7 +56,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     // SAFETY: the page is this guest's, mapped at the physical offset.
     let rings = unsafe { &*phys_to_virt(page).cast::<ConsoleRings>() };
-    match scenario::arg(info.args(), "mode") {
+    match mode {
         Some("backwards") => rings
             .in_cons
             .store(0u32.wrapping_sub(5000), Ordering::SeqCst),

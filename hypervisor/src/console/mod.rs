@@ -19,5 +19,5 @@ mod service;
 
 #[cfg(target_os = "none")]
 pub use service::{
-    DomainConsole, attach, flush, message, service, set_color, uart_input, write_early,
+    DomainConsole, attach, drain, flush, message, service, set_color, uart_input, write_early,
 };

@@ -8,7 +8,7 @@ use shared_abi::Status;
 use shared_abi::event::Virq;
 use spin::Mutex;
 
-use super::device::{INPUT_QUEUE_LIMIT, RingDevice};
+use super::device::{Corrupt, INPUT_QUEUE_LIMIT, RingDevice};
 use super::escape::{Action, END_OF_INPUT, Escape};
 use super::screen::{LineState, Screen};
 use crate::arch::x86_64::serial;
@@ -86,10 +86,12 @@ pub fn write_early(domain: &mut Domain, bytes: &[u8]) {
     );
 }
 
-/// Flushes a domain's unfinished line (it is ending).
+/// Shows what `domain` left in its output ring and its unfinished line
+/// (it is ending: nothing it wrote is lost).
 pub fn flush(domain: &mut Domain) {
     let mut console = CONSOLE.lock();
     let console = &mut *console;
+    show_output(console, domain);
     let prefix = prefix(console, domain);
     console.screen.flush(
         domain.id(),
@@ -97,6 +99,60 @@ pub fn flush(domain: &mut Domain) {
         &mut domain.console_mut().line,
         &mut emit,
     );
+}
+
+/// Shows what `domain` has written to its output ring so far: called
+/// before the hypervisor reports why it stops a domain, so the domain's
+/// last lines come before that report.
+pub fn drain(domain: &mut Domain) {
+    show_output(&mut CONSOLE.lock(), domain);
+}
+
+/// Drains `domain`'s output ring to the screen, if it has one.
+fn show_output(console: &mut Console, domain: &mut Domain) {
+    let Some(mut device) = domain.console_mut().device.take() else {
+        return;
+    };
+    match drain_device(console, domain, &mut device) {
+        Ok(_) => domain.console_mut().device = Some(device),
+        Err(corrupt) => disconnect(console, domain, corrupt),
+    }
+}
+
+/// Moves `domain`'s output from `device` (taken out of it meanwhile) to the
+/// screen. Returns whether anything moved.
+fn drain_device(
+    console: &mut Console,
+    domain: &mut Domain,
+    device: &mut RingDevice,
+) -> Result<bool, Corrupt> {
+    let id = domain.id();
+    let focused = console.focus == id;
+    // The prefix is formatted only if there is output to show.
+    let mut prefix_text = None;
+    let color = console.color;
+    let (name, domain_console) = domain.name_and_console_mut();
+    let screen = &mut console.screen;
+    device.drain(|bytes| {
+        let prefix = prefix_text.get_or_insert_with(|| line_prefix(color, id, name));
+        let line = &mut domain_console.line;
+        screen.feed(id, prefix.as_bytes(), line, bytes, focused, &mut emit)
+    })
+}
+
+/// Reports `domain`'s corrupt ring; its console stays disconnected.
+fn disconnect(console: &mut Console, domain: &mut Domain, corrupt: Corrupt) {
+    let mut text = LineBuffer::new();
+    let _ = writeln!(
+        text,
+        "hv: warning: domain {} '{}': console ring corrupt ({}: {:?}); console disconnected",
+        domain.id(),
+        domain.name(),
+        corrupt.index,
+        corrupt.fault
+    );
+    console.screen.message(text.as_bytes(), &mut emit);
+    domain.console_mut().input.clear();
 }
 
 /// Writes a line of the hypervisor's own (the logger's path), keeping
@@ -151,21 +207,10 @@ pub fn service(table: &mut DomainTable) {
         let Some(mut device) = domain.console_mut().device.take() else {
             continue;
         };
-        let id = domain.id();
-        let focused = console.focus == id;
-        // The prefix is formatted only if there is output to show.
-        let mut prefix_text = None;
-        let color = console.color;
-        let (name, domain_console) = domain.name_and_console_mut();
-        let screen = &mut console.screen;
-        let drained = device.drain(|bytes| {
-            let prefix = prefix_text.get_or_insert_with(|| line_prefix(color, id, name));
-            let line = &mut domain_console.line;
-            screen.feed(id, prefix.as_bytes(), line, bytes, focused, &mut emit)
-        });
+        let drained = drain_device(console, domain, &mut device);
         let filled = drained.and_then(|moved| {
             device
-                .fill(&mut domain_console.input)
+                .fill(&mut domain.console_mut().input)
                 .map(|more| moved || more)
         });
         match filled {
@@ -175,19 +220,7 @@ pub fn service(table: &mut DomainTable) {
                     domain.raise_virq(Virq::Console);
                 }
             }
-            Err(corrupt) => {
-                let mut text = LineBuffer::new();
-                let _ = writeln!(
-                    text,
-                    "hv: warning: domain {} '{}': console ring corrupt ({}: {:?}); console disconnected",
-                    domain.id(),
-                    domain.name(),
-                    corrupt.index,
-                    corrupt.fault
-                );
-                console.screen.message(text.as_bytes(), &mut emit);
-                domain.console_mut().input.clear();
-            }
+            Err(corrupt) => disconnect(console, domain, corrupt),
         }
     }
 }
