@@ -270,6 +270,9 @@ pub struct Shadow<T> {
     clock: u64,
     upper_half: [u64; 256],
     stats: ShadowStats,
+    /// Some root may hold pieces of a guest 1 GiB page (they span up to
+    /// 512 tables, so invalidating any address drops every translation).
+    giant_pieces: bool,
 }
 
 /// A lower-half shadow leaf: user-accessible, writable only when `writable`,
@@ -302,6 +305,7 @@ impl<T: TableMemory> Shadow<T> {
             clock: 0,
             upper_half,
             stats: ShadowStats::default(),
+            giant_pieces: false,
         };
         shadow.install_upper_half(machine);
         shadow.roots[0] = Some(CachedRoot {
@@ -496,6 +500,7 @@ impl<T: TableMemory> Shadow<T> {
                 page_table::remap(&mut self.pool, root, page, machine, PageSize::Size4K, flags);
         }
         result.expect("an emptied pool holds the three tables one page needs");
+        self.giant_pieces |= mapping.size == PageSize::Size1G;
         self.stats.fills += 1;
         Ok(flush)
     }
@@ -511,12 +516,14 @@ impl<T: TableMemory> Shadow<T> {
         {
             page_table::free_subtree(&mut self.pool, root, 0..256);
         }
+        self.giant_pieces = false;
     }
 
     /// The guest invalidated `addr`: drop it from every cached root. If the
-    /// page table holding it also holds pieces of a guest large page, all of
-    /// those go too (the address may lie in that large page); pieces of a
-    /// 1 GiB page span many tables, so they drop every translation.
+    /// page table holding it also holds pieces of a guest 2 MiB page, all of
+    /// those go too (the address may lie in that large page). Pieces of a
+    /// 1 GiB page span many tables, some of which the address's walk may
+    /// not reach, so while any root holds one every translation goes.
     ///
     /// Only the guest's half is ever walked: an address in the upper half
     /// (the hypervisor's own tables, shared by every root) or a
@@ -526,6 +533,10 @@ impl<T: TableMemory> Shadow<T> {
     pub fn invalidate_page(&mut self, addr: GuestVirtAddr) -> TlbFlush {
         if !is_lower_half(addr.as_u64()) {
             return TlbFlush::None;
+        }
+        if self.giant_pieces {
+            self.drop_translations();
+            return TlbFlush::All;
         }
         let roots: [Option<u64>; CACHED_ROOTS] =
             core::array::from_fn(|i| self.roots[i].map(|r| r.machine));
@@ -537,16 +548,11 @@ impl<T: TableMemory> Shadow<T> {
             };
             let entry = PageFlags::from_bits_retain(self.pool.read_entry(table, index));
             self.pool.write_entry(table, index, 0);
-            if entry.contains(PageFlags::PRESENT) && !entry.intersects(LARGE_ORIGIN | GIANT_ORIGIN)
-            {
+            if entry.contains(PageFlags::PRESENT) && !entry.contains(LARGE_ORIGIN) {
                 continue;
             }
             for slot in 0..page_table::ENTRIES {
                 let other = PageFlags::from_bits_retain(self.pool.read_entry(table, slot));
-                if other.contains(GIANT_ORIGIN) {
-                    self.drop_translations();
-                    return TlbFlush::All;
-                }
                 if other.contains(LARGE_ORIGIN) {
                     self.pool.write_entry(table, slot, 0);
                     flush = TlbFlush::All;

@@ -231,6 +231,43 @@ fn large_pages_are_shadowed_in_pieces_and_invalidated_whole() {
 }
 
 #[test]
+fn invalidating_any_address_of_a_giant_page_drops_every_piece() {
+    // A 1 GiB page at 1 GiB onto guest-physical 0: the memory holds it,
+    // with the guest's tables above it.
+    const MEMORY: usize = (1 << 30) + (1 << 20);
+    let memory = FakeGuestMemory::new(MEMORY);
+    let mut tables = FakeGuestTables::new(&memory);
+    let root = tables.next - PAGE_SIZE;
+    tables.next = root;
+    let flags = PageFlags::WRITABLE;
+    page_table::remap(&mut tables, root, 0x4000_0000, 0, PageSize::Size1G, flags).unwrap();
+    let ram = |frame: GuestFrame| {
+        (frame.start().as_u64() < MEMORY as u64)
+            .then(|| Backing::ram(MACHINE_BASE + frame.start().as_u64()))
+    };
+    let mut shadow = shadow(GuestPhysAddr(root), 32);
+    shadow
+        .fill(&memory, ram, GuestVirtAddr(0x4060_0000), WRITE)
+        .unwrap();
+    assert_eq!(
+        shadow.lookup(GuestVirtAddr(0x4060_0000), true),
+        Some(MACHINE_BASE + 0x60_0000)
+    );
+    // The guest unmaps the page and invalidates its first address, whose
+    // 2 MiB region the shadow never filled: the piece elsewhere goes too.
+    assert_eq!(
+        shadow.invalidate_page(GuestVirtAddr(0x4000_0000)),
+        TlbFlush::All
+    );
+    assert_eq!(shadow.lookup(GuestVirtAddr(0x4060_0000), true), None);
+    // With no giant piece left, invalidation is per page again.
+    assert_eq!(
+        shadow.invalidate_page(GuestVirtAddr(0x4000_0000)),
+        TlbFlush::Page(GuestVirtAddr(0x4000_0000))
+    );
+}
+
+#[test]
 fn cached_roots_survive_switches_and_keep_the_upper_half() {
     let mut world = World::new();
     let (a, b) = (world.new_root(), world.new_root());
