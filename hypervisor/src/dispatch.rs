@@ -207,8 +207,10 @@ fn reschedule(
     let next = match interrupted {
         // The driver domain's device interrupted: it runs now, for what is
         // left of the slice (a fresh slice only if that is over), so that
-        // interrupts never buy it more time than round robin gives.
-        Some(driver) if driver != current => {
+        // interrupts never buy it more time than round robin gives. Its
+        // watchdog may just have stopped it (`fire_due_timers`): an ended
+        // domain never runs again.
+        Some(driver) if driver != current && table.at(driver).is_runnable() => {
             if slice_over {
                 start_slice();
             }
