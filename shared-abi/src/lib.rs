@@ -52,7 +52,7 @@ pub use hypercall::Hypercall;
 pub use status::Status;
 
 /// ABI major version: bumped on any incompatible change.
-pub const ABI_MAJOR: u16 = 2;
+pub const ABI_MAJOR: u16 = 3;
 /// ABI minor version: bumped when calls or fields are added compatibly.
 pub const ABI_MINOR: u16 = 0;
 /// The version as returned by [`Hypercall::AbiVersion`]: `major << 16 | minor`.

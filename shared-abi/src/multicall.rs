@@ -53,12 +53,16 @@ const _: () = {
 };
 
 /// Whether `call` may be an entry of a batch: every call that never
-/// changes who runs, except multicall itself. `yield`, `shutdown`, `iret`,
-/// `set_timer`, `block`, `watchdog` and `multicall` may not.
+/// changes who runs, except multicall itself and `console_write`. `yield`,
+/// `shutdown`, `iret`, `set_timer`, `block`, `watchdog` and `multicall`
+/// may not; nor may `console_write`, whose output (a prefix for every line
+/// of up to 4096 bytes) takes the serial line up to a fifth of a second,
+/// so that a batch of them would hold every domain up for seconds.
 pub const fn batchable(call: Hypercall) -> bool {
     !matches!(
         call,
-        Hypercall::Yield
+        Hypercall::ConsoleWrite
+            | Hypercall::Yield
             | Hypercall::Shutdown
             | Hypercall::Iret
             | Hypercall::SetTimer
@@ -116,7 +120,8 @@ mod tests {
 
     #[test]
     fn only_calls_that_keep_the_caller_running_are_batchable() {
-        let refused: [Hypercall; 7] = [
+        let refused: [Hypercall; 8] = [
+            Hypercall::ConsoleWrite,
             Hypercall::Yield,
             Hypercall::Shutdown,
             Hypercall::Iret,

@@ -537,11 +537,11 @@ pub fn all() -> Vec<Scenario> {
             .finishes("good"),
         Scenario::new("many-domains-64", HvExit::Success)
             .guests("hello", "hello", 64, 4 << 20)
-            .line("[hello-64] hello from hello-64 (domain 64, ABI 2.0)")
+            .line("[hello-64] hello from hello-64 (domain 64, ABI 3.0)")
             .line("result: domain 64 'hello-64' exited with code 0"),
         Scenario::new("many-domains-1024", HvExit::Success)
             .guests("hello", "hello", 1024, 4 << 20)
-            .line("[hello-1024] hello from hello-1024 (domain 1024, ABI 2.0)")
+            .line("[hello-1024] hello from hello-1024 (domain 1024, ABI 3.0)")
             .line("result: domain 1024 'hello-1024' exited with code 0")
             .long(Duration::from_secs(300)),
         Scenario::new("fair-share-64", HvExit::Success)

@@ -330,6 +330,8 @@ fn multicall(boot_info: &BootInfo) {
     // result; the entries after them are not touched.
     let refused = [
         (Hypercall::Multicall as u64, Status::InvalidArgument),
+        (Hypercall::ConsoleWrite as u64, Status::InvalidArgument),
+        (Hypercall::Watchdog as u64, Status::InvalidArgument),
         (Hypercall::Yield as u64, Status::InvalidArgument),
         (Hypercall::Shutdown as u64, Status::InvalidArgument),
         (Hypercall::Block as u64, Status::InvalidArgument),
