@@ -1,8 +1,8 @@
 //! Scheduling policy: round robin over runnable domains.
 //!
 //! Pure logic: given who is runnable and who ran last, pick who runs next.
-//! Timer preemption is not there yet: a domain runs until it yields, shuts
-//! down or is stopped.
+//! When that happens is the dispatcher's: a domain runs until it yields,
+//! blocks, ends or its time slice is over (`dispatch::TIME_SLICE_NS`).
 
 /// The index after `current` (wrapping, `current` itself last) for which
 /// `runnable` holds, or `None` if no domain is runnable.
