@@ -191,7 +191,13 @@ fn reschedule(
     }
     table.clear_timer_changes();
     serve_debugger(&mut table);
-    let slice_over = time::now() >= percpu::this().slice_end();
+    let (now, slice_end) = (time::now(), percpu::this().slice_end());
+    let slice_over = now >= slice_end;
+    if slice_over {
+        // What it ran past its slice (a long hypercall: a console write of
+        // many short lines, say) it pays back by sitting turns out.
+        table.at_mut(current).charge_overrun(now - slice_end);
+    }
     let stay = match outcome {
         Outcome::Resume => !slice_over,
         Outcome::Yield => false,
@@ -422,7 +428,7 @@ fn watchdog_expired(table: &mut DomainTable, index: usize, watchdog: Watchdog) {
 /// while every live domain is blocked. Ends the hypervisor when no domain
 /// is left, or when every one is blocked with nothing that could wake it.
 fn pick_next(table: &mut DomainTable) -> usize {
-    match table.next_runnable() {
+    match table.next_runnable(time::ns_to_tsc(TIME_SLICE_NS)) {
         Some(next) => next,
         None => idle(table),
     }
@@ -432,7 +438,7 @@ fn pick_next(table: &mut DomainTable) -> usize {
 #[inline(never)]
 fn idle(table: &mut DomainTable) -> usize {
     loop {
-        if let Some(next) = table.next_runnable() {
+        if let Some(next) = table.next_runnable(time::ns_to_tsc(TIME_SLICE_NS)) {
             return next;
         }
         // Backends that nobody is left to use end after a grace period.

@@ -12,10 +12,10 @@ use shared_abi::exit::HvExit;
 use crate::elf_corrupt::Corruption;
 use crate::expect::LineMatch;
 use crate::log_checks::{
-    FAIR_SHARE_DOMAINS, checksum_matches_the_repository_file, each_corruption_reported_once,
-    every_share_is_fair, patterns_are_on_disk_in_separate_regions,
-    persisted_pattern_is_in_the_image, printed_data_is_intact, ticks_match_the_sleep,
-    uptime_is_plausible,
+    FAIR_SHARE_DOMAINS, HOG_SHARE_SPINNERS, checksum_matches_the_repository_file,
+    each_corruption_reported_once, every_share_is_fair, patterns_are_on_disk_in_separate_regions,
+    persisted_pattern_is_in_the_image, printed_data_is_intact, the_console_hog_pays_for_its_output,
+    ticks_match_the_sleep, uptime_is_plausible,
 };
 use crate::new_guest;
 use crate::scenario::Scenario;
@@ -549,6 +549,19 @@ pub fn all() -> Vec<Scenario> {
             .check(every_share_is_fair)
             .instruction_clock(2)
             .timeout(Duration::from_secs(180)),
+        // A domain whose every early-console call costs the serial line far
+        // more than a slice (4096 empty lines, a prefix each): that time is
+        // its own, and the spinners beside it still get their share.
+        (1..=HOG_SHARE_SPINNERS)
+            .fold(Scenario::new("fair-share-console-hog", HvExit::Success), |s, n| {
+                let name = format!("share-{n}");
+                s.guest(&name, "share", "delay_ms=500 window_ms=4000 tail_ms=1000")
+                    .finishes(&name)
+            })
+            .guest("h", "share", "role=hog ms=5500")
+            .line("[h] hogged the console with")
+            .check(the_console_hog_pays_for_its_output)
+            .timeout(Duration::from_secs(120)),
         crate::fuzz::scenario(
             "hypercall-fuzz",
             crate::fuzz::SCENARIO_SEED,

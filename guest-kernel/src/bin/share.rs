@@ -6,12 +6,18 @@
 //! more (default 3000) so the others' windows also end with everyone
 //! spinning, and prints `share_ppm N` (parts per million of the window it
 //! ran).
+//!
+//! With `role=hog` it measures nothing: for `ms` of its virtual time
+//! (default 6000) it calls `console_write` with 4096 newlines again and
+//! again, each call costing the hypervisor a prefix per line on the serial
+//! line, far more time than a slice. The hypervisor must charge that time
+//! to it, so the others still get their share.
 #![no_std]
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::interrupts::{self, now_ns};
-use guest_kernel::{println, scenario};
+use guest_kernel::{hv, println, scenario};
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
@@ -22,9 +28,26 @@ fn arg_ms(args: &str, key: &str, default: u64) -> u64 {
     scenario::number(args, key, default) * 1_000_000
 }
 
+/// `role=hog`: empty lines on the early console for `ms` milliseconds.
+fn hog(ms: u64) -> ! {
+    let lines = [b'\n'; shared_abi::hypercall::CONSOLE_WRITE_MAX as usize];
+    let mut calls = 0u64;
+    while now_ns() < ms {
+        if hv::console_write(&lines).is_err() {
+            scenario::fail(format_args!("console_write"));
+        }
+        calls += 1;
+    }
+    println!("hogged the console with {calls} calls");
+    scenario::done()
+}
+
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_interrupts(boot_info);
     let info = scenario::start_info();
+    if scenario::arg(info.args(), "role") == Some("hog") {
+        hog(arg_ms(info.args(), "ms", 6000));
+    }
     let delay = arg_ms(info.args(), "delay_ms", 2000);
     let window = arg_ms(info.args(), "window_ms", 20_000);
     let tail = arg_ms(info.args(), "tail_ms", 3000);

@@ -82,6 +82,9 @@ pub struct Domain {
     state: State,
     /// Stopped by a debugger (not runnable until released).
     held: bool,
+    /// TSC ticks it ran past the end of its slices (a long hypercall, an
+    /// expensive exit), not yet paid back by sitting turns out.
+    debt: u64,
     /// The domain's side of the console (unfinished line, split console).
     console: DomainConsole,
     /// The shared-information page (a frame of the domain's own memory).
@@ -138,6 +141,7 @@ impl Domain {
             privilege: Privilege::default(),
             state: State::Runnable,
             held: false,
+            debt: 0,
             console: DomainConsole::default(),
             shared_info: None,
             callback: 0,
@@ -227,6 +231,21 @@ impl Domain {
     #[inline]
     pub fn is_runnable(&self) -> bool {
         self.state == State::Runnable && !self.held
+    }
+
+    /// Charges `ticks` it ran past the end of its slice.
+    pub fn charge_overrun(&mut self, ticks: u64) {
+        self.debt = self.debt.saturating_add(ticks);
+    }
+
+    /// Whether it sits out this turn, paying back a `slice` of its debt:
+    /// it does while it owes at least a whole slice.
+    pub fn sits_out(&mut self, slice: u64) -> bool {
+        let owes = self.debt >= slice;
+        if owes {
+            self.debt -= slice;
+        }
+        owes
     }
 
     /// Stops a live domain for a debugger: it is not scheduled until

@@ -13,6 +13,7 @@ use spin::Mutex;
 use super::record::{Domain, State};
 use crate::event::PortTable;
 use crate::event::ports::PortTables;
+use crate::sched::Turn;
 
 /// All domains ever created, in creation order.
 pub struct DomainTable {
@@ -148,10 +149,20 @@ impl DomainTable {
         self.timers_changed = false;
     }
 
-    /// Index of the next runnable domain after the current one.
-    pub fn next_runnable(&self) -> Option<usize> {
-        crate::sched::next_runnable(self.domains.len(), self.current, |index| {
-            self.domains[index].is_runnable()
+    /// Index of the next runnable domain after the current one, passing
+    /// over those that owe at least a `slice` of CPU time (each paying one
+    /// back; see [`crate::sched::next_runnable`]).
+    pub fn next_runnable(&mut self, slice: u64) -> Option<usize> {
+        let domains = &mut self.domains;
+        crate::sched::next_runnable(domains.len(), self.current, |index| {
+            let domain = &mut domains[index];
+            if !domain.is_runnable() {
+                Turn::NotRunnable
+            } else if domain.sits_out(slice) {
+                Turn::SitsOut
+            } else {
+                Turn::Runs
+            }
         })
     }
 
