@@ -187,11 +187,14 @@ pub enum Error {
     NotEmpty = 16,
     /// The filesystem is full.
     NoSpace = 17,
+    /// The file is open (`unlink`): its inode would be freed under the
+    /// descriptors that name it.
+    Busy = 18,
 }
 
 impl Error {
     /// Every error, for decoding.
-    pub const ALL: [Error; 17] = [
+    pub const ALL: [Error; 18] = [
         Error::UnknownCall,
         Error::BadAddress,
         Error::InvalidArgument,
@@ -209,6 +212,7 @@ impl Error {
         Error::BufferTooSmall,
         Error::NotEmpty,
         Error::NoSpace,
+        Error::Busy,
     ];
 
     /// The value placed in `rax` for this error.
@@ -236,6 +240,7 @@ impl Error {
             Error::BufferTooSmall => "buffer too small",
             Error::NotEmpty => "directory not empty",
             Error::NoSpace => "no space left",
+            Error::Busy => "file is open",
         }
     }
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::disk_damage::{self, Damage};
+use crate::elf_corrupt::Corruption;
 use crate::paths::{self, disks, e2fsprogs};
 use crate::user_programs;
 
@@ -101,7 +102,8 @@ fn test_tree() -> Result<PathBuf, String> {
 }
 
 /// The guests' plain tree: `guest-kernel/disk/` with the programs in
-/// `/bin`, staged under the disk directory; returns its root.
+/// `/bin` (and `/bin/on-stack`, a hostile one), staged under the disk
+/// directory; returns its root.
 pub fn plain_tree() -> Result<PathBuf, String> {
     let root = paths::disks().join("plain");
     let io = |error: std::io::Error| format!("cannot stage {}: {error}", root.display());
@@ -118,6 +120,10 @@ pub fn plain_tree() -> Result<PathBuf, String> {
         }
         fs::copy(&built, bin.join(name)).map_err(io)?;
     }
+    // A hostile program: `hello` with a segment placed on the stack.
+    let hello = fs::read(user_programs::program("hello")).map_err(io)?;
+    let on_stack = crate::elf_corrupt::corrupt(&hello, Corruption::SegmentOnStack);
+    fs::write(bin.join("on-stack"), on_stack).map_err(io)?;
     Ok(root)
 }
 

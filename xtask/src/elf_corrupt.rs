@@ -27,6 +27,9 @@ pub enum Corruption {
     /// The last PT_LOAD segment's `p_memsz` set to 960 KiB: the segments
     /// fit in 1 MiB, but not with the stack and boot information.
     GrownSegment,
+    /// The last PT_LOAD segment moved 32 KiB below 512 GiB, the top of the
+    /// guest kernel's user space: onto a process's stack.
+    SegmentOnStack,
 }
 
 const E_MACHINE: usize = 18;
@@ -44,6 +47,7 @@ const EI_CLASS: usize = 4;
 const E_TYPE: usize = 16;
 const ET_DYN: u16 = 3;
 const GROWN_MEMSZ: u64 = 960 << 10;
+const ON_STACK: u64 = (512 << 30) - (32 << 10);
 
 /// Returns a copy of `elf` with `kind` applied. Where `elf` lacks what the
 /// corruption needs (e.g. a second PT_LOAD segment), the copy is unchanged,
@@ -77,6 +81,11 @@ pub fn corrupt(elf: &[u8], kind: Corruption) -> Vec<u8> {
         Corruption::GrownSegment => {
             if let Some(&last) = load_headers(elf).last() {
                 put(&mut out, last + P_MEMSZ, &GROWN_MEMSZ.to_le_bytes());
+            }
+        }
+        Corruption::SegmentOnStack => {
+            if let Some(&last) = load_headers(elf).last() {
+                put(&mut out, last + P_VADDR, &ON_STACK.to_le_bytes());
             }
         }
     }

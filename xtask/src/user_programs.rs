@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::paths::TARGET;
 
 /// Every program, by its name in `/bin`.
-pub const PROGRAMS: [&str; 22] = [
+pub const PROGRAMS: [&str; 23] = [
     "hello",
     "echo",
     "cat",
@@ -34,6 +34,7 @@ pub const PROGRAMS: [&str; 22] = [
     "write",
     "rm",
     "mkdir",
+    "held",
 ];
 
 /// Where the programs are built.

@@ -95,14 +95,18 @@ pub fn all() -> Vec<Scenario> {
             "user-files",
             "/bin/write /notes hello files\n/bin/cat /notes\n/bin/write -a /notes and more\n\
              /bin/cat /notes\n/bin/mkdir /box\n/bin/write /box/inner inside\n/bin/ls /box\n\
-             /bin/rm /notes\n/bin/cat /notes\n/bin/mkdir /box\n/bin/write /hello.txt/x y\n",
+             /bin/rm /notes\n/bin/cat /notes\n/bin/mkdir /box\n/bin/write /hello.txt/x y\n\
+             /bin/held /held\n/bin/cat /held\n",
         )
         .exact("[alpha] hello files")
         .exact("[alpha] and more")
         .exact("[alpha] inner")
         .exact("[alpha] cat: /notes: not found")
         .exact("[alpha] mkdir: /box: already exists")
-        .exact("[alpha] write: /hello.txt/x: not a directory"),
+        .exact("[alpha] write: /hello.txt/x: not a directory")
+        .exact("[alpha] held: unlink while open: file is open")
+        .exact("[alpha] held: unlink after close: removed")
+        .exact("[alpha] cat: /held: not found"),
         beside_bystander("user-isolation", "isolation\n")
             .line("[alpha] isolation: child 2 read 0x0 at 0x")
             .exact("[alpha] isolation: child status Ok(0), parent's secret intact: true: isolated")
@@ -112,9 +116,13 @@ pub fn all() -> Vec<Scenario> {
             .exact("[alpha] storm: round 1: 31 children until limit reached, 31 exited with 7")
             .exact("[alpha] storm: round 2: 31 children until limit reached, 31 exited with 7")
             .line("[alpha] Hello from user space! I am process "),
-        beside_bystander("user-memory-exhaustion", "hog\nhog\n/bin/hello\n")
+        // `on-stack` is `hello` with a segment moved onto the stack: refused
+        // (a segment there, or a heap grown past it, would reach the
+        // kernel's own stack above user space).
+        beside_bystander("user-memory-exhaustion", "hog\nhog\n/bin/on-stack\n/bin/hello\n")
             .line("[alpha] hog: the kernel refused more memory after ")
             .exact("[alpha] hog: a break at the top of memory: Some(\"invalid argument\")")
+            .exact("[alpha] /bin/on-stack: not an executable")
             .exact("[alpha] Hello from user space! I am process 3."),
         // The kernel's own paths, in instructions: the figures the README
         // quotes next to the bench's minimal ones.

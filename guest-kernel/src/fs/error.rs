@@ -51,6 +51,8 @@ pub enum FsError {
     Invalid(String),
     /// A file would grow past what its block map can address.
     TooLarge,
+    /// `unlink` of a file that is open.
+    Busy,
     /// What `ext4-view` reported otherwise (corrupt structures, ...).
     Filesystem(Ext4Error),
 }
@@ -116,6 +118,7 @@ impl fmt::Display for FsError {
             Self::ReadOnly(features) => E::ReadOnly(features.clone()).fmt(f),
             Self::Invalid(what) => E::Invalid(what.clone()).fmt(f),
             Self::TooLarge => E::TooLarge.fmt(f),
+            Self::Busy => write!(f, "file is open"),
             Self::Filesystem(error) => write!(f, "{error}"),
         }
     }

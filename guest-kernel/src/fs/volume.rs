@@ -14,6 +14,7 @@
 //! `RefCell`, so lookups work through a shared reference as well.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -36,6 +37,10 @@ enum Backend {
 pub struct Volume {
     backend: RefCell<Backend>,
     geometry: Geometry,
+    /// Open descriptors per file ([`Volume::hold`]): such a file is not
+    /// unlinked (its inode would be freed, and perhaps given to another
+    /// file, under them).
+    open: BTreeMap<FileId, u32>,
 }
 
 // SAFETY: `ext4-view` shares its state through `Rc`, which is not `Send`.
@@ -62,6 +67,7 @@ impl Volume {
         Ok(Self {
             backend: RefCell::new(backend),
             geometry,
+            open: BTreeMap::new(),
         })
     }
 
@@ -151,8 +157,27 @@ impl Volume {
     }
 
     /// Removes the regular file or symbolic link at `path`.
+    /// A file some descriptor holds is refused ([`FsError::Busy`]).
     pub fn unlink(&mut self, path: &str) -> Result<(), FsError> {
+        if self.open.contains_key(&self.lookup(path)?) {
+            return Err(FsError::Busy);
+        }
         Ok(self.writable()?.unlink(path)?)
+    }
+
+    /// A descriptor now names `file`.
+    pub fn hold(&mut self, file: FileId) {
+        *self.open.entry(file).or_default() += 1;
+    }
+
+    /// A descriptor naming `file` was closed.
+    pub fn release(&mut self, file: FileId) {
+        if let Some(count) = self.open.get_mut(&file) {
+            *count -= 1;
+            if *count == 0 {
+                self.open.remove(&file);
+            }
+        }
     }
 
     /// Removes the empty directory at `path`.

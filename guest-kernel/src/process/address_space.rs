@@ -12,7 +12,7 @@
 //! rest is user space, [`USER_BASE`]..[`USER_TOP`], mapped with the user
 //! bit at every level.
 
-use shared_abi::page_table::{self, ADDRESS_MASK, PageFlags, PageSize, TableMemory};
+use shared_abi::page_table::{self, ADDRESS_MASK, MapError, PageFlags, PageSize, TableMemory};
 
 use super::{USER_BASE, USER_TOP, UserAddress};
 use crate::hv;
@@ -38,6 +38,8 @@ pub enum SpaceError {
     OutOfMemory,
     /// The kernel's own tables reach into user space.
     KernelInUserSpace,
+    /// A page outside user space, or (for a fresh frame) one already mapped.
+    BadPage,
 }
 
 /// A frame for a process, unless that would eat into the kernel's reserve.
@@ -85,9 +87,11 @@ impl AddressSpace {
 
     /// Maps a fresh zeroed frame at `page` (page-aligned, in user space)
     /// with `flags` (plus present and user); returns the frame.
+    /// A page already mapped is refused ([`SpaceError::BadPage`]): its
+    /// frame would be lost.
     pub fn map_new(&mut self, page: UserAddress, flags: PageFlags) -> Result<u64, SpaceError> {
         let frame = user_frame().ok_or(SpaceError::OutOfMemory)?;
-        self.map(page, frame, flags)
+        self.install(page, frame, flags, false)
             .inspect_err(|_| frames::free(frame))?;
         Ok(frame)
     }
@@ -100,9 +104,25 @@ impl AddressSpace {
         frame: u64,
         flags: PageFlags,
     ) -> Result<(), SpaceError> {
-        debug_assert!((USER_BASE..USER_TOP).contains(&page.0));
+        self.install(page, frame, flags, true)
+    }
+
+    fn install(
+        &mut self,
+        page: UserAddress,
+        frame: u64,
+        flags: PageFlags,
+        replace: bool,
+    ) -> Result<(), SpaceError> {
+        if !(USER_BASE..USER_TOP).contains(&page.0) {
+            return Err(SpaceError::BadPage);
+        }
         let flags = flags | PageFlags::USER;
-        page_table::remap(
+        let install = match replace {
+            true => page_table::remap,
+            false => page_table::map,
+        };
+        install(
             &mut GuestTables,
             self.root,
             page.0,
@@ -110,7 +130,10 @@ impl AddressSpace {
             PageSize::Size4K,
             flags,
         )
-        .map_err(|_| SpaceError::OutOfMemory)?;
+        .map_err(|error| match error {
+            MapError::OutOfMemory => SpaceError::OutOfMemory,
+            _ => SpaceError::BadPage,
+        })?;
         hv::mmu_invalidate_page(page.0);
         Ok(())
     }

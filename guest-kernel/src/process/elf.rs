@@ -7,7 +7,8 @@ use alloc::vec::Vec;
 
 use shared_abi::syscall::Error;
 
-use super::{USER_BASE, USER_TOP};
+use super::USER_BASE;
+use super::loader::IMAGE_TOP;
 
 /// One loadable segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,11 +102,12 @@ pub fn parse(file: &[u8]) -> Result<Executable, Error> {
     Ok(Executable { entry, segments })
 }
 
-/// A segment must lie in user space and its file bytes in the file.
+/// A segment must lie in user space below the stack and its guard page
+/// ([`IMAGE_TOP`]), and its file bytes in the file.
 fn check(file: &[u8], segment: &Segment) -> Result<(), Error> {
     let end = segment.address.checked_add(segment.memory_size);
     let file_end = segment.file_offset.checked_add(segment.file_size);
-    let inside = end.is_some_and(|end| segment.address >= USER_BASE && end <= USER_TOP);
+    let inside = end.is_some_and(|end| segment.address >= USER_BASE && end <= IMAGE_TOP);
     let in_file = file_end.is_some_and(|end| end <= file.len() as u64);
     match inside && in_file && segment.file_size <= segment.memory_size {
         true => Ok(()),

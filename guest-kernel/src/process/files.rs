@@ -36,6 +36,7 @@ fn error(error: FsError) -> Error {
         }
         FsError::Exists => Error::Exists,
         FsError::NotEmpty => Error::NotEmpty,
+        FsError::Busy => Error::Busy,
         FsError::NoSpace | FsError::TooLarge => Error::NoSpace,
         FsError::ReadOnly(_) | FsError::Unsupported(_) => Error::Unsupported,
         FsError::NameTooLong
@@ -126,6 +127,7 @@ pub fn open(files: &mut FileTable, path: &str, flags: u64) -> Result<u64, Error>
     if flags & open_flags::TRUNCATE != 0 {
         volume.truncate(file, 0).map_err(error)?;
     }
+    volume.hold(file);
     files.open[slot] = Some(OpenFile {
         file,
         offset: 0,
@@ -175,12 +177,26 @@ pub fn write(files: &mut FileTable, fd: u64, bytes: &[u8]) -> Result<usize, Erro
 /// Closes `fd`, writing the volume's changes out.
 pub fn close(files: &mut FileTable, fd: u64) -> Result<(), Error> {
     let open = file(files, fd, open_flags::READ | open_flags::WRITE)?;
-    let wrote = open.flags & open_flags::WRITE != 0;
+    let (file, wrote) = (open.file, open.flags & open_flags::WRITE != 0);
     files.open[(fd - FIRST_FILE) as usize] = None;
+    let mut volume = volume()?;
+    volume.release(file);
     if wrote {
-        volume()?.sync().map_err(error)?;
+        volume.sync().map_err(error)?;
     }
     Ok(())
+}
+
+/// Closes every file of an ending process (its changes were written out
+/// at each `close`; an unclosed file's writes reach the disk at the next
+/// sync).
+pub fn close_all(files: &mut FileTable) {
+    let open: Vec<OpenFile> = files.open.drain(..).flatten().collect();
+    if let (false, Some(mut volume)) = (open.is_empty(), crate::fs::volume()) {
+        for file in open {
+            volume.release(file.file);
+        }
+    }
 }
 
 /// Removes the file at `path`.

@@ -22,6 +22,10 @@ const PAGE: u64 = 4096;
 pub const STACK_BYTES: u64 = 64 * 1024;
 /// The top of the stack (the top of user space).
 pub const STACK_TOP: u64 = USER_TOP;
+/// The end of what segments and the heap may use: below the stack, with
+/// an unmapped guard page between (a heap running into the stack, or a
+/// segment placed over it, is refused).
+pub const IMAGE_TOP: u64 = STACK_TOP - STACK_BYTES - PAGE;
 
 /// A program ready to run.
 pub struct Image {
@@ -37,6 +41,7 @@ impl From<SpaceError> for Error {
         match error {
             SpaceError::OutOfMemory => Error::NoMemory,
             SpaceError::KernelInUserSpace => Error::Unsupported,
+            SpaceError::BadPage => Error::InvalidArgument,
         }
     }
 }

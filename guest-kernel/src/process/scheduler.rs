@@ -83,9 +83,12 @@ pub fn run_until_exit(pid: Pid) -> Outcome {
 
 /// Ends every process left (the kernel runs, in its own address space).
 fn end_all(table: &mut Table) {
-    let left = core::mem::take(&mut table.processes);
+    let mut left = core::mem::take(&mut table.processes);
     if !left.is_empty() {
         crate::println!("ended {} processes left running", left.len());
+    }
+    for process in left.values_mut() {
+        files::close_all(&mut process.files);
     }
     drop(left);
 }
@@ -174,7 +177,7 @@ pub fn end_current(
     let pid = table.current;
     if let Some((_, process)) = table.running() {
         process.state = State::Zombie(outcome);
-        process.files = Default::default();
+        files::close_all(&mut process.files);
     }
     let next = switch(table, from);
     if let Some(process) = pid.and_then(|pid| table.processes.get_mut(&pid)) {

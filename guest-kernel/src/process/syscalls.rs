@@ -14,6 +14,7 @@ use shared_abi::syscall::{
     Argument, Error, MAX_ARGUMENT_BYTES, MAX_ARGUMENTS, MAX_PATH, Syscall, encode,
 };
 
+use super::loader::IMAGE_TOP;
 use super::scheduler::{self, end_current, preemption_due, switch};
 use super::table::{Outcome, Pid, Process, State, TABLE, Wait};
 use super::{UserAddress, files, user_memory};
@@ -185,7 +186,7 @@ fn brk(process: &mut Process, end: u64) -> Result<u64, Error> {
     if end == 0 {
         return Ok(process.break_end);
     }
-    let limit = process.break_start + MAX_HEAP;
+    let limit = (process.break_start + MAX_HEAP).min(IMAGE_TOP);
     if end < process.break_start || end > limit {
         return Err(Error::InvalidArgument);
     }
@@ -243,7 +244,7 @@ fn spawn(pointer: u64, length: u64, argv: u64, argc: u64) -> Result<u64, Error> 
                 .ok_or(Error::BadAddress)?;
             let pointer = user_memory::copy_u64(space, at)?;
             let length = user_memory::copy_u64(space, at + 8)?;
-            total += length;
+            total = length.saturating_add(total);
             if total > MAX_ARGUMENT_BYTES as u64 {
                 return Err(Error::InvalidArgument);
             }

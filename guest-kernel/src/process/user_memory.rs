@@ -23,8 +23,24 @@ const PAGE: u64 = 4096;
 
 /// Calls `each(frame_address, offset_in_buffer, length)` for each piece of
 /// `[address, address + length)` within one page, after checking the
-/// whole range first.
+/// whole range first: nothing is touched unless all of it is good. The
+/// range is walked twice rather than its pieces kept, so a long one costs
+/// no allocation (the tables cannot change in between: the process is not
+/// running).
 fn pieces(
+    space: &AddressSpace,
+    address: u64,
+    length: usize,
+    write: bool,
+    each: impl FnMut(u64, usize, usize),
+) -> Result<(), Error> {
+    walk(space, address, length, write, |_, _, _| {})?;
+    walk(space, address, length, write, each)
+}
+
+/// Calls `each` for each piece of the range until a page is not the
+/// process's ([`Error::BadAddress`]).
+fn walk(
     space: &AddressSpace,
     address: u64,
     length: usize,
@@ -34,7 +50,6 @@ fn pieces(
     let end = address
         .checked_add(length as u64)
         .ok_or(Error::BadAddress)?;
-    let mut found = Vec::new();
     let mut at = address;
     while at < end {
         let (phys, flags) = space.translate(UserAddress(at)).ok_or(Error::BadAddress)?;
@@ -42,13 +57,8 @@ fn pieces(
             return Err(Error::BadAddress);
         }
         let piece = (PAGE - at % PAGE).min(end - at);
-        found.push((phys, piece));
+        each(phys, (at - address) as usize, piece as usize);
         at += piece;
-    }
-    let mut offset = 0;
-    for (phys, piece) in found {
-        each(phys, offset, piece as usize);
-        offset += piece as usize;
     }
     Ok(())
 }
@@ -56,7 +66,7 @@ fn pieces(
 /// Checks that `[address, address + length)` is the process's memory
 /// (writable, with `write`), without copying anything.
 pub fn check(space: &AddressSpace, address: u64, length: usize, write: bool) -> Result<(), Error> {
-    pieces(space, address, length, write, |_, _, _| {})
+    walk(space, address, length, write, |_, _, _| {})
 }
 
 /// Copies `length` bytes from the process's `address`.
