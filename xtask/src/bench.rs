@@ -121,6 +121,9 @@ fn unit(metric: &str, accel: Accel) -> &'static str {
 
 /// Runs the bench guest and reports.
 pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
+    // Read before anything boots, and before this run's bench.json
+    // replaces it (it may be the file named).
+    let previous = options.compare.as_deref().map(read_previous).transpose()?;
     let qemu = qemu::find()?;
     let accel = match options.icount {
         true => Accel::TcgIcount,
@@ -203,14 +206,20 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     std::fs::write(&path, json(&figures, accel))
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
     println!("wrote {}", path.display());
-    if let Some(old) = &options.compare {
-        let text =
-            std::fs::read_to_string(old).map_err(|e| format!("reading {}: {e}", old.display()))?;
-        let previous = read_json(&text)
-            .ok_or_else(|| format!("{} is not a bench.json this tool wrote", old.display()))?;
+    if let Some(previous) = previous {
         print!("{}", comparison(&previous, &figures));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The figures of the bench.json at `old` (`--compare`).
+fn read_previous(old: &std::path::Path) -> Result<Vec<(String, u64)>, String> {
+    let bytes = crate::input_file::read_regular(old, crate::input_file::MAX_CONFIG_BYTES)
+        .map_err(|why| format!("--compare {}: {why}", old.display()))?;
+    std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(read_json)
+        .ok_or_else(|| format!("{} is not a bench.json this tool wrote", old.display()))
 }
 
 /// The driver domain's direct figures and the same workloads from a

@@ -134,11 +134,13 @@ Options:
   --expect TEXT          A line of the output must contain TEXT (repeatable).
   --no-driver            Boot your guests without the driver domain added
                          when a disk is attached (as for `run`).
-  --timeout SECS         Time limit of each scenario (default 30).
-  --filter SUBSTR        Only the scenarios whose name contains SUBSTR.
-  --repeat N             Run the selected scenarios N times (1 to 1000); a
-                         scenario passes only if every run passed.
-  --long                 Also the long scenarios (1,024 domains).
+  --timeout SECS         Time limit of your guests' scenario (default 30;
+                         the built-in ones have their own).
+  --filter SUBSTR        Only the built-in scenarios whose name contains
+                         SUBSTR.
+  --repeat N             Run the selected built-in scenarios N times (1 to
+                         1000); a scenario passes only if every run passed.
+  --long                 Also the long built-in scenarios (1,024 domains).
   --accel auto|kvm|tcg   Accelerator (default tcg).
   --debug                Use the debug profile instead of release.
 ";
@@ -342,9 +344,13 @@ fn parse_trace(rest: &[String]) -> Result<Command, String> {
                 break;
             }
             _ if word == "--help" || word == "-h" => return Ok(Command::Help(TRACE_USAGE)),
+            Some(("--out", "")) => return Err("--out needs a value, not an empty one".into()),
             Some(("--out", value)) => out = Some(PathBuf::from(value)),
             _ if word == "--out" => {
-                let value = rest.get(index).ok_or("--out needs a value")?;
+                let value = rest
+                    .get(index)
+                    .filter(|value| !value.is_empty() && !value.starts_with("--"))
+                    .ok_or("--out needs a value")?;
                 index += 1;
                 out = Some(PathBuf::from(value));
             }
@@ -384,7 +390,7 @@ fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
                 .guests
                 .guests
                 .push(guest_spec::parse_option(&words.value(word)?)?),
-            "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
+            "--config" => options.guests.set_config(words.value(word)?)?,
             "--expect" => options.expect.push(words.value(word)?),
             "--timeout" => options.timeout = Some(parse_seconds(&words.value(word)?)?),
             "--long" => options.long = true,
@@ -398,6 +404,25 @@ fn parse_test(words: &mut Words<'_>) -> Result<Command, String> {
     }
     if options.no_driver && options.guests.is_empty() {
         return Err("--no-driver applies to your guests: give --guest or --config".to_string());
+    }
+    if options.timeout.is_some() && options.guests.is_empty() {
+        return Err(
+            "--timeout applies to your guests (give --guest or --config); \
+             the built-in scenarios have their own limits"
+                .to_string(),
+        );
+    }
+    let scenario_only = [
+        ("--filter", options.filter.is_some()),
+        ("--repeat", options.repeat != 1),
+        ("--long", options.long),
+    ];
+    if let Some((option, _)) = scenario_only.iter().find(|(_, given)| *given)
+        && !options.guests.is_empty()
+    {
+        return Err(format!(
+            "{option} selects built-in scenarios; it does not apply with --guest or --config"
+        ));
     }
     Ok(Command::Test(options))
 }
@@ -567,12 +592,34 @@ mod tests {
         };
         assert_eq!(options.filter.as_deref(), Some("boot"));
         let Ok(Command::Test(options)) =
-            parse_words("test --guest k.elf --expect hello --expect=bye --long")
+            parse_words("test --guest k.elf --expect hello --expect=bye --timeout 9")
         else {
             panic!("test did not parse");
         };
         assert_eq!(options.expect, ["hello", "bye"]);
-        assert!(options.long && !options.no_driver);
+        assert!(!options.long && !options.no_driver);
+        for (words, wanted) in [
+            (
+                "test --guest k.elf --long",
+                "--long selects built-in scenarios",
+            ),
+            ("test --config c.toml --filter x", "--filter selects"),
+            ("test --guest k.elf --repeat 3", "--repeat selects"),
+            ("test --timeout 9", "--timeout applies to your guests"),
+            (
+                "test --config a.toml --config b.toml",
+                "--config given twice",
+            ),
+            ("test --guest --debug", "--guest needs a value"),
+            ("test --filter=", "--filter needs a value, not an empty one"),
+            (
+                "run --timeout 18446744073709551615",
+                "expected 1 to 604800 seconds",
+            ),
+        ] {
+            let error = parse_words(words).unwrap_err();
+            assert!(error.contains(wanted), "{words}: {error}");
+        }
         assert!(matches!(
             parse_words("test --guest k.elf,disk=a.img --no-driver"),
             Ok(Command::Test(TestOptions {

@@ -68,10 +68,12 @@ pub fn prepare(guests: &[GuestOption], default_mem: u64) -> Result<Vec<UserDomai
 }
 
 fn read_image(path: &Path) -> Result<Vec<u8>, String> {
-    if path.is_dir() {
-        return Err("is a directory, not an ELF image".to_string());
-    }
-    std::fs::read(path).map_err(|error| format!("cannot read the image: {error}"))
+    crate::input_file::read_regular(path, crate::input_file::MAX_IMAGE_BYTES).map_err(|why| {
+        match why.strip_prefix("cannot read it") {
+            Some(rest) => format!("cannot read the image{rest}"),
+            None => format!("the image {why}"),
+        }
+    })
 }
 
 /// The hypervisor's checks of `image` for a domain of `memory` bytes:

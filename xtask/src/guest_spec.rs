@@ -176,10 +176,15 @@ pub fn parse_option(text: &str) -> Result<GuestOption, String> {
         return Err(format!("--guest `{text}`: the path is missing"));
     }
     let mut guest = GuestOption::new(PathBuf::from(path));
+    let mut seen = Vec::new();
     while !rest.is_empty() {
         let (key, value_and_rest) = rest
             .split_once('=')
             .ok_or_else(|| format!("{}: `{rest}` is not key=value", guest.label()))?;
+        if seen.contains(&key) {
+            return Err(format!("{}: key `{key}` given twice", guest.label()));
+        }
+        seen.push(key);
         let (value, next) = match key {
             "args" => (value_and_rest, ""),
             _ => value_and_rest
@@ -398,6 +403,7 @@ mod tests {
             ("k,name=a b", "not ` `"),
             ("k,name=", "name is empty"),
             ("k,disk=", "disk= needs a path"),
+            ("k,count=2,count=3", "key `count` given twice"),
             ("k,disk=d,count=2", "cannot go with count=2"),
             ("k,driver=maybe", "driver `maybe` is not yes or no"),
             ("k,driver=", "driver `` is not yes or no"),

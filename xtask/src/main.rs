@@ -34,6 +34,7 @@ mod guest_check;
 mod guest_disks;
 mod guest_spec;
 mod guest_template;
+mod input_file;
 mod log_checks;
 mod new_guest;
 mod options;

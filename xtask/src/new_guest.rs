@@ -65,6 +65,17 @@ pub fn run(dir: &Path) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether a package of this checkout's `Cargo.lock` (its crates and
+/// everything they depend on) is called `name` (`-` and `_` alike).
+fn taken_by_a_package(name: &str) -> bool {
+    let normal = |text: &str| text.replace('-', "_");
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock")).unwrap_or_default();
+    lock.lines()
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .any(|package| normal(package) == normal(name))
+}
+
 /// The crate name DIR gives, or why it gives none.
 pub fn crate_name(dir: &Path) -> Result<String, String> {
     let Some(last) = dir.file_name() else {
@@ -96,6 +107,11 @@ pub fn crate_name(dir: &Path) -> Result<String, String> {
     }
     if RESERVED.contains(&name) || RESERVED.contains(&name.replace('-', "_").as_str()) {
         return invalid("Cargo or the standard library reserves it");
+    }
+    if taken_by_a_package(name) {
+        return invalid(
+            "a package this checkout builds or depends on has it, and Cargo cannot tell the two apart",
+        );
     }
     Ok(name.to_string())
 }
@@ -226,6 +242,9 @@ mod tests {
             "test",
             "std",
             "proc-macro",
+            "shared-abi",
+            "shared_abi",
+            "spin",
         ] {
             assert!(crate_name(Path::new(bad)).is_err(), "{bad}");
         }

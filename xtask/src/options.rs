@@ -21,12 +21,23 @@ impl GuestSource {
         self.guests.is_empty() && self.config.is_none()
     }
 
+    /// Takes `--config`'s value (one configuration file per command).
+    pub fn set_config(&mut self, value: String) -> Result<(), String> {
+        if self.config.is_some() {
+            return Err("--config given twice: one configuration file per command".to_string());
+        }
+        self.config = Some(PathBuf::from(value));
+        Ok(())
+    }
+
     /// The guests of the configuration file (if any), then the `--guest`s.
     pub fn resolve(&self) -> Result<Vec<GuestOption>, String> {
         let mut guests = Vec::new();
         if let Some(path) = &self.config {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+            let bytes = crate::input_file::read_regular(path, crate::input_file::MAX_CONFIG_BYTES)
+                .map_err(|why| format!("{}: {why}", path.display()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("{}: is not UTF-8 text", path.display()))?;
             guests = guest_spec::parse_config(&text, &path.display().to_string())?;
         }
         guests.extend(self.guests.iter().cloned());
@@ -89,7 +100,7 @@ pub fn run_option(
             .guests
             .guests
             .push(guest_spec::parse_option(&words.value(word)?)?),
-        "--config" => options.guests.config = Some(PathBuf::from(words.value(word)?)),
+        "--config" => options.guests.set_config(words.value(word)?)?,
         "--no-driver" => options.no_driver = true,
         "--" => options.extra_cmdline = words.remaining(),
         _ => return Ok(false),
@@ -121,20 +132,28 @@ impl<'a> Words<'a> {
         })
     }
 
-    /// The value of the option just returned by `next`.
+    /// The value of the option just returned by `next`: never empty, and
+    /// as a separate word never another option (`--guest --debug` is a
+    /// missing value, not a guest named `--debug`; `--expect=--x` passes a
+    /// value that starts with dashes).
     pub fn value(&mut self, option: &str) -> Result<String, String> {
         let word = &self.rest[self.index - 1];
-        if let Some((_, value)) = word.split_once('=')
-            && word.starts_with("--")
-        {
-            return Ok(value.to_string());
+        let value = match word.split_once('=') {
+            Some((_, value)) if word.starts_with("--") => value.to_string(),
+            _ => {
+                let value = self
+                    .rest
+                    .get(self.index)
+                    .filter(|value| !value.starts_with("--"))
+                    .ok_or(format!("{option} needs a value"))?;
+                self.index += 1;
+                value.clone()
+            }
+        };
+        match value.is_empty() {
+            true => Err(format!("{option} needs a value, not an empty one")),
+            false => Ok(value),
         }
-        let value = self
-            .rest
-            .get(self.index)
-            .ok_or(format!("{option} needs a value"))?;
-        self.index += 1;
-        Ok(value.clone())
     }
 
     /// Every word not taken yet.
@@ -178,12 +197,17 @@ pub fn parse_machine_mem(value: &str) -> Result<u64, String> {
     }
 }
 
-/// `--timeout`'s value: a positive number of seconds.
+/// Longest `--timeout`: a week.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
+/// `--timeout`'s value: a number of seconds from 1 to [`MAX_TIMEOUT_SECS`].
 pub fn parse_seconds(value: &str) -> Result<Duration, String> {
     match value.parse::<u64>() {
-        Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
+        Ok(seconds) if (1..=MAX_TIMEOUT_SECS).contains(&seconds) => {
+            Ok(Duration::from_secs(seconds))
+        }
         _ => Err(format!(
-            "invalid --timeout `{value}`: expected a positive number of seconds"
+            "invalid --timeout `{value}`: expected 1 to {MAX_TIMEOUT_SECS} seconds"
         )),
     }
 }

@@ -180,7 +180,7 @@ pub fn run_traced(options: RunOptions, trace: Option<&Path>) -> Result<ExitCode,
 pub fn prepare(options: &RunOptions, colour: bool) -> Result<(Boot, Plan), String> {
     let qemu = qemu::find()?;
     let accel = Accel::resolve(options.accel)?;
-    check_cmdline(&options.extra_cmdline)?;
+    check_cmdline(&options.extra_cmdline, options.mem_per_domain.is_some())?;
     let guests = options.guests.resolve()?;
     let mem_per_domain = options.mem_per_domain.unwrap_or(DEFAULT_DOMAIN_MEMORY);
     // Check the user's images before spending time on a build.
@@ -241,8 +241,24 @@ pub fn conclude(plan: &Plan, ran: Result<(Ending, String), String>) -> Result<Ex
 }
 
 /// Refuses hypervisor command-line words the hypervisor would ignore (it
-/// only warns, and would boot with its default instead).
-fn check_cmdline(words: &[String]) -> Result<(), String> {
+/// only warns, and would boot with its default instead), `gdb=` (a domain
+/// held for a debugger that nothing would start: `cargo xtask gdb` does
+/// that), and `dom_mem=` beside `--mem-per-domain` (`mem_per_domain`),
+/// which sizes the machine for its own figure.
+fn check_cmdline(words: &[String], mem_per_domain: bool) -> Result<(), String> {
+    for word in words {
+        if word.starts_with("gdb=") {
+            return Err(format!(
+                "hypervisor command-line word `{word}`: use `cargo xtask gdb --domain NAME`, \
+                 which also starts the debugger"
+            ));
+        }
+        if mem_per_domain && word.starts_with("dom_mem=") {
+            return Err(format!(
+                "hypervisor command-line word `{word}` conflicts with --mem-per-domain: give one"
+            ));
+        }
+    }
     let mut rejected = None;
     hypervisor::cmdline::parse(&words.join(" "), |word| {
         rejected.get_or_insert(format!(
@@ -382,10 +398,17 @@ mod tests {
     #[test]
     fn refuses_words_the_hypervisor_would_ignore() {
         let words = |text: &str| text.split(' ').map(String::from).collect::<Vec<_>>();
-        assert_eq!(check_cmdline(&words("dom_mem=8M loglevel=debug")), Ok(()));
-        let error = check_cmdline(&words("dom_mem=0")).unwrap_err();
+        assert_eq!(
+            check_cmdline(&words("dom_mem=8M loglevel=debug"), false),
+            Ok(())
+        );
+        let error = check_cmdline(&words("dom_mem=0"), false).unwrap_err();
         assert!(error.contains("`dom_mem=0`: expected a size"), "{error}");
-        assert!(check_cmdline(&words("bogus")).is_err());
+        assert!(check_cmdline(&words("bogus"), false).is_err());
+        let error = check_cmdline(&words("gdb=alpha"), false).unwrap_err();
+        assert!(error.contains("cargo xtask gdb"), "{error}");
+        let error = check_cmdline(&words("dom_mem=8M"), true).unwrap_err();
+        assert!(error.contains("conflicts with --mem-per-domain"), "{error}");
     }
 
     #[test]

@@ -22,7 +22,10 @@ fn read_dump(path: &Path) -> Result<Trace, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     if bytes.is_empty() {
         return Err(
-            "the hypervisor wrote no trace (it writes it when the run ends cleanly)".into(),
+            "the hypervisor wrote no trace: it writes it when the run ends cleanly, \
+             and only if it had memory for the records (see its `trace:` warning; \
+             ask for fewer with trace=N, or give QEMU more with --machine-mem)"
+                .into(),
         );
     }
     trace_format::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
@@ -31,6 +34,7 @@ fn read_dump(path: &Path) -> Result<Trace, String> {
 /// `cargo xtask trace`.
 pub fn run(options: RunOptions, out: Option<PathBuf>) -> Result<ExitCode, String> {
     let out = out.unwrap_or_else(|| crate::paths::target_dir().join("trace.json"));
+    check_out(&out)?;
     let dump = dump_path("run");
     let _ = std::fs::remove_file(&dump);
     let print_only = options.print_qemu;
@@ -44,6 +48,22 @@ pub fn run(options: RunOptions, out: Option<PathBuf>) -> Result<ExitCode, String
     print!("{}", trace.summary());
     println!("wrote {}", out.display());
     Ok(code)
+}
+
+/// Refuses an `--out` that could not be written, before anything boots: a
+/// directory, or a file in a directory that does not exist.
+fn check_out(out: &Path) -> Result<(), String> {
+    if out.is_dir() {
+        return Err(format!("--out {}: is a directory", out.display()));
+    }
+    match out.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        Some(parent) if !parent.is_dir() => Err(format!(
+            "--out {}: no directory {}",
+            out.display(),
+            parent.display()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Name of the scenario.
