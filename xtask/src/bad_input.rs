@@ -155,6 +155,26 @@ fn cases(artifacts: &Artifacts) -> Result<Vec<Case>, String> {
             ],
         ),
         case(
+            "guest-not-regular",
+            &["--guest", "/dev/zero,name=zero"],
+            &["guest `zero`", "not a regular file"],
+        ),
+        case(
+            "timeout-absurd",
+            &["--guest", &good, "--timeout", "18446744073709551615"],
+            &["--timeout", "expected 1 to 604800 seconds"],
+        ),
+        case(
+            "config-twice",
+            &["--config", &unknown_key, "--config", &malformed],
+            &["--config given twice"],
+        ),
+        case(
+            "gdb-word",
+            &["--guest", &good, "--", "gdb=good"],
+            &["`gdb=good`", "cargo xtask gdb"],
+        ),
+        case(
             "hypervisor-word",
             &["--guest", &good, "--", "dom_mem=0"],
             &["`dom_mem=0`: expected a size"],
