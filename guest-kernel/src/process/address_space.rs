@@ -42,13 +42,19 @@ pub enum SpaceError {
     BadPage,
 }
 
+/// Frames processes may still take: those free beyond the kernel's
+/// reserve.
+pub fn frames_for_processes() -> u64 {
+    let total = frames::usable_bytes() / 4096;
+    total.saturating_sub(frames::in_use() + KERNEL_RESERVE_FRAMES)
+}
+
 /// A frame for a process, unless that would eat into the kernel's reserve.
 fn user_frame() -> Option<u64> {
-    let total = frames::usable_bytes() / 4096;
-    if frames::in_use() + KERNEL_RESERVE_FRAMES >= total {
-        return None;
+    match frames_for_processes() {
+        0 => None,
+        _ => frames::allocate(),
     }
-    frames::allocate()
 }
 
 impl AddressSpace {

@@ -20,8 +20,9 @@ use crate::fs::{FileId, FsError, Kind, Volume};
 const MAX_OPEN: usize = 16;
 /// The first descriptor of a file (0, 1, 2 are the console).
 const FIRST_FILE: u64 = 3;
-/// Largest program the loader reads.
-const MAX_PROGRAM_BYTES: u64 = 4 << 20;
+/// Largest program the loader reads (the programs are tens of KiB; this is
+/// half the kernel's reserve of frames, which the copy must not use up).
+const MAX_PROGRAM_BYTES: u64 = 1 << 20;
 
 fn volume() -> Result<MutexGuard<'static, Volume>, Error> {
     crate::fs::volume().ok_or(Error::NotFound)
@@ -68,6 +69,13 @@ pub fn read_program(path: &str) -> Result<Vec<u8>, Error> {
     let metadata = volume.metadata(file).map_err(error)?;
     if metadata.kind != Kind::File || metadata.size > MAX_PROGRAM_BYTES {
         return Err(Error::NotExecutable);
+    }
+    // The copy is on the kernel's heap, whose pages come on first touch
+    // from any free frame: it is paid for from what processes may take,
+    // so that spawning a large file when processes hold all the rest
+    // cannot leave the kernel without frames for its own heap.
+    if metadata.size.div_ceil(4096) > super::address_space::frames_for_processes() {
+        return Err(Error::NoMemory);
     }
     let mut bytes = alloc::vec![0u8; metadata.size as usize];
     let mut filled = 0;
