@@ -7,8 +7,7 @@ use alloc::vec::Vec;
 
 use shared_abi::syscall::Error;
 
-use super::USER_BASE;
-use super::loader::IMAGE_TOP;
+use super::{IMAGE_TOP, USER_BASE};
 
 /// One loadable segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,18 +14,10 @@ use shared_abi::syscall::Error;
 
 use super::address_space::{AddressSpace, SpaceError};
 use super::elf::{self, Segment};
-use super::{USER_TOP, UserAddress, user_memory};
+use super::{STACK_BYTES, STACK_TOP, UserAddress, user_memory};
 use crate::memory::phys_to_virt;
 
 const PAGE: u64 = 4096;
-/// Bytes of each process's stack.
-pub const STACK_BYTES: u64 = 64 * 1024;
-/// The top of the stack (the top of user space).
-pub const STACK_TOP: u64 = USER_TOP;
-/// The end of what segments and the heap may use: below the stack, with
-/// an unmapped guard page between (a heap running into the stack, or a
-/// segment placed over it, is refused).
-pub const IMAGE_TOP: u64 = STACK_TOP - STACK_BYTES - PAGE;
 
 /// A program ready to run.
 pub struct Image {

@@ -41,6 +41,14 @@ pub use table::{Fault, Outcome, Pid};
 pub const USER_BASE: u64 = 0x4000_0000;
 /// The end of user space (512 GiB: the first top-level slot).
 pub const USER_TOP: u64 = 0x80_0000_0000;
+/// Bytes of each process's stack.
+pub const STACK_BYTES: u64 = 64 * 1024;
+/// The top of the stack (the top of user space).
+pub const STACK_TOP: u64 = USER_TOP;
+/// The end of what segments and the heap may use: below the stack, with
+/// an unmapped guard page between (a heap running into the stack, or a
+/// segment placed over it, is refused).
+pub const IMAGE_TOP: u64 = STACK_TOP - STACK_BYTES - 4096;
 
 /// Makes the kernel the processes' host: the scheduler takes over the tick
 /// and the end of upcalls (from kernel threads: call this when they have

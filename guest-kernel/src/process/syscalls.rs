@@ -14,10 +14,9 @@ use shared_abi::syscall::{
     Argument, Error, MAX_ARGUMENT_BYTES, MAX_ARGUMENTS, MAX_PATH, Syscall, encode,
 };
 
-use super::loader::IMAGE_TOP;
 use super::scheduler::{self, end_current, preemption_due, switch};
 use super::table::{Outcome, Pid, Process, State, TABLE, Wait};
-use super::{UserAddress, files, user_memory};
+use super::{IMAGE_TOP, UserAddress, files, user_memory};
 use crate::drivers::console;
 use crate::interrupts;
 use crate::memory::paging::PageFlags;
