@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use crate::paths::{TARGET, target_dir, workspace_root};
 
 /// Every binary of the `guest-kernel` package that the commands may boot.
-pub const GUEST_BINS: [&str; 40] = [
+pub const GUEST_BINS: [&str; 41] = [
     "restart-test",
     "gdb-target",
     "emulation-fuzz",
@@ -43,6 +43,7 @@ pub const GUEST_BINS: [&str; 40] = [
     "bad-hypercall",
     "worker",
     "fault",
+    "top-page",
     "demand-paging",
     "copy-on-write",
     "address-spaces",

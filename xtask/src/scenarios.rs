@@ -186,6 +186,9 @@ pub fn all() -> Vec<Scenario> {
             .line(cause);
     }
     exceptions = exceptions
+        .guest("top-page", "top-page", "")
+        .line("[top-page] jumping to the syscall at 0x7ffffffffffe")
+        .exact("hv: warning: domain 9 'top-page' stopped at rip 0x7ffffffffffe: page fault at 0x7ffffffffffe (instruction fetch)")
         .guest("bystander", "worker", "lines=10")
         .finishes("bystander")
         .forbid("NOT CONTAINED");

@@ -32,7 +32,7 @@ use crate::arch::x86_64::registers::RFLAGS_TF;
 use crate::domain::table::DomainTable;
 use crate::domain::vcpu::Registers;
 use crate::domain::{Domain, DomainMemory};
-use crate::mm::address::{GuestVirtAddr, is_lower_half};
+use crate::mm::address::{GuestVirtAddr, is_guest_address};
 use crate::mm::guest_view::GuestView;
 
 /// The debugged domain and what the debugger keeps about it.
@@ -226,7 +226,7 @@ impl SingleThreadBase for DomainTarget {
     }
 
     fn write_registers(&mut self, new: &X86_64CoreRegs) -> TargetResult<(), Self> {
-        if !is_lower_half(new.rip) {
+        if !is_guest_address(new.rip) {
             return Err(TargetError::NonFatal);
         }
         let domain = self.domain().ok_or(TargetError::NonFatal)?;

@@ -12,7 +12,7 @@
 
 use shared_abi::Status;
 
-use crate::mm::address::is_lower_half;
+use crate::mm::address::is_guest_address;
 
 /// Which half of the guest runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Privilege {
     /// Registers the guest-kernel stack (0 removes it): a lower-half,
     /// 16-byte aligned address.
     pub fn set_kernel_stack(&mut self, top: u64) -> Result<(), Status> {
-        if top != 0 && !is_lower_half(top) {
+        if top != 0 && !is_guest_address(top) {
             return Err(Status::BadAddress);
         }
         if !top.is_multiple_of(16) {
@@ -64,7 +64,7 @@ impl Privilege {
 
     /// Registers the system-call entry (0 removes it): a lower-half address.
     pub fn set_syscall_entry(&mut self, handler: u64) -> Result<(), Status> {
-        if handler != 0 && !is_lower_half(handler) {
+        if handler != 0 && !is_guest_address(handler) {
             return Err(Status::BadAddress);
         }
         self.syscall_entry = handler;

@@ -23,7 +23,7 @@ use super::record::Domain;
 use super::vcpu::Context;
 use crate::arch::x86_64::registers::RFLAGS_TF;
 use crate::emulate::delivery;
-use crate::mm::address::{GuestVirtAddr, align_down, is_lower_half};
+use crate::mm::address::{GuestVirtAddr, align_down, is_guest_address};
 use crate::mm::shadow::View;
 
 const FRAME_SIZE: u64 = core::mem::size_of::<ExceptionFrame>() as u64;
@@ -160,7 +160,7 @@ fn enter_from<const USER: bool>(
         saved_mask: domain.upcall_mask() as u64 | mode_bit,
     };
     let top = align_down(stack.wrapping_sub(FRAME_SIZE), 16);
-    if top > stack || !is_lower_half(top) || (USER && stack == 0) {
+    if top > stack || !is_guest_address(top) || (USER && stack == 0) {
         return Err(Undeliverable::BadStack);
     }
     // From user mode, the kernel's view first: the frame is written through
@@ -230,7 +230,7 @@ pub fn iret(domain: &mut Domain, context: &mut impl Context) -> Result<u64, Stat
     let mut bytes = [0u8; FRAME_SIZE as usize];
     domain.read_guest(GuestVirtAddr(context.rsp()), &mut bytes)?;
     let frame = ExceptionFrame::from_bytes(&bytes);
-    if !is_lower_half(frame.rip) || !is_lower_half(frame.rsp) {
+    if !is_guest_address(frame.rip) || !is_guest_address(frame.rsp) {
         return Err(Status::InvalidArgument);
     }
     if frame.is_user() {
@@ -252,7 +252,7 @@ pub fn set_handler(domain: &mut Domain, vector: u64, handler: u64) -> Result<(),
         .traps
         .get_mut(vector as usize)
         .ok_or(Status::InvalidArgument)?;
-    if handler != 0 && !is_lower_half(handler) {
+    if handler != 0 && !is_guest_address(handler) {
         return Err(Status::BadAddress);
     }
     *slot = handler;

@@ -17,7 +17,7 @@ use crate::arch::x86_64::exception::{PAGE_FAULT, has_error_code};
 use crate::domain::Domain;
 use crate::domain::undeliverable::Undeliverable;
 use crate::domain::vcpu::Context;
-use crate::mm::address::{GuestVirtAddr, is_lower_half};
+use crate::mm::address::{GuestVirtAddr, is_guest_address};
 
 /// Flags an interrupt clears on entry: TF, NT and RF.
 const CLEARED_ON_ENTRY: u64 = (1 << 8) | (1 << 14) | (1 << 16);
@@ -54,7 +54,7 @@ pub fn deliver(
     let frame = InterruptFrame::kernel(context.rip(), rflags, context.rsp());
     let pushed = has_error_code(vector).then_some(error_code);
     let (top, bytes, len) = frame.push(pushed).ok_or(Undeliverable::BadStack)?;
-    if !is_lower_half(top) {
+    if !is_guest_address(top) {
         return Err(Undeliverable::BadStack);
     }
     domain

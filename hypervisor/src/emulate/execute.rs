@@ -24,7 +24,7 @@ use super::uart;
 use super::virtual_cpu::{TABLE_REGISTER_BYTES, TableRegister};
 use crate::arch::x86_64::exception::{GENERAL_PROTECTION, PAGE_FAULT, STACK_FAULT};
 use crate::arch::x86_64::registers::Registers;
-use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, is_lower_half};
+use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, is_guest_address};
 
 /// An exception the guest takes at the instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,7 +274,7 @@ fn iretq<M: Machine>(regs: &mut Registers, machine: &mut M) -> Result<Effect, Ef
         // make: the CPU's own fault stands.
         return Err(Effect::NotEmulated);
     }
-    if !is_lower_half(frame.rip) || !is_lower_half(frame.rsp) {
+    if !is_guest_address(frame.rip) || !is_guest_address(frame.rsp) {
         return Err(Effect::Raise(Exception::general_protection()));
     }
     machine.set_interrupt_flag(frame.rflags & RFLAGS_IF != 0);

@@ -17,7 +17,7 @@ pub use shared_abi::emulation::GATE_BYTES;
 use shared_abi::emulation::{VIRTUAL_KERNEL_CS, VIRTUAL_KERNEL_SS};
 
 use super::virtual_cpu::TableRegister;
-use crate::mm::address::is_lower_half;
+use crate::mm::address::is_guest_address;
 
 /// Bytes of the frame `iretq` pops.
 pub const FRAME_BYTES: usize = 40;
@@ -60,7 +60,7 @@ pub fn gate(bytes: &[u8; GATE_BYTES]) -> Option<Gate> {
     let handler = u16::from_le_bytes([bytes[0], bytes[1]]) as u64
         | (u16::from_le_bytes([bytes[6], bytes[7]]) as u64) << 16
         | (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as u64) << 32;
-    is_lower_half(handler).then_some(Gate {
+    is_guest_address(handler).then_some(Gate {
         handler,
         clears_interrupts,
     })

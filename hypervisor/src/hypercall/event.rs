@@ -15,7 +15,7 @@ use shared_abi::shared_info::{SharedInfo, ns_multiplier};
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::event::ports::{self, Port};
-use crate::mm::address::{GuestVirtAddr, is_lower_half};
+use crate::mm::address::{GuestVirtAddr, is_guest_address};
 
 /// Most bytes of a domain name `domain_lookup` reads.
 const NAME_MAX: u64 = 32;
@@ -52,7 +52,7 @@ pub(super) fn set_callback(
     domain: &mut Domain,
     SetCallback { handler }: SetCallback,
 ) -> Result<(), Status> {
-    if handler != 0 && !is_lower_half(handler) {
+    if handler != 0 && !is_guest_address(handler) {
         return Err(Status::BadAddress);
     }
     domain.set_callback(handler);

@@ -14,7 +14,7 @@ use elf::ElfBytes;
 use elf::abi;
 use elf::endian::LittleEndian;
 
-use crate::mm::address::{PAGE_SIZE, align_down, align_up, is_lower_half};
+use crate::mm::address::{PAGE_SIZE, align_down, align_up, is_guest_address};
 
 /// Most loadable segments an image may have.
 pub const MAX_SEGMENTS: usize = 16;
@@ -189,7 +189,7 @@ pub fn validate(bytes: &[u8], memory_bytes: u64) -> Result<GuestImage<'_>, Image
             .checked_add(header.p_memsz)
             .is_some_and(|end| {
                 header.p_vaddr >= PAGE_SIZE
-                    && is_lower_half(end - 1)
+                    && is_guest_address(end - 1)
                     && align_up(end, PAGE_SIZE).is_some()
             });
         if !in_lower_half {

@@ -96,9 +96,16 @@ pub const fn align_down(value: u64, align: u64) -> u64 {
 
 pub use shared_abi::page_table::is_canonical;
 
-/// Whether `addr` lies in the lower (user, guest-owned) half.
-pub const fn is_lower_half(addr: u64) -> bool {
-    addr >> 47 == 0
+/// The end of guest-virtual space: the lower half less its last page. A
+/// page there never maps, so no instruction ends at the first
+/// non-canonical address (`0x8000_0000_0000`): returning to one (`iretq`
+/// after an emulated instruction, `sysretq` after a `syscall` in the last
+/// bytes) would fault in ring 0 (on Intel CPUs, with the guest's stack).
+pub const GUEST_TOP: u64 = 0x7fff_ffff_f000;
+
+/// Whether a guest may use `addr`: below [`GUEST_TOP`].
+pub const fn is_guest_address(addr: u64) -> bool {
+    addr < GUEST_TOP
 }
 
 #[cfg(test)]
@@ -121,7 +128,9 @@ mod tests {
         assert!(is_canonical(0x0000_7fff_ffff_ffff));
         assert!(is_canonical(0xffff_8000_0000_0000));
         assert!(!is_canonical(0x0000_8000_0000_0000));
-        assert!(is_lower_half(0x1000));
-        assert!(!is_lower_half(0xffff_8000_0000_0000));
+        assert!(is_guest_address(0x1000));
+        assert!(is_guest_address(GUEST_TOP - 1));
+        assert!(!is_guest_address(0x7fff_ffff_ffff));
+        assert!(!is_guest_address(0xffff_8000_0000_0000));
     }
 }

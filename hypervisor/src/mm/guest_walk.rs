@@ -17,7 +17,7 @@
 //! PML4 entry, and the bits between the PAT bit and the frame of a 2 MiB or
 //! 1 GiB leaf, raise a reserved-bit fault (error code P | RSVD).
 
-use super::address::{GuestPhysAddr, GuestVirtAddr, is_lower_half};
+use super::address::{GuestPhysAddr, GuestVirtAddr, is_guest_address};
 use super::guest_memory::{self, GuestPhysMemory};
 use super::page_table::{ADDRESS_MASK, PageFlags, PageSize, table_index};
 
@@ -155,7 +155,7 @@ fn walk_tables<M: GuestPhysMemory + ?Sized, const UPDATE: bool, const USER: bool
     let reserved = GuestFault {
         error_code: code | error_code::PRESENT | error_code::RESERVED,
     };
-    if !is_lower_half(addr.as_u64()) {
+    if !is_guest_address(addr.as_u64()) {
         return Err(not_present);
     }
     // The bits the access needs set at every level, and the one it needs

@@ -33,7 +33,7 @@
 //! and the lower half maps only the domain's own frames.
 
 use super::address::{
-    GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down, is_lower_half,
+    GuestFrame, GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down, is_guest_address,
 };
 use super::guest_memory::GuestPhysMemory;
 use super::guest_walk::{self, Access, GuestFault, error_code};
@@ -444,7 +444,7 @@ impl<T: TableMemory> Shadow<T> {
     /// A [`FOREIGN`] frame is never answered: the hypervisor reaches only
     /// the domain's own memory through its addresses.
     pub fn lookup(&self, addr: GuestVirtAddr, write: bool) -> Option<u64> {
-        if !is_lower_half(addr.as_u64()) {
+        if !is_guest_address(addr.as_u64()) {
             return None;
         }
         let (table, index) = page_table::leaf_slot(&self.pool, self.machine_root(), addr.as_u64())?;
@@ -531,7 +531,7 @@ impl<T: TableMemory> Shadow<T> {
     /// Inlined into each caller (the hypercall and the emulated `invlpg`).
     #[inline(always)]
     pub fn invalidate_page(&mut self, addr: GuestVirtAddr) -> TlbFlush {
-        if !is_lower_half(addr.as_u64()) {
+        if !is_guest_address(addr.as_u64()) {
             return TlbFlush::None;
         }
         if self.giant_pieces {
