@@ -29,6 +29,8 @@ pub mod watchdog;
 #[cfg(target_os = "none")]
 pub use create::{Placement, create};
 #[cfg(target_os = "none")]
+pub use guest_access::CodeByte;
+#[cfg(target_os = "none")]
 pub use memory::DomainMemory;
 #[cfg(target_os = "none")]
 pub use record::{Domain, State};

@@ -13,7 +13,7 @@ use super::patch::{INT3, Patch};
 use crate::arch::x86_64::exception::{BREAKPOINT, DEBUG, GENERAL_PROTECTION, PAGE_FAULT};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::registers::RFLAGS_TF;
-use crate::domain::{Domain, State, trap_delivery};
+use crate::domain::{CodeByte, Domain, State, trap_delivery};
 use crate::hypercall::Outcome;
 use crate::instruction::{Privileged, privileged_instruction};
 use crate::mm::address::GuestVirtAddr;
@@ -61,10 +61,16 @@ fn emulate(
     let mut bytes = [0u8; MAX_INSTRUCTION_BYTES];
     let fetched = domain.fetch_instruction(GuestVirtAddr(rip), &mut bytes);
     let operation = operation::decode(&bytes[..fetched], rip).filter(|op| accept(op.kind()))?;
+    // Where the instruction is, found before it runs: a `mov cr3` changes
+    // the address space, and the patch belongs where the bytes were read.
+    let site = match domain.mode() {
+        Mode::Patch => domain.code_byte(GuestVirtAddr(rip)).ok(),
+        _ => None,
+    };
     let (outcome, completed) = run(domain, frame, &operation)?;
     domain.counters_mut().emulated();
-    if completed && domain.mode() == Mode::Patch {
-        install(domain, operation, &bytes[..fetched]);
+    if completed && let Some(site) = site {
+        install(domain, operation, &bytes[..fetched], site);
     }
     Some(outcome)
 }
@@ -149,13 +155,10 @@ fn refused_iret(domain: &mut Domain, frame: &mut TrapFrame) -> Option<Outcome> {
     Some(raise(domain, frame, exception))
 }
 
-/// Patches the instruction `operation` decoded from `bytes`: its first
-/// byte becomes `int3` and the table records it. Nothing happens when the
-/// table is full.
-fn install(domain: &mut Domain, operation: Operation, bytes: &[u8]) {
-    let Ok(byte) = domain.code_byte(GuestVirtAddr(operation.address())) else {
-        return;
-    };
+/// Patches the instruction `operation` decoded from `bytes` at `byte`: its
+/// first byte becomes `int3` and the table records it. Nothing happens
+/// when the table is full.
+fn install(domain: &mut Domain, operation: Operation, bytes: &[u8], byte: CodeByte) {
     let Some(patch) = Patch::new(operation, byte.location(), bytes) else {
         return;
     };
