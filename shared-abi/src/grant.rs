@@ -14,8 +14,13 @@
 
 /// `grant_access` flag: the grantee may only read the page.
 pub const READ_ONLY: u64 = 1 << 0;
+/// `grant_access` flag: the grantee may only copy from and to the page
+/// (`grant_map` answers `DENIED`), so the grant is never mapped and
+/// `grant_end` always ends it at once: the granter may reuse the page the
+/// moment the grant has ended, whatever the grantee does.
+pub const COPY_ONLY: u64 = 1 << 1;
 /// Every flag `grant_access` knows.
-pub const ACCESS_FLAGS: u64 = READ_ONLY;
+pub const ACCESS_FLAGS: u64 = READ_ONLY | COPY_ONLY;
 
 /// `grant_map` flag: map the page writable (the grant must allow it).
 pub const MAP_WRITE: u64 = 1 << 0;

@@ -602,6 +602,8 @@ pub fn all() -> Vec<Scenario> {
             .exact("[back] unmapped after the granter saw BUSY; slot 0 granted again at generation 2")
             .exact("[front] end refused while mapped, accepted after unmap; read-only page intact")
             .exact("[third] another domain's grant denied, its own mapped and unmapped")
+            .exact("[front] a copy-only grant: its map denied, a copy into it done")
+            .exact("[third] its copy-only grant copied into, and never busy to end")
             .finishes("front")
             .finishes("back")
             .finishes("third")

@@ -8,7 +8,10 @@
 //! calls left (current address space, registered pages): the same seed on
 //! the same build gives the same sequence.
 
-use shared_abi::grant::{GRANTS_MAX, GrantRef, MAP_WRITE, READ_ONLY, WINDOW_BASE, window_address};
+use shared_abi::grant::{
+    ACCESS_FLAGS, COPY_ONLY, GRANTS_MAX, GrantRef, MAP_WRITE, READ_ONLY, WINDOW_BASE,
+    window_address,
+};
 use shared_abi::trap::ExceptionFrame;
 use shared_abi::{Hypercall, Status};
 
@@ -623,8 +626,19 @@ fn grant_access(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
     } else {
         hostile_gpa(rng, t)
     };
-    args[2] = pick!(rng, [0, READ_ONLY, 0, READ_ONLY, 2, u64::MAX, 1 << 63]);
-    let expect = if args[2] & !READ_ONLY != 0 || !valid || args[0] == t.domain_id {
+    args[2] = pick!(
+        rng,
+        [
+            0,
+            READ_ONLY,
+            COPY_ONLY,
+            READ_ONLY | COPY_ONLY,
+            4,
+            u64::MAX,
+            1 << 63
+        ]
+    );
+    let expect = if args[2] & !ACCESS_FLAGS != 0 || !valid || args[0] == t.domain_id {
         Expect::Status(Status::InvalidArgument)
     } else {
         domain_expect(t, args[0], Expect::Any)

@@ -21,6 +21,8 @@ pub struct Grant {
     frame: u64,
     /// Whether the grantee may write the page.
     writable: bool,
+    /// Whether the grantee may map it (not only copy).
+    mappable: bool,
     /// How many mappings of it exist now.
     maps: u32,
 }
@@ -31,11 +33,39 @@ impl Grant {
         self.frame
     }
 
+    /// Whether the grantee may map it (`grant_map`), not only copy.
+    pub fn mappable(&self) -> bool {
+        self.mappable
+    }
+
     /// How many mappings of it exist now.
     #[cfg(test)]
     fn maps(&self) -> u32 {
         self.maps
     }
+}
+
+/// What a grant lets its grantee do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// Write the page (else only read it).
+    pub writable: bool,
+    /// Map it (else only copy from and to it).
+    pub mappable: bool,
+}
+
+#[cfg(test)]
+impl Access {
+    /// Read, write and map.
+    pub const FULL: Access = Access {
+        writable: true,
+        mappable: true,
+    };
+    /// Read and map.
+    pub const READ: Access = Access {
+        writable: false,
+        mappable: true,
+    };
 }
 
 /// One slot: the generation of its current (or next) grant.
@@ -74,9 +104,10 @@ impl GrantTable {
         next
     }
 
-    /// Grants `frame` to `grantee` in the lowest free slot; returns its
+    /// Grants `frame` to `grantee` in the lowest free slot (writable, and
+    /// mappable or for copies only, as `access` says); returns its
     /// reference. `LIMIT_REACHED` when every slot is in use (or retired).
-    pub fn grant(&mut self, grantee: u32, frame: u64, writable: bool) -> Result<GrantRef, Status> {
+    pub fn grant(&mut self, grantee: u32, frame: u64, access: Access) -> Result<GrantRef, Status> {
         let (index, slot) = self
             .slots
             .iter_mut()
@@ -86,7 +117,8 @@ impl GrantTable {
         slot.grant = Some(Grant {
             grantee,
             frame,
-            writable,
+            writable: access.writable,
+            mappable: access.mappable,
             maps: 0,
         });
         Ok(GrantRef::new(index as u64, slot.generation))
@@ -198,26 +230,26 @@ mod tests {
     #[test]
     fn grants_take_the_lowest_free_slot_at_the_first_generation() {
         let mut table = GrantTable::default();
-        assert_eq!(table.grant(BACK, 10, true), Ok(GrantRef::first(0)));
-        assert_eq!(table.grant(BACK, 11, false), Ok(GrantRef::first(1)));
-        assert_eq!(table.grant(THIRD, 12, false), Ok(GrantRef::first(2)));
+        assert_eq!(table.grant(BACK, 10, Access::FULL), Ok(GrantRef::first(0)));
+        assert_eq!(table.grant(BACK, 11, Access::READ), Ok(GrantRef::first(1)));
+        assert_eq!(table.grant(THIRD, 12, Access::READ), Ok(GrantRef::first(2)));
         assert_eq!(table.end(GrantRef::first(1)), Ok(()));
-        assert_eq!(table.grant(BACK, 13, true), Ok(GrantRef::new(1, 2)));
+        assert_eq!(table.grant(BACK, 13, Access::FULL), Ok(GrantRef::new(1, 2)));
         assert_eq!(table.len(), 3);
     }
 
     #[test]
     fn a_restarted_domain_never_reissues_a_reference() {
         let mut table = GrantTable::default();
-        let live = table.grant(BACK, 10, true).unwrap();
-        let ended = table.grant(BACK, 11, true).unwrap();
+        let live = table.grant(BACK, 10, Access::FULL).unwrap();
+        let ended = table.grant(BACK, 11, Access::FULL).unwrap();
         assert_eq!(table.end(ended), Ok(()));
         let mut next = table.successor();
         assert_eq!(next.len(), 0);
         assert!(next.check(live, BACK, false).is_err());
         let again = [
-            next.grant(BACK, 20, true).unwrap(),
-            next.grant(BACK, 21, true).unwrap(),
+            next.grant(BACK, 20, Access::FULL).unwrap(),
+            next.grant(BACK, 21, Access::FULL).unwrap(),
         ];
         assert!(!again.contains(&live) && !again.contains(&ended));
         assert!(next.check(live, BACK, false).is_err());
@@ -230,9 +262,9 @@ mod tests {
     #[test]
     fn a_stale_reference_never_names_the_slots_next_grant() {
         let mut table = GrantTable::default();
-        let old = table.grant(BACK, 10, true).unwrap();
+        let old = table.grant(BACK, 10, Access::FULL).unwrap();
         table.end(old).unwrap();
-        let new = table.grant(BACK, 20, true).unwrap();
+        let new = table.grant(BACK, 20, Access::FULL).unwrap();
         assert_eq!(new.slot(), old.slot());
         assert_ne!(new, old);
         assert_eq!(table.check(old, BACK, false), Err(Status::Denied));
@@ -243,9 +275,9 @@ mod tests {
     #[test]
     fn grants_to_an_ended_domain_end_with_it() {
         let mut table = GrantTable::default();
-        let to_back = table.grant(BACK, 10, true).unwrap();
-        let to_third = table.grant(THIRD, 11, true).unwrap();
-        let again = table.grant(BACK, 12, false).unwrap();
+        let to_back = table.grant(BACK, 10, Access::FULL).unwrap();
+        let to_third = table.grant(THIRD, 11, Access::FULL).unwrap();
+        let again = table.grant(BACK, 12, Access::READ).unwrap();
         assert_eq!(table.end_all_to(BACK), 2);
         // A domain that later has BACK's identifier (a restart) gets nothing.
         assert_eq!(table.check(to_back, BACK, false), Err(Status::Denied));
@@ -255,13 +287,13 @@ mod tests {
             table.check(to_third, THIRD, true).map(|g| g.frame()),
             Ok(11)
         );
-        assert_eq!(table.grant(BACK, 13, true), Ok(GrantRef::new(0, 2)));
+        assert_eq!(table.grant(BACK, 13, Access::FULL), Ok(GrantRef::new(0, 2)));
     }
 
     #[test]
     fn forged_references_are_denied() {
         let mut table = GrantTable::default();
-        let reference = table.grant(BACK, 10, true).unwrap();
+        let reference = table.grant(BACK, 10, Access::FULL).unwrap();
         for forged in [
             GrantRef::from_raw(0),
             GrantRef::new(0, 2),
@@ -287,10 +319,23 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_only_grant_says_so() {
+        let mut table = GrantTable::default();
+        let copy_only = Access {
+            writable: true,
+            mappable: false,
+        };
+        let reference = table.grant(BACK, 10, copy_only).unwrap();
+        assert!(!table.check(reference, BACK, true).unwrap().mappable());
+        let full = table.grant(BACK, 11, Access::FULL).unwrap();
+        assert!(table.check(full, BACK, true).unwrap().mappable());
+    }
+
+    #[test]
     fn only_the_grantee_may_use_a_grant_and_writes_need_a_writable_one() {
         let mut table = GrantTable::default();
-        let writable = table.grant(BACK, 10, true).unwrap();
-        let read_only = table.grant(BACK, 11, false).unwrap();
+        let writable = table.grant(BACK, 10, Access::FULL).unwrap();
+        let read_only = table.grant(BACK, 11, Access::READ).unwrap();
         assert!(table.check(writable, BACK, true).is_ok());
         assert!(table.check(read_only, BACK, false).is_ok());
         assert_eq!(table.check(read_only, BACK, true), Err(Status::Denied));
@@ -301,7 +346,7 @@ mod tests {
     #[test]
     fn a_mapped_grant_cannot_end_until_every_mapping_is_gone() {
         let mut table = GrantTable::default();
-        let reference = table.grant(BACK, 10, true).unwrap();
+        let reference = table.grant(BACK, 10, Access::FULL).unwrap();
         assert!(!table.any_mapped());
         table.add_map(reference);
         table.add_map(reference);
@@ -322,20 +367,26 @@ mod tests {
     fn sixty_four_grants_at_most() {
         let mut table = GrantTable::default();
         for n in 0..GRANTS_MAX {
-            assert_eq!(table.grant(BACK, n, false), Ok(GrantRef::first(n)));
+            assert_eq!(table.grant(BACK, n, Access::READ), Ok(GrantRef::first(n)));
         }
-        assert_eq!(table.grant(BACK, 99, false), Err(Status::LimitReached));
+        assert_eq!(
+            table.grant(BACK, 99, Access::READ),
+            Err(Status::LimitReached)
+        );
         table.end(GrantRef::first(40)).unwrap();
-        assert_eq!(table.grant(BACK, 99, false), Ok(GrantRef::new(40, 2)));
+        assert_eq!(
+            table.grant(BACK, 99, Access::READ),
+            Ok(GrantRef::new(40, 2))
+        );
     }
 
     #[test]
     fn a_slot_at_the_last_generation_is_retired() {
         let mut table = GrantTable::default();
         table.slots[0].generation = MAX_GENERATION;
-        let last = table.grant(BACK, 1, false).unwrap();
+        let last = table.grant(BACK, 1, Access::READ).unwrap();
         assert_eq!(last, GrantRef::new(0, MAX_GENERATION));
         table.end(last).unwrap();
-        assert_eq!(table.grant(BACK, 2, false), Ok(GrantRef::first(1)));
+        assert_eq!(table.grant(BACK, 2, Access::READ), Ok(GrantRef::first(1)));
     }
 }

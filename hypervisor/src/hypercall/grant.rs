@@ -9,13 +9,16 @@
 //! caller's own memory, never through a mapping.
 
 use shared_abi::Status;
-use shared_abi::grant::{ACCESS_FLAGS, GrantRef, MAP_FLAGS, MAP_WRITE, READ_ONLY, window_address};
+use shared_abi::grant::{
+    ACCESS_FLAGS, COPY_ONLY, GrantRef, MAP_FLAGS, MAP_WRITE, READ_ONLY, window_address,
+};
 use shared_abi::hypercall::request::{
     GrantAccess, GrantCopyFrom, GrantCopyTo, GrantEnd, GrantMap, GrantUnmap,
 };
 
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
+use crate::grant::table::Access;
 use crate::grant::window::Mapping;
 use crate::mm::address::{GuestFrame, GuestPhysAddr, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
@@ -27,18 +30,30 @@ fn live_domain(table: &mut DomainTable, domain: u64) -> Result<u32, Status> {
     table.domain(id).map(|d| d.id()).ok_or(Status::BadPort)
 }
 
+/// How the caller uses a granted page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Map,
+    Copy,
+}
+
 /// The machine address of the page grant `reference` of `granter` lends
 /// to the caller (for writing when `write`): `DENIED` unless the grant is
-/// live, names the caller and allows the access.
+/// live, names the caller and allows the access (a mapping needs a grant
+/// that is not for copies only).
 fn granted_page(
     table: &mut DomainTable,
     granter: u32,
     reference: GrantRef,
     write: bool,
+    used: Use,
 ) -> Result<MachineAddr, Status> {
     let caller = table.caller().id();
     let granter = table.domain(granter).ok_or(Status::BadPort)?;
     let grant = granter.grants().check(reference, caller, write)?;
+    if used == Use::Map && !grant.mappable() {
+        return Err(Status::Denied);
+    }
     granter
         .memory()
         .and_then(|memory| memory.machine_frame(GuestFrame(grant.frame())))
@@ -64,11 +79,11 @@ pub(super) fn access(
         return Err(Status::InvalidArgument);
     }
     let frame = GuestPhysAddr(gpa).frame().number();
-    let writable = flags & READ_ONLY == 0;
-    let reference = table
-        .caller()
-        .grants_mut()
-        .grant(grantee, frame, writable)?;
+    let access = Access {
+        writable: flags & READ_ONLY == 0,
+        mappable: flags & COPY_ONLY == 0,
+    };
+    let reference = table.caller().grants_mut().grant(grantee, frame, access)?;
     u32::try_from(reference.raw()).map_err(|_| Status::LimitReached)
 }
 
@@ -95,7 +110,7 @@ pub(super) fn map(
     let write = flags & MAP_WRITE != 0;
     let granter = live_domain(table, domain)?;
     let reference = GrantRef::from_raw(reference);
-    let machine = granted_page(table, granter, reference, write)?;
+    let machine = granted_page(table, granter, reference, write, Use::Map)?;
     let caller = table.caller();
     let slot = caller.window_mut().insert(Mapping { granter, reference })?;
     let gpa = window_address(slot);
@@ -138,7 +153,7 @@ fn copy_range(
         return Err(Status::InvalidArgument);
     }
     let granter = live_domain(table, domain)?;
-    let page = granted_page(table, granter, reference, write)?;
+    let page = granted_page(table, granter, reference, write, Use::Copy)?;
     Ok(MachineAddr(page.as_u64() + offset))
 }
 

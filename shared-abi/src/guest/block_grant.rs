@@ -30,7 +30,7 @@ use super::{backend, events, grant, grant_batch, interrupts, timer};
 use crate::backend::Kind;
 use crate::blkif::{self, MAX_SEGMENTS, Operation, RING_SLOTS, Request, Segment, Shared};
 use crate::block::{BlockRequestType, BlockStatus};
-use crate::grant::GrantRef;
+use crate::grant::{COPY_ONLY, GrantRef, READ_ONLY};
 
 /// How long a request may go without a response: 2 s of virtual time.
 pub const TIMEOUT_NS: u64 = 2_000_000_000;
@@ -265,16 +265,17 @@ impl Front {
                 slot.count += 1;
                 at += piece;
             }
-            // The pages are granted in one batch (a read's writable).
+            // The pages are granted in one batch (a read's writable), for
+            // copies only: the backend never maps them, so their grants
+            // always end when the request does, and a page is never reused
+            // while the backend could still write it.
             let mut references = [GrantRef::from_raw(0); MAX_SEGMENTS];
-            let read_only = operation == Operation::Write;
-            grant_batch::access(
-                self.backend,
-                &pages[..slot.count],
-                read_only,
-                &mut references,
-            )
-            .map_err(|_| BlockError::Busy)?;
+            let flags = match operation {
+                Operation::Write => READ_ONLY | COPY_ONLY,
+                _ => COPY_ONLY,
+            };
+            grant_batch::access(self.backend, &pages[..slot.count], flags, &mut references)
+                .map_err(|_| BlockError::Busy)?;
             for (n, reference) in references[..slot.count].iter().enumerate() {
                 request.segment[n].reference = reference.raw() as u32;
                 slot.grants[n] = reference.raw() as u32;

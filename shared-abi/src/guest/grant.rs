@@ -36,7 +36,19 @@ use crate::hypercall::request;
 /// [`Status::LimitReached`] with 64 grants live.
 #[inline]
 pub fn access(domain: u32, gpa: u64, read_only: bool) -> Result<GrantRef, Status> {
-    let flags = if read_only { READ_ONLY } else { 0 };
+    access_with(domain, gpa, if read_only { READ_ONLY } else { 0 })
+}
+
+/// [`access`] with the `grant_access` flags themselves: [`READ_ONLY`],
+/// and [`COPY_ONLY`](crate::grant::COPY_ONLY) for a page the grantee may
+/// only copy from and to (never map), whose grant therefore always ends at
+/// once.
+///
+/// # Errors
+///
+/// As [`access`], and [`Status::InvalidArgument`] for an unknown flag.
+#[inline]
+pub fn access_with(domain: u32, gpa: u64, flags: u64) -> Result<GrantRef, Status> {
     let grant = request::GrantAccess {
         domain: domain as u64,
         gpa,

@@ -7,9 +7,11 @@
 //! ```no_run
 //! use shared_abi::guest::grant_batch::{self, Piece};
 //! # let (backend, frontend) = (2, 1);
-//! // Frontend: lend two pages read-write, then take them back.
+//! // Frontend: lend two pages read-write, for copies only, then take them
+//! // back.
 //! let mut references = [shared_abi::grant::GrantRef::from_raw(0); 2];
-//! grant_batch::access(backend, &[0x5000, 0x6000], false, &mut references)?;
+//! let flags = shared_abi::grant::COPY_ONLY;
+//! grant_batch::access(backend, &[0x5000, 0x6000], flags, &mut references)?;
 //! grant_batch::end(&references);
 //! // Backend: 6 KiB of `data` into two granted pages.
 //! # use shared_abi::grant::GrantRef;
@@ -23,7 +25,7 @@
 //! ```
 
 use crate::Status;
-use crate::grant::{GrantRef, READ_ONLY};
+use crate::grant::GrantRef;
 use crate::hypercall::request;
 use crate::multicall::MulticallEntry;
 
@@ -172,29 +174,29 @@ unsafe fn copy_batch(
 }
 
 /// Lends this domain's pages at guest-physical `pages` to domain `domain`
-/// (read-only when `read_only`) in one hypercall; their references go to
-/// `references` in order.
+/// with the `grant_access` `flags` ([`READ_ONLY`](crate::grant::READ_ONLY),
+/// [`COPY_ONLY`](crate::grant::COPY_ONLY)) in one hypercall; their
+/// references go to `references` in order.
 ///
 /// # Errors
 ///
 /// [`Status::InvalidArgument`] when there are no pages, more than
 /// [`BATCH`], or fewer `references` than pages (nothing granted);
-/// otherwise the first error of a grant, as [`super::grant::access`], and
-/// then the grants that were made are ended again.
+/// otherwise the first error of a grant, as [`super::grant::access_with`],
+/// and then the grants that were made are ended again.
 pub fn access(
     domain: u32,
     pages: &[u64],
-    read_only: bool,
+    flags: u64,
     references: &mut [GrantRef],
 ) -> Result<(), Status> {
     if pages.is_empty() || pages.len() > BATCH || references.len() < pages.len() {
         return Err(Status::InvalidArgument);
     }
     if let [gpa] = pages {
-        references[0] = super::grant::access(domain, *gpa, read_only)?;
+        references[0] = super::grant::access_with(domain, *gpa, flags)?;
         return Ok(());
     }
-    let flags = if read_only { READ_ONLY } else { 0 };
     let mut batch = [MulticallEntry::default(); BATCH];
     for (entry, &gpa) in batch.iter_mut().zip(pages) {
         *entry = MulticallEntry::new(request::GrantAccess {

@@ -7,7 +7,7 @@ use guest_kernel::memory::paging;
 use guest_kernel::memory::phys_to_virt;
 use guest_kernel::{check, hv, println, scenario};
 use shared_abi::Status;
-use shared_abi::grant::{GRANTS_MAX, GrantRef, MAPS_MAX, WINDOW_BASE, window_address};
+use shared_abi::grant::{COPY_ONLY, GRANTS_MAX, GrantRef, MAPS_MAX, WINDOW_BASE, window_address};
 use shared_abi::hypercall::request;
 
 use super::{
@@ -66,7 +66,7 @@ pub(crate) fn granter(grantee: u32, third: u32, memory_bytes: u64) {
         hv::call(request::GrantAccess {
             domain: grantee as u64,
             gpa: rw,
-            flags: 2,
+            flags: 4,
         })
     };
     refused("unknown flags", flags, Status::InvalidArgument);
@@ -117,6 +117,18 @@ pub(crate) fn granter(grantee: u32, third: u32, memory_bytes: u64) {
         "the read-only page changed: {ro_bytes:?}"
     );
     println!("end refused while mapped, accepted after unmap; read-only page intact");
+    // The third domain lends it a page for copies only.
+    wait_for_grant(third, GrantRef::first(0));
+    refused(
+        "map a copy-only grant",
+        hv::grant::map(third, GrantRef::first(0), true),
+        Status::Denied,
+    );
+    ok(
+        "copy into a copy-only grant",
+        hv::grant::copy_to(third, GrantRef::first(0), SEEN as u64, b"SEEN"),
+    );
+    println!("a copy-only grant: its map denied, a copy into it done");
 }
 
 /// Every misuse of the granter's grants, then the read-only write fault,
@@ -387,4 +399,23 @@ pub(crate) fn third(granter: u32) {
     check!(gpa == WINDOW_BASE, "mapped at {gpa:#x}");
     ok("unmap its own grant", hv::grant::unmap(gpa));
     println!("another domain's grant denied, its own mapped and unmapped");
+    // A page lent for copies only: the granter may copy into it, not map
+    // it, so ending the grant is never `BUSY` (it has ended already if
+    // the granter has finished: grants never outlive their grantee).
+    let page = patterned_page();
+    let reference = ok(
+        "copy-only grant",
+        hv::grant::access_with(granter, page, COPY_ONLY),
+    );
+    check!(
+        reference == GrantRef::first(0),
+        "copy-only grant {reference:?}"
+    );
+    wait_for_text(phys_to_virt(page) as u64, SEEN, b"SEEN");
+    let ended = hv::grant::end(reference);
+    check!(
+        matches!(ended, Ok(()) | Err(Status::InvalidArgument)),
+        "end the copy-only grant: {ended:?}"
+    );
+    println!("its copy-only grant copied into, and never busy to end");
 }
