@@ -187,7 +187,11 @@ impl Front {
         }
         let shared = self.shared();
         let produced = shared.responses_produced();
-        if produced.wrapping_sub(self.consumed) > RING_SLOTS {
+        // A backend answers only requests it was given: a response index
+        // past the request index (or behind the last one consumed) is a
+        // broken ring.
+        let outstanding = self.producer.wrapping_sub(self.consumed);
+        if produced.wrapping_sub(self.consumed) > outstanding.min(RING_SLOTS) {
             self.disconnect();
             return;
         }
