@@ -35,10 +35,14 @@ use crate::grant::{COPY_ONLY, GrantRef, READ_ONLY};
 /// How long a request may go without a response: 2 s of virtual time.
 pub const TIMEOUT_NS: u64 = 2_000_000_000;
 
-/// Status recorded for a request failed by a disconnection.
-const DISCONNECTED: u32 = u32::MAX;
-/// Status recorded for a request that timed out.
-const TIMED_OUT: u32 = u32::MAX - 1;
+/// How a request in flight ended (none yet: it may still time out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// The backend answered with this status (any value it chose).
+    Answered(u32),
+    /// The connection dropped first.
+    Disconnected,
+}
 
 /// Connections made to a backend so far.
 static CONNECTIONS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
@@ -60,8 +64,8 @@ static HUNG_UP: AtomicBool = AtomicBool::new(false);
 #[derive(Clone, Copy, Default)]
 struct Slot {
     busy: bool,
-    /// The response's status, once there is one.
-    status: Option<u32>,
+    /// How it ended, once it has.
+    status: Option<Ending>,
     /// The request's id on the ring.
     id: u64,
     grants: [u32; MAX_SEGMENTS],
@@ -152,7 +156,7 @@ impl Front {
             .iter_mut()
             .filter(|s| s.busy && s.status.is_none())
         {
-            slot.status = Some(DISCONNECTED);
+            slot.status = Some(Ending::Disconnected);
             end_grants(slot);
         }
     }
@@ -204,7 +208,7 @@ impl Front {
                 && slot.status.is_none()
                 && slot.id == response.id
             {
-                slot.status = Some(response.status);
+                slot.status = Some(Ending::Answered(response.status));
                 end_grants(slot);
             }
         }
@@ -426,16 +430,16 @@ pub(super) fn wait(ticket: Ticket) -> Result<(), BlockError> {
         if !slot.busy {
             return Err(BlockError::NoDisk);
         }
-        let status = slot.status.unwrap_or(TIMED_OUT);
-        if slot.status.is_none() {
+        let status = slot.status;
+        if status.is_none() {
             end_grants(slot);
         }
         *slot = Slot::default();
         match status {
-            blkif::status::OK => Ok(()),
-            DISCONNECTED => Err(BlockError::Disconnected),
-            TIMED_OUT => Err(BlockError::Timeout),
-            other => Err(BlockError::Status(other.min(0xfe) as u8)),
+            None => Err(BlockError::Timeout),
+            Some(Ending::Disconnected) => Err(BlockError::Disconnected),
+            Some(Ending::Answered(blkif::status::OK)) => Ok(()),
+            Some(Ending::Answered(other)) => Err(BlockError::Status(other.min(0xfe) as u8)),
         }
     })
 }
