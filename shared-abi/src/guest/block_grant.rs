@@ -86,7 +86,15 @@ struct Front {
     slots: [Slot; MAX_IN_FLIGHT],
     /// Closed for good ([`close`]): no request, no reconnection.
     closed: bool,
+    /// Old rings whose grant a backend still had mapped when the
+    /// connection dropped (their grant and frame): the grant is ended, and
+    /// the frame freed, once the backend lets go ([`Front::let_go`]).
+    lingering: [Option<(GrantRef, u64)>; LINGERING],
 }
+
+/// Old rings kept waiting for a backend to unmap them; beyond that many,
+/// a further one is left lent for good (its frame and grant slot lost).
+const LINGERING: usize = 4;
 
 static FRONT: Once<Mutex<Front>> = Once::new();
 
@@ -124,6 +132,7 @@ impl Front {
 
     /// Connects to the backend there is now.
     fn connect(&mut self) -> Result<(), BlockError> {
+        self.let_go();
         let backend = backend::domain(Kind::Block).map_err(|_| BlockError::Disconnected)?;
         self.shared().reset();
         let reference =
@@ -168,10 +177,26 @@ impl Front {
             let _ = events::close(port);
             if grant::end(reference) == Err(crate::Status::Busy) {
                 // Still mapped by a backend that lives on: the page stays
-                // lent; the next ring is a fresh frame.
+                // lent, its grant remembered; the next ring is a fresh frame.
                 if let Some(frame) = frames::allocate() {
+                    if let Some(free) = self.lingering.iter_mut().find(|l| l.is_none()) {
+                        *free = Some((reference, self.ring));
+                    }
                     self.ring = frame;
                 }
+            }
+        }
+    }
+
+    /// Ends the grants of old rings a backend has let go of (or that ended
+    /// with it), freeing their frames.
+    fn let_go(&mut self) {
+        for lingering in &mut self.lingering {
+            if let Some((reference, frame)) = *lingering
+                && grant::end(reference) != Err(crate::Status::Busy)
+            {
+                frames::free(frame);
+                *lingering = None;
             }
         }
     }
@@ -326,6 +351,7 @@ pub(super) fn init(sectors: u64) -> Result<u64, BlockError> {
         sequence: 0,
         slots: [Slot::default(); MAX_IN_FLIGHT],
         closed: false,
+        lingering: [None; LINGERING],
     };
     CHANGED.store(false, Ordering::SeqCst);
     HUNG_UP.store(false, Ordering::SeqCst);
