@@ -235,10 +235,15 @@ fn reschedule(
     load_address_space(table.at(next));
 }
 
+/// A time slice in TSC ticks.
+fn slice_ticks() -> u64 {
+    time::ns_to_tsc(TIME_SLICE_NS)
+}
+
 /// Starts a new time slice now.
 #[inline(always)]
 fn start_slice() {
-    percpu::this().set_slice_end(time::now() + time::ns_to_tsc(TIME_SLICE_NS));
+    percpu::this().set_slice_end(time::now() + slice_ticks());
 }
 
 /// A hardware exception from the guest: a page fault the shadow can
@@ -428,7 +433,7 @@ fn watchdog_expired(table: &mut DomainTable, index: usize, watchdog: Watchdog) {
 /// while every live domain is blocked. Ends the hypervisor when no domain
 /// is left, or when every one is blocked with nothing that could wake it.
 fn pick_next(table: &mut DomainTable) -> usize {
-    match table.next_runnable(time::ns_to_tsc(TIME_SLICE_NS)) {
+    match table.next_runnable(slice_ticks()) {
         Some(next) => next,
         None => idle(table),
     }
@@ -438,7 +443,7 @@ fn pick_next(table: &mut DomainTable) -> usize {
 #[inline(never)]
 fn idle(table: &mut DomainTable) -> usize {
     loop {
-        if let Some(next) = table.next_runnable(time::ns_to_tsc(TIME_SLICE_NS)) {
+        if let Some(next) = table.next_runnable(slice_ticks()) {
             return next;
         }
         // Backends that nobody is left to use end after a grace period.
@@ -453,7 +458,7 @@ fn idle(table: &mut DomainTable) -> usize {
             (Some(deadline), _) => Some(deadline),
             // Only input (keyboard, device) can wake someone: poll the
             // clock now and then, but sleep in between.
-            (None, true) => Some(time::now() + time::ns_to_tsc(TIME_SLICE_NS)),
+            (None, true) => Some(time::now() + slice_ticks()),
             (None, false) => None,
         };
         // A debugger may let a held domain go (or interrupt a blocked one).

@@ -199,11 +199,11 @@ pub fn close(files: &mut FileTable, fd: u64) -> Result<(), Error> {
 /// at each `close`; an unclosed file's writes reach the disk at the next
 /// sync).
 pub fn close_all(files: &mut FileTable) {
-    let open: Vec<OpenFile> = files.open.drain(..).flatten().collect();
-    if let (false, Some(mut volume)) = (open.is_empty(), crate::fs::volume()) {
-        for file in open {
-            volume.release(file.file);
-        }
+    let mut open = files.open.drain(..).flatten().peekable();
+    if open.peek().is_some()
+        && let Some(mut volume) = crate::fs::volume()
+    {
+        open.for_each(|file| volume.release(file.file));
     }
 }
 

@@ -19,10 +19,8 @@ pub struct Grant {
     grantee: u32,
     /// The granter's guest frame number.
     frame: u64,
-    /// Whether the grantee may write the page.
-    writable: bool,
-    /// Whether the grantee may map it (not only copy).
-    mappable: bool,
+    /// What the grantee may do with the page.
+    access: Access,
     /// How many mappings of it exist now.
     maps: u32,
 }
@@ -35,7 +33,7 @@ impl Grant {
 
     /// Whether the grantee may map it (`grant_map`), not only copy.
     pub fn mappable(&self) -> bool {
-        self.mappable
+        self.access.mappable
     }
 
     /// How many mappings of it exist now.
@@ -117,8 +115,7 @@ impl GrantTable {
         slot.grant = Some(Grant {
             grantee,
             frame,
-            writable: access.writable,
-            mappable: access.mappable,
+            access,
             maps: 0,
         });
         Ok(GrantRef::new(index as u64, slot.generation))
@@ -151,7 +148,7 @@ impl GrantTable {
     /// or read-only when `write`).
     pub fn check(&self, reference: GrantRef, grantee: u32, write: bool) -> Result<Grant, Status> {
         match self.live(reference) {
-            Some((_, grant)) if grant.grantee == grantee && (grant.writable || !write) => {
+            Some((_, grant)) if grant.grantee == grantee && (grant.access.writable || !write) => {
                 Ok(*grant)
             }
             _ => Err(Status::Denied),
