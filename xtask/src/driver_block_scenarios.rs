@@ -87,6 +87,24 @@ pub fn all() -> Vec<Scenario> {
             .finishes("good")
             .finishes("hog")
             .finishes("driver"),
+        // A backend that lies to its frontend: statuses no device gives, a
+        // response to a request never made, response indices past the
+        // requests and behind the responses. Each lie fails the request
+        // with the right error in time; a broken ring drops the
+        // connection and the frontend connects again, without losing a
+        // frame to each old ring; a bystander runs throughout.
+        Scenario::new("driver-lying-backend", HvExit::Success)
+            .driver("driver", "driver", "serve=block clients=1 lie=yes")
+            .guest("front", "blockfront", "mode=lied-to")
+            .guest("bystander", "worker", "lines=30")
+            .disk(16)
+            .exact("[front] a response status of u32::MAX failed the read as the backend's status 254")
+            .exact("[front] a response status of u32::MAX - 1 failed the read as the backend's status 254")
+            .exact("[front] a response with a forged id was ignored; the read timed out within the timeout")
+            .exact("[front] 20 broken response indices each dropped the connection; reconnected every time, old rings let go")
+            .finishes("front")
+            .finishes("bystander")
+            .finishes("driver"),
         stopped_mid_io(
             "driver-crash-mid-io",
             "crash_after=24",

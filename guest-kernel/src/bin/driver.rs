@@ -29,7 +29,9 @@
 //! the frontends' regions), until `clients=N` frontend domains have
 //! connected and ended (for ever without `clients`: the hypervisor ends it
 //! once no other domain is left); in its first run, `crash_after=N` crashes it once it has taken N
-//! requests and `hang_after=N` makes it hang (its watchdog unfed) there.
+//! requests and `hang_after=N` makes it hang (its watchdog unfed) there;
+//! `lie=yes` makes its backend lie about reads at the sectors
+//! `driver_domain::lies` names.
 #![no_std]
 #![no_main]
 
@@ -141,6 +143,7 @@ fn serve(disk: Disk, args: &str, restarts: u32) -> ! {
         crash_after: first_run("crash_after"),
         hang_after: first_run("hang_after"),
         clients: scenario::arg(args, "clients").and_then(|n| n.parse().ok()),
+        lie: scenario::arg(args, "lie") == Some("yes"),
     };
     let backend = backend::Backend::new(disk, options)
         .unwrap_or_else(|s| scenario::fail(format_args!("backend: {}", s.name())));

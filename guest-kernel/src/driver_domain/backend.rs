@@ -37,6 +37,7 @@ use shared_abi::guest::grant_batch::{self, Piece};
 use shared_abi::guest::{backend, events, grant, watchdog};
 use virtio_drivers::device::blk::{BlkReq, BlkResp};
 
+use super::lies::{self, Lie};
 use super::{Disk, SECTOR, buffer, interrupted, request_pair};
 use crate::memory::paging::{self, PageFlags, PageSize};
 use crate::{interrupts, println, timer};
@@ -153,6 +154,8 @@ pub struct Options {
     /// Return from [`Backend::serve`] once this many frontend domains
     /// have connected and every one has ended.
     pub clients: Option<usize>,
+    /// Lie about reads at the sectors [`lies`] names.
+    pub lie: bool,
 }
 
 /// The backend.
@@ -620,7 +623,10 @@ impl Backend {
                 self.disconnect(index, RingError::BadReference);
                 continue;
             }
-            self.respond(index, valid.id, done);
+            match lies::for_sector(valid.sector).filter(|_| self.options.lie) {
+                Some(lie) => self.lie(index, valid.id, lie),
+                None => self.respond(index, valid.id, done),
+            }
         }
     }
 
@@ -629,6 +635,18 @@ impl Backend {
         let shared = frontend.shared();
         let result = if ok { status::OK } else { status::IO_ERROR };
         frontend.ring.respond(shared, id, result);
+        let _ = events::send(frontend.port);
+    }
+
+    /// Answers request `id` of frontend `index` with `lie` ([`Options::lie`]).
+    fn lie(&mut self, index: usize, id: u64, lie: Lie) {
+        let frontend = &mut self.frontends[index];
+        let shared = frontend.shared();
+        let page = core::ptr::NonNull::new(ring_view(frontend.window) as *mut blkif::Ring)
+            .expect("mapped window");
+        // SAFETY: the frontend is live, so its ring page is mapped
+        // writable at its view, the page `shared` is a view of.
+        unsafe { lies::tell(lie, &mut frontend.ring, shared, page, id) };
         let _ = events::send(frontend.port);
     }
 }

@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod config;
 pub mod hal;
+pub mod lies;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 

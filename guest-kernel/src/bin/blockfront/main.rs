@@ -7,9 +7,12 @@
 //! and served three whole rounds, it reads the flushed pattern back.
 //! With `mode=hostile` it corrupts its ring instead, then connects a
 //! hundred times in a row with one ring; with `mode=hog` it keeps its ring
-//! full of reads by hand (see [`hostile`]).
+//! full of reads by hand (see [`hostile`]); with `mode=lied-to` it
+//! checks its defences against a lying backend (see [`lied_to`]).
 #![no_std]
 #![no_main]
+
+mod lied_to;
 
 use bootloader_api::{BootInfo, entry_point};
 use guest_kernel::drivers::block::{self, BlockError, MAX_IN_FLIGHT};
@@ -49,6 +52,9 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     if scenario::arg(info.args(), "mode") == Some("hog") {
         hostile::hog();
+    }
+    if scenario::arg(info.args(), "mode") == Some("lied-to") {
+        lied_to::run();
     }
     if scenario::arg(info.args(), "mode") == Some("bench") {
         bench(sectors);
