@@ -27,7 +27,7 @@ unsafe extern "C" {
 #[unsafe(no_mangle)]
 pub extern "C" fn hypervisor_main(start_info: u32) -> ! {
     let early_input = serial::init();
-    crate::log::init();
+    crate::log::init(crate::console::message);
     if let Some(kept) = early_input {
         crate::console::uart_input(kept.as_slice());
     }

@@ -8,8 +8,7 @@ use core::fmt::Write;
 use crate::arch::x86_64::exception;
 use crate::domain::Domain;
 use crate::domain::trap_delivery::Undeliverable;
-use crate::emulate::operation::MAX_INSTRUCTION_BYTES;
-use crate::instruction::privileged_instruction;
+use crate::instruction::{MAX_INSTRUCTION_BYTES, privileged_instruction};
 use crate::log::LineBuffer;
 use crate::mm::address::GuestVirtAddr;
 

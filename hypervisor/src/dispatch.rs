@@ -267,7 +267,8 @@ fn exception(
     let (error_code, fault_address) = if vector == exception::PAGE_FAULT {
         if hardware_error & USER_ACCESS == 0
             && emulates(domain)
-            && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
+            && let Some(outcome) =
+                crate::trap_emulate::exception(domain, frame, vector, hardware_error)
         {
             return outcome;
         }
@@ -280,7 +281,7 @@ fn exception(
             Err(fault) => (fault.error_code, address),
         }
     } else if emulates(domain)
-        && let Some(outcome) = crate::emulate::exception(domain, frame, vector, hardware_error)
+        && let Some(outcome) = crate::trap_emulate::exception(domain, frame, vector, hardware_error)
     {
         return outcome;
     } else {
@@ -342,7 +343,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     }
     hypercall::event::close_all(table, index);
     let id = table.at(index).id();
-    crate::grant::release(table, id);
+    crate::domain::grants::release(table, id);
     crate::directory::ended(table, id);
     if table.at(index).is_driver() {
         crate::devices::assigned::driver_ended();
@@ -351,6 +352,7 @@ fn end_domain(table: &mut DomainTable, index: usize, state: State) {
     unsafe { cpu::write_cr3(kernel_space::root()) };
     percpu::this().set_guest_user(false);
     let domain = table.at_mut(index);
+    crate::console::flush(domain);
     domain.end(state);
     if let State::Exited(code) = state {
         log::info!(

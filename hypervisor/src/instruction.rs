@@ -13,6 +13,9 @@ use core::fmt;
 
 use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind, Register};
 
+/// Longest x86 instruction, in bytes.
+pub const MAX_INSTRUCTION_BYTES: usize = 15;
+
 /// A privileged instruction, as reports name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Privileged {

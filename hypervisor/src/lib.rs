@@ -29,6 +29,7 @@ pub mod loader;
 pub mod memory_budget;
 pub mod mm;
 pub(crate) mod sched;
+pub(crate) mod terminal;
 pub(crate) mod trace;
 
 #[cfg(target_os = "none")]
@@ -47,6 +48,8 @@ pub(crate) mod launch;
 pub(crate) mod log;
 #[cfg(target_os = "none")]
 pub(crate) mod time;
+#[cfg(target_os = "none")]
+pub(crate) mod trap_emulate;
 
 #[cfg(all(target_os = "none", not(test)))]
 #[panic_handler]

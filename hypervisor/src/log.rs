@@ -1,4 +1,6 @@
-//! The hypervisor's logger: one line per record on the serial port.
+//! The hypervisor's logger: one line per record, handed whole to the sink
+//! given at boot (the console, which writes it to the serial port without
+//! splitting another line).
 //!
 //! Info records read `hv: message`; other levels name themselves:
 //! `hv: warning: message`, `hv: error: message`, `hv: debug: message`. The
@@ -6,14 +8,27 @@
 
 use core::fmt::{self, Write};
 
-struct SerialLogger;
+use spin::Once;
 
-static LOGGER: SerialLogger = SerialLogger;
+struct LineLogger;
 
-/// Installs the logger at `info` level.
-pub fn init() {
+static LOGGER: LineLogger = LineLogger;
+
+/// Where whole lines go.
+static SINK: Once<fn(&[u8])> = Once::new();
+
+/// Installs the logger at `info` level, writing each line with `sink`.
+pub fn init(sink: fn(&[u8])) {
+    SINK.call_once(|| sink);
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+/// Hands a whole line to the sink (none before [`init`]).
+fn emit(line: &LineBuffer) {
+    if let Some(sink) = SINK.get() {
+        sink(line.as_bytes());
     }
 }
 
@@ -22,7 +37,7 @@ pub fn init() {
 pub fn always(args: fmt::Arguments<'_>) {
     let mut line = LineBuffer::new();
     let _ = writeln!(line, "hv: {args}");
-    crate::console::message(line.as_bytes());
+    emit(&line);
 }
 
 /// A line assembled on the stack, cut at its capacity rather than split.
@@ -62,7 +77,7 @@ impl Write for LineBuffer {
     }
 }
 
-impl log::Log for SerialLogger {
+impl log::Log for LineLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
         // Libraries' own records (virtio_drivers, ...) are debugging detail.
         let ours = metadata.target().starts_with("hypervisor");
@@ -85,7 +100,7 @@ impl log::Log for SerialLogger {
             log::Level::Trace => write!(line, "hv: trace: {}", record.args()),
         };
         let _ = line.write_str("\n");
-        crate::console::message(line.as_bytes());
+        emit(&line);
     }
 
     fn flush(&self) {}

@@ -8,24 +8,13 @@ use shared_abi::Status;
 use shared_abi::event::Virq;
 use spin::Mutex;
 
-use super::device::{Corrupt, INPUT_QUEUE_LIMIT, RingDevice};
-use super::escape::{Action, END_OF_INPUT, Escape};
-use super::screen::{LineState, Screen};
 use crate::arch::x86_64::serial;
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::log::LineBuffer;
-
-/// A domain's side of the console.
-#[derive(Debug, Default)]
-pub struct DomainConsole {
-    /// The unfinished output line.
-    pub line: LineState,
-    /// The split console, once attached (and while not disconnected).
-    pub device: Option<RingDevice>,
-    /// Keyboard input waiting for room in the input ring.
-    pub input: VecDeque<u8>,
-}
+use crate::terminal::device::{Corrupt, INPUT_QUEUE_LIMIT, RingDevice};
+use crate::terminal::escape::{Action, END_OF_INPUT, Escape};
+use crate::terminal::screen::Screen;
 
 struct Console {
     screen: Screen,
@@ -36,8 +25,8 @@ struct Console {
 }
 
 static CONSOLE: Mutex<Console> = Mutex::new(Console {
-    screen: Screen { open: None },
-    escape: Escape { pending: false },
+    screen: Screen::new(),
+    escape: Escape::new(),
     focus: 1,
     color: false,
     keyboard: VecDeque::new(),

@@ -19,7 +19,7 @@ use volatile::VolatilePtr;
 
 use super::memory::DomainMemory;
 use super::record::Domain;
-use crate::emulate::operation::MAX_INSTRUCTION_BYTES;
+use crate::instruction::MAX_INSTRUCTION_BYTES;
 use crate::mm::address::{GuestFrame, GuestVirtAddr, MachineAddr, PAGE_SIZE};
 use crate::mm::direct_map::machine_ptr;
 use crate::mm::guest_view::GuestView;

@@ -13,6 +13,8 @@ mod create;
 #[cfg(target_os = "none")]
 mod events;
 #[cfg(target_os = "none")]
+pub mod grants;
+#[cfg(target_os = "none")]
 mod guest_access;
 #[cfg(target_os = "none")]
 mod memory;
@@ -24,6 +26,8 @@ pub mod table;
 #[cfg(target_os = "none")]
 pub mod trap_delivery;
 pub mod undeliverable;
+#[cfg(target_os = "none")]
+mod virtual_idt;
 pub mod watchdog;
 
 #[cfg(target_os = "none")]

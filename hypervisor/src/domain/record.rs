@@ -33,7 +33,6 @@ use super::privilege::Privilege;
 use super::restart::Recipe;
 use super::vcpu::Vcpu;
 use super::watchdog::Watchdog;
-use crate::console::{self, DomainConsole};
 use crate::emulate::Emulation;
 use crate::event::PortTable;
 use crate::grant::table::GrantTable;
@@ -41,6 +40,7 @@ use crate::grant::window::Window;
 use crate::mm::address::MachineAddr;
 use crate::mm::machine_tables::MachineTables;
 use crate::mm::shadow::Shadow;
+use crate::terminal::DomainConsole;
 
 /// The shadow state of a domain, over machine tables (see
 /// [`super::paging`]).
@@ -308,11 +308,6 @@ impl Domain {
         (&self.name, &mut self.console)
     }
 
-    /// Writes early-console bytes, one prefixed line at a time.
-    pub fn console_write(&mut self, bytes: &[u8]) {
-        console::write_early(self, bytes);
-    }
-
     /// The event upcall entry point (0: none).
     #[inline]
     pub fn callback(&self) -> u64 {
@@ -495,13 +490,12 @@ impl Domain {
         self.emulation.as_deref_mut()
     }
 
-    /// Ends the domain with `state` (`Exited` or `Stopped`): flushes its
-    /// console, drops its console device, and frees its
-    /// page tables and memory (the shared page and rings go with it). The
-    /// caller must not be running on this domain's tables.
+    /// Ends the domain with `state` (`Exited` or `Stopped`): drops its
+    /// console device (its console flushed first: `console::flush`), and
+    /// frees its page tables and memory (the shared page and rings go with
+    /// it). The caller must not be running on this domain's tables.
     pub fn end(&mut self, state: State) {
         assert!(!matches!(state, State::Runnable | State::Blocked));
-        console::flush(self);
         if let Some(emulation) = &self.emulation {
             log::info!(
                 "domain {} '{}' ({} mode): {} instructions emulated, {} sites patched, {} patched executions",

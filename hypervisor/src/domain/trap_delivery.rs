@@ -13,7 +13,7 @@
 //! first instruction is not entered: the caller stops it. An emulated
 //! domain that loaded a virtual IDT (which forgets the handlers
 //! registered by hypercall) is entered through it instead
-//! (`crate::emulate::delivery`), with the frame the CPU would push, for
+//! ([`virtual_idt`]), with the frame the CPU would push, for
 //! every vector no handler is registered for again by hypercall.
 
 use shared_abi::Status;
@@ -21,8 +21,8 @@ use shared_abi::trap::{ExceptionFrame, SYSCALL_VECTOR, UPCALL_VECTOR, USER_MODE}
 
 use super::record::Domain;
 use super::vcpu::Context;
+use super::virtual_idt;
 use crate::arch::x86_64::registers::RFLAGS_TF;
-use crate::emulate::delivery;
 use crate::mm::address::{GuestVirtAddr, align_down, is_guest_address};
 use crate::mm::shadow::View;
 
@@ -209,7 +209,7 @@ fn through_virtual_idt(
     if !domain.uses_virtual_idt() {
         return Err(Undeliverable::NoHandler);
     }
-    delivery::deliver(domain, context, vector as u8, error_code, fault_address)
+    virtual_idt::deliver(domain, context, vector as u8, error_code, fault_address)
 }
 
 /// Forgets every handler registered by hypercall (the exception handlers

@@ -1,6 +1,7 @@
-//! Trap-and-emulate and in-place patching: how a domain in an emulating
-//! execution mode (`shared_abi::emulation::Mode`) runs the privileged
-//! instructions of an unmodified kernel.
+//! The emulator behind trap-and-emulate and in-place patching: how a
+//! domain in an emulating execution mode (`shared_abi::emulation::Mode`)
+//! runs the privileged instructions of an unmodified kernel. It knows no
+//! domain: `crate::trap_emulate` runs it against one when it faults.
 //!
 //! Such an instruction runs for real in ring 3 and faults (general
 //! protection). [`operation`] decodes it, [`execute`] performs it against
@@ -14,8 +15,8 @@
 //!
 //! [`interrupt_frame`] holds the formats of the virtual IDT a guest loads
 //! with `lidt`: once it has one, exceptions and event upcalls are
-//! delivered through it with the frame the CPU would push
-//! ([`delivery`]), and the guest returns with `iretq`.
+//! delivered through it with the frame the CPU would push (the domain's
+//! `virtual_idt`), and the guest returns with `iretq`.
 
 pub mod execute;
 pub mod interrupt_frame;
@@ -25,16 +26,6 @@ pub mod patch;
 pub mod registers;
 pub mod uart;
 pub mod virtual_cpu;
-
-#[cfg(target_os = "none")]
-pub mod delivery;
-#[cfg(target_os = "none")]
-mod domain_machine;
-#[cfg(target_os = "none")]
-mod exit;
-
-#[cfg(target_os = "none")]
-pub use exit::exception;
 
 use shared_abi::emulation::Mode;
 

@@ -11,9 +11,6 @@
 
 use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 
-/// Longest x86 instruction, in bytes.
-pub const MAX_INSTRUCTION_BYTES: usize = 15;
-
 /// `hlt`'s one byte: after `sti`, it is taken with it (see [`Kind::StiHlt`]).
 const HLT: u8 = 0xf4;
 

@@ -17,7 +17,8 @@
 //! first byte written back, the record dropped) and the instruction is
 //! run again as the guest's code now reads.
 
-use super::operation::{MAX_INSTRUCTION_BYTES, Operation};
+use super::operation::Operation;
+use crate::instruction::MAX_INSTRUCTION_BYTES;
 
 /// The breakpoint instruction a patched site starts with.
 pub const INT3: u8 = 0xcc;

@@ -21,7 +21,7 @@ pub(super) fn write(
     let mut buffer = [0u8; CONSOLE_WRITE_MAX as usize];
     let bytes = &mut buffer[..len as usize];
     domain.read_guest(GuestVirtAddr(ptr), bytes)?;
-    domain.console_write(bytes);
+    crate::console::write_early(domain, bytes);
     Ok(len)
 }
 

@@ -134,7 +134,7 @@ pub(super) fn unmap(table: &mut DomainTable, GrantUnmap { gpa }: GrantUnmap) -> 
     let caller = table.caller();
     let (slot, _) = caller.window().at(gpa).ok_or(Status::InvalidArgument)?;
     let me = caller.id();
-    crate::grant::unmap_slot(table, me, slot);
+    crate::domain::grants::unmap_slot(table, me, slot);
     Ok(())
 }
 

@@ -7,14 +7,15 @@
 use shared_abi::emulation::Mode;
 
 use super::domain_machine::DomainMachine;
-use super::execute::{Effect, Exception, execute};
-use super::operation::{self, Kind, MAX_INSTRUCTION_BYTES, Operation};
-use super::patch::{INT3, Patch};
 use crate::arch::x86_64::exception::{BREAKPOINT, DEBUG, GENERAL_PROTECTION, PAGE_FAULT};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::registers::RFLAGS_TF;
 use crate::domain::{CodeByte, Domain, State, trap_delivery};
+use crate::emulate::execute::{Effect, Exception, execute};
+use crate::emulate::operation::{self, Kind, Operation};
+use crate::emulate::patch::{INT3, Patch};
 use crate::hypercall::Outcome;
+use crate::instruction::MAX_INSTRUCTION_BYTES;
 use crate::instruction::{Privileged, privileged_instruction};
 use crate::mm::address::GuestVirtAddr;
 use crate::mm::guest_walk::error_code;

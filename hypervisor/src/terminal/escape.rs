@@ -31,10 +31,15 @@ pub enum Action {
 /// The escape state.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Escape {
-    pub(super) pending: bool,
+    pending: bool,
 }
 
 impl Escape {
+    /// No escape key pending.
+    pub const fn new() -> Self {
+        Self { pending: false }
+    }
+
     /// Interprets one byte.
     pub fn feed(&mut self, byte: u8) -> Action {
         if !self.pending {

@@ -12,11 +12,11 @@
 use shared_abi::emulation::RFLAGS_IF;
 use shared_abi::trap::UPCALL_VECTOR;
 
-use super::interrupt_frame::{GATE_BYTES, InterruptFrame, gate, gate_address};
+use super::Domain;
+use super::undeliverable::Undeliverable;
+use super::vcpu::Context;
 use crate::arch::x86_64::exception::{PAGE_FAULT, has_error_code};
-use crate::domain::Domain;
-use crate::domain::undeliverable::Undeliverable;
-use crate::domain::vcpu::Context;
+use crate::emulate::interrupt_frame::{GATE_BYTES, InterruptFrame, gate, gate_address};
 use crate::mm::address::{GuestVirtAddr, is_guest_address};
 
 /// Flags an interrupt clears on entry: TF, NT and RF.

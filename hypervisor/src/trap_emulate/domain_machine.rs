@@ -5,10 +5,10 @@
 
 use shared_abi::hypercall::request::{MmuInvalidatePage, MmuSetBase};
 
-use super::machine::{Machine, MemoryFault};
-use super::virtual_cpu::{TableRegister, VirtualCpu};
 use crate::arch::x86_64::cpu;
 use crate::domain::{Domain, trap_delivery};
+use crate::emulate::machine::{Machine, MemoryFault};
+use crate::emulate::virtual_cpu::{TableRegister, VirtualCpu};
 use crate::hypercall::mmu;
 use crate::mm::address::{GuestPhysAddr, GuestVirtAddr, PAGE_SIZE, align_down};
 
@@ -98,7 +98,7 @@ impl Machine for DomainMachine<'_> {
     }
 
     fn console_byte(&mut self, byte: u8) {
-        self.domain.console_write(&[byte]);
+        crate::console::write_early(self.domain, &[byte]);
     }
 
     fn tsc(&self) -> u64 {

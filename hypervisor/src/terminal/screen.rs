@@ -36,10 +36,15 @@ impl Default for LineState {
 /// Who owns the unfinished line on the screen.
 #[derive(Debug, Default)]
 pub struct Screen {
-    pub(super) open: Option<u32>,
+    open: Option<u32>,
 }
 
 impl Screen {
+    /// A screen with no line open.
+    pub const fn new() -> Self {
+        Self { open: None }
+    }
+
     /// Feeds `input` from domain `id` (its line `line`, its `prefix`),
     /// writing to the terminal through `out`. With `show_partial`, an
     /// unfinished line is displayed too.
