@@ -29,7 +29,7 @@ impl std::ops::AddAssign for Tally {
 pub const SUITES: [&[&str]; 5] = [
     &["test", "-p", "shared-abi", "-p", "hypervisor", "--lib"],
     &["test", "-p", "xtask"],
-    &["test", "-p", "ext2"],
+    &["test", "-p", "ext2", "-p", "terminal"],
     &["test", "--doc", "-p", "shared-abi", "--features", "guest"],
     &[
         "--config",

@@ -301,13 +301,6 @@ impl Domain {
         &mut self.console
     }
 
-    /// The name and the console side together (a line prefix while the
-    /// console changes).
-    #[inline]
-    pub fn name_and_console_mut(&mut self) -> (&str, &mut DomainConsole) {
-        (&self.name, &mut self.console)
-    }
-
     /// The event upcall entry point (0: none).
     #[inline]
     pub fn callback(&self) -> u64 {

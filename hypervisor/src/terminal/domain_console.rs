@@ -3,13 +3,10 @@
 use alloc::collections::VecDeque;
 
 use super::device::RingDevice;
-use super::screen::LineState;
 
 /// A domain's side of the console.
 #[derive(Debug, Default)]
 pub struct DomainConsole {
-    /// The unfinished output line.
-    pub line: LineState,
     /// The split console, once attached (and while not disconnected).
     pub device: Option<RingDevice>,
     /// Keyboard input waiting for room in the input ring.

@@ -1,11 +1,7 @@
-//! The pieces of a terminal shared by several domains, which know no
-//! domain: the [`screen`] that keeps their lines apart, the [`escape`]
-//! keys, a domain's split console rings (`device`) and a domain's side of
-//! it all (`DomainConsole`, held in its record). `crate::console` runs
-//! them for COM1.
-
-pub mod escape;
-pub mod screen;
+//! A domain's side of the shared terminal that the hypervisor keeps: its
+//! split console rings (`device`) and its console state (`DomainConsole`,
+//! held in its record). The terminal itself (screen, escape keys, focus)
+//! is the `terminal` crate's; `crate::console` runs it for COM1.
 
 #[cfg(target_os = "none")]
 pub mod device;
