@@ -16,7 +16,9 @@
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// The console (reserved: the console backend is in the hypervisor).
+    /// The operator's terminal: the backend is fed every domain's output
+    /// and the hypervisor's lines ([`crate::console_feed`]) and drives
+    /// COM1; no frontend connects to it.
     Console = 1,
     /// The block device ([`crate::blkif`]).
     Block = 2,

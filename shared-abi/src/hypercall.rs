@@ -166,6 +166,21 @@ hypercalls! {
     /// [`Connection`](crate::backend::Connection)s into the `len` bytes at
     /// `ptr`; returns how many.
     BackendAccept = 45 => "backend_accept" { ptr: u64, len: u64 } -> u64,
+    /// Console backend: moves whole
+    /// [`console_feed`](crate::console_feed) records, oldest first, into
+    /// the `len` bytes at `ptr`; returns the bytes written (0: none
+    /// queued).
+    ConsoleRead = 46 => "console_read" { ptr: u64, len: u64 } -> u64,
+    /// Console backend: gives the `len` bytes at `ptr`, typed for domain
+    /// `domain`, to its console input; returns how many it took.
+    ConsoleInput = 47 => "console_input" { domain: u64, ptr: u64, len: u64 } -> u64,
+    /// Console backend: runs the operator's `command`, a
+    /// [`ConsoleCommand`](crate::console_feed::ConsoleCommand) (`focus`:
+    /// the domain the terminal's input goes to).
+    ConsoleCommand = 48 => "console_command" { command: u64, focus: u64 } -> (),
+    /// Copies the name of running domain `domain` (at most `len` bytes) to
+    /// `ptr`; returns its length.
+    DomainName = 49 => "domain_name" { domain: u64, ptr: u64, len: u64 } -> u64,
 }
 
 /// Scope of [`Hypercall::MmuFlush`].

@@ -25,6 +25,7 @@ pub mod bench;
 pub mod blkif;
 pub mod block;
 pub mod bundle;
+pub mod console_feed;
 pub mod emulation;
 pub mod event;
 pub mod exit;
@@ -54,6 +55,6 @@ pub use status::Status;
 /// ABI major version: bumped on any incompatible change.
 pub const ABI_MAJOR: u16 = 3;
 /// ABI minor version: bumped when calls or fields are added compatibly.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 /// The version as returned by [`Hypercall::AbiVersion`]: `major << 16 | minor`.
 pub const ABI_VERSION: u32 = (ABI_MAJOR as u32) << 16 | ABI_MINOR as u32;

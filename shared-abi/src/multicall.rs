@@ -91,6 +91,9 @@ pub const fn pointer_free(call: Hypercall) -> bool {
             | Hypercall::GrantCopyFrom
             | Hypercall::GrantCopyTo
             | Hypercall::BackendAccept
+            | Hypercall::ConsoleRead
+            | Hypercall::ConsoleInput
+            | Hypercall::DomainName
     )
 }
 

@@ -19,4 +19,4 @@ pub mod escape;
 mod multiplexer;
 pub mod screen;
 
-pub use multiplexer::{Host, Multiplexer, Name};
+pub use multiplexer::{Host, Multiplexer, NAME_MAX, Name};

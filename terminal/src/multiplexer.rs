@@ -10,7 +10,7 @@ use crate::screen::{LineState, Screen};
 pub const NAME_MAX: usize = 32;
 
 /// A domain's name, as the host reports it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Name {
     bytes: [u8; NAME_MAX],
     len: usize,
@@ -89,6 +89,13 @@ impl Prefix {
     }
 }
 
+/// A domain's unfinished line and the name it was last shown with.
+#[derive(Debug, Default)]
+struct Line {
+    name: Name,
+    state: LineState,
+}
+
 /// The shared terminal's state.
 #[derive(Debug)]
 pub struct Multiplexer {
@@ -97,7 +104,7 @@ pub struct Multiplexer {
     focus: u32,
     color: bool,
     /// Each domain's unfinished line, while it has one or has written.
-    lines: BTreeMap<u32, LineState>,
+    lines: BTreeMap<u32, Line>,
 }
 
 impl Default for Multiplexer {
@@ -123,6 +130,17 @@ impl Multiplexer {
         self.color = on;
     }
 
+    /// Whether domain prefixes are coloured.
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// Gives domain `domain` the focus, without a word (the terminal
+    /// is taken over with its focus).
+    pub fn set_focus(&mut self, domain: u32) {
+        self.focus = domain;
+    }
+
     /// The domain that has the focus.
     pub fn focus(&self) -> u32 {
         self.focus
@@ -132,9 +150,16 @@ impl Multiplexer {
     pub fn output(&mut self, domain: u32, name: &[u8], bytes: &[u8], out: &mut impl FnMut(&[u8])) {
         let prefix = Prefix::new(self.color, domain, name);
         let line = self.lines.entry(domain).or_default();
+        line.name = Name::new(name);
         let focused = self.focus == domain;
-        self.screen
-            .feed(domain, prefix.as_bytes(), line, bytes, focused, out);
+        self.screen.feed(
+            domain,
+            prefix.as_bytes(),
+            &mut line.state,
+            bytes,
+            focused,
+            out,
+        );
     }
 
     /// Domain `domain` ended: shows what is left of its unfinished line and
@@ -142,7 +167,8 @@ impl Multiplexer {
     pub fn end(&mut self, domain: u32, name: &[u8], out: &mut impl FnMut(&[u8])) {
         if let Some(mut line) = self.lines.remove(&domain) {
             let prefix = Prefix::new(self.color, domain, name);
-            self.screen.flush(domain, prefix.as_bytes(), &mut line, out);
+            self.screen
+                .flush(domain, prefix.as_bytes(), &mut line.state, out);
         }
     }
 
@@ -150,6 +176,23 @@ impl Multiplexer {
     /// lines intact.
     pub fn message(&mut self, text: &[u8], out: &mut impl FnMut(&[u8])) {
         self.screen.message(text, out);
+    }
+
+    /// Hands the terminal over to another multiplexer: ends the line open
+    /// on the screen and gives each domain's unfinished line to `give`
+    /// (domain, name, bytes), forgetting it, so that the other shows it
+    /// (whole, when it grows or ends there).
+    pub fn hand_over(
+        &mut self,
+        out: &mut impl FnMut(&[u8]),
+        give: &mut impl FnMut(u32, &[u8], &[u8]),
+    ) {
+        self.screen.message(b"", out);
+        for (domain, line) in core::mem::take(&mut self.lines) {
+            if !line.state.is_empty() {
+                give(domain, line.name.as_bytes(), line.state.bytes());
+            }
+        }
     }
 
     /// Reads one key from the operator's keyboard.
@@ -188,8 +231,9 @@ impl Multiplexer {
         self.screen.message(text.as_bytes(), out);
         let prefix = Prefix::new(self.color, domain, name.as_bytes());
         let line = self.lines.entry(domain).or_default();
+        line.name = name;
         self.screen
-            .show_partial(domain, prefix.as_bytes(), line, out);
+            .show_partial(domain, prefix.as_bytes(), &mut line.state, out);
     }
 }
 

@@ -33,6 +33,18 @@ impl Default for LineState {
     }
 }
 
+impl LineState {
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes held (shown or not).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// Who owns the unfinished line on the screen.
 #[derive(Debug, Default)]
 pub struct Screen {

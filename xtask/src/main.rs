@@ -16,6 +16,7 @@ mod default_driver;
 mod disk_damage;
 mod disk_image;
 mod driver_block_scenarios;
+mod driver_console_scenarios;
 mod elf_corrupt;
 mod emulation_scenarios;
 mod expect;

@@ -735,6 +735,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::emulation_scenarios::all());
     all.extend(crate::restart_scenarios::all());
     all.extend(crate::driver_block_scenarios::all());
+    all.extend(crate::driver_console_scenarios::all());
     all
 }
 

@@ -22,6 +22,12 @@
 //! the first run crashes once the pattern is written; the run the
 //! hypervisor restarts first checks that the pattern is on the disk.
 //!
+//! With `serve=console` it serves the console: it runs the operator's
+//! terminal, fed by the hypervisor (`guest_kernel::driver_domain::console`),
+//! alone or, with `serve=console+block`, beside the block backend; in its
+//! first run, `crash_console_after=N` crashes it once it has shown N
+//! records.
+//!
 //! With `serve=block` (as `cargo xtask` adds it whenever a disk is
 //! attached) it skips those checks, writes no pattern and serves the disk to
 //! frontends in other domains (`guest_kernel::driver_domain::backend`),
@@ -36,10 +42,12 @@
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
+use guest_kernel::driver_domain::console::ConsoleServer;
 use guest_kernel::driver_domain::{self, Disk, SECTOR, backend, hal};
 use guest_kernel::measure::PIPELINED;
 use guest_kernel::{check, hv, interrupts, measure, port_io, println, scenario};
 use shared_abi::Status;
+use shared_abi::guest::timer;
 use virtio_drivers::device::blk::{BlkReq, BlkResp};
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
@@ -72,10 +80,31 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         scenario::fail(format_args!("trap handler: {}", status.name()));
     }
     let info = scenario::start_info();
-    // Serving, it is the disk's driver for the other domains: the checks
-    // of what it was and was not given are the test runs' (without
-    // `serve=block`), not every boot's.
-    let serving = scenario::arg(info.args(), "serve") == Some("block");
+    // Serving, it is the disk's driver (and the terminal's) for the other
+    // domains: the checks of what it was and was not given are the test
+    // runs' (without `serve`), not every boot's.
+    let served = scenario::arg(info.args(), "serve").unwrap_or("");
+    let serves = |what: &str| served.split('+').any(|s| s == what);
+    let serving = serves("block");
+    let crash_console = scenario::arg(info.args(), "crash_console_after")
+        .filter(|_| info.restarts == 0)
+        .and_then(|n| n.parse().ok());
+    let mut console = match serves("console") {
+        true => Some(
+            ConsoleServer::start(crash_console).unwrap_or_else(|status| {
+                scenario::fail(format_args!("console server: {}", status.name()))
+            }),
+        ),
+        false => None,
+    };
+    if console.is_some() && scenario::arg(info.args(), "console_checks") == Some("yes") {
+        console_refusals();
+    }
+    if let Some(console) = console.as_mut()
+        && !serving
+    {
+        serve_console(console);
+    }
     if !serving {
         com1_scratch();
         ports_refused();
@@ -127,13 +156,74 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         measure_requests(&mut disk, driver_domain::buffer(4096));
     }
     if serving {
-        serve(disk, info.args(), info.restarts);
+        serve(disk, console, info.args(), info.restarts);
     }
     scenario::done()
 }
 
+/// The console server's calls refuse what they must, and lose nothing
+/// doing so: a buffer too small for the next record, a pointer into the
+/// hypervisor's half, input for a domain that does not run, an unknown
+/// command, the name of domain 0.
+fn console_refusals() {
+    use shared_abi::console_feed::ConsoleCommand;
+    use shared_abi::guest::console_server;
+    use shared_abi::hypercall::request;
+
+    scenario::report_refusal(
+        "console_read(4-byte buffer)",
+        console_server::read(&mut [0u8; 4]),
+        Status::BufferTooSmall,
+    );
+    let read = request::ConsoleRead {
+        ptr: 0xffff_8000_0000_0000,
+        len: 4096,
+    };
+    // SAFETY: the pointer is the hypervisor's; it refuses to write there.
+    let wild = unsafe { shared_abi::guest::call(read) };
+    scenario::report_refusal("console_read(hypervisor's half)", wild, Status::BadAddress);
+    scenario::report_refusal(
+        "console_input(domain 999)",
+        console_server::input(999, b"x"),
+        Status::InvalidArgument,
+    );
+    let input = request::ConsoleInput {
+        domain: 1,
+        ptr: 0,
+        len: 4097,
+    };
+    // SAFETY: the length is refused before the pointer is read.
+    let long = unsafe { shared_abi::guest::call(input) };
+    scenario::report_refusal("console_input(4097 bytes)", long, Status::InvalidArgument);
+    let command = request::ConsoleCommand {
+        command: 99,
+        focus: 1,
+    };
+    // SAFETY: no pointer.
+    let unknown = unsafe { shared_abi::guest::call(command) };
+    scenario::report_refusal("console_command(99)", unknown, Status::InvalidArgument);
+    scenario::report_refusal(
+        "domain_name(0)",
+        console_server::domain_name(0, &mut [0u8; 32]),
+        Status::InvalidArgument,
+    );
+    check!(
+        console_server::command(ConsoleCommand::List, 1).is_ok(),
+        "console_command(List) refused"
+    );
+}
+
+/// Serves the console alone, until the hypervisor ends this domain.
+fn serve_console(console: &mut ConsoleServer) -> ! {
+    println!("serving the console");
+    loop {
+        console.service();
+        timer::wait_until(u64::MAX, driver_domain::console::pending);
+    }
+}
+
 /// Serves the disk to frontends until `clients=N` have come and ended.
-fn serve(disk: Disk, args: &str, restarts: u32) -> ! {
+fn serve(disk: Disk, mut console: Option<ConsoleServer>, args: &str, restarts: u32) -> ! {
     let first_run = |key| {
         scenario::arg(args, key)
             .filter(|_| restarts == 0)
@@ -148,7 +238,11 @@ fn serve(disk: Disk, args: &str, restarts: u32) -> ! {
     let backend = backend::Backend::new(disk, options)
         .unwrap_or_else(|s| scenario::fail(format_args!("backend: {}", s.name())));
     println!("serving the block backend (run {})", restarts + 1);
-    backend.serve();
+    backend.serve(|| {
+        if let Some(console) = console.as_mut() {
+            console.service();
+        }
+    });
     println!("every frontend has gone");
     scenario::done()
 }

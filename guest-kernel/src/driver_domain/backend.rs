@@ -208,7 +208,9 @@ impl Backend {
 
     /// Serves until the frontends [`Options::clients`] asks for have come
     /// and gone (for ever without it); the watchdog is disarmed then.
-    pub fn serve(mut self) {
+    /// `beside` runs at every wake (the console server's turn), which a
+    /// fed console also causes.
+    pub fn serve(mut self, mut beside: impl FnMut()) {
         let mut fed = 0;
         loop {
             // Fed, and every frontend checked, at most every `FEED_NS`,
@@ -226,6 +228,7 @@ impl Backend {
             self.complete();
             self.pull();
             self.forget_ended(raised, periodic);
+            beside();
             let idle = self.tags.iter().all(|t| t.busy.is_none())
                 && self.frontends.iter().all(|f| !f.live);
             if idle
@@ -242,7 +245,9 @@ impl Backend {
                 return;
             }
             let deadline = interrupts::now_ns() + FEED_NS;
-            timer::wait_until(deadline, || WORK.load(Ordering::SeqCst) || interrupted());
+            timer::wait_until(deadline, || {
+                WORK.load(Ordering::SeqCst) || interrupted() || super::console::pending()
+            });
         }
     }
 

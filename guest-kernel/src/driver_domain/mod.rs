@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod console;
 pub mod hal;
 pub mod lies;
 

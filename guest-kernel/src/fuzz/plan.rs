@@ -248,6 +248,10 @@ const WEIGHTS: [u32; Hypercall::ALL.len()] = [
     15, // backend_domain
     25, // frontend_connect
     25, // backend_accept
+    15, // console_read
+    15, // console_input
+    15, // console_command
+    30, // domain_name
 ];
 /// Weight of numbers no call has.
 const UNKNOWN_WEIGHT: u32 = 110;
@@ -552,7 +556,36 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
         | Hypercall::BackendDomain
         | Hypercall::FrontendConnect
         | Hypercall::BackendAccept => directory_call(rng, t, which, args),
+        Hypercall::ConsoleRead | Hypercall::ConsoleInput | Hypercall::ConsoleCommand => {
+            // Only the console's server may: refused before any argument
+            // is looked at, whatever the pointers and lengths.
+            args[0] = pick!(rng, [t.scratch, 1, 2, 3, u64::MAX, rng.next_u64()]);
+            args[1] = any_address(rng, t);
+            args[2] = pick!(rng, [0, 1, 4096, 4097, u64::MAX]);
+            call(which, args, Expect::Status(Status::Denied))
+        }
+        Hypercall::DomainName => domain_name(rng, t, args),
     }
+}
+
+/// `domain_name(domain, ptr, len)`: a live domain's name into the scratch
+/// buffer or to a hostile pointer, any id, any length.
+fn domain_name(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
+    args[0] = domain(rng, t);
+    let live = args[0] == t.domain_id || (t.peer_id != 0 && args[0] == t.peer_id);
+    let writable = rng.chance(1, 2);
+    args[1] = match writable {
+        true => t.scratch,
+        false => invalid(rng, t).addr,
+    };
+    args[2] = pick!(rng, [0, 1, 8, 32, 33, 4096, u64::MAX, rng.next_u64()]);
+    let expect = match (live, writable) {
+        (false, _) => Expect::Status(Status::InvalidArgument),
+        (true, true) => Expect::Success,
+        // `BAD_ADDRESS`, unless the length lets nothing be copied.
+        (true, false) => Expect::Any,
+    };
+    call(Hypercall::DomainName, args, expect)
 }
 
 /// The directory's calls from a domain that is not the driver domain:
@@ -579,7 +612,8 @@ fn directory_call(rng: &mut Rng, t: &Targets, which: Hypercall, mut args: [u64; 
                 ]
             );
             let port_ok = (1..shared_abi::shared_info::MAX_PORTS as u64).contains(&args[2]);
-            match (known, port_ok) {
+            // Nobody connects to the console's backend (kind 1).
+            match (known && args[0] != 1, port_ok) {
                 (false, _) => Expect::Status(Status::InvalidArgument),
                 (true, false) => Expect::Status(Status::BadPort),
                 (true, true) => Expect::Any,

@@ -8,9 +8,20 @@
 //! passes the escape handler (focus switching, listing, end of input) and
 //! is queued for the focused domain's input ring. The early console and
 //! the hypervisor's log remain for boot messages and panics.
+//!
+//! Once a domain offers `Kind::Console`, it serves the console: all of
+//! the above (every domain's output, the hypervisor's lines, the keys) is
+//! queued for it in order ([`feed`], read with `console_read`), and it
+//! runs the same multiplexer, writing COM1 itself; input comes back with
+//! `console_input`. When that domain ends, the hypervisor shows what it
+//! had not read and serves the console itself again.
 
+mod feed;
 #[cfg(target_os = "none")]
 mod service;
 
 #[cfg(target_os = "none")]
-pub use service::{attach, drain, flush, message, service, set_color, uart_input, write_early};
+pub use service::{
+    attach, command, drain, flush, is_server, message, read_feed, serve, service, set_color,
+    uart_input, unlend_feed, write_early,
+};

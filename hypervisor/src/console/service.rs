@@ -10,6 +10,9 @@ use spin::Mutex;
 use terminal::escape::END_OF_INPUT;
 use terminal::{Host, Multiplexer, Name};
 
+use shared_abi::console_feed::{ConsoleCommand, Record, RecordKind};
+
+use super::feed::Feed;
 use crate::arch::x86_64::serial;
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
@@ -19,12 +22,71 @@ use crate::terminal::device::{Corrupt, INPUT_QUEUE_LIMIT, RingDevice};
 struct Console {
     mux: Multiplexer,
     keyboard: VecDeque<u8>,
+    /// The domain serving the console (`Kind::Console`), while one does.
+    server: Option<u32>,
+    /// What is queued for it.
+    feed: Feed,
 }
 
 static CONSOLE: Mutex<Console> = Mutex::new(Console {
     mux: Multiplexer::new(),
     keyboard: VecDeque::new(),
+    server: None,
+    feed: Feed::new(),
 });
+
+impl Console {
+    /// Queues `payload` for the server, if there is one and it has room;
+    /// returns whether it did.
+    fn queued(&mut self, kind: RecordKind, domain: u32, name: &[u8], payload: &[u8]) -> bool {
+        self.server.is_some() && self.feed.push(kind, domain, name, payload)
+    }
+
+    /// Output of domain `id` called `name`.
+    fn output(&mut self, id: u32, name: &[u8], bytes: &[u8]) {
+        if !self.queued(RecordKind::Output, id, name, bytes) {
+            self.mux.output(id, name, bytes, &mut emit);
+        }
+    }
+
+    /// Domain `id` ended.
+    fn end(&mut self, id: u32, name: &[u8]) {
+        if !self.queued(RecordKind::End, id, name, &[]) {
+            self.mux.end(id, name, &mut emit);
+        }
+    }
+
+    /// A line of the hypervisor's own.
+    fn message(&mut self, text: &[u8]) {
+        if !self.queued(RecordKind::Message, 0, &[], text) {
+            self.mux.message(text, &mut emit);
+        }
+    }
+
+    /// The server went away: what it had not read is shown here, in
+    /// order (keys typed meanwhile are read here too).
+    fn take_back(&mut self) {
+        self.server = None;
+        let mut queued = self.feed.take();
+        let mut rest: &[u8] = queued.make_contiguous();
+        while let Ok((record, after)) = Record::decode(rest) {
+            let Record {
+                kind,
+                domain,
+                name,
+                payload,
+            } = record;
+            match kind {
+                RecordKind::Output => self.mux.output(domain, name, payload, &mut emit),
+                RecordKind::End => self.mux.end(domain, name, &mut emit),
+                RecordKind::Message => self.mux.message(payload, &mut emit),
+                RecordKind::Keyboard => self.keyboard.extend(payload),
+                RecordKind::Settings => {}
+            }
+            rest = after;
+        }
+    }
+}
 
 /// Colours domain prefixes (when the terminal supports it).
 pub fn set_color(on: bool) {
@@ -38,20 +100,76 @@ fn emit(bytes: &[u8]) {
 /// Feeds early-console bytes of `domain` to the screen.
 pub fn write_early(domain: &mut Domain, bytes: &[u8]) {
     let name = domain.name().as_bytes();
-    CONSOLE
-        .lock()
-        .mux
-        .output(domain.id(), name, bytes, &mut emit);
+    CONSOLE.lock().output(domain.id(), name, bytes);
 }
 
 /// Shows what `domain` left in its output ring and its unfinished line
-/// (it is ending: nothing it wrote is lost).
+/// (it is ending: nothing it wrote is lost). When it is the console's
+/// server, the hypervisor shows the console itself from then on, starting
+/// with what the server had not read.
 pub fn flush(domain: &mut Domain) {
     let mut console = CONSOLE.lock();
     let console = &mut *console;
     show_output(console, domain);
-    let name = domain.name().as_bytes();
-    console.mux.end(domain.id(), name, &mut emit);
+    let id = domain.id();
+    console.end(id, domain.name().as_bytes());
+    if console.server == Some(id) {
+        console.take_back();
+    }
+}
+
+/// Domain `id` serves the console from now on (it offered
+/// `Kind::Console`): everything the console would show is queued for it.
+pub fn serve(id: u32) {
+    let mut console = CONSOLE.lock();
+    let console = &mut *console;
+    console.server = Some(id);
+    console.feed.take();
+    let mut settings = [0u8; 5];
+    settings[0] = console.mux.color() as u8;
+    settings[1..].copy_from_slice(&console.mux.focus().to_le_bytes());
+    console.feed.push(RecordKind::Settings, 0, &[], &settings);
+    let feed = &mut console.feed;
+    console
+        .mux
+        .hand_over(&mut emit, &mut |domain, name, bytes| {
+            feed.push(RecordKind::Output, domain, name, bytes);
+        });
+}
+
+/// Whether domain `id` serves the console.
+pub fn is_server(id: u32) -> bool {
+    CONSOLE.lock().server == Some(id)
+}
+
+/// `console_read` for domain `id`: what its last read was lent is shown,
+/// so it leaves the feed; the whole records now at the front that fit
+/// `out` are copied there and lent. `DENIED` unless `id` serves the
+/// console; `BUFFER_TOO_SMALL` when the next record does not fit `out`.
+pub fn read_feed(id: u32, out: &mut [u8]) -> Result<usize, Status> {
+    let mut console = CONSOLE.lock();
+    if console.server != Some(id) {
+        return Err(Status::Denied);
+    }
+    console.feed.read(out).map_err(|_| Status::BufferTooSmall)
+}
+
+/// Takes back what the server's last read lent (it could not be given).
+pub fn unlend_feed() {
+    CONSOLE.lock().feed.unlend();
+}
+
+/// `console_command` from the console's server: lists the domains, prints
+/// their counters (as the hypervisor's lines, fed back to the server) or
+/// ends every domain's input.
+pub fn command(table: &mut DomainTable, command: ConsoleCommand, focus: u32) {
+    let mut console = CONSOLE.lock();
+    let mut host = Machine { table };
+    match command {
+        ConsoleCommand::List => host.list(focus, &mut |line| console.message(line)),
+        ConsoleCommand::Stats => host.stats(&mut |line| console.message(line)),
+        ConsoleCommand::EndOfInput => host.end_of_input(),
+    }
 }
 
 /// Shows what `domain` has written to its output ring so far: called
@@ -81,8 +199,7 @@ fn drain_device(
 ) -> Result<bool, Corrupt> {
     let id = domain.id();
     let name = domain.name().as_bytes();
-    let mux = &mut console.mux;
-    device.drain(|bytes| mux.output(id, name, bytes, &mut emit))
+    device.drain(|bytes| console.output(id, name, bytes))
 }
 
 /// Reports `domain`'s corrupt ring; its console stays disconnected.
@@ -96,7 +213,7 @@ fn disconnect(console: &mut Console, domain: &mut Domain, corrupt: Corrupt) {
         corrupt.index,
         corrupt.fault
     );
-    console.mux.message(text.as_bytes(), &mut emit);
+    console.message(text.as_bytes());
     domain.console_mut().input.clear();
 }
 
@@ -105,7 +222,7 @@ fn disconnect(console: &mut Console, domain: &mut Domain, corrupt: Corrupt) {
 /// console is busy (a log line from inside the console).
 pub fn message(text: &[u8]) {
     match CONSOLE.try_lock() {
-        Some(mut console) => console.mux.message(text, &mut emit),
+        Some(mut console) => console.message(text),
         None => emit(text),
     }
 }
@@ -128,6 +245,16 @@ pub fn attach(domain: &mut Domain, gpa: u64) -> Result<(), Status> {
 pub fn service(table: &mut DomainTable) {
     let mut console = CONSOLE.lock();
     let console = &mut *console;
+    if console.server.is_some() {
+        let keys = core::mem::take(&mut console.keyboard);
+        let (first, second) = keys.as_slices();
+        for keys in [first, second] {
+            if !keys.is_empty() && !console.queued(RecordKind::Keyboard, 0, &[], keys) {
+                // The server reads nothing: it must not be handed more.
+                console.keyboard.extend(keys);
+            }
+        }
+    }
     let mut host = Machine { table };
     while let Some(key) = console.keyboard.pop_front() {
         console.mux.key(key, &mut host, &mut emit);
@@ -136,7 +263,12 @@ pub fn service(table: &mut DomainTable) {
         let Some(mut device) = domain.console_mut().device.take() else {
             continue;
         };
-        let drained = drain_device(console, domain, &mut device);
+        // A server behind on its feed slows the rings down: they fill, and
+        // their domains wait for room, as for a slow terminal.
+        let drained = match console.server.is_some() && console.feed.backed_up() {
+            true => Ok(false),
+            false => drain_device(console, domain, &mut device),
+        };
         let filled = drained.and_then(|moved| {
             device
                 .fill(&mut domain.console_mut().input)
@@ -151,6 +283,12 @@ pub fn service(table: &mut DomainTable) {
             }
             Err(corrupt) => disconnect(console, domain, corrupt),
         }
+    }
+    if let Some(server) = console.server
+        && console.feed.announce()
+        && let Some(server) = table.domain(server)
+    {
+        server.raise_virq(Virq::Console);
     }
 }
 

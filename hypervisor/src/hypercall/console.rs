@@ -1,13 +1,22 @@
 //! The console calls: `console_write(ptr, len)`, the early, unbuffered
 //! console, and `console_attach(gpa)`, which connects the split console
-//! (served by [`crate::console`]).
+//! (served by [`crate::console`]); the console backend's `console_read`,
+//! `console_input` and `console_command`; and `domain_name`.
 
 use shared_abi::Status;
+use shared_abi::console_feed::ConsoleCommand;
 use shared_abi::hypercall::CONSOLE_WRITE_MAX;
-use shared_abi::hypercall::request::{ConsoleAttach, ConsoleWrite};
+use shared_abi::hypercall::request::{
+    ConsoleAttach, ConsoleCommand as Command, ConsoleInput, ConsoleRead, ConsoleWrite, DomainName,
+};
 
 use crate::domain::Domain;
+use crate::domain::table::DomainTable;
 use crate::mm::address::GuestVirtAddr;
+use crate::terminal::device::INPUT_QUEUE_LIMIT;
+
+/// Most bytes `console_read` and `console_input` move in one call.
+const TRANSFER_MAX: usize = CONSOLE_WRITE_MAX as usize;
 
 /// Copies `len` bytes from guest `ptr` and prints them, line by line,
 /// prefixed with the domain's name. Returns the number of bytes written.
@@ -31,4 +40,86 @@ pub(super) fn attach(
     ConsoleAttach { gpa }: ConsoleAttach,
 ) -> Result<(), Status> {
     crate::console::attach(domain, gpa)
+}
+
+/// `console_read(ptr, len)`: the console's server has shown what its last
+/// read returned, and is lent the whole records now queued that fit (at
+/// most 4096 bytes). If they cannot be written to its memory they are not
+/// lent (they stay queued: it sees `BAD_ADDRESS` and may read them again).
+pub(super) fn read(
+    domain: &mut Domain,
+    ConsoleRead { ptr, len }: ConsoleRead,
+) -> Result<u64, Status> {
+    let room = usize::try_from(len).map_or(TRANSFER_MAX, |len| len.min(TRANSFER_MAX));
+    let mut buffer = [0u8; TRANSFER_MAX];
+    let bytes = crate::console::read_feed(domain.id(), &mut buffer[..room])?;
+    if let Err(status) = domain.write_guest(GuestVirtAddr(ptr), &buffer[..bytes]) {
+        crate::console::unlend_feed();
+        return Err(status);
+    }
+    Ok(bytes as u64)
+}
+
+/// `console_input(domain, ptr, len)`: the console's server gives typed
+/// bytes to a domain's console input, as many as its queue takes.
+pub(super) fn input(table: &mut DomainTable, request: ConsoleInput) -> Result<u64, Status> {
+    let ConsoleInput {
+        domain: target,
+        ptr,
+        len,
+    } = request;
+    let caller = table.caller();
+    if !crate::console::is_server(caller.id()) {
+        return Err(Status::Denied);
+    }
+    if len > TRANSFER_MAX as u64 {
+        return Err(Status::InvalidArgument);
+    }
+    let mut buffer = [0u8; TRANSFER_MAX];
+    let bytes = &mut buffer[..len as usize];
+    caller.read_guest(GuestVirtAddr(ptr), bytes)?;
+    let target = live(table, target)?;
+    let input = &mut target.console_mut().input;
+    let taken = bytes
+        .len()
+        .min(INPUT_QUEUE_LIMIT.saturating_sub(input.len()));
+    input.extend(&bytes[..taken]);
+    Ok(taken as u64)
+}
+
+/// `console_command(command, focus)`: what the console's server cannot do
+/// itself.
+pub(super) fn command(table: &mut DomainTable, request: Command) -> Result<(), Status> {
+    let Command { command, focus } = request;
+    if !crate::console::is_server(table.caller().id()) {
+        return Err(Status::Denied);
+    }
+    let command = ConsoleCommand::from_number(command).ok_or(Status::InvalidArgument)?;
+    let focus = u32::try_from(focus).map_err(|_| Status::InvalidArgument)?;
+    crate::console::command(table, command, focus);
+    Ok(())
+}
+
+/// `domain_name(domain, ptr, len)`: copies a running domain's name (cut to
+/// `len`); returns its whole length.
+pub(super) fn name(table: &mut DomainTable, request: DomainName) -> Result<u64, Status> {
+    let DomainName { domain, ptr, len } = request;
+    let mut name = [0u8; shared_abi::start_info::NAME_LEN];
+    let whole = {
+        let target = live(table, domain)?.name().as_bytes();
+        let whole = target.len().min(name.len());
+        name[..whole].copy_from_slice(&target[..whole]);
+        whole
+    };
+    let copied = usize::try_from(len).map_or(whole, |len| len.min(whole));
+    table
+        .caller()
+        .write_guest(GuestVirtAddr(ptr), &name[..copied])?;
+    Ok(whole as u64)
+}
+
+/// The running domain `id`: `INVALID_ARGUMENT` for any other number.
+fn live(table: &mut DomainTable, id: u64) -> Result<&mut Domain, Status> {
+    let id = u32::try_from(id).map_err(|_| Status::InvalidArgument)?;
+    table.domain(id).ok_or(Status::InvalidArgument)
 }

@@ -29,11 +29,12 @@ pub(super) fn offer(
         return Err(Status::Denied);
     }
     let me = caller.id();
-    DIRECTORY.lock().offer(kind(raw)?, me)?;
-    log::info!(
-        "directory: domain {me} serves as the {:?} backend",
-        kind(raw)?
-    );
+    let kind = kind(raw)?;
+    DIRECTORY.lock().offer(kind, me)?;
+    if kind == Kind::Console {
+        crate::console::serve(me);
+    }
+    log::info!("directory: domain {me} serves as the {kind:?} backend");
     directory::announce(table, me);
     Ok(())
 }
@@ -58,6 +59,10 @@ pub(super) fn connect(table: &mut DomainTable, request: FrontendConnect) -> Resu
         port,
     } = request;
     let kind = kind(raw)?;
+    if kind == Kind::Console {
+        // The console's backend is fed by the hypervisor: nobody connects.
+        return Err(Status::InvalidArgument);
+    }
     let caller = table.caller();
     let Ok(Port::Unbound { remote }) = caller.ports().get(port) else {
         return Err(Status::BadPort);
@@ -66,12 +71,12 @@ pub(super) fn connect(table: &mut DomainTable, request: FrontendConnect) -> Resu
     if remote != backend {
         return Err(Status::BadPort);
     }
+    // A block frontend (the one kind left) needs its region of the disk.
     let disk = caller.disk();
-    let (first_sector, sectors) = match kind {
-        Kind::Block if disk.sectors == 0 => return Err(Status::NotReady),
-        Kind::Block => (disk.first_sector, disk.sectors),
-        Kind::Console => (0, 0),
-    };
+    if disk.sectors == 0 {
+        return Err(Status::NotReady);
+    }
+    let (first_sector, sectors) = (disk.first_sector, disk.sectors);
     let connection = Connection {
         kind: kind as u32,
         frontend: caller.id(),

@@ -161,6 +161,10 @@ pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
         BackendDomain => directory::domain,
         FrontendConnect => directory::connect,
         BackendAccept => directory::accept,
+        ConsoleRead => console::read,
+        ConsoleInput => console::input,
+        ConsoleCommand => console::command,
+        DomainName => console::name,
     };
     Some(call)
 }

@@ -52,6 +52,7 @@ pub mod block;
 pub mod block_grant;
 mod block_request;
 pub mod console;
+pub mod console_server;
 pub mod devices;
 pub mod disk;
 pub mod driver;

@@ -12,7 +12,7 @@ fn numbers_round_trip_and_are_dense() {
     }
     assert_eq!(Hypercall::from_number(Hypercall::ALL.len() as u64), None);
     assert_eq!(Hypercall::ALL[29], Hypercall::SetSyscallEntry);
-    assert_eq!(Hypercall::ALL.last(), Some(&Hypercall::BackendAccept));
+    assert_eq!(Hypercall::ALL.last(), Some(&Hypercall::DomainName));
     assert_eq!(Hypercall::SetSyscallEntry.name(), "set_syscall_entry");
     assert_eq!(Hypercall::DmaAddress.name(), "dma_address");
     assert_eq!(Hypercall::from_number(u64::MAX), None);

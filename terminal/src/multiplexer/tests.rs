@@ -136,3 +136,35 @@ fn colours_follow_the_domain_id_and_long_names_are_cut() {
     mux.output(3, &[b'n'; 40], b"x\n", &mut |b| text.extend_from_slice(b));
     assert_eq!(text.len(), 1 + NAME_MAX + 2 + 2);
 }
+
+#[test]
+fn a_hand_over_ends_the_open_line_and_gives_the_unfinished_ones() {
+    let mut t = Terminal::default();
+    t.output(1, b"a> ");
+    t.output(2, b"half");
+    t.output(2, b"-done\n");
+    t.output(2, b"tail");
+    let mut given = Vec::new();
+    let text = &mut t.text;
+    t.mux.hand_over(
+        &mut |b| text.extend_from_slice(b),
+        &mut |domain, name, bytes| {
+            given.push((domain, name.to_vec(), bytes.to_vec()));
+        },
+    );
+    assert_eq!(t.shown(), "[a] a> \n[b] half-done\n");
+    assert_eq!(
+        given,
+        [
+            (1, b"a".to_vec(), b"a> ".to_vec()),
+            (2, b"b".to_vec(), b"tail".to_vec())
+        ]
+    );
+    let text = &mut t.text;
+    t.mux.end(2, b"b", &mut |b| text.extend_from_slice(b));
+    assert_eq!(
+        t.shown(),
+        "[a] a> \n[b] half-done\n",
+        "nothing is left to show"
+    );
+}

@@ -1,0 +1,189 @@
+//! The console server: this domain runs the operator's terminal. It
+//! offers [`Kind::Console`], and from then on the hypervisor queues
+//! everything the terminal shows for it, in order: every domain's output,
+//! the hypervisor's own lines and the keys typed at COM1
+//! ([`shared_abi::console_feed`]). The server reads the feed when
+//! `Virq::Console` says there is more, runs the `terminal` multiplexer
+//! (lines kept apart and prefixed, the focused prompt, the escape keys)
+//! and writes COM1 itself, through the ports the hypervisor gave it.
+//! Typed bytes go back to the focused domain with `console_input`.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use shared_abi::Status;
+use shared_abi::backend::Kind;
+use shared_abi::console_feed::{ConsoleCommand, RECORD_MAX, Record, RecordKind};
+use shared_abi::event::Virq;
+use shared_abi::guest::console_server;
+use shared_abi::guest::{backend, interrupts};
+use terminal::{Host, Multiplexer, Name};
+
+use crate::port_io;
+
+/// COM1's transmit register.
+const COM1_DATA: u16 = 0x3f8;
+/// COM1's line status register.
+const COM1_LINE_STATUS: u16 = 0x3fd;
+/// Line status: the transmitter takes another byte.
+const TRANSMIT_EMPTY: u8 = 1 << 5;
+/// Status reads before a byte is sent regardless (a UART that never
+/// drains must not hang the server).
+const TRANSMIT_POLLS: u32 = 100_000;
+
+/// Set by `Virq::Console`: records are queued.
+static FED: AtomicBool = AtomicBool::new(false);
+
+fn on_feed(_port: u32) {
+    FED.store(true, Ordering::SeqCst);
+}
+
+/// Whether the feed has records the server has not read.
+pub fn pending() -> bool {
+    FED.load(Ordering::SeqCst)
+}
+
+/// The running console server.
+pub struct ConsoleServer {
+    mux: Multiplexer,
+    /// Bytes shown so far.
+    shown: u64,
+    /// Records shown so far.
+    records: u64,
+    /// Crash (a test's fault) once this many records are shown.
+    crash_after: Option<u64>,
+}
+
+impl core::fmt::Debug for ConsoleServer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "ConsoleServer {{ shown: {}, records: {} }}",
+            self.shown, self.records
+        )
+    }
+}
+
+impl ConsoleServer {
+    /// Offers the console (virtual interrupts must be set up).
+    /// `crash_after`: crash with an invalid opcode once that many records
+    /// are shown (a test of the hypervisor taking the console back).
+    pub fn start(crash_after: Option<u64>) -> Result<Self, Status> {
+        interrupts::bind_virq(Virq::Console, on_feed)?;
+        backend::offer(Kind::Console)?;
+        FED.store(true, Ordering::SeqCst);
+        Ok(Self {
+            mux: Multiplexer::new(),
+            shown: 0,
+            records: 0,
+            crash_after,
+        })
+    }
+
+    /// Shows everything the feed holds.
+    pub fn service(&mut self) {
+        if !FED.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        // A record or a few at a time: each read tells the hypervisor that
+        // the last one's are shown, and what the server was lent when it
+        // fails is shown again by the hypervisor, not lost.
+        let mut buffer = [0u8; RECORD_MAX];
+        loop {
+            let bytes = match console_server::read(&mut buffer) {
+                Ok(0) => return,
+                Ok(bytes) => bytes,
+                Err(status) => panic!("console_read: {}", status.name()),
+            };
+            let mut rest = &buffer[..bytes];
+            while !rest.is_empty() {
+                let (record, after) = match Record::decode(rest) {
+                    Ok(decoded) => decoded,
+                    Err(error) => panic!("console_read gave a bad record: {error:?}"),
+                };
+                self.show(record);
+                self.records += 1;
+                if self.crash_after == Some(self.records) {
+                    // SAFETY: deliberately raises #UD with no handler for
+                    // it: the hypervisor stops this domain.
+                    unsafe { core::arch::asm!("ud2") };
+                }
+                rest = after;
+            }
+        }
+    }
+
+    fn show(&mut self, record: Record) {
+        let shown = &mut self.shown;
+        let out = &mut |bytes: &[u8]| {
+            transmit(bytes);
+            *shown += bytes.len() as u64;
+        };
+        let Record {
+            kind,
+            domain,
+            name,
+            payload,
+        } = record;
+        match kind {
+            RecordKind::Output => self.mux.output(domain, name, payload, out),
+            RecordKind::End => self.mux.end(domain, name, out),
+            RecordKind::Message => self.mux.message(payload, out),
+            RecordKind::Keyboard => {
+                for &key in payload {
+                    self.mux.key(key, &mut Hypervisor, out);
+                }
+            }
+            RecordKind::Settings => {
+                if let [color, focus @ ..] = payload
+                    && let Ok(focus) = <[u8; 4]>::try_from(focus)
+                {
+                    self.mux.set_color(*color == 1);
+                    self.mux.set_focus(u32::from_le_bytes(focus));
+                }
+            }
+        }
+    }
+}
+
+/// Writes `bytes` to COM1, each once the transmitter has room.
+fn transmit(bytes: &[u8]) {
+    for &byte in bytes {
+        for _ in 0..TRANSMIT_POLLS {
+            match port_io::read(COM1_LINE_STATUS) {
+                Ok(status) if status & TRANSMIT_EMPTY == 0 => continue,
+                _ => break,
+            }
+        }
+        let _ = port_io::write(COM1_DATA, byte);
+    }
+}
+
+/// What the multiplexer asks of the machine, asked of the hypervisor.
+struct Hypervisor;
+
+impl Host for Hypervisor {
+    fn deliver(&mut self, domain: u32, byte: u8) {
+        // A domain that has gone takes nothing; a full queue drops the key,
+        // as a keyboard does.
+        let _ = console_server::input(domain, &[byte]);
+    }
+
+    fn name(&mut self, domain: u32) -> Option<Name> {
+        let mut name = [0u8; terminal::NAME_MAX];
+        let len = console_server::domain_name(domain, &mut name).ok()?;
+        Some(Name::new(&name[..len.min(name.len())]))
+    }
+
+    fn list(&mut self, focus: u32, _show: &mut dyn FnMut(&[u8])) {
+        // The hypervisor's lines come back through the feed.
+        let _ = console_server::command(ConsoleCommand::List, focus);
+    }
+
+    fn stats(&mut self, _show: &mut dyn FnMut(&[u8])) {
+        let _ = console_server::command(ConsoleCommand::Stats, 0);
+    }
+
+    fn end_of_input(&mut self) {
+        let _ = console_server::command(ConsoleCommand::EndOfInput, 0);
+    }
+}

@@ -1,0 +1,120 @@
+//! Scenarios of the console served from the driver domain (`driver
+//! serve=console`): the hypervisor feeds it every domain's output, its own
+//! lines and the keys, and the driver domain runs the terminal on COM1.
+//! The same checks as the hypervisor's own console, and what happens when
+//! the server crashes.
+
+use shared_abi::exit::HvExit;
+
+use crate::log_checks::printed_data_is_intact;
+use crate::scenario::Scenario;
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        // Focus, input, the list of domains, lines kept apart: as with the
+        // hypervisor's console; the server's calls refuse bad arguments.
+        Scenario::new("driver-console", HvExit::Success)
+            .guest("alpha", "guest-kernel", "")
+            .guest("beta", "guest-kernel", "")
+            .driver("driver", "driver", "serve=console console_checks=yes")
+            .input(b"echo uno\n\x012echo dos\n\x01l")
+            .exact("hv: directory: domain 3 serves as the Console backend")
+            .exact("[driver] console_read(4-byte buffer): BUFFER_TOO_SMALL")
+            .exact("[driver] console_read(hypervisor's half): BAD_ADDRESS")
+            .exact("[driver] console_input(domain 999): INVALID_ARGUMENT")
+            .exact("[driver] console_input(4097 bytes): INVALID_ARGUMENT")
+            .exact("[driver] console_command(99): INVALID_ARGUMENT")
+            .exact("[driver] domain_name(0): INVALID_ARGUMENT")
+            .exact("[driver] serving the console")
+            .line("hv:   3 driver ")
+            .exact("hv: console input goes to domain 2 'beta'")
+            .exact("[alpha] uno")
+            .exact("[beta] dos")
+            .forbid("[alpha] dos")
+            .forbid("[beta] uno")
+            .line("[alpha] end of input: shutting down")
+            .line("[beta] end of input: shutting down")
+            .line("'alpha' shut down with code 0")
+            .line("'beta' shut down with code 0")
+            .ordered(
+                crate::expect::LineMatch::Prefix("[driver] serving the console".into()),
+                crate::expect::LineMatch::Prefix("[alpha] uno".into()),
+            ),
+        // A megabyte through the feed and the server's UART: complete and in
+        // order (the rings wait while the server is behind).
+        Scenario::new("driver-console-1mib", HvExit::Success)
+            .guest("printer", "console-flood", "bytes=1048576")
+            .guest("other", "worker", "lines=100")
+            .driver("driver", "driver", "serve=console")
+            .finishes("printer")
+            .finishes("other")
+            .check(printed_data_is_intact),
+        // The server crashes while showing the others' lines: the
+        // hypervisor shows what it had not, restarts it, and it serves
+        // again; every line arrives, in order (the one being shown at the
+        // crash may arrive twice).
+        Scenario::new("driver-console-crash", HvExit::Success)
+            .guest("w1", "worker", "lines=60")
+            .guest("w2", "worker", "lines=60")
+            .driver("driver", "driver", "serve=console crash_console_after=40")
+            .stopped("driver", "invalid opcode")
+            .exact("hv: warning: domain 3 'driver' restarted (restart 1 of 3)")
+            .check(served_twice)
+            .check(|log| every_line_in_order(log, "w1", 60))
+            .check(|log| every_line_in_order(log, "w2", 60))
+            .finishes("w1")
+            .finishes("w2"),
+    ]
+}
+
+/// The console was offered by both runs of the driver domain.
+fn served_twice(log: &str) -> Result<(), String> {
+    let offers = log
+        .lines()
+        .filter(|l| *l == "hv: directory: domain 3 serves as the Console backend")
+        .count();
+    match offers {
+        2 => Ok(()),
+        n => Err(format!("the console was offered {n} times, expected 2")),
+    }
+}
+
+/// `[name] line i/count` for every i, in order; a line may repeat
+/// (shown again after the server's crash) but not come back after a later
+/// one.
+fn every_line_in_order(log: &str, name: &str, count: u32) -> Result<(), String> {
+    let prefix = format!("[{name}] line ");
+    let mut next = 1;
+    for line in log.lines().filter_map(|l| l.strip_prefix(&prefix)) {
+        let number: u32 = line
+            .split('/')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("unreadable line `{prefix}{line}`"))?;
+        match number {
+            n if n == next => next += 1,
+            n if n + 1 == next => {}
+            n => return Err(format!("{prefix}{n} came where {next} was due")),
+        }
+    }
+    match next == count + 1 {
+        true => Ok(()),
+        false => Err(format!("{name}'s lines stop before {next}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_may_repeat_but_not_go_missing_or_back() {
+        let good = "[a] line 1/3\n[b] x\n[a] line 2/3\n[a] line 2/3\n[a] line 3/3\n";
+        assert_eq!(every_line_in_order(good, "a", 3), Ok(()));
+        let missing = "[a] line 1/3\n[a] line 3/3\n";
+        assert!(every_line_in_order(missing, "a", 3).is_err());
+        let back = "[a] line 1/3\n[a] line 2/3\n[a] line 3/3\n[a] line 1/3\n";
+        assert!(every_line_in_order(back, "a", 3).is_err());
+        assert!(every_line_in_order("[a] line 1/3\n", "a", 3).is_err());
+    }
+}
