@@ -523,7 +523,14 @@ fn end_unused_backends(table: &mut DomainTable) -> Option<u64> {
         }
         since => since,
     };
-    let grace_end = since + time::ns_to_tsc(UNUSED_BACKEND_GRACE_NS);
+    // Called when nobody can run: a console server that has shown
+    // everything (and serves no disk, whose backend may still have lines
+    // to print once a frontend's end reaches it) has nothing left to do.
+    let settled = !crate::directory::block_served() && console::feed_is_empty();
+    let grace_end = match settled {
+        true => now,
+        false => since + time::ns_to_tsc(UNUSED_BACKEND_GRACE_NS),
+    };
     if now < grace_end {
         return Some(grace_end);
     }
@@ -602,7 +609,11 @@ fn arm_timer(table: &DomainTable) {
 pub fn start() -> ! {
     let frame = {
         let mut table = DOMAINS.lock();
-        let first = match table.iter().position(|d| d.is_runnable()) {
+        // The driver domain first, until it blocks: its devices and the
+        // terminal are up before the guests need them, and its boot takes
+        // no time from theirs.
+        let driver_first = table.iter().position(|d| d.is_runnable() && d.is_driver());
+        let first = match driver_first.or_else(|| table.iter().position(|d| d.is_runnable())) {
             Some(first) => first,
             None if table.is_empty() => finish(&table),
             // Held by a debugger, perhaps: wait for one to run.

@@ -31,7 +31,7 @@ use crate::three_ways;
 
 /// Every figure, its baseline (if any) and the ratio the issues set as a
 /// target (a negative limit means "at least" the absolute value).
-const FIGURES: [(&str, Option<&str>, Option<f64>); 30] = [
+const FIGURES: [(&str, Option<&str>, Option<f64>); 34] = [
     ("bare_syscall", None, None),
     ("null_hypercall", Some("bare_syscall"), Some(1.5)),
     ("multicall_per_call", Some("null_hypercall"), None),
@@ -67,6 +67,26 @@ const FIGURES: [(&str, Option<&str>, Option<f64>); 30] = [
         "console_split_cycles_per_byte",
         Some("console_early_cycles_per_byte"),
         Some(0.25),
+    ),
+    (
+        "console_served_split_bytes_per_s",
+        Some("console_split_bytes_per_s"),
+        None,
+    ),
+    (
+        "console_served_early_bytes_per_s",
+        Some("console_early_bytes_per_s"),
+        None,
+    ),
+    (
+        "console_served_split_cycles_per_byte",
+        Some("console_split_cycles_per_byte"),
+        None,
+    ),
+    (
+        "console_served_early_cycles_per_byte",
+        Some("console_early_cycles_per_byte"),
+        None,
     ),
     ("guest_table_bytes", None, None),
     ("shadow_table_bytes", Some("guest_table_bytes"), None),
@@ -186,6 +206,12 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
         options.timeout,
         "the workload",
     )?);
+    eprintln!("bench: booting the console served by the driver domain ...");
+    figures.extend(console_server_figures(
+        &artifacts,
+        &three_ways_boot,
+        options.timeout,
+    )?);
     eprintln!("bench: booting the driver domain's block backend ...");
     // Its throughputs are in wall time; under icount virtual time follows
     // instructions, not the disk, so they would mean nothing there: only
@@ -220,6 +246,36 @@ fn read_previous(old: &std::path::Path) -> Result<Vec<(String, u64)>, String> {
         .ok()
         .and_then(read_json)
         .ok_or_else(|| format!("{} is not a bench.json this tool wrote", old.display()))
+}
+
+/// The console figures again, with the driver domain running the terminal
+/// (`serve=console`): what the feed and the ring 3 UART cost.
+fn console_server_figures(
+    artifacts: &artifacts::Artifacts,
+    like: &Boot,
+    timeout: std::time::Duration,
+) -> Result<Vec<Figure>, String> {
+    let path = crate::paths::target_dir()
+        .join("bundles")
+        .join("console-server-bench.bundle");
+    let guests = [
+        GuestSpec {
+            name: "bench".into(),
+            args: "only=console".into(),
+            image: artifacts.read_guest("bench")?.into(),
+            ..GuestSpec::default()
+        },
+        crate::default_driver::spec(artifacts, &[], false)?,
+    ];
+    bundle::write(&path, &guests)?;
+    let boot = Boot {
+        bundle: path,
+        cmdline: Vec::new(),
+        disk: None,
+        debugcon: None,
+        ..like.clone()
+    };
+    boot_figures(&boot, timeout, "the console server's bench")
 }
 
 /// The driver domain's direct figures and the same workloads from a

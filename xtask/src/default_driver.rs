@@ -1,29 +1,38 @@
-//! The driver domain `cargo xtask` adds to a bundle whenever a disk is
-//! attached and no guest is a driver domain already: the disk is the
-//! driver domain's to drive (the hypervisor has no block backend), so
-//! without one no guest could reach it.
+//! The driver domain `cargo xtask` adds to every bundle in which no guest
+//! is a driver domain already: it runs the operator's terminal (the
+//! hypervisor feeds it the console) and, when a disk is attached, drives
+//! the disk (the hypervisor has no block backend: without it no guest
+//! could reach the disk).
 //!
-//! It is the `driver` guest binary serving the block backend
-//! (`serve=block`), added as the *last* domain so that the other domains
-//! keep their identifiers and their default disk regions (the `dom_disk`
-//! layout counts domains from 1). The hypervisor ends it once no other
-//! domain is left to serve. `--no-driver` (run, gdb, trace, test --guest)
-//! and `Scenario::no_driver` leave it out.
+//! It is the `driver` guest binary serving the console, and the block
+//! backend with a disk (`serve=console+block`), added as the *last* domain
+//! so that the other domains keep their identifiers and their default
+//! disk regions (the `dom_disk` layout counts domains from 1). The
+//! hypervisor ends it once no other domain is left to serve.
+//! `--no-driver` (run, gdb, trace, test --guest) and `Scenario::no_driver`
+//! leave it out: the hypervisor then runs the terminal itself.
 
-use shared_abi::bundle::EntryExtras;
+use shared_abi::bundle::{EntryExtras, MAX_ENTRIES};
 
 use crate::artifacts::Artifacts;
 use crate::bundle::GuestSpec;
 
 /// The guest binary the driver domain boots.
 pub const BINARY: &str = "driver";
-/// Its arguments: serve the block backend (no measuring, no pattern).
-pub const ARGS: &str = "serve=block";
 
-/// Whether a bundle of `specs` with a disk attached (`disk`) needs the
-/// default driver domain.
-pub fn needed(disk: bool, specs: &[GuestSpec]) -> bool {
-    disk && !specs.iter().any(|spec| spec.extras.driver)
+/// Its arguments: serve the console, and the disk when one is attached
+/// (no measuring, no pattern).
+pub fn args(disk: bool) -> &'static str {
+    match disk {
+        true => "serve=console+block",
+        false => "serve=console",
+    }
+}
+
+/// Whether a bundle of `specs` needs the default driver domain: none of
+/// them is a driver domain.
+pub fn needed(specs: &[GuestSpec]) -> bool {
+    !specs.iter().any(|spec| spec.extras.driver)
 }
 
 /// The name of the added domain: `driver`, or `driver-N` with the smallest
@@ -36,11 +45,12 @@ pub fn name(specs: &[GuestSpec]) -> String {
         .expect("an unused name")
 }
 
-/// The driver domain's bundle entry, named so as not to clash with `specs`.
-pub fn spec(artifacts: &Artifacts, specs: &[GuestSpec]) -> Result<GuestSpec, String> {
+/// The driver domain's bundle entry, named so as not to clash with
+/// `specs`, serving the disk when one is attached (`disk`).
+pub fn spec(artifacts: &Artifacts, specs: &[GuestSpec], disk: bool) -> Result<GuestSpec, String> {
     Ok(GuestSpec {
         name: name(specs),
-        args: ARGS.into(),
+        args: args(disk).into(),
         image: artifacts.read_guest(BINARY)?.into(),
         extras: EntryExtras {
             driver: true,
@@ -57,10 +67,16 @@ pub fn append(
     disk: bool,
     specs: &mut Vec<GuestSpec>,
 ) -> Result<bool, String> {
-    if !needed(disk, specs) {
+    if !needed(specs) {
         return Ok(false);
     }
-    let driver = spec(artifacts, specs)?;
+    if specs.len() >= MAX_ENTRIES as usize {
+        return Err(format!(
+            "the guests make {} domains, as many as a bundle holds, and leave no room for the driver domain (which runs the console, and the disk): boot fewer, or pass --no-driver",
+            specs.len()
+        ));
+    }
+    let driver = spec(artifacts, specs, disk)?;
     specs.push(driver);
     Ok(true)
 }
@@ -81,12 +97,13 @@ mod tests {
     }
 
     #[test]
-    fn needed_only_with_a_disk_and_no_driver_domain() {
+    fn needed_unless_a_guest_is_a_driver_domain() {
         let guests = [spec("alpha", false), spec("beta", false)];
-        assert!(needed(true, &guests));
-        assert!(!needed(false, &guests));
+        assert!(needed(&guests));
         let with_driver = [spec("alpha", false), spec("mine", true)];
-        assert!(!needed(true, &with_driver));
+        assert!(!needed(&with_driver));
+        assert_eq!(args(true), "serve=console+block");
+        assert_eq!(args(false), "serve=console");
     }
 
     #[test]

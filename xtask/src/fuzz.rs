@@ -61,6 +61,9 @@ pub fn scenario(name: &'static str, seed: u64, calls: u64) -> Scenario {
             "bystander",
             "peer=fuzz window_ms=500 min_share=40",
         )
+        // The fuzzer's expectations name every domain there is (itself and
+        // the bystander): no driver domain beside them.
+        .no_driver()
         .instruction_clock(ICOUNT_SHIFT)
         .line(&format!(
             "[fuzz] seed {seed}: {calls} calls, sequence checksum "

@@ -327,7 +327,7 @@ impl Scenario {
     /// Whether the boot gets the driver domain of `default_driver` as its
     /// last domain.
     pub fn adds_driver(&self) -> bool {
-        !self.no_driver && self.attaches_disk() && !self.guests.iter().any(|g| g.driver)
+        !self.no_driver && !self.guests.iter().any(|g| g.driver)
     }
 
     pub fn disk(mut self, mib: u64) -> Self {
@@ -464,7 +464,7 @@ impl Scenario {
             })
             .collect::<Result<Vec<_>, String>>()?;
         if self.adds_driver() {
-            let driver = crate::default_driver::spec(artifacts, &specs)?;
+            let driver = crate::default_driver::spec(artifacts, &specs, self.attaches_disk())?;
             specs.push(driver);
         }
         Ok(specs)

@@ -150,9 +150,9 @@ fn event_figures(samples: &mut Vec<u64>) {
 const CONSOLE_BYTES: usize = 16 * 1024;
 
 /// Console throughput and guest cycles per byte: the split console against
-/// the early (hypercall) console. The raw UART figure comes from the
-/// hypervisor itself, in the same boot.
-fn console_figures() {
+/// the early (hypercall) console, as `NAME_split_...` and `NAME_early_...`.
+/// The raw UART figure comes from the hypervisor itself, in the same boot.
+fn console_figures(name: &str) {
     interrupts::enable();
     if guest_kernel::drivers::console::init().is_err() {
         scenario::fail(format_args!("console attach"));
@@ -172,11 +172,11 @@ fn console_figures() {
     let elapsed = rdtsc() - start;
     let busy = elapsed - (interrupts::blocked_cycles() - blocked_before);
     println!(
-        "bench console_split_bytes_per_s {} 1",
+        "bench {name}_split_bytes_per_s {} 1",
         CONSOLE_BYTES as u64 * hz / elapsed.max(1)
     );
     println!(
-        "bench console_split_cycles_per_byte {} {CONSOLE_BYTES}",
+        "bench {name}_split_cycles_per_byte {} {CONSOLE_BYTES}",
         busy / CONSOLE_BYTES as u64
     );
 
@@ -187,11 +187,11 @@ fn console_figures() {
     }
     let elapsed = rdtsc() - start;
     println!(
-        "bench console_early_bytes_per_s {} 1",
+        "bench {name}_early_bytes_per_s {} 1",
         CONSOLE_BYTES as u64 * hz / elapsed.max(1)
     );
     println!(
-        "bench console_early_cycles_per_byte {} {CONSOLE_BYTES}",
+        "bench {name}_early_cycles_per_byte {} {CONSOLE_BYTES}",
         elapsed / CONSOLE_BYTES as u64
     );
 }
@@ -200,6 +200,12 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::init_memory(boot_info, Some(skip_reflected));
     if let Err(status) = interrupts::init() {
         scenario::fail(format_args!("interrupts::init: {}", status.name()));
+    }
+    // Beside a driver domain serving the console: only the console figures,
+    // named for it.
+    if scenario::arg(scenario::start_info().args(), "only") == Some("console") {
+        console_figures("console_served");
+        scenario::done();
     }
     let mut samples = Vec::with_capacity(SAMPLES);
 
@@ -303,7 +309,7 @@ extern "C" fn rest() -> ! {
     report("process_switch", switches);
     let mut samples = Vec::with_capacity(SAMPLES);
     event_figures(&mut samples);
-    console_figures();
+    console_figures("console");
     // The guest's tables as they stand at exit, where the hypervisor
     // reports its shadow tables (`shadow table bytes at exit`).
     let spaces = SPACES.lock();

@@ -365,7 +365,7 @@ impl Fuzzer {
                 SHARED_VIRT.store(virt(args[0]), Ordering::SeqCst);
             }
             Some(Hypercall::ConsoleAttach) => self.state.console = Some(args[0]),
-            Some(Hypercall::StartInfo) => fill_scratch(&self.targets),
+            Some(Hypercall::StartInfo | Hypercall::DomainName) => fill_scratch(&self.targets),
             Some(Hypercall::ConsoleWrite) if result > 0 => self.dirty_line = true,
             _ => {}
         }

@@ -26,9 +26,11 @@ const COM1_DATA: u16 = 0x3f8;
 const COM1_LINE_STATUS: u16 = 0x3fd;
 /// Line status: the transmitter takes another byte.
 const TRANSMIT_EMPTY: u8 = 1 << 5;
-/// Status reads before a byte is sent regardless (a UART that never
-/// drains must not hang the server).
-const TRANSMIT_POLLS: u32 = 100_000;
+/// Status reads between yields while the transmitter is full (the host
+/// reads slowly): the server waits for it as long as it takes, since a
+/// byte written to a full transmitter replaces the one waiting there, and
+/// gives the CPU away meanwhile.
+const TRANSMIT_POLLS: u32 = 1_000;
 
 /// Set by `Virq::Console`: records are queued.
 static FED: AtomicBool = AtomicBool::new(false);
@@ -148,10 +150,14 @@ impl ConsoleServer {
 /// Writes `bytes` to COM1, each once the transmitter has room.
 fn transmit(bytes: &[u8]) {
     for &byte in bytes {
-        for _ in 0..TRANSMIT_POLLS {
-            match port_io::read(COM1_LINE_STATUS) {
-                Ok(status) if status & TRANSMIT_EMPTY == 0 => continue,
-                _ => break,
+        let mut polls = 0;
+        // A refused port (this is not the driver domain) ends the wait.
+        while let Ok(status) = port_io::read(COM1_LINE_STATUS)
+            && status & TRANSMIT_EMPTY == 0
+        {
+            polls += 1;
+            if polls % TRANSMIT_POLLS == 0 {
+                shared_abi::guest::yield_now();
             }
         }
         let _ = port_io::write(COM1_DATA, byte);

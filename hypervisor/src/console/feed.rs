@@ -97,6 +97,11 @@ impl Feed {
         at
     }
 
+    /// Whether nothing is queued (nor lent).
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
     /// Whether the backend is [`FEED_BACKLOG`] bytes behind.
     pub fn backed_up(&self) -> bool {
         self.queue.len() >= FEED_BACKLOG

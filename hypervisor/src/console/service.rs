@@ -137,6 +137,11 @@ pub fn serve(id: u32) {
         });
 }
 
+/// Whether nothing waits in the feed (nothing lent to the server either).
+pub fn feed_is_empty() -> bool {
+    CONSOLE.lock().feed.is_empty()
+}
+
 /// Whether domain `id` serves the console.
 pub fn is_server(id: u32) -> bool {
     CONSOLE.lock().server == Some(id)

@@ -9,10 +9,11 @@
 pub mod table;
 
 #[cfg(target_os = "none")]
-pub use self::live::{DIRECTORY, announce, ended, only_backends_left};
+pub use self::live::{DIRECTORY, announce, block_served, ended, only_backends_left};
 
 #[cfg(target_os = "none")]
 mod live {
+    use shared_abi::backend::Kind;
     use shared_abi::event::Virq;
     use spin::Mutex;
 
@@ -35,6 +36,11 @@ mod live {
         let directory = DIRECTORY.lock();
         let mut live = table.iter().filter(|d| d.is_alive()).peekable();
         live.peek().is_some() && live.all(|d| directory.serves(d.id()))
+    }
+
+    /// Whether a live domain serves the block device.
+    pub fn block_served() -> bool {
+        DIRECTORY.lock().backend(Kind::Block).is_some()
     }
 
     /// Domain `id` ends: its directory entries and the connections queued
