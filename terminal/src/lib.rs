@@ -16,6 +16,7 @@
 extern crate alloc;
 
 pub mod escape;
+mod feed;
 mod multiplexer;
 pub mod screen;
 

@@ -12,7 +12,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use shared_abi::Status;
 use shared_abi::backend::Kind;
-use shared_abi::console_feed::{ConsoleCommand, RECORD_MAX, Record, RecordKind};
+use shared_abi::console_feed::{ConsoleCommand, RECORD_MAX, Record};
 use shared_abi::event::Virq;
 use shared_abi::guest::console_server;
 use shared_abi::guest::{backend, interrupts};
@@ -120,29 +120,9 @@ impl ConsoleServer {
             transmit(bytes);
             *shown += bytes.len() as u64;
         };
-        let Record {
-            kind,
-            domain,
-            name,
-            payload,
-        } = record;
-        match kind {
-            RecordKind::Output => self.mux.output(domain, name, payload, out),
-            RecordKind::End => self.mux.end(domain, name, out),
-            RecordKind::Message => self.mux.message(payload, out),
-            RecordKind::Keyboard => {
-                for &key in payload {
-                    self.mux.key(key, &mut Hypervisor, out);
-                }
-            }
-            RecordKind::Settings => {
-                if let [color, focus @ ..] = payload
-                    && let Ok(focus) = <[u8; 4]>::try_from(focus)
-                {
-                    self.mux.set_color(*color == 1);
-                    self.mux.set_focus(u32::from_le_bytes(focus));
-                }
-            }
+        let keys = self.mux.show(record, out);
+        for &key in keys {
+            self.mux.key(key, &mut Hypervisor, out);
         }
     }
 }

@@ -70,19 +70,8 @@ impl Console {
         let mut queued = self.feed.take();
         let mut rest: &[u8] = queued.make_contiguous();
         while let Ok((record, after)) = Record::decode(rest) {
-            let Record {
-                kind,
-                domain,
-                name,
-                payload,
-            } = record;
-            match kind {
-                RecordKind::Output => self.mux.output(domain, name, payload, &mut emit),
-                RecordKind::End => self.mux.end(domain, name, &mut emit),
-                RecordKind::Message => self.mux.message(payload, &mut emit),
-                RecordKind::Keyboard => self.keyboard.extend(payload),
-                RecordKind::Settings => {}
-            }
+            let keys = self.mux.show(record, &mut emit);
+            self.keyboard.extend(keys);
             rest = after;
         }
     }
