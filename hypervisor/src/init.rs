@@ -62,7 +62,7 @@ pub fn run(boot: &BootInformation, options: Options) -> ! {
         hypercall_fast,
         system_call_fast,
         exit,
-        uart_input: crate::console::uart_input,
+        uart_interrupt: crate::console::uart_interrupt,
     });
     crate::console::set_color(options.console_color);
     if options.bench {

@@ -107,7 +107,7 @@ fn run_trial(
         })
     };
     let writer = boot("write")?
-        .run_captured_until(TIMEOUT, b"", Some((WRITING, delay)), ReadPace::Eager)
+        .run_captured_until(TIMEOUT, b"", None, Some((WRITING, delay)), ReadPace::Eager)
         .map_err(|e| (e, None))?;
     if !matches!(writer.ending, Ending::Killed) {
         return Err(("the writer was not killed".into(), Some(writer.serial)));

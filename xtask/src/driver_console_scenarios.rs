@@ -11,13 +11,18 @@ use crate::scenario::Scenario;
 pub fn all() -> Vec<Scenario> {
     vec![
         // The server's calls refuse bad arguments without losing a line;
-        // the list of domains comes back through the feed. (Every other
+        // it reads the keys from COM1; the list of domains comes back
+        // through the feed. (Every other
         // console scenario runs with the driver domain serving the console
         // too: `cargo xtask` adds it to every boot.)
         Scenario::new("driver-console", HvExit::Success)
             .guest("alpha", "guest-kernel", "")
             .driver("driver", "driver", "serve=console console_checks=yes")
-            .input(b"echo uno\n\x01l")
+            // Typed once the shell is up: the driver domain reads the keys
+            // from the UART.
+            .input(b"echo uno-dos-tres-cuatro-cinco-seis-siete-ocho\n\x01l")
+            .input_after("[alpha] shell ready")
+            .exact("[driver] first key read from COM1")
             .exact("hv: directory: domain 2 serves as the Console backend")
             .exact("[driver] console_read(4-byte buffer): BUFFER_TOO_SMALL")
             .exact("[driver] console_read(hypervisor's half): BAD_ADDRESS")
@@ -28,7 +33,7 @@ pub fn all() -> Vec<Scenario> {
             .exact("[driver] serving the console")
             .line("hv: * 1 alpha ")
             .line("hv:   2 driver ")
-            .exact("[alpha] uno")
+            .exact("[alpha] uno-dos-tres-cuatro-cinco-seis-siete-ocho")
             .line("[alpha] end of input: shutting down")
             .line("'alpha' shut down with code 0"),
         // Without a driver domain the hypervisor runs the terminal itself:

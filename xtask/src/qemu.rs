@@ -349,17 +349,20 @@ impl Boot {
         timeout: Duration,
         input: &[u8],
     ) -> Result<Captured, String> {
-        self.run_captured_until(timeout, input, None, ReadPace::Eager)
+        self.run_captured_until(timeout, input, None, None, ReadPace::Eager)
     }
 
     /// Like [`Boot::run_captured_with_input`], but QEMU is killed outright
     /// (SIGKILL, as a power cut would) once `kill_on.1` has passed since
     /// its output first contained `kill_on.0`, and its output is read at
     /// `pace`.
+    /// The input is typed at once, or with `type_after` once the output
+    /// contains that text.
     pub fn run_captured_until(
         &self,
         timeout: Duration,
         input: &[u8],
+        type_after: Option<&str>,
         kill_on: Option<(&str, Duration)>,
         pace: ReadPace,
     ) -> Result<Captured, String> {
@@ -369,23 +372,27 @@ impl Boot {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = spawn(command, &self.qemu)?;
+        let prompt = Watch::new(type_after);
         if let Some(mut pipe) = child.stdin.take() {
             let input = input.to_vec();
+            let prompt = prompt.clone();
             thread::spawn(move || {
+                while prompt.waiting() {
+                    thread::sleep(Duration::from_millis(10));
+                }
                 let _ = pipe.write_all(&input);
                 // Held open until QEMU exits (the write end then fails).
                 thread::sleep(Duration::from_secs(u64::MAX / 4));
             });
         }
-        let seen = Arc::new(OnceLock::new());
-        let pattern = kill_on.map(|(pattern, _)| pattern.to_string());
+        let kill = Watch::new(kill_on.map(|(pattern, _)| pattern));
         let stdout = child
             .stdout
             .take()
-            .map(|pipe| collect_watching(pipe, pattern, seen.clone(), pace));
+            .map(|pipe| collect_watching(pipe, [kill.clone(), prompt], pace));
         let stderr = child.stderr.take().map(collect);
         let delay = kill_on.map_or(Duration::ZERO, |(_, delay)| delay);
-        let ending = wait_or_kill(&mut child, timeout, &seen, delay);
+        let ending = wait_or_kill(&mut child, timeout, &kill.seen, delay);
         // The readers end once QEMU (the only writer) has exited.
         let serial = stdout
             .map(|reader| reader.join().unwrap_or_default())
@@ -465,8 +472,7 @@ fn collect(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
 /// contained `pattern`.
 fn collect_watching(
     mut pipe: impl Read + Send + 'static,
-    pattern: Option<String>,
-    seen: Arc<OnceLock<Instant>>,
+    watches: [Watch; 2],
     pace: ReadPace,
 ) -> thread::JoinHandle<String> {
     thread::spawn(move || {
@@ -487,15 +493,43 @@ fn collect_watching(
                     delay
                 });
             }
-            if let Some(pattern) = &pattern
-                && seen.get().is_none()
-                && String::from_utf8_lossy(&bytes).contains(pattern.as_str())
-            {
-                let _ = seen.set(Instant::now());
+            for watch in &watches {
+                watch.look(&bytes);
             }
         }
         String::from_utf8_lossy(&bytes).into_owned()
     })
+}
+
+/// A text awaited in QEMU's output, and when it first appeared.
+#[derive(Clone)]
+struct Watch {
+    pattern: Option<String>,
+    seen: Arc<OnceLock<Instant>>,
+}
+
+impl Watch {
+    fn new(pattern: Option<&str>) -> Self {
+        Self {
+            pattern: pattern.map(str::to_string),
+            seen: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Notes whether `output` so far holds the text.
+    fn look(&self, output: &[u8]) {
+        if let Some(pattern) = &self.pattern
+            && self.seen.get().is_none()
+            && String::from_utf8_lossy(output).contains(pattern.as_str())
+        {
+            let _ = self.seen.set(Instant::now());
+        }
+    }
+
+    /// Whether the text is awaited and has not appeared yet.
+    fn waiting(&self) -> bool {
+        self.pattern.is_some() && self.seen.get().is_none()
+    }
 }
 
 /// Waits for QEMU like [`wait`], but kills it `delay` after `seen` is set.

@@ -67,6 +67,8 @@ pub struct Scenario {
     /// Typed at the console (the end-of-input sequence is appended unless
     /// the boot is killed).
     pub input: Vec<u8>,
+    /// Typed only once the output contains this (else at once).
+    pub input_after: Option<&'static str>,
     /// Size of a fresh, zeroed disk image to attach (MiB), if any.
     pub disk_mib: Option<u64>,
     /// Use the disk image another scenario left behind, as it is.
@@ -107,6 +109,7 @@ impl Scenario {
             expect,
             timeout: DEFAULT_TIMEOUT,
             input: Vec::new(),
+            input_after: None,
             disk_mib: None,
             disk_from: None,
             ext2: false,
@@ -410,6 +413,12 @@ impl Scenario {
 
     pub fn input(mut self, text: &[u8]) -> Self {
         self.input = text.to_vec();
+        self
+    }
+
+    /// Types the input only once the output contains `text`.
+    pub fn input_after(mut self, text: &'static str) -> Self {
+        self.input_after = Some(text);
         self
     }
 

@@ -70,8 +70,15 @@ pub fn boot_and_check(
         input.extend_from_slice(crate::qemu::END_OF_INPUT);
     }
     let kill_on = scenario.kill_on.map(|pattern| (pattern, Duration::ZERO));
-    let run =
-        |boot: &Boot| boot.run_captured_until(scenario.timeout, &input, kill_on, scenario.pace);
+    let run = |boot: &Boot| {
+        boot.run_captured_until(
+            scenario.timeout,
+            &input,
+            scenario.input_after,
+            kill_on,
+            scenario.pace,
+        )
+    };
     let (captured, debugged) = match &scenario.debugging {
         None => (run(&boot), None),
         Some(debugging) => {

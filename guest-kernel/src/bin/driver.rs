@@ -89,15 +89,16 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     let crash_console = scenario::arg(info.args(), "crash_console_after")
         .filter(|_| info.restarts == 0)
         .and_then(|n| n.parse().ok());
+    let checks = scenario::arg(info.args(), "console_checks") == Some("yes");
     let mut console = match serves("console") {
         true => Some(
-            ConsoleServer::start(crash_console).unwrap_or_else(|status| {
+            ConsoleServer::start(crash_console, checks).unwrap_or_else(|status| {
                 scenario::fail(format_args!("console server: {}", status.name()))
             }),
         ),
         false => None,
     };
-    if console.is_some() && scenario::arg(info.args(), "console_checks") == Some("yes") {
+    if console.is_some() && checks {
         console_refusals();
     }
     if let Some(console) = console.as_mut()

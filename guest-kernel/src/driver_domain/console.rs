@@ -5,8 +5,10 @@
 //! ([`shared_abi::console_feed`]). The server reads the feed when
 //! `Virq::Console` says there is more, runs the `terminal` multiplexer
 //! (lines kept apart and prefixed, the focused prompt, the escape keys)
-//! and writes COM1 itself, through the ports the hypervisor gave it.
-//! Typed bytes go back to the focused domain with `console_input`.
+//! and writes COM1 itself, through the ports the hypervisor gave it. It
+//! reads the keys from COM1 too: when the UART interrupts, the hypervisor
+//! only wakes the server (`Virq::Console`). Typed bytes go back to the
+//! focused domain with `console_input`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,12 +22,16 @@ use terminal::{Host, Multiplexer, Name};
 
 use crate::port_io;
 
-/// COM1's transmit register.
+/// COM1's transmit (written) and receive (read) register.
 const COM1_DATA: u16 = 0x3f8;
 /// COM1's line status register.
 const COM1_LINE_STATUS: u16 = 0x3fd;
 /// Line status: the transmitter takes another byte.
 const TRANSMIT_EMPTY: u8 = 1 << 5;
+/// Line status: a received byte waits in the data register.
+const DATA_READY: u8 = 1 << 0;
+/// Most bytes read from COM1 in one turn (the rest wait for the next).
+const RECEIVE_MAX: usize = 256;
 /// Status reads between yields while the transmitter is full (the host
 /// reads slowly): the server waits for it as long as it takes, since a
 /// byte written to a full transmitter replaces the one waiting there, and
@@ -53,6 +59,8 @@ pub struct ConsoleServer {
     records: u64,
     /// Crash (a test's fault) once this many records are shown.
     crash_after: Option<u64>,
+    /// Say so when the first key is read from COM1 (a test's check).
+    tell_first_key: bool,
 }
 
 impl core::fmt::Debug for ConsoleServer {
@@ -68,8 +76,9 @@ impl core::fmt::Debug for ConsoleServer {
 impl ConsoleServer {
     /// Offers the console (virtual interrupts must be set up).
     /// `crash_after`: crash with an invalid opcode once that many records
-    /// are shown (a test of the hypervisor taking the console back).
-    pub fn start(crash_after: Option<u64>) -> Result<Self, Status> {
+    /// are shown (a test of the hypervisor taking the console back);
+    /// `tell_first_key`: print a line when the first key is read from COM1.
+    pub fn start(crash_after: Option<u64>, tell_first_key: bool) -> Result<Self, Status> {
         interrupts::bind_virq(Virq::Console, on_feed)?;
         backend::offer(Kind::Console)?;
         FED.store(true, Ordering::SeqCst);
@@ -78,14 +87,46 @@ impl ConsoleServer {
             shown: 0,
             records: 0,
             crash_after,
+            tell_first_key,
         })
     }
 
-    /// Shows everything the feed holds.
+    /// Shows everything the feed holds, then reads the keys COM1 received.
     pub fn service(&mut self) {
         if !FED.swap(false, Ordering::SeqCst) {
             return;
         }
+        self.show_feed();
+        self.receive();
+    }
+
+    /// Reads the keys waiting in COM1 (the hypervisor wakes the server with
+    /// `Virq::Console` when the UART interrupts) and hands them to the
+    /// terminal.
+    fn receive(&mut self) {
+        for _ in 0..RECEIVE_MAX {
+            match port_io::read(COM1_LINE_STATUS) {
+                Ok(status) if status & DATA_READY != 0 => {}
+                _ => return,
+            }
+            let Ok(key) = port_io::read(COM1_DATA) else {
+                return;
+            };
+            if core::mem::take(&mut self.tell_first_key) {
+                crate::println!("first key read from COM1");
+            }
+            let shown = &mut self.shown;
+            self.mux.key(key, &mut Hypervisor, &mut |bytes: &[u8]| {
+                transmit(bytes);
+                *shown += bytes.len() as u64;
+            });
+        }
+        // More than a turn's worth: the rest next turn.
+        FED.store(true, Ordering::SeqCst);
+    }
+
+    /// Shows every record the feed holds.
+    fn show_feed(&mut self) {
         // A record or a few at a time: each read tells the hypervisor that
         // the last one's are shown, and what the server was lent when it
         // fails is shown again by the hypervisor, not lost.

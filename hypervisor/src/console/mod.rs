@@ -23,5 +23,5 @@ mod service;
 #[cfg(target_os = "none")]
 pub use service::{
     attach, command, drain, feed_is_empty, flush, is_server, message, read_feed, serve, service,
-    set_color, uart_input, unlend_feed, write_early,
+    set_color, uart_input, uart_interrupt, unlend_feed, write_early,
 };

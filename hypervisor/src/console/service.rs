@@ -24,6 +24,8 @@ struct Console {
     keyboard: VecDeque<u8>,
     /// The domain serving the console (`Kind::Console`), while one does.
     server: Option<u32>,
+    /// COM1 interrupted while the server reads it: it is to be woken.
+    keys_waiting: bool,
     /// What is queued for it.
     feed: Feed,
 }
@@ -32,6 +34,7 @@ static CONSOLE: Mutex<Console> = Mutex::new(Console {
     mux: Multiplexer::new(),
     keyboard: VecDeque::new(),
     server: None,
+    keys_waiting: false,
     feed: Feed::new(),
 });
 
@@ -73,6 +76,21 @@ impl Console {
             let keys = self.mux.show(record, &mut emit);
             self.keyboard.extend(keys);
             rest = after;
+        }
+        // What the server had not read of COM1 is the hypervisor's again.
+        self.keys_waiting = false;
+        self.receive_keys();
+    }
+
+    /// Reads every byte COM1 has received into the keyboard queue.
+    fn receive_keys(&mut self) {
+        let mut buffer = [0u8; 64];
+        loop {
+            let count = serial::receive(&mut buffer);
+            if count == 0 {
+                break;
+            }
+            self.keyboard.extend(&buffer[..count]);
         }
     }
 }
@@ -221,9 +239,20 @@ pub fn message(text: &[u8]) {
     }
 }
 
-/// Bytes read from the UART by its interrupt handler.
+/// Bytes the UART received before the console was up.
 pub fn uart_input(bytes: &[u8]) {
     CONSOLE.lock().keyboard.extend(bytes.iter().copied());
+}
+
+/// COM1 interrupted: the keys are read here, or, while a domain serves the
+/// console, left in the UART for it to read (it is woken at the next
+/// scheduling point).
+pub fn uart_interrupt() {
+    let mut console = CONSOLE.lock();
+    match console.server {
+        Some(_) => console.keys_waiting = true,
+        None => console.receive_keys(),
+    }
 }
 
 /// `console_attach(gpa)`: connects the split console rings in the domain's
@@ -278,8 +307,9 @@ pub fn service(table: &mut DomainTable) {
             Err(corrupt) => disconnect(console, domain, corrupt),
         }
     }
+    let keys = core::mem::take(&mut console.keys_waiting);
     if let Some(server) = console.server
-        && console.feed.announce()
+        && (console.feed.announce() || keys)
         && let Some(server) = table.domain(server)
     {
         server.raise_virq(Virq::Console);

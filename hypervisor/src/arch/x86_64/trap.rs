@@ -13,7 +13,7 @@ use spin::Once;
 
 use super::fatal;
 use super::frame::{Fast, SYSCALL_VECTOR, ScratchFrame, TrapFrame};
-use super::{apic, cpu, ioapic, serial};
+use super::{apic, cpu, ioapic};
 
 /// Why a guest stopped running.
 #[derive(Clone, Copy, Debug)]
@@ -53,9 +53,10 @@ pub struct Core {
     /// Serves a guest's exit: on return, `frame` holds the context to
     /// resume and its address space is loaded.
     pub exit: fn(&mut TrapFrame, Exit),
-    /// Takes bytes the UART received (called in interrupt context, also
-    /// while the hypervisor idles).
-    pub uart_input: fn(&[u8]),
+    /// COM1 interrupted (called in interrupt context, also while the
+    /// hypervisor idles): the core reads what it received, or leaves it to
+    /// whoever it lets read the UART.
+    pub uart_interrupt: fn(),
 }
 
 static CORE: Once<Core> = Once::new();
@@ -171,14 +172,7 @@ pub extern "C" fn handle_exception(frame: &mut TrapFrame) {
 pub extern "C" fn handle_interrupt(frame: &mut TrapFrame) {
     check_entry_flags(frame);
     let exit = if frame.scratch.vector == apic::SERIAL_VECTOR as u64 {
-        let mut buffer = [0u8; 64];
-        loop {
-            let count = serial::receive(&mut buffer);
-            if count == 0 {
-                break;
-            }
-            (core().uart_input)(&buffer[..count]);
-        }
+        (core().uart_interrupt)();
         Exit::Device
     } else if frame.scratch.vector == apic::DISK_VECTOR as u64 {
         // The driver domain acknowledges the device itself: its line stays
