@@ -193,9 +193,12 @@ fn reschedule(
     serve_debugger(&mut table);
     let (now, slice_end) = (time::now(), percpu::this().slice_end());
     let slice_over = now >= slice_end;
-    if slice_over {
-        // What it ran past its slice (a long hypercall: a console write of
-        // many short lines, say) it pays back by sitting turns out.
+    // What a domain ran past its slice (a long hypercall: a console write
+    // of many short lines, say) it pays back by sitting turns out. Not the
+    // driver domain: what it runs over is the others' I/O (a UART the host
+    // reads slowly holds up its `out`s), and sitting out would starve its
+    // watchdog and every domain it serves.
+    if slice_over && !table.at(current).is_driver() {
         table.at_mut(current).charge_overrun(now - slice_end);
     }
     let stay = match outcome {

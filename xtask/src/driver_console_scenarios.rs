@@ -66,6 +66,21 @@ pub fn all() -> Vec<Scenario> {
             .check(|log| every_line_in_order(log, "w2", 60))
             .finishes("w1")
             .finishes("w2"),
+        // The server hangs with records to show: its watchdog expires, the
+        // hypervisor shows what it had not and restarts it, and the new run
+        // serves again; every line arrives, in order.
+        Scenario::new("driver-console-hang", HvExit::Success)
+            .guest("w1", "worker", "lines=60")
+            .guest("w2", "worker", "lines=60")
+            .driver("driver", "driver", "serve=console hang_console_after=40")
+            .exact("[driver] hanging with records to show")
+            .exact("hv: warning: domain 3 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)")
+            .exact("hv: warning: domain 3 'driver' restarted (restart 1 of 3)")
+            .check(served_twice)
+            .check(|log| every_line_in_order(log, "w1", 60))
+            .check(|log| every_line_in_order(log, "w2", 60))
+            .finishes("w1")
+            .finishes("w2"),
     ]
 }
 

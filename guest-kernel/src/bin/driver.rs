@@ -26,7 +26,8 @@
 //! terminal, fed by the hypervisor (`guest_kernel::driver_domain::console`),
 //! alone or, with `serve=console+block`, beside the block backend; in its
 //! first run, `crash_console_after=N` crashes it once it has shown N
-//! records.
+//! records, and `hang_console_after=N` makes it hang there (its watchdog
+//! unfed).
 //!
 //! With `serve=block` (as `cargo xtask` adds it whenever a disk is
 //! attached) it skips those checks, writes no pattern and serves the disk to
@@ -42,7 +43,7 @@
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
-use guest_kernel::driver_domain::console::ConsoleServer;
+use guest_kernel::driver_domain::console::{self, ConsoleServer};
 use guest_kernel::driver_domain::{self, Disk, SECTOR, backend, hal};
 use guest_kernel::measure::PIPELINED;
 use guest_kernel::{check, hv, interrupts, measure, port_io, println, scenario};
@@ -86,13 +87,19 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     let served = scenario::arg(info.args(), "serve").unwrap_or("");
     let serves = |what: &str| served.split('+').any(|s| s == what);
     let serving = serves("block");
-    let crash_console = scenario::arg(info.args(), "crash_console_after")
-        .filter(|_| info.restarts == 0)
-        .and_then(|n| n.parse().ok());
+    let first_run = |key| {
+        scenario::arg(info.args(), key)
+            .filter(|_| info.restarts == 0)
+            .and_then(|n| n.parse().ok())
+    };
+    let faults = console::Faults {
+        crash_after: first_run("crash_console_after"),
+        hang_after: first_run("hang_console_after"),
+    };
     let checks = scenario::arg(info.args(), "console_checks") == Some("yes");
     let mut console = match serves("console") {
         true => Some(
-            ConsoleServer::start(crash_console, checks).unwrap_or_else(|status| {
+            ConsoleServer::start(faults, checks).unwrap_or_else(|status| {
                 scenario::fail(format_args!("console server: {}", status.name()))
             }),
         ),
@@ -219,7 +226,8 @@ fn serve_console(console: &mut ConsoleServer) -> ! {
     println!("serving the console");
     loop {
         console.service();
-        timer::wait_until(u64::MAX, driver_domain::console::pending);
+        let deadline = interrupts::now_ns() + console::FEED_NS;
+        timer::wait_until(deadline, console::pending);
     }
 }
 

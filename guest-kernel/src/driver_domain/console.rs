@@ -17,7 +17,7 @@ use shared_abi::backend::Kind;
 use shared_abi::console_feed::{ConsoleCommand, RECORD_MAX, Record};
 use shared_abi::event::Virq;
 use shared_abi::guest::console_server;
-use shared_abi::guest::{backend, interrupts};
+use shared_abi::guest::{backend, interrupts, watchdog};
 use terminal::{Host, Multiplexer, Name};
 
 use crate::port_io;
@@ -37,6 +37,21 @@ const RECEIVE_MAX: usize = 256;
 /// byte written to a full transmitter replaces the one waiting there, and
 /// gives the CPU away meanwhile.
 const TRANSMIT_POLLS: u32 = 1_000;
+
+/// How long the server may go without serving before the hypervisor
+/// takes it as hung: as the block backend's.
+pub const WATCHDOG_NS: u64 = super::backend::WATCHDOG_NS;
+/// The server wakes at least this often to feed its watchdog.
+pub const FEED_NS: u64 = super::backend::FEED_NS;
+
+/// Faults a test asks for, in the server's first run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// Crash (an invalid opcode) once this many records are shown.
+    pub crash_after: Option<u64>,
+    /// Hang (spin, the watchdog unfed) once this many records are shown.
+    pub hang_after: Option<u64>,
+}
 
 /// Set by `Virq::Console`: records are queued.
 static FED: AtomicBool = AtomicBool::new(false);
@@ -61,6 +76,11 @@ pub struct ConsoleServer {
     crash_after: Option<u64>,
     /// Say so when the first key is read from COM1 (a test's check).
     tell_first_key: bool,
+    /// Hang (a test's fault: the watchdog is not fed) once this many
+    /// records are shown.
+    hang_after: Option<u64>,
+    /// When the watchdog was last fed (virtual ns).
+    fed: u64,
 }
 
 impl core::fmt::Debug for ConsoleServer {
@@ -74,25 +94,41 @@ impl core::fmt::Debug for ConsoleServer {
 }
 
 impl ConsoleServer {
-    /// Offers the console (virtual interrupts must be set up).
-    /// `crash_after`: crash with an invalid opcode once that many records
-    /// are shown (a test of the hypervisor taking the console back);
-    /// `tell_first_key`: print a line when the first key is read from COM1.
-    pub fn start(crash_after: Option<u64>, tell_first_key: bool) -> Result<Self, Status> {
+    /// Offers the console (virtual interrupts must be set up) and arms the
+    /// watchdog, which [`ConsoleServer::service`] feeds. `faults` are a
+    /// test's; `tell_first_key`: print a line when the first key is read
+    /// from COM1.
+    pub fn start(faults: Faults, tell_first_key: bool) -> Result<Self, Status> {
         interrupts::bind_virq(Virq::Console, on_feed)?;
+        // A server that stops serving is stopped, and restarted, by the
+        // hypervisor: the terminal is not left to a hung domain.
+        watchdog::arm(WATCHDOG_NS)?;
         backend::offer(Kind::Console)?;
         FED.store(true, Ordering::SeqCst);
         Ok(Self {
             mux: Multiplexer::new(),
             shown: 0,
             records: 0,
-            crash_after,
+            crash_after: faults.crash_after,
             tell_first_key,
+            hang_after: faults.hang_after,
+            fed: interrupts::now_ns(),
         })
     }
 
-    /// Shows everything the feed holds, then reads the keys COM1 received.
+    /// Feeds the watchdog if [`FEED_NS`] have passed since it last did.
+    fn feed_watchdog(&mut self) {
+        let now = interrupts::now_ns();
+        if now.saturating_sub(self.fed) >= FEED_NS {
+            let _ = watchdog::arm(WATCHDOG_NS);
+            self.fed = now;
+        }
+    }
+
+    /// Feeds the watchdog; shows everything the feed holds, then reads the
+    /// keys COM1 received.
     pub fn service(&mut self) {
+        self.feed_watchdog();
         if !FED.swap(false, Ordering::SeqCst) {
             return;
         }
@@ -145,10 +181,18 @@ impl ConsoleServer {
                 };
                 self.show(record);
                 self.records += 1;
+                // Showing a long feed is serving, not hanging.
+                self.feed_watchdog();
                 if self.crash_after == Some(self.records) {
                     // SAFETY: deliberately raises #UD with no handler for
                     // it: the hypervisor stops this domain.
                     unsafe { core::arch::asm!("ud2") };
+                }
+                if self.hang_after == Some(self.records) {
+                    crate::println!("hanging with records to show");
+                    loop {
+                        core::hint::spin_loop();
+                    }
                 }
                 rest = after;
             }
@@ -178,6 +222,8 @@ fn transmit(bytes: &[u8]) {
         {
             polls += 1;
             if polls % TRANSMIT_POLLS == 0 {
+                // Waiting for the host is not hanging.
+                let _ = watchdog::arm(WATCHDOG_NS);
                 shared_abi::guest::yield_now();
             }
         }

@@ -22,6 +22,6 @@ mod service;
 
 #[cfg(target_os = "none")]
 pub use service::{
-    attach, command, drain, feed_is_empty, flush, is_server, message, read_feed, serve, service,
-    set_color, uart_input, uart_interrupt, unlend_feed, write_early,
+    attach, command, drain, feed_is_empty, flush, is_server, message, must_wait, read_feed, serve,
+    service, set_color, uart_input, uart_interrupt, unlend_feed, write_early,
 };

@@ -149,6 +149,14 @@ pub fn feed_is_empty() -> bool {
     CONSOLE.lock().feed.is_empty()
 }
 
+/// Whether domain `id`'s early-console output must wait: the server is
+/// behind on its feed (and `id` is not the server, which would wait on
+/// itself).
+pub fn must_wait(id: u32) -> bool {
+    let console = CONSOLE.lock();
+    console.server.is_some_and(|server| server != id) && console.feed.backed_up()
+}
+
 /// Whether domain `id` serves the console.
 pub fn is_server(id: u32) -> bool {
     CONSOLE.lock().server == Some(id)

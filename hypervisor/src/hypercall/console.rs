@@ -19,19 +19,27 @@ use crate::terminal::device::INPUT_QUEUE_LIMIT;
 const TRANSFER_MAX: usize = CONSOLE_WRITE_MAX as usize;
 
 /// Copies `len` bytes from guest `ptr` and prints them, line by line,
-/// prefixed with the domain's name. Returns the number of bytes written.
+/// prefixed with the domain's name. Returns the number of bytes written,
+/// or `None` while the console server is behind (the caller waits its
+/// turn and makes the call again: the console paces it, as a slow
+/// terminal would, and nothing is lost).
 pub(super) fn write(
     domain: &mut Domain,
     ConsoleWrite { ptr, len }: ConsoleWrite,
-) -> Result<u64, Status> {
+) -> Option<Result<u64, Status>> {
     if len > CONSOLE_WRITE_MAX {
-        return Err(Status::InvalidArgument);
+        return Some(Err(Status::InvalidArgument));
+    }
+    if crate::console::must_wait(domain.id()) {
+        return None;
     }
     let mut buffer = [0u8; CONSOLE_WRITE_MAX as usize];
     let bytes = &mut buffer[..len as usize];
-    domain.read_guest(GuestVirtAddr(ptr), bytes)?;
+    if let Err(status) = domain.read_guest(GuestVirtAddr(ptr), bytes) {
+        return Some(Err(status));
+    }
     crate::console::write_early(domain, bytes);
-    Ok(len)
+    Some(Ok(len))
 }
 
 /// Connects the split console rings in the domain's page at `gpa`.

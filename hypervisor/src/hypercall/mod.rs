@@ -40,6 +40,10 @@ use crate::arch::x86_64::frame::TrapFrame;
 use crate::domain::table::DomainTable;
 use crate::domain::{Domain, State};
 
+/// Bytes of the `syscall` instruction (`0f 05`): a call made again resumes
+/// this far back.
+const SYSCALL_BYTES: u64 = 2;
+
 /// What the caller of a hypercall does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -120,9 +124,8 @@ macro_rules! fast_calls {
 
 /// The handler of `call` if it is a [`FastCall`].
 pub const fn fast_call(call: Hypercall) -> Option<FastCall> {
-    let call: FastCall = fast_calls! { call, slow: Yield | Shutdown | Iret | SetTimer | Block | Watchdog;
+    let call: FastCall = fast_calls! { call, slow: Yield | Shutdown | Iret | SetTimer | Block | Watchdog | ConsoleWrite;
         AbiVersion => info::abi_version,
-        ConsoleWrite => console::write,
         StartInfo => info::start_info,
         MmuSetBase => mmu::set_base,
         MmuGetBase => mmu::get_base,
@@ -217,6 +220,18 @@ fn run(table: &mut DomainTable, context: &mut TrapFrame) -> (u64, Outcome) {
             let iret = request::Iret::from_args(&args);
             let result = trap::iret(table.caller(), iret, context);
             (encode_result(result), Outcome::Resume)
+        }
+        Hypercall::ConsoleWrite => {
+            let write = request::ConsoleWrite::from_args(&args);
+            match console::write(table.caller(), write) {
+                Some(result) => (encode_result(result), Outcome::Resume),
+                // The console is behind: the call is made again, unchanged,
+                // once the others have had their turn.
+                None => {
+                    context.scratch.rip -= SYSCALL_BYTES;
+                    (number, Outcome::Yield)
+                }
+            }
         }
         call => match fast_call(call) {
             Some(fast) => (fast(table, &args), Outcome::Resume),
