@@ -38,50 +38,37 @@ pub fn all() -> Vec<Scenario> {
             .line("'alpha' shut down with code 0"),
         // Without a driver domain the hypervisor runs the terminal itself:
         // focus, input and lines kept apart as with one.
-        Scenario::new("console-in-hypervisor", HvExit::Success)
-            .guest("alpha", "guest-kernel", "")
-            .guest("beta", "guest-kernel", "")
+        crate::scenarios::console_focus("console-in-hypervisor")
             .no_driver()
-            .input(b"echo uno\n\x012echo dos\n")
-            .exact("hv: console input goes to domain 2 'beta'")
-            .exact("[alpha] uno")
-            .exact("[beta] dos")
-            .forbid("[alpha] dos")
-            .forbid("[beta] uno")
-            .forbid("serves as the Console backend")
-            .line("'alpha' shut down with code 0")
-            .line("'beta' shut down with code 0"),
+            .forbid("serves as the Console backend"),
         // The server crashes while showing the others' lines: the
         // hypervisor shows what it had not, restarts it, and it serves
         // again; every line arrives, in order (the one being shown at the
         // crash may arrive twice).
-        Scenario::new("driver-console-crash", HvExit::Success)
-            .guest("w1", "worker", "lines=60")
-            .guest("w2", "worker", "lines=60")
-            .driver("driver", "driver", "serve=console crash_console_after=40")
-            .stopped("driver", "invalid opcode")
-            .exact("hv: warning: domain 3 'driver' restarted (restart 1 of 3)")
-            .check(served_twice)
-            .check(|log| every_line_in_order(log, "w1", 60))
-            .check(|log| every_line_in_order(log, "w2", 60))
-            .finishes("w1")
-            .finishes("w2"),
+        server_fails("driver-console-crash", "crash_console_after=40")
+            .stopped("driver", "invalid opcode"),
         // The server hangs with records to show: its watchdog expires, the
         // hypervisor shows what it had not and restarts it, and the new run
         // serves again; every line arrives, in order.
-        Scenario::new("driver-console-hang", HvExit::Success)
-            .guest("w1", "worker", "lines=60")
-            .guest("w2", "worker", "lines=60")
-            .driver("driver", "driver", "serve=console hang_console_after=40")
+        server_fails("driver-console-hang", "hang_console_after=40")
             .exact("[driver] hanging with records to show")
-            .exact("hv: warning: domain 3 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)")
-            .exact("hv: warning: domain 3 'driver' restarted (restart 1 of 3)")
-            .check(served_twice)
-            .check(|log| every_line_in_order(log, "w1", 60))
-            .check(|log| every_line_in_order(log, "w2", 60))
-            .finishes("w1")
-            .finishes("w2"),
+            .exact("hv: warning: domain 3 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)"),
     ]
+}
+
+/// Two workers print while the console server fails as `fault` says: it is
+/// restarted and serves again, and every line arrives in order.
+fn server_fails(name: &'static str, fault: &str) -> Scenario {
+    Scenario::new(name, HvExit::Success)
+        .guest("w1", "worker", "lines=60")
+        .guest("w2", "worker", "lines=60")
+        .driver("driver", "driver", &format!("serve=console {fault}"))
+        .exact("hv: warning: domain 3 'driver' restarted (restart 1 of 3)")
+        .check(served_twice)
+        .check(|log| every_line_in_order(log, "w1", 60))
+        .check(|log| every_line_in_order(log, "w2", 60))
+        .finishes("w1")
+        .finishes("w2")
 }
 
 /// The console was offered by both runs of the driver domain.
