@@ -38,7 +38,7 @@ pub fn all() -> Vec<Scenario> {
             .line("'alpha' shut down with code 0"),
         // Without a driver domain the hypervisor runs the terminal itself:
         // focus, input and lines kept apart as with one.
-        crate::scenarios::console_focus("console-in-hypervisor")
+        console_focus("console-in-hypervisor")
             .no_driver()
             .forbid("serves as the Console backend"),
         // The server crashes while showing the others' lines: the
@@ -54,6 +54,25 @@ pub fn all() -> Vec<Scenario> {
             .exact("[driver] hanging with records to show")
             .exact("hv: warning: domain 3 'driver' stopped: watchdog expired (no watchdog call for 2000 ms)"),
     ]
+}
+
+/// Two shells, input typed for the first, then `Ctrl-A 2` and input for the
+/// second: each gets only its own (the driver domain runs the terminal
+/// unless the scenario leaves it out).
+pub fn console_focus(name: &'static str) -> Scenario {
+    Scenario::new(name, HvExit::Success)
+        .guest("alpha", "guest-kernel", "")
+        .guest("beta", "guest-kernel", "")
+        .input(b"echo uno\n\x012echo dos\n")
+        .exact("hv: console input goes to domain 2 'beta'")
+        .exact("[alpha] uno")
+        .exact("[beta] dos")
+        .forbid("[alpha] dos")
+        .forbid("[beta] uno")
+        .line("[alpha] end of input: shutting down")
+        .line("[beta] end of input: shutting down")
+        .line("'alpha' shut down with code 0")
+        .line("'beta' shut down with code 0")
 }
 
 /// Two workers print while the console server fails as `fault` says: it is

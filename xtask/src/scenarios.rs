@@ -372,7 +372,7 @@ pub fn all() -> Vec<Scenario> {
             .exact("[alpha] bye")
             .exact("hv: domain 1 'alpha' shut down with code 0")
             .check(uptime_is_plausible),
-        console_focus("console-focus"),
+        crate::driver_console_scenarios::console_focus("console-focus"),
         Scenario::new("console-1mib", HvExit::Success)
             .guest("printer", "console-flood", "bytes=1048576")
             .guest("other", "worker", "lines=100")
@@ -738,25 +738,6 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::driver_block_scenarios::all());
     all.extend(crate::driver_console_scenarios::all());
     all
-}
-
-/// Two shells, input typed for the first, then `Ctrl-A 2` and input for the
-/// second: each gets only its own (the driver domain runs the terminal
-/// unless the scenario leaves it out).
-pub fn console_focus(name: &'static str) -> Scenario {
-    Scenario::new(name, HvExit::Success)
-        .guest("alpha", "guest-kernel", "")
-        .guest("beta", "guest-kernel", "")
-        .input(b"echo uno\n\x012echo dos\n")
-        .exact("hv: console input goes to domain 2 'beta'")
-        .exact("[alpha] uno")
-        .exact("[beta] dos")
-        .forbid("[alpha] dos")
-        .forbid("[beta] uno")
-        .line("[alpha] end of input: shutting down")
-        .line("[beta] end of input: shutting down")
-        .line("'alpha' shut down with code 0")
-        .line("'beta' shut down with code 0")
 }
 
 #[cfg(test)]

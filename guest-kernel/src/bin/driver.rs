@@ -247,11 +247,14 @@ fn serve(disk: Disk, mut console: Option<ConsoleServer>, args: &str, restarts: u
     let backend = backend::Backend::new(disk, options)
         .unwrap_or_else(|s| scenario::fail(format_args!("backend: {}", s.name())));
     println!("serving the block backend (run {})", restarts + 1);
-    backend.serve(|| {
-        if let Some(console) = console.as_mut() {
-            console.service();
-        }
-    });
+    backend.serve(
+        || {
+            if let Some(console) = console.as_mut() {
+                console.service();
+            }
+        },
+        console::pending,
+    );
     println!("every frontend has gone");
     scenario::done()
 }

@@ -44,10 +44,7 @@ use crate::{interrupts, println, timer};
 
 /// Requests in flight on the device at most.
 pub const TAGS: usize = 4;
-/// The watchdog's timeout (virtual time).
-pub const WATCHDOG_NS: u64 = 2_000_000_000;
-/// Longest sleep between watchdog feeds.
-pub const FEED_NS: u64 = 250_000_000;
+pub use super::liveness::{FEED_NS, WATCHDOG_NS};
 
 /// Where the frontends' ring pages are mapped: the grant window's
 /// addresses moved here (`RING_VIEW + window - WINDOW_BASE`).
@@ -208,9 +205,9 @@ impl Backend {
 
     /// Serves until the frontends [`Options::clients`] asks for have come
     /// and gone (for ever without it); the watchdog is disarmed then.
-    /// `beside` runs at every wake (the console server's turn), which a
-    /// fed console also causes.
-    pub fn serve(mut self, mut beside: impl FnMut()) {
+    /// `beside` runs at every wake (the console server's turn), and
+    /// `beside_waits` (work for it) wakes the backend too.
+    pub fn serve(mut self, mut beside: impl FnMut(), beside_waits: fn() -> bool) {
         let mut fed = 0;
         loop {
             // Fed, and every frontend checked, at most every `FEED_NS`,
@@ -246,7 +243,7 @@ impl Backend {
             }
             let deadline = interrupts::now_ns() + FEED_NS;
             timer::wait_until(deadline, || {
-                WORK.load(Ordering::SeqCst) || interrupted() || super::console::pending()
+                WORK.load(Ordering::SeqCst) || interrupted() || beside_waits()
             });
         }
     }

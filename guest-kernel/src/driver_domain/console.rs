@@ -38,11 +38,7 @@ const RECEIVE_MAX: usize = 256;
 /// gives the CPU away meanwhile.
 const TRANSMIT_POLLS: u32 = 1_000;
 
-/// How long the server may go without serving before the hypervisor
-/// takes it as hung: as the block backend's.
-pub const WATCHDOG_NS: u64 = super::backend::WATCHDOG_NS;
-/// The server wakes at least this often to feed its watchdog.
-pub const FEED_NS: u64 = super::backend::FEED_NS;
+pub use super::liveness::{FEED_NS, WATCHDOG_NS};
 
 /// Faults a test asks for, in the server's first run.
 #[derive(Clone, Copy, Debug, Default)]

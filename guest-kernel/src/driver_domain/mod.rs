@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod hal;
 pub mod lies;
+pub mod liveness;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
