@@ -90,6 +90,40 @@ impl RecordKind {
     }
 }
 
+/// The payload of a [`RecordKind::Settings`] record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Domain prefixes are coloured.
+    pub color: bool,
+    /// The domain that has the focus.
+    pub focus: u32,
+}
+
+impl Settings {
+    /// Encoded length.
+    pub const BYTES: usize = 5;
+
+    /// The payload: 1 or 0, then the focus (`u32`, little-endian).
+    pub fn to_bytes(self) -> [u8; Self::BYTES] {
+        let mut bytes = [0u8; Self::BYTES];
+        bytes[0] = self.color as u8;
+        bytes[1..].copy_from_slice(&self.focus.to_le_bytes());
+        bytes
+    }
+
+    /// Decodes a payload; `None` unless it is [`Settings::BYTES`] long.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let [color, focus @ ..] = bytes else {
+            return None;
+        };
+        let focus = <[u8; 4]>::try_from(focus).ok()?;
+        Some(Self {
+            color: *color == 1,
+            focus: u32::from_le_bytes(focus),
+        })
+    }
+}
+
 /// One record, borrowed from the buffer it was read into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Record<'a> {
@@ -196,6 +230,18 @@ mod tests {
         let (got, rest) = Record::decode(rest).unwrap();
         assert_eq!(got, second);
         assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn settings_round_trip_and_odd_lengths_are_refused() {
+        let settings = Settings {
+            color: true,
+            focus: 7,
+        };
+        assert_eq!(settings.to_bytes(), [1, 7, 0, 0, 0]);
+        assert_eq!(Settings::from_bytes(&settings.to_bytes()), Some(settings));
+        assert_eq!(Settings::from_bytes(&[1, 7, 0, 0]), None);
+        assert_eq!(Settings::from_bytes(&[]), None);
     }
 
     #[test]

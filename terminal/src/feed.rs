@@ -1,7 +1,7 @@
 //! Showing the console feed (`shared_abi::console_feed`): what the
 //! hypervisor hands the terminal, record by record, whoever runs it.
 
-use shared_abi::console_feed::{Record, RecordKind};
+use shared_abi::console_feed::{Record, RecordKind, Settings};
 
 use crate::Multiplexer;
 
@@ -23,11 +23,9 @@ impl Multiplexer {
             RecordKind::Message => self.message(payload, out),
             RecordKind::Keyboard => return payload,
             RecordKind::Settings => {
-                if let [color, focus @ ..] = payload
-                    && let Ok(focus) = <[u8; 4]>::try_from(focus)
-                {
-                    self.set_color(*color == 1);
-                    self.set_focus(u32::from_le_bytes(focus));
+                if let Some(settings) = Settings::from_bytes(payload) {
+                    self.set_color(settings.color);
+                    self.set_focus(settings.focus);
                 }
             }
         }

@@ -8,7 +8,9 @@
 //! focused domain. It knows no hypervisor and no device: it writes the
 //! terminal's bytes through a closure and asks a [`Host`] for what only
 //! the machine knows (which domains run, their names, their counters,
-//! where input goes).
+//! where input goes). [`Multiplexer::show`] shows the records of
+//! `shared_abi::console_feed`, in which the hypervisor hands a console
+//! server everything the terminal shows.
 //!
 //! The crate is `no_std` (with `alloc`) and unit-tested on the host.
 #![no_std]

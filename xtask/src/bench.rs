@@ -273,6 +273,7 @@ fn console_server_figures(
         cmdline: Vec::new(),
         disk: None,
         debugcon: None,
+        debug: None,
         ..like.clone()
     };
     boot_figures(&boot, timeout, "the console server's bench")
@@ -315,16 +316,12 @@ fn driver_figures(
     let disk = crate::paths::disks().join("driver-bench.img");
     crate::disk_image::zeroed(&disk, 16)?;
     let boot = Boot {
-        qemu: like.qemu.clone(),
-        hypervisor: like.hypervisor.clone(),
         bundle: path,
         cmdline: Vec::new(),
-        accel: like.accel,
         disk: Some(disk),
-        memory: like.memory,
-        icount: like.icount,
         debugcon: None,
         debug: None,
+        ..like.clone()
     };
     boot_figures(&boot, timeout, "the driver domain's bench")
 }

@@ -62,31 +62,17 @@ pub fn pending() -> bool {
 }
 
 /// The running console server.
+#[derive(Debug)]
 pub struct ConsoleServer {
     mux: Multiplexer,
-    /// Bytes shown so far.
-    shown: u64,
     /// Records shown so far.
     records: u64,
-    /// Crash (a test's fault) once this many records are shown.
-    crash_after: Option<u64>,
+    /// A test's faults.
+    faults: Faults,
     /// Say so when the first key is read from COM1 (a test's check).
     tell_first_key: bool,
-    /// Hang (a test's fault: the watchdog is not fed) once this many
-    /// records are shown.
-    hang_after: Option<u64>,
     /// When the watchdog was last fed (virtual ns).
     fed: u64,
-}
-
-impl core::fmt::Debug for ConsoleServer {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "ConsoleServer {{ shown: {}, records: {} }}",
-            self.shown, self.records
-        )
-    }
 }
 
 impl ConsoleServer {
@@ -103,11 +89,9 @@ impl ConsoleServer {
         FED.store(true, Ordering::SeqCst);
         Ok(Self {
             mux: Multiplexer::new(),
-            shown: 0,
             records: 0,
-            crash_after: faults.crash_after,
+            faults,
             tell_first_key,
-            hang_after: faults.hang_after,
             fed: interrupts::now_ns(),
         })
     }
@@ -147,11 +131,7 @@ impl ConsoleServer {
             if core::mem::take(&mut self.tell_first_key) {
                 crate::println!("first key read from COM1");
             }
-            let shown = &mut self.shown;
-            self.mux.key(key, &mut Hypervisor, &mut |bytes: &[u8]| {
-                transmit(bytes);
-                *shown += bytes.len() as u64;
-            });
+            self.mux.key(key, &mut Hypervisor, &mut transmit);
         }
         // More than a turn's worth: the rest next turn.
         FED.store(true, Ordering::SeqCst);
@@ -179,12 +159,12 @@ impl ConsoleServer {
                 self.records += 1;
                 // Showing a long feed is serving, not hanging.
                 self.feed_watchdog();
-                if self.crash_after == Some(self.records) {
+                if self.faults.crash_after == Some(self.records) {
                     // SAFETY: deliberately raises #UD with no handler for
                     // it: the hypervisor stops this domain.
                     unsafe { core::arch::asm!("ud2") };
                 }
-                if self.hang_after == Some(self.records) {
+                if self.faults.hang_after == Some(self.records) {
                     crate::println!("hanging with records to show");
                     loop {
                         core::hint::spin_loop();
@@ -195,15 +175,11 @@ impl ConsoleServer {
         }
     }
 
+    /// Shows `record`, reading the keys of a keyboard record.
     fn show(&mut self, record: Record) {
-        let shown = &mut self.shown;
-        let out = &mut |bytes: &[u8]| {
-            transmit(bytes);
-            *shown += bytes.len() as u64;
-        };
-        let keys = self.mux.show(record, out);
+        let keys = self.mux.show(record, &mut transmit);
         for &key in keys {
-            self.mux.key(key, &mut Hypervisor, out);
+            self.mux.key(key, &mut Hypervisor, &mut transmit);
         }
     }
 }

@@ -1,23 +1,24 @@
 //! The console's shared state and the work it does between guest runs:
-//! routing keyboard input, draining output rings, filling input rings.
+//! routing keyboard input, draining output rings, filling input rings;
+//! and, while a domain serves the console, queueing all of it for that
+//! server instead of showing it.
 
 use alloc::collections::VecDeque;
 use core::fmt::Write;
 
 use shared_abi::Status;
+use shared_abi::console_feed::{ConsoleCommand, Record, RecordKind, Settings};
 use shared_abi::event::Virq;
 use spin::Mutex;
 use terminal::escape::END_OF_INPUT;
 use terminal::{Host, Multiplexer, Name};
-
-use shared_abi::console_feed::{ConsoleCommand, Record, RecordKind};
 
 use super::feed::Feed;
 use crate::arch::x86_64::serial;
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::log::LineBuffer;
-use crate::terminal::device::{Corrupt, INPUT_QUEUE_LIMIT, RingDevice};
+use crate::terminal::device::{Corrupt, RingDevice};
 
 struct Console {
     mux: Multiplexer,
@@ -132,10 +133,13 @@ pub fn serve(id: u32) {
     let console = &mut *console;
     console.server = Some(id);
     console.feed.take();
-    let mut settings = [0u8; 5];
-    settings[0] = console.mux.color() as u8;
-    settings[1..].copy_from_slice(&console.mux.focus().to_le_bytes());
-    console.feed.push(RecordKind::Settings, 0, &[], &settings);
+    let settings = Settings {
+        color: console.mux.color(),
+        focus: console.mux.focus(),
+    };
+    console
+        .feed
+        .push(RecordKind::Settings, 0, &[], &settings.to_bytes());
     let feed = &mut console.feed;
     console
         .mux
@@ -331,10 +335,8 @@ struct Machine<'a> {
 
 impl Host for Machine<'_> {
     fn deliver(&mut self, id: u32, byte: u8) {
-        if let Some(domain) = self.table.domain(id)
-            && domain.console().input.len() < INPUT_QUEUE_LIMIT
-        {
-            domain.console_mut().input.push_back(byte);
+        if let Some(domain) = self.table.domain(id) {
+            domain.console_mut().queue_input(&[byte]);
         }
     }
 

@@ -13,7 +13,6 @@ use shared_abi::hypercall::request::{
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::mm::address::GuestVirtAddr;
-use crate::terminal::device::INPUT_QUEUE_LIMIT;
 
 /// Most bytes `console_read` and `console_input` move in one call.
 const TRANSFER_MAX: usize = CONSOLE_WRITE_MAX as usize;
@@ -86,12 +85,7 @@ pub(super) fn input(table: &mut DomainTable, request: ConsoleInput) -> Result<u6
     let mut buffer = [0u8; TRANSFER_MAX];
     let bytes = &mut buffer[..len as usize];
     caller.read_guest(GuestVirtAddr(ptr), bytes)?;
-    let target = live(table, target)?;
-    let input = &mut target.console_mut().input;
-    let taken = bytes
-        .len()
-        .min(INPUT_QUEUE_LIMIT.saturating_sub(input.len()));
-    input.extend(&bytes[..taken]);
+    let taken = live(table, target)?.console_mut().queue_input(bytes);
     Ok(taken as u64)
 }
 
