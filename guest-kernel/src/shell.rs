@@ -65,7 +65,14 @@ fn read_line() -> Line {
     let mut byte = [0u8; 1];
     loop {
         if console::read(&mut byte) == 0 {
-            console::wait_for_input();
+            // No more console input can come (no console server): the line
+            // so far, then the end of input.
+            if !console::wait_for_input() {
+                return match line.is_empty() {
+                    true => Line::EndOfInput,
+                    false => Line::Text(line),
+                };
+            }
             continue;
         }
         match byte[0] {

@@ -454,12 +454,11 @@ fn idle(table: &mut DomainTable) -> usize {
         // Backends that nobody is left to use end after a grace period.
         let grace_end = end_unused_backends(table);
         let blocked = table.iter().filter(|d| d.is_blocked());
-        // Keyboard input, or the driver domain's device interrupting.
-        let input_can_wake = blocked.clone().any(|d| {
-            d.console().device.is_some()
-                || d.ports().irq_port().is_some()
-                || console::is_server(d.id())
-        });
+        // Keyboard input (for the console server), or the driver
+        // domain's device interrupting.
+        let input_can_wake = blocked
+            .clone()
+            .any(|d| d.ports().irq_port().is_some() || console::is_server(d.id()));
         let deadline = blocked.clone().filter_map(|d| d.next_deadline()).min();
         let deadline = match (deadline, input_can_wake) {
             (Some(deadline), _) => Some(deadline),

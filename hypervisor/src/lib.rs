@@ -29,7 +29,6 @@ pub mod loader;
 pub mod memory_budget;
 pub mod mm;
 pub(crate) mod sched;
-pub(crate) mod terminal;
 pub(crate) mod trace;
 
 #[cfg(target_os = "none")]

@@ -8,17 +8,20 @@
 //! (`frontend_connect`); the hypervisor queues a [`Connection`] naming the
 //! frontend, its grant, its port and (for [`Kind::Block`]) the disk region
 //! the hypervisor assigned it, and raises
-//! [`Virq::Backend`](crate::event::Virq::Backend) in the backend, which
-//! takes the connections with `backend_accept`. When a backend appears or
-//! its domain ends, every other live domain gets `Virq::Backend`.
+//! [`Virq::Backend`](crate::event::Virq::Backend) in the backend
+//! ([`Virq::Console`](crate::event::Virq::Console) in the console server),
+//! which takes the connections of each kind with `backend_accept`. When a
+//! backend appears or its domain ends, every other live domain gets
+//! `Virq::Backend`.
 
 /// A class of device a backend serves.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// The operator's terminal: the backend is fed every domain's output
-    /// and the hypervisor's lines ([`crate::console_feed`]) and drives
-    /// COM1; no frontend connects to it.
+    /// The operator's terminal: the backend (the console server) is fed
+    /// the early console, the hypervisor's lines and the keys
+    /// ([`crate::console_feed`]) and drives COM1; each domain's split
+    /// console rings ([`crate::ring::ConsoleRings`]) connect to it.
     Console = 1,
     /// The block device ([`crate::blkif`]).
     Block = 2,

@@ -4,12 +4,14 @@
 //!
 //! Everything that would otherwise reach COM1 through the hypervisor's own
 //! multiplexer becomes a [`Record`], queued in order and read with
-//! `console_read`: each domain's output (its early console and its split
-//! console ring), the end of a domain (its unfinished line is shown then),
-//! the hypervisor's own lines, the keys typed at COM1 and the terminal's
-//! settings. The backend
-//! shows them with the `terminal` multiplexer and gives typed bytes back
-//! with `console_input`.
+//! `console_read`: each domain's early-console output, what was left in a
+//! domain's split-console ring when it stopped or ended ([`RecordKind::Rest`]),
+//! the end of a domain (its unfinished line is shown then), the
+//! hypervisor's own lines, the keys typed at COM1 and the terminal's
+//! settings. The backend shows them with the `terminal` multiplexer. The
+//! split-console rings themselves are the backend's: each frontend grants
+//! its ring page to it (`frontend_connect(Console)`), and the backend
+//! drains their output and fills their input.
 //!
 //! A record is an 8-byte header, the domain's name and the payload:
 //!
@@ -44,14 +46,12 @@ pub enum ConsoleCommand {
     List = 1,
     /// Every domain's counters (`Ctrl-A s`), the same way.
     Stats = 2,
-    /// End console input for every domain (`Ctrl-A Ctrl-D`).
-    EndOfInput = 3,
 }
 
 impl ConsoleCommand {
     /// Decodes a command number.
     pub fn from_number(number: u64) -> Option<Self> {
-        [Self::List, Self::Stats, Self::EndOfInput]
+        [Self::List, Self::Stats]
             .into_iter()
             .find(|command| *command as u64 == number)
     }
@@ -74,6 +74,11 @@ pub enum RecordKind {
     /// coloured (else 0), then the domain that has the focus (`u32`,
     /// little-endian). Records of the domains' unfinished lines follow it.
     Settings = 5,
+    /// What was left in the domain's split-console output ring when the
+    /// hypervisor stopped or ended it (the ring's grant is gone by the time
+    /// the backend reads this): a [`Rest`] header, then the bytes. The
+    /// backend shows the bytes it has not taken from the ring itself.
+    Rest = 6,
 }
 
 impl RecordKind {
@@ -84,6 +89,7 @@ impl RecordKind {
             Self::Message,
             Self::Keyboard,
             Self::Settings,
+            Self::Rest,
         ]
         .into_iter()
         .find(|kind| *kind as u8 == byte)
@@ -121,6 +127,49 @@ impl Settings {
             color: *color == 1,
             focus: u32::from_le_bytes(focus),
         })
+    }
+}
+
+/// The header of a [`RecordKind::Rest`] payload: the output-ring index of
+/// its first byte (`u32`, little-endian). The bytes follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rest {
+    /// The ring index of the first byte.
+    pub start: u32,
+}
+
+impl Rest {
+    /// Encoded length of the header.
+    pub const BYTES: usize = 4;
+    /// Most ring bytes one record carries.
+    pub const CHUNK: usize = PAYLOAD_MAX - Self::BYTES;
+
+    /// The header bytes.
+    pub fn to_bytes(self) -> [u8; Self::BYTES] {
+        self.start.to_le_bytes()
+    }
+
+    /// Splits a payload into its header and the ring bytes; `None` when it
+    /// is shorter than the header.
+    pub fn split(payload: &[u8]) -> Option<(Self, &[u8])> {
+        let (start, bytes) = payload.split_first_chunk::<{ Self::BYTES }>()?;
+        Some((
+            Self {
+                start: u32::from_le_bytes(*start),
+            },
+            bytes,
+        ))
+    }
+
+    /// How many of the `len` bytes from `start` on a consumer whose own
+    /// index is `taken` has already taken from the ring: none when its
+    /// index is behind `start`, all when it is past their end.
+    pub fn already_taken(self, taken: u32, len: usize) -> usize {
+        let ahead = taken.wrapping_sub(self.start);
+        match ahead as i32 {
+            ..0 => 0,
+            _ => (ahead as usize).min(len),
+        }
     }
 }
 
@@ -242,6 +291,27 @@ mod tests {
         assert_eq!(Settings::from_bytes(&settings.to_bytes()), Some(settings));
         assert_eq!(Settings::from_bytes(&[1, 7, 0, 0]), None);
         assert_eq!(Settings::from_bytes(&[]), None);
+    }
+
+    #[test]
+    fn a_rest_says_where_it_starts_and_what_was_taken_already() {
+        let mut payload = Rest {
+            start: u32::MAX - 1,
+        }
+        .to_bytes()
+        .to_vec();
+        payload.extend_from_slice(b"abcd");
+        let (rest, bytes) = Rest::split(&payload).unwrap();
+        assert_eq!(rest.start, u32::MAX - 1);
+        assert_eq!(bytes, b"abcd");
+        assert_eq!(Rest::split(&[1, 2, 3]), None);
+        // A consumer at the start took none; two on (across the wrap) took
+        // two; at the end or past it, all; behind the start, none.
+        assert_eq!(rest.already_taken(u32::MAX - 1, 4), 0);
+        assert_eq!(rest.already_taken(0, 4), 2);
+        assert_eq!(rest.already_taken(2, 4), 4);
+        assert_eq!(rest.already_taken(300, 4), 4);
+        assert_eq!(rest.already_taken(u32::MAX - 2, 4), 0);
     }
 
     #[test]

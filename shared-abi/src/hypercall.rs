@@ -83,7 +83,10 @@ hypercalls! {
     ForceCallback = 22 => "force_callback" {} -> (),
     /// Finds the domain named by the `len` bytes at `ptr`; returns its id.
     DomainLookup = 23 => "domain_lookup" { ptr: u64, len: u64 } -> u32,
-    /// Attaches the split console rings in the page at guest-physical `gpa`.
+    /// Retired in ABI 4.0 (it attached split console rings to a backend in
+    /// the hypervisor; a frontend now grants its ring page to the console
+    /// server with `frontend_connect`): always answers
+    /// `UNKNOWN_HYPERCALL`. The number is never reused.
     ConsoleAttach = 24 => "console_attach" { gpa: u64 } -> (),
     /// Returns the sectors of the domain's virtual disk (0: none).
     BlockInfo = 25 => "block_info" {} -> u64,
@@ -163,16 +166,17 @@ hypercalls! {
     /// of the caller allocated unbound for the backend domain.
     FrontendConnect = 44 => "frontend_connect" { kind: u64, reference: u64, port: u64 } -> (),
     /// Backend: takes pending
-    /// [`Connection`](crate::backend::Connection)s into the `len` bytes at
-    /// `ptr`; returns how many.
-    BackendAccept = 45 => "backend_accept" { ptr: u64, len: u64 } -> u64,
+    /// [`Connection`](crate::backend::Connection)s to its backend of
+    /// `kind` into the `len` bytes at `ptr`; returns how many.
+    BackendAccept = 45 => "backend_accept" { kind: u64, ptr: u64, len: u64 } -> u64,
     /// Console backend: moves whole
     /// [`console_feed`](crate::console_feed) records, oldest first, into
     /// the `len` bytes at `ptr`; returns the bytes written (0: none
     /// queued).
     ConsoleRead = 46 => "console_read" { ptr: u64, len: u64 } -> u64,
-    /// Console backend: gives the `len` bytes at `ptr`, typed for domain
-    /// `domain`, to its console input; returns how many it took.
+    /// Retired in ABI 4.0 (the console server gave typed bytes to the
+    /// hypervisor for a domain's input ring; it now fills the ring itself):
+    /// always answers `UNKNOWN_HYPERCALL`. The number is never reused.
     ConsoleInput = 47 => "console_input" { domain: u64, ptr: u64, len: u64 } -> u64,
     /// Console backend: runs the operator's `command`, a
     /// [`ConsoleCommand`](crate::console_feed::ConsoleCommand) (`focus`:

@@ -53,8 +53,8 @@ pub use hypercall::Hypercall;
 pub use status::Status;
 
 /// ABI major version: bumped on any incompatible change.
-pub const ABI_MAJOR: u16 = 3;
+pub const ABI_MAJOR: u16 = 4;
 /// ABI minor version: bumped when calls or fields are added compatibly.
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 0;
 /// The version as returned by [`Hypercall::AbiVersion`]: `major << 16 | minor`.
 pub const ABI_VERSION: u32 = (ABI_MAJOR as u32) << 16 | ABI_MINOR as u32;

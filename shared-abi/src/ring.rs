@@ -7,8 +7,9 @@
 //! number of bytes in the ring; it is never more than the size.
 //!
 //! The same code is used by both sides. The side that does not trust the
-//! other (the hypervisor's backend) keeps its own index privately and only
-//! reads the other side's index, checking it with [`check_peer_index`].
+//! other (the console server, [`ConsoleBackend`]) keeps its own indices
+//! privately and only reads the other side's, checking each with
+//! [`check_peer_index`].
 
 use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
@@ -89,14 +90,37 @@ impl<'a> Ring<'a> {
     /// Consumer side: copies up to `out.len()` bytes between `cons` and
     /// `prod`, publishes the new consumer index, and returns the count.
     pub fn consume_with(&self, cons: u32, prod: u32, out: &mut [u8]) -> u32 {
+        let count = self.peek_with(cons, prod, out);
+        self.publish_cons(cons.wrapping_add(count));
+        count
+    }
+
+    /// Consumer side, without publishing: copies up to `out.len()` bytes
+    /// between `cons` and `prod` and returns the count. The consumer
+    /// publishes with [`Ring::publish_cons`] once it has used them.
+    pub fn peek_with(&self, cons: u32, prod: u32, out: &mut [u8]) -> u32 {
         let available = prod.wrapping_sub(cons).min(self.data.len() as u32);
         let count = available.min(out.len() as u32);
         for (offset, slot) in out[..count as usize].iter_mut().enumerate() {
             let index = cons.wrapping_add(offset as u32) & self.mask();
             *slot = self.data[index as usize].load(Ordering::Relaxed);
         }
-        self.cons.store(cons.wrapping_add(count), Ordering::Release);
         count
+    }
+
+    /// Publishes the consumer index `cons`.
+    pub fn publish_cons(&self, cons: u32) {
+        self.cons.store(cons, Ordering::Release);
+    }
+
+    /// The producer index in shared memory.
+    pub fn prod_index(&self) -> u32 {
+        self.prod.load(Ordering::Acquire)
+    }
+
+    /// The consumer index in shared memory.
+    pub fn cons_index(&self) -> u32 {
+        self.cons.load(Ordering::Acquire)
     }
 
     /// Consumer side, trusting both indices in shared memory.
@@ -125,6 +149,13 @@ impl<'a> Ring<'a> {
 }
 
 impl ConsoleRings {
+    /// Sets all four indices to 0 (a frontend's fresh ring).
+    pub fn reset(&self) {
+        for index in [&self.in_cons, &self.in_prod, &self.out_cons, &self.out_prod] {
+            index.store(0, Ordering::SeqCst);
+        }
+    }
+
     /// The output ring (guest produces).
     pub fn output_ring(&self) -> Ring<'_> {
         Ring::new(&self.output, &self.out_prod, &self.out_cons)
@@ -169,6 +200,122 @@ pub fn check_peer_index(
         return Err(RingFault::Backwards);
     }
     Ok(())
+}
+
+/// What corrupted a ring: which index, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Corrupt {
+    /// Which index.
+    pub index: &'static str,
+    /// How.
+    pub fault: RingFault,
+}
+
+/// The console backend's side of one frontend's rings: the output ring's
+/// consumer and the input ring's producer.
+///
+/// It never trusts the frontend's copy of its own indices: it keeps them
+/// here, writes them out, and only reads the frontend's indices (the
+/// output producer and the input consumer), checking each against what is
+/// possible. The rings are passed to each call rather than kept: they are
+/// the frontend's memory, reached through a grant that may go.
+#[derive(Clone, Copy, Debug)]
+pub struct ConsoleBackend {
+    out_cons: u32,
+    last_out_prod: u32,
+    in_prod: u32,
+    last_in_cons: u32,
+}
+
+impl ConsoleBackend {
+    /// Takes over `rings` from where the last backend left them (its
+    /// consumer and producer indices in the page): a restarted backend
+    /// shows again what its predecessor took but had not published.
+    pub fn adopt(rings: &ConsoleRings) -> Self {
+        let out_cons = rings.out_cons.load(Ordering::Acquire);
+        let in_prod = rings.in_prod.load(Ordering::Acquire);
+        Self {
+            out_cons,
+            // The lowest values the frontend's indices may have.
+            last_out_prod: out_cons,
+            in_prod,
+            last_in_cons: in_prod.wrapping_sub(INPUT_SIZE as u32),
+        }
+    }
+
+    /// The output index up to which the bytes are taken (shown or being
+    /// shown).
+    pub fn taken(&self) -> u32 {
+        self.out_cons
+    }
+
+    /// Records that the output up to `end` was taken some other way (the
+    /// hypervisor passed it on after the frontend ended).
+    pub fn taken_to(&mut self, end: u32) {
+        self.out_cons = end;
+    }
+
+    /// Moves what the frontend has produced to `sink`, publishing the
+    /// consumer index after each piece is used, so that a backend that
+    /// fails in `sink` leaves that piece for its successor. Returns
+    /// whether anything moved.
+    pub fn drain(
+        &mut self,
+        rings: &ConsoleRings,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<bool, Corrupt> {
+        let prod = rings.out_prod.load(Ordering::Acquire);
+        check_peer_index(
+            self.out_cons,
+            self.last_out_prod,
+            prod,
+            OUTPUT_SIZE as u32,
+            true,
+        )
+        .map_err(|fault| Corrupt {
+            index: "output producer",
+            fault,
+        })?;
+        self.last_out_prod = prod;
+        let ring = rings.output_ring();
+        let mut buffer = [0u8; 256];
+        let mut moved = false;
+        while self.out_cons != prod {
+            let count = ring.peek_with(self.out_cons, prod, &mut buffer);
+            self.out_cons = self.out_cons.wrapping_add(count);
+            sink(&buffer[..count as usize]);
+            ring.publish_cons(self.out_cons);
+            moved = true;
+        }
+        Ok(moved)
+    }
+
+    /// Whether the frontend's output producer is past what was taken (the
+    /// index unchecked: [`ConsoleBackend::drain`] checks it).
+    pub fn output_waiting(&self, rings: &ConsoleRings) -> bool {
+        rings.out_prod.load(Ordering::Acquire) != self.out_cons
+    }
+
+    /// Moves as much of `bytes` into the input ring as it has room for;
+    /// returns how many it took.
+    pub fn fill(&mut self, rings: &ConsoleRings, bytes: &[u8]) -> Result<usize, Corrupt> {
+        let cons = rings.in_cons.load(Ordering::Acquire);
+        check_peer_index(
+            self.in_prod,
+            self.last_in_cons,
+            cons,
+            INPUT_SIZE as u32,
+            false,
+        )
+        .map_err(|fault| Corrupt {
+            index: "input consumer",
+            fault,
+        })?;
+        self.last_in_cons = cons;
+        let count = rings.input_ring().produce_with(self.in_prod, cons, bytes);
+        self.in_prod = self.in_prod.wrapping_add(count);
+        Ok(count as usize)
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +398,65 @@ mod tests {
             check_peer_index(u32::MAX, u32::MAX - 5, 2, 1024, false),
             Err(RingFault::BeyondRing)
         );
+    }
+
+    #[test]
+    fn a_backend_moves_both_ways_and_believes_no_index() {
+        let rings = rings();
+        let mut backend = ConsoleBackend::adopt(&rings);
+        assert_eq!(rings.output_ring().produce(b"hello"), 5);
+        let mut seen = Vec::new();
+        assert_eq!(
+            backend.drain(&rings, |b| seen.extend_from_slice(b)),
+            Ok(true)
+        );
+        assert_eq!(seen, b"hello");
+        assert_eq!(rings.out_cons.load(Ordering::Relaxed), 5, "published");
+        assert_eq!(backend.drain(&rings, |_| panic!("nothing new")), Ok(false));
+        assert_eq!(backend.fill(&rings, &[7; 2000]), Ok(INPUT_SIZE));
+        assert_eq!(backend.fill(&rings, b"x"), Ok(0), "the input ring is full");
+        let mut out = [0u8; 10];
+        assert_eq!(rings.input_ring().consume(&mut out), 10);
+        assert_eq!(backend.fill(&rings, b"more"), Ok(4));
+        // The frontend's output producer far ahead, then its input
+        // consumer moved back: each is refused.
+        rings.out_prod.store(100_000, Ordering::Relaxed);
+        let fault = backend
+            .drain(&rings, |_| panic!("nothing taken"))
+            .unwrap_err();
+        assert_eq!(
+            (fault.index, fault.fault),
+            ("output producer", RingFault::BeyondRing)
+        );
+        rings.in_cons.store(3, Ordering::Relaxed);
+        let fault = backend.fill(&rings, b"y").unwrap_err();
+        assert_eq!(fault.index, "input consumer");
+    }
+
+    #[test]
+    fn a_new_backend_starts_where_the_old_one_published() {
+        let rings = rings();
+        let mut first = ConsoleBackend::adopt(&rings);
+        assert_eq!(rings.output_ring().produce(b"abcdef"), 6);
+        // The first backend fails while showing what it took: that piece
+        // was not published, and its successor shows it again.
+        let mut shown = Vec::new();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            first.drain(&rings, |b| {
+                shown.extend_from_slice(b);
+                panic!("crash while showing");
+            })
+        }));
+        let mut second = ConsoleBackend::adopt(&rings);
+        let mut again = Vec::new();
+        assert_eq!(
+            second.drain(&rings, |b| again.extend_from_slice(b)),
+            Ok(true)
+        );
+        assert_eq!(again, b"abcdef");
+        assert_eq!(second.taken(), 6);
+        second.taken_to(9);
+        assert_eq!(second.taken(), 9);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Showing the console feed (`shared_abi::console_feed`): what the
 //! hypervisor hands the terminal, record by record, whoever runs it.
 
-use shared_abi::console_feed::{Record, RecordKind, Settings};
+use shared_abi::console_feed::{Record, RecordKind, Rest, Settings};
 
 use crate::Multiplexer;
 
 impl Multiplexer {
     /// Shows `record`: a domain's output or end, a line of the
-    /// hypervisor's, the settings (colour and focus) it starts with.
+    /// hypervisor's, the settings (colour and focus) it starts with. A
+    /// ring's rest is shown whole: a server that took part of it from the
+    /// ring itself cuts that part off first.
     /// Returns the keys of a keyboard record (none for the others), for the
     /// caller to read with its own host ([`Multiplexer::key`]).
     pub fn show<'a>(&mut self, record: Record<'a>, out: &mut impl FnMut(&[u8])) -> &'a [u8] {
@@ -19,6 +21,11 @@ impl Multiplexer {
         } = record;
         match kind {
             RecordKind::Output => self.output(domain, name, payload, out),
+            RecordKind::Rest => {
+                if let Some((_, bytes)) = Rest::split(payload) {
+                    self.output(domain, name, bytes, out);
+                }
+            }
             RecordKind::End => self.end(domain, name, out),
             RecordKind::Message => self.message(payload, out),
             RecordKind::Keyboard => return payload,
@@ -65,6 +72,12 @@ mod tests {
                 payload: b"ls\n",
             },
             Record {
+                kind: RecordKind::Rest,
+                domain: 2,
+                name: b"b",
+                payload: b"\x07\0\0\0 and rest",
+            },
+            Record {
                 kind: RecordKind::End,
                 domain: 2,
                 name: b"b",
@@ -78,7 +91,7 @@ mod tests {
         assert!(mux.color());
         assert_eq!(
             std::string::String::from_utf8_lossy(&text),
-            "\x1b[33m[b]\x1b[0m hi\n\x1b[33m[b]\x1b[0m half\n"
+            "\x1b[33m[b]\x1b[0m hi\n\x1b[33m[b]\x1b[0m half and rest\n"
         );
         assert_eq!(typed, b"ls\n");
     }

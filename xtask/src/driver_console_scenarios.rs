@@ -26,8 +26,7 @@ pub fn all() -> Vec<Scenario> {
             .exact("hv: directory: domain 2 serves as the Console backend")
             .exact("[driver] console_read(4-byte buffer): BUFFER_TOO_SMALL")
             .exact("[driver] console_read(hypervisor's half): BAD_ADDRESS")
-            .exact("[driver] console_input(domain 999): INVALID_ARGUMENT")
-            .exact("[driver] console_input(4097 bytes): INVALID_ARGUMENT")
+            .exact("[driver] console_input(retired): UNKNOWN_HYPERCALL")
             .exact("[driver] console_command(99): INVALID_ARGUMENT")
             .exact("[driver] domain_name(0): INVALID_ARGUMENT")
             .exact("[driver] serving the console")
@@ -36,11 +35,22 @@ pub fn all() -> Vec<Scenario> {
             .exact("[alpha] uno-dos-tres-cuatro-cinco-seis-siete-ocho")
             .line("[alpha] end of input: shutting down")
             .line("'alpha' shut down with code 0"),
-        // Without a driver domain the hypervisor runs the terminal itself:
-        // focus, input and lines kept apart as with one.
-        console_focus("console-in-hypervisor")
+        // Without a driver domain the hypervisor shows the early console
+        // itself, lines kept apart, and its escape keys work; nobody has
+        // console input (a shell sees its end at once).
+        Scenario::new("console-in-hypervisor", HvExit::Success)
+            .guest("alpha", "guest-kernel", "")
+            .guest("w1", "worker", "lines=30")
+            .guest("w2", "worker", "lines=30")
             .no_driver()
-            .forbid("serves as the Console backend"),
+            .input(b"\x013")
+            .exact("hv: console input goes to domain 3 'w2'")
+            .line("[alpha] end of input: shutting down")
+            .check(|log| every_line_in_order(log, "w1", 30))
+            .check(|log| every_line_in_order(log, "w2", 30))
+            .forbid("serves as the Console backend")
+            .finishes("w1")
+            .finishes("w2"),
         // The server crashes while showing the others' lines: the
         // hypervisor shows what it had not, restarts it, and it serves
         // again; every line arrives, in order (the one being shown at the

@@ -146,7 +146,7 @@ pub fn each_corruption_reported_once(log: &str) -> Result<(), String> {
     for name in ["'beyond'", "'backwards'"] {
         let count = log
             .lines()
-            .filter(|l| l.contains(name) && l.contains("console ring corrupt"))
+            .filter(|l| l.contains(name) && l.contains("ring corrupt"))
             .count();
         if count != 1 {
             return Err(format!("{name}'s corrupt ring reported {count} times"));

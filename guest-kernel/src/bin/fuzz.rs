@@ -17,8 +17,8 @@
 //! and their virtual addresses through the physical-memory mapping, and a
 //! read-only alias), the unmapped guard page below its stack, the end of
 //! its memory, wrapping lengths (`u64::MAX`, `len` with `ptr + len` past
-//! 2^64). Between calls it writes garbage into its shared-information page
-//! and its console rings; `iret` gets bogus frames (rip or rsp
+//! 2^64). Between calls it writes garbage into its shared-information
+//! page; `iret` gets bogus frames (rip or rsp
 //! non-canonical or in the upper half) and frame pointers that cannot be
 //! read.
 //!
@@ -48,10 +48,10 @@
 //! - `mmu_set_base` gets either a valid root (the boot root or a clone of
 //!   it, which map the same) or a value it must refuse (unaligned, beyond
 //!   memory, a virtual or hypervisor address); never a random page.
-//! - `register_shared_info` and `console_attach` get either pages
-//!   dedicated to them or values they must refuse: the hypervisor writes
-//!   into the pages it is given. `block_queue_setup`, retired, gets
-//!   anything and must answer `UNKNOWN_HYPERCALL`.
+//! - `register_shared_info` gets either pages dedicated to it or values
+//!   it must refuse: the hypervisor writes into the pages it is given.
+//!   The retired calls (`block_queue_setup`, `console_attach`,
+//!   `console_input`) get anything and must answer `UNKNOWN_HYPERCALL`.
 //! - `set_trap_handler` and `set_callback` get 0 (remove), the fuzzer's own
 //!   entry, or an upper-half or non-canonical address that must be refused;
 //!   never a random lower-half address. Its exception entry reports any
@@ -66,10 +66,8 @@
 //!   a buffer too small, or the scratch buffer; a refused write must leave
 //!   the scratch buffer as it was (checked).
 //! - `console_write` prints at most 16 bytes of readable memory (digits, or
-//!   page-table bytes, which show as `?`), and the console rings' output
-//!   bytes are digits, so the log stays small and can never spell a word
-//!   the tests look for. Before its summary the fuzzer attaches a fresh
-//!   console page, so that no garbage index prints into it.
+//!   page-table bytes, which show as `?`), so the log stays small and can
+//!   never spell a word the tests look for.
 //! - `iret` runs with `rsp` at the frame pointer and virtual interrupts
 //!   masked (so no upcall is pushed at a hostile `rsp`), then restores its
 //!   stack. A frame it must accept resumes at a landing point right after
@@ -364,7 +362,6 @@ impl Fuzzer {
                 self.state.shared = args[0];
                 SHARED_VIRT.store(virt(args[0]), Ordering::SeqCst);
             }
-            Some(Hypercall::ConsoleAttach) => self.state.console = Some(args[0]),
             Some(Hypercall::StartInfo | Hypercall::DomainName) => fill_scratch(&self.targets),
             Some(Hypercall::ConsoleWrite) if result > 0 => self.dirty_line = true,
             _ => {}
@@ -577,7 +574,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
 
     // Dedicated pages.
     let shared = [allocate(), allocate()];
-    let consoles = [allocate(), allocate()];
     let frames_page = allocate();
     let scratch_frames = [allocate(), allocate()];
     let writable = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
@@ -650,7 +646,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         hv: hv_addresses,
         hv_count,
         shared,
-        consoles,
         frames: virt(frames_page),
         alt_stack_top: (&raw const ALT_STACK) as u64 + 4096,
         landing: fuzz_iret_landing as *const () as u64,
@@ -697,14 +692,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         );
     }
     setup_call(Hypercall::SetCallback, [targets.upcall_entry, 0, 0, 0, 0]);
-    for page in consoles {
-        for offset in 1024..3072 {
-            // SAFETY: the console pages are dedicated to the fuzzer.
-            unsafe {
-                ((virt(page) + offset) as *mut u8).write_volatile(DIGITS[(offset % 10) as usize])
-            };
-        }
-    }
     fill_scratch(&targets);
 
     let mut fuzzer = Fuzzer {
@@ -712,7 +699,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         state: State {
             root,
             shared: shared[0],
-            console: None,
         },
         clock,
         tally: Tally::new(),
@@ -746,10 +732,6 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     CALL_INDEX.store(index, Ordering::Relaxed);
 
-    // Stop the console rings from printing garbage into the summary: a
-    // fresh attach resets their indices; let the backends run once.
-    setup_call(Hypercall::ConsoleAttach, [consoles[0], 0, 0, 0, 0]);
-    hv::yield_now();
     let _ = hv::console_write(b"\n");
     println!(
         "seed {seed}: {index} calls, sequence checksum {:016x}",

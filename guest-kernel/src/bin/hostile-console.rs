@@ -1,23 +1,23 @@
-//! Hostile scenario guest: attaches the split console, prints a line
-//! properly, then corrupts a ring index (`mode=beyond`: the output producer
-//! far past the ring; `mode=backwards`: the input consumer moved back) and
-//! notifies the backend. The backend must disconnect this console, say so
-//! once, and go on serving everyone else; the guest carries on and reports
-//! through the early console.
+//! Hostile scenario guest: connects the split console, prints a line
+//! properly, then corrupts a ring index in the page it granted the
+//! console server (`mode=beyond`: the output producer far past the ring;
+//! `mode=backwards`: the input consumer moved back) and notifies it. The
+//! server must disconnect this console, say so once, and go on serving
+//! everyone else; the guest carries on and reports through the early
+//! console.
 //!
 //! `mode=last-words` and `mode=last-shutdown` leave [`LAST_WORDS`] lines in
 //! the output ring and at once execute `ud2` (no handler: the hypervisor
-//! stops the domain) or call `shutdown(3)` without flushing: the hypervisor
-//! must still show every line (before its report of the stop).
+//! stops the domain) or call `shutdown(3)` without flushing: every line
+//! must still be shown (before the hypervisor's report of the stop), though
+//! the ring's grant is gone by then.
 #![no_std]
 #![no_main]
 
 use core::sync::atomic::Ordering;
 
 use bootloader_api::{BootInfo, entry_point};
-use guest_kernel::memory::phys_to_virt;
 use guest_kernel::{drivers, hv, println, scenario, timer};
-use shared_abi::ring::ConsoleRings;
 
 entry_point!(main, config = &scenario::MEMORY_CONFIG);
 
@@ -30,7 +30,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     guest_kernel::interrupts::enable();
     timer::init();
     if drivers::console::init().is_err() {
-        scenario::fail(format_args!("console attach"));
+        scenario::fail(format_args!("console init"));
     }
     let info = scenario::start_info();
     let mode = scenario::arg(info.args(), "mode");
@@ -47,22 +47,16 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     }
     println!("console attached, about to corrupt it");
     drivers::console::flush();
-    // Attach a fresh page the test controls (this replaces the driver's
-    // rings), then corrupt it.
-    let page = guest_kernel::memory::frames::allocate()
-        .unwrap_or_else(|| scenario::fail(format_args!("frame")));
-    if let Err(status) = hv::devices::console_attach(page) {
-        scenario::fail(format_args!("re-attach: {}", status.name()));
-    }
-    // SAFETY: the page is this guest's, mapped at the physical offset.
-    let rings = unsafe { &*phys_to_virt(page).cast::<ConsoleRings>() };
+    let Some(rings) = drivers::console::rings().filter(|_| drivers::console::connected()) else {
+        scenario::fail(format_args!("no console server has the rings"));
+    };
     match mode {
         Some("backwards") => rings
             .in_cons
             .store(0u32.wrapping_sub(5000), Ordering::SeqCst),
         _ => rings.out_prod.store(100_000, Ordering::SeqCst),
     }
-    // Notify repeatedly: the backend must report once and stay up.
+    // Notify repeatedly: the server must report once and stay up.
     for _ in 0..5 {
         drivers::console::notify();
         timer::sleep(20_000_000);

@@ -38,26 +38,13 @@ use shared_abi::guest::{backend, events, grant, watchdog};
 use virtio_drivers::device::blk::{BlkReq, BlkResp};
 
 use super::lies::{self, Lie};
+use super::ring_view::{self, RingMapping};
 use super::{Disk, SECTOR, buffer, interrupted, request_pair};
-use crate::memory::paging::{self, PageFlags, PageSize};
 use crate::{interrupts, println, timer};
 
 /// Requests in flight on the device at most.
 pub const TAGS: usize = 4;
 pub use super::liveness::{FEED_NS, WATCHDOG_NS};
-
-/// Where the frontends' ring pages are mapped: the grant window's
-/// addresses moved here (`RING_VIEW + window - WINDOW_BASE`).
-pub const RING_VIEW: u64 = 0x6100_0000_0000;
-
-/// The virtual address of the ring mapped at window address `window`.
-fn ring_view(window: u64) -> u64 {
-    RING_VIEW + (window - shared_abi::grant::WINDOW_BASE)
-}
-
-/// A zeroed frame put in place of a ring whose grant was revoked (its
-/// frontend's domain ended) when the backend touches it.
-static SPARE: AtomicU64 = AtomicU64::new(0);
 
 /// Tells a frontend its connection was refused: its port is bound and
 /// closed at once, which leaves it unbound and raised (the frontend's
@@ -66,25 +53,6 @@ fn hang_up(c: &Connection) {
     if let Ok(port) = events::bind_interdomain(c.frontend, c.port) {
         let _ = events::close(port);
     }
-}
-
-/// The page-fault hook the driver domain installs: a fault on a ring view
-/// (its grant revoked because the frontend ended) maps the spare frame
-/// there, so the access completes; the frontend is found gone (its port
-/// no longer connected) before anything it said is acted on.
-pub fn on_fault(frame: &mut shared_abi::trap::ExceptionFrame) -> bool {
-    let address = frame.fault_address;
-    let spare = SPARE.load(Ordering::SeqCst);
-    if spare == 0 || !(RING_VIEW..RING_VIEW + (1 << 32)).contains(&address) {
-        return false;
-    }
-    paging::remap(
-        paging::current_root(),
-        address & !0xfff,
-        spare,
-        PageFlags::WRITABLE,
-    )
-    .is_ok()
 }
 
 /// An event arrived on a frontend's port or `Virq::Backend`.
@@ -107,8 +75,8 @@ fn on_backend(_port: u32) {
 /// One connected frontend.
 struct Frontend {
     id: u32,
-    /// Where its ring page is mapped (grant window).
-    window: u64,
+    /// Its ring page, mapped.
+    mapping: RingMapping,
     ring: BackRing,
     port: u32,
     first_sector: u64,
@@ -122,7 +90,7 @@ struct Frontend {
 
 impl Frontend {
     fn shared(&self) -> Shared<'static> {
-        let page = ring_view(self.window) as *mut blkif::Ring;
+        let page = self.mapping.view() as *mut blkif::Ring;
         // SAFETY: the frontend's ring page is mapped writable at `window`
         // while the frontend is live; the frontend may change it at any
         // time, which `Shared` allows for.
@@ -185,8 +153,7 @@ impl Backend {
                 }
             })
             .collect();
-        let spare = crate::memory::frames::allocate().ok_or(shared_abi::Status::LimitReached)?;
-        SPARE.store(spare, Ordering::SeqCst);
+        ring_view::init()?;
         ACCEPT.store(true, Ordering::SeqCst);
         interrupts::bind_virq(Virq::Backend, on_backend)?;
         watchdog::arm(WATCHDOG_NS)?;
@@ -271,7 +238,7 @@ impl Backend {
     fn accept(&mut self) {
         let mut pending = [Connection::default(); 4];
         loop {
-            let count = match backend::accept(&mut pending) {
+            let count = match backend::accept(Kind::Block, &mut pending) {
                 Ok(count) => count,
                 Err(status) => panic!("backend_accept: {}", status.name()),
             };
@@ -302,48 +269,31 @@ impl Backend {
             return;
         }
         let reference = GrantRef::from_raw(u64::from(c.reference));
-        let window = match grant::map(c.frontend, reference, true) {
-            Ok(window) => window,
-            Err(status) => {
-                println!(
-                    "frontend {} refused: ring grant: {}",
-                    c.frontend,
-                    status.name()
-                );
+        let mapping = match ring_view::map(c.frontend, reference) {
+            Ok(mapping) => mapping,
+            Err(error) => {
+                println!("frontend {} refused: {error}", c.frontend);
                 hang_up(c);
                 return;
             }
         };
         // A frontend whose domain ended before this backend noticed lost
-        // its grant, and its window may be the one just handed out: it is
-        // forgotten here, so that dropping it later cannot unmap the new
-        // ring.
+        // its grant, and its window slot may be the one just handed out:
+        // it is forgotten here, so that dropping it later cannot unmap the
+        // new ring.
         for stale in self
             .frontends
             .iter_mut()
-            .filter(|f| f.live && f.window == window)
+            .filter(|f| f.live && !f.mapping.current())
         {
             stale.live = false;
             let _ = events::close(stale.port);
             println!("frontend {} gone", stale.id);
         }
-        let root = paging::current_root();
-        let _ = paging::unmap(root, ring_view(window));
-        let flags = PageFlags::WRITABLE | PageFlags::NO_EXECUTE;
-        if let Err(error) = paging::map(root, ring_view(window), window, PageSize::Size4K, flags) {
-            let _ = grant::unmap(window);
-            println!(
-                "frontend {} refused: mapping its ring: {error:?}",
-                c.frontend
-            );
-            hang_up(c);
-            return;
-        }
         let port = match events::bind_interdomain(c.frontend, c.port) {
             Ok(port) => port,
             Err(status) => {
-                let _ = paging::unmap(root, ring_view(window));
-                let _ = grant::unmap(window);
+                ring_view::unmap(mapping);
                 println!("frontend {} refused: port: {}", c.frontend, status.name());
                 return;
             }
@@ -360,7 +310,7 @@ impl Backend {
         }
         let frontend = Frontend {
             id: c.frontend,
-            window,
+            mapping,
             ring: BackRing::default(),
             port,
             first_sector: c.first_sector,
@@ -398,8 +348,7 @@ impl Backend {
         }
         frontend.live = false;
         let _ = events::close(frontend.port);
-        let _ = paging::unmap(paging::current_root(), ring_view(frontend.window));
-        let _ = grant::unmap(frontend.window);
+        ring_view::unmap(frontend.mapping);
         // Its requests still on the device finish unanswered: `complete`
         // finds the frontend no longer live.
     }
@@ -644,7 +593,7 @@ impl Backend {
     fn lie(&mut self, index: usize, id: u64, lie: Lie) {
         let frontend = &mut self.frontends[index];
         let shared = frontend.shared();
-        let page = core::ptr::NonNull::new(ring_view(frontend.window) as *mut blkif::Ring)
+        let page = core::ptr::NonNull::new(frontend.mapping.view() as *mut blkif::Ring)
             .expect("mapped window");
         // SAFETY: the frontend is live, so its ring page is mapped
         // writable at its view, the page `shared` is a view of.

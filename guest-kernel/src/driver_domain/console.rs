@@ -1,25 +1,28 @@
 //! The console server: this domain runs the operator's terminal. It
-//! offers [`Kind::Console`], and from then on the hypervisor queues
-//! everything the terminal shows for it, in order: every domain's output,
-//! the hypervisor's own lines and the keys typed at COM1
-//! ([`shared_abi::console_feed`]). The server reads the feed when
-//! `Virq::Console` says there is more, runs the `terminal` multiplexer
-//! (lines kept apart and prefixed, the focused prompt, the escape keys)
-//! and writes COM1 itself, through the ports the hypervisor gave it. It
-//! reads the keys from COM1 too: when the UART interrupts, the hypervisor
-//! only wakes the server (`Virq::Console`). Typed bytes go back to the
-//! focused domain with `console_input`.
+//! offers [`Kind::Console`], and from then on the hypervisor queues for
+//! it, in order, every domain's early-console output, the hypervisor's own
+//! lines and the keys typed at COM1 before the server reads them itself
+//! ([`shared_abi::console_feed`]); and each domain connects its
+//! split-console rings to it ([`super::console_frontends`]). The server
+//! reads the feed and takes the connections when `Virq::Console` says
+//! there is more, drains the rings when a frontend rings, runs the
+//! `terminal` multiplexer (lines kept apart and prefixed, the focused
+//! prompt, the escape keys) and writes COM1 itself, through the ports the
+//! hypervisor gave it. It reads the keys from COM1 too: when the UART
+//! interrupts, the hypervisor only wakes the server (`Virq::Console`).
+//! Typed bytes go into the focused domain's input ring.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use shared_abi::Status;
 use shared_abi::backend::Kind;
-use shared_abi::console_feed::{ConsoleCommand, RECORD_MAX, Record};
+use shared_abi::console_feed::{ConsoleCommand, RECORD_MAX, Record, RecordKind};
 use shared_abi::event::Virq;
 use shared_abi::guest::console_server;
 use shared_abi::guest::{backend, interrupts, watchdog};
 use terminal::{Host, Multiplexer, Name};
 
+use super::console_frontends::{self, Frontends};
 use crate::port_io;
 
 /// COM1's transmit (written) and receive (read) register.
@@ -56,15 +59,17 @@ fn on_feed(_port: u32) {
     FED.store(true, Ordering::SeqCst);
 }
 
-/// Whether the feed has records the server has not read.
+/// Whether the server has work: records in the feed, connections, keys,
+/// or a frontend that rang.
 pub fn pending() -> bool {
-    FED.load(Ordering::SeqCst)
+    FED.load(Ordering::SeqCst) || console_frontends::rung()
 }
 
 /// The running console server.
 #[derive(Debug)]
 pub struct ConsoleServer {
     mux: Multiplexer,
+    frontends: Frontends,
     /// Records shown so far.
     records: u64,
     /// A test's faults.
@@ -82,6 +87,7 @@ impl ConsoleServer {
     /// from COM1.
     pub fn start(faults: Faults, tell_first_key: bool) -> Result<Self, Status> {
         interrupts::bind_virq(Virq::Console, on_feed)?;
+        super::ring_view::init()?;
         // A server that stops serving is stopped, and restarted, by the
         // hypervisor: the terminal is not left to a hung domain.
         watchdog::arm(WATCHDOG_NS)?;
@@ -89,6 +95,7 @@ impl ConsoleServer {
         FED.store(true, Ordering::SeqCst);
         Ok(Self {
             mux: Multiplexer::new(),
+            frontends: Frontends::default(),
             records: 0,
             faults,
             tell_first_key,
@@ -105,15 +112,22 @@ impl ConsoleServer {
         }
     }
 
-    /// Feeds the watchdog; shows everything the feed holds, then reads the
-    /// keys COM1 received.
+    /// Feeds the watchdog; takes new connections, shows everything the
+    /// feed holds and reads the keys COM1 received; then drains and fills
+    /// the frontends' rings.
     pub fn service(&mut self) {
         self.feed_watchdog();
-        if !FED.swap(false, Ordering::SeqCst) {
-            return;
+        if FED.swap(false, Ordering::SeqCst) {
+            self.frontends.accept();
+            self.show_feed();
+            self.receive();
         }
-        self.show_feed();
-        self.receive();
+        if console_frontends::rung() {
+            let mux = &mut self.mux;
+            self.frontends.serve(&mut |domain, name, bytes| {
+                mux.output(domain, name, bytes, &mut transmit);
+            });
+        }
     }
 
     /// Reads the keys waiting in COM1 (the hypervisor wakes the server with
@@ -131,7 +145,7 @@ impl ConsoleServer {
             if core::mem::take(&mut self.tell_first_key) {
                 crate::println!("first key read from COM1");
             }
-            self.mux.key(key, &mut Hypervisor, &mut transmit);
+            self.key(key);
         }
         // More than a turn's worth: the rest next turn.
         FED.store(true, Ordering::SeqCst);
@@ -175,12 +189,32 @@ impl ConsoleServer {
         }
     }
 
-    /// Shows `record`, reading the keys of a keyboard record.
+    /// Shows `record`, reading the keys of a keyboard record; a ring's
+    /// rest without what the server took from the ring itself; at a
+    /// domain's end, forgets its rings.
     fn show(&mut self, record: Record) {
+        match record.kind {
+            RecordKind::Rest => {
+                let bytes = self.frontends.rest(record.domain, record.payload);
+                self.mux
+                    .output(record.domain, record.name, bytes, &mut transmit);
+                return;
+            }
+            RecordKind::End => self.frontends.ended(record.domain),
+            _ => {}
+        }
         let keys = self.mux.show(record, &mut transmit);
         for &key in keys {
-            self.mux.key(key, &mut Hypervisor, &mut transmit);
+            self.key(key);
         }
+    }
+
+    /// Hands a key to the terminal.
+    fn key(&mut self, key: u8) {
+        let mut host = Machine {
+            frontends: &mut self.frontends,
+        };
+        self.mux.key(key, &mut host, &mut transmit);
     }
 }
 
@@ -203,14 +237,16 @@ fn transmit(bytes: &[u8]) {
     }
 }
 
-/// What the multiplexer asks of the machine, asked of the hypervisor.
-struct Hypervisor;
+/// What the multiplexer asks of the machine: input goes to the
+/// frontends' rings, the rest is asked of the hypervisor.
+struct Machine<'a> {
+    frontends: &'a mut Frontends,
+}
 
-impl Host for Hypervisor {
+impl Host for Machine<'_> {
     fn deliver(&mut self, domain: u32, byte: u8) {
-        // A domain that has gone takes nothing; a full queue drops the key,
-        // as a keyboard does.
-        let _ = console_server::input(domain, &[byte]);
+        // A full queue drops the key, as a keyboard does.
+        self.frontends.deliver(domain, byte);
     }
 
     fn name(&mut self, domain: u32) -> Option<Name> {
@@ -229,6 +265,6 @@ impl Host for Hypervisor {
     }
 
     fn end_of_input(&mut self) {
-        let _ = console_server::command(ConsoleCommand::EndOfInput, 0);
+        self.frontends.end_of_input();
     }
 }

@@ -9,9 +9,11 @@
 pub mod backend;
 pub mod config;
 pub mod console;
+pub mod console_frontends;
 pub mod hal;
 pub mod lies;
 pub mod liveness;
+pub mod ring_view;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 

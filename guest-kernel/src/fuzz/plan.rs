@@ -86,8 +86,6 @@ pub struct Targets {
     pub hv_count: usize,
     /// Two pages for the shared information (guest-physical).
     pub shared: [u64; 2],
-    /// Two pages for the console rings (guest-physical).
-    pub consoles: [u64; 2],
     /// A page where `iret` frames are built (virtual).
     pub frames: u64,
     /// Top of a small stack a valid `iret` frame may resume on (virtual).
@@ -109,8 +107,6 @@ pub struct State {
     pub root: u64,
     /// The registered shared-information page (guest-physical).
     pub shared: u64,
-    /// The attached console page, if one is.
-    pub console: Option<u64>,
 }
 
 /// The outcome the ABI promises.
@@ -185,8 +181,6 @@ pub struct Call {
 pub enum Garbage {
     /// The registered shared-information page.
     SharedInfo,
-    /// The attached console rings.
-    ConsoleRings,
 }
 
 /// One step of the fuzzer.
@@ -226,7 +220,7 @@ const WEIGHTS: [u32; Hypercall::ALL.len()] = [
     30, // event_unmask
     15, // force_callback
     40, // domain_lookup
-    25, // console_attach
+    10, // console_attach (retired)
     15, // block_info
     10, // block_queue_setup (retired)
     30, // multicall
@@ -249,7 +243,7 @@ const WEIGHTS: [u32; Hypercall::ALL.len()] = [
     25, // frontend_connect
     25, // backend_accept
     15, // console_read
-    15, // console_input
+    10, // console_input (retired)
     15, // console_command
     30, // domain_name
 ];
@@ -298,11 +292,7 @@ impl Pointer {
 /// The next step.
 pub fn next_step(rng: &mut Rng, t: &Targets, s: &State) -> Step {
     if rng.chance(1, GARBAGE_ONE_IN) {
-        let kind = match rng.below(2) {
-            0 => Garbage::SharedInfo,
-            _ => Garbage::ConsoleRings,
-        };
-        return Step::Garbage(kind);
+        return Step::Garbage(Garbage::SharedInfo);
     }
     let mut weights = [0u32; WEIGHTS.len() + 1];
     weights[..WEIGHTS.len()].copy_from_slice(&WEIGHTS);
@@ -498,17 +488,9 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
         }
         Hypercall::ForceCallback => call(which, args, Expect::Value(0)),
         Hypercall::DomainLookup => domain_lookup(rng, t, args),
-        Hypercall::ConsoleAttach => {
-            let valid = rng.chance(1, 3);
-            args[0] = if valid {
-                rng.pick(&t.consoles)
-            } else {
-                hostile_gpa(rng, t)
-            };
-            call(which, args, gpa_expect(valid))
-        }
+        Hypercall::ConsoleAttach | Hypercall::ConsoleInput => retired(rng, t, which),
         Hypercall::BlockInfo => call(which, args, Expect::Value(t.sectors)),
-        Hypercall::BlockQueueSetup => block_queue_setup(rng, t),
+        Hypercall::BlockQueueSetup => retired(rng, t, which),
         Hypercall::Multicall => multicall(rng, t, args),
         Hypercall::GrantAccess => grant_access(rng, t, args),
         Hypercall::GrantEnd => {
@@ -556,7 +538,7 @@ fn defined(rng: &mut Rng, t: &Targets, s: &State, which: Hypercall) -> Call {
         | Hypercall::BackendDomain
         | Hypercall::FrontendConnect
         | Hypercall::BackendAccept => directory_call(rng, t, which, args),
-        Hypercall::ConsoleRead | Hypercall::ConsoleInput | Hypercall::ConsoleCommand => {
+        Hypercall::ConsoleRead | Hypercall::ConsoleCommand => {
             // Only the console's server may: refused before any argument
             // is looked at, whatever the pointers and lengths.
             args[0] = pick!(rng, [t.scratch, 1, 2, 3, u64::MAX, rng.next_u64()]);
@@ -612,21 +594,23 @@ fn directory_call(rng: &mut Rng, t: &Targets, which: Hypercall, mut args: [u64; 
                 ]
             );
             let port_ok = (1..shared_abi::shared_info::MAX_PORTS as u64).contains(&args[2]);
-            // Nobody connects to the console's backend (kind 1).
-            match (known && args[0] != 1, port_ok) {
+            match (known, port_ok) {
                 (false, _) => Expect::Status(Status::InvalidArgument),
                 (true, false) => Expect::Status(Status::BadPort),
                 (true, true) => Expect::Any,
             }
         }
         Hypercall::BackendAccept => {
-            args[0] = match rng.below(3) {
+            args[1] = match rng.below(3) {
                 0 => t.scratch,
                 1 => t.text,
                 _ => hostile_address(rng, t),
             };
-            args[1] = pick!(rng, [0, 32, 4096, u64::MAX, rng.next_u64()]);
-            Expect::Status(Status::Denied)
+            args[2] = pick!(rng, [0, 32, 4096, u64::MAX, rng.next_u64()]);
+            match known {
+                true => Expect::Status(Status::Denied),
+                false => Expect::Status(Status::InvalidArgument),
+            }
         }
         _ => Expect::Status(Status::InvalidArgument),
     };
@@ -1074,10 +1058,10 @@ fn start_info(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
 }
 
 /// A guest-physical address the hypervisor must refuse for a page it
-/// keeps (root, shared page, console page): unaligned, beyond memory,
+/// keeps (root, shared page): unaligned, beyond memory,
 /// virtual addresses, hypervisor addresses.
 fn hostile_gpa(rng: &mut Rng, t: &Targets) -> u64 {
-    let page = pick!(rng, [t.roots[0], t.roots[1], t.shared[0], t.consoles[0]]);
+    let page = pick!(rng, [t.roots[0], t.roots[1], t.shared[0]]);
     match rng.below(8) {
         0 => page + rng.between(1, 4095),
         1 => t.memory_bytes + pick!(rng, [0, 4096, 1 << 20, rng.below(1 << 30) << 12]),
@@ -1253,14 +1237,11 @@ fn domain_lookup(rng: &mut Rng, t: &Targets, mut args: [u64; 5]) -> Call {
     call(Hypercall::DomainLookup, args, expect)
 }
 
-/// Retired in ABI 2.0: whatever the arguments, `UNKNOWN_HYPERCALL`.
-fn block_queue_setup(rng: &mut Rng, t: &Targets) -> Call {
+/// A retired call (`block_queue_setup` in ABI 2.0, `console_attach` and
+/// `console_input` in 4.0): whatever the arguments, `UNKNOWN_HYPERCALL`.
+fn retired(rng: &mut Rng, t: &Targets, which: Hypercall) -> Call {
     let args = junk(rng, t);
-    call(
-        Hypercall::BlockQueueSetup,
-        args,
-        Expect::Status(Status::UnknownHypercall),
-    )
+    call(which, args, Expect::Status(Status::UnknownHypercall))
 }
 
 fn iret(rng: &mut Rng, t: &Targets, args: [u64; 5]) -> Call {

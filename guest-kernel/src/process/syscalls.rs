@@ -162,7 +162,8 @@ fn read(fd: u64, pointer: u64, length: u64) -> Step {
             0 => {
                 let mut buffer = alloc::vec![0u8; length];
                 let count = console::read(&mut buffer);
-                if count == 0 && length > 0 {
+                // Waits for input, unless none can come (end of file).
+                if count == 0 && length > 0 && console::input_possible() {
                     return Ok(None);
                 }
                 buffer.truncate(count);

@@ -1,16 +1,15 @@
 //! The console's shared state and the work it does between guest runs:
-//! routing keyboard input, draining output rings, filling input rings;
-//! and, while a domain serves the console, queueing all of it for that
-//! server instead of showing it.
+//! while a domain serves the console, queueing what the terminal shows
+//! for that server; while none does, showing it here.
 
 use alloc::collections::VecDeque;
 use core::fmt::Write;
 
 use shared_abi::Status;
-use shared_abi::console_feed::{ConsoleCommand, Record, RecordKind, Settings};
+use shared_abi::console_feed::{ConsoleCommand, PAYLOAD_MAX, Record, RecordKind, Rest, Settings};
 use shared_abi::event::Virq;
+use shared_abi::ring::{ConsoleRings, OUTPUT_SIZE};
 use spin::Mutex;
-use terminal::escape::END_OF_INPUT;
 use terminal::{Host, Multiplexer, Name};
 
 use super::feed::Feed;
@@ -18,7 +17,8 @@ use crate::arch::x86_64::serial;
 use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::log::LineBuffer;
-use crate::terminal::device::{Corrupt, RingDevice};
+use crate::mm::address::MachineAddr;
+use crate::mm::direct_map::machine_ptr;
 
 struct Console {
     mux: Multiplexer,
@@ -30,6 +30,9 @@ struct Console {
     /// What is queued for it.
     feed: Feed,
 }
+
+/// Keys held for the console server at most.
+const KEYBOARD_LIMIT: usize = 4096;
 
 static CONSOLE: Mutex<Console> = Mutex::new(Console {
     mux: Multiplexer::new(),
@@ -49,6 +52,19 @@ impl Console {
     /// Output of domain `id` called `name`.
     fn output(&mut self, id: u32, name: &[u8], bytes: &[u8]) {
         if !self.queued(RecordKind::Output, id, name, bytes) {
+            self.mux.output(id, name, bytes, &mut emit);
+        }
+    }
+
+    /// What was left in domain `id`'s output ring, from ring index
+    /// `start` on: the server shows what it has not taken itself.
+    fn rest(&mut self, id: u32, name: &[u8], start: u32, bytes: &[u8]) {
+        let mut payload = [0u8; PAYLOAD_MAX];
+        let header = Rest { start }.to_bytes();
+        payload[..Rest::BYTES].copy_from_slice(&header);
+        payload[Rest::BYTES..Rest::BYTES + bytes.len()].copy_from_slice(bytes);
+        let payload = &payload[..Rest::BYTES + bytes.len()];
+        if !self.queued(RecordKind::Rest, id, name, payload) {
             self.mux.output(id, name, bytes, &mut emit);
         }
     }
@@ -83,7 +99,9 @@ impl Console {
         self.receive_keys();
     }
 
-    /// Reads every byte COM1 has received into the keyboard queue.
+    /// Reads every byte COM1 has received into the keyboard queue (up to
+    /// [`KEYBOARD_LIMIT`] bytes waiting; more are dropped, as a keyboard
+    /// drops keys).
     fn receive_keys(&mut self) {
         let mut buffer = [0u8; 64];
         loop {
@@ -91,7 +109,8 @@ impl Console {
             if count == 0 {
                 break;
             }
-            self.keyboard.extend(&buffer[..count]);
+            let room = KEYBOARD_LIMIT.saturating_sub(self.keyboard.len());
+            self.keyboard.extend(&buffer[..count.min(room)]);
         }
     }
 }
@@ -111,14 +130,14 @@ pub fn write_early(domain: &mut Domain, bytes: &[u8]) {
     CONSOLE.lock().output(domain.id(), name, bytes);
 }
 
-/// Shows what `domain` left in its output ring and its unfinished line
-/// (it is ending: nothing it wrote is lost). When it is the console's
-/// server, the hypervisor shows the console itself from then on, starting
-/// with what the server had not read.
+/// Passes on what `domain` left in its output ring, and shows its
+/// unfinished line (it is ending: nothing it wrote is lost). When it is
+/// the console's server, the hypervisor shows the console itself from then
+/// on, starting with what the server had not read.
 pub fn flush(domain: &mut Domain) {
     let mut console = CONSOLE.lock();
     let console = &mut *console;
-    show_output(console, domain);
+    pass_on_rest(console, domain);
     let id = domain.id();
     console.end(id, domain.name().as_bytes());
     if console.server == Some(id) {
@@ -183,62 +202,59 @@ pub fn unlend_feed() {
     CONSOLE.lock().feed.unlend();
 }
 
-/// `console_command` from the console's server: lists the domains, prints
-/// their counters (as the hypervisor's lines, fed back to the server) or
-/// ends every domain's input.
+/// `console_command` from the console's server: lists the domains or
+/// prints their counters (as the hypervisor's lines, fed back to the
+/// server).
 pub fn command(table: &mut DomainTable, command: ConsoleCommand, focus: u32) {
     let mut console = CONSOLE.lock();
     let mut host = Machine { table };
     match command {
         ConsoleCommand::List => host.list(focus, &mut |line| console.message(line)),
         ConsoleCommand::Stats => host.stats(&mut |line| console.message(line)),
-        ConsoleCommand::EndOfInput => host.end_of_input(),
     }
 }
 
-/// Shows what `domain` has written to its output ring so far: called
-/// before the hypervisor reports why it stops a domain, so the domain's
-/// last lines come before that report.
+/// Passes on what `domain` has written to its output ring and the server
+/// has not taken: called before the hypervisor reports why it stops a
+/// domain, so the domain's last lines come before that report.
 pub fn drain(domain: &mut Domain) {
-    show_output(&mut CONSOLE.lock(), domain);
+    pass_on_rest(&mut CONSOLE.lock(), domain);
 }
 
-/// Drains `domain`'s output ring to the screen, if it has one.
-fn show_output(console: &mut Console, domain: &mut Domain) {
-    let Some(mut device) = domain.console_mut().device.take() else {
+/// Passes on what is left in `domain`'s output ring (the bytes between
+/// the consumer index the server published and the domain's producer
+/// index), as [`RecordKind::Rest`] records with the ring index of their
+/// first byte: the server skips what it took meanwhile. The ring is marked
+/// taken, so a second call passes on nothing. A domain whose indices say
+/// more than the ring holds passes on nothing (its ring is corrupt).
+fn pass_on_rest(console: &mut Console, domain: &mut Domain) {
+    let Some(page) = domain.console().ring() else {
         return;
     };
-    match drain_device(console, domain, &mut device) {
-        Ok(_) => domain.console_mut().device = Some(device),
-        Err(corrupt) => disconnect(console, domain, corrupt),
+    let ring = rings(page).output_ring();
+    let (start, prod) = (ring.cons_index(), ring.prod_index());
+    if prod.wrapping_sub(start) > OUTPUT_SIZE as u32 {
+        return;
     }
+    let (id, name) = (domain.id(), domain.name().as_bytes());
+    let mut buffer = [0u8; Rest::CHUNK];
+    let mut at = start;
+    while at != prod {
+        let count = ring.peek_with(at, prod, &mut buffer);
+        console.rest(id, name, at, &buffer[..count as usize]);
+        at = at.wrapping_add(count);
+    }
+    ring.publish_cons(prod);
 }
 
-/// Moves `domain`'s output from `device` (taken out of it meanwhile) to the
-/// screen. Returns whether anything moved.
-fn drain_device(
-    console: &mut Console,
-    domain: &Domain,
-    device: &mut RingDevice,
-) -> Result<bool, Corrupt> {
-    let id = domain.id();
-    let name = domain.name().as_bytes();
-    device.drain(|bytes| console.output(id, name, bytes))
-}
-
-/// Reports `domain`'s corrupt ring; its console stays disconnected.
-fn disconnect(console: &mut Console, domain: &mut Domain, corrupt: Corrupt) {
-    let mut text = LineBuffer::new();
-    let _ = writeln!(
-        text,
-        "hv: warning: domain {} '{}': console ring corrupt ({}: {:?}); console disconnected",
-        domain.id(),
-        domain.name(),
-        corrupt.index,
-        corrupt.fault
-    );
-    console.message(text.as_bytes());
-    domain.console_mut().input.clear();
+/// The split console rings in the domain's page `page`. The reference is
+/// used only within one call, while the domain and its memory are alive.
+fn rings<'a>(page: MachineAddr) -> &'a ConsoleRings {
+    // SAFETY: `page` is a frame of the domain's memory (checked when the
+    // domain connected), kept while the domain lives; ConsoleRings fits in
+    // it and is all atomics, so the guest and the server changing it
+    // meanwhile is well-defined.
+    unsafe { &*machine_ptr(page).cast::<ConsoleRings>() }
 }
 
 /// Writes a line of the hypervisor's own (the logger's path), keeping
@@ -267,16 +283,9 @@ pub fn uart_interrupt() {
     }
 }
 
-/// `console_attach(gpa)`: connects the split console rings in the domain's
-/// page at `gpa`.
-pub fn attach(domain: &mut Domain, gpa: u64) -> Result<(), Status> {
-    let page = domain.shared_page(gpa)?;
-    domain.console_mut().device = Some(RingDevice::attach(page));
-    Ok(())
-}
-
-/// Routes keyboard input, drains every split console's output and fills
-/// its input, raising the console VIRQ of each domain that saw progress.
+/// Passes the keys COM1 received to the server (or, without one, to the
+/// multiplexer here, for its escape keys: there is no input then) and
+/// wakes the server when there is something for it.
 pub fn service(table: &mut DomainTable) {
     let mut console = CONSOLE.lock();
     let console = &mut *console;
@@ -290,33 +299,15 @@ pub fn service(table: &mut DomainTable) {
             }
         }
     }
-    let mut host = Machine { table };
-    while let Some(key) = console.keyboard.pop_front() {
-        console.mux.key(key, &mut host, &mut emit);
-    }
-    for domain in table.live_mut() {
-        let Some(mut device) = domain.console_mut().device.take() else {
-            continue;
-        };
-        // A server behind on its feed slows the rings down: they fill, and
-        // their domains wait for room, as for a slow terminal.
-        let drained = match console.server.is_some() && console.feed.backed_up() {
-            true => Ok(false),
-            false => drain_device(console, domain, &mut device),
-        };
-        let filled = drained.and_then(|moved| {
-            device
-                .fill(&mut domain.console_mut().input)
-                .map(|more| moved || more)
-        });
-        match filled {
-            Ok(progress) => {
-                domain.console_mut().device = Some(device);
-                if progress {
-                    domain.raise_virq(Virq::Console);
-                }
-            }
-            Err(corrupt) => disconnect(console, domain, corrupt),
+    // Keys typed while the driver domain has yet to offer the console (at
+    // boot, or while it restarts) wait for it; without a driver domain the
+    // escape keys are handled here.
+    let server_coming =
+        console.server.is_none() && table.iter().any(|d| d.is_alive() && d.is_driver());
+    if !server_coming {
+        let mut host = Machine { table };
+        while let Some(key) = console.keyboard.pop_front() {
+            console.mux.key(key, &mut host, &mut emit);
         }
     }
     let keys = core::mem::take(&mut console.keys_waiting);
@@ -334,11 +325,8 @@ struct Machine<'a> {
 }
 
 impl Host for Machine<'_> {
-    fn deliver(&mut self, id: u32, byte: u8) {
-        if let Some(domain) = self.table.domain(id) {
-            domain.console_mut().queue_input(&[byte]);
-        }
-    }
+    /// Without a console server no domain has console input: the key goes.
+    fn deliver(&mut self, _id: u32, _byte: u8) {}
 
     fn name(&mut self, id: u32) -> Option<Name> {
         self.table
@@ -386,9 +374,6 @@ impl Host for Machine<'_> {
         }
     }
 
-    fn end_of_input(&mut self) {
-        for domain in self.table.live_mut() {
-            domain.console_mut().input.push_back(END_OF_INPUT);
-        }
-    }
+    /// No domain has console input to end without a console server.
+    fn end_of_input(&mut self) {}
 }

@@ -81,47 +81,35 @@ impl Directory {
         Ok(backend)
     }
 
-    /// The connections pending for backend `domain` (up to `max`, oldest
-    /// first, across its kinds), without taking them: `DENIED` if it is
-    /// no backend.
+    /// The connections pending for backend `domain` of `kind` (up to
+    /// `max`, oldest first), without taking them: `DENIED` unless it is
+    /// that backend.
     pub fn peek(
         &self,
         domain: u32,
+        kind: Kind,
         max: usize,
     ) -> Result<([Connection; PENDING_MAX], usize), Status> {
-        let mut out = [Connection::default(); PENDING_MAX];
-        let mut count = 0;
-        let mut serves = false;
-        for index in 0..KINDS {
-            if self.backends[index] != Some(domain) {
-                continue;
-            }
-            serves = true;
-            for connection in &self.pending[index][..self.queued[index]] {
-                if count < max.min(PENDING_MAX) {
-                    out[count] = *connection;
-                    count += 1;
-                }
-            }
-        }
-        if !serves {
+        let index = slot(kind);
+        if self.backends[index] != Some(domain) {
             return Err(Status::Denied);
         }
+        let mut out = [Connection::default(); PENDING_MAX];
+        let count = self.queued[index].min(max);
+        out[..count].copy_from_slice(&self.pending[index][..count]);
         Ok((out, count))
     }
 
     /// Takes the first `count` connections [`Directory::peek`] gave for
-    /// `domain`.
-    pub fn take(&mut self, domain: u32, mut count: usize) {
-        for index in 0..KINDS {
-            if self.backends[index] != Some(domain) || count == 0 {
-                continue;
-            }
-            let taken = count.min(self.queued[index]);
-            self.pending[index].copy_within(taken..self.queued[index], 0);
-            self.queued[index] -= taken;
-            count -= taken;
+    /// `domain` and `kind`.
+    pub fn take(&mut self, domain: u32, kind: Kind, count: usize) {
+        let index = slot(kind);
+        if self.backends[index] != Some(domain) {
+            return;
         }
+        let taken = count.min(self.queued[index]);
+        self.pending[index].copy_within(taken..self.queued[index], 0);
+        self.queued[index] -= taken;
     }
 
     /// Domain `domain` ended: the kinds it served lose their backend and
@@ -205,16 +193,17 @@ mod tests {
         let mut again = from(2);
         again.port = 7;
         assert_eq!(directory.connect(Kind::Block, again), Ok(1));
-        assert_eq!(directory.peek(2, 4), Err(Status::Denied));
-        let (first, count) = directory.peek(1, 3).unwrap();
+        assert_eq!(directory.peek(2, Kind::Block, 4), Err(Status::Denied));
+        assert_eq!(directory.peek(1, Kind::Console, 4), Err(Status::Denied));
+        let (first, count) = directory.peek(1, Kind::Block, 3).unwrap();
         assert_eq!(count, 3);
         assert_eq!((first[0].frontend, first[0].port), (2, 7));
         assert_eq!(first[2].frontend, 4);
-        directory.take(1, 3);
-        let (rest, count) = directory.peek(1, 100).unwrap();
+        directory.take(1, Kind::Block, 3);
+        let (rest, count) = directory.peek(1, Kind::Block, 100).unwrap();
         assert_eq!(count, PENDING_MAX - 3);
         assert_eq!(rest[0].frontend, 5);
-        assert_eq!(directory.peek(1, 0).unwrap().1, 0);
+        assert_eq!(directory.peek(1, Kind::Block, 0).unwrap().1, 0);
     }
 
     #[test]
@@ -224,11 +213,28 @@ mod tests {
         directory.connect(Kind::Block, from(2)).unwrap();
         directory.connect(Kind::Block, from(3)).unwrap();
         assert!(!directory.ended(2));
-        assert_eq!(directory.peek(1, 9).unwrap().1, 1);
+        assert_eq!(directory.peek(1, Kind::Block, 9).unwrap().1, 1);
         assert!(directory.ended(1));
         assert_eq!(directory.backend(Kind::Block), None);
-        assert_eq!(directory.peek(1, 9), Err(Status::Denied));
+        assert_eq!(directory.peek(1, Kind::Block, 9), Err(Status::Denied));
         directory.offer(Kind::Block, 1).unwrap();
-        assert_eq!(directory.peek(1, 9).unwrap().1, 0);
+        assert_eq!(directory.peek(1, Kind::Block, 9).unwrap().1, 0);
+    }
+
+    #[test]
+    fn each_kind_is_accepted_on_its_own() {
+        let mut directory = Directory::new();
+        directory.offer(Kind::Block, 1).unwrap();
+        directory.offer(Kind::Console, 1).unwrap();
+        directory.connect(Kind::Block, from(2)).unwrap();
+        let mut console = from(3);
+        console.kind = Kind::Console as u32;
+        directory.connect(Kind::Console, console).unwrap();
+        let (pending, count) = directory.peek(1, Kind::Console, 9).unwrap();
+        assert_eq!((count, pending[0].frontend), (1, 3));
+        directory.take(1, Kind::Console, 1);
+        assert_eq!(directory.peek(1, Kind::Console, 9).unwrap().1, 0);
+        let (pending, count) = directory.peek(1, Kind::Block, 9).unwrap();
+        assert_eq!((count, pending[0].frontend), (1, 2));
     }
 }

@@ -33,6 +33,7 @@ use super::privilege::Privilege;
 use super::restart::Recipe;
 use super::vcpu::Vcpu;
 use super::watchdog::Watchdog;
+use crate::console::DomainConsole;
 use crate::emulate::Emulation;
 use crate::event::PortTable;
 use crate::grant::table::GrantTable;
@@ -40,7 +41,6 @@ use crate::grant::window::Window;
 use crate::mm::address::MachineAddr;
 use crate::mm::machine_tables::MachineTables;
 use crate::mm::shadow::Shadow;
-use crate::terminal::DomainConsole;
 
 /// The shadow state of a domain, over machine tables (see
 /// [`super::paging`]).
@@ -483,8 +483,9 @@ impl Domain {
         self.emulation.as_deref_mut()
     }
 
-    /// Ends the domain with `state` (`Exited` or `Stopped`): drops its
-    /// console device (its console flushed first: `console::flush`), and
+    /// Ends the domain with `state` (`Exited` or `Stopped`): forgets its
+    /// console rings (what was left in them passed on first:
+    /// `console::flush`), and
     /// frees its page tables and memory (the shared page and rings go with
     /// it). The caller must not be running on this domain's tables.
     pub fn end(&mut self, state: State) {
@@ -500,7 +501,7 @@ impl Domain {
                 self.counters.patched_runs()
             );
         }
-        self.console.device = None;
+        self.console = DomainConsole::default();
         self.shared_info = None;
         self.watchdog = None;
         self.state = state;

@@ -1,7 +1,8 @@
 //! The console calls: `console_write(ptr, len)`, the early, unbuffered
-//! console, and `console_attach(gpa)`, which connects the split console
-//! (served by [`crate::console`]); the console backend's `console_read`,
-//! `console_input` and `console_command`; and `domain_name`.
+//! console (see [`crate::console`]); the console server's `console_read`
+//! and `console_command`; and `domain_name`. `console_attach` and
+//! `console_input` are retired (ABI 4.0): the split console's rings are
+//! granted to the console server, which drains and fills them itself.
 
 use shared_abi::Status;
 use shared_abi::console_feed::ConsoleCommand;
@@ -14,7 +15,7 @@ use crate::domain::Domain;
 use crate::domain::table::DomainTable;
 use crate::mm::address::GuestVirtAddr;
 
-/// Most bytes `console_read` and `console_input` move in one call.
+/// Most bytes `console_read` moves in one call.
 const TRANSFER_MAX: usize = CONSOLE_WRITE_MAX as usize;
 
 /// Copies `len` bytes from guest `ptr` and prints them, line by line,
@@ -41,12 +42,9 @@ pub(super) fn write(
     Some(Ok(len))
 }
 
-/// Connects the split console rings in the domain's page at `gpa`.
-pub(super) fn attach(
-    domain: &mut Domain,
-    ConsoleAttach { gpa }: ConsoleAttach,
-) -> Result<(), Status> {
-    crate::console::attach(domain, gpa)
+/// Retired: answers `UNKNOWN_HYPERCALL`, as a number no call has would.
+pub(super) fn attach(_: &mut Domain, _: ConsoleAttach) -> Result<(), Status> {
+    Err(Status::UnknownHypercall)
 }
 
 /// `console_read(ptr, len)`: the console's server has shown what its last
@@ -67,26 +65,9 @@ pub(super) fn read(
     Ok(bytes as u64)
 }
 
-/// `console_input(domain, ptr, len)`: the console's server gives typed
-/// bytes to a domain's console input, as many as its queue takes.
-pub(super) fn input(table: &mut DomainTable, request: ConsoleInput) -> Result<u64, Status> {
-    let ConsoleInput {
-        domain: target,
-        ptr,
-        len,
-    } = request;
-    let caller = table.caller();
-    if !crate::console::is_server(caller.id()) {
-        return Err(Status::Denied);
-    }
-    if len > TRANSFER_MAX as u64 {
-        return Err(Status::InvalidArgument);
-    }
-    let mut buffer = [0u8; TRANSFER_MAX];
-    let bytes = &mut buffer[..len as usize];
-    caller.read_guest(GuestVirtAddr(ptr), bytes)?;
-    let taken = live(table, target)?.console_mut().queue_input(bytes);
-    Ok(taken as u64)
+/// Retired: answers `UNKNOWN_HYPERCALL`, as a number no call has would.
+pub(super) fn input(_: &mut DomainTable, _: ConsoleInput) -> Result<u64, Status> {
+    Err(Status::UnknownHypercall)
 }
 
 /// `console_command(command, focus)`: what the console's server cannot do

@@ -1,17 +1,20 @@
 //! The backend directory's calls: `backend_offer` and `backend_accept` for
 //! the driver domain's backends, `backend_domain` and `frontend_connect`
 //! for frontends (see `crate::directory`). None waits: a connection is a
-//! record queued for the backend and an event raised in it.
+//! record queued for the backend and an event raised in it
+//! (`Virq::Backend`, or `Virq::Console` for the console server, which
+//! hears of everything console through that one).
 
 use shared_abi::Status;
 use shared_abi::backend::{Connection, Kind};
 use shared_abi::event::Virq;
+use shared_abi::grant::GrantRef;
 use shared_abi::hypercall::request::{BackendAccept, BackendDomain, BackendOffer, FrontendConnect};
 
 use crate::directory::{self, DIRECTORY};
 use crate::domain::table::DomainTable;
 use crate::event::ports::Port;
-use crate::mm::address::GuestVirtAddr;
+use crate::mm::address::{GuestVirtAddr, PAGE_SIZE};
 
 /// A kind from a register: `INVALID_ARGUMENT` unless it is one.
 fn kind(number: u64) -> Result<Kind, Status> {
@@ -49,8 +52,11 @@ pub(super) fn domain(
 }
 
 /// `frontend_connect(kind, reference, port)`: queues the caller's
-/// connection, with the disk region the hypervisor assigned it, for the
-/// backend of `kind`, and tells the backend.
+/// connection for the backend of `kind` (with the disk region the
+/// hypervisor assigned it, for a block device) and tells the backend. A
+/// console's ring page (the page of grant `reference`, which must be to
+/// the console server and writable) is remembered, so that what is left in
+/// it when the domain stops is passed on.
 #[inline]
 pub(super) fn connect(table: &mut DomainTable, request: FrontendConnect) -> Result<(), Status> {
     let FrontendConnect {
@@ -59,10 +65,6 @@ pub(super) fn connect(table: &mut DomainTable, request: FrontendConnect) -> Resu
         port,
     } = request;
     let kind = kind(raw)?;
-    if kind == Kind::Console {
-        // The console's backend is fed by the hypervisor: nobody connects.
-        return Err(Status::InvalidArgument);
-    }
     let caller = table.caller();
     let Ok(Port::Unbound { remote }) = caller.ports().get(port) else {
         return Err(Status::BadPort);
@@ -71,39 +73,68 @@ pub(super) fn connect(table: &mut DomainTable, request: FrontendConnect) -> Resu
     if remote != backend {
         return Err(Status::BadPort);
     }
-    // A block frontend (the one kind left) needs its region of the disk.
-    let disk = caller.disk();
-    if disk.sectors == 0 {
-        return Err(Status::NotReady);
-    }
-    let (first_sector, sectors) = (disk.first_sector, disk.sectors);
+    let reference = u32::try_from(reference).map_err(|_| Status::InvalidArgument)?;
+    let (first_sector, sectors) = match kind {
+        Kind::Block => {
+            let disk = caller.disk();
+            if disk.sectors == 0 {
+                return Err(Status::NotReady);
+            }
+            (disk.first_sector, disk.sectors)
+        }
+        Kind::Console => (0, 0),
+    };
+    let ring = match kind {
+        Kind::Console => {
+            let grant = caller
+                .grants()
+                .check(GrantRef::from_raw(reference.into()), backend, true)
+                .map_err(|_| Status::InvalidArgument)?;
+            Some(caller.shared_page(grant.frame() * PAGE_SIZE)?)
+        }
+        Kind::Block => None,
+    };
     let connection = Connection {
         kind: kind as u32,
         frontend: caller.id(),
-        reference: u32::try_from(reference).map_err(|_| Status::InvalidArgument)?,
+        reference,
         port: port as u32,
         first_sector,
         sectors,
     };
-    let backend = DIRECTORY.lock().connect(kind, connection)?;
+    DIRECTORY.lock().connect(kind, connection)?;
+    if let Some(page) = ring {
+        caller.console_mut().connected(page);
+    }
+    // The console server hears of its connections with its feed.
+    let virq = match kind {
+        Kind::Block => Virq::Backend,
+        Kind::Console => Virq::Console,
+    };
     if let Some(backend) = table.domain(backend) {
-        backend.raise_virq(Virq::Backend);
+        backend.raise_virq(virq);
     }
     Ok(())
 }
 
-/// `backend_accept(ptr, len)`: the pending connections that fit in the
-/// `len` bytes at `ptr`, taken only once they are written.
+/// `backend_accept(kind, ptr, len)`: the pending connections to the
+/// caller's backend of `kind` that fit in the `len` bytes at `ptr`, taken
+/// only once they are written.
 #[inline]
 pub(super) fn accept(
     table: &mut DomainTable,
-    BackendAccept { ptr, len }: BackendAccept,
+    BackendAccept {
+        kind: raw,
+        ptr,
+        len,
+    }: BackendAccept,
 ) -> Result<u64, Status> {
+    let kind = kind(raw)?;
     let caller = table.caller();
     let me = caller.id();
     let room =
         usize::try_from(len / core::mem::size_of::<Connection>() as u64).unwrap_or(usize::MAX);
-    let (connections, count) = DIRECTORY.lock().peek(me, room)?;
+    let (connections, count) = DIRECTORY.lock().peek(me, kind, room)?;
     if count == 0 {
         return Ok(0);
     }
@@ -116,6 +147,6 @@ pub(super) fn accept(
         )
     };
     caller.write_guest(GuestVirtAddr(ptr), bytes)?;
-    DIRECTORY.lock().take(me, count);
+    DIRECTORY.lock().take(me, kind, count);
     Ok(count as u64)
 }

@@ -1,13 +1,48 @@
 //! Wrappers for finding backends and connecting to them (see
 //! [`crate::backend`]): [`offer`] and [`accept`] for a backend in the
-//! driver domain, [`domain`] and [`connect`] for a frontend.
+//! driver domain, [`domain`] and [`connect`] for a frontend, and
+//! [`watch`] and [`changed`] for frontends that follow their backend
+//! when it goes away or a new one appears.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use spin::Once;
 
 use crate::Status;
 use crate::backend::{Connection, Kind};
+use crate::event::Virq;
 use crate::hypercall::request;
 
+/// `Virq::Backend` events so far.
+static CHANGES: AtomicU32 = AtomicU32::new(0);
+
+fn on_backend(_port: u32) {
+    CHANGES.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Binds [`Virq::Backend`] (once, whoever asks first; virtual interrupts
+/// must be set up): from then on [`changed`] tells each frontend when a
+/// backend came or went. Returns whether it is bound.
+pub fn watch() -> bool {
+    static BOUND: Once<bool> = Once::new();
+    *BOUND.call_once(|| super::interrupts::bind_virq(Virq::Backend, on_backend).is_ok())
+}
+
+/// Whether a backend came or went since `seen` was last brought up to
+/// date (by [`changed`]), leaving `seen` as it is.
+pub fn has_changed(seen: &AtomicU32) -> bool {
+    CHANGES.load(Ordering::SeqCst) != seen.load(Ordering::SeqCst)
+}
+
+/// Whether a backend came or went since `seen` was last brought up to
+/// date (by this call, which does it).
+pub fn changed(seen: &AtomicU32) -> bool {
+    let now = CHANGES.load(Ordering::SeqCst);
+    seen.swap(now, Ordering::SeqCst) != now
+}
+
 /// Makes this domain (the driver domain) the backend of `kind`; every
-/// other live domain gets [`Virq::Backend`](crate::event::Virq::Backend).
+/// other live domain gets [`Virq::Backend`].
 ///
 /// # Errors
 ///
@@ -58,8 +93,9 @@ pub fn connect(kind: Kind, reference: u32, port: u32) -> Result<(), Status> {
 ///
 /// [`Status::Denied`] unless this domain is a backend.
 #[inline]
-pub fn accept(into: &mut [Connection]) -> Result<usize, Status> {
+pub fn accept(kind: Kind, into: &mut [Connection]) -> Result<usize, Status> {
     let accept = request::BackendAccept {
+        kind: kind as u64,
         ptr: into.as_mut_ptr() as u64,
         len: core::mem::size_of_val(into) as u64,
     };

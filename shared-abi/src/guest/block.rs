@@ -50,7 +50,7 @@ pub fn init() -> Result<u64, BlockError> {
     if sectors == 0 {
         return Err(BlockError::NoDisk);
     }
-    block_grant::watch();
+    super::backend::watch();
     let deadline = interrupts::now_ns().saturating_add(BACKEND_WAIT_NS);
     if !block_grant::wait_for_backend(deadline) {
         return Err(BlockError::NoBackend);

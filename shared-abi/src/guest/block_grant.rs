@@ -53,8 +53,8 @@ pub fn connections() -> u32 {
     CONNECTIONS.load(Ordering::SeqCst)
 }
 
-/// Set by the `Virq::Backend` handler: the backend changed.
-static CHANGED: AtomicBool = AtomicBool::new(false);
+/// The backend changes this frontend has followed ([`backend::changed`]).
+static SEEN: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 /// Set by the ring port's handler when the backend hung the port up (it
 /// is raised once and left unbound): a refused connection, or a backend
@@ -98,23 +98,11 @@ const LINGERING: usize = 4;
 
 static FRONT: Once<Mutex<Front>> = Once::new();
 
-fn on_backend(_port: u32) {
-    CHANGED.store(true, Ordering::SeqCst);
-}
-
 fn on_ring(port: u32) {
     let unbound = events::status(port).is_ok_and(|s| s.state == crate::event::PortState::Unbound);
     if unbound {
         HUNG_UP.store(true, Ordering::SeqCst);
     }
-}
-
-/// Binds `Virq::Backend` (once) so that the frontend hears of backends.
-pub(super) fn watch() {
-    static BOUND: Once<()> = Once::new();
-    BOUND.call_once(|| {
-        let _ = interrupts::bind_virq(crate::event::Virq::Backend, on_backend);
-    });
 }
 
 /// Waits until a backend changes (appears), up to `deadline`.
@@ -203,7 +191,7 @@ impl Front {
 
     /// After `Virq::Backend`: reconnects to whichever backend there is.
     fn follow_backend(&mut self) {
-        if CHANGED.swap(false, Ordering::SeqCst) && !self.closed {
+        if backend::changed(&SEEN) && !self.closed {
             self.disconnect();
             let _ = self.connect();
         }
@@ -353,7 +341,7 @@ pub(super) fn init(sectors: u64) -> Result<u64, BlockError> {
         closed: false,
         lingering: [None; LINGERING],
     };
-    CHANGED.store(false, Ordering::SeqCst);
+    backend::changed(&SEEN);
     HUNG_UP.store(false, Ordering::SeqCst);
     front.connect().map_err(|_| BlockError::NoBackend)?;
     let port = front.connected.map_or(0, |(_, port)| port);

@@ -1,11 +1,21 @@
 //! The split console's frontend: an output ring the guest fills and an
-//! input ring it empties, in a page shared with the backend, plus the
-//! console VIRQ for notifications.
+//! input ring it empties, in a page granted to the console server (the
+//! driver domain's `Kind::Console` backend), with an event channel both
+//! ways.
 //!
 //! Writing never drops a byte: when the output ring is full the writer
-//! notifies the backend and sleeps until it signals that it drained the
-//! ring. The backend also drains whenever the guest sleeps or its time
-//! slice ends, so short writes need no notification at all.
+//! notifies the server and sleeps until it has drained the ring. A write
+//! into an empty ring notifies it too (it may be asleep); a write into a
+//! ring it is still draining needs no notification.
+//!
+//! The server may fail and be restarted (`Virq::Backend` says so): the
+//! frontend then grants the same page to whichever server there is, which
+//! takes the rings from where its predecessor published its indices (what
+//! the old one had taken but not shown is shown again). While there is no
+//! server, and in a boot without one, output goes to the early console
+//! (what is left in the ring first), and there is no input. A server that
+//! hangs up the connection (it found the ring corrupt) leaves the
+//! frontend on the early console for good.
 //!
 //! Order: [`memory::init`](super::memory::init) and
 //! [`interrupts::init`], then [`init`] (the
@@ -23,123 +33,299 @@
 //! }
 //! ```
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use spin::Once;
+use spin::{Mutex, Once};
 
-use super::interrupts;
 use super::memory::{frames, phys_to_virt};
+use super::{backend, events, grant, interrupts};
 use crate::Status;
-use crate::event::Virq;
+use crate::backend::Kind;
+use crate::event::PortState;
+use crate::grant::GrantRef;
 use crate::guest as hv;
-use crate::ring::ConsoleRings;
+use crate::ring::{ConsoleRings, OUTPUT_SIZE};
 
-/// The byte the console backend sends for end of input (`Ctrl-D`).
+/// The byte the console server sends for end of input (`Ctrl-D`).
 pub const END_OF_INPUT: u8 = 0x04;
 const BACKSPACE: u8 = 0x08;
 const DELETE: u8 = 0x7f;
 
-static RINGS: Once<&'static ConsoleRings> = Once::new();
+/// The ring page (guest-physical) and the rings in it, from [`init`].
+static RINGS: Once<(u64, &'static ConsoleRings)> = Once::new();
+/// The connection, while there is one.
+static LINK: Mutex<Option<Link>> = Mutex::new(None);
+/// Whether the rings are connected to a server (the fast path's copy of
+/// `LINK.is_some()`).
+static CONNECTED: AtomicBool = AtomicBool::new(false);
+/// The connection's port (valid while [`CONNECTED`]).
 static PORT: AtomicU32 = AtomicU32::new(0);
+/// Whether a server has ever taken the rings (else there is no input).
+static EVER: AtomicBool = AtomicBool::new(false);
+/// The backend changes followed so far ([`backend::changed`]).
+static SEEN: AtomicU32 = AtomicU32::new(0);
+/// Set by the port's handler when the server hung it up.
+static HUNG_UP: AtomicBool = AtomicBool::new(false);
+/// The server hung up while it lived (a corrupt ring): no reconnecting.
+static REFUSED: AtomicBool = AtomicBool::new(false);
 
-/// Attaches the split console: binds the console VIRQ and attaches a ring
-/// page from [`frames`].
+/// One connection to a console server.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    grant: GrantRef,
+    port: u32,
+}
+
+fn on_ring(port: u32) {
+    if events::status(port).is_ok_and(|s| s.state == PortState::Unbound) {
+        HUNG_UP.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Sets up the split console: a ring page from [`frames`], granted to the
+/// console server if there is one (else output stays on the early
+/// console until one appears).
 ///
 /// # Errors
 ///
-/// `AlreadyBound` when the console VIRQ has a port (called twice),
-/// `NotReady` before [`interrupts::init`], `LimitReached` when no frame or
-/// port is left, and the errors of `console_attach`.
+/// `AlreadyBound` when called twice, `NotReady` before
+/// [`interrupts::init`] (no `Virq::Backend`), `LimitReached` when no frame
+/// is left.
 pub fn init() -> Result<(), Status> {
-    let port = interrupts::bind_virq(Virq::Console, |_| {})?;
-    PORT.store(port, Ordering::SeqCst);
+    if attached() {
+        return Err(Status::AlreadyBound);
+    }
+    if !backend::watch() {
+        return Err(Status::NotReady);
+    }
     let page = frames::allocate().ok_or(Status::LimitReached)?;
-    hv::devices::console_attach(page)?;
     // SAFETY: the page is this guest's, mapped at the physical offset, and
-    // stays attached for the guest's lifetime.
-    RINGS.call_once(|| unsafe { &*phys_to_virt(page).cast::<ConsoleRings>() });
+    // kept for the console for the guest's lifetime.
+    let rings = unsafe { &*phys_to_virt(page).cast::<ConsoleRings>() };
+    rings.reset();
+    RINGS.call_once(|| (page, rings));
+    backend::changed(&SEEN);
+    connect();
     Ok(())
 }
 
-/// Whether the split console is attached.
+/// Whether [`init`] has set the split console up (connected to a server
+/// or not).
 pub fn attached() -> bool {
     RINGS.get().is_some()
 }
 
-/// Notifies the backend through the console VIRQ port (it runs before this
-/// domain resumes). [`write`](write()) and [`flush`] do it when needed.
+/// Whether the rings are connected to a console server now.
+pub fn connected() -> bool {
+    CONNECTED.load(Ordering::SeqCst)
+}
+
+/// The rings, for tests that corrupt them on purpose.
+pub fn rings() -> Option<&'static ConsoleRings> {
+    RINGS.get().map(|(_, rings)| *rings)
+}
+
+/// Grants the ring page to the console server there is now and connects;
+/// without one (or when it refuses), output goes to the early console.
+fn connect() {
+    let Some(&(page, rings)) = RINGS.get() else {
+        return;
+    };
+    let mut link = LINK.lock();
+    if let Some(old) = link.take() {
+        CONNECTED.store(false, Ordering::SeqCst);
+        let _ = events::close(old.port);
+        // Ends unless a live server still has it mapped: then it stays
+        // lent, and the page is granted anew below.
+        let _ = grant::end(old.grant);
+    }
+    HUNG_UP.store(false, Ordering::SeqCst);
+    let made = backend::domain(Kind::Console).and_then(|server| {
+        let reference = grant::access(server, page, false)?;
+        let port = events::alloc_unbound(server).inspect_err(|_| {
+            let _ = grant::end(reference);
+        })?;
+        interrupts::on_port(port, on_ring);
+        backend::connect(Kind::Console, reference.raw() as u32, port).inspect_err(|_| {
+            let _ = events::close(port);
+            let _ = grant::end(reference);
+        })?;
+        Ok(Link {
+            grant: reference,
+            port,
+        })
+    });
+    match made {
+        Ok(made) => {
+            *link = Some(made);
+            PORT.store(made.port, Ordering::SeqCst);
+            CONNECTED.store(true, Ordering::SeqCst);
+            EVER.store(true, Ordering::SeqCst);
+            // Whatever waits in the rings is the new server's.
+            let _ = events::send(made.port);
+        }
+        Err(_) => show_rest_early(rings),
+    }
+}
+
+/// Shows what is left in the output ring on the early console (there is
+/// no server to take it) and marks it taken.
+fn show_rest_early(rings: &ConsoleRings) {
+    let ring = rings.output_ring();
+    let (mut cons, prod) = (ring.cons_index(), ring.prod_index());
+    if prod.wrapping_sub(cons) > OUTPUT_SIZE as u32 {
+        return;
+    }
+    let mut buffer = [0u8; 256];
+    while cons != prod {
+        let count = ring.peek_with(cons, prod, &mut buffer);
+        let _ = hv::console_write(&buffer[..count as usize]);
+        cons = cons.wrapping_add(count);
+        ring.publish_cons(cons);
+    }
+}
+
+/// Follows the server: reconnects when one came or went, and leaves the
+/// rings for the early console when the server hung up on this domain.
+fn follow() {
+    if !attached() {
+        return;
+    }
+    if backend::changed(&SEEN) {
+        if !REFUSED.load(Ordering::SeqCst) {
+            connect();
+        }
+    } else if HUNG_UP.swap(false, Ordering::SeqCst) && connected() {
+        REFUSED.store(true, Ordering::SeqCst);
+        let mut link = LINK.lock();
+        if let Some(old) = link.take() {
+            CONNECTED.store(false, Ordering::SeqCst);
+            let _ = events::close(old.port);
+            let _ = grant::end(old.grant);
+        }
+    }
+}
+
+/// Whether [`follow`] has something to do.
+fn must_follow() -> bool {
+    backend::has_changed(&SEEN) || HUNG_UP.load(Ordering::SeqCst)
+}
+
+/// The rings while a server has them.
+fn served() -> Option<&'static ConsoleRings> {
+    follow();
+    match connected() {
+        true => rings(),
+        false => None,
+    }
+}
+
+/// Notifies the server (it runs before long). [`write`](write()) and
+/// [`flush`] do it when needed.
 pub fn notify() {
-    let _ = hv::events::send(PORT.load(Ordering::SeqCst));
+    if connected() {
+        let _ = hv::events::send(PORT.load(Ordering::SeqCst));
+    }
 }
 
 /// Writes all of `bytes`, sleeping while the output ring is full (on the
-/// early console, unbuffered, before [`init`]).
+/// early console, unbuffered, before [`init`] and while no server has the
+/// rings).
 pub fn write(mut bytes: &[u8]) {
-    let Some(rings) = RINGS.get() else {
-        let _ = hv::console_write(bytes);
-        return;
-    };
-    let ring = rings.output_ring();
     loop {
+        let Some(rings) = served() else {
+            let _ = hv::console_write(bytes);
+            return;
+        };
+        let ring = rings.output_ring();
+        let before = ring.prod_index();
         let taken = ring.produce(bytes) as usize;
         bytes = &bytes[taken..];
+        // A server that had taken everything may be asleep.
+        if taken > 0 && ring.cons_index() == before {
+            notify();
+        }
         if bytes.is_empty() {
             return;
         }
         notify();
-        interrupts::wait_for_event(|| ring.len() < ring.capacity());
+        interrupts::wait_for_event(|| ring.len() < ring.capacity() || must_follow());
     }
 }
 
-/// Waits until the backend has taken everything written so far (nothing to
-/// wait for before [`init`]: the early console is synchronous).
+/// Waits until the server has taken everything written so far (nothing to
+/// wait for on the early console, which is synchronous).
 pub fn flush() {
-    if let Some(rings) = RINGS.get() {
+    while let Some(rings) = served() {
         let ring = rings.output_ring();
-        if !ring.is_empty() {
-            notify();
-            interrupts::wait_for_event(|| ring.is_empty());
+        if ring.is_empty() {
+            return;
         }
+        notify();
+        interrupts::wait_for_event(|| ring.is_empty() || must_follow());
     }
 }
 
 /// Reads whatever input is available into `buffer` (without waiting);
-/// returns how many bytes it read (0 before [`init`]).
+/// returns how many bytes it read (0 while no server has the rings).
 pub fn read(buffer: &mut [u8]) -> usize {
-    RINGS
-        .get()
-        .map_or(0, |rings| rings.input_ring().consume(buffer) as usize)
-}
-
-/// Whether input is waiting to be read (never before [`init`]).
-pub fn input_pending() -> bool {
-    RINGS
-        .get()
-        .is_some_and(|rings| !rings.input_ring().is_empty())
-}
-
-/// Sleeps until input is available (returns at once before [`init`]).
-pub fn wait_for_input() {
-    if let Some(rings) = RINGS.get() {
-        let ring = rings.input_ring();
-        interrupts::wait_for_event(|| !ring.is_empty());
+    let Some(rings) = served() else {
+        return 0;
+    };
+    let ring = rings.input_ring();
+    let full = ring.len() >= ring.capacity();
+    let count = ring.consume(buffer) as usize;
+    // A server with more to give waits for room.
+    if full && count > 0 {
+        notify();
     }
+    count
+}
+
+/// Whether input is waiting to be read.
+pub fn input_pending() -> bool {
+    served().is_some_and(|rings| !rings.input_ring().is_empty())
+}
+
+/// Whether input can come at all: a server has had the rings (or has them
+/// again after a restart) and did not hang up. When it cannot, a reader
+/// takes that as the end of input.
+pub fn input_possible() -> bool {
+    attached() && EVER.load(Ordering::SeqCst) && !REFUSED.load(Ordering::SeqCst)
+}
+
+/// Sleeps until input is available; returns false at once when none can
+/// come ([`input_possible`]: before [`init`], in a boot without a console
+/// server, or after the server hung up).
+pub fn wait_for_input() -> bool {
+    while input_possible() {
+        if let Some(rings) = served() {
+            let ring = rings.input_ring();
+            if !ring.is_empty() {
+                return true;
+            }
+            interrupts::wait_for_event(|| !ring.is_empty() || must_follow());
+        } else {
+            // Between a server's end and its successor.
+            interrupts::wait_for_event(must_follow);
+        }
+    }
+    false
 }
 
 /// Reads one line into `buffer`, echoing it and handling backspace, and
 /// returns it without its end (`\r` or `\n`). Only printable ASCII is kept
 /// (a tab becomes a space); bytes beyond `buffer`'s length are dropped.
-/// Returns `None` at end of input (`Ctrl-D` on an empty line) and before
-/// [`init`] (there is no input then).
+/// Returns `None` at end of input (`Ctrl-D` on an empty line) and when no
+/// input can come (see [`wait_for_input`]).
 pub fn read_line(buffer: &mut [u8]) -> Option<&str> {
-    if !attached() {
-        return None;
-    }
     let mut len = 0;
     let mut byte = [0u8; 1];
     loop {
         if read(&mut byte) == 0 {
-            wait_for_input();
+            if !wait_for_input() {
+                return None;
+            }
             continue;
         }
         match byte[0] {

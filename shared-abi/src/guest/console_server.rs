@@ -1,8 +1,9 @@
 //! Wrappers for serving the console (see [`crate::console_feed`]): the
 //! domain that offered [`Kind::Console`](crate::backend::Kind::Console)
-//! reads the feed with [`read`], gives typed bytes back with [`input`] and
-//! asks for what only the hypervisor knows with [`command`]; any domain
-//! may ask a running domain's name with [`domain_name`].
+//! reads the feed with [`read`] and asks for what only the hypervisor
+//! knows with [`command`]; any domain may ask a running domain's name
+//! with [`domain_name`]. The split-console rings come to it as
+//! connections ([`backend::accept`](super::backend::accept)).
 
 use crate::Status;
 use crate::console_feed::ConsoleCommand;
@@ -26,25 +27,6 @@ pub fn read(into: &mut [u8]) -> Result<usize, Status> {
     // SAFETY: the hypervisor writes within the `len` bytes of `into`,
     // exclusively borrowed for the call.
     unsafe { super::call(read) }.map(|bytes| bytes as usize)
-}
-
-/// Gives `bytes` (at most 4096), typed for domain `domain`, to its console
-/// input; returns how many it took (its queue holds 4096).
-///
-/// # Errors
-///
-/// [`Status::Denied`] unless this domain serves the console;
-/// [`Status::InvalidArgument`] when no domain `domain` runs or `bytes` is
-/// longer than 4096.
-#[inline]
-pub fn input(domain: u32, bytes: &[u8]) -> Result<usize, Status> {
-    let input = request::ConsoleInput {
-        domain: domain.into(),
-        ptr: bytes.as_ptr() as u64,
-        len: bytes.len() as u64,
-    };
-    // SAFETY: the hypervisor only reads the `len` bytes of `bytes`.
-    unsafe { super::call(input) }.map(|taken| taken as usize)
 }
 
 /// Runs the operator's `command` (`focus`: the domain input goes to); a
