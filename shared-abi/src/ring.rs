@@ -211,14 +211,62 @@ pub struct Corrupt {
     pub fault: RingFault,
 }
 
+/// Offset of the output ring in the console page.
+pub const OUTPUT_OFFSET: usize = INPUT_SIZE;
+/// Offset of the four indices (`in_cons`, `in_prod`, `out_cons`,
+/// `out_prod`, each `u32`, little-endian) in the console page.
+pub const INDICES_OFFSET: usize = INPUT_SIZE + OUTPUT_SIZE;
+/// Offset of `in_prod` in the console page.
+pub const IN_PROD_OFFSET: usize = INDICES_OFFSET + 4;
+/// Offset of `out_cons` in the console page.
+pub const OUT_CONS_OFFSET: usize = INDICES_OFFSET + 8;
+
+/// The four indices of a console page, as copied out of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Indices {
+    /// The guest's input consumer.
+    pub in_cons: u32,
+    /// The backend's input producer.
+    pub in_prod: u32,
+    /// The backend's output consumer.
+    pub out_cons: u32,
+    /// The guest's output producer.
+    pub out_prod: u32,
+}
+
+impl Indices {
+    /// Encoded length.
+    pub const BYTES: usize = 16;
+
+    /// Decodes the bytes at [`INDICES_OFFSET`].
+    pub fn from_bytes(bytes: &[u8; Self::BYTES]) -> Self {
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        Self {
+            in_cons: word(0),
+            in_prod: word(4),
+            out_cons: word(8),
+            out_prod: word(12),
+        }
+    }
+}
+
+/// The stretch of a ring of `size` bytes at `base` in the page that holds
+/// ring index `index` on: its offset in the page and how many of `count`
+/// bytes lie there before the ring wraps (the rest start at `base`).
+pub fn stretch(base: usize, size: usize, index: u32, count: usize) -> (usize, usize) {
+    let at = index as usize & (size - 1);
+    (base + at, count.min(size - at))
+}
+
 /// The console backend's side of one frontend's rings: the output ring's
-/// consumer and the input ring's producer.
+/// consumer and the input ring's producer, as index arithmetic over what
+/// it copies out of and into the frontend's page.
 ///
 /// It never trusts the frontend's copy of its own indices: it keeps them
-/// here, writes them out, and only reads the frontend's indices (the
-/// output producer and the input consumer), checking each against what is
-/// possible. The rings are passed to each call rather than kept: they are
-/// the frontend's memory, reached through a grant that may go.
+/// here and only takes the frontend's indices (the output producer and the
+/// input consumer) from the page, checking each against what is possible.
 #[derive(Clone, Copy, Debug)]
 pub struct ConsoleBackend {
     out_cons: u32,
@@ -228,18 +276,16 @@ pub struct ConsoleBackend {
 }
 
 impl ConsoleBackend {
-    /// Takes over `rings` from where the last backend left them (its
-    /// consumer and producer indices in the page): a restarted backend
+    /// Takes over a page from where the last backend left it (its
+    /// consumer and producer indices in `indices`): a restarted backend
     /// shows again what its predecessor took but had not published.
-    pub fn adopt(rings: &ConsoleRings) -> Self {
-        let out_cons = rings.out_cons.load(Ordering::Acquire);
-        let in_prod = rings.in_prod.load(Ordering::Acquire);
+    pub fn adopt(indices: Indices) -> Self {
         Self {
-            out_cons,
+            out_cons: indices.out_cons,
             // The lowest values the frontend's indices may have.
-            last_out_prod: out_cons,
-            in_prod,
-            last_in_cons: in_prod.wrapping_sub(INPUT_SIZE as u32),
+            last_out_prod: indices.out_cons,
+            in_prod: indices.in_prod,
+            last_in_cons: indices.in_prod.wrapping_sub(INPUT_SIZE as u32),
         }
     }
 
@@ -255,16 +301,14 @@ impl ConsoleBackend {
         self.out_cons = end;
     }
 
-    /// Moves what the frontend has produced to `sink`, publishing the
-    /// consumer index after each piece is used, so that a backend that
-    /// fails in `sink` leaves that piece for its successor. Returns
-    /// whether anything moved.
-    pub fn drain(
-        &mut self,
-        rings: &ConsoleRings,
-        mut sink: impl FnMut(&[u8]),
-    ) -> Result<bool, Corrupt> {
-        let prod = rings.out_prod.load(Ordering::Acquire);
+    /// The input producer index.
+    pub fn given(&self) -> u32 {
+        self.in_prod
+    }
+
+    /// Checks the frontend's output producer `prod`; returns how many
+    /// bytes wait from [`ConsoleBackend::taken`] on.
+    pub fn output(&mut self, prod: u32) -> Result<usize, Corrupt> {
         check_peer_index(
             self.out_cons,
             self.last_out_prod,
@@ -277,29 +321,19 @@ impl ConsoleBackend {
             fault,
         })?;
         self.last_out_prod = prod;
-        let ring = rings.output_ring();
-        let mut buffer = [0u8; 256];
-        let mut moved = false;
-        while self.out_cons != prod {
-            let count = ring.peek_with(self.out_cons, prod, &mut buffer);
-            self.out_cons = self.out_cons.wrapping_add(count);
-            sink(&buffer[..count as usize]);
-            ring.publish_cons(self.out_cons);
-            moved = true;
-        }
-        Ok(moved)
+        Ok(prod.wrapping_sub(self.out_cons) as usize)
     }
 
-    /// Whether the frontend's output producer is past what was taken (the
-    /// index unchecked: [`ConsoleBackend::drain`] checks it).
-    pub fn output_waiting(&self, rings: &ConsoleRings) -> bool {
-        rings.out_prod.load(Ordering::Acquire) != self.out_cons
+    /// `count` output bytes were taken; returns the consumer index to
+    /// publish once they are shown.
+    pub fn take(&mut self, count: usize) -> u32 {
+        self.out_cons = self.out_cons.wrapping_add(count as u32);
+        self.out_cons
     }
 
-    /// Moves as much of `bytes` into the input ring as it has room for;
-    /// returns how many it took.
-    pub fn fill(&mut self, rings: &ConsoleRings, bytes: &[u8]) -> Result<usize, Corrupt> {
-        let cons = rings.in_cons.load(Ordering::Acquire);
+    /// Checks the frontend's input consumer `cons`; returns how many bytes
+    /// the input ring has room for from [`ConsoleBackend::given`] on.
+    pub fn input_room(&mut self, cons: u32) -> Result<usize, Corrupt> {
         check_peer_index(
             self.in_prod,
             self.last_in_cons,
@@ -312,9 +346,14 @@ impl ConsoleBackend {
             fault,
         })?;
         self.last_in_cons = cons;
-        let count = rings.input_ring().produce_with(self.in_prod, cons, bytes);
-        self.in_prod = self.in_prod.wrapping_add(count);
-        Ok(count as usize)
+        Ok(INPUT_SIZE - self.in_prod.wrapping_sub(cons) as usize)
+    }
+
+    /// `count` input bytes were written; returns the producer index to
+    /// publish.
+    pub fn give(&mut self, count: usize) -> u32 {
+        self.in_prod = self.in_prod.wrapping_add(count as u32);
+        self.in_prod
     }
 }
 
@@ -401,62 +440,75 @@ mod tests {
     }
 
     #[test]
-    fn a_backend_moves_both_ways_and_believes_no_index() {
+    fn the_indices_and_stretches_of_a_page() {
         let rings = rings();
-        let mut backend = ConsoleBackend::adopt(&rings);
-        assert_eq!(rings.output_ring().produce(b"hello"), 5);
-        let mut seen = Vec::new();
+        rings.in_cons.store(1, Ordering::Relaxed);
+        rings.in_prod.store(2, Ordering::Relaxed);
+        rings.out_cons.store(3, Ordering::Relaxed);
+        rings.out_prod.store(u32::MAX, Ordering::Relaxed);
+        // SAFETY: the rings are a page of plain memory; 16 bytes at 3072.
+        let bytes: [u8; 16] = unsafe {
+            *(core::ptr::from_ref(&*rings)
+                .cast::<u8>()
+                .add(INDICES_OFFSET)
+                .cast::<[u8; 16]>())
+        };
+        let indices = Indices::from_bytes(&bytes);
         assert_eq!(
-            backend.drain(&rings, |b| seen.extend_from_slice(b)),
-            Ok(true)
+            indices,
+            Indices {
+                in_cons: 1,
+                in_prod: 2,
+                out_cons: 3,
+                out_prod: u32::MAX
+            }
         );
-        assert_eq!(seen, b"hello");
-        assert_eq!(rings.out_cons.load(Ordering::Relaxed), 5, "published");
-        assert_eq!(backend.drain(&rings, |_| panic!("nothing new")), Ok(false));
-        assert_eq!(backend.fill(&rings, &[7; 2000]), Ok(INPUT_SIZE));
-        assert_eq!(backend.fill(&rings, b"x"), Ok(0), "the input ring is full");
-        let mut out = [0u8; 10];
-        assert_eq!(rings.input_ring().consume(&mut out), 10);
-        assert_eq!(backend.fill(&rings, b"more"), Ok(4));
-        // The frontend's output producer far ahead, then its input
-        // consumer moved back: each is refused.
-        rings.out_prod.store(100_000, Ordering::Relaxed);
-        let fault = backend
-            .drain(&rings, |_| panic!("nothing taken"))
-            .unwrap_err();
+        assert_eq!(IN_PROD_OFFSET, 3076);
+        assert_eq!(OUT_CONS_OFFSET, 3080);
+        // Output index 2047 is the last byte before the wrap; 2048 the
+        // first of the ring again.
+        assert_eq!(stretch(OUTPUT_OFFSET, OUTPUT_SIZE, 2047, 10), (3071, 1));
+        assert_eq!(stretch(OUTPUT_OFFSET, OUTPUT_SIZE, 2048, 10), (1024, 10));
+        assert_eq!(stretch(0, INPUT_SIZE, u32::MAX, 4), (1023, 1));
+    }
+
+    #[test]
+    fn a_backend_moves_both_ways_and_believes_no_index() {
+        let mut backend = ConsoleBackend::adopt(Indices::default());
+        assert_eq!(backend.output(5), Ok(5));
+        assert_eq!(backend.take(5), 5);
+        assert_eq!(backend.output(5), Ok(0));
+        assert_eq!(backend.input_room(0), Ok(INPUT_SIZE));
+        assert_eq!(backend.give(INPUT_SIZE), INPUT_SIZE as u32);
+        assert_eq!(backend.input_room(0), Ok(0), "the input ring is full");
+        assert_eq!(backend.input_room(10), Ok(10));
+        // The frontend's output producer far ahead, then moved back; its
+        // input consumer moved back, then past what was given.
+        let fault = backend.output(100_000).unwrap_err();
         assert_eq!(
             (fault.index, fault.fault),
             ("output producer", RingFault::BeyondRing)
         );
-        rings.in_cons.store(3, Ordering::Relaxed);
-        let fault = backend.fill(&rings, b"y").unwrap_err();
-        assert_eq!(fault.index, "input consumer");
+        assert_eq!(backend.output(4).unwrap_err().fault, RingFault::BeyondRing);
+        assert_eq!(backend.input_room(3).unwrap_err().index, "input consumer");
+        assert!(backend.input_room(INPUT_SIZE as u32 + 1).is_err());
     }
 
     #[test]
     fn a_new_backend_starts_where_the_old_one_published() {
-        let rings = rings();
-        let mut first = ConsoleBackend::adopt(&rings);
-        assert_eq!(rings.output_ring().produce(b"abcdef"), 6);
-        // The first backend fails while showing what it took: that piece
-        // was not published, and its successor shows it again.
-        let mut shown = Vec::new();
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            first.drain(&rings, |b| {
-                shown.extend_from_slice(b);
-                panic!("crash while showing");
-            })
-        }));
-        let mut second = ConsoleBackend::adopt(&rings);
-        let mut again = Vec::new();
-        assert_eq!(
-            second.drain(&rings, |b| again.extend_from_slice(b)),
-            Ok(true)
-        );
-        assert_eq!(again, b"abcdef");
-        assert_eq!(second.taken(), 6);
-        second.taken_to(9);
-        assert_eq!(second.taken(), 9);
+        let indices = Indices {
+            in_cons: 7,
+            in_prod: 9,
+            out_cons: u32::MAX - 1,
+            out_prod: 4,
+        };
+        let mut backend = ConsoleBackend::adopt(indices);
+        assert_eq!(backend.taken(), u32::MAX - 1);
+        assert_eq!(backend.given(), 9);
+        assert_eq!(backend.output(4), Ok(6), "across the wrap");
+        assert_eq!(backend.input_room(7), Ok(INPUT_SIZE - 2));
+        backend.taken_to(2);
+        assert_eq!(backend.output(4), Ok(2));
     }
 
     #[test]

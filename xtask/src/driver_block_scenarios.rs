@@ -35,7 +35,7 @@ pub fn all() -> Vec<Scenario> {
             .finishes("bystander")
             .finishes("driver"),
         Scenario::new("driver-block-fs", HvExit::Success)
-            .driver("driver", "driver", "serve=block clients=1")
+            .driver("driver", "driver", "serve=console+block clients=1")
             .guest("alpha", "guest-kernel", "")
             .ext2_disk()
             .input(b"\x012ls\nls /docs\ncat /hello.txt\nsum /docs/numbers.txt\ncat /missing\n")

@@ -87,7 +87,6 @@ impl ConsoleServer {
     /// from COM1.
     pub fn start(faults: Faults, tell_first_key: bool) -> Result<Self, Status> {
         interrupts::bind_virq(Virq::Console, on_feed)?;
-        super::ring_view::init()?;
         // A server that stops serving is stopped, and restarted, by the
         // hypervisor: the terminal is not left to a hung domain.
         watchdog::arm(WATCHDOG_NS)?;

@@ -3,32 +3,39 @@
 //! (`frontend_connect(Console)`, taken here with
 //! `backend_accept(Console)`).
 //!
-//! The server drains each output ring to the terminal and fills each input
-//! ring from what was typed for that domain. Every index the frontend
-//! writes is hostile: [`ConsoleBackend`] keeps the server's own indices
-//! and checks the frontend's; a ring whose index is impossible is
-//! disconnected with one line (`console of domain N 'name' disconnected:
-//! ...`) and its port closed, which the frontend sees as its port hung up
-//! (it goes back to the early console). A frontend whose domain ended is
-//! forgotten at its `End` record; what it left in its ring comes before
-//! that, as a `Rest` record, whose bytes this server may have taken from
-//! the ring itself meanwhile ([`Frontends::rest`]).
+//! The server never maps a ring page: it copies the indices and the bytes
+//! out of it and into it with `grant_copy_from` and `grant_copy_to`, each
+//! checked by the hypervisor against the frontend's grant, so a frontend
+//! that ends (its grant revoked) only makes the next copy fail. It drains
+//! each output ring to the terminal, publishing its consumer index once
+//! the bytes are shown, and fills each input ring from what was typed for
+//! that domain. Every index the frontend writes is hostile:
+//! [`ConsoleBackend`] keeps the server's own indices and checks the
+//! frontend's; a ring whose index is impossible is disconnected with one
+//! line (`console of domain N 'name' disconnected: ...`) and its port
+//! closed, which the frontend sees as its port hung up (it goes back to
+//! the early console). A frontend whose domain ended is forgotten at its
+//! `End` record; what it left in its ring comes before that, as a `Rest`
+//! record, whose bytes this server may have taken from the ring itself
+//! meanwhile ([`Frontends::rest`]).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use shared_abi::Status;
 use shared_abi::backend::{Connection, Kind};
 use shared_abi::bundle::MAX_ENTRIES;
 use shared_abi::console_feed::Rest;
-use shared_abi::event::PortState;
 use shared_abi::grant::GrantRef;
-use shared_abi::guest::{backend, console_server, events};
-use shared_abi::ring::{ConsoleBackend, ConsoleRings};
+use shared_abi::guest::{backend, console_server, events, grant};
+use shared_abi::ring::{
+    ConsoleBackend, Corrupt, IN_PROD_OFFSET, INDICES_OFFSET, INPUT_SIZE, Indices, OUT_CONS_OFFSET,
+    OUTPUT_OFFSET, OUTPUT_SIZE, stretch,
+};
 use terminal::Name;
 use terminal::escape::END_OF_INPUT;
 
-use super::ring_view::{self, RingMapping};
 use crate::{interrupts, println};
 
 /// Typed bytes held for a domain whose input ring is full (or not yet
@@ -55,25 +62,50 @@ pub fn rung() -> bool {
 struct Frontend {
     id: u32,
     name: Name,
-    mapping: RingMapping,
+    /// Its grant of the ring page.
+    reference: GrantRef,
     port: u32,
     backend: ConsoleBackend,
     /// Typed bytes waiting for room in its input ring.
     input: VecDeque<u8>,
 }
 
+/// Why a frontend is served no more.
+enum Lost {
+    /// A copy failed: its domain ended or it ended the grant.
+    Gone,
+    /// An index it wrote is impossible.
+    Corrupt(Corrupt),
+}
+
+impl From<Status> for Lost {
+    fn from(_: Status) -> Self {
+        Self::Gone
+    }
+}
+
+impl From<Corrupt> for Lost {
+    fn from(corrupt: Corrupt) -> Self {
+        Self::Corrupt(corrupt)
+    }
+}
+
 impl Frontend {
-    fn rings(&self) -> &'static ConsoleRings {
-        // SAFETY: the ring page is mapped writable at the view while the
-        // mapping is current (checked before each use); ConsoleRings fits
-        // a page and is all atomics, so the frontend changing it meanwhile
-        // is well-defined; a revoked grant reads as the spare frame.
-        unsafe { &*(self.mapping.view() as *const ConsoleRings) }
+    /// Copies `out.len()` bytes at `offset` of its ring page.
+    fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), Status> {
+        grant::copy_from(self.id, self.reference, offset as u64, out)
     }
 
-    /// Whether its domain ended (its port is no longer connected).
-    fn gone(&self) -> bool {
-        events::status(self.port).is_ok_and(|s| s.state != PortState::Interdomain)
+    /// Copies `bytes` to `offset` of its ring page.
+    fn write(&self, offset: usize, bytes: &[u8]) -> Result<(), Status> {
+        grant::copy_to(self.id, self.reference, offset as u64, bytes)
+    }
+
+    /// The page's four indices.
+    fn indices(&self) -> Result<Indices, Status> {
+        let mut bytes = [0u8; Indices::BYTES];
+        self.read(INDICES_OFFSET, &mut bytes)?;
+        Ok(Indices::from_bytes(&bytes))
     }
 }
 
@@ -120,20 +152,10 @@ impl Frontends {
         if let Some(at) = self.waiting.iter().position(|(id, _)| *id == c.frontend) {
             input.extend(self.waiting.swap_remove(at).1);
         }
-        let mapping = match ring_view::map(c.frontend, GrantRef::from_raw(c.reference.into())) {
-            Ok(mapping) => mapping,
-            Err(error) => {
-                println!("console of domain {} refused: {error}", c.frontend);
-                return;
-            }
-        };
-        // Frontends whose window slot was just handed out again ended
-        // before this server read their end.
-        self.list.retain(|f| f.mapping.current());
+        let reference = GrantRef::from_raw(c.reference.into());
         let port = match events::bind_interdomain(c.frontend, c.port) {
             Ok(port) => port,
             Err(status) => {
-                ring_view::unmap(mapping);
                 println!(
                     "console of domain {} refused: port: {}",
                     c.frontend,
@@ -148,24 +170,32 @@ impl Frontends {
         let mut frontend = Frontend {
             id: c.frontend,
             name: Name::new(&name[..len.min(name.len())]),
-            mapping,
+            reference,
             port,
-            backend: ConsoleBackend::adopt(
-                // SAFETY: as for `Frontend::rings`: the page was just mapped.
-                unsafe { &*(mapping.view() as *const ConsoleRings) },
-            ),
+            backend: ConsoleBackend::adopt(Indices::default()),
             input: VecDeque::new(),
         };
+        match frontend.indices() {
+            Ok(indices) => frontend.backend = ConsoleBackend::adopt(indices),
+            Err(status) => {
+                let _ = events::close(port);
+                println!(
+                    "console of domain {} refused: ring grant: {}",
+                    c.frontend,
+                    status.name()
+                );
+                return;
+            }
+        }
         queue(&mut frontend.input, input.make_contiguous());
         self.list.push(frontend);
         RUNG.store(true, Ordering::SeqCst);
     }
 
-    /// Closes the port of frontend `at` and unmaps its ring.
+    /// Closes the port of frontend `at` and forgets it.
     fn drop_at(&mut self, at: usize) {
         let frontend = self.list.swap_remove(at);
         let _ = events::close(frontend.port);
-        ring_view::unmap(frontend.mapping);
     }
 
     /// Domain `id` ended: its connection and its input go.
@@ -225,50 +255,70 @@ impl Frontends {
         RUNG.store(false, Ordering::SeqCst);
         let mut at = 0;
         while at < self.list.len() {
-            if !self.list[at].mapping.current() {
-                // Its domain ended and the slot went to another ring.
-                self.list.swap_remove(at);
-                continue;
-            }
             match self.serve_one(at, show) {
                 Ok(()) => at += 1,
-                Err(why) => {
+                Err(Lost::Gone) => self.drop_at(at),
+                Err(Lost::Corrupt(why)) => {
                     let frontend = &self.list[at];
-                    if !frontend.gone() {
-                        println!(
-                            "console of domain {} '{}' disconnected: ring corrupt ({}: {:?})",
-                            frontend.id,
-                            core::str::from_utf8(frontend.name.as_bytes()).unwrap_or("?"),
-                            why.index,
-                            why.fault
-                        );
-                    }
+                    println!(
+                        "console of domain {} '{}' disconnected: ring corrupt ({}: {:?})",
+                        frontend.id,
+                        core::str::from_utf8(frontend.name.as_bytes()).unwrap_or("?"),
+                        why.index,
+                        why.fault
+                    );
                     self.drop_at(at);
                 }
             }
         }
     }
 
-    /// Serves frontend `at` once.
+    /// Serves frontend `at` once: its output shown, its input given.
     fn serve_one(
         &mut self,
         at: usize,
         show: &mut impl FnMut(u32, &[u8], &[u8]),
-    ) -> Result<(), shared_abi::ring::Corrupt> {
+    ) -> Result<(), Lost> {
         let frontend = &mut self.list[at];
-        let rings = frontend.rings();
-        let (id, name) = (frontend.id, frontend.name);
-        let drained = frontend
-            .backend
-            .drain(rings, |bytes| show(id, name.as_bytes(), bytes))?;
-        let (first, _) = frontend.input.as_slices();
-        let filled = frontend.backend.fill(rings, first)?;
-        frontend.input.drain(..filled);
-        if drained || filled > 0 {
-            let _ = events::send(frontend.port);
+        let indices = frontend.indices()?;
+        let waiting = frontend.backend.output(indices.out_prod)?;
+        let room = frontend.backend.input_room(indices.in_cons)?;
+        if waiting > 0 {
+            let mut bytes = [0u8; OUTPUT_SIZE];
+            let (offset, first) = stretch(
+                OUTPUT_OFFSET,
+                OUTPUT_SIZE,
+                frontend.backend.taken(),
+                waiting,
+            );
+            frontend.read(offset, &mut bytes[..first])?;
+            if first < waiting {
+                frontend.read(OUTPUT_OFFSET, &mut bytes[first..waiting])?;
+            }
+            show(frontend.id, frontend.name.as_bytes(), &bytes[..waiting]);
+            let cons = frontend.backend.take(waiting);
+            frontend.write(OUT_CONS_OFFSET, &cons.to_le_bytes())?;
         }
-        // Written while this server was showing, or waiting for room.
-        if frontend.backend.output_waiting(rings) || (filled > 0 && !frontend.input.is_empty()) {
+        let given = room.min(frontend.input.len());
+        if given > 0 {
+            let (offset, first) = stretch(0, INPUT_SIZE, frontend.backend.given(), given);
+            let (head, tail) = frontend.input.as_slices();
+            let mut bytes = [0u8; INPUT_SIZE];
+            let from_head = head.len().min(given);
+            bytes[..from_head].copy_from_slice(&head[..from_head]);
+            bytes[from_head..given].copy_from_slice(&tail[..given - from_head]);
+            frontend.write(offset, &bytes[..first])?;
+            if first < given {
+                frontend.write(0, &bytes[first..given])?;
+            }
+            let prod = frontend.backend.give(given);
+            frontend.write(IN_PROD_OFFSET, &prod.to_le_bytes())?;
+            frontend.input.drain(..given);
+        }
+        if waiting > 0 || given > 0 {
+            let _ = events::send(frontend.port);
+            // Look again: more may have come meanwhile (the frontend does
+            // not signal a ring it sees being drained).
             RUNG.store(true, Ordering::SeqCst);
         }
         Ok(())

@@ -1,15 +1,15 @@
-//! Where the driver domain's backends see their frontends' ring pages:
-//! each granted ring is mapped into the grant window (`grant_map`) and
-//! then at a view address of its own in this domain's page tables.
+//! Where the driver domain's block backend sees its frontends' ring
+//! pages: each granted ring is mapped into the grant window (`grant_map`)
+//! and then at a view address of its own in this domain's page tables.
+//! (The console server maps nothing: it copies.)
 //!
 //! A frontend's grant is revoked when its domain ends, possibly while a
 //! backend is reading its ring: the page-fault hook ([`on_fault`]) then
 //! maps a zeroed spare frame at the view, so that the access completes and
 //! the backend finds the frontend gone before it acts on anything read.
-//! The window slot of a revoked grant can be handed out again, to either
-//! backend of this domain: each mapping is therefore a [`RingMapping`]
-//! with a generation, and only the mapping the slot holds now may touch
-//! or unmap it.
+//! The window slot of a revoked grant can be handed out again: each
+//! mapping is therefore a [`RingMapping`] with a generation, and only the
+//! mapping the slot holds now may touch or unmap it.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};

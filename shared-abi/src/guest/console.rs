@@ -1,7 +1,7 @@
 //! The split console's frontend: an output ring the guest fills and an
 //! input ring it empties, in a page granted to the console server (the
-//! driver domain's `Kind::Console` backend), with an event channel both
-//! ways.
+//! driver domain's `Kind::Console` backend) for copying only, with an
+//! event channel both ways.
 //!
 //! Writing never drops a byte: when the output ring is full the writer
 //! notifies the server and sleeps until it has drained the ring. A write
@@ -42,7 +42,7 @@ use super::{backend, events, grant, interrupts};
 use crate::Status;
 use crate::backend::Kind;
 use crate::event::PortState;
-use crate::grant::GrantRef;
+use crate::grant::{COPY_ONLY, GrantRef};
 use crate::guest as hv;
 use crate::ring::{ConsoleRings, OUTPUT_SIZE};
 
@@ -135,13 +135,12 @@ fn connect() {
     if let Some(old) = link.take() {
         CONNECTED.store(false, Ordering::SeqCst);
         let _ = events::close(old.port);
-        // Ends unless a live server still has it mapped: then it stays
-        // lent, and the page is granted anew below.
         let _ = grant::end(old.grant);
     }
     HUNG_UP.store(false, Ordering::SeqCst);
     let made = backend::domain(Kind::Console).and_then(|server| {
-        let reference = grant::access(server, page, false)?;
+        // Copied from and to, never mapped: the grant ends at once.
+        let reference = grant::access_with(server, page, COPY_ONLY)?;
         let port = events::alloc_unbound(server).inspect_err(|_| {
             let _ = grant::end(reference);
         })?;
