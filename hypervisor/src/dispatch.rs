@@ -189,6 +189,9 @@ fn reschedule(
     if outcome == Outcome::Block {
         caller.block();
     }
+    if matches!(outcome, Outcome::Block | Outcome::Yield) {
+        caller.note_waited();
+    }
     table.clear_timer_changes();
     serve_debugger(&mut table);
     let (now, slice_end) = (time::now(), percpu::this().slice_end());
@@ -202,7 +205,7 @@ fn reschedule(
         table.at_mut(current).charge_overrun(now - slice_end);
     }
     let stay = match outcome {
-        Outcome::Resume => !slice_over,
+        Outcome::Resume => !slice_over || starting_up(table.at(current)),
         Outcome::Yield => false,
         Outcome::Block => false,
         Outcome::End(state) => {
@@ -225,7 +228,12 @@ fn reschedule(
             }
             driver
         }
-        _ if stay && table.at(current).is_runnable() => current,
+        _ if stay && table.at(current).is_runnable() => {
+            if slice_over {
+                start_slice();
+            }
+            current
+        }
         _ => {
             let next = pick_next(&mut table);
             start_slice();
@@ -236,6 +244,20 @@ fn reschedule(
     table.switch_to(next);
     arm_timer(&table);
     load_address_space(table.at(next));
+}
+
+/// Longest the driver domain runs at boot before it first waits.
+const DRIVER_START_NS: u64 = 1_000_000_000;
+
+/// Whether `domain` is the driver domain starting up: it runs on past its
+/// slices until it first blocks or yields (its backends, the console
+/// server among them, are then offered before the other domains look for
+/// them), for at most [`DRIVER_START_NS`] of CPU time, so that one that
+/// never waits cannot starve the others.
+fn starting_up(domain: &Domain) -> bool {
+    domain.is_driver()
+        && !domain.has_waited()
+        && domain.counters().cpu_ticks() < time::ns_to_tsc(DRIVER_START_NS)
 }
 
 /// A time slice in TSC ticks.

@@ -117,6 +117,9 @@ pub struct Domain {
     /// The driver domain: given the physical disk (its configuration
     /// space, registers, interrupt and DMA addresses) and COM1's ports.
     driver: bool,
+    /// Whether it has given the CPU up (blocked or yielded) since it
+    /// started.
+    waited: bool,
 }
 
 impl Domain {
@@ -156,6 +159,7 @@ impl Domain {
             counters: Counters::default(),
             emulation: None,
             driver: false,
+            waited: false,
         }
     }
 
@@ -271,6 +275,18 @@ impl Domain {
     #[inline]
     pub fn is_blocked(&self) -> bool {
         self.state == State::Blocked
+    }
+
+    /// The domain gave the CPU up (it blocked or yielded).
+    #[inline]
+    pub fn note_waited(&mut self) {
+        self.waited = true;
+    }
+
+    /// Whether the domain has given the CPU up since it started.
+    #[inline]
+    pub fn has_waited(&self) -> bool {
+        self.waited
     }
 
     /// Puts a runnable domain to sleep until an event wakes it.

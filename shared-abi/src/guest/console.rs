@@ -84,7 +84,9 @@ fn on_ring(port: u32) {
 
 /// Sets up the split console: a ring page from [`frames`], granted to the
 /// console server if there is one (else output stays on the early
-/// console until one appears).
+/// console until one appears: the frontend connects at its next write
+/// after `Virq::Backend`). The driver domain runs first at boot, until it
+/// first waits, so its console server is normally there already.
 ///
 /// # Errors
 ///
