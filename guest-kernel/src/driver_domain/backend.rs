@@ -236,18 +236,8 @@ impl Backend {
 
     /// Takes the connections waiting.
     fn accept(&mut self) {
-        let mut pending = [Connection::default(); 4];
-        loop {
-            let count = match backend::accept(Kind::Block, &mut pending) {
-                Ok(count) => count,
-                Err(status) => panic!("backend_accept: {}", status.name()),
-            };
-            for connection in &pending[..count] {
-                self.connect(connection);
-            }
-            if count < pending.len() {
-                return;
-            }
+        if let Err(status) = backend::accept_all(Kind::Block, |c| self.connect(c)) {
+            panic!("backend_accept: {}", status.name());
         }
     }
 

@@ -126,18 +126,8 @@ fn queue(queue: &mut VecDeque<u8>, bytes: &[u8]) {
 impl Frontends {
     /// Takes the connections waiting.
     pub fn accept(&mut self) {
-        let mut pending = [Connection::default(); 4];
-        loop {
-            let count = match backend::accept(Kind::Console, &mut pending) {
-                Ok(count) => count,
-                Err(status) => panic!("backend_accept(Console): {}", status.name()),
-            };
-            for connection in &pending[..count] {
-                self.connect(connection);
-            }
-            if count < pending.len() {
-                return;
-            }
+        if let Err(status) = backend::accept_all(Kind::Console, |c| self.connect(c)) {
+            panic!("backend_accept(Console): {}", status.name());
         }
     }
 

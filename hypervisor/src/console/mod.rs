@@ -19,12 +19,10 @@
 //! same multiplexer; there is no input then. When the server ends, the
 //! hypervisor shows what it had not read.
 
-mod domain_console;
 mod feed;
 #[cfg(target_os = "none")]
 mod service;
 
-pub use domain_console::DomainConsole;
 #[cfg(target_os = "none")]
 pub use service::{
     command, drain, feed_is_empty, flush, is_server, message, must_wait, read_feed, serve, service,

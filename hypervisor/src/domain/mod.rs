@@ -4,6 +4,8 @@
 //! page tables. [`create`] turns a bundle entry into a runnable domain;
 //! [`table`] holds every domain and which one runs.
 
+#[cfg(target_os = "none")]
+pub mod console_ring;
 pub mod counters;
 pub mod privilege;
 pub mod vcpu;

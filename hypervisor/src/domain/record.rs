@@ -27,13 +27,13 @@ use core::fmt::Write;
 
 use shared_abi::emulation::Mode;
 
+use super::console_ring::DomainConsole;
 use super::counters::Counters;
 use super::memory::DomainMemory;
 use super::privilege::Privilege;
 use super::restart::Recipe;
 use super::vcpu::Vcpu;
 use super::watchdog::Watchdog;
-use crate::console::DomainConsole;
 use crate::emulate::Emulation;
 use crate::event::PortTable;
 use crate::grant::table::GrantTable;
@@ -85,7 +85,8 @@ pub struct Domain {
     /// TSC ticks it ran past the end of its slices (a long hypercall, an
     /// expensive exit), not yet paid back by sitting turns out.
     debt: u64,
-    /// The domain's side of the console (unfinished line, split console).
+    /// The domain's side of the console: where its split console rings
+    /// are.
     console: DomainConsole,
     /// The shared-information page (a frame of the domain's own memory).
     pub(super) shared_info: Option<MachineAddr>,

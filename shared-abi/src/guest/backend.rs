@@ -87,11 +87,12 @@ pub fn connect(kind: Kind, reference: u32, port: u32) -> Result<(), Status> {
     }
 }
 
-/// Backend: takes pending connections into `into`; returns how many.
+/// Backend: takes pending connections to this domain's backend of `kind`
+/// into `into`; returns how many.
 ///
 /// # Errors
 ///
-/// [`Status::Denied`] unless this domain is a backend.
+/// [`Status::Denied`] unless this domain is the backend of `kind`.
 #[inline]
 pub fn accept(kind: Kind, into: &mut [Connection]) -> Result<usize, Status> {
     let accept = request::BackendAccept {
@@ -102,4 +103,22 @@ pub fn accept(kind: Kind, into: &mut [Connection]) -> Result<usize, Status> {
     // SAFETY: the hypervisor writes whole records within the `len` bytes
     // of `into`, exclusively borrowed for the call.
     unsafe { super::call(accept) }.map(|count| count as usize)
+}
+
+/// Backend: takes every pending connection to this domain's backend of
+/// `kind`, a few at a time, handing each to `take`.
+///
+/// # Errors
+///
+/// As [`accept`] (the connections taken before the error were handed
+/// over).
+pub fn accept_all(kind: Kind, mut take: impl FnMut(&Connection)) -> Result<(), Status> {
+    let mut pending = [Connection::default(); 4];
+    loop {
+        let count = accept(kind, &mut pending)?;
+        pending[..count].iter().for_each(&mut take);
+        if count < pending.len() {
+            return Ok(());
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! A domain's side of the console, kept in its record: where its split
 //! console rings are, once it connected them to the console server, so
 //! that what is left in them when the domain stops or ends can be passed
-//! on ([`super::flush`], [`super::drain`]).
+//! on (`console::flush`, `console::drain`).
 
 use crate::mm::address::MachineAddr;
 
