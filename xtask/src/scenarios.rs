@@ -392,6 +392,7 @@ pub fn all() -> Vec<Scenario> {
             .guest("beyond", "hostile-console", "mode=beyond")
             .guest("backwards", "hostile-console", "mode=backwards")
             .guest("alpha", "guest-kernel", "")
+            .guest("refused", "hostile-console", "mode=refusals")
             .input(b"\x013echo still served\n")
             .exact("[driver] console of domain 1 'beyond' disconnected: ring corrupt (output producer: BeyondRing)")
             .line("[driver] console of domain 2 'backwards' disconnected: ring corrupt (input consumer")
@@ -399,6 +400,11 @@ pub fn all() -> Vec<Scenario> {
             .exact("[backwards] still running after corrupting my console")
             .exact("[alpha] still served")
             .line("'alpha' shut down with code 0")
+            .exact("[refused] frontend_connect(Console, read-only grant): INVALID_ARGUMENT")
+            .exact("[refused] frontend_connect(Console, grant to another domain): INVALID_ARGUMENT")
+            .exact("[refused] frontend_connect(Console, forged reference): INVALID_ARGUMENT")
+            .exact("[refused] frontend_connect(Console, port not offered to the server): BAD_PORT")
+            .finishes("refused")
             .check(each_corruption_reported_once),
         // Domains that end with lines still in their console ring, one
         // stopped by the hypervisor (`ud2` with no handler) and one calling
