@@ -111,14 +111,16 @@ impl ConsoleServer {
         }
     }
 
-    /// Feeds the watchdog; takes new connections, shows everything the
-    /// feed holds and reads the keys COM1 received; then drains and fills
+    /// Feeds the watchdog; shows everything the feed holds, takes new
+    /// connections and reads the keys COM1 received; then drains and fills
     /// the frontends' rings.
     pub fn service(&mut self) {
         self.feed_watchdog();
         if FED.swap(false, Ordering::SeqCst) {
-            self.frontends.accept();
+            // The feed first: a restarted domain's new connection comes
+            // after the end of its previous run, which the feed holds.
             self.show_feed();
+            self.frontends.accept();
             self.receive();
         }
         if console_frontends::rung() {
