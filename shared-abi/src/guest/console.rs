@@ -162,8 +162,8 @@ fn connect() {
             PORT.store(made.port, Ordering::SeqCst);
             CONNECTED.store(true, Ordering::SeqCst);
             EVER.store(true, Ordering::SeqCst);
-            // Whatever waits in the rings is the new server's.
-            let _ = events::send(made.port);
+            // Nothing to signal: the server looks at the rings (whatever
+            // waits in them is its now) as it takes the connection.
         }
         Err(_) => show_rest_early(rings),
     }
