@@ -13,12 +13,14 @@
 pub enum Virq {
     /// The one-shot timer set with `set_timer` expired.
     Timer = 0,
-    /// Console input is available (console driver).
+    /// In the console server only: records in its feed, keys at COM1, or
+    /// a frontend's new connection (see
+    /// [`console_feed`](crate::console_feed)).
     Console = 1,
     // 2 was `Block` (completions of the hypervisor's block backend),
     // retired in ABI 2.0; binding it answers `INVALID_ARGUMENT`.
-    /// A backend appeared or went away, or (in a backend) a frontend asks
-    /// to connect (see [`crate::backend`]).
+    /// A backend appeared or went away, or (in the block backend) a
+    /// frontend asks to connect (see [`crate::backend`]).
     Backend = 3,
 }
 

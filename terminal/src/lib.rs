@@ -10,7 +10,8 @@
 //! the machine knows (which domains run, their names, their counters,
 //! where input goes). [`Multiplexer::show`] shows the records of
 //! `shared_abi::console_feed`, in which the hypervisor hands a console
-//! server everything the terminal shows.
+//! server the early console, its own lines and the keys (the split
+//! console rings reach the server directly).
 //!
 //! The crate is `no_std` (with `alloc`) and unit-tested on the host.
 #![no_std]

@@ -1,8 +1,8 @@
 //! Scenarios of the console served from the driver domain (`driver
-//! serve=console`): the hypervisor feeds it every domain's output, its own
-//! lines and the keys, and the driver domain runs the terminal on COM1.
-//! The same checks as the hypervisor's own console, and what happens when
-//! the server crashes.
+//! serve=console`): every domain connects its console ring to it, the
+//! hypervisor feeds it the early console, its own lines and the keys, and
+//! the driver domain runs the terminal on COM1. What a boot without it
+//! still shows, and what happens when the server crashes or hangs.
 
 use shared_abi::exit::HvExit;
 

@@ -29,8 +29,9 @@
 //! records, and `hang_console_after=N` makes it hang there (its watchdog
 //! unfed).
 //!
-//! With `serve=block` (as `cargo xtask` adds it whenever a disk is
-//! attached) it skips those checks, writes no pattern and serves the disk to
+//! With `serve=block` (`cargo xtask` adds it with `serve=console+block`
+//! whenever a disk is attached, `serve=console` otherwise) it skips those
+//! checks, writes no pattern and serves the disk to
 //! frontends in other domains (`guest_kernel::driver_domain::backend`),
 //! after measuring only with `measure=yes` (the measurement writes over
 //! the frontends' regions), until `clients=N` frontend domains have

@@ -13,8 +13,8 @@ pub struct TooSmall;
 /// the hypervisor shows output itself rather than lose it.
 pub const FEED_LIMIT: usize = 1024 * 1024;
 
-/// Bytes queued past which the split console rings are left to fill (their
-/// domains wait for room) until the backend catches up.
+/// Bytes queued past which other domains' early-console writes wait (made
+/// again at their next turn) until the backend catches up.
 pub const FEED_BACKLOG: usize = 64 * 1024;
 
 /// The records queued for the backend.

@@ -5,7 +5,8 @@
 //!
 //! This file is the table and the dispatch; each family of calls has one
 //! handler file: `info` (abi_version, start_info), `console`
-//! (console_write, console_attach), `sched` (yield, shutdown, set_timer,
+//! (console_write, the console server's calls, the retired
+//! console_attach and console_input), `sched` (yield, shutdown, set_timer,
 //! block, watchdog), `mmu`, `trap` (set_trap_handler, iret), `event` (the shared
 //! page, the upcall entry, ports, domain_lookup), `block` (block_info,
 //! block_queue_setup), `multicall`, `grant` (the grant tables) and

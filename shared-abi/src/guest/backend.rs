@@ -73,8 +73,10 @@ pub fn domain(kind: Kind) -> Result<u32, Status> {
 ///
 /// [`Status::BadPort`] when `port` is not a port of this domain unbound for
 /// the backend domain; [`Status::NotReady`] with no backend, or (for
-/// [`Kind::Block`]) no disk region; [`Status::LimitReached`] when the
-/// backend has 16 connections pending.
+/// [`Kind::Block`]) no disk region; [`Status::InvalidArgument`] (for
+/// [`Kind::Console`]) when `reference` is not a live, writable grant to
+/// the backend domain; [`Status::LimitReached`] when the backend has 16
+/// connections pending.
 #[inline]
 pub fn connect(kind: Kind, reference: u32, port: u32) -> Result<(), Status> {
     // SAFETY: no pointer; the backend reaches the page through the grant.

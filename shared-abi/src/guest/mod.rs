@@ -80,9 +80,10 @@ use crate::start_info::StartInfo;
 
 /// Sets up the runtime: [`memory::init`] (frame allocator from `boot_info`),
 /// [`interrupts::init`] (shared-information page and upcall, virtual
-/// interrupts left masked) and [`console::init`] (the split console, so
-/// that `print!` stops using the early console and
-/// [`console::read_line`] works). Call it first; calling it again does
+/// interrupts left masked) and [`console::init`] (the split console: once
+/// it is connected to the driver domain's console server, `print!` stops
+/// using the early console and [`console::read_line`] works; without a
+/// server there is no input). Call it first; calling it again does
 /// nothing.
 ///
 /// # Errors

@@ -1,12 +1,14 @@
 //! [`print!`](crate::print) and [`println!`](crate::println): on the split
-//! console once it is attached ([`console::init`](super::console::init)), on
-//! the early hypercall console before that, so they work from the first
+//! console while it is connected to the console server
+//! ([`console::init`](super::console::init)), on the early hypercall
+//! console before that and without a server, so they work from the first
 //! line of a guest.
 //!
 //! Formatted text is gathered in a small stack buffer and written a
 //! buffer-full at a time, so a line on the early console costs one
-//! hypercall and on the split console usually none. The hypervisor
-//! prefixes each line with the domain's name. Output on the split console
+//! hypercall and on the split console usually none. The terminal (the
+//! console server's, or the hypervisor's without one) prefixes each line
+//! with the domain's name. Output on the split console
 //! may still be in its ring when the domain ends: end with
 //! [`exit`](super::exit), which flushes it, rather than `shutdown`.
 
