@@ -123,6 +123,25 @@ impl<'a> Ring<'a> {
         self.cons.load(Ordering::Acquire)
     }
 
+    /// Consumer side, for a ring whose consumer is gone: hands everything
+    /// between the indices in shared memory to `take`, a `buffer`-full at
+    /// a time with the ring index of its first byte, publishing the
+    /// consumer index after each piece. Returns false, taking nothing,
+    /// when the indices claim more than the ring holds.
+    pub fn take_rest(&self, buffer: &mut [u8], mut take: impl FnMut(u32, &[u8])) -> bool {
+        let (mut cons, prod) = (self.cons_index(), self.prod_index());
+        if prod.wrapping_sub(cons) > self.capacity() {
+            return false;
+        }
+        while cons != prod {
+            let count = self.peek_with(cons, prod, buffer);
+            take(cons, &buffer[..count as usize]);
+            cons = cons.wrapping_add(count);
+            self.publish_cons(cons);
+        }
+        true
+    }
+
     /// Consumer side, trusting both indices in shared memory.
     pub fn consume(&self, out: &mut [u8]) -> u32 {
         let cons = self.cons.load(Ordering::Relaxed);
@@ -436,6 +455,30 @@ mod tests {
         assert_eq!(
             check_peer_index(u32::MAX, u32::MAX - 5, 2, 1024, false),
             Err(RingFault::BeyondRing)
+        );
+    }
+
+    #[test]
+    fn the_rest_of_a_ring_is_taken_in_pieces_unless_its_indices_lie() {
+        let rings = rings();
+        let ring = rings.output_ring();
+        rings.out_prod.store(2040, Ordering::Relaxed);
+        rings.out_cons.store(2040, Ordering::Relaxed);
+        assert_eq!(ring.produce(b"0123456789abcdef"), 16);
+        let mut pieces = Vec::new();
+        let mut buffer = [0u8; 5];
+        assert!(ring.take_rest(&mut buffer, |at, bytes| pieces.push((at, bytes.to_vec()))));
+        let starts: Vec<u32> = pieces.iter().map(|(at, _)| *at).collect();
+        assert_eq!(starts, [2040, 2045, 2050, 2055], "across the wrap");
+        let bytes: Vec<u8> = pieces.into_iter().flat_map(|(_, b)| b).collect();
+        assert_eq!(bytes, b"0123456789abcdef");
+        assert!(ring.is_empty(), "published");
+        rings.out_prod.store(2056 + 2049, Ordering::Relaxed);
+        assert!(!ring.take_rest(&mut buffer, |_, _| panic!("a lying index")));
+        assert_eq!(
+            rings.out_cons.load(Ordering::Relaxed),
+            2056,
+            "nothing taken"
         );
     }
 

@@ -8,7 +8,7 @@ use core::fmt::Write;
 use shared_abi::Status;
 use shared_abi::console_feed::{ConsoleCommand, PAYLOAD_MAX, Record, RecordKind, Rest, Settings};
 use shared_abi::event::Virq;
-use shared_abi::ring::{ConsoleRings, OUTPUT_SIZE};
+use shared_abi::ring::ConsoleRings;
 use spin::Mutex;
 use terminal::{Host, Multiplexer, Name};
 
@@ -231,20 +231,11 @@ fn pass_on_rest(console: &mut Console, domain: &mut Domain) {
     let Some(page) = domain.console().ring() else {
         return;
     };
-    let ring = rings(page).output_ring();
-    let (start, prod) = (ring.cons_index(), ring.prod_index());
-    if prod.wrapping_sub(start) > OUTPUT_SIZE as u32 {
-        return;
-    }
     let (id, name) = (domain.id(), domain.name().as_bytes());
     let mut buffer = [0u8; Rest::CHUNK];
-    let mut at = start;
-    while at != prod {
-        let count = ring.peek_with(at, prod, &mut buffer);
-        console.rest(id, name, at, &buffer[..count as usize]);
-        at = at.wrapping_add(count);
-    }
-    ring.publish_cons(prod);
+    rings(page)
+        .output_ring()
+        .take_rest(&mut buffer, |at, bytes| console.rest(id, name, at, bytes));
 }
 
 /// The split console rings in the domain's page `page`. The reference is

@@ -44,7 +44,7 @@ use crate::backend::Kind;
 use crate::event::PortState;
 use crate::grant::{COPY_ONLY, GrantRef};
 use crate::guest as hv;
-use crate::ring::{ConsoleRings, OUTPUT_SIZE};
+use crate::ring::ConsoleRings;
 
 /// The byte the console server sends for end of input (`Ctrl-D`).
 pub const END_OF_INPUT: u8 = 0x04;
@@ -134,11 +134,7 @@ fn connect() {
         return;
     };
     let mut link = LINK.lock();
-    if let Some(old) = link.take() {
-        CONNECTED.store(false, Ordering::SeqCst);
-        let _ = events::close(old.port);
-        let _ = grant::end(old.grant);
-    }
+    drop_link(&mut link);
     HUNG_UP.store(false, Ordering::SeqCst);
     let made = backend::domain(Kind::Console).and_then(|server| {
         // Copied from and to, never mapped: the grant ends at once.
@@ -165,24 +161,24 @@ fn connect() {
             // Nothing to signal: the server looks at the rings (whatever
             // waits in them is its now) as it takes the connection.
         }
-        Err(_) => show_rest_early(rings),
+        // No server to take what is left in the output ring: the early
+        // console shows it.
+        Err(_) => {
+            let mut buffer = [0u8; 256];
+            rings.output_ring().take_rest(&mut buffer, |_, bytes| {
+                let _ = hv::console_write(bytes);
+            });
+        }
     }
 }
 
-/// Shows what is left in the output ring on the early console (there is
-/// no server to take it) and marks it taken.
-fn show_rest_early(rings: &ConsoleRings) {
-    let ring = rings.output_ring();
-    let (mut cons, prod) = (ring.cons_index(), ring.prod_index());
-    if prod.wrapping_sub(cons) > OUTPUT_SIZE as u32 {
-        return;
-    }
-    let mut buffer = [0u8; 256];
-    while cons != prod {
-        let count = ring.peek_with(cons, prod, &mut buffer);
-        let _ = hv::console_write(&buffer[..count as usize]);
-        cons = cons.wrapping_add(count);
-        ring.publish_cons(cons);
+/// Closes the connection in `link`, if there is one: its port, then its
+/// grant.
+fn drop_link(link: &mut Option<Link>) {
+    if let Some(old) = link.take() {
+        CONNECTED.store(false, Ordering::SeqCst);
+        let _ = events::close(old.port);
+        let _ = grant::end(old.grant);
     }
 }
 
@@ -198,12 +194,7 @@ fn follow() {
         }
     } else if HUNG_UP.swap(false, Ordering::SeqCst) && connected() {
         REFUSED.store(true, Ordering::SeqCst);
-        let mut link = LINK.lock();
-        if let Some(old) = link.take() {
-            CONNECTED.store(false, Ordering::SeqCst);
-            let _ = events::close(old.port);
-            let _ = grant::end(old.grant);
-        }
+        drop_link(&mut LINK.lock());
     }
 }
 
