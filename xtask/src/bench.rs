@@ -178,30 +178,18 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
     };
     eprintln!("bench: booting under {} ...", accel.label());
     let mut figures = boot_figures(&boot, options.timeout, "the bench guest")?;
-    let comparison_path = crate::paths::target_dir()
-        .join("bundles")
-        .join("three-ways.bundle");
     let workload = artifacts.read_guest("workload")?.into();
-    bundle::write(&comparison_path, &three_ways::guests(workload))?;
-    let three_ways_boot = Boot {
-        bundle: comparison_path,
-        cmdline: Vec::new(),
-        disk: None,
-        debugcon: None,
-        ..boot
-    };
     eprintln!("bench: booting the workload three ways ...");
-    figures.extend(boot_figures(
-        &three_ways_boot,
+    figures.extend(side_boot(
+        &boot,
+        "three-ways",
+        &three_ways::guests(workload),
+        None,
         options.timeout,
         "the workload",
     )?);
     eprintln!("bench: booting the console served by the driver domain ...");
-    figures.extend(console_server_figures(
-        &artifacts,
-        &three_ways_boot,
-        options.timeout,
-    )?);
+    figures.extend(console_server_figures(&artifacts, &boot, options.timeout)?);
     eprintln!("bench: booting the driver domain's block backend ...");
     // Its throughputs are in wall time; under icount virtual time follows
     // instructions, not the disk, so they would mean nothing there: only
@@ -211,11 +199,7 @@ pub fn run(options: BenchOptions) -> Result<ExitCode, String> {
             "bench: the driver domain's throughput figures need wall time: skipped under --icount"
         );
     }
-    figures.extend(driver_figures(
-        &artifacts,
-        &three_ways_boot,
-        options.timeout,
-    )?);
+    figures.extend(driver_figures(&artifacts, &boot, options.timeout)?);
     print!("{}", table(&figures, accel));
     print!("{}", three_ways::table(&figures, accel));
     let path = crate::paths::target_dir().join("bench.json");
@@ -247,9 +231,6 @@ fn console_server_figures(
     like: &Boot,
     timeout: std::time::Duration,
 ) -> Result<Vec<Figure>, String> {
-    let path = crate::paths::target_dir()
-        .join("bundles")
-        .join("console-server-bench.bundle");
     let guests = [
         GuestSpec {
             name: "bench".into(),
@@ -259,16 +240,14 @@ fn console_server_figures(
         },
         crate::default_driver::spec(artifacts, &[], false)?,
     ];
-    bundle::write(&path, &guests)?;
-    let boot = Boot {
-        bundle: path,
-        cmdline: Vec::new(),
-        disk: None,
-        debugcon: None,
-        debug: None,
-        ..like.clone()
-    };
-    boot_figures(&boot, timeout, "the console server's bench")
+    side_boot(
+        like,
+        "console-server-bench",
+        &guests,
+        None,
+        timeout,
+        "the console server's bench",
+    )
 }
 
 /// The driver domain's direct figures and the same workloads from a
@@ -278,9 +257,6 @@ fn driver_figures(
     like: &Boot,
     timeout: std::time::Duration,
 ) -> Result<Vec<Figure>, String> {
-    let path = crate::paths::target_dir()
-        .join("bundles")
-        .join("driver-bench.bundle");
     // Under icount only the instructions per request (`measure=requests`,
     // `mode=requests`), else the throughputs too.
     let (measure, mode) = match like.accel {
@@ -304,18 +280,42 @@ fn driver_figures(
             ..GuestSpec::default()
         },
     ];
-    bundle::write(&path, &guests)?;
     let disk = crate::paths::disks().join("driver-bench.img");
     crate::disk_image::zeroed(&disk, 16)?;
+    side_boot(
+        like,
+        "driver-bench",
+        &guests,
+        Some(disk),
+        timeout,
+        "the driver domain's bench",
+    )
+}
+
+/// Boots `guests` (bundled as `target/bundles/NAME.bundle`) with `disk`,
+/// as `like` boots but without its command line, trace or debugger, and
+/// collects the figures; `what` names the boot when it fails.
+fn side_boot(
+    like: &Boot,
+    name: &str,
+    guests: &[GuestSpec],
+    disk: Option<std::path::PathBuf>,
+    timeout: std::time::Duration,
+    what: &str,
+) -> Result<Vec<Figure>, String> {
+    let path = crate::paths::target_dir()
+        .join("bundles")
+        .join(format!("{name}.bundle"));
+    bundle::write(&path, guests)?;
     let boot = Boot {
         bundle: path,
         cmdline: Vec::new(),
-        disk: Some(disk),
+        disk,
         debugcon: None,
         debug: None,
         ..like.clone()
     };
-    boot_figures(&boot, timeout, "the driver domain's bench")
+    boot_figures(&boot, timeout, what)
 }
 
 /// Boots `boot` and collects its figures; `what` names it when it fails.

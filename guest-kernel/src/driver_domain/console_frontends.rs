@@ -90,10 +90,16 @@ impl From<Corrupt> for Lost {
     }
 }
 
+/// Copies `out.len()` bytes at `offset` of the ring page domain `id` lent
+/// as `reference`.
+fn copy_from(id: u32, reference: GrantRef, offset: usize, out: &mut [u8]) -> Result<(), Status> {
+    grant::copy_from(id, reference, offset as u64, out)
+}
+
 impl Frontend {
     /// Copies `out.len()` bytes at `offset` of its ring page.
     fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), Status> {
-        grant::copy_from(self.id, self.reference, offset as u64, out)
+        copy_from(self.id, self.reference, offset, out)
     }
 
     /// Copies `bytes` to `offset` of its ring page.
@@ -143,6 +149,17 @@ impl Frontends {
             input.extend(self.waiting.swap_remove(at).1);
         }
         let reference = GrantRef::from_raw(c.reference.into());
+        // The indices the last server left, read first: a grant that does
+        // not work refuses the connection before anything is bound.
+        let mut indices = [0u8; Indices::BYTES];
+        if let Err(status) = copy_from(c.frontend, reference, INDICES_OFFSET, &mut indices) {
+            println!(
+                "console of domain {} refused: ring grant: {}",
+                c.frontend,
+                status.name()
+            );
+            return;
+        }
         let port = match events::bind_interdomain(c.frontend, c.port) {
             Ok(port) => port,
             Err(status) => {
@@ -162,21 +179,9 @@ impl Frontends {
             name: Name::new(&name[..len.min(name.len())]),
             reference,
             port,
-            backend: ConsoleBackend::adopt(Indices::default()),
+            backend: ConsoleBackend::adopt(Indices::from_bytes(&indices)),
             input: VecDeque::new(),
         };
-        match frontend.indices() {
-            Ok(indices) => frontend.backend = ConsoleBackend::adopt(indices),
-            Err(status) => {
-                let _ = events::close(port);
-                println!(
-                    "console of domain {} refused: ring grant: {}",
-                    c.frontend,
-                    status.name()
-                );
-                return;
-            }
-        }
         queue(&mut frontend.input, input.make_contiguous());
         self.list.push(frontend);
         RUNG.store(true, Ordering::SeqCst);
@@ -292,11 +297,8 @@ impl Frontends {
         let given = room.min(frontend.input.len());
         if given > 0 {
             let (offset, first) = stretch(0, INPUT_SIZE, frontend.backend.given(), given);
-            let (head, tail) = frontend.input.as_slices();
-            let mut bytes = [0u8; INPUT_SIZE];
-            let from_head = head.len().min(given);
-            bytes[..from_head].copy_from_slice(&head[..from_head]);
-            bytes[from_head..given].copy_from_slice(&tail[..given - from_head]);
+            frontend.input.make_contiguous();
+            let bytes = frontend.input.as_slices().0;
             frontend.write(offset, &bytes[..first])?;
             if first < given {
                 frontend.write(0, &bytes[first..given])?;

@@ -74,25 +74,24 @@ pub(super) fn connect(table: &mut DomainTable, request: FrontendConnect) -> Resu
         return Err(Status::BadPort);
     }
     let reference = u32::try_from(reference).map_err(|_| Status::InvalidArgument)?;
-    let (first_sector, sectors) = match kind {
+    // A block frontend's disk region; a console's ring page. The console
+    // server hears of its connections with its feed.
+    let (first_sector, sectors, ring, virq) = match kind {
         Kind::Block => {
             let disk = caller.disk();
             if disk.sectors == 0 {
                 return Err(Status::NotReady);
             }
-            (disk.first_sector, disk.sectors)
+            (disk.first_sector, disk.sectors, None, Virq::Backend)
         }
-        Kind::Console => (0, 0),
-    };
-    let ring = match kind {
         Kind::Console => {
             let grant = caller
                 .grants()
                 .check(GrantRef::from_raw(reference.into()), backend, true)
                 .map_err(|_| Status::InvalidArgument)?;
-            Some(caller.shared_page(grant.frame() * PAGE_SIZE)?)
+            let page = caller.shared_page(grant.frame() * PAGE_SIZE)?;
+            (0, 0, Some(page), Virq::Console)
         }
-        Kind::Block => None,
     };
     let connection = Connection {
         kind: kind as u32,
@@ -106,11 +105,6 @@ pub(super) fn connect(table: &mut DomainTable, request: FrontendConnect) -> Resu
     if let Some(page) = ring {
         caller.console_mut().connected(page);
     }
-    // The console server hears of its connections with its feed.
-    let virq = match kind {
-        Kind::Block => Virq::Backend,
-        Kind::Console => Virq::Console,
-    };
     if let Some(backend) = table.domain(backend) {
         backend.raise_virq(virq);
     }
